@@ -1,0 +1,69 @@
+// Command-line plumbing shared by every agent: options in, usage errors out, --help/--version.
+import { parseArgs } from 'node:util';
+
+// Stamped by the bundler (bundle/build.mjs) from package.json and git; "dev" when run from source.
+declare const WIFIBOX_VERSION: string | undefined;
+export const VERSION: string = typeof WIFIBOX_VERSION === 'string' ? WIFIBOX_VERSION : 'dev';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  default?: string;
+  help: string;
+  arg?: string; // how the value is shown in --help
+}
+
+export class UsageError extends Error {}
+
+export function usage(command: string, summary: string, spec: Record<string, OptionSpec>): string {
+  const rows = Object.entries(spec).map(([name, s]) => {
+    const left = s.type === 'string' ? `--${name} ${s.arg ?? 'VALUE'}` : `--${name}`;
+    const def = s.default !== undefined ? ` (default: ${s.default})` : '';
+    return `  ${left.padEnd(28)} ${s.help}${def}`;
+  });
+  return [`Usage: ${command} [options]`, '', summary, '', 'Options:', ...rows,
+    `  ${'--help'.padEnd(28)} show this help`, `  ${'--version'.padEnd(28)} show the version`, ''].join('\n');
+}
+
+/**
+ * Parses argv against the spec; returns null when --help/--version was handled.
+ * Unknown options and missing values are UsageErrors naming the option.
+ */
+export function parseOptions<S extends Record<string, OptionSpec>>(
+  command: string,
+  summary: string,
+  spec: S,
+  argv: string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+): { [K in keyof S]: S[K]['type'] extends 'boolean' ? boolean : string } | null {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, version: { type: 'boolean' } };
+  for (const [k, s] of Object.entries(spec)) options[k] = { type: s.type };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new UsageError(`${command}: ${(err as Error).message.split('\n')[0]}; see --help`);
+  }
+  if (parsed.values.help) {
+    out(usage(command, summary, spec));
+    return null;
+  }
+  if (parsed.values.version) {
+    out(`${command} ${VERSION}\n`);
+    return null;
+  }
+  const result: Record<string, string | boolean> = {};
+  for (const [k, s] of Object.entries(spec)) {
+    const v = parsed.values[k];
+    result[k] = v !== undefined ? (v as string | boolean) : s.type === 'boolean' ? false : (s.default ?? '');
+  }
+  return result as { [K in keyof S]: S[K]['type'] extends 'boolean' ? boolean : string };
+}
+
+/** A positive number from an option, or a UsageError naming it. */
+export function numberOption(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+    throw new UsageError(`--${name}: expected a number from ${min} to ${max}, got '${value}'`);
+  }
+  return n;
+}

@@ -1,0 +1,217 @@
+// The passthru agent: config → validated config → plan (address + ports) → listen → status.
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import type { Logger } from 'pino';
+import { VERSION } from '../common/cli';
+import { formatProblem, parsePassthruConfig, type ConfigProblem, type PassthruConfig, type PassthruNetwork } from './config';
+import type { ConversationLimits } from './conversation';
+import type { PortCounters } from './counters';
+import { PassthruPort, type PortStatus } from './port';
+import type { PassthruSystem } from './system';
+
+export interface PassthruOptions {
+  config: string;
+  runtimeDir: string;
+  statusSocket: string;
+  lanInterface: string;
+  wirelessInterface: string;
+  maxConnections: number;
+  maxRequest: number;
+  limits: Omit<ConversationLimits, 'maxRequest'>;
+  daemonPollMs: number;
+}
+
+export const DEFAULTS = {
+  config: '/media/etc/uds_passthru.conf',
+  runtimeDir: '/run/wifibox-passthru',
+  statusSocket: '/run/wifibox-passthru.sock',
+  lanInterface: 'eth0',
+  wirelessInterface: 'wlan0',
+  maxConnections: 64,
+  maxRequest: 0,
+  limits: { lingerMs: 20, idleMs: 30_000, maxBuffered: 256 * 1024, detachWaitMs: 100 },
+  daemonPollMs: 1000,
+} satisfies PassthruOptions;
+
+export interface PassthruStatus {
+  agent: 'wifibox-passthru';
+  version: string;
+  pid: number;
+  startedAt: string;
+  uptimeSec: number;
+  config: string;
+  /** 'serving', 'waiting-for-address' (no eth0 address yet) or 'no-sockets'. */
+  state: 'serving' | 'waiting-for-address' | 'no-sockets';
+  address: string | null;
+  network: string | null;
+  problems: string[];
+  ports: PortStatus[];
+}
+
+const ADDRESS_POLL_MS = 1000;
+
+function prefixFromMask(mask: string): number {
+  return mask.split('.').reduce((n, o) => n + (Number(o) >>> 0).toString(2).replace(/0/g, '').length, 0);
+}
+
+export class PassthruAgent {
+  private ports = new Map<number, PassthruPort>();
+  private config: PassthruConfig | null = null;
+  private loadProblems: string[] = [];
+  private network: PassthruNetwork | null = null;
+  private addressTimer: NodeJS.Timeout | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private statusServer: Server | null = null;
+  private readonly startedAt = new Date();
+
+  constructor(
+    private readonly opts: PassthruOptions,
+    private readonly sys: PassthruSystem,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.sys.makePrivateDir(this.opts.runtimeDir);
+    this.removeClientSockets(); // left behind by a crash
+    this.startStatus();
+    this.load();
+    this.apply(new Map());
+    this.pollTimer = setInterval(() => {
+      for (const p of this.ports.values()) p.pollDaemon();
+    }, this.opts.daemonPollMs);
+  }
+
+  private load(): void {
+    let text: string;
+    try {
+      text = readFileSync(this.opts.config, 'utf8');
+    } catch (err) {
+      const msg = `${this.opts.config}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      this.log.error(msg);
+      this.config = null;
+      this.loadProblems = [msg];
+      return;
+    }
+    this.config = parsePassthruConfig(text, this.opts.config);
+    this.loadProblems = this.config.problems.map((p: ConfigProblem) => formatProblem(p));
+    for (const p of this.config.problems) {
+      if (p.severity === 'error') this.log.error(formatProblem(p));
+      else this.log.warn(formatProblem(p));
+    }
+  }
+
+  /** Works out where to listen: the configured `network`, or eth0's address when it is empty. */
+  private resolveNetwork(): PassthruNetwork | null {
+    const addrs = this.sys.ipv4Addresses();
+    if (this.config?.network) {
+      const n = this.config.network;
+      const owner = addrs.find((a) => a.address === n.address);
+      if (owner && owner.iface === this.opts.wirelessInterface) {
+        this.log.error({ address: n.address, iface: owner.iface }, 'network= names an address of the wireless interface: refusing to listen there');
+        return null;
+      }
+      return n;
+    }
+    const lan = addrs.find((a) => a.iface === this.opts.lanInterface);
+    if (!lan) return null;
+    return { address: lan.address, mask: lan.netmask, prefixLength: prefixFromMask(lan.netmask) };
+  }
+
+  /** Brings the ports in line with the config; ports whose socket and address are unchanged keep their connections. */
+  private apply(keepCounters: Map<number, PortCounters>): void {
+    if (this.addressTimer) clearTimeout(this.addressTimer);
+    this.addressTimer = null;
+    const wanted = this.config?.sockets ?? [];
+    const net = wanted.length ? this.resolveNetwork() : null;
+    if (wanted.length && !net) {
+      if (!this.config?.network) this.log.warn({ iface: this.opts.lanInterface }, 'no address on the LAN interface yet; waiting for one');
+      this.addressTimer = setTimeout(() => this.apply(keepCounters), ADDRESS_POLL_MS);
+    }
+    const changedNet =
+      !net || !this.network || net.address !== this.network.address || net.prefixLength !== this.network.prefixLength;
+    this.network = net;
+    for (const [port, p] of this.ports) {
+      const w = wanted.find((s) => s.port === port);
+      if (!w || w.path !== p.socket.path || changedNet) {
+        keepCounters.set(port, p.counters);
+        void p.stop();
+        this.ports.delete(port);
+        this.log.info({ port }, 'port closed (configuration changed)');
+      }
+    }
+    if (!net) return;
+    for (const s of wanted) {
+      if (this.ports.has(s.port)) continue;
+      const p = new PassthruPort(
+        s,
+        {
+          listenAddress: net.address,
+          network: net,
+          runtimeDir: this.opts.runtimeDir,
+          maxConnections: this.opts.maxConnections,
+          limits: this.opts.limits,
+          maxRequest: this.opts.maxRequest,
+          sys: this.sys,
+          log: this.log,
+        },
+        keepCounters.get(s.port),
+      );
+      this.ports.set(s.port, p);
+      p.start();
+    }
+  }
+
+  /** SIGHUP: read the config again; unchanged ports keep their connections. */
+  reload(): void {
+    this.log.info({ config: this.opts.config }, 'reloading configuration');
+    this.load();
+    this.apply(new Map());
+  }
+
+  private startStatus(): void {
+    this.sys.removeFile(this.opts.statusSocket);
+    const server = this.sys.createStatusServer((s) => {
+      s.on('error', () => undefined);
+      s.end(JSON.stringify(this.status()) + '\n');
+    });
+    server.on('error', (err) => this.log.error({ path: this.opts.statusSocket, err: err.message }, 'status endpoint failed'));
+    server.listen(this.opts.statusSocket);
+    this.statusServer = server;
+  }
+
+  status(): PassthruStatus {
+    const ports = [...this.ports.values()].map((p) => p.status()).sort((a, b) => a.port - b.port);
+    const state = !this.config?.sockets.length ? 'no-sockets' : this.network ? 'serving' : 'waiting-for-address';
+    return {
+      agent: 'wifibox-passthru',
+      version: VERSION,
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      uptimeSec: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      config: this.opts.config,
+      state,
+      address: this.network?.address ?? null,
+      network: this.network ? `${this.network.address}/${this.network.prefixLength}` : null,
+      problems: this.loadProblems,
+      ports,
+    };
+  }
+
+  private removeClientSockets(): void {
+    for (const f of this.sys.listDir(this.opts.runtimeDir)) {
+      if (/^\d+-\d+$/.test(f)) this.sys.removeFile(`${this.opts.runtimeDir}/${f}`);
+    }
+  }
+
+  /** SIGTERM: stop listening, DETACH monitors, remove every socket file we made. */
+  async stop(): Promise<void> {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.addressTimer) clearTimeout(this.addressTimer);
+    await Promise.all([...this.ports.values()].map((p) => p.stop()));
+    this.ports.clear();
+    this.statusServer?.close();
+    this.removeClientSockets();
+    this.sys.removeFile(this.opts.statusSocket);
+    this.sys.removeDir(this.opts.runtimeDir);
+  }
+}

@@ -1,0 +1,236 @@
+// One host client's conversation: one TCP connection from the host's socat child, bridged to
+// the daemon's control socket through a datagram socket bound to a path of its own, so the
+// daemon's replies and events come back to this connection and no other.
+//
+// The host writes one datagram, then half-closes at once (before the reply); so we relay
+// replies after its FIN, and close ourselves once the reply is through. An ATTACHed monitor
+// instead stays for as long as the host keeps its side, and is DETACHed on the way out.
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { DatagramSocket } from '../common/unix-dgram';
+import type { PortCounters } from './counters';
+import type { PassthruSystem } from './system';
+
+export interface ConversationLimits {
+  /** Largest request the daemon takes whole (wpa_supplicant 8192, hostapd 4096). */
+  maxRequest: number;
+  /** Wait after the last reply before closing, for a straggling datagram. */
+  lingerMs: number;
+  /** Close a connection that never attached after this long without traffic. */
+  idleMs: number;
+  /** Bytes we buffer toward a slow TCP peer before dropping datagrams. */
+  maxBuffered: number;
+  /** How long a closing monitor waits for the daemon's answer to DETACH. */
+  detachWaitMs: number;
+}
+
+export interface ConversationEnv {
+  id: number;
+  daemonPath: string;
+  clientPath: string;
+  limits: ConversationLimits;
+  counters: PortCounters;
+  sys: PassthruSystem;
+  log: Logger;
+  onLinger(c: Conversation): void;
+  onClosed(c: Conversation): void;
+}
+
+// Requests of this size or more may arrive split across TCP segments; they are gathered until
+// the host's half-close (or a short quiet spell) so the daemon still gets one datagram.
+const SEGMENT_SAFE = 1024;
+const GATHER_QUIET_MS = 20;
+// A zero-length reply cannot cross a byte stream; this stands in for it (see README).
+const EMPTY_REPLY = Buffer.from('\n');
+const REFUSED_REPLY = Buffer.from('FAIL\n');
+const EVENT = /^<[0-9]>/;
+
+export class Conversation {
+  readonly peer: string;
+  attached = false;
+  lingering = false;
+  private closed = false;
+  private attachPending = false;
+  private detaching = false;
+  private pending = 0;
+  private hostEnded = false;
+  private gather: Buffer[] = [];
+  private gatherTimer: NodeJS.Timeout | null = null;
+  private lingerTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private detachTimer: NodeJS.Timeout | null = null;
+  private readonly dgram: DatagramSocket;
+
+  constructor(
+    private readonly tcp: Socket,
+    private readonly env: ConversationEnv,
+  ) {
+    this.peer = `${tcp.remoteAddress}:${tcp.remotePort}`;
+    this.dgram = env.sys.openDatagram((msg) => this.fromDaemon(msg));
+    try {
+      env.sys.removeFile(env.clientPath); // a leftover from a crashed run must not block the bind
+      this.dgram.bind(env.clientPath);
+    } catch (err) {
+      this.dgram.close();
+      throw err;
+    }
+    tcp.setNoDelay(true);
+    tcp.on('data', (chunk: Buffer) => this.fromHost(chunk));
+    tcp.on('end', () => {
+      this.hostEnded = true;
+      if (this.gather.length) this.flushGather();
+      this.maybeFinish();
+    });
+    tcp.on('error', (err) => {
+      this.env.log.debug({ peer: this.peer, err: err.message }, 'connection error');
+    });
+    tcp.on('close', () => this.close('host closed'));
+    this.armIdle();
+  }
+
+  private fromHost(chunk: Buffer): void {
+    if (this.closed || this.detaching) return;
+    this.armIdle();
+    if (this.gather.length || chunk.length >= SEGMENT_SAFE) {
+      this.gather.push(chunk);
+      if (this.gatherTimer) clearTimeout(this.gatherTimer);
+      this.gatherTimer = setTimeout(() => this.flushGather(), GATHER_QUIET_MS);
+      return;
+    }
+    this.request(chunk);
+  }
+
+  private flushGather(): void {
+    if (this.gatherTimer) clearTimeout(this.gatherTimer);
+    this.gatherTimer = null;
+    const req = Buffer.concat(this.gather);
+    this.gather = [];
+    this.request(req);
+  }
+
+  private request(req: Buffer): void {
+    const c = this.env.counters;
+    c.bytesIn += req.length;
+    if (req.length > this.env.limits.maxRequest) {
+      // The daemon would silently cut it, and act on a truncated command: refuse it instead.
+      c.oversized++;
+      this.env.log.warn({ peer: this.peer, bytes: req.length, limit: this.env.limits.maxRequest }, 'request too large for the daemon, refused');
+      this.toHost(REFUSED_REPLY);
+      this.maybeFinish();
+      return;
+    }
+    c.requests++;
+    if (req.subarray(0, 6).toString() === 'ATTACH') this.attachPending = true;
+    this.pending++;
+    this.lingering = false;
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    try {
+      this.dgram.send(req, this.env.daemonPath);
+    } catch (err) {
+      c.errors++;
+      this.pending--;
+      const code = (err as NodeJS.ErrnoException).code;
+      this.env.log.warn({ peer: this.peer, daemon: this.env.daemonPath, code }, 'daemon not reachable, closing connection');
+      this.close(`daemon not reachable (${code})`);
+    }
+  }
+
+  private fromDaemon(msg: Buffer): void {
+    if (this.closed) return;
+    if (this.detaching) {
+      this.finalize();
+      return;
+    }
+    const c = this.env.counters;
+    if (this.attached && EVENT.test(msg.subarray(0, 3).toString())) {
+      c.events++;
+    } else {
+      c.replies++;
+      if (this.pending > 0) this.pending--;
+      if (this.attachPending) {
+        this.attachPending = false;
+        this.attached = msg.toString() === 'OK\n';
+        if (this.attached) this.disarmIdle();
+      }
+    }
+    if (msg.length === 0) {
+      c.emptyReplies++;
+      this.toHost(EMPTY_REPLY);
+    } else {
+      this.toHost(msg);
+    }
+    this.maybeFinish();
+  }
+
+  private toHost(msg: Buffer): void {
+    if (this.tcp.destroyed || !this.tcp.writable) return;
+    if (this.tcp.writableLength + msg.length > this.env.limits.maxBuffered) {
+      this.env.counters.dropped++;
+      return;
+    }
+    this.env.counters.bytesOut += msg.length;
+    this.tcp.write(msg);
+  }
+
+  /** Once the host has said all it will and every reply is through, linger briefly, then close. */
+  private maybeFinish(): void {
+    if (this.closed || this.attached || this.attachPending || this.pending > 0 || !this.hostEnded) return;
+    if (this.gather.length) return;
+    this.lingering = true;
+    this.env.onLinger(this);
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = setTimeout(() => this.close('reply delivered'), this.env.limits.lingerMs);
+  }
+
+  private armIdle(): void {
+    if (this.attached) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.close('idle'), this.env.limits.idleMs);
+  }
+
+  private disarmIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  /** Closes the conversation; a monitor first DETACHes so the daemon keeps no stale entry. */
+  close(reason: string): void {
+    if (this.closed || this.detaching) return;
+    for (const t of [this.gatherTimer, this.lingerTimer, this.idleTimer]) if (t) clearTimeout(t);
+    this.env.log.debug({ peer: this.peer, id: this.env.id, reason, attached: this.attached }, 'closing connection');
+    if (!this.tcp.destroyed) {
+      this.tcp.end();
+      // A peer that never closes its side must not hold the socket forever.
+      setTimeout(() => this.tcp.destroy(), 2000).unref();
+    }
+    if (this.attached || this.attachPending) {
+      this.detaching = true;
+      try {
+        this.dgram.send(Buffer.from('DETACH'), this.env.daemonPath);
+        this.detachTimer = setTimeout(() => this.finalize(), this.env.limits.detachWaitMs);
+        return;
+      } catch {
+        /* the daemon is gone, and its monitor list with it */
+      }
+    }
+    this.finalize();
+  }
+
+  private finalize(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.detachTimer) clearTimeout(this.detachTimer);
+    this.dgram.close();
+    try {
+      this.env.sys.removeFile(this.env.clientPath);
+    } catch (err) {
+      this.env.log.error({ path: this.env.clientPath, err: (err as Error).message }, 'could not remove client socket');
+    }
+    this.env.onClosed(this);
+  }
+
+  /** Resolves when the conversation is fully closed (used at shutdown). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

@@ -1,0 +1,91 @@
+// wifibox-passthru: the entry point only wires options, logging, signals and the agent.
+import { numberOption, parseOptions, UsageError, VERSION, type OptionSpec } from '../common/cli';
+import { createLogger, parseLogLevel } from '../common/log';
+import { DEFAULTS, PassthruAgent } from './agent';
+import { realSystem } from './system';
+
+const COMMAND = 'wifibox-passthru';
+const SUMMARY =
+  'Bridges TCP ports on the guest\'s eth0 address to wpa_supplicant/hostapd control sockets,\n' +
+  'one private datagram socket per connection, as configured in uds_passthru.conf.';
+
+const SPEC = {
+  config: { type: 'string', default: DEFAULTS.config, arg: 'FILE', help: 'socket list and network' },
+  'runtime-dir': { type: 'string', default: DEFAULTS.runtimeDir, arg: 'DIR', help: 'private folder for client sockets (mode 0700)' },
+  'status-socket': { type: 'string', default: DEFAULTS.statusSocket, arg: 'PATH', help: 'UNIX socket that answers with the status as JSON' },
+  'lan-interface': { type: 'string', default: DEFAULTS.lanInterface, arg: 'IF', help: 'interface whose address is used when network= is empty' },
+  'wireless-interface': { type: 'string', default: DEFAULTS.wirelessInterface, arg: 'IF', help: 'never listened on' },
+  'max-connections': { type: 'string', default: String(DEFAULTS.maxConnections), arg: 'N', help: 'open connections per port' },
+  'max-request': { type: 'string', default: '0', arg: 'BYTES', help: 'largest request; 0 = the daemon\'s (hostapd 4096, wpa_supplicant 8192)' },
+  'idle-timeout': { type: 'string', default: String(DEFAULTS.limits.idleMs / 1000), arg: 'SECONDS', help: 'close a connection that never attached after this long idle' },
+  linger: { type: 'string', default: String(DEFAULTS.limits.lingerMs), arg: 'MS', help: 'wait after the reply before closing a connection' },
+  'max-buffer': { type: 'string', default: String(DEFAULTS.limits.maxBuffered), arg: 'BYTES', help: 'bytes buffered toward a slow host before dropping' },
+  loglevel: { type: 'string', default: 'warn', arg: 'LEVEL', help: 'none, error, warn, info or debug (as core.conf)' },
+  syslog: { type: 'string', default: '/dev/log', arg: 'PATH', help: 'syslog socket; logs go to stdout when it is absent' },
+} satisfies Record<string, OptionSpec>;
+
+function readOptions(argv: string[]) {
+  const o = parseOptions(COMMAND, SUMMARY, SPEC, argv);
+  if (!o) return null;
+  return {
+    level: parseLogLevel(o.loglevel),
+    syslog: o.syslog,
+    agent: {
+      config: o.config,
+      runtimeDir: o['runtime-dir'],
+      statusSocket: o['status-socket'],
+      lanInterface: o['lan-interface'],
+      wirelessInterface: o['wireless-interface'],
+      maxConnections: numberOption('max-connections', o['max-connections'], 1, 4096),
+      maxRequest: numberOption('max-request', o['max-request'], 0, 65536),
+      limits: {
+        idleMs: numberOption('idle-timeout', o['idle-timeout'], 0.1, 86400) * 1000,
+        lingerMs: numberOption('linger', o.linger, 0, 10_000),
+        maxBuffered: numberOption('max-buffer', o['max-buffer'], 1024, 64 * 1024 * 1024),
+        detachWaitMs: DEFAULTS.limits.detachWaitMs,
+      },
+      daemonPollMs: DEFAULTS.daemonPollMs,
+    },
+  };
+}
+
+function main(argv: string[]): void {
+  let parsed;
+  try {
+    parsed = readOptions(argv);
+  } catch (err) {
+    process.stderr.write(`${err instanceof UsageError ? '' : `${COMMAND}: `}${(err as Error).message}\n`);
+    process.exit(64);
+  }
+  if (!parsed) return;
+  const opts = parsed.agent;
+  const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
+  const agent = new PassthruAgent(opts, realSystem, log);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    // The 1 s promise to OpenRC holds even if something hangs: a hard exit after 900 ms.
+    setTimeout(() => process.exit(0), 900).unref();
+    agent.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err: (err as Error).message }, 'error while stopping');
+        process.exit(0);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => agent.reload());
+  try {
+    agent.start();
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'cannot start');
+    process.exit(1);
+  }
+  log.info({ version: VERSION, config: opts.config }, 'started');
+}
+
+main(process.argv.slice(2));

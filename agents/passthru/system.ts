@@ -1,0 +1,72 @@
+// Every side effect the passthru agent has, in one place tests can replace.
+import { chmodSync, mkdirSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { openDatagramSocket, type DatagramSocket } from '../common/unix-dgram';
+
+export interface InterfaceAddress {
+  iface: string;
+  address: string;
+  netmask: string;
+}
+
+export interface PassthruSystem {
+  openDatagram(onMessage: (msg: Buffer) => void): DatagramSocket;
+  /** TCP server that keeps half-open connections: the host shuts its side before the reply. */
+  createTcpServer(onConnection: (s: Socket) => void): Server;
+  /** A UNIX stream server for the status endpoint. */
+  createStatusServer(onConnection: (s: Socket) => void): Server;
+  /** Identity of a socket file (device + inode), or null when it is not there or not a socket. */
+  socketIdentity(path: string): string | null;
+  ipv4Addresses(): InterfaceAddress[];
+  makePrivateDir(path: string): void;
+  listDir(path: string): string[];
+  removeFile(path: string): void;
+  removeDir(path: string): void;
+}
+
+export const realSystem: PassthruSystem = {
+  openDatagram: openDatagramSocket,
+  createTcpServer: (onConnection) => createServer({ allowHalfOpen: true, noDelay: true }, onConnection),
+  createStatusServer: (onConnection) => createServer(onConnection),
+  socketIdentity(path) {
+    try {
+      const st = statSync(path);
+      return st.isSocket() ? `${st.dev}:${st.ino}` : null;
+    } catch {
+      return null;
+    }
+  },
+  ipv4Addresses() {
+    const out: InterfaceAddress[] = [];
+    for (const [iface, addrs] of Object.entries(networkInterfaces())) {
+      for (const a of addrs ?? []) if (a.family === 'IPv4') out.push({ iface, address: a.address, netmask: a.netmask });
+    }
+    return out;
+  },
+  makePrivateDir(path) {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    chmodSync(path, 0o700); // mkdir's mode is masked by umask, and the folder may already exist
+  },
+  listDir(path) {
+    try {
+      return readdirSync(path);
+    } catch {
+      return [];
+    }
+  },
+  removeFile(path) {
+    try {
+      unlinkSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  },
+  removeDir(path) {
+    try {
+      rmdirSync(path);
+    } catch {
+      /* not empty (someone else's file) or already gone: leave it */
+    }
+  },
+};

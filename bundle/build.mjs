@@ -1,0 +1,66 @@
+// npm run build: type-check, build the native addon, bundle each agent into one file in dist/.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const quick = process.argv.includes('--quick'); // skip the type-check (tests of the bundle itself)
+
+function gitRevision() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short=10', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString().trim();
+  } catch {
+    return 'nogit';
+  }
+}
+export const version = `${pkg.version}+${gitRevision()}`;
+
+function step(what, fn) {
+  const t = Date.now();
+  fn();
+  console.log(`build: ${what} (${Date.now() - t} ms)`);
+}
+
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+
+if (!quick) step('type-check', () => execFileSync(bin('tsc'), ['--noEmit', '-p', root], { stdio: 'inherit' }));
+
+// The addon is rebuilt only when its sources are newer than the last build.
+const addon = join(root, 'native', 'build', 'Release', 'wifibox_dgram.node');
+const sources = ['unix_dgram.c', 'binding.gyp'].map((f) => join(root, 'native', f));
+const stale = !existsSync(addon) || sources.some((s) => statSync(s).mtimeMs > statSync(addon).mtimeMs);
+if (stale) {
+  step('native addon', () =>
+    execFileSync(bin('node-gyp'), ['rebuild', '--directory', join(root, 'native')], { stdio: ['ignore', 'ignore', 'inherit'] }));
+}
+
+mkdirSync(dist, { recursive: true });
+copyFileSync(addon, join(dist, 'wifibox_dgram.node'));
+
+const agents = [
+  { entry: 'agents/passthru/main.ts', out: 'wifibox-passthru.js', minify: true },
+  { entry: 'lab/cli.ts', out: 'lab.js', minify: false },
+  { entry: 'bench/main.ts', out: 'bench.js', minify: false },
+].filter((a) => existsSync(join(root, a.entry)));
+
+for (const a of agents) {
+  await build({
+    entryPoints: [join(root, a.entry)],
+    outfile: join(dist, a.out),
+    bundle: true,
+    platform: 'node',
+    target: 'node18',
+    format: 'cjs',
+    minify: a.minify,
+    legalComments: 'none',
+    banner: { js: '#!/usr/bin/env node' },
+    define: { WIFIBOX_VERSION: JSON.stringify(version) },
+    logLevel: 'warning',
+  });
+  console.log(`build: dist/${a.out} ${statSync(join(dist, a.out)).size} bytes`);
+}

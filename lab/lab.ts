@@ -1,0 +1,432 @@
+// The lab: the Wifibox guest rebuilt from real parts in network namespaces.
+//
+//   host ns (wifibox0) ──veth── guest ns (eth0 | wlan0) ──veth── air ns (ap0)
+//
+// The guest also gets its own mount namespace (held open by an anchor process) with the
+// paths the real guest has: /media/etc (upstream appliance samples, read-only), the
+// application config at /etc/wpa_supplicant or /etc/hostapd, a fresh /run, a 128 KiB /tmp
+// and its own /etc/resolv.conf. Nothing here touches the machine's own network, /etc or
+// sysctls; every process is tracked by PID + start time and stopped by PID on down().
+import { spawn } from 'node:child_process';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  isSameProcess,
+  must,
+  run,
+  startTime,
+  stopTracked,
+  waitFor,
+  type RunOptions,
+  type RunResult,
+  type Tracked,
+} from './proc';
+
+export type Flavor = 'wpa_supplicant' | 'hostapd';
+
+export const LAB_BASE = '/run/wifibox-lab';
+
+/** Per-flavor addresses, matching the upstream samples (interfaces.conf, uds_passthru.conf). */
+export const ADDRESSES = {
+  wpa_supplicant: { guestEth0: '10.0.0.1', hostWifibox0: '10.0.0.2', guestWlan0: '192.168.77.2', air: '192.168.77.1' },
+  hostapd: { guestEth0: '10.0.0.2', hostWifibox0: '10.0.0.1', guestWlan0: '192.168.0.1', air: '192.168.0.2' },
+} as const;
+
+export interface LabOptions {
+  flavor?: Flavor;
+  /** The upstream-config folder (default: ../shared/upstream-config beside the repo). */
+  upstreamDir?: string;
+  /** Where the bundled agents live (default: <repo>/dist). */
+  distDir?: string;
+  /** Networks added to wpa_supplicant.conf so each test client can read its own ssid. */
+  clientNetworks?: number;
+  /** Left running after this process exits (`npm run lab`); tests use false. */
+  persistent?: boolean;
+  /** Give the guest its static addresses here (until the init orchestrator does it). */
+  configureGuest?: boolean;
+}
+
+interface LabState {
+  tag: string;
+  flavor: Flavor;
+  owner: { pid: number; start: string };
+  persistent: boolean;
+  namespaces: string[];
+  tracked: Tracked[];
+  anchor: Tracked | null;
+}
+
+export interface LabProcess extends Tracked {
+  log: string;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+export const repoRoot = (): string => {
+  // Works from lab/*.ts (vitest) and from dist/*.js (bundle): both sit one level below the root.
+  return resolve(__dirname, '..');
+};
+
+export function defaultUpstreamDir(): string {
+  return process.env.WIFIBOX_UPSTREAM_CONFIG ?? resolve(repoRoot(), '../shared/upstream-config');
+}
+
+const REQUIRED_TOOLS = ['ip', 'unshare', 'nsenter', 'mount', 'socat', 'wpa_supplicant', 'wpa_cli', 'hostapd'];
+
+export function missingTools(): string[] {
+  const path = (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
+  return REQUIRED_TOOLS.filter((t) => !path.some((d) => existsSync(join(d, t))));
+}
+
+export class Lab {
+  readonly dir: string;
+  readonly ns: { guest: string; host: string; air: string };
+  readonly addr: (typeof ADDRESSES)[Flavor];
+  readonly hostSockDir: string;
+  private state: LabState;
+
+  private constructor(
+    readonly tag: string,
+    readonly flavor: Flavor,
+    readonly opts: Required<Omit<LabOptions, 'flavor'>>,
+  ) {
+    this.dir = join(LAB_BASE, tag);
+    this.ns = { guest: `wbx-${tag}-guest`, host: `wbx-${tag}-host`, air: `wbx-${tag}-air` };
+    this.addr = ADDRESSES[flavor];
+    this.hostSockDir = join(this.dir, 'host', flavor);
+    this.state = {
+      tag,
+      flavor,
+      owner: { pid: process.pid, start: startTime(process.pid) ?? '' },
+      persistent: opts.persistent,
+      namespaces: [],
+      tracked: [],
+      anchor: null,
+    };
+  }
+
+  /** Builds the namespaces, links and the guest's mount namespace. */
+  static async up(options: LabOptions = {}): Promise<Lab> {
+    if (process.getuid?.() !== 0) throw new Error('the lab needs root: it creates network namespaces');
+    const missing = missingTools();
+    if (missing.length) throw new Error(`the lab needs these tools on PATH: ${missing.join(', ')} (see .ci/run)`);
+    const flavor = options.flavor ?? 'wpa_supplicant';
+    const opts = {
+      upstreamDir: options.upstreamDir ?? defaultUpstreamDir(),
+      distDir: options.distDir ?? join(repoRoot(), 'dist'),
+      clientNetworks: options.clientNetworks ?? 64,
+      persistent: options.persistent ?? false,
+      configureGuest: options.configureGuest ?? true,
+    };
+    if (!existsSync(join(opts.upstreamDir, flavor, 'appliance'))) {
+      throw new Error(`upstream samples not found at ${opts.upstreamDir} (set WIFIBOX_UPSTREAM_CONFIG)`);
+    }
+    await cleanStale();
+    const tag = `${process.pid.toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`.slice(0, 7);
+    const lab = new Lab(tag, flavor, opts);
+    try {
+      await lab.build();
+    } catch (err) {
+      await lab.down();
+      throw err;
+    }
+    return lab;
+  }
+
+  private save(): void {
+    writeFileSync(join(this.dir, 'state.json'), JSON.stringify(this.state, null, 2));
+  }
+
+  private async build(): Promise<void> {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    for (const d of ["appliance", "app", "logs", "host"]) mkdirSync(join(this.dir, d), { recursive: true });
+    mkdirSync(this.hostSockDir, { recursive: true, mode: 0o770 });
+    this.save();
+    this.writeConfigs();
+
+    for (const n of Object.values(this.ns)) {
+      await must(['ip', 'netns', 'add', n]);
+      this.state.namespaces.push(n);
+      this.save();
+      await must(['ip', '-n', n, 'link', 'set', 'lo', 'up']);
+    }
+    // veth pairs are created straight inside the namespaces: no name ever exists in the root namespace.
+    await must(['ip', 'link', 'add', 'eth0', 'netns', this.ns.guest, 'type', 'veth', 'peer', 'name', 'wifibox0', 'netns', this.ns.host]);
+    await must(['ip', 'link', 'add', 'wlan0', 'netns', this.ns.guest, 'type', 'veth', 'peer', 'name', 'ap0', 'netns', this.ns.air]);
+    await must(['ip', '-n', this.ns.host, 'addr', 'add', `${this.addr.hostWifibox0}/24`, 'dev', 'wifibox0']);
+    await must(['ip', '-n', this.ns.host, 'link', 'set', 'wifibox0', 'up']);
+    await must(['ip', '-n', this.ns.air, 'addr', 'add', `${this.addr.air}/24`, 'dev', 'ap0']);
+    await must(['ip', '-n', this.ns.air, 'link', 'set', 'ap0', 'up']);
+    // The wireless side knows a route to the guest's eth0 network, so "unreachable from the
+    // wireless side" is tested against packets that really arrive at the guest.
+    await must(['ip', '-n', this.ns.air, 'route', 'add', '10.0.0.0/24', 'via', this.addr.guestWlan0]);
+    await must(['ip', '-n', this.ns.host, 'route', 'add', 'default', 'via', this.addr.guestEth0]);
+    if (this.opts.configureGuest) {
+      await must(['ip', '-n', this.ns.guest, 'addr', 'add', `${this.addr.guestEth0}/24`, 'dev', 'eth0']);
+      await must(['ip', '-n', this.ns.guest, 'addr', 'add', `${this.addr.guestWlan0}/24`, 'dev', 'wlan0']);
+      await must(['ip', '-n', this.ns.guest, 'link', 'set', 'eth0', 'up']);
+      await must(['ip', '-n', this.ns.guest, 'link', 'set', 'wlan0', 'up']);
+    }
+    await this.startAnchor();
+  }
+
+  /** The lab's own copies of the guest's configuration folders. */
+  private writeConfigs(): void {
+    const src = join(this.opts.upstreamDir, this.flavor, 'appliance');
+    for (const f of readdirSync(src)) {
+      // Upstream ships `X.sample`; the user's host has `X`: install each sample unchanged.
+      if (f.endsWith('.sample')) copyFileSync(join(src, f), join(this.dir, 'appliance', f.slice(0, -'.sample'.length)));
+    }
+    writeFileSync(join(this.dir, 'resolv.conf'), 'nameserver 127.0.0.1\n');
+    if (this.flavor === 'wpa_supplicant') {
+      const nets = Array.from({ length: this.opts.clientNetworks }, (_, i) =>
+        `network={\n\tssid="${clientSsid(i)}"\n\tkey_mgmt=NONE\n\tdisabled=1\n}\n`,
+      ).join('');
+      writeFileSync(
+        join(this.dir, 'app', 'wpa_supplicant.conf'),
+        'ctrl_interface=/var/run/wpa_supplicant\nctrl_interface_group=0\nupdate_config=1\n' +
+          // The wired driver has no scanning: ap_scan=0 makes it associate with network 0 at once.
+          'ap_scan=0\n' +
+          'network={\n\tssid="wifibox-lab"\n\tkey_mgmt=NONE\n}\n' +
+          nets,
+      );
+    } else {
+      writeFileSync(
+        join(this.dir, 'app', 'hostapd.conf'),
+        'interface=wlan0\ndriver=wired\nctrl_interface=/var/run/hostapd\nctrl_interface_group=0\nieee8021x=0\n',
+      );
+    }
+  }
+
+  private async startAnchor(): Promise<void> {
+    const anchor = this.spawnTracked('anchor', ['ip', 'netns', 'exec', this.ns.guest, 'unshare', '--mount', '--propagation', 'private', 'sleep', 'infinity']);
+    this.state.anchor = anchor;
+    this.save();
+    // unshare execs sleep in place: the namespace exists once /proc shows sleep.
+    await waitFor('the guest mount namespace', () => readFileSync(`/proc/${anchor.pid}/comm`, 'utf8').trim() === 'sleep', 5000, 10);
+    const m = (args: string[]) => must(['nsenter', '-t', String(anchor.pid), '-m', '--', ...args]);
+    const appDir = this.flavor === 'wpa_supplicant' ? '/etc/wpa_supplicant' : '/etc/hostapd';
+    if (!existsSync(appDir)) throw new Error(`${appDir} is missing: install the ${this.flavor === 'hostapd' ? 'hostapd' : 'wpasupplicant'} package`);
+    // Binds first: the lab folder lives under /run, which the guest gets a fresh copy of last.
+    await m(['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=1m', 'wifibox-media', '/media']);
+    await m(['mkdir', '/media/etc']);
+    await m(['mount', '--bind', join(this.dir, 'appliance'), '/media/etc']);
+    await m(['mount', '-o', 'remount,bind,ro', '/media/etc']);
+    await m(['mount', '--bind', join(this.dir, 'app'), appDir]);
+    await m(['mount', '--bind', join(this.dir, 'resolv.conf'), '/etc/resolv.conf']);
+    await m(['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=64m', 'wifibox-run', '/run']);
+    await m(['mount', '-t', 'tmpfs', '-o', 'mode=1777,size=128k', 'wifibox-tmp', '/tmp']);
+  }
+
+  /** The anchor process that holds the guest's namespaces open (nsenter -t PID). */
+  get guestPid(): number {
+    return this.state.anchor!.pid;
+  }
+
+  /** A path inside the guest's mount namespace, as this process can reach it. */
+  guestPath(p: string): string {
+    // An absolute symlink under /proc/PID/root resolves against *our* root, so the one the
+    // guest relies on (/var/run -> /run) is resolved here.
+    const real = p.startsWith('/var/run/') || p === '/var/run' ? p.slice(4) : p;
+    return `/proc/${this.state.anchor!.pid}/root${real}`;
+  }
+
+  guestArgv(argv: readonly string[]): string[] {
+    return ['nsenter', '-t', String(this.state.anchor!.pid), '-n', '-m', '--', ...argv];
+  }
+  hostArgv(argv: readonly string[]): string[] {
+    return ['ip', 'netns', 'exec', this.ns.host, ...argv];
+  }
+  airArgv(argv: readonly string[]): string[] {
+    return ['ip', 'netns', 'exec', this.ns.air, ...argv];
+  }
+
+  guest(argv: readonly string[], o?: RunOptions): Promise<RunResult> {
+    return run(this.guestArgv(argv), o);
+  }
+  host(argv: readonly string[], o?: RunOptions): Promise<RunResult> {
+    return run(this.hostArgv(argv), o);
+  }
+  air(argv: readonly string[], o?: RunOptions): Promise<RunResult> {
+    return run(this.airArgv(argv), o);
+  }
+
+  /** Starts a tracked process; its output goes to logs/<name>.log in the lab folder. */
+  spawnTracked(name: string, argv: readonly string[], env?: NodeJS.ProcessEnv): LabProcess {
+    const log = join(this.dir, 'logs', `${name}.log`);
+    const fd = openSync(log, 'a');
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ['ignore', fd, fd],
+      detached: true, // its own process group: a Ctrl-C meant for `npm run lab` does not reach it
+      env: env ?? process.env,
+    });
+    closeSync(fd);
+    if (child.pid === undefined) throw new Error(`${name}: could not start ${argv[0]}`);
+    const exited = new Promise<number | null>((res) => {
+      child.on('exit', (code, signal) => res(code ?? (signal ? 128 : null)));
+      child.on('error', () => res(-1));
+    });
+    if (this.opts.persistent) child.unref();
+    const t: LabProcess = {
+      name,
+      pid: child.pid,
+      start: startTime(child.pid) ?? '',
+      log,
+      exited,
+      output: () => (existsSync(log) ? readFileSync(log, 'utf8') : ''),
+    };
+    this.state.tracked.push({ name: t.name, pid: t.pid, start: t.start });
+    this.save();
+    return t;
+  }
+
+  startInGuest(name: string, argv: readonly string[], env?: NodeJS.ProcessEnv): LabProcess {
+    return this.spawnTracked(name, this.guestArgv(argv), env);
+  }
+  startInHost(name: string, argv: readonly string[]): LabProcess {
+    return this.spawnTracked(name, this.hostArgv(argv));
+  }
+  startInAir(name: string, argv: readonly string[]): LabProcess {
+    return this.spawnTracked(name, this.airArgv(argv));
+  }
+
+  async stop(p: Tracked, graceMs = 2000): Promise<void> {
+    await stopTracked(p, graceMs);
+    this.state.tracked = this.state.tracked.filter((t) => !(t.pid === p.pid && t.start === p.start));
+    this.save();
+  }
+
+  get controlDir(): string {
+    return this.flavor === 'wpa_supplicant' ? '/var/run/wpa_supplicant' : '/var/run/hostapd';
+  }
+
+  /** wpa_supplicant (wired driver) on wlan0, or hostapd (wired driver), by flavor. */
+  async startWirelessDaemon(name = this.flavor): Promise<LabProcess> {
+    const argv =
+      this.flavor === 'wpa_supplicant'
+        ? ['wpa_supplicant', '-Dwired', '-iwlan0', '-c/etc/wpa_supplicant/wpa_supplicant.conf', '-d', '-t']
+        : ['hostapd', '-d', '-t', '/etc/hostapd/hostapd.conf'];
+    const p = this.startInGuest(name, argv);
+    await waitFor(`${name}'s control socket`, () => existsSync(this.guestPath(`${this.controlDir}/wlan0`)), 10_000);
+    return p;
+  }
+
+  /** The passthru agent from dist/, in the guest, on the upstream config. */
+  async startPassthru(args: readonly string[] = [], name = 'passthru', waitListening = true): Promise<LabProcess> {
+    const p = this.startInGuest(name, [process.execPath, join(this.opts.distDir, 'wifibox-passthru.js'), '--loglevel', 'debug', ...args]);
+    if (waitListening) {
+      await waitFor('the passthru agent to listen on 1200', async () => {
+        const r = await this.guest(['ss', '-Htln', `sport = :1200`]);
+        if (p.start && !isSameProcess(p)) throw new Error(`passthru exited: ${p.output()}`);
+        return r.stdout.includes(':1200');
+      }, 10_000);
+    }
+    return p;
+  }
+
+  /**
+   * The host's half, exactly as the host runs it: one socat per socket line, turning each
+   * datagram from a host client into a fresh TCP connection to the guest.
+   */
+  async startHostBridge(port = 1200, sock = 'wlan0', closeTimeout?: number): Promise<{ proc: LabProcess; path: string }> {
+    const path = join(this.hostSockDir, sock);
+    const argv = ['socat', ...(closeTimeout !== undefined ? ['-t', String(closeTimeout)] : []),
+      `UNIX-RECVFROM:${path},fork,user=root,group=0,mode=770`, `TCP4:${this.addr.guestEth0}:${port}`];
+    const proc = this.startInHost(`host-socat-${port}-${sock}`, argv);
+    await waitFor(`host socket ${path}`, () => existsSync(path), 5000);
+    return { proc, path };
+  }
+
+  /** Runs wpa_cli (or hostapd_cli) in the host namespace against the host's socket folder. */
+  hostCli(args: readonly string[], o?: RunOptions): Promise<RunResult> {
+    const cli = this.flavor === 'wpa_supplicant' ? 'wpa_cli' : 'hostapd_cli';
+    return this.host([cli, '-p', this.hostSockDir, '-i', 'wlan0', ...args], o);
+  }
+
+  /** The last lines of every process log: what a failed run shows before it cleans up. */
+  logTails(lines = 15): string {
+    const dir = join(this.dir, 'logs');
+    if (!existsSync(dir)) return '';
+    return readdirSync(dir)
+      .map((f) => {
+        const text = readFileSync(join(dir, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n  ');
+        return `--- ${f}\n  ${text}`;
+      })
+      .join('\n');
+  }
+
+  async down(): Promise<void> {
+    await teardown(this.state, this.dir);
+  }
+}
+
+export function clientSsid(i: number): string {
+  return `lab-client-${String(i).padStart(2, '0')}`;
+}
+
+async function teardown(state: LabState, dir: string): Promise<void> {
+  // Agents first (they clean their own sockets on SIGTERM), the anchor last.
+  for (const t of [...state.tracked].reverse()) {
+    if (state.anchor && t.pid === state.anchor.pid) continue;
+    await stopTracked(t);
+  }
+  if (state.anchor) await stopTracked(state.anchor);
+  for (const n of state.namespaces) {
+    await run(['ip', 'netns', 'del', n]);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function readState(dir: string): LabState | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as LabState;
+  } catch {
+    return null;
+  }
+}
+
+/** Removes labs whose test process died without cleaning up (never a persistent `npm run lab`). */
+export async function cleanStale(): Promise<string[]> {
+  if (!existsSync(LAB_BASE)) return [];
+  const removed: string[] = [];
+  for (const tag of readdirSync(LAB_BASE)) {
+    const dir = join(LAB_BASE, tag);
+    const st = readState(dir);
+    if (!st) continue;
+    if (st.persistent) continue;
+    if (isSameProcess({ name: 'owner', ...st.owner })) continue;
+    await teardown(st, dir);
+    removed.push(tag);
+  }
+  return removed;
+}
+
+/** `npm run lab -- down`: every lab this machine has, persistent or not, except live test runs. */
+export async function downAll(includeLiveTests = false): Promise<string[]> {
+  if (!existsSync(LAB_BASE)) return [];
+  const removed: string[] = [];
+  for (const tag of readdirSync(LAB_BASE)) {
+    const dir = join(LAB_BASE, tag);
+    const st = readState(dir);
+    if (!st) continue;
+    if (!st.persistent && !includeLiveTests && isSameProcess({ name: 'owner', ...st.owner })) continue;
+    await teardown(st, dir);
+    removed.push(tag);
+  }
+  return removed;
+}
+
+export function labDirOf(tag: string): string {
+  return join(LAB_BASE, tag);
+}
+

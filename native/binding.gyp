@@ -1,0 +1,16 @@
+{
+  "targets": [
+    {
+      "target_name": "wifibox_dgram",
+      "sources": ["unix_dgram.c"],
+      "cflags": ["-Wall", "-Wextra"],
+      "cflags_c": ["-std=gnu11"],
+      "configurations": {
+        "Release": {
+          "cflags!": ["-O3"],
+          "cflags": ["-O2"]
+        }
+      }
+    }
+  ]
+}

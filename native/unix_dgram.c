@@ -1,0 +1,423 @@
+// AF_UNIX SOCK_DGRAM sockets for Node.js, which has none of its own.
+//
+// JS surface (wrapped by agents/common/unix-dgram.ts):
+//   open(onMessage)          -> handle
+//   bind(handle, path)       starts delivering datagrams to onMessage
+//   send(handle, buf, dest)  non-blocking sendto; throws errno errors
+//   close(handle)            idempotent, safe inside onMessage
+//
+// Only node-api and libuv are used so the addon builds against any Node
+// (glibc or musl) without C++ wrappers.
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+// Cap per wakeup so a flooding peer cannot starve the rest of the loop; the
+// poll is level-triggered, so whatever is left is read on the next turn.
+#define MAX_DATAGRAMS_PER_WAKEUP 256
+
+typedef struct {
+  napi_env env;
+  int fd;                  // -1 once closed
+  uv_poll_t *poll;         // non-NULL only while bound and open
+  napi_ref self;           // weak, made strong while polling
+  napi_async_context async;  // exists only while polling
+  int dispatching;         // inside on_readable: defer async teardown
+} dgram_socket;
+
+// Distinguishes our handles from any other wrapped object passed back in.
+static const napi_type_tag SOCKET_TAG = {0x7769666962786467ULL,
+                                         0x72616d736f636b31ULL};
+
+#define CHECK(call)                                                       \
+  do {                                                                    \
+    if ((call) != napi_ok) return NULL;                                   \
+  } while (0)
+
+static napi_value make_string(napi_env env, const char *s) {
+  napi_value v = NULL;
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+// Throw an Error shaped like Node's own system errors:
+// message "sendto ENOENT /path", .code, .errno (negative, libuv style),
+// .syscall and, when there is one, .address.
+static void throw_errno(napi_env env, int err, const char *syscall,
+                        const char *address) {
+  int uverr = uv_translate_sys_error(err);
+  const char *code = uv_err_name(uverr);
+  size_t len = strlen(syscall) + strlen(code) + (address ? strlen(address) : 0) + 3;
+  char *msg = malloc(len);
+  napi_value error, errno_value;
+  if (msg == NULL) {
+    napi_throw_error(env, code, strerror(err));
+    return;
+  }
+  if (address)
+    snprintf(msg, len, "%s %s %s", syscall, code, address);
+  else
+    snprintf(msg, len, "%s %s", syscall, code);
+  if (napi_create_error(env, make_string(env, code), make_string(env, msg),
+                        &error) != napi_ok) {
+    free(msg);
+    return;
+  }
+  free(msg);
+  napi_create_int32(env, uverr, &errno_value);
+  napi_set_named_property(env, error, "errno", errno_value);
+  napi_set_named_property(env, error, "syscall", make_string(env, syscall));
+  if (address)
+    napi_set_named_property(env, error, "address", make_string(env, address));
+  napi_throw(env, error);
+}
+
+static void free_poll(uv_handle_t *handle) { free(handle); }
+
+static void release_async(dgram_socket *s) {
+  if (s->async != NULL) {
+    napi_async_destroy(s->env, s->async);
+    s->async = NULL;
+  }
+}
+
+static void on_env_cleanup(void *arg);
+
+static void socket_close(dgram_socket *s) {
+  if (s->fd < 0) return;
+  if (s->poll != NULL) {
+    // uv_close stops the poll and drops the fd from epoll, so it must come
+    // before close(fd) or a recycled fd number could be unwatched.
+    uv_close((uv_handle_t *)s->poll, free_poll);
+    s->poll = NULL;
+    napi_reference_unref(s->env, s->self, NULL);
+    napi_remove_env_cleanup_hook(s->env, on_env_cleanup, s);
+    if (!s->dispatching) release_async(s);
+  }
+  close(s->fd);
+  s->fd = -1;
+}
+
+// A bound socket is kept alive by its strong self reference, so GC never
+// reaches it; this closes it when the Node environment (or worker) exits.
+static void on_env_cleanup(void *arg) { socket_close((dgram_socket *)arg); }
+
+static void on_finalize(napi_env env, void *data, void *hint) {
+  dgram_socket *s = data;
+  (void)hint;
+  socket_close(s);
+  release_async(s);
+  napi_delete_reference(env, s->self);
+  free(s);
+}
+
+// Fails (returns NULL with a pending TypeError) unless value is our handle.
+static dgram_socket *get_socket(napi_env env, napi_value value) {
+  bool ours = false;
+  void *data = NULL;
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) == napi_ok && type == napi_object &&
+      napi_check_object_type_tag(env, value, &SOCKET_TAG, &ours) == napi_ok &&
+      ours && napi_unwrap(env, value, &data) == napi_ok)
+    return data;
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                        "expected a handle returned by open()");
+  return NULL;
+}
+
+// Copies a JS string into a heap buffer. Returns NULL with a pending error.
+static char *get_path(napi_env env, napi_value value, const char *syscall) {
+  size_t len = 0;
+  char *path;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                          "socket path must be a string");
+    return NULL;
+  }
+  path = malloc(len + 1);
+  if (path == NULL) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, value, path, len + 1, &len);
+  // Empty and embedded-NUL paths would name Linux abstract sockets.
+  if (len == 0 || strlen(path) != len) {
+    free(path);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+                          "socket path must be non-empty and contain no NUL");
+    return NULL;
+  }
+  if (len > sizeof(((struct sockaddr_un *)0)->sun_path) - 1) {
+    throw_errno(env, ENAMETOOLONG, syscall, path);
+    free(path);
+    return NULL;
+  }
+  return path;
+}
+
+static socklen_t fill_addr(struct sockaddr_un *addr, const char *path) {
+  size_t len = strlen(path);
+  memset(addr, 0, sizeof(*addr));
+  addr->sun_family = AF_UNIX;
+  memcpy(addr->sun_path, path, len + 1);
+  return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+}
+
+// Calls onMessage(buf); an exception becomes an ordinary uncaught exception.
+static void deliver(dgram_socket *s, napi_value self, napi_value buf) {
+  napi_env env = s->env;
+  napi_value callback;
+  bool pending = false;
+  if (napi_get_named_property(env, self, "onmessage", &callback) == napi_ok)
+    napi_make_callback(env, s->async, self, callback, 1, &buf, NULL);
+  // No JS frame is below a libuv callback to rethrow a pending exception.
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value error;
+    napi_get_and_clear_last_exception(env, &error);
+    napi_fatal_exception(env, error);
+  }
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  dgram_socket *s = handle->data;
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  napi_value self;
+  (void)status;  // recv reports any error itself
+  (void)events;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  // Holding self here keeps s alive even if onMessage closes the socket.
+  if (napi_get_reference_value(env, s->self, &self) != napi_ok || self == NULL) {
+    napi_close_handle_scope(env, scope);
+    return;
+  }
+  s->dispatching = 1;
+  for (int i = 0; i < MAX_DATAGRAMS_PER_WAKEUP && s->fd >= 0; i++) {
+    napi_handle_scope inner;
+    napi_value buf;
+    void *data = NULL;
+    bool pending = false;
+    ssize_t got;
+    // MSG_TRUNC makes the peek return the real size, so each Buffer is
+    // exact and an empty datagram is distinguishable from "nothing queued".
+    ssize_t size = recv(s->fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+    if (size < 0) {
+      if (errno == EINTR) continue;
+      break;  // EAGAIN: drained. Other errors are one-shot for AF_UNIX.
+    }
+    if (napi_open_handle_scope(env, &inner) != napi_ok) break;
+    if (napi_create_buffer(env, (size_t)size, &data, &buf) != napi_ok) {
+      // Drop the datagram rather than spin on it forever.
+      char discard;
+      recv(s->fd, &discard, 0, 0);
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value error;
+        napi_get_and_clear_last_exception(env, &error);
+        napi_fatal_exception(env, error);
+      }
+      napi_close_handle_scope(env, inner);
+      break;
+    }
+    do {
+      got = recv(s->fd, data, (size_t)size, 0);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) {
+      napi_close_handle_scope(env, inner);
+      break;
+    }
+    if (got < size) {
+      // Only if another process sharing the fd stole the peeked datagram.
+      napi_value copy;
+      if (napi_create_buffer_copy(env, (size_t)got, data, NULL, &copy) == napi_ok)
+        buf = copy;
+    }
+    deliver(s, self, buf);
+    napi_close_handle_scope(env, inner);
+  }
+  s->dispatching = 0;
+  if (s->fd < 0) release_async(s);
+  napi_close_handle_scope(env, scope);
+}
+
+static napi_value start_polling(napi_env env, dgram_socket *s, napi_value self) {
+  uv_loop_t *loop;
+  int rc;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  CHECK(napi_async_init(env, self, make_string(env, "WifiboxUnixDgram"),
+                        &s->async));
+  s->poll = malloc(sizeof(*s->poll));
+  if (s->poll == NULL) {
+    release_async(s);
+    throw_errno(env, ENOMEM, "uv_poll_init", NULL);
+    return NULL;
+  }
+  rc = uv_poll_init(loop, s->poll, s->fd);
+  if (rc != 0) {
+    free(s->poll);
+  } else {
+    s->poll->data = s;
+    rc = uv_poll_start(s->poll, UV_READABLE, on_readable);
+    if (rc != 0) uv_close((uv_handle_t *)s->poll, free_poll);
+  }
+  if (rc != 0) {
+    s->poll = NULL;
+    release_async(s);
+    throw_errno(env, -rc, "uv_poll_start", NULL);
+    return NULL;
+  }
+  // While it can receive, the socket lives on without a JS reference, as
+  // Node's own sockets do; close() makes it collectable again.
+  napi_reference_ref(env, s->self, NULL);
+  napi_add_env_cleanup_hook(env, on_env_cleanup, s);
+  return self;
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], self;
+  napi_valuetype type;
+  dgram_socket *s;
+  int fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok ||
+      type != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                          "onMessage must be a function");
+    return NULL;
+  }
+  fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    throw_errno(env, errno, "socket", NULL);
+    return NULL;
+  }
+  s = calloc(1, sizeof(*s));
+  if (s == NULL) {
+    close(fd);
+    throw_errno(env, ENOMEM, "socket", NULL);
+    return NULL;
+  }
+  s->env = env;
+  s->fd = fd;
+  // The callback hangs off the handle, not a strong native reference, so a
+  // closure that captures the socket does not pin it against GC.
+  if (napi_create_object(env, &self) != napi_ok ||
+      napi_set_named_property(env, self, "onmessage", argv[0]) != napi_ok ||
+      napi_type_tag_object(env, self, &SOCKET_TAG) != napi_ok ||
+      napi_create_reference(env, self, 0, &s->self) != napi_ok) {
+    if (s->self != NULL) napi_delete_reference(env, s->self);
+    close(fd);
+    free(s);
+    return NULL;
+  }
+  if (napi_wrap(env, self, s, on_finalize, NULL, NULL) != napi_ok) {
+    napi_delete_reference(env, s->self);
+    close(fd);
+    free(s);
+    return NULL;
+  }
+  return self;
+}
+
+static napi_value js_bind(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  dgram_socket *s;
+  struct sockaddr_un addr;
+  socklen_t addrlen;
+  char *path;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "bind(handle, path)");
+    return NULL;
+  }
+  if ((s = get_socket(env, argv[0])) == NULL) return NULL;
+  if ((path = get_path(env, argv[1], "bind")) == NULL) return NULL;
+  if (s->fd < 0) {
+    throw_errno(env, EBADF, "bind", path);
+    free(path);
+    return NULL;
+  }
+  addrlen = fill_addr(&addr, path);
+  if (bind(s->fd, (struct sockaddr *)&addr, addrlen) != 0) {
+    throw_errno(env, errno, "bind", path);
+    free(path);
+    return NULL;
+  }
+  free(path);
+  if (s->poll == NULL && start_polling(env, s, argv[0]) == NULL) return NULL;
+  return NULL;
+}
+
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  dgram_socket *s;
+  bool is_buffer = false;
+  void *data = NULL;
+  size_t length = 0;
+  struct sockaddr_un addr;
+  socklen_t addrlen;
+  char *path;
+  ssize_t sent;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "send(handle, buf, dest)");
+    return NULL;
+  }
+  if ((s = get_socket(env, argv[0])) == NULL) return NULL;
+  if (napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, argv[1], &data, &length) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "message must be a Buffer");
+    return NULL;
+  }
+  if ((path = get_path(env, argv[2], "sendto")) == NULL) return NULL;
+  if (s->fd < 0) {
+    throw_errno(env, EBADF, "sendto", path);
+    free(path);
+    return NULL;
+  }
+  addrlen = fill_addr(&addr, path);
+  do {
+    sent = sendto(s->fd, data, length, 0, (struct sockaddr *)&addr, addrlen);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) throw_errno(env, errno, "sendto", path);
+  free(path);
+  return NULL;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  dgram_socket *s;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "close(handle)");
+    return NULL;
+  }
+  if ((s = get_socket(env, argv[0])) == NULL) return NULL;
+  socket_close(s);
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bind", NULL, js_bind, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"send", NULL, js_send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]),
+                               props));
+  return exports;
+}
