@@ -338,19 +338,25 @@ export class Lab {
    * The host's half, exactly as the host runs it: one socat per socket line, turning each
    * datagram from a host client into a fresh TCP connection to the guest.
    */
-  async startHostBridge(port = 1200, sock = 'wlan0', closeTimeout?: number): Promise<{ proc: LabProcess; path: string }> {
-    const path = join(this.hostSockDir, sock);
+  async startHostBridge(
+    port = 1200,
+    sock = 'wlan0',
+    closeTimeout?: number,
+    dir = this.hostSockDir,
+  ): Promise<{ proc: LabProcess; path: string; dir: string }> {
+    mkdirSync(dir, { recursive: true, mode: 0o770 });
+    const path = join(dir, sock);
     const argv = ['socat', ...(closeTimeout !== undefined ? ['-t', String(closeTimeout)] : []),
       `UNIX-RECVFROM:${path},fork,user=root,group=0,mode=770`, `TCP4:${this.addr.guestEth0}:${port}`];
-    const proc = this.startInHost(`host-socat-${port}-${sock}`, argv);
+    const proc = this.startInHost(`host-socat-${port}-${sock}-${closeTimeout ?? 'default'}`, argv);
     await waitFor(`host socket ${path}`, () => existsSync(path), 5000);
-    return { proc, path };
+    return { proc, path, dir };
   }
 
   /** Runs wpa_cli (or hostapd_cli) in the host namespace against the host's socket folder. */
-  hostCli(args: readonly string[], o?: RunOptions): Promise<RunResult> {
+  hostCli(args: readonly string[], o?: RunOptions, dir = this.hostSockDir): Promise<RunResult> {
     const cli = this.flavor === 'wpa_supplicant' ? 'wpa_cli' : 'hostapd_cli';
-    return this.host([cli, '-p', this.hostSockDir, '-i', 'wlan0', ...args], o);
+    return this.host([cli, '-p', dir, '-i', 'wlan0', ...args], o);
   }
 
   /** The last lines of every process log: what a failed run shows before it cleans up. */

@@ -29,7 +29,7 @@ export const DEFAULTS = {
   wirelessInterface: 'wlan0',
   maxConnections: 64,
   maxRequest: 0,
-  limits: { lingerMs: 20, idleMs: 30_000, maxBuffered: 256 * 1024, detachWaitMs: 100 },
+  limits: { lingerMs: 20, idleMs: 30_000, maxBuffered: 256 * 1024, detachWaitMs: 100, messageGapMs: 5 },
   daemonPollMs: 1000,
 } satisfies PassthruOptions;
 

@@ -22,6 +22,8 @@ export interface ConversationLimits {
   maxBuffered: number;
   /** How long a closing monitor waits for the daemon's answer to DETACH. */
   detachWaitMs: number;
+  /** Least time between two messages on one connection, so the host reads them apart. */
+  messageGapMs: number;
 }
 
 export interface ConversationEnv {
@@ -43,7 +45,11 @@ const GATHER_QUIET_MS = 20;
 // A zero-length reply cannot cross a byte stream; this stands in for it (see README).
 const EMPTY_REPLY = Buffer.from('\n');
 const REFUSED_REPLY = Buffer.from('FAIL\n');
+const DETACH = Buffer.from('DETACH');
 const EVENT = /^<[0-9]>/;
+// About two seconds of retries (1, 2, 4, 8, then 16 ms apart) while the daemon's queue is full.
+const SEND_RETRIES = 130;
+const KEEPALIVE_MS = 30_000;
 
 export class Conversation {
   readonly peer: string;
@@ -59,6 +65,11 @@ export class Conversation {
   private lingerTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private detachTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private queueTimer: NodeJS.Timeout | null = null;
+  private lastWrite = 0;
   private readonly dgram: DatagramSocket;
 
   constructor(
@@ -124,12 +135,25 @@ export class Conversation {
     this.pending++;
     this.lingering = false;
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.sendToDaemon(req, 0);
+  }
+
+  /**
+   * The daemon's socket queues only a few datagrams (net.unix.max_dgram_qlen, 10 by default):
+   * when it is full we wait and try again, as a blocking sendto would, instead of losing it.
+   */
+  private sendToDaemon(req: Buffer, attempt: number): void {
+    if (this.closed || this.detaching) return;
     try {
       this.dgram.send(req, this.env.daemonPath);
     } catch (err) {
-      c.errors++;
-      this.pending--;
       const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN' && attempt < SEND_RETRIES) {
+        this.retryTimer = setTimeout(() => this.sendToDaemon(req, attempt + 1), Math.min(1 << attempt, 16));
+        return;
+      }
+      this.env.counters.errors++;
+      this.pending--;
       this.env.log.warn({ peer: this.peer, daemon: this.env.daemonPath, code }, 'daemon not reachable, closing connection');
       this.close(`daemon not reachable (${code})`);
     }
@@ -150,7 +174,12 @@ export class Conversation {
       if (this.attachPending) {
         this.attachPending = false;
         this.attached = msg.toString() === 'OK\n';
-        if (this.attached) this.disarmIdle();
+        if (this.attached) {
+          this.disarmIdle();
+          // A host child that exits after its half-close sends nothing; keepalive (or the next
+          // event) finds out once its kernel forgets the connection, and the monitor is DETACHed.
+          this.tcp.setKeepAlive(true, KEEPALIVE_MS);
+        }
       }
     }
     if (msg.length === 0) {
@@ -162,20 +191,47 @@ export class Conversation {
     this.maybeFinish();
   }
 
+  /**
+   * TCP has no message boundaries: the host's socat turns each read into one datagram, so two
+   * messages written back to back (an event burst) can reach the client glued together. Messages
+   * on one connection therefore leave at least `messageGapMs` apart; a lone reply is not delayed.
+   */
   private toHost(msg: Buffer): void {
     if (this.tcp.destroyed || !this.tcp.writable) return;
-    if (this.tcp.writableLength + msg.length > this.env.limits.maxBuffered) {
+    if (this.queuedBytes + this.tcp.writableLength + msg.length > this.env.limits.maxBuffered) {
       this.env.counters.dropped++;
       return;
     }
+    const wait = this.lastWrite + this.env.limits.messageGapMs - Date.now();
+    if (this.queue.length === 0 && wait <= 0) {
+      this.writeNow(msg);
+      return;
+    }
+    this.queue.push(msg);
+    this.queuedBytes += msg.length;
+    if (!this.queueTimer) this.queueTimer = setTimeout(() => this.drainQueue(), Math.max(wait, 0));
+  }
+
+  private writeNow(msg: Buffer): void {
+    this.lastWrite = Date.now();
     this.env.counters.bytesOut += msg.length;
     this.tcp.write(msg);
+  }
+
+  private drainQueue(): void {
+    this.queueTimer = null;
+    const msg = this.queue.shift();
+    if (!msg) return;
+    this.queuedBytes -= msg.length;
+    if (!this.tcp.destroyed && this.tcp.writable) this.writeNow(msg);
+    if (this.queue.length) this.queueTimer = setTimeout(() => this.drainQueue(), this.env.limits.messageGapMs);
+    else this.maybeFinish();
   }
 
   /** Once the host has said all it will and every reply is through, linger briefly, then close. */
   private maybeFinish(): void {
     if (this.closed || this.attached || this.attachPending || this.pending > 0 || !this.hostEnded) return;
-    if (this.gather.length) return;
+    if (this.gather.length || this.queue.length) return;
     this.lingering = true;
     this.env.onLinger(this);
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
@@ -196,7 +252,7 @@ export class Conversation {
   /** Closes the conversation; a monitor first DETACHes so the daemon keeps no stale entry. */
   close(reason: string): void {
     if (this.closed || this.detaching) return;
-    for (const t of [this.gatherTimer, this.lingerTimer, this.idleTimer]) if (t) clearTimeout(t);
+    for (const t of [this.gatherTimer, this.lingerTimer, this.idleTimer, this.retryTimer, this.queueTimer]) if (t) clearTimeout(t);
     this.env.log.debug({ peer: this.peer, id: this.env.id, reason, attached: this.attached }, 'closing connection');
     if (!this.tcp.destroyed) {
       this.tcp.end();
@@ -205,15 +261,25 @@ export class Conversation {
     }
     if (this.attached || this.attachPending) {
       this.detaching = true;
-      try {
-        this.dgram.send(Buffer.from('DETACH'), this.env.daemonPath);
-        this.detachTimer = setTimeout(() => this.finalize(), this.env.limits.detachWaitMs);
-        return;
-      } catch {
-        /* the daemon is gone, and its monitor list with it */
-      }
+      this.sendDetach(Date.now());
+      return;
     }
     this.finalize();
+  }
+
+  /** DETACH, waiting for room in the daemon's queue like any request; then wait for its answer. */
+  private sendDetach(since: number): void {
+    if (this.closed) return;
+    try {
+      this.dgram.send(DETACH, this.env.daemonPath);
+      this.detachTimer = setTimeout(() => this.finalize(), this.env.limits.detachWaitMs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN' && Date.now() - since < 4 * this.env.limits.detachWaitMs) {
+        this.detachTimer = setTimeout(() => this.sendDetach(since), 1);
+        return;
+      }
+      this.finalize(); // the daemon is gone, and its monitor list with it
+    }
   }
 
   private finalize(): void {

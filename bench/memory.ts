@@ -1,0 +1,100 @@
+// Process memory and process trees, read from /proc (the lab has no PID namespace, so the
+// guest's processes are visible here under their own PIDs).
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** kB figures from /proc/PID/smaps_rollup. */
+export interface Memory {
+  rss: number;
+  pss: number;
+  privateClean: number;
+  privateDirty: number;
+  processes: number;
+}
+
+export const NO_MEMORY: Memory = { rss: 0, pss: 0, privateClean: 0, privateDirty: 0, processes: 0 };
+
+export function smapsRollup(pid: number): Memory {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const field = (name: string): number => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text);
+    if (!m) throw new Error(`/proc/${pid}/smaps_rollup has no ${name}`);
+    return Number(m[1]);
+  };
+  return { rss: field('Rss'), pss: field('Pss'), privateClean: field('Private_Clean'), privateDirty: field('Private_Dirty'), processes: 1 };
+}
+
+export function addMemory(a: Memory, b: Memory): Memory {
+  return {
+    rss: a.rss + b.rss,
+    pss: a.pss + b.pss,
+    privateClean: a.privateClean + b.privateClean,
+    privateDirty: a.privateDirty + b.privateDirty,
+    processes: a.processes + b.processes,
+  };
+}
+
+/** Direct children of pid: /proc/PID/task/*\/children, or a scan of /proc by PPID. */
+export function childrenOf(pid: number): number[] {
+  try {
+    const out: number[] = [];
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text) out.push(...text.split(/\s+/).map(Number));
+    }
+    return out;
+  } catch {
+    return scanChildren(pid);
+  }
+}
+
+function scanChildren(ppid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === ppid) out.push(Number(e));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+/** A process and its direct children, summed; children that exit meanwhile are skipped. */
+export function treeMemory(pid: number): { total: Memory; children: number } {
+  let total = smapsRollup(pid);
+  let children = 0;
+  for (const c of childrenOf(pid)) {
+    try {
+      total = addMemory(total, smapsRollup(c));
+      children++;
+    } catch {
+      /* exited between the listing and the read */
+    }
+  }
+  return { total, children };
+}
+
+export function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Samples how many children some processes have, every intervalMs; stop() gives the peaks. */
+export function sampleChildren(pids: Record<string, number>, intervalMs = 50): { stop(): Record<string, number> } {
+  const peak: Record<string, number> = Object.fromEntries(Object.keys(pids).map((k) => [k, 0]));
+  const timer = setInterval(() => {
+    for (const [k, pid] of Object.entries(pids)) peak[k] = Math.max(peak[k]!, childrenOf(pid).length);
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+// What the bench's parts say to each other: the orchestrator (root namespace) sends a
+// ClientOp to a client running in the host namespace, and LauncherRequests to the launcher
+// running in the guest; each answers with one JSON line.
+
+/** Latency ops measure the targets in alternating blocks, so noise hits both alike. */
+export type ClientOp =
+  | { op: 'fresh'; host: string; ports: number[]; n: number; block: number; timeoutMs: number }
+  | { op: 'open'; host: string; ports: number[]; n: number; block: number; timeoutMs: number }
+  | { op: 'chain'; sockets: string[]; bindDir: string; n: number; block: number; timeoutMs: number }
+  | { op: 'concurrent'; socket: string; bindDir: string; clients: number; n: number; timeoutMs: number }
+  | { op: 'hold'; host: string; port: number; n: number };
+
+export interface TargetLatency {
+  /** Milliseconds per answered request, in the order measured. */
+  times: number[];
+  /** No right answer within the timeout. */
+  lost: number;
+  /** Answered with something else than the expected reply. */
+  wrong: number;
+  /** Connection errors (refused, reset, closed before the reply). */
+  errors: number;
+  firstError: string | null;
+}
+
+export interface LatencyResult {
+  targets: TargetLatency[];
+}
+
+export interface ConcurrentResult {
+  clients: number;
+  sent: number;
+  ok: number;
+  wrong: number;
+  lost: number;
+  /** Datagrams that arrived while their client had no request pending. */
+  stray: number;
+  elapsedMs: number;
+  sampleWrong: string[];
+}
+
+/** `hold` prints this once every connection is open, then waits for its stdin to close. */
+export interface HoldReady {
+  holding: number;
+  failed: number;
+}
+
+export interface LauncherStart {
+  op: 'start';
+  argv: string[];
+  /** Guest address and port the process is expected to listen on. */
+  host: string;
+  port: number;
+  timeoutMs: number;
+}
+
+export interface LauncherStop {
+  op: 'stop';
+  pid: number;
+}
+
+export type LauncherRequest = LauncherStart | LauncherStop;
+
+export type LauncherReply =
+  | { ok: true; pid: number; ms: number; probes: number }
+  | { ok: true; pid: number; exit: number | null }
+  | { ok: false; error: string };
+
+export const PING = 'PING';
+export const PONG = 'PONG\n';

@@ -1,0 +1,235 @@
+// Turns the measurements into the markdown section of docs/BENCHMARKS.md.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Memory } from './memory';
+import type { ConcurrentResult, TargetLatency } from './protocol';
+import { summarize, type Summary } from './stats';
+
+export const START_MARK = '<!-- passthru-bench:start -->';
+export const END_MARK = '<!-- passthru-bench:end -->';
+const FILE_HEADER =
+  '# Benchmarks\n\nEvery figure here comes from a command in this repo; machines are shared and noisy, so compare ratios measured in the same run.\n';
+
+export interface Machine {
+  date: string;
+  nproc: number;
+  cpu: string;
+  kernel: string;
+  node: string;
+  socat: string;
+  wpaSupplicant: string;
+  agent: string;
+  git: string;
+}
+
+export interface LatencyPair {
+  n: number;
+  ours: TargetLatency;
+  socat: TargetLatency;
+}
+
+export interface MemoryFigures {
+  oursIdle: Memory;
+  oursHeld: Memory;
+  oursHeldCount: number;
+  oursAfter: Memory;
+  socatIdle: Memory;
+  socatHeld: Memory;
+  socatHeldCount: number;
+  socatHeldChildren: number;
+  nodeFloor: Memory | null;
+}
+
+export interface StartupFigures {
+  runs: number;
+  ours: number[];
+  socat: number[];
+  nodeFloor: number[];
+  probes: number;
+}
+
+export interface Results {
+  quick: boolean;
+  command: string;
+  machine: Machine;
+  fresh: LatencyPair;
+  open: LatencyPair;
+  chain: LatencyPair & { peakHostChildren: { ours: number; socat: number } };
+  concurrent: { ours: ConcurrentResult; socat: ConcurrentResult; peakHostChildren: { ours: number; socat: number }; peakGuestSocatChildren: number };
+  memory: MemoryFigures;
+  startup: StartupFigures;
+  agentCounters: Record<string, number> | null;
+  durationSec: number;
+}
+
+const ms = (v: number): string => (Number.isFinite(v) ? (v < 1 ? v.toFixed(3) : v < 100 ? v.toFixed(2) : v.toFixed(0)) : '—');
+const ratio = (a: number, b: number): string => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '—');
+const mb = (kb: number): string => ((kb * 1024) / 1e6).toFixed(1);
+const mark = (ok: boolean): string => (ok ? '✓' : '✗');
+
+function failures(t: TargetLatency): string {
+  return `${t.lost} / ${t.wrong} / ${t.errors}${t.firstError ? ` (${t.firstError})` : ''}`;
+}
+
+function latencyTable(p: LatencyPair, target: { ratio: number } | null): string[] {
+  const o = summarize(p.ours.times);
+  const s = summarize(p.socat.times);
+  const r = o.median / s.median;
+  const verdict = target ? `≤ ${target.ratio}× socat's median: ${mark(r <= target.ratio)}` : 'no target (reported)';
+  return [
+    '| | ours (:1200) | old socat (:1300) | ours / socat | target |',
+    '|---|---:|---:|---:|---|',
+    `| median, ms | ${ms(o.median)} | ${ms(s.median)} | ${ratio(o.median, s.median)} | ${verdict} |`,
+    `| p99, ms | ${ms(o.p99)} | ${ms(s.p99)} | ${ratio(o.p99, s.p99)} | |`,
+    `| mean, ms | ${ms(o.mean)} | ${ms(s.mean)} | ${ratio(o.mean, s.mean)} | |`,
+    `| answered | ${o.n} of ${p.n} | ${s.n} of ${p.n} | | |`,
+    `| lost / wrong / errors | ${failures(p.ours)} | ${failures(p.socat)} | | |`,
+  ];
+}
+
+function concurrentTable(c: Results['concurrent']): string[] {
+  const rate = (r: ConcurrentResult) => (r.sent / r.elapsedMs) * 1000;
+  const okRate = (r: ConcurrentResult) => (r.ok / r.elapsedMs) * 1000;
+  const pct = (n: number, r: ConcurrentResult) => `${n} (${((100 * n) / r.sent).toFixed(1)}%)`;
+  const clean = c.ours.wrong === 0 && c.ours.lost === 0;
+  return [
+    '| | ours (:1200) | old socat (:1300) | ours / socat | target |',
+    '|---|---:|---:|---:|---|',
+    `| requests/s (all sent / wall time) | ${rate(c.ours).toFixed(0)} | ${rate(c.socat).toFixed(0)} | ${ratio(rate(c.ours), rate(c.socat))} | no number in the issue |`,
+    `| right answers/s | ${okRate(c.ours).toFixed(0)} | ${okRate(c.socat).toFixed(0)} | ${ratio(okRate(c.ours), okRate(c.socat))} | |`,
+    `| wrong (someone else's reply) | ${pct(c.ours.wrong, c.ours)} | ${pct(c.socat.wrong, c.socat)} | | ours 0: ${mark(c.ours.wrong === 0)} |`,
+    `| lost (no reply in 2 s) | ${pct(c.ours.lost, c.ours)} | ${pct(c.socat.lost, c.socat)} | | ours 0: ${mark(c.ours.lost === 0)} |`,
+    `| stray datagrams (no request pending) | ${c.ours.stray} | ${c.socat.stray} | | |`,
+    `| wall time, s | ${(c.ours.elapsedMs / 1000).toFixed(2)} | ${(c.socat.elapsedMs / 1000).toFixed(2)} | | |`,
+    `| peak host socat children | ${c.peakHostChildren.ours} | ${c.peakHostChildren.socat} | | |`,
+    `| peak guest socat children | — | ${c.peakGuestSocatChildren} | | |`,
+    ...(clean ? [] : ['', '**Our agent lost or mixed up replies: that is a bug.**']),
+  ];
+}
+
+function memoryTable(m: MemoryFigures): string[] {
+  const row = (label: string, v: Memory, extra = '') =>
+    `| ${label} | ${mb(v.rss)} | ${mb(v.pss)} | ${mb(v.privateDirty)} | ${mb(v.privateClean)} | ${extra} |`;
+  const ok = (m.oursHeld.privateDirty * 1024) / 1e6 <= 12;
+  return [
+    '| process(es) | RSS, MB | PSS, MB | private dirty, MB | private clean, MB | target / note |',
+    '|---|---:|---:|---:|---:|---|',
+    row('ours, idle (1 s after listening)', m.oursIdle),
+    row(`ours, ${m.oursHeldCount} connections open`, m.oursHeld, `≤ 12 MB private dirty: ${mark(ok)}`),
+    row('ours, idle again after the load tests', m.oursAfter, 'for information'),
+    row('old socat listener, idle', m.socatIdle),
+    row(`old socat listener + ${m.socatHeldChildren} children, ${m.socatHeldCount} connections open`, m.socatHeld, 'summed over processes (RSS double-counts shared pages; PSS does not)'),
+    ...(m.nodeFloor ? [row('bare `node` listening on a port (floor, for information)', m.nodeFloor, 'what any Node process costs')] : []),
+    '',
+    `Ratios at ${m.oursHeldCount} connections, ours / socat: PSS ${ratio(m.oursHeld.pss, m.socatHeld.pss)}, private dirty ${ratio(m.oursHeld.privateDirty, m.socatHeld.privateDirty)}.`,
+  ];
+}
+
+function startupTable(s: StartupFigures): string[] {
+  const o: Summary = summarize(s.ours);
+  const k = summarize(s.socat);
+  const f = summarize(s.nodeFloor);
+  return [
+    '| | median, ms | min, ms | max, ms | target |',
+    '|---|---:|---:|---:|---|',
+    `| ours | ${ms(o.median)} | ${ms(o.min)} | ${ms(o.max)} | ≤ 150 ms: ${mark(o.median <= 150)} |`,
+    `| old socat | ${ms(k.median)} | ${ms(k.min)} | ${ms(k.max)} | |`,
+    `| bare \`node -e\` listening (floor) | ${ms(f.median)} | ${ms(f.min)} | ${ms(f.max)} | for information |`,
+    '',
+    `ours / socat: ${ratio(o.median, k.median)}; ours − bare node: ${ms(o.median - f.median)} ms.`,
+  ];
+}
+
+export function renderSection(r: Results): string {
+  const m = r.machine;
+  const c = r.agentCounters;
+  const lines = [
+    START_MARK,
+    '## Passthru agent against the old socat glue',
+    '',
+    `Command: \`${r.command}\`${r.quick ? ' (quick: small N, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
+    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ${m.socat}, ${m.wpaSupplicant}; agent ${m.agent} (tree ${m.git}).`,
+    '',
+    'Both bridges run in the same lab at the same time, in the guest namespace, in front of one real',
+    'wpa_supplicant (wired driver): ours (`wifibox-passthru --loglevel warn`, port 1200) and the old glue',
+    'exactly as the old script starts it (`socat TCP4-LISTEN:1300,reuseaddr,bind=10.0.0.1,range=…,fork',
+    'UNIX-SENDTO:/var/run/wpa_supplicant/wlan0,bind=/run/old-socat-client,unlink-early`). Clients run in',
+    'the host namespace. Latencies are measured in alternating blocks (ours, socat, socat, ours, …) so',
+    'both see the same noise. p99 is nearest-rank.',
+    '',
+    `### 1. Round trip over a fresh TCP connection per request (the host's pattern), N = ${r.fresh.n} each`,
+    '',
+    'Connect, write `PING`, half-close, read until `PONG\\n`; timed from the connect call to the reply.',
+    '',
+    ...latencyTable(r.fresh, { ratio: 0.3 }),
+    '',
+    `### 2. Round trip over one open connection, N = ${r.open.n} each`,
+    '',
+    'One connection, then `PING` → wait for `PONG\\n`, one after another.',
+    '',
+    ...latencyTable(r.open, { ratio: 1.2 }),
+    '',
+    `### 3. Full host + guest chain, N = ${r.chain.n} each`,
+    '',
+    "A datagram socket bound in the host namespace sends `PING` to the host's own",
+    '`socat UNIX-RECVFROM:…,fork TCP4:10.0.0.1:PORT` and waits for `PONG\\n` (2 s = lost). The host socat forks',
+    'a child per datagram, and that fork is most of the time here. Our agent closes each connection',
+    "~20 ms after its reply, so the host's children go at once; the old socat never closes, so each host",
+    `child stays for its 0.5 s close timeout: peak host socat children during this test: ours ${r.chain.peakHostChildren.ours},`,
+    `old socat ${r.chain.peakHostChildren.socat}.`,
+    '',
+    ...latencyTable(r.chain, null),
+    '',
+    `### 4. ${r.concurrent.ours.clients} concurrent clients through the full chain, ${r.concurrent.ours.sent / r.concurrent.ours.clients} requests each`,
+    '',
+    'Each client has its own bound datagram socket and asks `GET_NETWORK <i+1> ssid`, whose answer',
+    '(`"lab-client-XX"`) names the client: any other answer is wrong, none within 2 s is lost. Ours first,',
+    'then the old socat.',
+    '',
+    ...concurrentTable(r.concurrent),
+    ...(r.concurrent.socat.sampleWrong.length ? ['', `Old socat, examples of wrong answers: ${r.concurrent.socat.sampleWrong.map((s) => `\`${s.replace(/`/g, "'")}\``).join('; ')}.`] : []),
+    ...(r.concurrent.ours.sampleWrong.length ? ['', `Ours, examples of wrong answers: ${r.concurrent.ours.sampleWrong.map((s) => `\`${s.replace(/`/g, "'")}\``).join('; ')}.`] : []),
+    '',
+    '### 5. Memory (/proc/PID/smaps_rollup; MB = 10⁶ bytes)',
+    '',
+    `Connections are opened from the host namespace straight to the guest port and held idle (inside our`,
+    `agent's 30 s idle timeout); figures are read 0.5 s after the last one is open. For the old socat the`,
+    `listener and its forked children (found by PPID) are summed.`,
+    '',
+    ...memoryTable(r.memory),
+    '',
+    `### 6. Time from exec to listening, ${r.startup.runs} runs each`,
+    '',
+    'A small launcher runs inside the guest (started once through nsenter, so neither nsenter nor',
+    '`ip netns exec` is in the figure). Per run it takes the time, spawns the program with a fresh config',
+    'and runtime directory on a port of its own, and tries a TCP connect to 10.0.0.1:PORT every 1 ms',
+    "until one succeeds; that connect's time is the figure (fork + exec + start-up + listen, ±1 ms).",
+    `It took ${r.startup.probes} connect attempts in all. Ours, socat and a bare \`node -e\` listener alternate.`,
+    '',
+    ...startupTable(r.startup),
+    ...(c
+      ? [
+          '',
+          "Our agent's own counters for port 1200 at the end of the run: " +
+            Object.entries(c)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ') +
+            '.',
+        ]
+      : []),
+    END_MARK,
+  ];
+  return lines.join('\n');
+}
+
+/** Writes or replaces the section between the markers; creates the file if needed. */
+export function writeSection(file: string, section: string): void {
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : FILE_HEADER;
+  const start = text.indexOf(START_MARK);
+  const end = text.indexOf(END_MARK);
+  if (start >= 0 && end > start) {
+    text = text.slice(0, start) + section + text.slice(end + END_MARK.length);
+  } else {
+    text = `${text.trimEnd()}\n\n${section}\n`;
+  }
+  writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
+}

@@ -1,0 +1,304 @@
+// The orchestrator: brings a lab up with both bridges side by side, runs every measurement,
+// prints the report and writes it to docs/BENCHMARKS.md. The lab always comes down.
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { availableParallelism, cpus, release } from 'node:os';
+import { join } from 'node:path';
+import { Lab, repoRoot, type LabProcess } from '../lab/lab';
+import { sleep, waitFor } from '../lab/proc';
+import { comm, sampleChildren, smapsRollup, treeMemory, type Memory } from './memory';
+import { holdConnections, LauncherClient, runClient, stopClients } from './procs';
+import type { ConcurrentResult, LatencyResult, LauncherReply } from './protocol';
+import { renderSection, writeSection, type LatencyPair, type Machine, type Results, type StartupFigures } from './report';
+
+const OURS_PORT = 1200;
+const OLD_PORT = 1300;
+const OLD_CLIENT_PATH = '/run/old-socat-client';
+const DAEMON_SOCKET = '/var/run/wpa_supplicant/wlan0';
+const LAUNCHER_SOCKET = '/run/bench-launcher.sock';
+const HOLD = 64;
+
+interface Sizes {
+  fresh: number;
+  open: number;
+  chain: number;
+  clients: number;
+  perClient: number;
+  startupRuns: number;
+}
+
+const FULL: Sizes = { fresh: 1000, open: 3000, chain: 500, clients: 64, perClient: 100, startupRuns: 10 };
+const QUICK: Sizes = { fresh: 200, open: 500, chain: 100, clients: 64, perClient: 20, startupRuns: 3 };
+
+function log(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+function firstLine(argv: string[]): string {
+  try {
+    return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString().split('\n')[0]!.trim();
+  } catch (err) {
+    return `unknown (${(err as Error).message.split('\n')[0]})`;
+  }
+}
+
+function socatVersion(): string {
+  try {
+    return /socat version \S+/.exec(execFileSync('socat', ['-V'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString())?.[0] ?? 'socat (version unknown)';
+  } catch {
+    return 'socat (version unknown)';
+  }
+}
+
+function machine(lab: Lab): Machine {
+  const dirty = firstLine(['git', '-C', repoRoot(), 'status', '--porcelain']) ? '+uncommitted changes' : '';
+  return {
+    date: new Date().toISOString(),
+    nproc: availableParallelism(),
+    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
+    kernel: release(),
+    node: process.version,
+    socat: socatVersion(),
+    wpaSupplicant: firstLine(['wpa_supplicant', '-v']),
+    agent: firstLine([process.execPath, join(lab.opts.distDir, 'wifibox-passthru.js'), '--version']),
+    git: `${firstLine(['git', '-C', repoRoot(), 'rev-parse', '--short=10', 'HEAD'])}${dirty}`,
+  };
+}
+
+/** nsenter and `ip netns exec` exec in place: the tracked PID is the program's own. */
+function programPid(p: LabProcess, want: string): number {
+  const c = comm(p.pid);
+  if (c !== want) throw new Error(`${p.name}: expected PID ${p.pid} to be ${want}, it is '${c}'`);
+  return p.pid;
+}
+
+async function listeningInGuest(lab: Lab, port: number, p: LabProcess): Promise<void> {
+  await waitFor(`port ${port} in the guest`, async () => {
+    if (comm(p.pid) === '') throw new Error(`${p.name} exited: ${p.output()}`);
+    const r = await lab.guest(['ss', '-Htln', `sport = :${port}`]);
+    return r.stdout.includes(`:${port}`);
+  }, 10_000);
+}
+
+async function agentCounters(lab: Lab): Promise<Record<string, number> | null> {
+  return new Promise((resolve) => {
+    let text = '';
+    const s = connect(lab.guestPath('/run/wifibox-passthru.sock'));
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(null);
+    }, 2000);
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.on('error', () => resolve(null));
+    s.on('end', () => {
+      clearTimeout(timer);
+      try {
+        const st = JSON.parse(text) as { ports: { port: number; counters: Record<string, number> }[] };
+        resolve(st.ports.find((p) => p.port === OURS_PORT)?.counters ?? null);
+      } catch {
+        resolve(null);
+      }
+    });
+  });
+}
+
+function pair(r: LatencyResult, n: number): LatencyPair {
+  return { n, ours: r.targets[0]!, socat: r.targets[1]! };
+}
+
+async function startupTimes(lab: Lab, runs: number): Promise<{ figures: StartupFigures; nodeFloorMemory: Memory | null }> {
+  const launcherProc = lab.startInGuest('bench-launcher', [process.execPath, __filename, '--launcher', LAUNCHER_SOCKET]);
+  const sockPath = lab.guestPath(LAUNCHER_SOCKET);
+  const launcher = await waitFor('the bench launcher', async () => {
+    if (comm(launcherProc.pid) === '') throw new Error(`launcher exited: ${launcherProc.output()}`);
+    return LauncherClient.connect(sockPath).catch(() => null);
+  }, 10_000, 20);
+  const figures: StartupFigures = { runs, ours: [], socat: [], nodeFloor: [], probes: 0 };
+  let nodeFloorMemory: Memory | null = null;
+  const files: string[] = [];
+  const check = (what: string, r: LauncherReply): { pid: number; ms: number; probes: number } => {
+    if (!r.ok) throw new Error(`${what}: ${r.error}`);
+    if (!('ms' in r)) throw new Error(`${what}: unexpected reply`);
+    return r;
+  };
+  try {
+    for (let i = 0; i < runs; i++) {
+      const oursPort = 1400 + i;
+      const oldPort = 1450 + i;
+      const floorPort = 1490 + (i % 10);
+      const conf = `/run/bench-${i}.conf`;
+      writeFileSync(lab.guestPath(conf), `network=${lab.addr.guestEth0}:255.255.255.0\nsockets="path=${DAEMON_SOCKET},port=${oursPort}"\n`);
+      files.push(conf);
+      const cases: { name: keyof Omit<StartupFigures, 'runs' | 'probes'>; port: number; argv: string[] }[] = [
+        {
+          name: 'ours',
+          port: oursPort,
+          argv: [process.execPath, join(lab.opts.distDir, 'wifibox-passthru.js'), '--config', conf, '--runtime-dir', `/run/bench-rt-${i}`,
+            '--status-socket', `/run/bench-${i}.sock`, '--loglevel', 'warn'],
+        },
+        {
+          name: 'socat',
+          port: oldPort,
+          argv: ['socat', `TCP4-LISTEN:${oldPort},reuseaddr,bind=${lab.addr.guestEth0},range=${lab.addr.guestEth0}:255.255.255.0,fork`,
+            `UNIX-SENDTO:${DAEMON_SOCKET},bind=/run/bench-old-${i},unlink-early`],
+        },
+        {
+          name: 'nodeFloor',
+          port: floorPort,
+          argv: [process.execPath, '-e', `require('net').createServer().listen(${floorPort}, '${lab.addr.guestEth0}')`],
+        },
+      ];
+      // Alternate which goes first, so none always runs right after another's teardown.
+      const order = i % 2 ? [...cases].reverse() : cases;
+      for (const c of order) {
+        const r = check(`start ${c.name}`, await launcher.request({ op: 'start', argv: c.argv, host: lab.addr.guestEth0, port: c.port, timeoutMs: 10_000 }));
+        figures[c.name].push(r.ms);
+        figures.probes += r.probes;
+        if (c.name === 'nodeFloor' && i === runs - 1) {
+          await sleep(1000);
+          nodeFloorMemory = smapsRollup(r.pid);
+        }
+        const s = await launcher.request({ op: 'stop', pid: r.pid });
+        if (!s.ok) throw new Error(`stop ${c.name}: ${s.error}`);
+      }
+      files.push(`/run/bench-old-${i}`);
+    }
+  } finally {
+    launcher.close();
+    await lab.stop(launcherProc);
+    for (const f of files) rmSync(lab.guestPath(f), { force: true });
+  }
+  return { figures, nodeFloorMemory };
+}
+
+export async function runBench(argv: string[]): Promise<void> {
+  const quick = argv.includes('--quick');
+  const size = quick ? QUICK : FULL;
+  const t0 = Date.now();
+  log(`bringing the lab up${quick ? ' (quick)' : ''}`);
+  const lab = await Lab.up({ flavor: 'wpa_supplicant' });
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${sig}: cleaning up`);
+    stopClients();
+    void lab.down().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const info = machine(lab);
+    await lab.startWirelessDaemon();
+    const oursProc = await lab.startPassthru(['--loglevel', 'warn']);
+    const oursListening = Date.now();
+    const oldProc = lab.startInGuest('old-socat', ['socat', `TCP4-LISTEN:${OLD_PORT},reuseaddr,bind=10.0.0.1,range=10.0.0.1:255.255.255.0,fork`,
+      `UNIX-SENDTO:${DAEMON_SOCKET},bind=${OLD_CLIENT_PATH},unlink-early`]);
+    await listeningInGuest(lab, OLD_PORT, oldProc);
+    const oursBridge = await lab.startHostBridge(OURS_PORT, 'wlan0');
+    const oldBridge = await lab.startHostBridge(OLD_PORT, 'old-wlan0');
+    const ours = programPid(oursProc, 'node');
+    const old = programPid(oldProc, 'socat');
+    const hostOurs = programPid(oursBridge.proc, 'socat');
+    const hostOld = programPid(oldBridge.proc, 'socat');
+    const host = lab.addr.guestEth0;
+    const bindDir = join(lab.dir, 'host');
+
+    // 5a. Memory idle, before any traffic.
+    await sleep(Math.max(0, 1000 - (Date.now() - oursListening)));
+    const oursIdle = smapsRollup(ours);
+    const socatIdle = treeMemory(old).total;
+
+    // 5b. Memory with 64 idle connections held open.
+    log(`memory with ${HOLD} connections`);
+    const heldOurs = await holdConnections(lab, host, OURS_PORT, HOLD);
+    let oursHeld: Memory;
+    try {
+      await sleep(500);
+      oursHeld = smapsRollup(ours);
+    } finally {
+      await heldOurs.release();
+    }
+    const heldOld = await holdConnections(lab, host, OLD_PORT, HOLD);
+    let socatHeld: { total: Memory; children: number };
+    try {
+      await sleep(500);
+      socatHeld = treeMemory(old);
+    } finally {
+      await heldOld.release();
+    }
+    await sleep(1000); // socat's children stay their 0.5 s close timeout
+
+    log(`1. fresh connection per request, N=${size.fresh}`);
+    const fresh = await runClient<LatencyResult>(lab, { op: 'fresh', host, ports: [OURS_PORT, OLD_PORT], n: size.fresh, block: 100, timeoutMs: 2000 }, 120_000);
+    await sleep(1000);
+
+    log(`2. one open connection, N=${size.open}`);
+    const open = await runClient<LatencyResult>(lab, { op: 'open', host, ports: [OURS_PORT, OLD_PORT], n: size.open, block: 300, timeoutMs: 2000 }, 120_000);
+
+    log(`3. full chain, N=${size.chain}`);
+    const sockets = [oursBridge.path, oldBridge.path];
+    let sampler = sampleChildren({ ours: hostOurs, socat: hostOld });
+    const chain = await runClient<LatencyResult>(lab, { op: 'chain', sockets, bindDir, n: size.chain, block: 50, timeoutMs: 2000 }, 150_000);
+    const chainPeak = sampler.stop();
+    await sleep(1000);
+
+    log(`4. ${size.clients} concurrent clients x ${size.perClient}`);
+    sampler = sampleChildren({ ours: hostOurs, socat: hostOld, guest: old });
+    const ccOurs = await runClient<ConcurrentResult>(lab, { op: 'concurrent', socket: oursBridge.path, bindDir, clients: size.clients, n: size.perClient, timeoutMs: 2000 }, 150_000);
+    await sleep(1000);
+    const ccOld = await runClient<ConcurrentResult>(lab, { op: 'concurrent', socket: oldBridge.path, bindDir, clients: size.clients, n: size.perClient, timeoutMs: 2000 }, 150_000);
+    const ccPeak = sampler.stop();
+    await sleep(1000);
+    const oursAfter = smapsRollup(ours);
+    const counters = await agentCounters(lab);
+
+    log(`6. time from exec to listening, ${size.startupRuns} runs each`);
+    const startup = await startupTimes(lab, size.startupRuns);
+
+    const results: Results = {
+      quick,
+      command: quick ? 'npm run bench -- --quick' : 'npm run bench',
+      machine: info,
+      fresh: pair(fresh, size.fresh),
+      open: pair(open, size.open),
+      chain: { ...pair(chain, size.chain), peakHostChildren: { ours: chainPeak.ours!, socat: chainPeak.socat! } },
+      concurrent: { ours: ccOurs, socat: ccOld, peakHostChildren: { ours: ccPeak.ours!, socat: ccPeak.socat! }, peakGuestSocatChildren: ccPeak.guest! },
+      memory: {
+        oursIdle,
+        oursHeld,
+        oursHeldCount: heldOurs.ready.holding,
+        oursAfter,
+        socatIdle,
+        socatHeld: socatHeld.total,
+        socatHeldCount: heldOld.ready.holding,
+        socatHeldChildren: socatHeld.children,
+        nodeFloor: startup.nodeFloorMemory,
+      },
+      startup: startup.figures,
+      agentCounters: counters,
+      durationSec: (Date.now() - t0) / 1000,
+    };
+    if (heldOurs.ready.failed || heldOld.ready.failed) {
+      log(`warning: could not open every held connection (ours ${heldOurs.ready.failed} failed, socat ${heldOld.ready.failed} failed)`);
+    }
+    const section = renderSection(results);
+    process.stdout.write(`${section}\n`);
+    if (quick && !argv.includes('--write')) {
+      log('quick run: docs/BENCHMARKS.md left as it is (add --write to replace its section anyway)');
+    } else {
+      const file = join(repoRoot(), 'docs', 'BENCHMARKS.md');
+      writeSection(file, section);
+      log(`wrote ${file}`);
+    }
+  } catch (err) {
+    process.stderr.write(`${lab.logTails()}\n`);
+    throw err;
+  } finally {
+    stopClients();
+    await lab.down();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
