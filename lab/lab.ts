@@ -311,7 +311,7 @@ export class Lab {
   }
 
   /** wpa_supplicant (wired driver) on wlan0, or hostapd (wired driver), by flavor. */
-  async startWirelessDaemon(name = this.flavor): Promise<LabProcess> {
+  async startWirelessDaemon(name: string = this.flavor): Promise<LabProcess> {
     const argv =
       this.flavor === 'wpa_supplicant'
         ? ['wpa_supplicant', '-Dwired', '-iwlan0', '-c/etc/wpa_supplicant/wpa_supplicant.conf', '-d', '-t']

@@ -64,6 +64,13 @@ describe('passthru through the host socat half', () => {
     expect(st.stdout).toMatch(/^ssid=wifibox-lab$/m);
   });
 
+  it('1b. an empty reply (empty scan list) reaches the host as a single newline', async () => {
+    const before = (await status()).ports.find((p: any) => p.port === 1200).counters.emptyReplies;
+    expect(await client(plain.path).request('BSS RANGE=ALL MASK=0x2', 2000)).toBe('\n');
+    const after = (await status()).ports.find((p: any) => p.port === 1200).counters.emptyReplies;
+    expect(after).toBe(before + 1);
+  });
+
   it('2. interactive wpa_cli in a pseudo-terminal: prompt fast, ping, status, events', async () => {
     const term = ptySpawn('ip', ['netns', 'exec', lab.ns.host, 'wpa_cli', '-p', long.dir, '-i', 'wlan0'], {
       cols: 200,
