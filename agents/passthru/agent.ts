@@ -45,6 +45,8 @@ export interface PassthruStatus {
   address: string | null;
   network: string | null;
   problems: string[];
+  /** Why nothing listens yet, while state is 'waiting-for-address'. */
+  waiting: string | null;
   ports: PortStatus[];
 }
 
@@ -59,6 +61,7 @@ export class PassthruAgent {
   private config: PassthruConfig | null = null;
   private loadProblems: string[] = [];
   private network: PassthruNetwork | null = null;
+  private waitReason: string | null = null;
   private addressTimer: NodeJS.Timeout | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private statusServer: Server | null = null;
@@ -100,21 +103,23 @@ export class PassthruAgent {
     }
   }
 
-  /** Works out where to listen: the configured `network`, or eth0's address when it is empty. */
-  private resolveNetwork(): PassthruNetwork | null {
+  /**
+   * Works out where to listen: the configured `network`, or eth0's address when it is empty.
+   * Null with the reason while there is nowhere safe to listen yet.
+   */
+  private resolveNetwork(): { net: PassthruNetwork | null; wait: string | null } {
     const addrs = this.sys.ipv4Addresses();
     if (this.config?.network) {
       const n = this.config.network;
       const owner = addrs.find((a) => a.address === n.address);
       if (owner && owner.iface === this.opts.wirelessInterface) {
-        this.log.error({ address: n.address, iface: owner.iface }, 'network= names an address of the wireless interface: refusing to listen there');
-        return null;
+        return { net: null, wait: `network= names ${n.address}, an address of the wireless interface ${owner.iface}: refusing to listen there` };
       }
-      return n;
+      return { net: n, wait: null };
     }
     const lan = addrs.find((a) => a.iface === this.opts.lanInterface);
-    if (!lan) return null;
-    return { address: lan.address, mask: lan.netmask, prefixLength: prefixFromMask(lan.netmask) };
+    if (!lan) return { net: null, wait: `no IPv4 address on ${this.opts.lanInterface} yet; waiting for one` };
+    return { net: { address: lan.address, mask: lan.netmask, prefixLength: prefixFromMask(lan.netmask) }, wait: null };
   }
 
   /** Brings the ports in line with the config; ports whose socket and address are unchanged keep their connections. */
@@ -122,11 +127,13 @@ export class PassthruAgent {
     if (this.addressTimer) clearTimeout(this.addressTimer);
     this.addressTimer = null;
     const wanted = this.config?.sockets ?? [];
-    const net = wanted.length ? this.resolveNetwork() : null;
-    if (wanted.length && !net) {
-      if (!this.config?.network) this.log.warn({ iface: this.opts.lanInterface }, 'no address on the LAN interface yet; waiting for one');
-      this.addressTimer = setTimeout(() => this.apply(keepCounters), ADDRESS_POLL_MS);
+    const { net, wait } = wanted.length ? this.resolveNetwork() : { net: null, wait: null };
+    if (wait !== this.waitReason) {
+      // Said once when it starts, not every second while it lasts.
+      if (wait) this.log.warn(wait);
+      this.waitReason = wait;
     }
+    if (wanted.length && !net) this.addressTimer = setTimeout(() => this.apply(keepCounters), ADDRESS_POLL_MS);
     const changedNet =
       !net || !this.network || net.address !== this.network.address || net.prefixLength !== this.network.prefixLength;
     this.network = net;
@@ -193,6 +200,7 @@ export class PassthruAgent {
       address: this.network?.address ?? null,
       network: this.network ? `${this.network.address}/${this.network.prefixLength}` : null,
       problems: this.loadProblems,
+      waiting: this.waitReason,
       ports,
     };
   }

@@ -1,0 +1,112 @@
+// The agent's plan without the lab: where it listens, when it waits, whom it refuses, what a
+// reload keeps. Loopback only: 127.0.0.0/8 stands in for eth0's network.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULTS, PassthruAgent } from '../agents/passthru/agent';
+import { realSystem, type InterfaceAddress } from '../agents/passthru/system';
+import { waitFor } from '../lab/proc';
+
+const dirs: string[] = [];
+const agents: PassthruAgent[] = [];
+
+afterEach(async () => {
+  for (const a of agents.splice(0)) await a.stop();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function setup(conf: string, addrs: InterfaceAddress[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'wbx-agent-'));
+  dirs.push(dir);
+  const file = join(dir, 'uds_passthru.conf');
+  writeFileSync(file, conf);
+  const sys = { ...realSystem, ipv4Addresses: () => addrs };
+  const agent = new PassthruAgent(
+    { ...DEFAULTS, config: file, runtimeDir: join(dir, 'rt'), statusSocket: join(dir, 'status.sock') },
+    sys,
+    pino({ level: 'silent' }),
+  );
+  agents.push(agent);
+  return { agent, file, dir };
+}
+
+const port = () => 20000 + Math.floor(Math.random() * 30000);
+
+/** Connects from a chosen local address; resolves 'refused', 'closed' (accepted, then shut) or 'open'. */
+function probe(host: string, p: number, localAddress = '127.0.0.1'): Promise<'refused' | 'closed' | 'open'> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port: p, localAddress });
+    s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED' ? 'refused' : 'closed'));
+    s.on('close', () => resolve('closed'));
+    s.on('connect', () => setTimeout(() => {
+      resolve('open');
+      s.destroy();
+    }, 100));
+  });
+}
+
+describe('passthru agent plan', () => {
+  it('with network= empty, waits for eth0 to get an address, then listens only there', async () => {
+    const p = port();
+    const addrs: InterfaceAddress[] = [{ iface: 'lo', address: '127.0.0.1', netmask: '255.0.0.0' }];
+    const { agent } = setup(`network=\nsockets="path=/nonexistent/wlan0,port=${p}"\n`, addrs);
+    agent.start();
+    expect(agent.status().state).toBe('waiting-for-address');
+    expect(agent.status().waiting).toMatch(/eth0/);
+    expect(await probe('127.0.0.1', p)).toBe('refused');
+
+    addrs.push({ iface: 'eth0', address: '127.0.0.1', netmask: '255.255.255.0' });
+    await waitFor('the port to listen', () => agent.status().ports[0]?.listening, 3000);
+    expect(agent.status()).toMatchObject({ state: 'serving', address: '127.0.0.1', network: '127.0.0.1/24', waiting: null });
+    expect(agent.status().ports[0]).toMatchObject({ port: p, daemon: 'down' });
+  });
+
+  it('refuses to listen on an address of the wireless interface', async () => {
+    const p = port();
+    const { agent } = setup(`network=127.0.0.1:255.0.0.0\nsockets="path=/x/wlan0,port=${p}"\n`, [
+      { iface: 'wlan0', address: '127.0.0.1', netmask: '255.0.0.0' },
+    ]);
+    agent.start();
+    expect(agent.status().state).toBe('waiting-for-address');
+    expect(agent.status().waiting).toMatch(/wireless interface wlan0/);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await probe('127.0.0.1', p)).toBe('refused');
+  });
+
+  it('accepts peers inside network= and refuses the rest, counting them', async () => {
+    const p = port();
+    const { agent } = setup(`network=127.0.0.1:255.255.255.255\nsockets="path=/x/wlan0,port=${p}"\n`, []);
+    agent.start();
+    await waitFor('the port to listen', () => agent.status().ports[0]?.listening, 3000);
+    expect(await probe('127.0.0.1', p, '127.0.0.1')).toBe('open');
+    expect(await probe('127.0.0.1', p, '127.0.0.2')).toBe('closed');
+    const c = agent.status().ports[0]!.counters;
+    expect(c.refusedPeer).toBe(1);
+    expect(c.connections).toBe(1);
+  });
+
+  it('a reload keeps unchanged ports (and their counters) and drops removed ones', async () => {
+    const [a, b] = [port(), port() + 1];
+    const { agent, file } = setup(`network=127.0.0.1:255.0.0.0\nsockets="path=/x/a,port=${a}\npath=/x/b,port=${b}"\n`, []);
+    agent.start();
+    await waitFor('both ports', () => agent.status().ports.every((x) => x.listening) && agent.status().ports.length === 2, 3000);
+    expect(await probe('127.0.0.1', a)).toBe('open');
+    writeFileSync(file, `network=127.0.0.1:255.0.0.0\nsockets="path=/x/a,port=${a}"\n`);
+    agent.reload();
+    await waitFor('port b to close', async () => (await probe('127.0.0.1', b)) === 'refused', 3000);
+    const st = agent.status();
+    expect(st.ports.map((x) => x.port)).toEqual([a]);
+    expect(st.ports[0]!.counters.connections).toBe(1);
+  });
+
+  it('a missing config file is reported, and nothing listens', () => {
+    const { agent, dir } = setup('', []);
+    rmSync(join(dir, 'uds_passthru.conf'));
+    agent.start();
+    expect(agent.status().state).toBe('no-sockets');
+    expect(agent.status().problems[0]).toMatch(/uds_passthru\.conf: cannot read: ENOENT/);
+  });
+});
