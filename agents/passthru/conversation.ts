@@ -69,7 +69,7 @@ export class Conversation {
   private queue: Buffer[] = [];
   private queuedBytes = 0;
   private queueTimer: NodeJS.Timeout | null = null;
-  private lastWrite = 0;
+  private lastWrite = -Infinity; // performance.now() of the last write
   private readonly dgram: DatagramSocket;
 
   constructor(
@@ -130,8 +130,6 @@ export class Conversation {
       this.maybeFinish();
       return;
     }
-    c.requests++;
-    if (req.subarray(0, 6).toString() === 'ATTACH') this.attachPending = true;
     this.pending++;
     this.lingering = false;
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
@@ -146,6 +144,8 @@ export class Conversation {
     if (this.closed || this.detaching) return;
     try {
       this.dgram.send(req, this.env.daemonPath);
+      this.env.counters.requests++;
+      if (req.subarray(0, 6).toString() === 'ATTACH') this.attachPending = true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN' && attempt < SEND_RETRIES) {
@@ -202,29 +202,39 @@ export class Conversation {
       this.env.counters.dropped++;
       return;
     }
-    const wait = this.lastWrite + this.env.limits.messageGapMs - Date.now();
-    if (this.queue.length === 0 && wait <= 0) {
+    if (this.queue.length === 0 && this.gapLeft() <= 0) {
       this.writeNow(msg);
       return;
     }
     this.queue.push(msg);
     this.queuedBytes += msg.length;
-    if (!this.queueTimer) this.queueTimer = setTimeout(() => this.drainQueue(), Math.max(wait, 0));
+    if (!this.queueTimer) this.queueTimer = setTimeout(() => this.drainQueue(), Math.ceil(this.gapLeft()));
+  }
+
+  /** Milliseconds until the next message may leave (sub-millisecond clock: Date.now() rounds). */
+  private gapLeft(): number {
+    return this.lastWrite + this.env.limits.messageGapMs - performance.now();
   }
 
   private writeNow(msg: Buffer): void {
-    this.lastWrite = Date.now();
+    this.lastWrite = performance.now();
     this.env.counters.bytesOut += msg.length;
     this.tcp.write(msg);
   }
 
   private drainQueue(): void {
     this.queueTimer = null;
+    const left = this.gapLeft();
+    if (left > 0) {
+      // Timers may fire a little early: wait out the rest of the gap.
+      this.queueTimer = setTimeout(() => this.drainQueue(), Math.ceil(left));
+      return;
+    }
     const msg = this.queue.shift();
     if (!msg) return;
     this.queuedBytes -= msg.length;
     if (!this.tcp.destroyed && this.tcp.writable) this.writeNow(msg);
-    if (this.queue.length) this.queueTimer = setTimeout(() => this.drainQueue(), this.env.limits.messageGapMs);
+    if (this.queue.length) this.queueTimer = setTimeout(() => this.drainQueue(), Math.ceil(this.gapLeft()));
     else this.maybeFinish();
   }
 

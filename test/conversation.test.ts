@@ -1,0 +1,569 @@
+// Unit tests for one passthru conversation: a real TCP pair on 127.0.0.1 (the client plays the
+// host's socat child), a fake PassthruSystem standing in for the datagram side, where the test
+// plays the daemon. No root, no network beyond loopback, no real UNIX sockets.
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Conversation, type ConversationLimits } from '../agents/passthru/conversation';
+import { newCounters, type PortCounters } from '../agents/passthru/counters';
+import { FakeSystem, type FakeDatagram } from './helpers/fake-system';
+
+const DAEMON = '/run/wpa_supplicant/wlan0';
+const CLIENT = '/run/wifibox-passthru/9877-1';
+const LIMITS: ConversationLimits = {
+  maxRequest: 8192,
+  lingerMs: 10,
+  idleMs: 500,
+  maxBuffered: 64 * 1024,
+  detachWaitMs: 50,
+  messageGapMs: 5,
+};
+const log = pino({ level: 'silent' });
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 1000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+/** The host's socat child: writes one request, half-closes, relays whatever comes back. */
+class HostChild {
+  readonly chunks: { data: Buffer; at: number }[] = [];
+  /** 'data:<text>' / 'end' / 'close', in order. */
+  readonly seen: string[] = [];
+  endAt = -1;
+  closed = false;
+
+  constructor(readonly sock: net.Socket) {
+    sock.on('data', (data: Buffer) => {
+      this.chunks.push({ data, at: performance.now() });
+      this.seen.push(`data:${data.length > 64 ? `<${data.length} bytes>` : data.toString()}`);
+    });
+    sock.on('end', () => {
+      this.endAt = performance.now();
+      this.seen.push('end');
+    });
+    sock.on('close', () => {
+      this.closed = true;
+      this.seen.push('close');
+    });
+    sock.on('error', () => undefined);
+  }
+
+  get ended(): boolean {
+    return this.endAt >= 0;
+  }
+
+  received(): Buffer {
+    return Buffer.concat(this.chunks.map((c) => c.data));
+  }
+
+  /** One datagram's bytes, then the half-close, as the host child does. */
+  request(msg: string | Buffer): void {
+    this.sock.write(msg);
+    this.sock.end();
+  }
+}
+
+interface Harness {
+  sys: FakeSystem;
+  dgram: FakeDatagram;
+  counters: PortCounters;
+  conv: Conversation;
+  guest: net.Socket;
+  host: HostChild;
+  limits: ConversationLimits;
+  lingerCalls: number;
+  closedCalls: Conversation[];
+  /** Every write the conversation made to its TCP socket, with its time. */
+  writes: { data: string; at: number }[];
+  /** sys.removed as it was when onClosed ran. */
+  removedAtClose: string[] | null;
+  openedAt: number;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function open(over: Partial<ConversationLimits> = {}, opts: { paused?: boolean } = {}): Promise<Harness> {
+  const sys = new FakeSystem();
+  const counters = newCounters();
+  const limits = { ...LIMITS, ...over };
+  const partial: Partial<Harness> = { sys, counters, limits, lingerCalls: 0, closedCalls: [], removedAtClose: null, writes: [] };
+  const guestSockets: net.Socket[] = [];
+  let onConv: (() => void) | null = null;
+  const server = net.createServer({ allowHalfOpen: true }, (sock) => {
+    guestSockets.push(sock);
+    const h = partial as Harness;
+    h.guest = sock;
+    const write = sock.write as (...args: unknown[]) => boolean;
+    sock.write = ((...args: unknown[]) => {
+      h.writes.push({ data: String(args[0]), at: performance.now() });
+      return write.apply(sock, args);
+    }) as typeof sock.write;
+    h.conv = new Conversation(sock, {
+      id: 1,
+      daemonPath: DAEMON,
+      clientPath: CLIENT,
+      limits,
+      counters,
+      sys,
+      log,
+      onLinger: () => {
+        h.lingerCalls++;
+      },
+      onClosed: (c) => {
+        h.closedCalls.push(c);
+        h.removedAtClose = [...sys.removed];
+      },
+    });
+    h.dgram = sys.last;
+    onConv?.();
+  });
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of guestSockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => resolve());
+  });
+  const { port } = server.address() as net.AddressInfo;
+  const convReady = new Promise<void>((resolve) => {
+    onConv = resolve;
+  });
+  const sock = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+  const host = new HostChild(sock);
+  if (opts.paused) sock.pause();
+  cleanups.push(async () => {
+    sock.destroy();
+    for (const s of guestSockets) s.destroy();
+    // The conversation sees its socket go ('close'), and a monitor runs out its DETACH wait.
+    const h = partial as Harness;
+    await waitFor('the conversation to close at cleanup', () => !h.conv || h.conv.isClosed, 500).catch(() => undefined);
+  });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', () => resolve());
+    sock.once('error', reject);
+  });
+  await convReady;
+  partial.host = host;
+  partial.openedAt = performance.now();
+  return partial as Harness;
+}
+
+function sentText(h: Harness): { msg: string; dest: string }[] {
+  return h.dgram.sent.map((d) => ({ msg: d.msg.toString(), dest: d.dest }));
+}
+
+/** ATTACH, half-close, "OK\n": an attached monitor. */
+async function attach(h: Harness): Promise<void> {
+  h.host.request('ATTACH');
+  await waitFor('ATTACH at the daemon', () => h.dgram.sent.length === 1);
+  expect(sentText(h)).toEqual([{ msg: 'ATTACH', dest: DAEMON }]);
+  // The host's FIN has arrived by now or will shortly; make sure it has before the reply.
+  await sleep(15);
+  h.dgram.deliver('OK\n');
+  expect(h.conv.attached).toBe(true);
+}
+
+describe('Conversation: one request, one reply', () => {
+  it('relays a request sent before the host half-closes, relays the reply after, then closes after the linger', async () => {
+    const h = await open();
+    expect(h.dgram.binds).toEqual([CLIENT]);
+    // A stale file at the client path is removed before binding.
+    expect(h.sys.removed).toEqual([CLIENT]);
+
+    h.host.request('PING');
+    await waitFor('PING at the daemon', () => h.dgram.sent.length >= 1);
+    await sleep(30); // the host's FIN is in; nothing more may be sent, and nothing closed yet
+    expect(sentText(h)).toEqual([{ msg: 'PING', dest: DAEMON }]);
+    expect(h.host.seen).toEqual([]);
+    expect(h.conv.isClosed).toBe(false);
+    expect(h.closedCalls).toEqual([]);
+
+    const replyAt = performance.now();
+    expect(h.dgram.deliver('PONG\n')).toBe(true);
+    await waitFor("the host child's end", () => h.host.ended);
+    expect(h.host.received().toString()).toBe('PONG\n');
+    expect(h.host.seen.slice(0, 2)).toEqual(['data:PONG\n', 'end']);
+    // Closed after the linger, not at once (1 ms of timer granularity allowed).
+    expect(h.host.endAt - replyAt).toBeGreaterThanOrEqual(LIMITS.lingerMs - 1);
+    expect(h.lingerCalls).toBeGreaterThanOrEqual(1);
+
+    await waitFor('onClosed', () => h.closedCalls.length > 0);
+    expect(h.closedCalls).toEqual([h.conv]);
+    expect(h.conv.isClosed).toBe(true);
+    expect(h.dgram.closed).toBe(true);
+    // Removed once before bind, and once more on close (before onClosed ran).
+    expect(h.removedAtClose).toEqual([CLIENT, CLIENT]);
+    expect(h.sys.removed).toEqual([CLIENT, CLIENT]);
+    expect(h.counters).toEqual({ ...newCounters(), requests: 1, replies: 1, bytesIn: 4, bytesOut: 5 });
+    expect(h.dgram.sent).toHaveLength(1);
+  });
+
+  it('relays a reply that comes before the host half-closes, and closes only after the half-close', async () => {
+    const h = await open();
+    h.host.sock.write('PING');
+    await waitFor('PING at the daemon', () => h.dgram.sent.length === 1);
+    h.dgram.deliver('PONG\n');
+    await waitFor('the reply', () => h.host.chunks.length === 1);
+    await sleep(30);
+    expect(h.host.ended).toBe(false);
+    expect(h.conv.isClosed).toBe(false);
+    h.host.sock.end();
+    await waitFor("the host child's end", () => h.host.ended);
+    await waitFor('onClosed', () => h.closedCalls.length === 1);
+    expect(h.host.received().toString()).toBe('PONG\n');
+  });
+
+  it('relays a datagram that straggles in during the linger, as a read of its own', async () => {
+    const h = await open();
+    h.host.request('PING');
+    await waitFor('PING at the daemon', () => h.dgram.sent.length === 1);
+    h.dgram.deliver('PONG\n');
+    h.dgram.deliver('PONG2\n');
+    await waitFor("the host child's end", () => h.host.ended);
+    expect(h.host.seen.slice(0, 3)).toEqual(['data:PONG\n', 'data:PONG2\n', 'end']);
+    expect(h.counters).toMatchObject({ requests: 1, replies: 2, bytesOut: 11 });
+  });
+
+  it('turns an empty reply into a single "\\n"', async () => {
+    const h = await open();
+    h.host.request('BSS RANGE=ALL MASK=0x2');
+    await waitFor('the request at the daemon', () => h.dgram.sent.length === 1);
+    h.dgram.deliver(Buffer.alloc(0));
+    await waitFor("the host child's end", () => h.host.ended);
+    expect(h.host.received().toString('hex')).toBe(Buffer.from('\n').toString('hex'));
+    expect(h.host.seen.slice(0, 2)).toEqual(['data:\n', 'end']);
+    await waitFor('onClosed', () => h.closedCalls.length === 1);
+    expect(h.counters).toEqual({
+      ...newCounters(),
+      requests: 1,
+      replies: 1,
+      emptyReplies: 1,
+      bytesIn: 'BSS RANGE=ALL MASK=0x2'.length,
+      bytesOut: 1,
+    });
+  });
+
+  it('gathers a large request split across TCP writes into one datagram', async () => {
+    const h = await open();
+    const a = Buffer.alloc(3000, 'a');
+    const b = Buffer.alloc(3000, 'b');
+    h.host.sock.write(a);
+    await sleep(4);
+    h.host.sock.write(b);
+    await sleep(4);
+    h.host.sock.end();
+    await waitFor('the request at the daemon', () => h.dgram.sent.length >= 1);
+    await sleep(40); // longer than the gather's quiet spell: no second datagram follows
+    expect(h.dgram.sent).toHaveLength(1);
+    expect(h.dgram.sent[0]!.dest).toBe(DAEMON);
+    expect(h.dgram.sent[0]!.msg.length).toBe(6000);
+    expect(h.dgram.sent[0]!.msg.equals(Buffer.concat([a, b]))).toBe(true);
+    h.dgram.deliver('OK\n');
+    await waitFor("the host child's end", () => h.host.ended);
+    expect(h.host.received().toString()).toBe('OK\n');
+    expect(h.counters).toMatchObject({ requests: 1, replies: 1, bytesIn: 6000, bytesOut: 3, oversized: 0, errors: 0 });
+  });
+
+  it('gathers a large request from a host that does not half-close, after a quiet spell', async () => {
+    const h = await open();
+    const req = Buffer.alloc(2000, 'x');
+    h.host.sock.write(req);
+    await waitFor('the request at the daemon', () => h.dgram.sent.length >= 1, 500);
+    await sleep(30);
+    expect(h.dgram.sent).toHaveLength(1);
+    expect(h.dgram.sent[0]!.msg.equals(req)).toBe(true);
+    expect(h.host.ended).toBe(false);
+  });
+
+  it('passes a request of exactly maxRequest bytes', async () => {
+    const h = await open();
+    const req = Buffer.alloc(LIMITS.maxRequest, 'r');
+    h.host.request(req);
+    await waitFor('the request at the daemon', () => h.dgram.sent.length >= 1);
+    expect(h.dgram.sent[0]!.msg.equals(req)).toBe(true);
+    expect(h.counters.oversized).toBe(0);
+  });
+
+  it('refuses a request larger than maxRequest with FAIL, sending nothing to the daemon', async () => {
+    const h = await open();
+    h.host.request(Buffer.alloc(9000, 'z'));
+    await waitFor("the host child's end", () => h.host.ended);
+    expect(h.host.received().toString()).toBe('FAIL\n');
+    expect(h.host.seen.slice(0, 2)).toEqual(['data:FAIL\n', 'end']);
+    expect(h.dgram.attempts).toBe(0);
+    expect(h.dgram.sent).toEqual([]);
+    await waitFor('onClosed', () => h.closedCalls.length === 1);
+    expect(h.counters).toMatchObject({ oversized: 1, requests: 0, replies: 0, bytesOut: 5, errors: 0 });
+  });
+
+  it('retries a send that meets EAGAIN (the daemon queue is full) and still relays the reply', async () => {
+    const h = await open();
+    h.sys.failNextSends('EAGAIN', 3);
+    h.host.request('STATUS');
+    await waitFor('the request at the daemon', () => h.dgram.sent.length >= 1);
+    expect(h.dgram.attempts).toBe(4);
+    expect(sentText(h)).toEqual([{ msg: 'STATUS', dest: DAEMON }]);
+    h.dgram.deliver('wpa_state=COMPLETED\n');
+    await waitFor("the host child's end", () => h.host.ended);
+    expect(h.host.received().toString()).toBe('wpa_state=COMPLETED\n');
+    await sleep(20);
+    expect(h.dgram.sent).toHaveLength(1);
+    expect(h.counters).toMatchObject({ requests: 1, replies: 1, errors: 0 });
+  });
+
+  it('closes the connection without a byte when the daemon is not there (ENOENT)', async () => {
+    const h = await open();
+    h.sys.failNextSends('ENOENT', 1);
+    h.host.request('PING');
+    await waitFor("the host child's end", () => h.host.ended);
+    await waitFor('onClosed', () => h.closedCalls.length === 1);
+    expect(h.host.chunks).toEqual([]);
+    expect(h.host.seen[0]).toBe('end');
+    expect(h.dgram.sent).toEqual([]);
+    expect(h.dgram.attempts).toBe(1);
+    expect(h.dgram.closed).toBe(true);
+    expect(h.removedAtClose).toEqual([CLIENT, CLIENT]);
+    expect(h.counters).toMatchObject({ errors: 1, replies: 0, bytesOut: 0 });
+  });
+});
+
+describe('Conversation: monitors', () => {
+  it('keeps an attached monitor open, paces its events, and DETACHes on close', async () => {
+    const h = await open();
+    await attach(h);
+    await sleep(100); // far past the linger
+    expect(h.host.ended).toBe(false);
+    expect(h.conv.attached).toBe(true);
+    expect(h.conv.isClosed).toBe(false);
+    expect(h.conv.lingering).toBe(false);
+    expect(h.closedCalls).toEqual([]);
+    expect(h.host.received().toString()).toBe('OK\n');
+
+    h.dgram.deliver('<3>CTRL-EVENT-A');
+    h.dgram.deliver('<3>CTRL-EVENT-B');
+    await waitFor('both events', () => h.host.chunks.length >= 3);
+    await sleep(20);
+    const [ok, evA, evB, ...rest] = h.host.chunks;
+    expect(rest).toEqual([]);
+    expect(ok!.data.toString()).toBe('OK\n');
+    // Two separate reads on the host, so socat makes two datagrams of them.
+    expect(evA!.data.toString()).toBe('<3>CTRL-EVENT-A');
+    expect(evB!.data.toString()).toBe('<3>CTRL-EVENT-B');
+    // messageGapMs apart as the client sees them, give or take when its reads are scheduled;
+    // the exact bound on the guest's writes is checked in 'message pacing' below.
+    expect(evB!.at - evA!.at).toBeGreaterThanOrEqual(LIMITS.messageGapMs - 1);
+    expect(h.counters).toMatchObject({ requests: 1, replies: 1, events: 2, bytesOut: 3 + 15 + 15 });
+
+    h.conv.close('test');
+    expect(sentText(h)).toEqual([
+      { msg: 'ATTACH', dest: DAEMON },
+      { msg: 'DETACH', dest: DAEMON },
+    ]);
+    // Not gone before the daemon answered DETACH.
+    await sleep(5);
+    expect(h.closedCalls).toEqual([]);
+    expect(h.sys.removed).toEqual([CLIENT]);
+    h.dgram.deliver('OK\n');
+    expect(h.closedCalls).toEqual([h.conv]);
+    expect(h.conv.isClosed).toBe(true);
+    expect(h.removedAtClose).toEqual([CLIENT, CLIENT]);
+    expect(h.dgram.closed).toBe(true);
+    await waitFor("the host child's end", () => h.host.ended);
+    // The DETACH reply is not relayed to the host.
+    expect(h.host.received().toString()).toBe('OK\n<3>CTRL-EVENT-A<3>CTRL-EVENT-B');
+    expect(h.counters.replies).toBe(1);
+  });
+
+  it('gives up waiting for the DETACH reply after detachWaitMs', async () => {
+    const h = await open();
+    await attach(h);
+    const closeAt = performance.now();
+    h.conv.close('test');
+    expect(sentText(h).map((d) => d.msg)).toEqual(['ATTACH', 'DETACH']);
+    await sleep(LIMITS.detachWaitMs / 2);
+    expect(h.closedCalls).toEqual([]);
+    await waitFor('onClosed', () => h.closedCalls.length === 1, 500);
+    expect(performance.now() - closeAt).toBeGreaterThanOrEqual(LIMITS.detachWaitMs - 1);
+    expect(h.removedAtClose).toEqual([CLIENT, CLIENT]);
+    expect(h.dgram.closed).toBe(true);
+  });
+
+  it('DETACHes a monitor whose host child goes away', async () => {
+    const h = await open();
+    await attach(h);
+    // The host child had already half-closed, so its exit sends nothing: the guest finds out
+    // on writing the next events (RST, then EPIPE), or through keepalive.
+    h.host.sock.destroy();
+    await sleep(10);
+    expect(h.conv.isClosed).toBe(false);
+    for (let k = 0; k < 5 && h.dgram.sent.length < 2; k++) {
+      h.dgram.deliver(`<3>CTRL-EVENT-${k}`);
+      await sleep(15);
+    }
+    await waitFor('DETACH at the daemon', () => h.dgram.sent.length === 2, 200);
+    expect(sentText(h)[1]).toEqual({ msg: 'DETACH', dest: DAEMON });
+    h.dgram.deliver('OK\n');
+    expect(h.closedCalls).toEqual([h.conv]);
+  });
+
+  it('closes after the linger, without DETACH, when ATTACH is refused', async () => {
+    const h = await open();
+    h.host.request('ATTACH');
+    await waitFor('ATTACH at the daemon', () => h.dgram.sent.length === 1);
+    h.dgram.deliver('FAIL\n');
+    expect(h.conv.attached).toBe(false);
+    await waitFor("the host child's end", () => h.host.ended);
+    await waitFor('onClosed', () => h.closedCalls.length === 1);
+    expect(h.host.received().toString()).toBe('FAIL\n');
+    expect(sentText(h).map((d) => d.msg)).toEqual(['ATTACH']);
+  });
+});
+
+describe('Conversation: limits', () => {
+  it('closes a connection that says nothing after idleMs', async () => {
+    const idleMs = 100;
+    const h = await open({ idleMs });
+    await sleep(idleMs / 2);
+    expect(h.host.ended).toBe(false);
+    expect(h.conv.isClosed).toBe(false);
+    await waitFor("the host child's end", () => h.host.ended, 1000);
+    expect(h.host.endAt - h.openedAt).toBeGreaterThanOrEqual(idleMs - 10);
+    expect(h.host.chunks).toEqual([]);
+    await waitFor('onClosed', () => h.closedCalls.length === 1);
+    expect(h.dgram.attempts).toBe(0);
+    expect(h.removedAtClose).toEqual([CLIENT, CLIENT]);
+    expect(h.counters).toEqual(newCounters());
+  });
+
+  it('drops events beyond maxBuffered for a host that does not read (burst)', async () => {
+    const maxBuffered = 4096;
+    const h = await open({ maxBuffered }, { paused: true });
+    await attach(h);
+    await sleep(10);
+    const n = 64;
+    const event = (i: number) => Buffer.from(`<3>EV ${String(i).padStart(4, '0')} `.padEnd(1024, '.'));
+    for (let i = 0; i < n; i++) h.dgram.deliver(event(i));
+    await sleep(80); // the paced queue drains
+    expect(h.counters.events).toBe(n);
+    expect(h.counters.dropped).toBeGreaterThan(0);
+    expect(h.counters.bytesOut).toBeLessThanOrEqual(3 + maxBuffered + 1024);
+    // Whatever was not dropped reaches the host once it reads, whole and in order.
+    h.host.sock.resume();
+    await waitFor('everything written', () => h.host.received().length === h.counters.bytesOut);
+    const got = h.host.received();
+    expect(got.subarray(0, 3).toString()).toBe('OK\n');
+    const body = got.subarray(3);
+    expect(body.length % 1024).toBe(0);
+    const seqs: number[] = [];
+    for (let off = 0; off < body.length; off += 1024) seqs.push(Number(body.subarray(off + 6, off + 10).toString()));
+    expect(seqs.length + h.counters.dropped).toBe(n);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+  });
+
+  it('keeps what it buffers toward a stalled host within maxBuffered once the kernel buffers are full', async () => {
+    const maxBuffered = 4096;
+    const h = await open({ maxBuffered, messageGapMs: 0 }, { paused: true });
+    await attach(h);
+    const size = 1024;
+    let i = 0;
+    let maxWritable = 0;
+    // The socket buffers of a loopback pair take a few MB; deliver until drops begin (at most 64 MB).
+    while (h.counters.dropped === 0 && i < 64 * 1024) {
+      h.dgram.deliver(Buffer.from(`<3>EV ${String(i).padStart(6, '0')} `.padEnd(size, '.')));
+      i++;
+      maxWritable = Math.max(maxWritable, h.guest.writableLength);
+      if (i % 32 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    expect(h.counters.dropped).toBeGreaterThan(0);
+    expect(maxWritable).toBeLessThanOrEqual(maxBuffered);
+    // More bursts after the first drop: still bounded.
+    for (let k = 0; k < 256; k++) {
+      h.dgram.deliver(Buffer.from(`<3>EV ${String(i).padStart(6, '0')} `.padEnd(size, '.')));
+      i++;
+      maxWritable = Math.max(maxWritable, h.guest.writableLength);
+    }
+    expect(maxWritable).toBeLessThanOrEqual(maxBuffered);
+    expect(h.counters.dropped).toBeGreaterThanOrEqual(256);
+    expect(h.counters.bytesOut).toBeLessThanOrEqual(3 + (i - h.counters.dropped) * size);
+    h.host.sock.resume();
+    await waitFor('everything written', () => h.host.received().length === h.counters.bytesOut, 3000);
+    expect(h.host.received().length).toBe(3 + (i - h.counters.dropped) * size);
+  });
+});
+
+// Spins (synchronously) until late in a Date.now() millisecond, and returns that millisecond.
+function spinToLateInMillisecond(): number {
+  for (;;) {
+    const before = Date.now();
+    let m = before;
+    while (m === before) m = Date.now();
+    const start = performance.now();
+    while (performance.now() - start < 0.85) {
+      /* spin */
+    }
+    if (Date.now() === m) return m;
+  }
+}
+
+function spinToNextMillisecond(m: number): void {
+  while (Date.now() <= m) {
+    /* spin */
+  }
+}
+
+// BUG (reported, not fixed here): the pacing keeps `lastWrite` as Date.now(), in whole
+// milliseconds, so two messages that straddle a millisecond boundary leave up to ~1 ms sooner
+// than messageGapMs apart (and timers add their own 1 ms granularity). With a gap of 1 ms the
+// second message goes out at once, and the host reads both as one datagram.
+describe('Conversation: message pacing', () => {
+  it('keeps at least messageGapMs between two events that straddle a millisecond boundary', async () => {
+    const h = await open({ messageGapMs: 5 });
+    await attach(h);
+    const gaps: number[] = [];
+    // A few tries: a timer that happens to fire late can hide the shortfall once.
+    for (let k = 0; k < 3; k++) {
+      await sleep(20);
+      const m = spinToLateInMillisecond();
+      h.dgram.deliver(`<3>CTRL-EVENT-A${k}`);
+      spinToNextMillisecond(m);
+      h.dgram.deliver(`<3>CTRL-EVENT-B${k}`);
+      await waitFor('both events written', () => h.writes.length >= 3 + 2 * k);
+      const [a, b] = h.writes.slice(1 + 2 * k);
+      expect([a!.data, b!.data]).toEqual([`<3>CTRL-EVENT-A${k}`, `<3>CTRL-EVENT-B${k}`]);
+      gaps.push(b!.at - a!.at);
+    }
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(5);
+  });
+
+  it('does not write the second of two events at once with messageGapMs 1', async () => {
+    // Today the second event is written in the same tick as the first (~0.15 ms later), and the
+    // host reads the two as one: this test's client then sees "<3>CTRL-EVENT-A<3>CTRL-EVENT-B".
+    const h = await open({ messageGapMs: 1 });
+    await attach(h);
+    await sleep(20);
+    const m = spinToLateInMillisecond();
+    h.dgram.deliver('<3>CTRL-EVENT-A');
+    spinToNextMillisecond(m);
+    h.dgram.deliver('<3>CTRL-EVENT-B');
+    await waitFor('both events written', () => h.writes.length >= 3);
+    const [, a, b] = h.writes;
+    expect([a!.data, b!.data]).toEqual(['<3>CTRL-EVENT-A', '<3>CTRL-EVENT-B']);
+    expect(b!.at - a!.at).toBeGreaterThanOrEqual(1);
+    await waitFor('both events received', () => h.host.received().length === 3 + 30);
+  });
+});
