@@ -11,7 +11,7 @@ import { PING, PONG } from './protocol';
 type Outcome = { kind: 'ok'; ms: number } | { kind: 'lost' } | { kind: 'wrong'; reply: string } | { kind: 'error'; error: string };
 
 function emptyTarget(): TargetLatency {
-  return { times: [], lost: 0, wrong: 0, errors: 0, firstError: null };
+  return { times: [], lost: 0, wrong: 0, errors: 0, firstError: null, gaveUpAfter: null };
 }
 
 function record(t: TargetLatency, o: Outcome): void {
@@ -157,15 +157,29 @@ class HostClient {
   }
 }
 
-/** Runs `n` requests per target in blocks of `block`, alternating between the targets. */
-async function alternate(targets: number, n: number, block: number, one: (t: number) => Promise<Outcome>): Promise<TargetLatency[]> {
+/**
+ * Runs `n` requests per target in blocks of `block`, alternating between the targets. With
+ * giveUpAfterLost, a target that lost that many in a row is dropped: the rest count as lost.
+ */
+async function alternate(targets: number, n: number, block: number, one: (t: number) => Promise<Outcome>, giveUpAfterLost = Infinity): Promise<TargetLatency[]> {
   const out = Array.from({ length: targets }, emptyTarget);
+  const lostInARow = new Array<number>(targets).fill(0);
   for (let done = 0; done < n; done += block) {
     const count = Math.min(block, n - done);
     // Which target goes first flips each round.
     const order = Array.from({ length: targets }, (_, i) => ((done / block) % 2 === 0 ? i : targets - 1 - i));
     for (const t of order) {
-      for (let i = 0; i < count; i++) record(out[t]!, await one(t));
+      const target = out[t]!;
+      for (let i = 0; i < count; i++) {
+        if (target.gaveUpAfter !== null) {
+          target.lost++;
+          continue;
+        }
+        const o = await one(t);
+        record(target, o);
+        lostInARow[t] = o.kind === 'lost' ? lostInARow[t]! + 1 : 0;
+        if (lostInARow[t]! >= giveUpAfterLost) target.gaveUpAfter = done + i + 1;
+      }
     }
   }
   return out;
@@ -179,7 +193,7 @@ async function fresh(op: Extract<ClientOp, { op: 'fresh' }>): Promise<LatencyRes
 async function open(op: Extract<ClientOp, { op: 'open' }>): Promise<LatencyResult> {
   const conns = await Promise.all(op.ports.map((p) => OpenConnection.open(op.host, p)));
   try {
-    const targets = await alternate(op.ports.length, op.n, op.block, (t) => conns[t]!.request(op.timeoutMs));
+    const targets = await alternate(op.ports.length, op.n, op.block, (t) => conns[t]!.request(op.timeoutMs), 5);
     return { targets };
   } finally {
     for (const c of conns) c.close();

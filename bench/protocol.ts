@@ -20,6 +20,8 @@ export interface TargetLatency {
   /** Connection errors (refused, reset, closed before the reply). */
   errors: number;
   firstError: string | null;
+  /** Requests made before the client stopped trying this target (open: 5 losses in a row). */
+  gaveUpAfter: number | null;
 }
 
 export interface LatencyResult {

@@ -25,6 +25,8 @@ export interface LatencyPair {
   n: number;
   ours: TargetLatency;
   socat: TargetLatency;
+  /** Something seen during the test that the table does not show. */
+  note?: string | null;
 }
 
 export interface MemoryFigures {
@@ -67,7 +69,8 @@ const mb = (kb: number): string => ((kb * 1024) / 1e6).toFixed(1);
 const mark = (ok: boolean): string => (ok ? '✓' : '✗');
 
 function failures(t: TargetLatency): string {
-  return `${t.lost} / ${t.wrong} / ${t.errors}${t.firstError ? ` (${t.firstError})` : ''}`;
+  const notes = [t.firstError, t.gaveUpAfter !== null ? `gave up after ${t.gaveUpAfter}: 5 lost in a row` : null].filter(Boolean);
+  return `${t.lost} / ${t.wrong} / ${t.errors}${notes.length ? ` (${notes.join('; ')})` : ''}`;
 }
 
 function latencyTable(p: LatencyPair, target: { ratio: number } | null): string[] {
@@ -167,6 +170,7 @@ export function renderSection(r: Results): string {
     'One connection, then `PING` → wait for `PONG\\n`, one after another.',
     '',
     ...latencyTable(r.open, { ratio: 1.2 }),
+    ...(r.open.note ? ['', `Note: ${r.open.note}.`] : []),
     '',
     `### 3. Full host + guest chain, N = ${r.chain.n} each`,
     '',

@@ -1,13 +1,13 @@
 // The orchestrator: brings a lab up with both bridges side by side, runs every measurement,
 // prints the report and writes it to docs/BENCHMARKS.md. The lab always comes down.
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { availableParallelism, cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { Lab, repoRoot, type LabProcess } from '../lab/lab';
 import { sleep, waitFor } from '../lab/proc';
-import { comm, sampleChildren, smapsRollup, treeMemory, type Memory } from './memory';
+import { childrenOf, comm, sampleChildren, smapsRollup, treeMemory, type Memory } from './memory';
 import { holdConnections, LauncherClient, runClient, stopClients } from './procs';
 import type { ConcurrentResult, LatencyResult, LauncherReply } from './protocol';
 import { renderSection, writeSection, type LatencyPair, type Machine, type Results, type StartupFigures } from './report';
@@ -32,7 +32,7 @@ const FULL: Sizes = { fresh: 1000, open: 3000, chain: 500, clients: 64, perClien
 const QUICK: Sizes = { fresh: 200, open: 500, chain: 100, clients: 64, perClient: 20, startupRuns: 3 };
 
 function log(msg: string): void {
-  process.stderr.write(`bench: ${msg}\n`);
+  process.stderr.write(`bench: [${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
 }
 
 function firstLine(argv: string[]): string {
@@ -101,6 +101,23 @@ async function agentCounters(lab: Lab): Promise<Record<string, number> | null> {
       }
     });
   });
+}
+
+/** What a failed run shows about both bridges before the lab goes away. */
+async function diagnose(lab: Lab): Promise<string> {
+  const out: string[] = ['--- diagnosis'];
+  const listening = await lab.guest(['ss', '-Htlnp'], { timeoutMs: 5000 });
+  out.push(`guest listeners:\n  ${listening.stdout.trim().split('\n').join('\n  ')}`);
+  const status = await new Promise<string>((resolve) => {
+    let text = '';
+    const s = connect(lab.guestPath('/run/wifibox-passthru.sock'));
+    s.setTimeout(2000, () => s.destroy());
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.on('error', (e) => resolve(`status socket: ${e.message}`));
+    s.on('close', () => resolve(text));
+  });
+  out.push(`agent status: ${status.trim()}`);
+  return out.join('\n');
 }
 
 function pair(r: LatencyResult, n: number): LatencyPair {
@@ -235,7 +252,14 @@ export async function runBench(argv: string[]): Promise<void> {
     await sleep(1000);
 
     log(`2. one open connection, N=${size.open}`);
+    const childrenBeforeOpen = childrenOf(old).length;
     const open = await runClient<LatencyResult>(lab, { op: 'open', host, ports: [OURS_PORT, OLD_PORT], n: size.open, block: 300, timeoutMs: 2000 }, 120_000);
+    // The old glue's forked children all bind one client path, and each removes it when it exits:
+    // if the long-lived connection's replies stopped, say whether its path is still there.
+    const openNote = open.targets[1]!.gaveUpAfter !== null
+      ? `old socat's connection stopped getting replies after ${open.targets[1]!.gaveUpAfter} requests; ${OLD_CLIENT_PATH} ${existsSync(lab.guestPath(OLD_CLIENT_PATH)) ? 'still exists' : 'no longer exists'} (socat children before the test: ${childrenBeforeOpen}, now: ${childrenOf(old).length})`
+      : null;
+    if (openNote) log(openNote);
 
     log(`3. full chain, N=${size.chain}`);
     const sockets = [oursBridge.path, oldBridge.path];
@@ -262,7 +286,7 @@ export async function runBench(argv: string[]): Promise<void> {
       command: quick ? 'npm run bench -- --quick' : 'npm run bench',
       machine: info,
       fresh: pair(fresh, size.fresh),
-      open: pair(open, size.open),
+      open: { ...pair(open, size.open), note: openNote },
       chain: { ...pair(chain, size.chain), peakHostChildren: { ours: chainPeak.ours!, socat: chainPeak.socat! } },
       concurrent: { ours: ccOurs, socat: ccOld, peakHostChildren: { ours: ccPeak.ours!, socat: ccPeak.socat! }, peakGuestSocatChildren: ccPeak.guest! },
       memory: {
@@ -293,7 +317,7 @@ export async function runBench(argv: string[]): Promise<void> {
       log(`wrote ${file}`);
     }
   } catch (err) {
-    process.stderr.write(`${lab.logTails()}\n`);
+    process.stderr.write(`${lab.logTails()}\n${await diagnose(lab)}\n`);
     throw err;
   } finally {
     stopClients();

@@ -526,10 +526,10 @@ function spinToNextMillisecond(m: number): void {
   }
 }
 
-// BUG (reported, not fixed here): the pacing keeps `lastWrite` as Date.now(), in whole
-// milliseconds, so two messages that straddle a millisecond boundary leave up to ~1 ms sooner
-// than messageGapMs apart (and timers add their own 1 ms granularity). With a gap of 1 ms the
-// second message goes out at once, and the host reads both as one datagram.
+// Regression: pacing once kept `lastWrite` as Date.now(), in whole milliseconds, so two
+// messages that straddled a millisecond boundary left up to ~1 ms sooner than messageGapMs
+// apart (timers add their own 1 ms granularity). With a gap of 1 ms the second message went
+// out at once, and the host read both as one datagram.
 describe('Conversation: message pacing', () => {
   it('keeps at least messageGapMs between two events that straddle a millisecond boundary', async () => {
     const h = await open({ messageGapMs: 5 });
