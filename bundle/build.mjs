@@ -1,6 +1,6 @@
 // npm run build: type-check, build the native addon, bundle each agent into one file in dist/.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -44,6 +44,8 @@ copyFileSync(addon, join(dist, 'wifibox_dgram.node'));
 
 const agents = [
   { entry: 'agents/passthru/main.ts', out: 'wifibox-passthru.js', minify: true },
+  { entry: 'agents/init/main.ts', out: 'wifibox-init.js', minify: true },
+  { entry: 'agents/init/hook.ts', out: 'wifibox-dhcpcd-hook.js', minify: true, executable: true },
   { entry: 'lab/cli.ts', out: 'lab.js', minify: false },
   { entry: 'bench/main.ts', out: 'bench.js', minify: false },
 ].filter((a) => existsSync(join(root, a.entry)));
@@ -62,5 +64,7 @@ for (const a of agents) {
     define: { WIFIBOX_VERSION: JSON.stringify(version) },
     logLevel: 'warning',
   });
+  // dhcpcd runs its hook directly (execve), so the hook must be executable itself.
+  if (a.executable) chmodSync(join(dist, a.out), 0o755);
   console.log(`build: dist/${a.out} ${statSync(join(dist, a.out)).size} bytes`);
 }

@@ -17,6 +17,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -52,8 +53,14 @@ export interface LabOptions {
   clientNetworks?: number;
   /** Left running after this process exits (`npm run lab`); tests use false. */
   persistent?: boolean;
-  /** Give the guest its static addresses here (until the init orchestrator does it). */
+  /** Give the guest its static addresses here (false: the init orchestrator does it). */
   configureGuest?: boolean;
+  /** The host gets its address by DHCP from the guest (default: when the guest is not configured here, station flavor). */
+  hostDhcp?: boolean;
+  /** wlan0 is plugged in later, by plugWlan() (a driver that loads late). */
+  lateWlan?: boolean;
+  /** Upstream overlay folders copied over the appliance samples, e.g. 'optional/ipv6/wpa_supplicant/appliance'. */
+  overlays?: string[];
 }
 
 interface LabState {
@@ -127,6 +134,9 @@ export class Lab {
       clientNetworks: options.clientNetworks ?? 64,
       persistent: options.persistent ?? false,
       configureGuest: options.configureGuest ?? true,
+      hostDhcp: options.hostDhcp ?? (options.configureGuest === false && flavor === 'wpa_supplicant'),
+      lateWlan: options.lateWlan ?? false,
+      overlays: options.overlays ?? [],
     };
     if (!existsSync(join(opts.upstreamDir, flavor, 'appliance'))) {
       throw new Error(`upstream samples not found at ${opts.upstreamDir} (set WIFIBOX_UPSTREAM_CONFIG)`);
@@ -149,7 +159,7 @@ export class Lab {
 
   private async build(): Promise<void> {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    for (const d of ["appliance", "app", "logs", "host"]) mkdirSync(join(this.dir, d), { recursive: true });
+    for (const d of ['appliance', 'app', 'logs', 'host', 'bin', 'sysctl']) mkdirSync(join(this.dir, d), { recursive: true });
     mkdirSync(this.hostSockDir, { recursive: true, mode: 0o770 });
     this.save();
     this.writeConfigs();
@@ -162,15 +172,16 @@ export class Lab {
     }
     // veth pairs are created straight inside the namespaces: no name ever exists in the root namespace.
     await must(['ip', 'link', 'add', 'eth0', 'netns', this.ns.guest, 'type', 'veth', 'peer', 'name', 'wifibox0', 'netns', this.ns.host]);
-    await must(['ip', 'link', 'add', 'wlan0', 'netns', this.ns.guest, 'type', 'veth', 'peer', 'name', 'ap0', 'netns', this.ns.air]);
-    await must(['ip', '-n', this.ns.host, 'addr', 'add', `${this.addr.hostWifibox0}/24`, 'dev', 'wifibox0']);
+    if (!this.opts.lateWlan) await this.plugWlan();
+    if (!this.opts.hostDhcp) {
+      await must(['ip', '-n', this.ns.host, 'addr', 'add', `${this.addr.hostWifibox0}/24`, 'dev', 'wifibox0']);
+    }
     await must(['ip', '-n', this.ns.host, 'link', 'set', 'wifibox0', 'up']);
-    await must(['ip', '-n', this.ns.air, 'addr', 'add', `${this.addr.air}/24`, 'dev', 'ap0']);
-    await must(['ip', '-n', this.ns.air, 'link', 'set', 'ap0', 'up']);
-    // The wireless side knows a route to the guest's eth0 network, so "unreachable from the
-    // wireless side" is tested against packets that really arrive at the guest.
-    await must(['ip', '-n', this.ns.air, 'route', 'add', '10.0.0.0/24', 'via', this.addr.guestWlan0]);
-    await must(['ip', '-n', this.ns.host, 'route', 'add', 'default', 'via', this.addr.guestEth0]);
+    if (!this.opts.hostDhcp && this.flavor === 'wpa_supplicant') {
+      await must(['ip', '-n', this.ns.host, 'route', 'add', 'default', 'via', this.addr.guestEth0]);
+    }
+    // busybox applets by name, as the guest has them (the orchestrator is told where).
+    for (const applet of ['udhcpd', 'udhcpc']) symlinkSync(BUSYBOX, join(this.dir, 'bin', applet));
     if (this.opts.configureGuest) {
       await must(['ip', '-n', this.ns.guest, 'addr', 'add', `${this.addr.guestEth0}/24`, 'dev', 'eth0']);
       await must(['ip', '-n', this.ns.guest, 'addr', 'add', `${this.addr.guestWlan0}/24`, 'dev', 'wlan0']);
@@ -182,12 +193,13 @@ export class Lab {
 
   /** The lab's own copies of the guest's configuration folders. */
   private writeConfigs(): void {
-    const src = join(this.opts.upstreamDir, this.flavor, 'appliance');
-    for (const f of readdirSync(src)) {
-      // Upstream ships `X.sample`; the user's host has `X`: install each sample unchanged.
-      if (f.endsWith('.sample')) copyFileSync(join(src, f), join(this.dir, 'appliance', f.slice(0, -'.sample'.length)));
-    }
+    copySamples(join(this.opts.upstreamDir, this.flavor, 'appliance'), join(this.dir, 'appliance'));
+    for (const overlay of this.opts.overlays) copySamples(join(this.opts.upstreamDir, overlay), join(this.dir, 'appliance'));
     writeFileSync(join(this.dir, 'resolv.conf'), 'nameserver 127.0.0.1\n');
+    // The wireless PCI device as /sys/bus/pci shows one: released on stop by writing 1 to remove.
+    const dev = join(this.dir, 'sys', 'bus', 'pci', 'devices', '0000:00:06.0');
+    mkdirSync(join(dev, 'net', 'wlan0', 'wireless'), { recursive: true });
+    writeFileSync(join(dev, 'remove'), '');
     if (this.flavor === 'wpa_supplicant') {
       const nets = Array.from({ length: this.opts.clientNetworks }, (_, i) =>
         `network={\n\tssid="${clientSsid(i)}"\n\tkey_mgmt=NONE\n\tdisabled=1\n}\n`,
@@ -224,8 +236,72 @@ export class Lab {
     await m(['mount', '-o', 'remount,bind,ro', '/media/etc']);
     await m(['mount', '--bind', join(this.dir, 'app'), appDir]);
     await m(['mount', '--bind', join(this.dir, 'resolv.conf'), '/etc/resolv.conf']);
+    // Machine-wide sysctls (kernel.*, fs.*, vm.*) the guest's sysctl.conf sets, and the hostname:
+    // each gets a file of the lab's bound over it, so nothing the guest writes reaches this
+    // machine's kernel. net.* is per network namespace and stays real.
+    for (const key of ['kernel.hostname', ...globalSysctlKeys(join(this.dir, 'appliance'))]) {
+      const proc = `/proc/sys/${key.replace(/\./g, '/')}`;
+      if (!existsSync(proc)) continue;
+      const file = join(this.dir, 'sysctl', key);
+      writeFileSync(file, readFileSync(proc, 'utf8'));
+      await m(['mount', '--bind', file, proc]);
+    }
+    // udhcpd's and dhcpcd's state live under /var/lib: the guest's own.
+    await m(['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=4m', 'wifibox-varlib', '/var/lib']);
+    await m(['mkdir', '-p', '/var/lib/misc', '/var/lib/dhcpcd']);
     await m(['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=64m', 'wifibox-run', '/run']);
     await m(['mount', '-t', 'tmpfs', '-o', 'mode=1777,size=128k', 'wifibox-tmp', '/tmp']);
+  }
+
+  /** Creates wlan0 in the guest and its peer ap0 on the wireless side, as a driver loading would. */
+  async plugWlan(): Promise<void> {
+    await must(['ip', 'link', 'add', 'wlan0', 'netns', this.ns.guest, 'type', 'veth', 'peer', 'name', 'ap0', 'netns', this.ns.air]);
+    await must(['ip', '-n', this.ns.air, 'addr', 'add', `${this.addr.air}/24`, 'dev', 'ap0']);
+    await must(['ip', '-n', this.ns.air, 'link', 'set', 'ap0', 'up']);
+    if (this.flavor === 'wpa_supplicant') {
+      // The wireless side knows a route to the guest's eth0 network, so "unreachable from the
+      // wireless side" is tested against packets that really arrive at the guest.
+      await must(['ip', '-n', this.ns.air, 'route', 'add', '10.0.0.0/24', 'via', this.addr.guestWlan0]);
+    }
+  }
+
+  /**
+   * The wireless network of the station flavor: a DHCP server that hands the guest's wlan0 its
+   * one address (so it is the same every run) with DNS and domain, and a web server that answers
+   * with the address it sees.
+   */
+  async startWirelessNetwork(dns = '192.168.77.53', domain = 'wireless.lab', leaseSeconds = 120): Promise<{ dhcp: LabProcess; web: LabProcess }> {
+    const dhcp = this.startWirelessDhcp(dns, domain, leaseSeconds);
+    const web = this.startInAir('air-web', [process.execPath, join(repoRoot(), 'lab', 'web-server.cjs'), this.addr.air, '8080']);
+    await waitFor('the wireless web server', async () => (await this.air(['ss', '-Htln', 'sport = :8080'])).stdout.includes(':8080'), 5000);
+    return { dhcp, web };
+  }
+
+  private wirelessDhcpSeq = 0;
+  startWirelessDhcp(dns: string, domain: string, leaseSeconds: number): LabProcess {
+    const conf = join(this.dir, `air-udhcpd-${++this.wirelessDhcpSeq}.conf`);
+    writeFileSync(conf, [
+      `start ${this.addr.guestWlan0}`, `end ${this.addr.guestWlan0}`, 'interface ap0',
+      `lease_file ${join(this.dir, 'air-udhcpd.leases')}`, `pidfile ${join(this.dir, 'air-udhcpd.pid')}`,
+      'opt subnet 255.255.255.0', `opt router ${this.addr.air}`, `opt dns ${dns}`, `opt domain ${domain}`,
+      `opt lease ${leaseSeconds}`, '',
+    ].join('\n'));
+    return this.startInAir(`air-udhcpd-${this.wirelessDhcpSeq}`, [BUSYBOX, 'udhcpd', '-f', conf]);
+  }
+
+  /** A DHCP client (busybox udhcpc) in the host or wireless namespace; its lease events go to a JSON-lines file. */
+  startDhcpClient(where: 'host' | 'air', iface: string): { proc: LabProcess; events: string } {
+    const events = join(this.dir, `${where}-dhcp-events.jsonl`);
+    const argv = [BUSYBOX, 'udhcpc', '-f', '-i', iface, '-s', join(repoRoot(), 'lab', 'udhcpc-script.cjs'), '-t', '20', '-T', '1', '-A', '1'];
+    const env = { ...process.env, LAB_DHCP_EVENTS: events };
+    const proc = this.spawnTracked(`${where}-udhcpc`, where === 'host' ? this.hostArgv(argv) : this.airArgv(argv), env);
+    return { proc, events };
+  }
+
+  /** The init orchestrator from dist/, in the guest, on /media/etc, with the lab's fake PCI tree. */
+  startInit(args: readonly string[] = [], name = 'init'): LabProcess {
+    return this.startInGuest(name, [process.execPath, join(this.opts.distDir, 'wifibox-init.js'), '--loglevel', 'debug',
+      '--sys-bus-pci', join(this.dir, 'sys', 'bus', 'pci'), '--udhcpd', join(this.dir, 'bin', 'udhcpd'), ...args]);
   }
 
   /** The anchor process that holds the guest's namespaces open (nsenter -t PID). */
@@ -374,6 +450,36 @@ export class Lab {
   async down(): Promise<void> {
     await teardown(this.state, this.dir);
   }
+}
+
+const BUSYBOX = '/bin/busybox';
+
+/** Installs each upstream `X.sample` as `X` (subfolders such as sysctl.d/ too), unchanged. */
+function copySamples(src: string, dest: string): void {
+  for (const f of readdirSync(src, { withFileTypes: true })) {
+    if (f.isDirectory()) {
+      mkdirSync(join(dest, f.name), { recursive: true });
+      copySamples(join(src, f.name), join(dest, f.name));
+    } else if (f.name.endsWith('.sample')) {
+      copyFileSync(join(src, f.name), join(dest, f.name.slice(0, -'.sample'.length)));
+    }
+  }
+}
+
+/** Keys outside net.* in the appliance's sysctl files: the ones that are machine-wide. */
+export function globalSysctlKeys(applianceDir: string): string[] {
+  const files = [join(applianceDir, 'sysctl.conf')];
+  const d = join(applianceDir, 'sysctl.d');
+  if (existsSync(d)) for (const f of readdirSync(d)) files.push(join(d, f));
+  const keys = new Set<string>();
+  for (const f of files) {
+    if (!existsSync(f)) continue;
+    for (const line of readFileSync(f, 'utf8').split('\n')) {
+      const m = /^\s*-?([A-Za-z0-9_./-]+)\s*=/.exec(line);
+      if (m && !m[1]!.replace(/\//g, '.').startsWith('net.')) keys.add(m[1]!.replace(/\//g, '.'));
+    }
+  }
+  return [...keys];
 }
 
 export function clientSsid(i: number): string {

@@ -1,0 +1,90 @@
+// What the wireless network's DHCP (and IPv6 RA/DHCPv6) told dhcpcd, as our hook reports it.
+// dhcpcd passes everything in environment variables named as in dhcpcd-run-hooks(8).
+
+export interface WirelessLease {
+  iface: string;
+  address: string | null;
+  prefixLength: number | null;
+  router: string | null;
+  server: string | null;
+  leaseSeconds: number | null;
+  obtainedAt: string | null;
+}
+
+export interface WirelessDns {
+  dns: string[]; // IPv4 name servers
+  dns6: string[]; // IPv6 name servers (RA RDNSS or DHCPv6)
+  domain: string | null;
+  search: string[];
+}
+
+export interface LeaseState {
+  lease: WirelessLease | null;
+  dns: WirelessDns;
+  lastReason: string | null;
+}
+
+const BOUND = new Set(['BOUND', 'RENEW', 'REBIND', 'REBOOT', 'INFORM', 'STATIC']);
+const GONE = new Set(['EXPIRE', 'NAK', 'RELEASE', 'STOP', 'NOCARRIER', 'DEPARTED', 'FAIL']);
+const BOUND6 = new Set(['BOUND6', 'RENEW6', 'REBIND6', 'REBOOT6', 'INFORM6']);
+
+const words = (v: string | undefined) => (v ?? '').split(/\s+/).filter(Boolean);
+const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+export function emptyLeaseState(): LeaseState {
+  return { lease: null, dns: { dns: [], dns6: [], domain: null, search: [] }, lastReason: null };
+}
+
+/**
+ * Folds one hook report into the state. DNS learnt earlier is kept when the lease goes away
+ * (a link flap should not take the host's DNS with it); a new lease replaces it.
+ */
+export function applyHookReport(prev: LeaseState, env: Record<string, string>, now: Date): LeaseState {
+  const reason = env.reason ?? '';
+  const next: LeaseState = { lease: prev.lease, dns: { ...prev.dns }, lastReason: reason || prev.lastReason };
+  if (BOUND.has(reason)) {
+    const lease = Number(env.new_dhcp_lease_time);
+    next.lease = {
+      iface: env.interface ?? '',
+      address: env.new_ip_address ?? null,
+      prefixLength: env.new_subnet_cidr ? Number(env.new_subnet_cidr) : null,
+      router: words(env.new_routers)[0] ?? null,
+      server: env.new_dhcp_server_identifier ?? null,
+      leaseSeconds: Number.isFinite(lease) && lease > 0 ? lease : null,
+      obtainedAt: now.toISOString(),
+    };
+    next.dns.dns = words(env.new_domain_name_servers).filter((a) => ipv4.test(a));
+    next.dns.domain = env.new_domain_name?.trim() || null;
+    next.dns.search = words(env.new_domain_search);
+  } else if (GONE.has(reason)) {
+    next.lease = null;
+  } else if (BOUND6.has(reason)) {
+    const d6 = words(env.new_dhcp6_name_servers);
+    if (d6.length) next.dns.dns6 = d6;
+  } else if (reason === 'ROUTERADVERT') {
+    const rdnss = Object.keys(env)
+      .filter((k) => /^new_nd\d+_rdnss\d+_servers$/.test(k))
+      .sort()
+      .flatMap((k) => words(env[k]));
+    if (rdnss.length) next.dns.dns6 = [...new Set(rdnss)];
+  }
+  return next;
+}
+
+export function sameDns(a: WirelessDns, b: WirelessDns): boolean {
+  return (
+    a.dns.join(' ') === b.dns.join(' ') &&
+    a.dns6.join(' ') === b.dns6.join(' ') &&
+    a.domain === b.domain &&
+    a.search.join(' ') === b.search.join(' ')
+  );
+}
+
+/** The guest's own resolv.conf, from what the wireless network said. */
+export function renderResolvConf(d: WirelessDns): string {
+  const lines = ['# written by wifibox-init from the wireless network\'s DHCP'];
+  if (d.domain) lines.push(`domain ${d.domain}`);
+  if (d.search.length) lines.push(`search ${d.search.join(' ')}`);
+  for (const s of [...d.dns, ...d.dns6]) lines.push(`nameserver ${s}`);
+  return lines.join('\n') + '\n';
+}

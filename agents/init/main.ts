@@ -1,0 +1,115 @@
+// wifibox-init: the entry point only wires options, logging, signals and the orchestrator.
+import { join } from 'node:path';
+import { parseOptions, UsageError, VERSION, numberOption, type OptionSpec } from '../common/cli';
+import { createLogger, parseLogLevel } from '../common/log';
+import { formatProblem } from '../passthru/config';
+import { loadGuestConfig } from './config';
+import { Orchestrator, type InitOptions } from './orchestrator';
+import { formatPlan, makePlan } from './plan';
+import { realSystem } from './system';
+
+const COMMAND = 'wifibox-init';
+const SUMMARY =
+  'Brings up the guest\'s network from the files in /media/etc: hostname, sysctl, iptables,\n' +
+  'lo, eth0, wlan0, udhcpd, dhcpcd and radvd; follows the wireless DNS; tears down on SIGTERM.';
+
+const tool = (name: string) => ({ type: 'string', default: name, arg: 'PATH', help: `the ${name} program` }) as const;
+
+const SPEC = {
+  'conf-dir': { type: 'string', default: '/media/etc', arg: 'DIR', help: 'the appliance configuration folder' },
+  'dry-run': { type: 'boolean', help: 'print the plan (and any config problems) and exit' },
+  'proc-sys': { type: 'string', default: '/proc/sys', arg: 'DIR', help: 'where sysctl values are written' },
+  'sys-class-net': { type: 'string', default: '/sys/class/net', arg: 'DIR', help: 'where network devices appear' },
+  'sys-bus-pci': { type: 'string', default: '/sys/bus/pci', arg: 'DIR', help: 'where the wireless PCI device is released on stop' },
+  'run-dir': { type: 'string', default: '/run/wifibox-init', arg: 'DIR', help: 'private folder (the dhcpcd hook\'s socket)' },
+  'tmp-dir': { type: 'string', default: '/tmp', arg: 'DIR', help: 'where udhcpd.conf and radvd.conf are rendered' },
+  'status-socket': { type: 'string', default: '/run/wifibox-init.sock', arg: 'PATH', help: 'UNIX socket that answers with the status as JSON' },
+  hook: { type: 'string', default: '', arg: 'PATH', help: 'the dhcpcd hook program (default: wifibox-dhcpcd-hook.js beside this file)' },
+  'resolv-conf': { type: 'string', default: '/etc/resolv.conf', arg: 'PATH', help: 'the guest\'s resolver file, written from the wireless DNS' },
+  'lan-interface': { type: 'string', default: 'eth0', arg: 'IF', help: 'the interface toward the host' },
+  'wireless-interface': { type: 'string', default: 'wlan0', arg: 'IF', help: 'the wireless interface' },
+  'short-lease': { type: 'string', default: '30', arg: 'SECONDS', help: 'udhcpd lease time until the wireless DNS is known' },
+  'lease-write': { type: 'string', default: '10', arg: 'SECONDS', help: 'udhcpd auto_time when the template sets none' },
+  ip: tool('ip'),
+  'iptables-restore': tool('iptables-restore'),
+  'ip6tables-restore': tool('ip6tables-restore'),
+  iptables: tool('iptables'),
+  ip6tables: tool('ip6tables'),
+  dhcpcd: tool('dhcpcd'),
+  udhcpd: tool('udhcpd'),
+  radvd: tool('radvd'),
+  loglevel: { type: 'string', default: 'warn', arg: 'LEVEL', help: 'none, error, warn, info or debug (as core.conf)' },
+  syslog: { type: 'string', default: '/dev/log', arg: 'PATH', help: 'syslog socket; logs go to stdout when it is absent' },
+} satisfies Record<string, OptionSpec>;
+
+function readOptions(argv: string[]) {
+  const o = parseOptions(COMMAND, SUMMARY, SPEC, argv);
+  if (!o) return null;
+  const runDir = o['run-dir'];
+  const init: InitOptions = {
+    confDir: o['conf-dir'],
+    procSys: o['proc-sys'],
+    sysClassNet: o['sys-class-net'],
+    sysBusPci: o['sys-bus-pci'],
+    runDir,
+    tmpDir: o['tmp-dir'],
+    statusSocket: o['status-socket'],
+    hookSocket: join(runDir, 'hook.sock'),
+    hookPath: o.hook || join(__dirname, 'wifibox-dhcpcd-hook.js'),
+    resolvConf: o['resolv-conf'],
+    lanInterface: o['lan-interface'],
+    wirelessInterface: o['wireless-interface'],
+    shortLeaseSeconds: numberOption('short-lease', o['short-lease'], 10, 86400),
+    leaseWriteSeconds: numberOption('lease-write', o['lease-write'], 1, 86400),
+    tools: {
+      ip: o.ip, iptablesRestore: o['iptables-restore'], ip6tablesRestore: o['ip6tables-restore'],
+      iptables: o.iptables, ip6tables: o.ip6tables, dhcpcd: o.dhcpcd, udhcpd: o.udhcpd, radvd: o.radvd,
+    },
+  };
+  return { init, dryRun: o['dry-run'], level: parseLogLevel(o.loglevel), syslog: o.syslog };
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = readOptions(argv);
+  } catch (err) {
+    process.stderr.write(`${err instanceof UsageError ? '' : `${COMMAND}: `}${(err as Error).message}\n`);
+    process.exit(64);
+  }
+  if (!parsed) return;
+  const { init } = parsed;
+  const cfg = loadGuestConfig({ read: (p) => realSystem.read(p), list: (d) => realSystem.list(d) }, init.confDir);
+  const plan = makePlan(cfg, { lanInterface: init.lanInterface, wirelessInterface: init.wirelessInterface });
+  if (parsed.dryRun) {
+    for (const p of cfg.problems) process.stderr.write(formatProblem(p) + '\n');
+    process.stdout.write(formatPlan(plan));
+    process.exit(cfg.problems.some((p) => p.severity === 'error') ? 1 : 0);
+  }
+  const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
+  for (const p of cfg.problems) (p.severity === 'error' ? log.error.bind(log) : log.warn.bind(log))(formatProblem(p));
+  const orch = new Orchestrator(cfg, plan, init, realSystem, log);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    orch.down().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err: (err as Error).message }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  log.info({ version: VERSION, flavor: plan.flavor, steps: plan.steps.length }, 'starting');
+  await orch.up();
+  log.info('every step has run');
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  process.stderr.write(`${COMMAND}: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

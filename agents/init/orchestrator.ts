@@ -1,0 +1,416 @@
+// The init orchestrator: apply the plan (steps run as soon as what they wait for is done),
+// supervise the daemons, follow the wireless network's DNS, report, and tear down in reverse.
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { VERSION } from '../common/cli';
+import { formatProblem, type ConfigProblem } from '../passthru/config';
+import type { GuestConfig } from './config';
+import type { IfaceConfig } from './config/interfaces';
+import { renderRadvd } from './config/radvd';
+import { sysctlPath, type SysctlEntry } from './config/sysctl';
+import { renderUdhcpd } from './config/udhcpd';
+import { applyHookReport, emptyLeaseState, renderResolvConf, sameDns, type LeaseState } from './lease';
+import type { Plan, Step } from './plan';
+import { Supervisor, type DaemonStatus } from './supervisor';
+import type { InitSystem } from './system';
+
+export interface InitOptions {
+  confDir: string;
+  procSys: string;
+  sysClassNet: string;
+  sysBusPci: string;
+  runDir: string;
+  tmpDir: string;
+  statusSocket: string;
+  hookSocket: string;
+  hookPath: string;
+  resolvConf: string;
+  lanInterface: string;
+  wirelessInterface: string;
+  /** Lease time handed out until the wireless DNS is known, so hosts come back for it soon. */
+  shortLeaseSeconds: number;
+  /** How often udhcpd writes its lease file when the template does not say (auto_time). */
+  leaseWriteSeconds: number;
+  tools: { ip: string; iptablesRestore: string; ip6tablesRestore: string; iptables: string; ip6tables: string; dhcpcd: string; udhcpd: string; radvd: string };
+}
+
+export type StepState = 'pending' | 'running' | 'ok' | 'failed' | 'blocked';
+
+export interface StepStatus {
+  id: string;
+  what: string;
+  after: string[];
+  state: StepState;
+  why: string | null;
+  warnings: string[];
+  at: string | null;
+}
+
+export interface InitStatus {
+  agent: 'wifibox-init';
+  version: string;
+  pid: number;
+  startedAt: string;
+  uptimeSec: number;
+  flavor: Plan['flavor'];
+  configDir: string;
+  problems: string[];
+  steps: StepStatus[];
+  daemons: DaemonStatus[];
+  lease: LeaseState['lease'];
+  dns: LeaseState['dns'];
+  udhcpd: { config: string; leaseSeconds: number | null; dnsKnown: boolean; renderedAt: string | null } | null;
+  forwarding: { v4: boolean | null; v6: boolean | null };
+}
+
+class StepError extends Error {}
+
+const FIREWALL_TABLE_CHAINS: Record<string, string[]> = {
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  raw: ['PREROUTING', 'OUTPUT'],
+};
+
+export class Orchestrator {
+  private readonly steps = new Map<string, StepStatus>();
+  private readonly daemons = new Map<string, Supervisor>();
+  private leaseState: LeaseState = emptyLeaseState();
+  private udhcpdInfo: InitStatus['udhcpd'] = null;
+  private forwarding: InitStatus['forwarding'] = { v4: null, v6: null };
+  private statusServer: Server | null = null;
+  private hookServer: Server | null = null;
+  private stopping = false;
+  private readonly startedAt = new Date();
+  private readonly addedAddresses: Array<{ iface: string; cidr: string; family: 4 | 6 }> = [];
+  private dnsWork: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly cfg: GuestConfig,
+    private readonly plan: Plan,
+    private readonly opts: InitOptions,
+    private readonly sys: InitSystem,
+    private readonly log: Logger,
+  ) {
+    for (const s of plan.steps) {
+      this.steps.set(s.id, { id: s.id, what: s.what, after: s.after, state: 'pending', why: null, warnings: [], at: null });
+    }
+  }
+
+  /** Starts the endpoints, then runs every step as soon as the steps it waits for are done. */
+  async up(): Promise<void> {
+    this.sys.makeDir(this.opts.runDir, 0o700);
+    this.startEndpoints();
+    const running = new Map<string, Promise<void>>();
+    const launch = (step: Step): Promise<void> => {
+      const existing = running.get(step.id);
+      if (existing) return existing;
+      const p = (async () => {
+        const deps = step.after.map((id) => this.plan.steps.find((s) => s.id === id)).filter((s): s is Step => !!s);
+        await Promise.all(deps.map(launch));
+        const failed = step.after.filter((id) => { const st = this.steps.get(id)?.state; return st === 'failed' || st === 'blocked'; });
+        if (failed.length) {
+          this.setStep(step.id, 'blocked', `waits for ${failed.join(', ')}, which did not come up`);
+          this.log.error({ step: step.id, blockedBy: failed }, `${step.what}: not done, ${failed.join(', ')} did not come up`);
+          return;
+        }
+        if (this.stopping) return;
+        this.setStep(step.id, 'running', null);
+        try {
+          const warnings = (await this.apply(step)) ?? [];
+          this.steps.get(step.id)!.warnings = warnings;
+          this.setStep(step.id, 'ok', null);
+          for (const w of warnings) this.log.warn({ step: step.id }, w);
+          this.log.info({ step: step.id }, `${step.what}: done`);
+        } catch (err) {
+          const why = (err as Error).message;
+          this.setStep(step.id, 'failed', why);
+          this.log.error({ step: step.id }, `${step.what}: failed: ${why}`);
+        }
+      })();
+      running.set(step.id, p);
+      return p;
+    };
+    await Promise.all(this.plan.steps.map(launch));
+  }
+
+  private setStep(id: string, state: StepState, why: string | null): void {
+    const st = this.steps.get(id)!;
+    st.state = state;
+    st.why = why;
+    st.at = new Date().toISOString();
+  }
+
+  private async apply(step: Step): Promise<string[] | void> {
+    const a = step.action;
+    switch (a.kind) {
+      case 'hostname':
+        this.sys.write(join(this.opts.procSys, 'kernel/hostname'), `${a.name}\n`);
+        return;
+      case 'sysctl':
+        return this.writeSysctl(a.entries);
+      case 'firewall':
+        return this.loadFirewall(a.family, a.file, a.text);
+      case 'forwarding': {
+        const warnings = this.writeSysctl(a.entries);
+        if (a.family === 4) this.forwarding.v4 = true;
+        else this.forwarding.v6 = true;
+        return warnings;
+      }
+      case 'link-up':
+        await this.ip(['link', 'set', a.iface, 'up']);
+        return;
+      case 'wait-device':
+        return this.waitDevice(a.iface);
+      case 'iface':
+        return this.configureIface(a.iface);
+      case 'daemon':
+        return this.startDaemon(a.daemon, a.iface);
+    }
+  }
+
+  private writeSysctl(entries: SysctlEntry[]): string[] {
+    const warnings: string[] = [];
+    for (const e of entries) {
+      try {
+        this.sys.write(join(this.opts.procSys, sysctlPath(e.key)), `${e.value}\n`);
+      } catch (err) {
+        if (e.ignoreErrors) continue;
+        // One key the kernel lacks (or keeps read-only here) must not stop the others.
+        warnings.push(`${e.file}:${e.line}: cannot set ${e.key}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    return warnings;
+  }
+
+  private async loadFirewall(family: 4 | 6, file: string, text: string): Promise<void> {
+    const errors = this.problemsOf(file).filter((p) => p.severity === 'error');
+    if (errors.length) throw new StepError(errors.map(formatProblem).join('; '));
+    const tool = family === 4 ? this.opts.tools.iptablesRestore : this.opts.tools.ip6tablesRestore;
+    const r = await this.sys.run([tool], text);
+    if (r.code !== 0) {
+      // iptables-restore names the line it choked on: point at the user's file instead of stdin.
+      const m = /line (\d+) failed/.exec(r.stderr);
+      throw new StepError(m ? `${file}:${m[1]}: ${tool} rejected this line` : `${tool} failed (exit ${r.code}): ${r.stderr.trim()}`);
+    }
+  }
+
+  private problemsOf(file: string): ConfigProblem[] {
+    return this.cfg.problems.filter((p) => p.file === file);
+  }
+
+  private async ip(args: string[]): Promise<void> {
+    const r = await this.sys.run([this.opts.tools.ip, ...args]);
+    if (r.code !== 0) throw new StepError(`ip ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  }
+
+  private async waitDevice(iface: string): Promise<void> {
+    let delay = 50;
+    let said = false;
+    while (!this.sys.exists(join(this.opts.sysClassNet, iface))) {
+      if (this.stopping) throw new StepError('stopped while waiting');
+      if (!said && delay >= 800) {
+        this.log.warn({ iface }, `${iface} is not there yet; waiting for the driver`);
+        said = true;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 2000);
+    }
+  }
+
+  private async configureIface(iface: IfaceConfig): Promise<void> {
+    await this.ip(['link', 'set', iface.name, 'up']);
+    if (iface.inet?.method === 'static') {
+      const cidr = `${iface.inet.address}/${iface.inet.prefixLength}`;
+      await this.ip(['-4', 'addr', 'replace', cidr, 'dev', iface.name]);
+      this.addedAddresses.push({ iface: iface.name, cidr, family: 4 });
+      if (iface.inet.gateway) await this.ip(['-4', 'route', 'replace', 'default', 'via', iface.inet.gateway, 'dev', iface.name]);
+    }
+    if (iface.inet6) {
+      const cidr = `${iface.inet6.address}/${iface.inet6.prefixLength}`;
+      await this.ip(['-6', 'addr', 'replace', cidr, 'dev', iface.name, 'nodad']);
+      this.addedAddresses.push({ iface: iface.name, cidr, family: 6 });
+      if (iface.inet6.gateway) await this.ip(['-6', 'route', 'replace', 'default', 'via', iface.inet6.gateway, 'dev', iface.name]);
+    }
+  }
+
+  private startDaemon(daemon: 'udhcpd' | 'dhcpcd' | 'radvd', iface: string): void {
+    const t = this.opts.tools;
+    let argv: string[];
+    if (daemon === 'udhcpd') {
+      const conf = this.renderUdhcpdConf();
+      argv = [t.udhcpd, '-f', conf];
+    } else if (daemon === 'dhcpcd') {
+      argv = [t.dhcpcd, '-B', '-c', this.opts.hookPath, ...(this.cfg.dhcpcdConf ? ['-f', this.cfg.dhcpcdConf] : []), iface];
+    } else {
+      argv = [t.radvd, '-n', '-C', this.renderRadvdConf(), '-p', join(this.opts.runDir, 'radvd.pid')];
+    }
+    const sup = new Supervisor(daemon, argv, this.sys, this.log);
+    this.daemons.set(daemon, sup);
+    sup.start();
+  }
+
+  /** udhcpd's config in the 128 KiB /tmp: short leases until the wireless DNS is known. */
+  private renderUdhcpdConf(): string {
+    const t = this.cfg.udhcpd!;
+    const d = this.leaseState.dns;
+    const known = d.dns.length > 0;
+    let text = renderUdhcpd(t, { dns: d.dns, domain: d.domain, search: d.search }, known ? {} : { leaseSeconds: this.opts.shortLeaseSeconds });
+    // busybox udhcpd writes its lease file every auto_time seconds (default 2 h) and on SIGTERM:
+    // write it often, so hosts keep their addresses even when udhcpd is killed outright.
+    if (!/^\s*auto_time\s/m.test(t.text)) text += `auto_time\t${this.opts.leaseWriteSeconds}\n`;
+    const path = join(this.opts.tmpDir, 'udhcpd.conf');
+    this.sys.writeAtomic(path, text);
+    this.udhcpdInfo = {
+      config: path,
+      leaseSeconds: known ? t.leaseSeconds : this.opts.shortLeaseSeconds,
+      dnsKnown: known,
+      renderedAt: new Date().toISOString(),
+    };
+    return path;
+  }
+
+  private renderRadvdConf(): string {
+    const path = join(this.opts.tmpDir, 'radvd.conf');
+    this.sys.writeAtomic(path, renderRadvd(this.cfg.radvd!, this.leaseState.dns.dns6));
+    return path;
+  }
+
+  /** A report from our dhcpcd hook: new DNS → re-render, restart udhcpd/radvd (their lease files stay). */
+  onHookReport(env: Record<string, string>): void {
+    const before = this.leaseState;
+    this.leaseState = applyHookReport(before, env, new Date());
+    this.log.info({ reason: env.reason, address: this.leaseState.lease?.address, dns: this.leaseState.dns.dns }, 'wireless lease report');
+    if (sameDns(before.dns, this.leaseState.dns)) return;
+    this.dnsWork = this.dnsWork.then(() => this.followDns()).catch((err) => {
+      this.log.error({ err: (err as Error).message }, 'could not follow the wireless DNS');
+    });
+  }
+
+  private async followDns(): Promise<void> {
+    if (this.stopping) return;
+    const d = this.leaseState.dns;
+    try {
+      this.sys.write(this.opts.resolvConf, renderResolvConf(d));
+    } catch (err) {
+      this.log.warn({ path: this.opts.resolvConf, err: (err as Error).message }, 'cannot write resolv.conf');
+    }
+    const udhcpd = this.daemons.get('udhcpd');
+    if (udhcpd && this.cfg.udhcpd) {
+      this.renderUdhcpdConf();
+      // SIGTERM makes busybox udhcpd write its lease file first: hosts keep their addresses.
+      await udhcpd.restart();
+      this.log.info({ dns: d.dns, domain: d.domain }, 'udhcpd now hands out the wireless network\'s DNS');
+    }
+    const radvd = this.daemons.get('radvd');
+    if (radvd && this.cfg.radvd) {
+      this.renderRadvdConf();
+      await radvd.restart();
+    }
+  }
+
+  private startEndpoints(): void {
+    this.sys.remove(this.opts.statusSocket);
+    this.statusServer = createServer((s) => {
+      s.on('error', () => undefined);
+      s.end(JSON.stringify(this.status()) + '\n');
+    });
+    this.statusServer.on('error', (err) => this.log.error({ err: err.message }, 'status endpoint failed'));
+    this.statusServer.listen(this.opts.statusSocket);
+
+    this.sys.remove(this.opts.hookSocket);
+    this.hookServer = createServer((s) => {
+      let data = '';
+      s.on('error', () => undefined);
+      s.on('data', (d) => {
+        data += d.toString();
+        if (data.length > 65536) s.destroy();
+      });
+      s.on('end', () => {
+        try {
+          const env = JSON.parse(data) as Record<string, string>;
+          this.onHookReport(env);
+          s.end('OK\n');
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, 'bad report from the dhcpcd hook');
+          s.end('FAIL\n');
+        }
+      });
+    });
+    this.hookServer.on('error', (err) => this.log.error({ err: err.message }, 'hook endpoint failed'));
+    this.hookServer.listen(this.opts.hookSocket);
+  }
+
+  status(): InitStatus {
+    return {
+      agent: 'wifibox-init',
+      version: VERSION,
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      uptimeSec: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      flavor: this.plan.flavor,
+      configDir: this.opts.confDir,
+      problems: this.cfg.problems.map(formatProblem),
+      steps: [...this.steps.values()].map((s) => ({ ...s, warnings: [...s.warnings] })),
+      daemons: [...this.daemons.values()].map((d) => d.status()),
+      lease: this.leaseState.lease,
+      dns: this.leaseState.dns,
+      udhcpd: this.udhcpdInfo,
+      forwarding: this.forwarding,
+    };
+  }
+
+  /** SIGTERM: daemons, addresses, firewall back to ACCEPT and forwarding off, then the wireless device. */
+  async down(): Promise<void> {
+    this.stopping = true;
+    for (const name of ['radvd', 'dhcpcd', 'udhcpd']) await this.daemons.get(name)?.stop();
+    for (const a of [...this.addedAddresses].reverse()) {
+      await this.sys.run([this.opts.tools.ip, `-${a.family}`, 'addr', 'del', a.cidr, 'dev', a.iface]);
+    }
+    for (const [family, fw] of [[4, this.cfg.iptables], [6, this.cfg.ip6tables]] as const) {
+      const keys = this.cfg.sysctl.filter((e) => (family === 4 ? e.key === 'net.ipv4.ip_forward' : /^net\.ipv6\.conf\.[^.]+\.forwarding$/.test(e.key)));
+      for (const e of keys) {
+        try {
+          this.sys.write(join(this.opts.procSys, sysctlPath(e.key)), '0\n');
+        } catch {
+          /* nothing to undo */
+        }
+      }
+      if (keys.length) this.forwarding[family === 4 ? 'v4' : 'v6'] = false;
+      if (fw) await this.flushFirewall(family, fw.text);
+    }
+    await this.releaseWireless();
+    this.statusServer?.close();
+    this.hookServer?.close();
+    this.sys.remove(this.opts.statusSocket);
+    this.sys.remove(this.opts.hookSocket);
+  }
+
+  /** As the old iptables service stops: every table we loaded back to ACCEPT, flushed, no user chains. */
+  private async flushFirewall(family: 4 | 6, text: string): Promise<void> {
+    const tool = family === 4 ? this.opts.tools.iptables : this.opts.tools.ip6tables;
+    const tables = [...text.matchAll(/^\*(\w+)/gm)].map((m) => m[1]!);
+    for (const table of new Set(tables)) {
+      for (const chain of FIREWALL_TABLE_CHAINS[table] ?? []) await this.sys.run([tool, '-w', '5', '-t', table, '-P', chain, 'ACCEPT']);
+      await this.sys.run([tool, '-w', '5', '-t', table, '-F']);
+      await this.sys.run([tool, '-w', '5', '-t', table, '-X']);
+    }
+  }
+
+  /** As the old remove-wireless service: PCI devices with a wireless interface are removed. */
+  private async releaseWireless(): Promise<void> {
+    const devices = join(this.opts.sysBusPci, 'devices');
+    for (const dev of this.sys.list(devices)) {
+      const net = join(devices, dev, 'net');
+      const wireless = this.sys.list(net).some((n) => this.sys.exists(join(net, n, 'wireless')) || this.sys.exists(join(net, n, 'phy80211')));
+      if (!wireless) continue;
+      try {
+        this.sys.write(join(devices, dev, 'remove'), '1\n');
+        this.log.info({ device: dev }, 'released the wireless PCI device');
+      } catch (err) {
+        this.log.warn({ device: dev, err: (err as Error).message }, 'cannot release the wireless PCI device');
+      }
+    }
+  }
+}

@@ -1,0 +1,108 @@
+// The plan: what the guest's network needs, as steps with dependencies, derived from the
+// validated config alone. Nothing here touches the system; `--dry-run` prints it, tests check it.
+import { posix } from 'node:path';
+import type { GuestConfig } from './config';
+import type { IfaceConfig } from './config/interfaces';
+import type { SysctlEntry } from './config/sysctl';
+
+export type Action =
+  | { kind: 'hostname'; name: string }
+  | { kind: 'sysctl'; entries: SysctlEntry[] }
+  | { kind: 'firewall'; family: 4 | 6; file: string; text: string }
+  | { kind: 'link-up'; iface: string }
+  | { kind: 'wait-device'; iface: string }
+  | { kind: 'iface'; iface: IfaceConfig }
+  | { kind: 'forwarding'; family: 4 | 6; entries: SysctlEntry[] }
+  | { kind: 'daemon'; daemon: 'udhcpd' | 'dhcpcd' | 'radvd'; iface: string };
+
+export interface Step {
+  id: string;
+  after: string[];
+  what: string;
+  action: Action;
+}
+
+export interface Plan {
+  flavor: GuestConfig['flavor'];
+  lan: string;
+  wlan: string;
+  steps: Step[];
+}
+
+export interface PlanOptions {
+  lanInterface: string;
+  wirelessInterface: string;
+}
+
+/** Forwarding is switched on only once the NAT the user asked for is in place. */
+export function isForwardingKey(key: string): 4 | 6 | null {
+  if (key === 'net.ipv4.ip_forward' || /^net\.ipv4\.conf\.[^.]+\.forwarding$/.test(key)) return 4;
+  if (/^net\.ipv6\.conf\.[^.]+\.forwarding$/.test(key)) return 6;
+  return null;
+}
+
+export function makePlan(cfg: GuestConfig, opts: PlanOptions): Plan {
+  const steps: Step[] = [];
+  const add = (id: string, after: string[], what: string, action: Action) => steps.push({ id, after, what, action });
+  const ifaceStep = (name: string) => `iface:${name}`;
+
+  if (cfg.hostname) add('hostname', [], `set the hostname to ${cfg.hostname}`, { kind: 'hostname', name: cfg.hostname });
+
+  const plain = cfg.sysctl.filter((e) => isForwardingKey(e.key) === null);
+  if (plain.length) add('sysctl', [], `write ${plain.length} sysctl values`, { kind: 'sysctl', entries: plain });
+
+  // A rules file that is there but malformed still gets its step: it fails, and so forwarding
+  // stays off (no routing without the NAT the user asked for).
+  for (const [family, name, id, rules] of [[4, 'iptables', 'firewall', cfg.iptables], [6, 'ip6tables', 'firewall6', cfg.ip6tables]] as const) {
+    const file = rules?.file ?? posix.join(cfg.dir, name);
+    const broken = cfg.problems.some((p) => p.file === file && p.severity === 'error');
+    if (rules || broken) add(id, [], `load ${file} with ${name}-restore`, { kind: 'firewall', family, file, text: rules?.text ?? '' });
+  }
+
+  for (const family of [4, 6] as const) {
+    const entries = cfg.sysctl.filter((e) => isForwardingKey(e.key) === family);
+    if (!entries.length) continue;
+    const fw = family === 4 ? 'firewall' : 'firewall6';
+    const after = steps.some((s) => s.id === fw) ? [fw] : [];
+    add(family === 4 ? 'forwarding' : 'forwarding6', after, `turn IPv${family} forwarding on${after.length ? ` once ${fw} is loaded` : ''}`, { kind: 'forwarding', family, entries });
+  }
+
+  add('link:lo', [], 'bring lo up', { kind: 'link-up', iface: 'lo' });
+
+  // Every interface in interfaces.conf: the LAN side at once, the wireless side once its device exists.
+  for (const iface of cfg.interfaces) {
+    const after: string[] = [];
+    if (iface.name === opts.wirelessInterface) {
+      add(`wait:${iface.name}`, [], `wait for ${iface.name} to appear (the driver may load late)`, { kind: 'wait-device', iface: iface.name });
+      after.push(`wait:${iface.name}`);
+    }
+    const how = [
+      iface.inet?.method === 'static' ? `${iface.inet.address}/${iface.inet.prefixLength}${iface.inet.gateway ? ` via ${iface.inet.gateway}` : ''}` : null,
+      iface.inet?.method === 'dhcp' ? 'DHCP' : null,
+      iface.inet6 ? `${iface.inet6.address}/${iface.inet6.prefixLength}` : null,
+    ].filter(Boolean).join(', ');
+    add(ifaceStep(iface.name), after, `configure ${iface.name}${how ? ` (${how})` : ''}`, { kind: 'iface', iface });
+  }
+
+  const known = (name: string) => steps.some((s) => s.id === ifaceStep(name));
+  if (cfg.udhcpd?.interface) {
+    const i = cfg.udhcpd.interface;
+    add('udhcpd', known(i) ? [ifaceStep(i)] : [], `serve DHCP on ${i} (udhcpd)`, { kind: 'daemon', daemon: 'udhcpd', iface: i });
+  }
+  const wlan = cfg.interfaces.find((i) => i.name === opts.wirelessInterface);
+  if (wlan?.inet?.method === 'dhcp') {
+    add('dhcpcd', [ifaceStep(wlan.name)], `get ${wlan.name}'s address by DHCP (dhcpcd)`, { kind: 'daemon', daemon: 'dhcpcd', iface: wlan.name });
+  }
+  if (cfg.radvd) {
+    const on = cfg.radvd.interfaces.filter(known).map(ifaceStep);
+    add('radvd', on, `advertise IPv6 routes on ${cfg.radvd.interfaces.join(', ')} (radvd)`, { kind: 'daemon', daemon: 'radvd', iface: cfg.radvd.interfaces[0] ?? '' });
+  }
+  return { flavor: cfg.flavor, lan: opts.lanInterface, wlan: opts.wirelessInterface, steps };
+}
+
+/** The plan as a person reads it: one line per step, with what it waits for. */
+export function formatPlan(plan: Plan): string {
+  const lines = [`flavor: ${plan.flavor}`];
+  for (const s of plan.steps) lines.push(`${s.id.padEnd(16)} ${s.what}${s.after.length ? `  [after ${s.after.join(', ')}]` : ''}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,105 @@
+// Keeps one daemon running: restarts it with backoff when it dies, and says why in the log.
+import type { Logger } from 'pino';
+import type { DaemonHandle, InitSystem } from './system';
+
+export interface DaemonStatus {
+  name: string;
+  state: 'starting' | 'running' | 'backoff' | 'stopped';
+  pid: number | null;
+  restarts: number;
+  lastExit: string | null;
+  since: string | null;
+}
+
+const FIRST_BACKOFF_MS = 200;
+const MAX_BACKOFF_MS = 30_000;
+// A daemon that stayed up this long is healthy again: its next crash starts the backoff over.
+const HEALTHY_AFTER_MS = 60_000;
+
+export class Supervisor {
+  private handle: DaemonHandle | null = null;
+  private backoff = FIRST_BACKOFF_MS;
+  private timer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private startedAt = 0;
+  private st: DaemonStatus;
+
+  constructor(
+    readonly name: string,
+    private argv: readonly string[],
+    private readonly sys: InitSystem,
+    private readonly log: Logger,
+    private readonly env?: NodeJS.ProcessEnv,
+  ) {
+    this.st = { name, state: 'stopped', pid: null, restarts: 0, lastExit: null, since: null };
+  }
+
+  start(): void {
+    this.stopping = false;
+    this.spawn();
+  }
+
+  private spawn(): void {
+    this.timer = null;
+    if (this.stopping) return;
+    const h = this.sys.startDaemon(this.argv, this.env);
+    this.handle = h;
+    this.startedAt = Date.now();
+    this.st = { ...this.st, state: 'running', pid: h.pid > 0 ? h.pid : null, since: new Date().toISOString() };
+    this.log.info({ daemon: this.name, pid: h.pid, argv: this.argv.join(' ') }, 'daemon started');
+    void h.exited.then(({ code, signal }) => {
+      if (this.handle !== h) return;
+      this.handle = null;
+      const how = signal ? `killed by ${signal}` : `exited with ${code}`;
+      this.st = { ...this.st, pid: null, lastExit: how };
+      if (this.stopping) {
+        this.st.state = 'stopped';
+        return;
+      }
+      if (Date.now() - this.startedAt > HEALTHY_AFTER_MS) this.backoff = FIRST_BACKOFF_MS;
+      this.st.restarts++;
+      this.st.state = 'backoff';
+      this.log.warn({ daemon: this.name, how, restartInMs: this.backoff, output: h.tail() }, 'daemon died; restarting');
+      this.timer = setTimeout(() => this.spawn(), this.backoff);
+      this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+    });
+  }
+
+  /** Stops it (SIGTERM, then SIGKILL after graceMs) and resolves once it is gone. */
+  async stop(graceMs = 3000): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const h = this.handle;
+    if (!h) {
+      this.st.state = 'stopped';
+      return;
+    }
+    h.kill('SIGTERM');
+    const killer = setTimeout(() => h.kill('SIGKILL'), graceMs);
+    await h.exited;
+    clearTimeout(killer);
+    this.handle = null;
+    this.st = { ...this.st, state: 'stopped', pid: null };
+    this.log.info({ daemon: this.name }, 'daemon stopped');
+  }
+
+  /** Restart on purpose (new config): not counted as a crash. */
+  async restart(argv?: readonly string[]): Promise<void> {
+    if (argv) this.argv = argv;
+    await this.stop();
+    this.start();
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    this.handle?.kill(sig);
+  }
+
+  get running(): boolean {
+    return this.handle !== null;
+  }
+
+  status(): DaemonStatus {
+    return { ...this.st };
+  }
+}

@@ -1,0 +1,127 @@
+// Every side effect of the init orchestrator, behind one interface tests can replace.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+
+export interface RunResult {
+  code: number; // exit code; -1 when it could not start, 124 on timeout
+  stdout: string;
+  stderr: string;
+}
+
+export interface DaemonHandle {
+  pid: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal: NodeJS.Signals): void;
+  /** The last lines it printed (stdout and stderr), for the reason it failed. */
+  tail(): string;
+}
+
+export interface InitSystem {
+  run(argv: readonly string[], input?: string, timeoutMs?: number): Promise<RunResult>;
+  startDaemon(argv: readonly string[], env?: NodeJS.ProcessEnv): DaemonHandle;
+  read(path: string): string | null;
+  list(dir: string): string[];
+  exists(path: string): boolean;
+  write(path: string, text: string): void;
+  /** Write a temp file, fsync, rename: a reader never sees half a file. */
+  writeAtomic(path: string, text: string): void;
+  remove(path: string): void;
+  makeDir(path: string, mode: number): void;
+}
+
+export const realSystem: InitSystem = {
+  run(argv, input, timeoutMs = 30_000) {
+    return new Promise((resolve) => {
+      let child;
+      try {
+        child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+      } catch (err) {
+        resolve({ code: -1, stdout: '', stderr: String(err) });
+        return;
+      }
+      let stdout = '';
+      let stderr = '';
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
+      child.stdout.on('data', (d: Buffer) => (stdout += d));
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        resolve({ code: -1, stdout, stderr: stderr + err.message });
+      });
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code: timedOut ? 124 : (code ?? -1), stdout, stderr });
+      });
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input ?? '');
+    });
+  },
+  startDaemon(argv, env) {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+    let out = '';
+    const keep = (d: Buffer) => {
+      out = (out + d.toString()).slice(-4096);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.on('exit', (code, signal) => resolve({ code, signal }));
+      child.on('error', (err) => {
+        out += err.message;
+        resolve({ code: -1, signal: null });
+      });
+    });
+    return {
+      pid: child.pid ?? -1,
+      exited,
+      kill: (signal) => {
+        try {
+          child.kill(signal);
+        } catch {
+          /* already gone */
+        }
+      },
+      tail: () => out.trim().split('\n').slice(-5).join('\n'),
+    };
+  },
+  read(path) {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  },
+  list(dir) {
+    try {
+      return readdirSync(dir).sort();
+    } catch {
+      return [];
+    }
+  },
+  exists: (path) => existsSync(path),
+  write(path, text) {
+    writeFileSync(path, text);
+  },
+  writeAtomic(path, text) {
+    const tmp = `${path}.${process.pid}.tmp`;
+    const fd = openSync(tmp, 'w', 0o644);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  },
+  remove(path) {
+    rmSync(path, { force: true });
+  },
+  makeDir(path, mode) {
+    mkdirSync(path, { recursive: true, mode });
+  },
+};
