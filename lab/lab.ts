@@ -17,7 +17,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -159,7 +158,7 @@ export class Lab {
 
   private async build(): Promise<void> {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    for (const d of ['appliance', 'app', 'logs', 'host', 'bin', 'sysctl']) mkdirSync(join(this.dir, d), { recursive: true });
+    for (const d of ['appliance', 'app', 'logs', 'host', 'sysctl']) mkdirSync(join(this.dir, d), { recursive: true });
     mkdirSync(this.hostSockDir, { recursive: true, mode: 0o770 });
     this.save();
     this.writeConfigs();
@@ -180,8 +179,7 @@ export class Lab {
     if (!this.opts.hostDhcp && this.flavor === 'wpa_supplicant') {
       await must(['ip', '-n', this.ns.host, 'route', 'add', 'default', 'via', this.addr.guestEth0]);
     }
-    // busybox applets by name, as the guest has them (the orchestrator is told where).
-    for (const applet of ['udhcpd', 'udhcpc']) symlinkSync(BUSYBOX, join(this.dir, 'bin', applet));
+
     if (this.opts.configureGuest) {
       await must(['ip', '-n', this.ns.guest, 'addr', 'add', `${this.addr.guestEth0}/24`, 'dev', 'eth0']);
       await must(['ip', '-n', this.ns.guest, 'addr', 'add', `${this.addr.guestWlan0}/24`, 'dev', 'wlan0']);
@@ -251,6 +249,9 @@ export class Lab {
     await m(['mkdir', '-p', '/var/lib/misc', '/var/lib/dhcpcd']);
     await m(['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=64m', 'wifibox-run', '/run']);
     await m(['mount', '-t', 'tmpfs', '-o', 'mode=1777,size=128k', 'wifibox-tmp', '/tmp']);
+    // busybox applets by name, as the guest has them (the orchestrator is told where).
+    await m(['mkdir', '/run/lab-bin']);
+    for (const applet of ['udhcpd', 'udhcpc', 'dumpleases']) await m(['ln', '-s', BUSYBOX, `/run/lab-bin/${applet}`]);
   }
 
   /** Creates wlan0 in the guest and its peer ap0 on the wireless side, as a driver loading would. */
@@ -301,7 +302,14 @@ export class Lab {
   /** The init orchestrator from dist/, in the guest, on /media/etc, with the lab's fake PCI tree. */
   startInit(args: readonly string[] = [], name = 'init'): LabProcess {
     return this.startInGuest(name, [process.execPath, join(this.opts.distDir, 'wifibox-init.js'), '--loglevel', 'debug',
-      '--sys-bus-pci', join(this.dir, 'sys', 'bus', 'pci'), '--udhcpd', join(this.dir, 'bin', 'udhcpd'), ...args]);
+      '--sys-bus-pci', join(this.dir, 'sys', 'bus', 'pci'), '--udhcpd', '/run/lab-bin/udhcpd', ...args]);
+  }
+
+  /** GET a URL from the host or the wireless namespace; the body, or '' when it failed. */
+  async httpGet(where: 'host' | 'air', url: string): Promise<string> {
+    const argv = [process.execPath, join(repoRoot(), 'lab', 'http-get.cjs'), url];
+    const r = await (where === 'host' ? this.host(argv, { timeoutMs: 10_000 }) : this.air(argv, { timeoutMs: 10_000 }));
+    return r.code === 0 ? r.stdout.trim() : '';
   }
 
   /** The anchor process that holds the guest's namespaces open (nsenter -t PID). */

@@ -259,7 +259,7 @@ export class Orchestrator {
     let text = renderUdhcpd(t, { dns: d.dns, domain: d.domain, search: d.search }, known ? {} : { leaseSeconds: this.opts.shortLeaseSeconds });
     // busybox udhcpd writes its lease file every auto_time seconds (default 2 h) and on SIGTERM:
     // write it often, so hosts keep their addresses even when udhcpd is killed outright.
-    if (!/^\s*auto_time\s/m.test(t.text)) text += `auto_time\t${this.opts.leaseWriteSeconds}\n`;
+    if (!/^\s*auto_time\s/im.test(t.text)) text += `auto_time\t${this.opts.leaseWriteSeconds}\n`;
     const path = join(this.opts.tmpDir, 'udhcpd.conf');
     this.sys.writeAtomic(path, text);
     this.udhcpdInfo = {

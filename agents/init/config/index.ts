@@ -134,10 +134,10 @@ export function loadGuestConfig(files: GuestConfigFiles, dir: string = GUEST_CON
   // Checks across files, only on an interfaces.conf without errors: otherwise they would repeat its problems.
   if (interfacesOk && interfacesFile !== null) {
     const at = interfacesFile.file;
-    if (wlan0?.inet == null) {
+    if ((wlan0?.inet ?? null) === null) {
       problems.push({ file: at, line: wlan0?.line ?? 1, severity: 'error', message: 'no iface wlan0 inet stanza; expected iface wlan0 dhcp (station) or iface wlan0 inet static (access point)' });
     }
-    if (interfaces.find((i) => i.name === 'eth0')?.inet == null) {
+    if ((interfaces.find((i) => i.name === 'eth0')?.inet ?? null) === null) {
       problems.push({ file: at, line: 1, severity: 'error', message: 'no iface eth0 inet stanza; expected iface eth0 inet static with the address the host reaches the guest at' });
     }
     if (udhcpd !== null) problems.push(...checkUdhcpdAgainst(udhcpd, interfaces));
