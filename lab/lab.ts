@@ -194,10 +194,7 @@ export class Lab {
     copySamples(join(this.opts.upstreamDir, this.flavor, 'appliance'), join(this.dir, 'appliance'));
     for (const overlay of this.opts.overlays) copySamples(join(this.opts.upstreamDir, overlay), join(this.dir, 'appliance'));
     writeFileSync(join(this.dir, 'resolv.conf'), 'nameserver 127.0.0.1\n');
-    // The wireless PCI device as /sys/bus/pci shows one: released on stop by writing 1 to remove.
-    const dev = join(this.dir, 'sys', 'bus', 'pci', 'devices', '0000:00:06.0');
-    mkdirSync(join(dev, 'net', 'wlan0', 'wireless'), { recursive: true });
-    writeFileSync(join(dev, 'remove'), '');
+
     if (this.flavor === 'wpa_supplicant') {
       const nets = Array.from({ length: this.opts.clientNetworks }, (_, i) =>
         `network={\n\tssid="${clientSsid(i)}"\n\tkey_mgmt=NONE\n\tdisabled=1\n}\n`,
@@ -252,6 +249,9 @@ export class Lab {
     // busybox applets by name, as the guest has them (the orchestrator is told where).
     await m(['mkdir', '/run/lab-bin']);
     for (const applet of ['udhcpd', 'udhcpc', 'dumpleases']) await m(['ln', '-s', BUSYBOX, `/run/lab-bin/${applet}`]);
+    // The wireless PCI device as /sys/bus/pci shows one: released on stop by writing 1 to remove.
+    await m(['mkdir', '-p', `${LAB_PCI_DEVICE}/net/wlan0/wireless`]);
+    await m(['touch', `${LAB_PCI_DEVICE}/remove`]);
   }
 
   /** Creates wlan0 in the guest and its peer ap0 on the wireless side, as a driver loading would. */
@@ -302,7 +302,7 @@ export class Lab {
   /** The init orchestrator from dist/, in the guest, on /media/etc, with the lab's fake PCI tree. */
   startInit(args: readonly string[] = [], name = 'init'): LabProcess {
     return this.startInGuest(name, [process.execPath, join(this.opts.distDir, 'wifibox-init.js'), '--loglevel', 'debug',
-      '--sys-bus-pci', join(this.dir, 'sys', 'bus', 'pci'), '--udhcpd', '/run/lab-bin/udhcpd', ...args]);
+      '--sys-bus-pci', LAB_SYS_BUS_PCI, '--udhcpd', '/run/lab-bin/udhcpd', ...args]);
   }
 
   /** GET a URL from the host or the wireless namespace; the body, or '' when it failed. */
@@ -461,6 +461,9 @@ export class Lab {
 }
 
 const BUSYBOX = '/bin/busybox';
+/** The fake /sys/bus/pci, inside the guest's own /run. */
+export const LAB_SYS_BUS_PCI = '/run/lab-sys/bus/pci';
+export const LAB_PCI_DEVICE = `${LAB_SYS_BUS_PCI}/devices/0000:00:06.0`;
 
 /** Installs each upstream `X.sample` as `X` (subfolders such as sysctl.d/ too), unchanged. */
 function copySamples(src: string, dest: string): void {

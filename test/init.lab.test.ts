@@ -1,9 +1,9 @@
 // Acceptance of the init orchestrator, station flavor, in the lab: upstream samples unchanged,
 // real dhcpcd on wlan0 against the wireless network's DHCP server, busybox udhcpd serving the
 // host, iptables MASQUERADE; the orchestrator is the bundle in dist/.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, type LabProcess } from '../lab/lab';
+import { Lab, LAB_PCI_DEVICE, type LabProcess } from '../lab/lab';
 import { waitFor } from '../lab/proc';
 import { readStatus } from './helpers/host-client';
 import { machineSnapshot } from './helpers/machine';
@@ -57,4 +57,66 @@ describe('wifibox-init, station flavor', () => {
     expect(st.steps.filter((s: any) => s.state !== 'ok')).toEqual([]);
     expect(st.udhcpd).toMatchObject({ dnsKnown: true, leaseSeconds: 864000 });
   }, 120_000);
+
+  it('2. the wireless network changes its DNS: the guest\'s next udhcpd config has it, and a host renewal gets it', async () => {
+    await lab.stop(air.dhcp);
+    air.dhcp = lab.startWirelessDhcp('192.168.77.54', 'wireless.lab', 120);
+    // The guest's dhcpcd renews (here: at once, as on the lease's own renewal time).
+    const r = await lab.guest(['dhcpcd', '-n', 'wlan0']);
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor('the new DNS in udhcpd.conf', () => readFileSync(lab.guestPath('/tmp/udhcpd.conf'), 'utf8').includes('192.168.77.54'), 20_000, 100);
+    expect(readFileSync(lab.guestPath('/tmp/udhcpd.conf'), 'utf8')).not.toContain('192.168.77.53');
+    process.kill(hostDhcp.proc.pid, 'SIGUSR1'); // the host renews
+    await waitFor('the host to get the new DNS', () => (lastLease()?.dns ?? '').split(' ').includes('192.168.77.54'), 10_000);
+    expect((await status()).dns.dns).toEqual(['192.168.77.54']);
+  }, 60_000);
+
+  it('6. kill -9 of dhcpcd or udhcpd: back within 3 s, and udhcpd\'s leases survive', async () => {
+    const hostIp = lastLease().ip as string;
+    const leases = async () => (await lab.guest(['/run/lab-bin/dumpleases', '-f', '/var/lib/misc/udhcpd.leases'])).stdout;
+    await waitFor('the host\'s lease in udhcpd\'s lease file', async () => (await leases()).includes(hostIp), 15_000, 200);
+    for (const name of ['udhcpd', 'dhcpcd']) {
+      const before = (await status()).daemons.find((d: any) => d.name === name);
+      expect(before.state).toBe('running');
+      const t0 = Date.now();
+      process.kill(before.pid, 'SIGKILL');
+      const after = await waitFor(`${name} to be back`, async () => {
+        const d = (await status()).daemons.find((x: any) => x.name === name);
+        return d.state === 'running' && d.pid !== before.pid ? d : null;
+      }, 3000, 20);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(after.restarts).toBe(before.restarts + 1);
+    }
+    expect(await leases()).toContain(hostIp);
+    const n = events().length;
+    process.kill(hostDhcp.proc.pid, 'SIGUSR1');
+    const renewed = await waitFor('the host\'s renewal', () => events().slice(n).find((e) => e.event === 'renew' || e.event === 'bound'), 10_000);
+    expect(renewed.ip).toBe(hostIp);
+    // dhcpcd is back to its lease too.
+    await waitFor('the guest\'s wireless lease again', async () => (await status()).lease?.address === lab.addr.guestWlan0, 20_000, 200);
+  }, 60_000);
+
+  it('7. SIGTERM: daemons stopped, addresses removed, NAT flushed, forwarding off, the wireless device released', async () => {
+    const st = await status();
+    const daemonPids = st.daemons.map((d: any) => d.pid).filter(Boolean) as number[];
+    expect(daemonPids.length).toBe(2);
+    process.kill(init.pid, 'SIGTERM');
+    expect(await init.exited).toBe(0);
+    for (const pid of daemonPids) expect(existsSync(`/proc/${pid}`)).toBe(false);
+    const addrs = (await lab.guest(['ip', '-4', '-o', 'addr', 'show'])).stdout;
+    expect(addrs).not.toContain('10.0.0.1/');
+    expect(addrs).not.toContain(`${lab.addr.guestWlan0}/`);
+    const nat = (await lab.guest(['iptables', '-t', 'nat', '-S'])).stdout;
+    expect(nat).not.toMatch(/MASQUERADE/);
+    expect(nat).toMatch(/-P POSTROUTING ACCEPT/);
+    expect(readFileSync(lab.guestPath('/proc/sys/net/ipv4/ip_forward'), 'utf8').trim()).toBe('0');
+    expect(readFileSync(lab.guestPath(`${LAB_PCI_DEVICE}/remove`), 'utf8').trim()).toBe('1');
+    expect(existsSync(lab.guestPath('/run/wifibox-init.sock'))).toBe(false);
+  }, 30_000);
+
+  it('9. this machine\'s own sysctls, routes, firewall and /etc are as they were', async () => {
+    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(60));
+    await lab.down();
+    expect(await machineSnapshot()).toEqual(machineBefore);
+  });
 });

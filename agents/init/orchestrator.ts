@@ -368,6 +368,12 @@ export class Orchestrator {
     for (const a of [...this.addedAddresses].reverse()) {
       await this.sys.run([this.opts.tools.ip, `-${a.family}`, 'addr', 'del', a.cidr, 'dev', a.iface]);
     }
+    // dhcpcd keeps the lease's address when it stops: a stopped guest keeps none.
+    for (const i of this.cfg.interfaces) {
+      if (i.inet?.method === 'dhcp' && this.sys.exists(join(this.opts.sysClassNet, i.name))) {
+        await this.sys.run([this.opts.tools.ip, '-4', 'addr', 'flush', 'dev', i.name]);
+      }
+    }
     for (const [family, fw] of [[4, this.cfg.iptables], [6, this.cfg.ip6tables]] as const) {
       const keys = this.cfg.sysctl.filter((e) => (family === 4 ? e.key === 'net.ipv4.ip_forward' : /^net\.ipv6\.conf\.[^.]+\.forwarding$/.test(e.key)));
       for (const e of keys) {
