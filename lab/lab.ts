@@ -257,7 +257,11 @@ export class Lab {
   /** Creates wlan0 in the guest and its peer ap0 on the wireless side, as a driver loading would. */
   async plugWlan(): Promise<void> {
     await must(['ip', 'link', 'add', 'wlan0', 'netns', this.ns.guest, 'type', 'veth', 'peer', 'name', 'ap0', 'netns', this.ns.air]);
-    await must(['ip', '-n', this.ns.air, 'addr', 'add', `${this.addr.air}/24`, 'dev', 'ap0']);
+    // In the access-point flavor run by the orchestrator, the wireless side is a client that
+    // gets its address from the guest's udhcpd; otherwise it has its own.
+    if (this.flavor === 'wpa_supplicant' || this.opts.configureGuest) {
+      await must(['ip', '-n', this.ns.air, 'addr', 'add', `${this.addr.air}/24`, 'dev', 'ap0']);
+    }
     await must(['ip', '-n', this.ns.air, 'link', 'set', 'ap0', 'up']);
     if (this.flavor === 'wpa_supplicant') {
       // The wireless side knows a route to the guest's eth0 network, so "unreachable from the

@@ -1,0 +1,56 @@
+// Acceptance 4 of the init orchestrator: the access-point flavor (hostapd samples unchanged,
+// hostapd with its wired driver on wlan0): a wireless client gets its lease from the guest and
+// reaches the host through NAT out of eth0.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { Lab, repoRoot } from '../lab/lab';
+import { waitFor } from '../lab/proc';
+import { readStatus } from './helpers/host-client';
+
+let lab: Lab;
+
+beforeAll(async () => {
+  lab = await Lab.up({ flavor: 'hostapd', configureGuest: false });
+  lab.startInit();
+  await waitFor('wlan0 configured', async () => {
+    try {
+      return (await readStatus(lab.guestPath('/run/wifibox-init.sock'))).steps.find((s: any) => s.id === 'iface:wlan0')?.state === 'ok';
+    } catch {
+      return false;
+    }
+  }, 10_000);
+  await lab.startWirelessDaemon();
+  lab.startInHost('host-web', [process.execPath, join(repoRoot(), 'lab', 'web-server.cjs'), lab.addr.hostWifibox0, '8080']);
+});
+
+afterAll(async () => {
+  if (lab) {
+    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(40));
+    await lab.down();
+  }
+});
+
+describe('wifibox-init, access-point flavor', () => {
+  it('4. a wireless client gets a lease from the guest on wlan0 and reaches the host via NAT out of eth0', async () => {
+    const client = lab.startDhcpClient('air', 'ap0');
+    const lease = await waitFor('the wireless client\'s lease', () => {
+      try {
+        return readFileSync(client.events, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.event === 'bound');
+      } catch {
+        return null;
+      }
+    }, 15_000);
+    expect(lease.ip).toMatch(/^192\.168\.0\.\d+$/);
+    expect(lease.router).toBe('192.168.0.1');
+    // The host's web server sees the guest's eth0 address: MASQUERADE out of eth0.
+    const seen = await waitFor('the host\'s web server', () => lab.httpGet('air', `http://${lab.addr.hostWifibox0}:8080/`), 10_000);
+    expect(seen).toBe(lab.addr.guestEth0);
+    const st = await readStatus(lab.guestPath('/run/wifibox-init.sock'));
+    expect(st.flavor).toBe('access-point');
+    expect(st.steps.filter((s: any) => s.state !== 'ok')).toEqual([]);
+    expect(st.daemons.map((d: any) => [d.name, d.state])).toEqual([['udhcpd', 'running']]);
+    const hostapd = await lab.guest(['hostapd_cli', '-p', '/var/run/hostapd', '-i', 'wlan0', 'ping']);
+    expect(hostapd.stdout.trim()).toBe('PONG');
+  }, 60_000);
+});
