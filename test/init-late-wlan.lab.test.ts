@@ -1,0 +1,42 @@
+// Acceptance 3 of the init orchestrator: wlan0 appears only seconds after the start (a driver
+// that loads late). The host is served at once all the same; wlan0 is configured when it comes.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lab } from '../lab/lab';
+import { sleep, waitFor } from '../lab/proc';
+import { readStatus } from './helpers/host-client';
+
+let lab: Lab;
+
+beforeAll(async () => {
+  lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, lateWlan: true });
+});
+
+afterAll(async () => {
+  if (lab) {
+    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(40));
+    await lab.down();
+  }
+});
+
+describe('wifibox-init, wlan0 late', () => {
+  it('3. serves the host without wlan0, and configures wlan0 once it appears', async () => {
+    lab.startInit();
+    const status = () => readStatus(lab.guestPath('/run/wifibox-init.sock'));
+    const host = lab.startDhcpClient('host', 'wifibox0');
+    // The host's lease does not wait for the wireless side.
+    await waitFor('the host\'s lease', () => readFileSync(host.events, 'utf8').includes('"bound"'), 10_000, 50);
+    await sleep(3000);
+    const waiting = await status();
+    expect(waiting.steps.find((s: any) => s.id === 'wait:wlan0').state).toBe('running');
+    expect(waiting.steps.find((s: any) => s.id === 'dhcpcd').state).toBe('pending');
+
+    await lab.plugWlan();
+    await lab.startWirelessNetwork();
+    await waitFor('wlan0 to be configured', async () => (await status()).steps.find((s: any) => s.id === 'iface:wlan0').state === 'ok', 5000);
+    await waitFor('the wireless lease', async () => (await status()).lease?.address === lab.addr.guestWlan0, 30_000, 200);
+    const st = await status();
+    expect(st.steps.filter((s: any) => s.state !== 'ok')).toEqual([]);
+    expect(st.daemons.map((d: any) => d.name).sort()).toEqual(['dhcpcd', 'udhcpd']);
+  }, 60_000);
+});
