@@ -294,6 +294,25 @@ export class Lab {
     return this.startInAir(`air-udhcpd-${this.wirelessDhcpSeq}`, [BUSYBOX, 'udhcpd', '-f', conf]);
   }
 
+  /**
+   * IPv6 on the wireless network, as its router does it: an address of the prefix on ap0 and
+   * radvd advertising the prefix (SLAAC) with an IPv6 DNS server (RDNSS). Forwarding is turned
+   * on in the wireless namespace only: radvd advertises itself as a router only with it.
+   */
+  private wirelessRaSeq = 0;
+  async startWirelessRa(dns6 = '2001:db8:77::53', prefix = '2001:db8:77::/64', address = '2001:db8:77::1'): Promise<LabProcess> {
+    await must(['ip', '-n', this.ns.air, 'addr', 'replace', `${address}/${prefix.split('/')[1]}`, 'dev', 'ap0', 'nodad']);
+    await must(this.airArgv(['sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']));
+    const name = `air-radvd-${++this.wirelessRaSeq}`;
+    const conf = join(this.dir, `${name}.conf`);
+    writeFileSync(conf, [
+      'interface ap0 {', '\tAdvSendAdvert on;', '\tMinRtrAdvInterval 3;', '\tMaxRtrAdvInterval 10;',
+      `\tprefix ${prefix} {`, '\t\tAdvOnLink on;', '\t\tAdvAutonomous on;', '\t};',
+      `\tRDNSS ${dns6} {`, '\t};', '};', '',
+    ].join('\n'));
+    return this.startInAir(name, ['radvd', '-n', '-m', 'stderr', '-d', '1', '-C', conf, '-p', join(this.dir, `${name}.pid`)]);
+  }
+
   /** A DHCP client (busybox udhcpc) in the host or wireless namespace; its lease events go to a JSON-lines file. */
   startDhcpClient(where: 'host' | 'air', iface: string): { proc: LabProcess; events: string } {
     const events = join(this.dir, `${where}-dhcp-events.jsonl`);
@@ -314,6 +333,16 @@ export class Lab {
     const argv = [process.execPath, join(repoRoot(), 'lab', 'http-get.cjs'), url];
     const r = await (where === 'host' ? this.host(argv, { timeoutMs: 10_000 }) : this.air(argv, { timeoutMs: 10_000 }));
     return r.code === 0 ? r.stdout.trim() : '';
+  }
+
+  /**
+   * A sysctl as the guest sees it. Not through guestPath(): /proc/sys/net answers for the
+   * network namespace of whoever reads it, so it must be read from inside the guest.
+   */
+  async guestSysctl(key: string): Promise<string> {
+    const r = await this.guest(['cat', `/proc/sys/${key.replace(/\./g, '/')}`]);
+    if (r.code !== 0) throw new Error(`cannot read ${key} in the guest: ${r.stderr}`);
+    return r.stdout.trim();
   }
 
   /** The anchor process that holds the guest's namespaces open (nsenter -t PID). */

@@ -190,9 +190,11 @@ export class Orchestrator {
     const tool = family === 4 ? this.opts.tools.iptablesRestore : this.opts.tools.ip6tablesRestore;
     const r = await this.sys.run([tool], text);
     if (r.code !== 0) {
-      // iptables-restore names the line it choked on: point at the user's file instead of stdin.
-      const m = /line (\d+) failed/.exec(r.stderr);
-      throw new StepError(m ? `${file}:${m[1]}: ${tool} rejected this line` : `${tool} failed (exit ${r.code}): ${r.stderr.trim()}`);
+      // iptables-restore names the line it choked on (legacy: the rule; nft: the table's COMMIT):
+      // point at the user's file instead of stdin, and keep its own words.
+      const m = /line (\d+) failed|Error occurred at line: (\d+)/.exec(r.stderr);
+      const said = r.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^Try `|^Error occurred at line/.test(l)).join('; ');
+      throw new StepError(m ? `${file}:${m[1] ?? m[2]}: ${tool} rejected the rules: ${said}` : `${tool} failed (exit ${r.code}): ${said}`);
     }
   }
 
