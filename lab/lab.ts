@@ -537,10 +537,27 @@ async function teardown(state: LabState, dir: string): Promise<void> {
     await stopTracked(t);
   }
   if (state.anchor) await stopTracked(state.anchor);
+  // Anything still inside the lab's namespaces was started by the lab or by what it started
+  // (e.g. a daemon's helpers): found by namespace, stopped by PID, so none outlives the lab.
+  for (const n of state.namespaces) {
+    for (const pid of await pidsIn(n)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
   for (const n of state.namespaces) {
     await run(['ip', 'netns', 'del', n]);
   }
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** The PIDs of the processes in a lab network namespace. */
+export async function pidsIn(ns: string): Promise<number[]> {
+  const r = await run(['ip', 'netns', 'pids', ns]);
+  return r.code === 0 ? r.stdout.split(/\s+/).filter(Boolean).map(Number) : [];
 }
 
 function readState(dir: string): LabState | null {

@@ -3,7 +3,7 @@
 // host, iptables MASQUERADE; the orchestrator is the bundle in dist/.
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, LAB_PCI_DEVICE, type LabProcess } from '../lab/lab';
+import { Lab, LAB_PCI_DEVICE, pidsIn, type LabProcess } from '../lab/lab';
 import { waitFor } from '../lab/proc';
 import { readStatus } from './helpers/host-client';
 import { machineSnapshot } from './helpers/machine';
@@ -88,6 +88,13 @@ describe('wifibox-init, station flavor', () => {
       expect(after.restarts).toBe(before.restarts + 1);
     }
     expect(await leases()).toContain(hostIp);
+    // The killed dhcpcd's helpers went with it: every dhcpcd in the guest belongs to the new one.
+    const dhcpcd = (await status()).daemons.find((d: any) => d.name === 'dhcpcd').pid as number;
+    for (const pid of await pidsIn(lab.ns.guest)) {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const [comm, pgid] = [stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2])];
+      if (comm === 'dhcpcd') expect(pgid).toBe(dhcpcd);
+    }
     const n = events().length;
     process.kill(hostDhcp.proc.pid, 'SIGUSR1');
     const renewed = await waitFor('the host\'s renewal', () => events().slice(n).find((e) => e.event === 'renew' || e.event === 'bound'), 10_000);
@@ -113,6 +120,9 @@ describe('wifibox-init, station flavor', () => {
     expect(await lab.guestSysctl('net.ipv4.ip_forward')).toBe('0');
     expect(readFileSync(lab.guestPath(`${LAB_PCI_DEVICE}/remove`), 'utf8').trim()).toBe('1');
     expect(existsSync(lab.guestPath('/run/wifibox-init.sock'))).toBe(false);
+    // Nothing of ours left running in the guest: only the lab's anchor process.
+    await waitFor('the guest to be empty', async () => (await pidsIn(lab.ns.guest)).length === 1, 3000);
+    expect(await pidsIn(lab.ns.guest)).toEqual([lab.guestPid]);
   }, 30_000);
 
   it('9. this machine\'s own sysctls, routes, firewall and /etc are as they were', async () => {

@@ -48,6 +48,8 @@ export class Supervisor {
     this.st = { ...this.st, state: 'running', pid: h.pid > 0 ? h.pid : null, since: new Date().toISOString() };
     this.log.info({ daemon: this.name, pid: h.pid, argv: this.argv.join(' ') }, 'daemon started');
     void h.exited.then(({ code, signal }) => {
+      // Helpers it forked outlive a daemon killed outright; the next one must not meet them.
+      h.killGroup('SIGKILL');
       if (this.handle !== h) return;
       this.handle = null;
       const how = signal ? `killed by ${signal}` : `exited with ${code}`;

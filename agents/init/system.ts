@@ -12,6 +12,8 @@ export interface DaemonHandle {
   pid: number;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal: NodeJS.Signals): void;
+  /** Signals every process the daemon left in its process group (dhcpcd's privsep helpers). */
+  killGroup(signal: NodeJS.Signals): void;
   /** The last lines it printed (stdout and stderr), for the reason it failed. */
   tail(): string;
 }
@@ -61,7 +63,8 @@ export const realSystem: InitSystem = {
     });
   },
   startDaemon(argv, env) {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+    // Its own process group: whatever it forks can be found, and stopped, with it.
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env, detached: true });
     let out = '';
     const keep = (d: Buffer) => {
       out = (out + d.toString()).slice(-4096);
@@ -83,6 +86,14 @@ export const realSystem: InitSystem = {
           child.kill(signal);
         } catch {
           /* already gone */
+        }
+      },
+      killGroup: (signal) => {
+        if (!child.pid) return;
+        try {
+          process.kill(-child.pid, signal);
+        } catch {
+          /* nobody left in the group */
         }
       },
       tail: () => out.trim().split('\n').slice(-5).join('\n'),
