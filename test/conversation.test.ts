@@ -567,3 +567,20 @@ describe('Conversation: message pacing', () => {
     await waitFor('both events received', () => h.host.received().length === 3 + 30);
   });
 });
+
+describe('Conversation: one open connection (a client that keeps it)', () => {
+  it('answers each new request at once: pacing holds back only messages the host has not asked for', async () => {
+    const h = await open({ messageGapMs: 200 });
+    for (let i = 0; i < 3; i++) {
+      const before = h.writes.length;
+      h.host.sock.write(`PING${i}`);
+      await waitFor('the request', () => h.dgram.sent.length === i + 1);
+      h.dgram.deliver('PONG\n');
+      await waitFor('the reply', () => h.writes.length === before + 1);
+    }
+    const gaps = h.writes.slice(1).map((w, i) => w.at - h.writes[i]!.at);
+    // Without the reset each reply would wait out the 200 ms gap.
+    expect(Math.max(...gaps)).toBeLessThan(100);
+    expect(h.counters).toMatchObject({ requests: 3, replies: 3 });
+  });
+});

@@ -132,6 +132,8 @@ export class Conversation {
     }
     this.pending++;
     this.lingering = false;
+    // A new request means the host has read what came before: its reply need not wait.
+    this.lastWrite = -Infinity;
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.sendToDaemon(req, 0);
   }
