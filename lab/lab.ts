@@ -87,7 +87,7 @@ export function defaultUpstreamDir(): string {
   return process.env.WIFIBOX_UPSTREAM_CONFIG ?? resolve(repoRoot(), '../shared/upstream-config');
 }
 
-const REQUIRED_TOOLS = ['ip', 'unshare', 'nsenter', 'mount', 'socat', 'wpa_supplicant', 'wpa_cli', 'hostapd'];
+const REQUIRED_TOOLS = ['ip', 'unshare', 'nsenter', 'mount', 'socat', 'wpa_supplicant', 'wpa_cli', 'hostapd', 'dhcpcd', 'busybox', 'iptables-restore'];
 
 export function missingTools(): string[] {
   const path = (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');

@@ -17,7 +17,7 @@ export class UsageError extends Error {}
 export function usage(command: string, summary: string, spec: Record<string, OptionSpec>): string {
   const rows = Object.entries(spec).map(([name, s]) => {
     const left = s.type === 'string' ? `--${name} ${s.arg ?? 'VALUE'}` : `--${name}`;
-    const def = s.default !== undefined ? ` (default: ${s.default})` : '';
+    const def = s.default ? ` (default: ${s.default})` : '';
     return `  ${left.padEnd(28)} ${s.help}${def}`;
   });
   return [`Usage: ${command} [options]`, '', summary, '', 'Options:', ...rows,
