@@ -345,6 +345,23 @@ export class Lab {
     return r.stdout.trim();
   }
 
+  /**
+   * Bind-mounts one guest path over another, inside the guest's own mount namespace only (it is
+   * private: this machine's view stays as it was). E.g. a folder under the guest's /run over
+   * /usr/lib/dhcpcd/dhcpcd-hooks, so a program run in the guest finds the hooks the real guest has.
+   */
+  async bindInGuest(source: string, target: string, readOnly = false): Promise<void> {
+    const m = (args: string[]) => must(['nsenter', '-t', String(this.guestPid), '-m', '--', ...args]);
+    await m(['mount', '--bind', source, target]);
+    if (readOnly) await m(['mount', '-o', 'remount,bind,ro', target]);
+  }
+
+  /** Whether a path is a mount point in the guest's mount namespace (e.g. a sysctl the lab bound a file over). */
+  async isGuestMountPoint(path: string): Promise<boolean> {
+    const r = await run(['nsenter', '-t', String(this.guestPid), '-m', '--', 'findmnt', '-n', '-o', 'TARGET', '--mountpoint', path]);
+    return r.code === 0 && r.stdout.trim() === path;
+  }
+
   /** The anchor process that holds the guest's namespaces open (nsenter -t PID). */
   get guestPid(): number {
     return this.state.anchor!.pid;

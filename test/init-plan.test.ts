@@ -62,7 +62,11 @@ describe('init plan', () => {
       const cfg = guest([`${flavor}/appliance`, `optional/ipv6/${flavor}/appliance`]);
       expect(cfg.problems).toEqual([]);
       const plan = makePlan(cfg, OPTS);
-      expect(ids(plan)).toEqual(expect.arrayContaining(['firewall6', 'radvd']));
+      expect(ids(plan)).toEqual(expect.arrayContaining(['firewall6', 'forwarding6', 'radvd']));
+      // The overlay's sysctl files do not switch IPv6 forwarding on; loading ip6tables does.
+      const f6 = plan.steps.find((s) => s.id === 'forwarding6')!;
+      expect(f6.after).toEqual(['firewall6']);
+      expect(f6.action.kind === 'forwarding' && f6.action.entries.map((e) => [e.key, e.value])).toEqual([['net.ipv6.conf.all.forwarding', '1']]);
       const radvd = plan.steps.find((s) => s.id === 'radvd')!;
       expect(radvd.after.length).toBeGreaterThan(0);
       expect(plan.steps.find((s) => s.id === 'iface:eth0')!.what).toMatch(/fd00::/);

@@ -4,8 +4,9 @@
 import { connect } from 'node:net';
 
 const SOCKET = process.argv[2] ?? '/run/wifibox-init/hook.sock';
-// dhcpcd-run-hooks(8) names: the reason, the interface, and the new_*/old_* lease values.
-const KEEP = /^(reason|interface|protocol|if_up|if_down|if_configured|(new|old)_[a-z0-9_]+)$/;
+// dhcpcd-run-hooks(8) names: the reason, the interface, the new_*/old_* lease values, and what
+// router advertisements said: dhcpcd 9 passes those as nd1_*, nd2_*… (nd1_rdnss1_servers), unprefixed.
+const KEEP = /^(reason|interface|protocol|if_up|if_down|if_configured|(new|old)_[a-z0-9_]+|nd[0-9]+_[a-z0-9_]+)$/;
 
 const env: Record<string, string> = {};
 for (const [k, v] of Object.entries(process.env)) if (KEEP.test(k) && v !== undefined) env[k] = v;

@@ -62,8 +62,9 @@ export function applyHookReport(prev: LeaseState, env: Record<string, string>, n
     const d6 = words(env.new_dhcp6_name_servers);
     if (d6.length) next.dns.dns6 = d6;
   } else if (reason === 'ROUTERADVERT') {
+    // dhcpcd 9 names router advertisement values nd<router>_<option><n>_*, with no new_ prefix.
     const rdnss = Object.keys(env)
-      .filter((k) => /^new_nd\d+_rdnss\d+_servers$/.test(k))
+      .filter((k) => /^nd\d+_rdnss\d+_servers$/.test(k))
       .sort()
       .flatMap((k) => words(env[k]));
     if (rdnss.length) next.dns.dns6 = [...new Set(rdnss)];

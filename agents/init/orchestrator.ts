@@ -308,7 +308,8 @@ export class Orchestrator {
     const radvd = this.daemons.get('radvd');
     if (radvd && this.cfg.radvd) {
       this.renderRadvdConf();
-      await radvd.restart();
+      // radvd re-reads its config on SIGHUP; a restart would first withdraw the route from hosts.
+      radvd.signal('SIGHUP');
     }
   }
 
@@ -377,7 +378,7 @@ export class Orchestrator {
       }
     }
     for (const [family, fw] of [[4, this.cfg.iptables], [6, this.cfg.ip6tables]] as const) {
-      const keys = this.cfg.sysctl.filter((e) => (family === 4 ? e.key === 'net.ipv4.ip_forward' : /^net\.ipv6\.conf\.[^.]+\.forwarding$/.test(e.key)));
+      const keys = this.plan.steps.flatMap((st) => (st.action.kind === 'forwarding' && st.action.family === family ? st.action.entries : []));
       for (const e of keys) {
         try {
           this.sys.write(join(this.opts.procSys, sysctlPath(e.key)), '0\n');

@@ -60,10 +60,16 @@ export function makePlan(cfg: GuestConfig, opts: PlanOptions): Plan {
   }
 
   for (const family of [4, 6] as const) {
-    const entries = cfg.sysctl.filter((e) => isForwardingKey(e.key) === family);
-    if (!entries.length) continue;
     const fw = family === 4 ? 'firewall' : 'firewall6';
     const after = steps.some((s) => s.id === fw) ? [fw] : [];
+    const entries = cfg.sysctl.filter((e) => isForwardingKey(e.key) === family);
+    // The old iptables/ip6tables services (IPFORWARD="yes" in their conf.d) switched forwarding
+    // on once the rules were loaded; the IPv6 overlay relies on it, its sysctl files do not set it.
+    const key = family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding';
+    if (after.length && !entries.some((e) => e.key === key)) {
+      entries.push({ key, value: '1', file: `${fw} (as IPFORWARD="yes" did)`, line: 0, ignoreErrors: false });
+    }
+    if (!entries.length) continue;
     add(family === 4 ? 'forwarding' : 'forwarding6', after, `turn IPv${family} forwarding on${after.length ? ` once ${fw} is loaded` : ''}`, { kind: 'forwarding', family, entries });
   }
 
