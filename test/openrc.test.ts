@@ -1,0 +1,31 @@
+// The OpenRC service files: shellcheck clean (openrc-run scripts are POSIX sh), and they keep
+// the names and order the guest image's runlevels expect.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from '../lab/proc';
+
+const INIT = join(__dirname, '..', 'init');
+const scripts = ['wifibox-init.initd', 'uds_passthru.initd'].map((f) => join(INIT, f));
+
+describe('OpenRC service files', () => {
+  it('pass shellcheck', async () => {
+    const r = await run(['shellcheck', '--shell=sh', '--severity=style', ...scripts]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+
+  it('supervise the agents and order them as the old services were', () => {
+    const init = readFileSync(scripts[0]!, 'utf8');
+    const passthru = readFileSync(scripts[1]!, 'utf8');
+    for (const s of [init, passthru]) {
+      expect(s.startsWith('#!/sbin/openrc-run\n')).toBe(true);
+      expect(s).toMatch(/^supervisor=supervise-daemon$/m);
+      expect(s).toMatch(/^respawn_max=/m);
+    }
+    expect(init).toMatch(/^command="\/usr\/sbin\/wifibox-init"$/m);
+    expect(init).toMatch(/^\s*provide net firewall$/m);
+    expect(passthru).toMatch(/^command="\/usr\/sbin\/wifibox-passthru"$/m);
+    expect(passthru).toMatch(/^\s*need net$/m);
+    expect(passthru).toMatch(/^\s*after firewall wpa_supplicant hostapd$/m);
+  });
+});
