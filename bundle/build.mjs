@@ -1,6 +1,6 @@
 // npm run build: type-check, build the native addon, bundle each agent into one file in dist/.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -40,12 +40,16 @@ if (stale) {
 }
 
 mkdirSync(dist, { recursive: true });
-copyFileSync(addon, join(dist, 'wifibox_dgram.node'));
+// Copy then rename: overwriting a loaded .node in place crashes every process that mapped it.
+const tmpAddon = join(dist, `.wifibox_dgram.node.${process.pid}`);
+copyFileSync(addon, tmpAddon);
+renameSync(tmpAddon, join(dist, 'wifibox_dgram.node'));
 
 const agents = [
   { entry: 'agents/passthru/main.ts', out: 'wifibox-passthru.js', minify: true },
   { entry: 'agents/init/main.ts', out: 'wifibox-init.js', minify: true },
   { entry: 'agents/init/hook.ts', out: 'wifibox-dhcpcd-hook.js', minify: true, executable: true },
+  { entry: 'agents/diag/main.ts', out: 'wifibox-diag.js', minify: true },
   { entry: 'lab/cli.ts', out: 'lab.js', minify: false },
   { entry: 'bench/main.ts', out: 'bench.js', minify: false },
 ].filter((a) => existsSync(join(root, a.entry)));

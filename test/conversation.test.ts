@@ -93,8 +93,9 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-async function open(over: Partial<ConversationLimits> = {}, opts: { paused?: boolean } = {}): Promise<Harness> {
+async function open(over: Partial<ConversationLimits> = {}, opts: { paused?: boolean; stale?: boolean } = {}): Promise<Harness> {
   const sys = new FakeSystem();
+  if (opts.stale) sys.stale.add(CLIENT);
   const counters = newCounters();
   const limits = { ...LIMITS, ...over };
   const partial: Partial<Harness> = { sys, counters, limits, lingerCalls: 0, closedCalls: [], removedAtClose: null, writes: [] };
@@ -178,12 +179,20 @@ async function attach(h: Harness): Promise<void> {
   expect(h.conv.attached).toBe(true);
 }
 
+describe('Conversation: a client path left by a crashed run', () => {
+  it('is removed and bound again', async () => {
+    const h = await open({}, { stale: true });
+    expect(h.sys.removed).toEqual([CLIENT]);
+    expect(h.dgram.binds).toEqual([CLIENT]);
+  });
+});
+
 describe('Conversation: one request, one reply', () => {
   it('relays a request sent before the host half-closes, relays the reply after, then closes after the linger', async () => {
     const h = await open();
     expect(h.dgram.binds).toEqual([CLIENT]);
-    // A stale file at the client path is removed before binding.
-    expect(h.sys.removed).toEqual([CLIENT]);
+    // A fresh path is bound straight away: nothing to remove first.
+    expect(h.sys.removed).toEqual([]);
 
     h.host.request('PING');
     await waitFor('PING at the daemon', () => h.dgram.sent.length >= 1);
@@ -206,9 +215,9 @@ describe('Conversation: one request, one reply', () => {
     expect(h.closedCalls).toEqual([h.conv]);
     expect(h.conv.isClosed).toBe(true);
     expect(h.dgram.closed).toBe(true);
-    // Removed once before bind, and once more on close (before onClosed ran).
-    expect(h.removedAtClose).toEqual([CLIENT, CLIENT]);
-    expect(h.sys.removed).toEqual([CLIENT, CLIENT]);
+    // Removed on close, before onClosed ran.
+    expect(h.removedAtClose).toEqual([CLIENT]);
+    expect(h.sys.removed).toEqual([CLIENT]);
     expect(h.counters).toEqual({ ...newCounters(), requests: 1, replies: 1, bytesIn: 4, bytesOut: 5 });
     expect(h.dgram.sent).toHaveLength(1);
   });
@@ -337,7 +346,7 @@ describe('Conversation: one request, one reply', () => {
     expect(h.dgram.sent).toEqual([]);
     expect(h.dgram.attempts).toBe(1);
     expect(h.dgram.closed).toBe(true);
-    expect(h.removedAtClose).toEqual([CLIENT, CLIENT]);
+    expect(h.removedAtClose).toEqual([CLIENT]);
     expect(h.counters).toMatchObject({ errors: 1, replies: 0, bytesOut: 0 });
   });
 });
@@ -377,11 +386,11 @@ describe('Conversation: monitors', () => {
     // Not gone before the daemon answered DETACH.
     await sleep(5);
     expect(h.closedCalls).toEqual([]);
-    expect(h.sys.removed).toEqual([CLIENT]);
+    expect(h.sys.removed).toEqual([]);
     h.dgram.deliver('OK\n');
     expect(h.closedCalls).toEqual([h.conv]);
     expect(h.conv.isClosed).toBe(true);
-    expect(h.removedAtClose).toEqual([CLIENT, CLIENT]);
+    expect(h.removedAtClose).toEqual([CLIENT]);
     expect(h.dgram.closed).toBe(true);
     await waitFor("the host child's end", () => h.host.ended);
     // The DETACH reply is not relayed to the host.
@@ -399,7 +408,7 @@ describe('Conversation: monitors', () => {
     expect(h.closedCalls).toEqual([]);
     await waitFor('onClosed', () => h.closedCalls.length === 1, 500);
     expect(performance.now() - closeAt).toBeGreaterThanOrEqual(LIMITS.detachWaitMs - 1);
-    expect(h.removedAtClose).toEqual([CLIENT, CLIENT]);
+    expect(h.removedAtClose).toEqual([CLIENT]);
     expect(h.dgram.closed).toBe(true);
   });
 
@@ -446,7 +455,7 @@ describe('Conversation: limits', () => {
     expect(h.host.chunks).toEqual([]);
     await waitFor('onClosed', () => h.closedCalls.length === 1);
     expect(h.dgram.attempts).toBe(0);
-    expect(h.removedAtClose).toEqual([CLIENT, CLIENT]);
+    expect(h.removedAtClose).toEqual([CLIENT]);
     expect(h.counters).toEqual(newCounters());
   });
 

@@ -79,8 +79,7 @@ export class Conversation {
     this.peer = `${tcp.remoteAddress}:${tcp.remotePort}`;
     this.dgram = env.sys.openDatagram((msg) => this.fromDaemon(msg));
     try {
-      env.sys.removeFile(env.clientPath); // a leftover from a crashed run must not block the bind
-      this.dgram.bind(env.clientPath);
+      this.bindClientPath();
     } catch (err) {
       this.dgram.close();
       throw err;
@@ -97,6 +96,17 @@ export class Conversation {
     });
     tcp.on('close', () => this.close('host closed'));
     this.armIdle();
+  }
+
+  /** Binds first: the path is fresh almost always, and an unlink that fails costs an exception. */
+  private bindClientPath(): void {
+    try {
+      this.dgram.bind(this.env.clientPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      this.env.sys.removeFile(this.env.clientPath); // a leftover from a crashed run
+      this.dgram.bind(this.env.clientPath);
+    }
   }
 
   private fromHost(chunk: Buffer): void {

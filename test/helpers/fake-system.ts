@@ -35,6 +35,8 @@ export class FakeDatagram implements DatagramSocket {
 
   bind(path: string): void {
     if (this.isClosed) throw errnoError('EBADF', 'bind', path);
+    // A file a crashed run left at the path: bind fails as the kernel's would until it is removed.
+    if (this.owner.stale.has(path) && !this.owner.removed.includes(path)) throw errnoError('EADDRINUSE', 'bind', path);
     this.binds.push(path);
   }
 
@@ -78,6 +80,9 @@ export class FakeSystem implements PassthruSystem {
     if (!s) throw new Error('no datagram socket was opened');
     return s;
   }
+
+  /** Socket files a crashed run left behind (see FakeDatagram.bind). */
+  readonly stale = new Set<string>();
 
   openDatagram(onMessage: (msg: Buffer) => void): DatagramSocket {
     const s = new FakeDatagram(this, onMessage);
