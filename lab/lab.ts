@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import {
   closeSync,
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   openSync,
@@ -324,7 +325,7 @@ export class Lab {
 
   /** The init orchestrator from dist/, in the guest, on /media/etc, with the lab's fake PCI tree. */
   startInit(args: readonly string[] = [], name = 'init'): LabProcess {
-    return this.startInGuest(name, [process.execPath, join(this.opts.distDir, 'wifibox-init.js'), '--loglevel', 'debug',
+    return this.startInGuest(name, [process.execPath, ...AGENT_NODE_FLAGS, join(this.opts.distDir, 'wifibox-init.js'), '--loglevel', 'debug',
       '--sys-bus-pci', LAB_SYS_BUS_PCI, '--udhcpd', '/run/lab-bin/udhcpd', ...args]);
   }
 
@@ -360,6 +361,30 @@ export class Lab {
   async isGuestMountPoint(path: string): Promise<boolean> {
     const r = await run(['nsenter', '-t', String(this.guestPid), '-m', '--', 'findmnt', '-n', '-o', 'TARGET', '--mountpoint', path]);
     return r.code === 0 && r.stdout.trim() === path;
+  }
+
+  /**
+   * Lays `layers` (folders of this machine, first on top) over a guest folder with a read-only
+   * overlay mount, in the guest's mount namespace only: the guest sees added files, this
+   * machine's folder is untouched.
+   */
+  async overlayInGuest(target: string, layers: string[]): Promise<void> {
+    // The layers are staged under the guest's own /run: the lab folder is hidden behind it.
+    const staged: string[] = [];
+    for (const [i, layer] of layers.entries()) {
+      const inGuest = `/run/lab-layers${target.replace(/\//g, '_')}-${i}`;
+      cpSyncSafe(layer, this.guestPath(inGuest));
+      staged.push(inGuest);
+    }
+    await must(this.guestArgv(['mount', '-t', 'overlay', 'wifibox-overlay', '-o', `lowerdir=${[...staged, target].join(':')}`, target]));
+  }
+
+  /** The state folder OpenRC keeps in /run after boot, so openrc-run works in the guest. */
+  async prepareOpenrc(): Promise<void> {
+    for (const d of ['started', 'starting', 'stopping', 'inactive', 'wasinactive', 'failed', 'hotplugged', 'daemons', 'options', 'exclusive', 'scheduled', 'tmp']) {
+      mkdirSync(this.guestPath(`/run/openrc/${d}`), { recursive: true });
+    }
+    writeFileSync(this.guestPath('/run/openrc/softlevel'), 'default\n');
   }
 
   /** The anchor process that holds the guest's namespaces open (nsenter -t PID). */
@@ -457,7 +482,7 @@ export class Lab {
 
   /** The passthru agent from dist/, in the guest, on the upstream config. */
   async startPassthru(args: readonly string[] = [], name = 'passthru', waitListening = true): Promise<LabProcess> {
-    const p = this.startInGuest(name, [process.execPath, join(this.opts.distDir, 'wifibox-passthru.js'), '--loglevel', 'debug', ...args]);
+    const p = this.startInGuest(name, [process.execPath, ...AGENT_NODE_FLAGS, join(this.opts.distDir, 'wifibox-passthru.js'), '--loglevel', 'debug', ...args]);
     if (waitListening) {
       await waitFor('the passthru agent to listen on 1200', async () => {
         const r = await this.guest(['ss', '-Htln', `sport = :1200`]);
@@ -511,9 +536,16 @@ export class Lab {
 }
 
 const BUSYBOX = '/bin/busybox';
+/** Node's flags for the resident agents, as the package's /usr/sbin wrappers run them. */
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1'];
 /** The fake /sys/bus/pci, inside the guest's own /run. */
 export const LAB_SYS_BUS_PCI = '/run/lab-sys/bus/pci';
 export const LAB_PCI_DEVICE = `${LAB_SYS_BUS_PCI}/devices/0000:00:06.0`;
+
+/** Copies a folder tree, keeping modes (scripts stay executable). */
+function cpSyncSafe(src: string, dest: string): void {
+  cpSync(src, dest, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+}
 
 /** Installs each upstream `X.sample` as `X` (subfolders such as sysctl.d/ too), unchanged. */
 function copySamples(src: string, dest: string): void {
