@@ -379,6 +379,25 @@ export class Lab {
     await must(this.guestArgv(['mount', '-t', 'overlay', 'wifibox-overlay', '-o', `lowerdir=${[...staged, target].join(':')}`, target]));
   }
 
+  /**
+   * Makes an unpacked package root (its usr/ and etc/) part of the guest's file system, as if it
+   * were installed there, plus extra etc/ files (e.g. conf.d for the lab). Read-only overlays in
+   * the guest's mount namespace: this machine's /usr and /etc are untouched.
+   */
+  async installInGuest(root: string, extraEtc?: string): Promise<void> {
+    const app = this.flavor === 'wpa_supplicant' ? '/etc/wpa_supplicant' : '/etc/hostapd';
+    const m = (args: string[]) => must(this.guestArgv(args));
+    // The overlay on /etc hides the lab's binds on it: keep them aside, put them back after.
+    mkdirSync(this.guestPath('/run/lab-keep/app'), { recursive: true });
+    writeFileSync(this.guestPath('/run/lab-keep/resolv.conf'), '');
+    await m(['mount', '--bind', '/etc/resolv.conf', '/run/lab-keep/resolv.conf']);
+    await m(['mount', '--bind', app, '/run/lab-keep/app']);
+    await this.overlayInGuest('/usr', [join(root, 'usr')]);
+    await this.overlayInGuest('/etc', [...(extraEtc ? [extraEtc] : []), join(root, 'etc')]);
+    await m(['mount', '--bind', '/run/lab-keep/resolv.conf', '/etc/resolv.conf']);
+    await m(['mount', '--bind', '/run/lab-keep/app', app]);
+  }
+
   /** The state folder OpenRC keeps in /run after boot, so openrc-run works in the guest. */
   async prepareOpenrc(): Promise<void> {
     for (const d of ['started', 'starting', 'stopping', 'inactive', 'wasinactive', 'failed', 'hotplugged', 'daemons', 'options', 'exclusive', 'scheduled', 'tmp']) {

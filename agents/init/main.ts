@@ -28,7 +28,7 @@ const SPEC = {
   'resolv-conf': { type: 'string', default: '/etc/resolv.conf', arg: 'PATH', help: 'the guest\'s resolver file, written from the wireless DNS' },
   'lan-interface': { type: 'string', default: 'eth0', arg: 'IF', help: 'the interface toward the host' },
   'wireless-interface': { type: 'string', default: 'wlan0', arg: 'IF', help: 'the wireless interface' },
-  'short-lease': { type: 'string', default: '30', arg: 'SECONDS', help: 'udhcpd lease time until the wireless DNS is known' },
+  'short-lease': { type: 'string', default: '10', arg: 'SECONDS', help: 'udhcpd lease time until the wireless DNS is known' },
   'lease-write': { type: 'string', default: '10', arg: 'SECONDS', help: 'udhcpd auto_time when the template sets none' },
   ip: tool('ip'),
   'iptables-restore': tool('iptables-restore'),

@@ -101,6 +101,7 @@ export class Orchestrator {
   /** Starts the endpoints, then runs every step as soon as the steps it waits for are done. */
   async up(): Promise<void> {
     this.sys.makeDir(this.opts.runDir, 0o700);
+    await this.reapLeftovers();
     this.startEndpoints();
     const running = new Map<string, Promise<void>>();
     const launch = (step: Step): Promise<void> => {
@@ -242,15 +243,53 @@ export class Orchestrator {
     let argv: string[];
     if (daemon === 'udhcpd') {
       const conf = this.renderUdhcpdConf();
-      argv = [t.udhcpd, '-f', conf];
+      // -a: busybox udhcpd waits up to 2 s for an ARP reply before offering an address; the
+      // host is the only client on eth0, so 100 ms is plenty and its first lease comes sooner.
+      argv = [t.udhcpd, '-f', '-a', '100', conf];
     } else if (daemon === 'dhcpcd') {
       argv = [t.dhcpcd, '-B', '-c', this.opts.hookPath, ...(this.cfg.dhcpcdConf ? ['-f', this.cfg.dhcpcdConf] : []), iface];
     } else {
       argv = [t.radvd, '-n', '-C', this.renderRadvdConf(), '-p', join(this.opts.runDir, 'radvd.pid')];
     }
-    const sup = new Supervisor(daemon, argv, this.sys, this.log);
+    const sup = new Supervisor(daemon, argv, this.sys, this.log, (pid) => this.recordDaemon(daemon, pid));
     this.daemons.set(daemon, sup);
     sup.start();
+  }
+
+  private get daemonsFile(): string {
+    return join(this.opts.runDir, 'daemons.json');
+  }
+
+  /** Each daemon's process group, by PID and start time, for the next orchestrator. */
+  private recordDaemon(name: string, pid: number): void {
+    const known = this.readDaemonsFile();
+    known[name] = { pid, start: this.sys.processStart(pid) ?? '' };
+    this.sys.writeAtomic(this.daemonsFile, JSON.stringify(known));
+  }
+
+  private readDaemonsFile(): Record<string, { pid: number; start: string }> {
+    try {
+      return JSON.parse(this.sys.read(this.daemonsFile) ?? '{}') as Record<string, { pid: number; start: string }>;
+    } catch {
+      return {};
+    }
+  }
+
+  /**
+   * An orchestrator killed outright (supervise-daemon then starts a new one) leaves its daemons
+   * running, holding udhcpd's port and dhcpcd's lock: stop them, found by the PID and start time
+   * recorded, so no other process is ever signalled.
+   */
+  private async reapLeftovers(): Promise<void> {
+    const known = this.readDaemonsFile();
+    for (const [name, { pid, start }] of Object.entries(known)) {
+      if (!start || this.sys.processStart(pid) !== start) continue;
+      this.log.warn({ daemon: name, pid }, 'stopping a daemon a previous wifibox-init left running');
+      this.sys.killGroup(pid, 'SIGTERM');
+      for (let i = 0; i < 40 && this.sys.processStart(pid) === start; i++) await new Promise((r) => setTimeout(r, 50));
+      this.sys.killGroup(pid, 'SIGKILL');
+    }
+    this.sys.remove(this.daemonsFile);
   }
 
   /** udhcpd's config in the 128 KiB /tmp: short leases until the wireless DNS is known. */

@@ -29,6 +29,8 @@ export class Supervisor {
     private argv: readonly string[],
     private readonly sys: InitSystem,
     private readonly log: Logger,
+    /** Told of each new process, so a later orchestrator can find what this one left. */
+    private readonly onSpawn: (pid: number) => void = () => undefined,
     private readonly env?: NodeJS.ProcessEnv,
   ) {
     this.st = { name, state: 'stopped', pid: null, restarts: 0, lastExit: null, since: null };
@@ -47,6 +49,7 @@ export class Supervisor {
     this.startedAt = Date.now();
     this.st = { ...this.st, state: 'running', pid: h.pid > 0 ? h.pid : null, since: new Date().toISOString() };
     this.log.info({ daemon: this.name, pid: h.pid, argv: this.argv.join(' ') }, 'daemon started');
+    if (h.pid > 0) this.onSpawn(h.pid);
     void h.exited.then(({ code, signal }) => {
       // Helpers it forked outlive a daemon killed outright; the next one must not meet them.
       h.killGroup('SIGKILL');

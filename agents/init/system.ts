@@ -29,6 +29,10 @@ export interface InitSystem {
   writeAtomic(path: string, text: string): void;
   remove(path: string): void;
   makeDir(path: string, mode: number): void;
+  /** A process's start time (field 22 of /proc/PID/stat), or null when it is gone. */
+  processStart(pid: number): string | null;
+  /** Signals a process group; false when nobody is in it. */
+  killGroup(pgid: number, signal: NodeJS.Signals): boolean;
 }
 
 export const realSystem: InitSystem = {
@@ -134,5 +138,21 @@ export const realSystem: InitSystem = {
   },
   makeDir(path, mode) {
     mkdirSync(path, { recursive: true, mode });
+  },
+  processStart(pid) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    } catch {
+      return null;
+    }
+  },
+  killGroup(pgid, signal) {
+    try {
+      process.kill(-pgid, signal);
+      return true;
+    } catch {
+      return false;
+    }
   },
 };
