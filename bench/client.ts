@@ -117,6 +117,9 @@ class HostClient {
   private readonly sock: DatagramSocket;
   private waiter: ((reply: Buffer) => void) | null = null;
   stray = 0;
+  /** Sends that found the destination's queue full and were retried. */
+  sendWaits = 0;
+  private sendWaitsNow = 0;
 
   constructor(readonly path: string) {
     rmSync(path, { force: true });
@@ -129,11 +132,16 @@ class HostClient {
     this.sock.bind(path);
   }
 
-  /** Sends req to dest; resolves with the first datagram back, or null after timeoutMs. */
+  /**
+   * Sends req to dest; resolves with the first datagram back, or null after timeoutMs. A full
+   * queue on the host socat's socket (EAGAIN) is waited out, as wpa_cli's blocking send would.
+   */
   ask(req: string, dest: string, timeoutMs: number): Promise<{ reply: Buffer | null; ms: number; error?: string }> {
     return new Promise((resolve) => {
       const t0 = performance.now();
+      let retry: NodeJS.Timeout | null = null;
       const timer = setTimeout(() => {
+        if (retry) clearTimeout(retry);
         this.waiter = null;
         resolve({ reply: null, ms: performance.now() - t0 });
       }, timeoutMs);
@@ -141,13 +149,25 @@ class HostClient {
         clearTimeout(timer);
         resolve({ reply, ms: performance.now() - t0 });
       };
-      try {
-        this.sock.send(Buffer.from(req), dest);
-      } catch (err) {
-        clearTimeout(timer);
-        this.waiter = null;
-        resolve({ reply: null, ms: 0, error: (err as NodeJS.ErrnoException).code ?? String(err) });
-      }
+      this.sendWaitsNow = 0;
+      const send = () => {
+        retry = null;
+        try {
+          this.sock.send(Buffer.from(req), dest);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? String(err);
+          if (code === 'EAGAIN') {
+            // 1, 2, 4, then every 4 ms: close to a blocking send without spinning 64 clients.
+            retry = setTimeout(send, Math.min(1 << this.sendWaitsNow++, 4));
+            this.sendWaits++;
+            return;
+          }
+          clearTimeout(timer);
+          this.waiter = null;
+          resolve({ reply: null, ms: 0, error: code });
+        }
+      };
+      send();
     });
   }
 
@@ -222,7 +242,7 @@ function expectedSsid(i: number): string {
 }
 
 async function concurrent(op: Extract<ClientOp, { op: 'concurrent' }>): Promise<ConcurrentResult> {
-  const res: ConcurrentResult = { clients: op.clients, sent: 0, ok: 0, wrong: 0, lost: 0, stray: 0, elapsedMs: 0, sampleWrong: [] };
+  const res: ConcurrentResult = { clients: op.clients, sent: 0, ok: 0, wrong: 0, lost: 0, stray: 0, sendWaits: 0, sendErrors: 0, firstSendError: null, elapsedMs: 0, sampleWrong: [] };
   const clients = Array.from({ length: op.clients }, (_, i) => new HostClient(join(op.bindDir, `bench-cc-${process.pid}-${i}`)));
   const t0 = performance.now();
   try {
@@ -233,6 +253,10 @@ async function concurrent(op: Extract<ClientOp, { op: 'concurrent' }>): Promise<
           res.sent++;
           const r = await c.ask(`GET_NETWORK ${i + 1} ssid`, op.socket, op.timeoutMs);
           if (!r.reply) {
+            if (r.error) {
+              res.sendErrors++;
+              res.firstSendError ??= r.error;
+            }
             res.lost++;
             continue;
           }
@@ -250,17 +274,31 @@ async function concurrent(op: Extract<ClientOp, { op: 'concurrent' }>): Promise<
     // Replies still in flight when the last request finished are strays too.
     await new Promise((r) => setTimeout(r, 200));
     res.stray = clients.reduce((n, c) => n + c.stray, 0);
+    res.sendWaits = clients.reduce((n, c) => n + c.sendWaits, 0);
     return res;
   } finally {
     for (const c of clients) c.close();
   }
 }
 
-/** Opens n idle connections, says so, and holds them until stdin closes. */
+/**
+ * Opens n idle connections, says so, and holds them until stdin closes. They are opened one
+ * by one, a few ms apart: the old socat listens with socat's default backlog of 5, and a burst
+ * would overflow it; the kernel then drops the handshake's last ACK, the client believes it is
+ * connected, and the server only accepts it seconds later, in the middle of another test.
+ */
 async function hold(op: Extract<ClientOp, { op: 'hold' }>): Promise<HoldReady> {
-  const settled = await Promise.allSettled(Array.from({ length: op.n }, () => OpenConnection.open(op.host, op.port)));
-  const conns = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  const ready: HoldReady = { holding: conns.length, failed: op.n - conns.length };
+  const conns: OpenConnection[] = [];
+  let failed = 0;
+  for (let i = 0; i < op.n; i++) {
+    try {
+      conns.push(await OpenConnection.open(op.host, op.port));
+    } catch {
+      failed++;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const ready: HoldReady = { holding: conns.length, failed };
   process.stdout.write(JSON.stringify(ready) + '\n');
   await new Promise<void>((resolve) => {
     process.stdin.on('data', () => undefined);

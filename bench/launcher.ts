@@ -8,11 +8,10 @@ import { connect, createServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { LauncherReply, LauncherRequest, LauncherStart } from './protocol';
 
-const PROBE_EVERY_MS = 1;
 const children = new Map<number, { child: ChildProcess; exited: Promise<number | null> }>();
 
 /** Resolves once a TCP connect to host:port succeeds; counts the attempts. */
-function waitListening(host: string, port: number, t0: number, timeoutMs: number, gone: () => boolean): Promise<{ ms: number; probes: number }> {
+function waitListening(host: string, port: number, t0: number, timeoutMs: number, everyMs: number, gone: () => boolean): Promise<{ ms: number; probes: number }> {
   return new Promise((resolve, reject) => {
     let probes = 0;
     const attempt = () => {
@@ -27,7 +26,7 @@ function waitListening(host: string, port: number, t0: number, timeoutMs: number
         s.destroy();
         if (gone()) reject(new Error('the process exited before listening'));
         else if (performance.now() - t0 > timeoutMs) reject(new Error(`not listening on ${host}:${port} after ${timeoutMs} ms`));
-        else setTimeout(attempt, PROBE_EVERY_MS);
+        else setTimeout(attempt, everyMs);
       });
     };
     attempt();
@@ -48,7 +47,7 @@ async function start(req: LauncherStart): Promise<LauncherReply> {
   });
   children.set(pid, { child, exited });
   try {
-    const r = await waitListening(req.host, req.port, t0, req.timeoutMs, () => exitedWith !== undefined);
+    const r = await waitListening(req.host, req.port, t0, req.timeoutMs, req.probeEveryMs ?? 1, () => exitedWith !== undefined);
     return { ok: true, pid, ...r };
   } catch (err) {
     await stop(pid);

@@ -1,7 +1,9 @@
-// npm run bench [-- --quick [--write]]: our passthru agent against the old socat glue, in the lab.
+// npm run bench [-- --quick [--write]]: our passthru agent against the old socat glue, in the lab,
+// then wifibox-init against the old OpenRC sequence; `npm run bench -- init [...]` runs only the latter.
 // The same bundle also runs as the bench's client (in the lab's host namespace) and as its
 // launcher (in the guest); the orchestrator starts those modes itself.
 import { runClient } from './client';
+import { runInitBench } from './init';
 import { runLauncher } from './launcher';
 import { runBench } from './run';
 
@@ -14,8 +16,10 @@ function main(argv: string[]): void {
     runClient(argv[1] ?? '').then(() => process.exit(0), fail);
   } else if (argv[0] === '--launcher') {
     runLauncher(argv[1] ?? '/run/bench-launcher.sock');
+  } else if (argv[0] === 'init') {
+    runInitBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else {
-    runBench(argv).then(() => process.exit(0), fail);
+    runBench(argv).then(() => runInitBench(argv)).then(() => process.exit(0), fail);
   }
 }
 

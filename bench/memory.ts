@@ -98,3 +98,31 @@ export function sampleChildren(pids: Record<string, number>, intervalMs = 50): {
     },
   };
 }
+
+/** Samples a process's memory (with its children when tree) every intervalMs; stop() gives the peaks. */
+export function samplePeakMemory(pid: number, tree: boolean, intervalMs = 250): { stop(): Memory } {
+  let peak: Memory = { ...NO_MEMORY };
+  const take = () => {
+    try {
+      const m = tree ? treeMemory(pid).total : smapsRollup(pid);
+      peak = {
+        rss: Math.max(peak.rss, m.rss),
+        pss: Math.max(peak.pss, m.pss),
+        privateClean: Math.max(peak.privateClean, m.privateClean),
+        privateDirty: Math.max(peak.privateDirty, m.privateDirty),
+        processes: Math.max(peak.processes, m.processes),
+      };
+    } catch {
+      /* gone meanwhile: the run reports that elsewhere */
+    }
+  };
+  take();
+  const timer = setInterval(take, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      return peak;
+    },
+  };
+}

@@ -7,6 +7,16 @@ import type { ClientOp, HoldReady, LauncherReply, LauncherRequest } from './prot
 
 const started = new Set<ChildProcess>();
 
+// The bench's own bundle, as its client and launcher modes run it: normally a private copy
+// (see run.ts: a rebuild rewrites dist/ in place, which crashes whatever has the addon loaded).
+let benchScript = __filename;
+export function useBenchScript(path: string): void {
+  benchScript = path;
+}
+export function benchScriptPath(): string {
+  return benchScript;
+}
+
 /** Stops every client this process started that is still running (by its PID). */
 export function stopClients(): void {
   for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -14,8 +24,7 @@ export function stopClients(): void {
 }
 
 function clientArgv(lab: Lab, op: ClientOp): string[] {
-  // __filename is dist/bench.js once bundled: the client is this same file in another mode.
-  return lab.hostArgv([process.execPath, __filename, '--client', JSON.stringify(op)]);
+  return lab.hostArgv([process.execPath, benchScript, '--client', JSON.stringify(op)]);
 }
 
 function startClient(lab: Lab, op: ClientOp): { child: ChildProcess; lines: AsyncIterable<string>; stderr: () => string; exited: Promise<number | null> } {

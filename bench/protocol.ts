@@ -36,6 +36,11 @@ export interface ConcurrentResult {
   lost: number;
   /** Datagrams that arrived while their client had no request pending. */
   stray: number;
+  /** Sends that found the host socat's socket queue full (EAGAIN) and waited, as a blocking send would. */
+  sendWaits: number;
+  /** Sends that failed outright (counted as lost too). */
+  sendErrors: number;
+  firstSendError: string | null;
   elapsedMs: number;
   sampleWrong: string[];
 }
@@ -53,6 +58,8 @@ export interface LauncherStart {
   host: string;
   port: number;
   timeoutMs: number;
+  /** How often to try connecting (default 1 ms). */
+  probeEveryMs?: number;
 }
 
 export interface LauncherStop {

@@ -25,6 +25,8 @@ export interface LatencyPair {
   n: number;
   ours: TargetLatency;
   socat: TargetLatency;
+  /** A trivial Node responder in the guest (no daemon behind it), measured in the same blocks. */
+  floor?: TargetLatency | null;
   /** Something seen during the test that the table does not show. */
   note?: string | null;
 }
@@ -34,11 +36,18 @@ export interface MemoryFigures {
   oursHeld: Memory;
   oursHeldCount: number;
   oursAfter: Memory;
+  oursHeldAfter: Memory;
+  oursHeldAfterCount: number;
+  /** Seconds between the end of test 4 and the oursAfter reading. */
+  afterLoadSec: number;
   socatIdle: Memory;
   socatHeld: Memory;
   socatHeldCount: number;
   socatHeldChildren: number;
   nodeFloor: Memory | null;
+  /** Highest of each figure sampled while tests 1–4 ran (not necessarily at the same moment). */
+  oursPeak: Memory;
+  socatPeak: Memory;
 }
 
 export interface StartupFigures {
@@ -56,7 +65,7 @@ export interface Results {
   fresh: LatencyPair;
   open: LatencyPair;
   chain: LatencyPair & { peakHostChildren: { ours: number; socat: number } };
-  concurrent: { ours: ConcurrentResult; socat: ConcurrentResult; peakHostChildren: { ours: number; socat: number }; peakGuestSocatChildren: number };
+  concurrent: { ours: ConcurrentResult; socat: ConcurrentResult; reachedOurs: number | null; peakHostChildren: { ours: number; socat: number }; peakGuestSocatChildren: number };
   memory: MemoryFigures;
   startup: StartupFigures;
   agentCounters: Record<string, number> | null;
@@ -76,16 +85,22 @@ function failures(t: TargetLatency): string {
 function latencyTable(p: LatencyPair, target: { ratio: number } | null): string[] {
   const o = summarize(p.ours.times);
   const s = summarize(p.socat.times);
+  const f = p.floor ? summarize(p.floor.times) : null;
   const r = o.median / s.median;
   const verdict = target ? `≤ ${target.ratio}× socat's median: ${mark(r <= target.ratio)}` : 'no target (reported)';
+  const fl = (v: (x: Summary) => number) => (f ? ` ${ms(v(f))} |` : '');
+  const head = f ? ' trivial Node responder (floor) |' : '';
   return [
-    '| | ours (:1200) | old socat (:1300) | ours / socat | target |',
-    '|---|---:|---:|---:|---|',
-    `| median, ms | ${ms(o.median)} | ${ms(s.median)} | ${ratio(o.median, s.median)} | ${verdict} |`,
-    `| p99, ms | ${ms(o.p99)} | ${ms(s.p99)} | ${ratio(o.p99, s.p99)} | |`,
-    `| mean, ms | ${ms(o.mean)} | ${ms(s.mean)} | ${ratio(o.mean, s.mean)} | |`,
-    `| answered | ${o.n} of ${p.n} | ${s.n} of ${p.n} | | |`,
-    `| lost / wrong / errors | ${failures(p.ours)} | ${failures(p.socat)} | | |`,
+    `| | ours (:1200) | old socat (:1300) | ours / socat |${head} target |`,
+    `|---|---:|---:|---:|${f ? '---:|' : ''}---|`,
+    `| median, ms | ${ms(o.median)} | ${ms(s.median)} | ${ratio(o.median, s.median)} |${fl((x) => x.median)} ${verdict} |`,
+    `| p99, ms | ${ms(o.p99)} | ${ms(s.p99)} | ${ratio(o.p99, s.p99)} |${fl((x) => x.p99)} |`,
+    `| mean, ms | ${ms(o.mean)} | ${ms(s.mean)} | ${ratio(o.mean, s.mean)} |${fl((x) => x.mean)} |`,
+    ...(f
+      ? [`| median above the floor, ms | ${ms(o.median - f.median)} | ${ms(s.median - f.median)} | ${ratio(o.median - f.median, s.median - f.median)} | — | for information |`]
+      : []),
+    `| answered | ${o.n} of ${p.n} | ${s.n} of ${p.n} | |${f ? ` ${f.n} of ${p.n} |` : ''} |`,
+    `| lost / wrong / errors | ${failures(p.ours)} | ${failures(p.socat)} | |${p.floor ? ` ${failures(p.floor)} |` : ''} |`,
   ];
 }
 
@@ -102,26 +117,35 @@ function concurrentTable(c: Results['concurrent']): string[] {
     `| wrong (someone else's reply) | ${pct(c.ours.wrong, c.ours)} | ${pct(c.socat.wrong, c.socat)} | | ours 0: ${mark(c.ours.wrong === 0)} |`,
     `| lost (no reply in 2 s) | ${pct(c.ours.lost, c.ours)} | ${pct(c.socat.lost, c.socat)} | | ours 0: ${mark(c.ours.lost === 0)} |`,
     `| stray datagrams (no request pending) | ${c.ours.stray} | ${c.socat.stray} | | |`,
+    `| sends that waited for room (EAGAIN) / failed | ${c.ours.sendWaits} / ${c.ours.sendErrors} | ${c.socat.sendWaits} / ${c.socat.sendErrors} | | host socat's socket queue |`,
+    `| requests that reached our agent (its own counter) | ${c.reachedOurs ?? '—'} of ${c.ours.sent} | — | | |`,
     `| wall time, s | ${(c.ours.elapsedMs / 1000).toFixed(2)} | ${(c.socat.elapsedMs / 1000).toFixed(2)} | | |`,
     `| peak host socat children | ${c.peakHostChildren.ours} | ${c.peakHostChildren.socat} | | |`,
     `| peak guest socat children | — | ${c.peakGuestSocatChildren} | | |`,
-    ...(clean ? [] : ['', '**Our agent lost or mixed up replies: that is a bug.**']),
+    ...(clean
+      ? []
+      : ['', c.reachedOurs !== null && c.reachedOurs < c.ours.sent && c.ours.wrong === 0
+        ? `**Some of our requests were lost: ${c.ours.sent - c.reachedOurs} never reached the agent (the host's socat did not pass them on); any others are the agent's doing.**`
+        : '**Our agent lost or mixed up replies: that is a bug.**']),
   ];
 }
 
 function memoryTable(m: MemoryFigures): string[] {
   const row = (label: string, v: Memory, extra = '') =>
     `| ${label} | ${mb(v.rss)} | ${mb(v.pss)} | ${mb(v.privateDirty)} | ${mb(v.privateClean)} | ${extra} |`;
-  const ok = (m.oursHeld.privateDirty * 1024) / 1e6 <= 12;
+  const ok = (v: Memory) => `≤ 12 MB private dirty: ${mark((v.privateDirty * 1024) / 1e6 <= 12)}`;
   return [
     '| process(es) | RSS, MB | PSS, MB | private dirty, MB | private clean, MB | target / note |',
     '|---|---:|---:|---:|---:|---|',
     row('ours, idle (1 s after listening)', m.oursIdle),
-    row(`ours, ${m.oursHeldCount} connections open`, m.oursHeld, `≤ 12 MB private dirty: ${mark(ok)}`),
-    row('ours, idle again after the load tests', m.oursAfter, 'for information'),
+    row(`ours, ${m.oursHeldCount} connections open`, m.oursHeld, ok(m.oursHeld)),
+    row(`ours, idle again, ${m.afterLoadSec.toFixed(0)} s after tests 1–4`, m.oursAfter, 'for information'),
+    row(`ours, ${m.oursHeldAfterCount} connections open, after that`, m.oursHeldAfter, ok(m.oursHeldAfter)),
     row('old socat listener, idle', m.socatIdle),
     row(`old socat listener + ${m.socatHeldChildren} children, ${m.socatHeldCount} connections open`, m.socatHeld, 'summed over processes (RSS double-counts shared pages; PSS does not)'),
-    ...(m.nodeFloor ? [row('bare `node` listening on a port (floor, for information)', m.nodeFloor, 'what any Node process costs')] : []),
+    row('ours, peak while tests 1–4 ran', m.oursPeak, 'for information; sampled every 250 ms'),
+    row(`old socat + children, peak while tests 1–4 ran (up to ${m.socatPeak.processes} processes)`, m.socatPeak, 'for information; sampled every 500 ms'),
+    ...(m.nodeFloor ? [row('bare `node -e` listening on a port (for information)', m.nodeFloor, 'what any Node process costs')] : []),
     '',
     `Ratios at ${m.oursHeldCount} connections, ours / socat: PSS ${ratio(m.oursHeld.pss, m.socatHeld.pss)}, private dirty ${ratio(m.oursHeld.privateDirty, m.socatHeld.privateDirty)}.`,
   ];
@@ -136,9 +160,30 @@ function startupTable(s: StartupFigures): string[] {
     '|---|---:|---:|---:|---|',
     `| ours | ${ms(o.median)} | ${ms(o.min)} | ${ms(o.max)} | ≤ 150 ms: ${mark(o.median <= 150)} |`,
     `| old socat | ${ms(k.median)} | ${ms(k.min)} | ${ms(k.max)} | |`,
-    `| bare \`node -e\` listening (floor) | ${ms(f.median)} | ${ms(f.min)} | ${ms(f.max)} | for information |`,
+    `| bare \`node -e\` listening on a port | ${ms(f.median)} | ${ms(f.min)} | ${ms(f.max)} | for information |`,
     '',
     `ours / socat: ${ratio(o.median, k.median)}; ours − bare node: ${ms(o.median - f.median)} ms.`,
+  ];
+}
+
+/** One line per target of the issue, with the figure it is judged on. */
+function summaryTable(r: Results): string[] {
+  const med = (t: TargetLatency) => summarize(t.times).median;
+  const freshRatio = med(r.fresh.ours) / med(r.fresh.socat);
+  const openRatio = med(r.open.ours) / med(r.open.socat);
+  const dirty = (v: Memory) => (v.privateDirty * 1024) / 1e6;
+  const worstDirty = Math.max(dirty(r.memory.oursHeld), dirty(r.memory.oursHeldAfter));
+  const start = summarize(r.startup.ours).median;
+  const cc = r.concurrent.ours;
+  return [
+    '| target (from the issue) | measured | met |',
+    '|---|---|---|',
+    `| fresh connection per request: ≤ 0.3× socat's round trip | ${ratio(med(r.fresh.ours), med(r.fresh.socat))} (${ms(med(r.fresh.ours))} vs ${ms(med(r.fresh.socat))} ms median) | ${mark(freshRatio <= 0.3)} |`,
+    `| one open connection: ≤ 1.2× socat's round trip | ${ratio(med(r.open.ours), med(r.open.socat))} (${ms(med(r.open.ours))} vs ${ms(med(r.open.socat))} ms median) | ${mark(openRatio <= 1.2)} |`,
+    `| full host + guest chain | ${ratio(med(r.chain.ours), med(r.chain.socat))} (${ms(med(r.chain.ours))} vs ${ms(med(r.chain.socat))} ms median) | no target |`,
+    `| ${cc.clients} concurrent clients: requests/s, wrong, lost | ours ${((cc.sent / cc.elapsedMs) * 1000).toFixed(0)}/s, ${cc.wrong} wrong, ${cc.lost} lost; socat ${((r.concurrent.socat.sent / r.concurrent.socat.elapsedMs) * 1000).toFixed(0)}/s, ${r.concurrent.socat.wrong} wrong, ${r.concurrent.socat.lost} lost | ${mark(cc.wrong === 0 && cc.lost === 0)} (none wrong or lost) |`,
+    `| ≤ 12 MB private dirty at ${r.memory.oursHeldCount} connections | ${mb(r.memory.oursHeld.privateDirty)} MB fresh, ${mb(r.memory.oursHeldAfter.privateDirty)} MB after the load tests; peak under load ${mb(r.memory.oursPeak.privateDirty)} MB | ${mark(worstDirty <= 12)} |`,
+    `| exec to listening ≤ 150 ms | ${ms(start)} ms median (bare \`node\` on this machine: ${ms(summarize(r.startup.nodeFloor).median)} ms) | ${mark(start <= 150)} |`,
   ];
 }
 
@@ -156,12 +201,17 @@ export function renderSection(r: Results): string {
     'wpa_supplicant (wired driver): ours (`wifibox-passthru --loglevel warn`, port 1200) and the old glue',
     'exactly as the old script starts it (`socat TCP4-LISTEN:1300,reuseaddr,bind=10.0.0.1,range=…,fork',
     'UNIX-SENDTO:/var/run/wpa_supplicant/wlan0,bind=/run/old-socat-client,unlink-early`). Clients run in',
-    'the host namespace. Latencies are measured in alternating blocks (ours, socat, socat, ours, …) so',
-    'both see the same noise. p99 is nearest-rank.',
+    'the host namespace. Latencies are measured in alternating blocks (ours, socat, floor, then floor,',
+    'socat, ours, …) so all see the same noise. p99 is nearest-rank. Each test waits until the previous',
+    "one's connections and forked children are gone.",
+    '',
+    ...summaryTable(r),
     '',
     `### 1. Round trip over a fresh TCP connection per request (the host's pattern), N = ${r.fresh.n} each`,
     '',
     'Connect, write `PING`, half-close, read until `PONG\\n`; timed from the connect call to the reply.',
+    'The floor column is a trivial Node server in the guest that answers `PONG` itself (no daemon, no',
+    'datagram socket): what the client, TCP and any Node process cost, which no bridge can go under.',
     '',
     ...latencyTable(r.fresh, { ratio: 0.3 }),
     '',
@@ -195,9 +245,11 @@ export function renderSection(r: Results): string {
     '',
     '### 5. Memory (/proc/PID/smaps_rollup; MB = 10⁶ bytes)',
     '',
-    `Connections are opened from the host namespace straight to the guest port and held idle (inside our`,
-    `agent's 30 s idle timeout); figures are read 0.5 s after the last one is open. For the old socat the`,
-    `listener and its forked children (found by PPID) are summed.`,
+    'Connections are opened one by one from the host namespace straight to the guest port and held idle',
+    "(inside our agent's 30 s idle timeout); figures are read 0.5 s after the agent reports them all",
+    'active, or socat has forked a child for each. For the old socat the listener and its children',
+    '(found by PPID) are summed. Our agent is measured again once it has been idle a few seconds after',
+    'tests 1–4 (its heap grows under load); the peak rows show the highest figures seen during them.',
     '',
     ...memoryTable(r.memory),
     '',

@@ -1,14 +1,14 @@
 // The orchestrator: brings a lab up with both bridges side by side, runs every measurement,
 // prints the report and writes it to docs/BENCHMARKS.md. The lab always comes down.
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { availableParallelism, cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { Lab, repoRoot, type LabProcess } from '../lab/lab';
 import { sleep, waitFor } from '../lab/proc';
-import { childrenOf, comm, sampleChildren, smapsRollup, treeMemory, type Memory } from './memory';
-import { holdConnections, LauncherClient, runClient, stopClients } from './procs';
+import { childrenOf, comm, sampleChildren, samplePeakMemory, smapsRollup, treeMemory, type Memory } from './memory';
+import { benchScriptPath, holdConnections, LauncherClient, runClient, stopClients, useBenchScript } from './procs';
 import type { ConcurrentResult, LatencyResult, LauncherReply } from './protocol';
 import { renderSection, writeSection, type LatencyPair, type Machine, type Results, type StartupFigures } from './report';
 
@@ -18,6 +18,9 @@ const OLD_CLIENT_PATH = '/run/old-socat-client';
 const DAEMON_SOCKET = '/var/run/wpa_supplicant/wlan0';
 const LAUNCHER_SOCKET = '/run/bench-launcher.sock';
 const HOLD = 64;
+const FLOOR_PORT = 1250;
+// V8 gives grown heap back some seconds after the load stops; the test-6 runs fill most of this.
+const AFTER_LOAD_IDLE_MS = 10_000;
 
 interface Sizes {
   fresh: number;
@@ -81,21 +84,21 @@ async function listeningInGuest(lab: Lab, port: number, p: LabProcess): Promise<
   }, 10_000);
 }
 
-async function agentCounters(lab: Lab): Promise<Record<string, number> | null> {
+interface AgentStatus {
+  ports: { port: number; active: number; counters: Record<string, number> }[];
+}
+
+/** The agent's status endpoint (a UNIX socket in the guest's /run), or null. */
+function agentStatus(lab: Lab): Promise<AgentStatus | null> {
   return new Promise((resolve) => {
     let text = '';
     const s = connect(lab.guestPath('/run/wifibox-passthru.sock'));
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve(null);
-    }, 2000);
+    s.setTimeout(2000, () => s.destroy());
     s.on('data', (d: Buffer) => (text += d.toString()));
-    s.on('error', () => resolve(null));
-    s.on('end', () => {
-      clearTimeout(timer);
+    s.on('error', () => undefined);
+    s.on('close', () => {
       try {
-        const st = JSON.parse(text) as { ports: { port: number; counters: Record<string, number> }[] };
-        resolve(st.ports.find((p) => p.port === OURS_PORT)?.counters ?? null);
+        resolve(JSON.parse(text) as AgentStatus);
       } catch {
         resolve(null);
       }
@@ -103,34 +106,69 @@ async function agentCounters(lab: Lab): Promise<Record<string, number> | null> {
   });
 }
 
+async function agentRequests(lab: Lab): Promise<number | null> {
+  return (await agentStatus(lab))?.ports.find((p) => p.port === OURS_PORT)?.counters.requests ?? null;
+}
+
+/** Our agent's memory while HOLD idle connections from the host namespace are open. */
+async function oursWithConnections(lab: Lab, pid: number): Promise<{ memory: Memory; holding: number }> {
+  const held = await holdConnections(lab, lab.addr.guestEth0, OURS_PORT, HOLD);
+  try {
+    await waitFor(`the agent to have ${held.ready.holding} connections`, async () =>
+      (await agentStatus(lab))?.ports.find((p) => p.port === OURS_PORT)?.active === held.ready.holding, 10_000, 100);
+    await sleep(500);
+    return { memory: smapsRollup(pid), holding: held.ready.holding };
+  } finally {
+    await held.release();
+    await settle(lab, OURS_PORT, null);
+  }
+}
+
+/**
+ * Waits until nothing of a test is left: no connection to the port from the host namespace
+ * other than in TIME-WAIT, and no forked socat child. Otherwise a straggler (say a connection
+ * the old socat's backlog of 5 only accepts seconds later) lands in the next test.
+ */
+async function settle(lab: Lab, port: number, socatPid: number | null): Promise<void> {
+  await waitFor(`the connections to port ${port} to go away`, async () => {
+    if (socatPid !== null && childrenOf(socatPid).length > 0) return false;
+    const r = await lab.host(['ss', '-Htn', `dport = :${port}`], { timeoutMs: 5000 });
+    return !r.stdout.split('\n').some((l) => l.trim() && !l.startsWith('TIME-WAIT'));
+  }, 15_000, 100).catch((err: Error) => log(`warning: ${err.message}`));
+}
+
 /** What a failed run shows about both bridges before the lab goes away. */
 async function diagnose(lab: Lab): Promise<string> {
   const out: string[] = ['--- diagnosis'];
   const listening = await lab.guest(['ss', '-Htlnp'], { timeoutMs: 5000 });
   out.push(`guest listeners:\n  ${listening.stdout.trim().split('\n').join('\n  ')}`);
-  const status = await new Promise<string>((resolve) => {
-    let text = '';
-    const s = connect(lab.guestPath('/run/wifibox-passthru.sock'));
-    s.setTimeout(2000, () => s.destroy());
-    s.on('data', (d: Buffer) => (text += d.toString()));
-    s.on('error', (e) => resolve(`status socket: ${e.message}`));
-    s.on('close', () => resolve(text));
-  });
-  out.push(`agent status: ${status.trim()}`);
+  out.push(`agent status: ${JSON.stringify(await agentStatus(lab))}`);
   return out.join('\n');
 }
 
 function pair(r: LatencyResult, n: number): LatencyPair {
-  return { n, ours: r.targets[0]!, socat: r.targets[1]! };
+  return { n, ours: r.targets[0]!, socat: r.targets[1]!, floor: r.targets[2] ?? null };
 }
 
-async function startupTimes(lab: Lab, runs: number): Promise<{ figures: StartupFigures; nodeFloorMemory: Memory | null }> {
-  const launcherProc = lab.startInGuest('bench-launcher', [process.execPath, __filename, '--launcher', LAUNCHER_SOCKET]);
+/** The launcher in the guest; lab.down() stops it, and it stops whatever it started. */
+async function startLauncher(lab: Lab): Promise<LauncherClient> {
+  const proc = lab.startInGuest('bench-launcher', [process.execPath, benchScriptPath(), '--launcher', LAUNCHER_SOCKET]);
   const sockPath = lab.guestPath(LAUNCHER_SOCKET);
-  const launcher = await waitFor('the bench launcher', async () => {
-    if (comm(launcherProc.pid) === '') throw new Error(`launcher exited: ${launcherProc.output()}`);
+  return waitFor('the bench launcher', async () => {
+    if (comm(proc.pid) === '') throw new Error(`launcher exited: ${proc.output()}`);
     return LauncherClient.connect(sockPath).catch(() => null);
   }, 10_000, 20);
+}
+
+/** The least any Node bridge could cost: answers PONG to every read, no daemon behind it. */
+function floorResponder(address: string, port: number): string[] {
+  const code = `require('net').createServer({ allowHalfOpen: true, noDelay: true }, (s) => {
+    s.on('data', () => s.write('PONG\\n')); s.on('end', () => s.end()); s.on('error', () => {});
+  }).listen(${port}, '${address}')`;
+  return [process.execPath, '-e', code];
+}
+
+async function startupTimes(lab: Lab, launcher: LauncherClient, runs: number): Promise<{ figures: StartupFigures; nodeFloorMemory: Memory | null }> {
   const figures: StartupFigures = { runs, ours: [], socat: [], nodeFloor: [], probes: 0 };
   let nodeFloorMemory: Memory | null = null;
   const files: string[] = [];
@@ -182,8 +220,6 @@ async function startupTimes(lab: Lab, runs: number): Promise<{ figures: StartupF
       files.push(`/run/bench-old-${i}`);
     }
   } finally {
-    launcher.close();
-    await lab.stop(launcherProc);
     for (const f of files) rmSync(lab.guestPath(f), { force: true });
   }
   return { figures, nodeFloorMemory };
@@ -194,14 +230,32 @@ export async function runBench(argv: string[]): Promise<void> {
   const size = quick ? QUICK : FULL;
   const t0 = Date.now();
   log(`bringing the lab up${quick ? ' (quick)' : ''}`);
-  const lab = await Lab.up({ flavor: 'wpa_supplicant' });
+  // A private copy of the bundles and the addon: `npm run build` (anyone's `npm test`) rewrites
+  // dist/wifibox_dgram.node in place, and a process that has it loaded then dies of SIGSEGV.
+  const dist = join(repoRoot(), 'dist');
+  const privateDist = join(dist, `bench-run-${process.pid}`);
+  mkdirSync(privateDist, { recursive: true });
+  for (const f of ['wifibox-passthru.js', 'wifibox_dgram.node']) copyFileSync(join(dist, f), join(privateDist, f));
+  copyFileSync(__filename, join(privateDist, 'bench.js'));
+  useBenchScript(join(privateDist, 'bench.js'));
+  let lab: Lab;
+  try {
+    lab = await Lab.up({ flavor: 'wpa_supplicant', distDir: privateDist });
+  } catch (err) {
+    rmSync(privateDist, { recursive: true, force: true });
+    throw err;
+  }
+  log(`lab ${lab.tag} is up (namespaces ${Object.values(lab.ns).join(', ')})`);
   let interrupted = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
     log(`${sig}: cleaning up`);
     stopClients();
-    void lab.down().finally(() => process.exit(130));
+    void lab.down().finally(() => {
+      rmSync(privateDist, { recursive: true, force: true });
+      process.exit(130);
+    });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -215,6 +269,9 @@ export async function runBench(argv: string[]): Promise<void> {
     await listeningInGuest(lab, OLD_PORT, oldProc);
     const oursBridge = await lab.startHostBridge(OURS_PORT, 'wlan0');
     const oldBridge = await lab.startHostBridge(OLD_PORT, 'old-wlan0');
+    const launcher = await startLauncher(lab);
+    const floor = await launcher.request({ op: 'start', argv: floorResponder(lab.addr.guestEth0, FLOOR_PORT), host: lab.addr.guestEth0, port: FLOOR_PORT, timeoutMs: 10_000 });
+    if (!floor.ok) throw new Error(`floor responder: ${floor.error}`);
     const ours = programPid(oursProc, 'node');
     const old = programPid(oldProc, 'socat');
     const hostOurs = programPid(oursBridge.proc, 'socat');
@@ -229,31 +286,30 @@ export async function runBench(argv: string[]): Promise<void> {
 
     // 5b. Memory with 64 idle connections held open.
     log(`memory with ${HOLD} connections`);
-    const heldOurs = await holdConnections(lab, host, OURS_PORT, HOLD);
-    let oursHeld: Memory;
-    try {
-      await sleep(500);
-      oursHeld = smapsRollup(ours);
-    } finally {
-      await heldOurs.release();
-    }
+    const heldOurs = await oursWithConnections(lab, ours);
     const heldOld = await holdConnections(lab, host, OLD_PORT, HOLD);
     let socatHeld: { total: Memory; children: number };
     try {
+      await waitFor(`socat to fork ${heldOld.ready.holding} children`, () => childrenOf(old).length >= heldOld.ready.holding, 10_000, 50)
+        .catch((err: Error) => log(`warning: ${err.message} (it has ${childrenOf(old).length})`));
       await sleep(500);
       socatHeld = treeMemory(old);
     } finally {
       await heldOld.release();
     }
-    await sleep(1000); // socat's children stay their 0.5 s close timeout
+    await settle(lab, OLD_PORT, old);
 
+    // Peaks while tests 1–4 run, for information: the targets are about idle connections.
+    const oursPeak = samplePeakMemory(ours, false);
+    const socatPeak = samplePeakMemory(old, true, 500);
     log(`1. fresh connection per request, N=${size.fresh}`);
-    const fresh = await runClient<LatencyResult>(lab, { op: 'fresh', host, ports: [OURS_PORT, OLD_PORT], n: size.fresh, block: 100, timeoutMs: 2000 }, 120_000);
-    await sleep(1000);
+    const fresh = await runClient<LatencyResult>(lab, { op: 'fresh', host, ports: [OURS_PORT, OLD_PORT, FLOOR_PORT], n: size.fresh, block: 100, timeoutMs: 2000 }, 120_000);
+    await settle(lab, OURS_PORT, null);
+    await settle(lab, OLD_PORT, old);
 
     log(`2. one open connection, N=${size.open}`);
     const childrenBeforeOpen = childrenOf(old).length;
-    const open = await runClient<LatencyResult>(lab, { op: 'open', host, ports: [OURS_PORT, OLD_PORT], n: size.open, block: 300, timeoutMs: 2000 }, 120_000);
+    const open = await runClient<LatencyResult>(lab, { op: 'open', host, ports: [OURS_PORT, OLD_PORT, FLOOR_PORT], n: size.open, block: 300, timeoutMs: 2000 }, 120_000);
     // The old glue's forked children all bind one client path, and each removes it when it exits:
     // if the long-lived connection's replies stopped, say whether its path is still there.
     const openNote = open.targets[1]!.gaveUpAfter !== null
@@ -266,20 +322,35 @@ export async function runBench(argv: string[]): Promise<void> {
     let sampler = sampleChildren({ ours: hostOurs, socat: hostOld });
     const chain = await runClient<LatencyResult>(lab, { op: 'chain', sockets, bindDir, n: size.chain, block: 50, timeoutMs: 2000 }, 150_000);
     const chainPeak = sampler.stop();
-    await sleep(1000);
+    await settle(lab, OURS_PORT, null);
+    await settle(lab, OLD_PORT, old);
 
     log(`4. ${size.clients} concurrent clients x ${size.perClient}`);
     sampler = sampleChildren({ ours: hostOurs, socat: hostOld, guest: old });
+    const requestsBefore = await agentRequests(lab);
     const ccOurs = await runClient<ConcurrentResult>(lab, { op: 'concurrent', socket: oursBridge.path, bindDir, clients: size.clients, n: size.perClient, timeoutMs: 2000 }, 150_000);
-    await sleep(1000);
+    await settle(lab, OURS_PORT, null);
+    // Whatever is lost on our side: did it reach the agent at all, or did the host's socat drop it?
+    const reachedOurs = requestsBefore === null ? null : ((await agentRequests(lab)) ?? requestsBefore) - requestsBefore;
     const ccOld = await runClient<ConcurrentResult>(lab, { op: 'concurrent', socket: oldBridge.path, bindDir, clients: size.clients, n: size.perClient, timeoutMs: 2000 }, 150_000);
     const ccPeak = sampler.stop();
-    await sleep(1000);
-    const oursAfter = smapsRollup(ours);
-    const counters = await agentCounters(lab);
+    const peaks = { ours: oursPeak.stop(), socat: socatPeak.stop() };
+    await settle(lab, OLD_PORT, old);
+    const loadEnded = Date.now();
+    const counters = (await agentStatus(lab))?.ports.find((p) => p.port === OURS_PORT)?.counters ?? null;
 
     log(`6. time from exec to listening, ${size.startupRuns} runs each`);
-    const startup = await startupTimes(lab, size.startupRuns);
+    const stopped = await launcher.request({ op: 'stop', pid: floor.pid });
+    if (!stopped.ok) log(`warning: floor responder: ${stopped.error}`);
+    const startup = await startupTimes(lab, launcher, size.startupRuns);
+    launcher.close();
+
+    // 5c. Our agent again, once it has been idle a while after the load (its heap has grown).
+    await sleep(Math.max(0, AFTER_LOAD_IDLE_MS - (Date.now() - loadEnded)));
+    const afterLoadSec = (Date.now() - loadEnded) / 1000;
+    const oursAfter = smapsRollup(ours);
+    log(`memory with ${HOLD} connections again, ${afterLoadSec.toFixed(0)} s after the load`);
+    const heldOursAfter = await oursWithConnections(lab, ours);
 
     const results: Results = {
       quick,
@@ -288,24 +359,29 @@ export async function runBench(argv: string[]): Promise<void> {
       fresh: pair(fresh, size.fresh),
       open: { ...pair(open, size.open), note: openNote },
       chain: { ...pair(chain, size.chain), peakHostChildren: { ours: chainPeak.ours!, socat: chainPeak.socat! } },
-      concurrent: { ours: ccOurs, socat: ccOld, peakHostChildren: { ours: ccPeak.ours!, socat: ccPeak.socat! }, peakGuestSocatChildren: ccPeak.guest! },
+      concurrent: { ours: ccOurs, socat: ccOld, reachedOurs, peakHostChildren: { ours: ccPeak.ours!, socat: ccPeak.socat! }, peakGuestSocatChildren: ccPeak.guest! },
       memory: {
         oursIdle,
-        oursHeld,
-        oursHeldCount: heldOurs.ready.holding,
+        oursHeld: heldOurs.memory,
+        oursHeldCount: heldOurs.holding,
         oursAfter,
+        oursHeldAfter: heldOursAfter.memory,
+        oursHeldAfterCount: heldOursAfter.holding,
+        afterLoadSec,
         socatIdle,
         socatHeld: socatHeld.total,
         socatHeldCount: heldOld.ready.holding,
         socatHeldChildren: socatHeld.children,
         nodeFloor: startup.nodeFloorMemory,
+        oursPeak: peaks.ours,
+        socatPeak: peaks.socat,
       },
       startup: startup.figures,
       agentCounters: counters,
       durationSec: (Date.now() - t0) / 1000,
     };
-    if (heldOurs.ready.failed || heldOld.ready.failed) {
-      log(`warning: could not open every held connection (ours ${heldOurs.ready.failed} failed, socat ${heldOld.ready.failed} failed)`);
+    if (heldOurs.holding < HOLD || heldOursAfter.holding < HOLD || heldOld.ready.failed) {
+      log(`warning: could not open every held connection (ours ${heldOurs.holding} and ${heldOursAfter.holding}, socat ${heldOld.ready.holding} of ${HOLD})`);
     }
     const section = renderSection(results);
     process.stdout.write(`${section}\n`);
@@ -322,6 +398,7 @@ export async function runBench(argv: string[]): Promise<void> {
   } finally {
     stopClients();
     await lab.down();
+    rmSync(privateDist, { recursive: true, force: true });
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
