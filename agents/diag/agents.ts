@@ -1,0 +1,129 @@
+// The agents' status endpoints (one JSON document, then EOF), projected into the report's shape.
+// Read defensively: the agent may be an older or newer build than this command.
+import type { InitStatus } from '../init/orchestrator';
+import type { PassthruStatus } from '../passthru/agent';
+import type { DiagOptions } from './options';
+import type { AgentInfo, DaemonInfo, InitInfo, PassthruInfo, PassthruPortInfo, StepInfo, WirelessLeaseInfo } from './report';
+import type { DiagSystem } from './system';
+import { arr, errText, isObject, isoTime, num, str, strings } from './util';
+
+/** What the init status says beyond the agents section: the wireless lease, DNS, udhcpd, forwarding. */
+export interface InitView {
+  info: InitInfo;
+  lease: WirelessLeaseInfo | null;
+  udhcpd: { config: string | null; dnsKnown: boolean | null } | null;
+  forwarding: boolean | null;
+}
+
+export interface PassthruView {
+  info: PassthruInfo;
+  ports: PassthruPortInfo[];
+}
+
+type Loose<T> = { [K in keyof T]?: unknown };
+
+async function fetchStatus(sys: DiagSystem, path: string, timeoutMs: number): Promise<{ doc: Record<string, unknown> } | { error: string }> {
+  let text: string;
+  try {
+    text = await sys.readStream(path, timeoutMs);
+  } catch (err) {
+    return { error: errText(err) };
+  }
+  try {
+    const doc: unknown = JSON.parse(text);
+    return isObject(doc) ? { doc } : { error: 'answered with something other than a JSON object' };
+  } catch {
+    return { error: `answered with malformed JSON (${text.length} bytes)` };
+  }
+}
+
+function agentBase(endpoint: string, doc: Record<string, unknown> | null, error: string | null): AgentInfo {
+  return {
+    endpoint,
+    reachable: doc !== null,
+    error,
+    version: doc ? str(doc.version) : null,
+    pid: doc ? num(doc.pid) : null,
+    uptimeSec: doc ? num(doc.uptimeSec) : null,
+  };
+}
+
+export async function readInit(sys: DiagSystem, opts: DiagOptions): Promise<InitView> {
+  const r = await fetchStatus(sys, opts.initSocket, opts.timeoutMs);
+  const doc = 'doc' in r ? (r.doc as Loose<InitStatus>) : null;
+  const base = agentBase(opts.initSocket, doc as Record<string, unknown> | null, 'error' in r ? r.error : null);
+  if (!doc) {
+    return { info: { ...base, flavor: null, configProblems: [], steps: [], daemons: [] }, lease: null, udhcpd: null, forwarding: null };
+  }
+  const flavor = doc.flavor === 'station' || doc.flavor === 'access-point' ? doc.flavor : null;
+  const steps: StepInfo[] = arr(doc.steps).filter(isObject).map((s) => ({
+    id: str(s.id) ?? '?',
+    state: str(s.state) ?? '?',
+    why: str(s.why),
+    warnings: strings(s.warnings),
+  }));
+  const daemons: DaemonInfo[] = arr(doc.daemons).filter(isObject).map((d) => ({
+    name: str(d.name) ?? '?',
+    state: str(d.state) ?? '?',
+    pid: num(d.pid),
+    restarts: num(d.restarts) ?? 0,
+    lastExit: str(d.lastExit),
+    since: isoTime(d.since),
+  }));
+  const dns = isObject(doc.dns) ? doc.dns : {};
+  let lease: WirelessLeaseInfo | null = null;
+  if (isObject(doc.lease)) {
+    const l = doc.lease;
+    const obtainedAt = isoTime(l.obtainedAt);
+    const leaseSeconds = num(l.leaseSeconds);
+    const expires = obtainedAt && leaseSeconds !== null ? new Date(Date.parse(obtainedAt) + leaseSeconds * 1000) : null;
+    lease = {
+      interface: str(l.iface) ?? opts.wirelessInterface,
+      address: str(l.address),
+      prefixLength: num(l.prefixLength),
+      router: str(l.router),
+      server: str(l.server),
+      leaseSeconds,
+      obtainedAt,
+      expiresAt: expires && !Number.isNaN(expires.getTime()) ? expires.toISOString() : null,
+      dns: strings(dns.dns),
+      domain: str(dns.domain),
+      search: strings(dns.search),
+    };
+  }
+  const u = isObject(doc.udhcpd) ? doc.udhcpd : null;
+  const fwd = isObject(doc.forwarding) ? doc.forwarding.v4 : null;
+  return {
+    info: { ...base, flavor, configProblems: strings(doc.problems), steps, daemons },
+    lease,
+    udhcpd: u ? { config: str(u.config), dnsKnown: typeof u.dnsKnown === 'boolean' ? u.dnsKnown : null } : null,
+    forwarding: typeof fwd === 'boolean' ? fwd : null,
+  };
+}
+
+export async function readPassthru(sys: DiagSystem, opts: DiagOptions): Promise<PassthruView> {
+  const r = await fetchStatus(sys, opts.passthruSocket, opts.timeoutMs);
+  const doc = 'doc' in r ? (r.doc as Loose<PassthruStatus>) : null;
+  const base = agentBase(opts.passthruSocket, doc as Record<string, unknown> | null, 'error' in r ? r.error : null);
+  if (!doc) return { info: { ...base, state: null, network: null, waiting: null, configProblems: [] }, ports: [] };
+  const ports: PassthruPortInfo[] = arr(doc.ports).filter(isObject).map((p) => {
+    const counters: Record<string, number> = {};
+    if (isObject(p.counters)) for (const [k, v] of Object.entries(p.counters)) if (typeof v === 'number') counters[k] = v;
+    return {
+      port: num(p.port) ?? 0,
+      path: str(p.path) ?? '?',
+      address: str(p.address) ?? '?',
+      listening: p.listening === true,
+      listenError: str(p.listenError),
+      daemon: str(p.daemon) ?? '?',
+      active: num(p.active) ?? 0,
+      monitors: num(p.monitors) ?? 0,
+      peers: strings(p.peers),
+      counters,
+    };
+  });
+  return {
+    info: { ...base, state: str(doc.state), network: str(doc.network), waiting: str(doc.waiting), configProblems: strings(doc.problems) },
+    ports,
+  };
+}

@@ -1,0 +1,35 @@
+// Which files go into a bug-report bundle: the configuration as the user wrote it, what the
+// agents rendered from it, and the log. bundle.ts redacts every one of them.
+import { basename, join } from 'node:path';
+import type { DiagOptions } from './options';
+import type { DiagReport } from './report';
+import type { DiagSystem } from './system';
+
+const MAX_FILES = 64;
+
+function walk(sys: DiagSystem, dir: string, prefix: string, depth: number, out: { name: string; path: string }[]): void {
+  let entries: string[];
+  try {
+    entries = sys.list(dir);
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (out.length >= MAX_FILES) return;
+    const path = join(dir, e);
+    const kind = sys.kind(path);
+    if (kind === 'file') out.push({ name: `${prefix}/${e}`, path });
+    else if (kind === 'dir' && depth > 0) walk(sys, path, `${prefix}/${e}`, depth - 1, out);
+  }
+}
+
+export function bundleFiles(sys: DiagSystem, opts: DiagOptions, report: DiagReport): { name: string; path: string }[] {
+  const out: { name: string; path: string }[] = [];
+  walk(sys, opts.confDir, 'appliance', 1, out);
+  walk(sys, opts.wpaSupplicantConfDir, 'wpa_supplicant', 0, out);
+  walk(sys, opts.hostapdConfDir, 'hostapd', 0, out);
+  const rendered = [report.dhcp.udhcpd.config, join(opts.tmpDir, 'radvd.conf')];
+  for (const path of rendered) if (sys.kind(path) === 'file') out.push({ name: `rendered/${basename(path)}`, path });
+  if (sys.kind(opts.syslogFile) === 'file') out.push({ name: `log/${basename(opts.syslogFile)}`, path: opts.syslogFile });
+  return out.slice(0, MAX_FILES);
+}
