@@ -60,7 +60,7 @@ describe('wifibox-init with malformed configuration', () => {
     expect([rule, rule + 1]).toContain(Number(m![1]));
     expect(step(st, 'forwarding')).toMatchObject({ state: 'blocked' });
     expect(await forwardingOn()).toBe(false);
-    expect(st.forwarding.v4).toBeNull();
+    expect(st.forwarding.v4).toBe(false);
     for (const id of ['iface:eth0', 'iface:wlan0', 'udhcpd', 'dhcpcd', 'sysctl']) expect(step(st, id).state).toBe('ok');
     await stop(init);
   });

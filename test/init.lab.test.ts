@@ -56,6 +56,8 @@ describe('wifibox-init, station flavor', () => {
     const st = await status();
     expect(st.steps.filter((s: any) => s.state !== 'ok')).toEqual([]);
     expect(st.udhcpd).toMatchObject({ dnsKnown: true, leaseSeconds: 864000 });
+    expect(st.forwarding.v4).toBe(true);
+    expect(['BOUND', 'RENEW', 'REBIND', 'REBOOT', 'ROUTERADVERT']).toContain(st.leaseEvent.reason);
   }, 120_000);
 
   it('2. the wireless network changes its DNS: the guest\'s next udhcpd config has it, and a host renewal gets it', async () => {

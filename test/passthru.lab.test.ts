@@ -232,6 +232,8 @@ describe('limits and bad input', () => {
     expect(direct.stderr).toMatch(/Connection refused/);
     const after = (await status()).ports.find((p: any) => p.port === 1200).counters;
     expect(after.refusedPeer).toBe(before.refusedPeer + 1);
+    const port = (await status()).ports.find((p: any) => p.port === 1200);
+    expect(port.lastRefused).toMatchObject({ peer: lab.addr.air, why: 'outside the configured network' });
     expect(after.requests).toBe(before.requests);
     expect(agent.output()).toMatch(/refused a connection: outside the configured network/);
   });

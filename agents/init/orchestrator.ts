@@ -59,8 +59,11 @@ export interface InitStatus {
   steps: StepStatus[];
   daemons: DaemonStatus[];
   lease: LeaseState['lease'];
+  /** dhcpcd's last event as the hook reported it (BOUND, RENEW, EXPIRE, NAK, NOCARRIER, …). */
+  leaseEvent: { reason: string; at: string } | null;
   dns: LeaseState['dns'];
   udhcpd: { config: string; leaseSeconds: number | null; dnsKnown: boolean; renderedAt: string | null } | null;
+  /** As the kernel has it now (null: unreadable), whoever set it. */
   forwarding: { v4: boolean | null; v6: boolean | null };
 }
 
@@ -78,7 +81,7 @@ export class Orchestrator {
   private readonly daemons = new Map<string, Supervisor>();
   private leaseState: LeaseState = emptyLeaseState();
   private udhcpdInfo: InitStatus['udhcpd'] = null;
-  private forwarding: InitStatus['forwarding'] = { v4: null, v6: null };
+  private leaseEvent: InitStatus['leaseEvent'] = null;
   private statusServer: Server | null = null;
   private hookServer: Server | null = null;
   private stopping = false;
@@ -155,8 +158,6 @@ export class Orchestrator {
         return this.loadFirewall(a.family, a.file, a.text);
       case 'forwarding': {
         const warnings = this.writeSysctl(a.entries);
-        if (a.family === 4) this.forwarding.v4 = true;
-        else this.forwarding.v6 = true;
         return warnings;
       }
       case 'link-up':
@@ -322,6 +323,7 @@ export class Orchestrator {
   onHookReport(env: Record<string, string>): void {
     const before = this.leaseState;
     this.leaseState = applyHookReport(before, env, new Date());
+    if (env.reason) this.leaseEvent = { reason: env.reason, at: new Date().toISOString() };
     this.log.info({ reason: env.reason, address: this.leaseState.lease?.address, dns: this.leaseState.dns.dns }, 'wireless lease report');
     if (sameDns(before.dns, this.leaseState.dns)) return;
     this.dnsWork = this.dnsWork.then(() => this.followDns()).catch((err) => {
@@ -397,10 +399,20 @@ export class Orchestrator {
       steps: [...this.steps.values()].map((s) => ({ ...s, warnings: [...s.warnings] })),
       daemons: [...this.daemons.values()].map((d) => d.status()),
       lease: this.leaseState.lease,
+      leaseEvent: this.leaseEvent,
       dns: this.leaseState.dns,
       udhcpd: this.udhcpdInfo,
-      forwarding: this.forwarding,
+      forwarding: { v4: this.kernelFlag('net/ipv4/ip_forward'), v6: this.kernelFlag('net/ipv6/conf/all/forwarding') },
     };
+  }
+
+  private kernelFlag(path: string): boolean | null {
+    try {
+      const v = this.sys.read(join(this.opts.procSys, path));
+      return v === null ? null : v.trim() !== '0';
+    } catch {
+      return null;
+    }
   }
 
   /** SIGTERM: daemons, addresses, firewall back to ACCEPT and forwarding off, then the wireless device. */
@@ -425,7 +437,6 @@ export class Orchestrator {
           /* nothing to undo */
         }
       }
-      if (keys.length) this.forwarding[family === 4 ? 'v4' : 'v6'] = false;
       if (fw) await this.flushFirewall(family, fw.text);
     }
     await this.releaseWireless();

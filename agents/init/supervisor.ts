@@ -8,6 +8,8 @@ export interface DaemonStatus {
   pid: number | null;
   restarts: number;
   lastExit: string | null;
+  /** When it last exited on its own: with restarts, tells a crash loop from an old crash. */
+  lastExitAt: string | null;
   since: string | null;
 }
 
@@ -33,7 +35,7 @@ export class Supervisor {
     private readonly onSpawn: (pid: number) => void = () => undefined,
     private readonly env?: NodeJS.ProcessEnv,
   ) {
-    this.st = { name, state: 'stopped', pid: null, restarts: 0, lastExit: null, since: null };
+    this.st = { name, state: 'stopped', pid: null, restarts: 0, lastExit: null, lastExitAt: null, since: null };
   }
 
   start(): void {
@@ -56,7 +58,7 @@ export class Supervisor {
       if (this.handle !== h) return;
       this.handle = null;
       const how = signal ? `killed by ${signal}` : `exited with ${code}`;
-      this.st = { ...this.st, pid: null, lastExit: how };
+      this.st = { ...this.st, pid: null, lastExit: how, lastExitAt: new Date().toISOString() };
       if (this.stopping) {
         this.st.state = 'stopped';
         return;

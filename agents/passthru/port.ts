@@ -28,6 +28,8 @@ export interface PortStatus {
   active: number;
   monitors: number;
   peers: string[];
+  /** The last connection refused (outside network=, or over the limit), so growth is visible. */
+  lastRefused: { peer: string; why: string; at: string } | null;
   counters: PortCounters;
 }
 
@@ -50,6 +52,7 @@ export class PassthruPort {
   private seq = 0;
   private stopped = false;
   private readonly refusalLog = new Map<string, { last: number; suppressed: number }>();
+  private lastRefused: PortStatus['lastRefused'] = null;
 
   constructor(
     readonly socket: PassthruSocket,
@@ -132,6 +135,7 @@ export class PassthruPort {
   /** One line per peer per minute at most, with how many were not logged in between. */
   private logRefusal(peer: string, why: string): void {
     const now = Date.now();
+    this.lastRefused = { peer, why, at: new Date(now).toISOString() };
     const entry = this.refusalLog.get(peer);
     if (entry && now - entry.last < REFUSAL_LOG_EVERY_MS) {
       entry.suppressed++;
@@ -198,6 +202,7 @@ export class PassthruPort {
       active,
       monitors,
       peers: [...peers].slice(0, 64),
+      lastRefused: this.lastRefused,
       counters: { ...this.counters },
     };
   }
