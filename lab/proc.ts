@@ -2,49 +2,13 @@
 // long-running process is remembered by PID *and* start time, so cleanup can never signal
 // a recycled PID or anything this lab did not start.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { runCommand, type RunOptions, type RunResult } from '../agents/common/run';
 import { readFileSync } from 'node:fs';
 
-export interface RunResult {
-  code: number; // exit code; -1 when it could not start, 124 on timeout
-  stdout: string;
-  stderr: string;
-}
-
-export interface RunOptions {
-  input?: string;
-  timeoutMs?: number;
-  env?: NodeJS.ProcessEnv;
-}
+export type { RunOptions, RunResult };
 
 export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve) => {
-    let child: ChildProcess;
-    try {
-      child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
-    } catch (err) {
-      resolve({ code: -1, stdout: '', stderr: String(err) });
-      return;
-    }
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, opts.timeoutMs ?? 30_000);
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      resolve({ code: -1, stdout, stderr: stderr + String(err) });
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: timedOut ? 124 : (code ?? -1), stdout, stderr });
-    });
-    child.stdin!.on('error', () => undefined); // a child that exits without reading its input
-    child.stdin!.end(opts.input ?? '');
-  });
+  return runCommand(argv, opts);
 }
 
 /** Runs argv and throws with its output when it fails: for setup steps that must work. */

@@ -1,6 +1,6 @@
 // Every side effect of wifibox-diag, behind one interface tests can replace. All of them read:
 // the only thing ever created is the private socket a control request needs, removed after.
-import { spawn } from 'node:child_process';
+import { runCommand } from '../common/run';
 import {
   closeSync,
   constants,
@@ -59,34 +59,7 @@ const errnoCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoExce
 
 export const realSystem: DiagSystem = {
   now: () => new Date(),
-  run(argv, timeoutMs) {
-    return new Promise((resolve) => {
-      let child;
-      try {
-        child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-      } catch (err) {
-        resolve({ code: -1, stdout: '', stderr: String(err) });
-        return;
-      }
-      let stdout = '';
-      let stderr = '';
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, timeoutMs);
-      child.stdout.on('data', (d: Buffer) => (stdout += d));
-      child.stderr.on('data', (d: Buffer) => (stderr += d));
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        resolve({ code: -1, stdout, stderr: stderr + err.message });
-      });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code: timedOut ? 124 : (code ?? -1), stdout, stderr });
-      });
-    });
-  },
+  run: (argv, timeoutMs) => runCommand(argv, { timeoutMs }),
   readText: (path) => readFileSync(path, 'utf8'),
   readBytes: (path) => readFileSync(path),
   readTail(path, maxBytes) {

@@ -1,12 +1,9 @@
 // Every side effect of the init orchestrator, behind one interface tests can replace.
 import { spawn } from 'node:child_process';
+import { runCommand, type RunResult } from '../common/run';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 
-export interface RunResult {
-  code: number; // exit code; -1 when it could not start, 124 on timeout
-  stdout: string;
-  stderr: string;
-}
+export type { RunResult };
 
 export interface DaemonHandle {
   pid: number;
@@ -37,34 +34,7 @@ export interface InitSystem {
 
 export const realSystem: InitSystem = {
   run(argv, input, timeoutMs = 30_000) {
-    return new Promise((resolve) => {
-      let child;
-      try {
-        child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-      } catch (err) {
-        resolve({ code: -1, stdout: '', stderr: String(err) });
-        return;
-      }
-      let stdout = '';
-      let stderr = '';
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, timeoutMs);
-      child.stdout.on('data', (d: Buffer) => (stdout += d));
-      child.stderr.on('data', (d: Buffer) => (stderr += d));
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        resolve({ code: -1, stdout, stderr: stderr + err.message });
-      });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code: timedOut ? 124 : (code ?? -1), stdout, stderr });
-      });
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(input ?? '');
-    });
+    return runCommand(argv, { ...(input !== undefined ? { input } : {}), timeoutMs });
   },
   startDaemon(argv, env) {
     // Its own process group: whatever it forks can be found, and stopped, with it.
