@@ -67,3 +67,37 @@ export function numberOption(name: string, value: string, min: number, max: numb
   }
   return n;
 }
+
+export interface StopOptions {
+  /** Exit code when stopping fails (0 where a supervisor must not see a crash). */
+  failCode: number;
+  /** A hard exit after this long, whatever still hangs; none when undefined. */
+  deadlineMs?: number;
+}
+
+/**
+ * SIGTERM and SIGINT run `stop` once, then exit: 0 when it went well. Logged, so the reason a
+ * service went down is in syslog.
+ */
+export function stopOnSignals(
+  log: { info(o: object, m: string): void; error(o: object, m: string): void },
+  stop: () => Promise<void>,
+  opts: StopOptions,
+): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    if (opts.deadlineMs !== undefined) setTimeout(() => process.exit(0), opts.deadlineMs).unref();
+    stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err: (err as Error).message }, 'error while stopping');
+        process.exit(opts.failCode);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

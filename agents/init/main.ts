@@ -1,6 +1,6 @@
 // wifibox-init: the entry point only wires options, logging, signals and the orchestrator.
 import { join } from 'node:path';
-import { parseOptions, UsageError, VERSION, numberOption, type OptionSpec } from '../common/cli';
+import { numberOption, parseOptions, stopOnSignals, UsageError, VERSION, type OptionSpec } from '../common/cli';
 import { createLogger, parseLogLevel } from '../common/log';
 import { formatProblem } from '../passthru/config';
 import { loadGuestConfig } from './config';
@@ -89,21 +89,7 @@ async function main(argv: string[]): Promise<void> {
   const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
   for (const p of cfg.problems) (p.severity === 'error' ? log.error.bind(log) : log.warn.bind(log))(formatProblem(p));
   const orch = new Orchestrator(cfg, plan, init, realSystem, log);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    orch.down().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err: (err as Error).message }, 'error while stopping');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopOnSignals(log, () => orch.down(), { failCode: 1 });
   log.info({ version: VERSION, flavor: plan.flavor, steps: plan.steps.length }, 'starting');
   await orch.up();
   log.info('every step has run');

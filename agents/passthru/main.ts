@@ -1,5 +1,5 @@
 // wifibox-passthru: the entry point only wires options, logging, signals and the agent.
-import { numberOption, parseOptions, UsageError, VERSION, type OptionSpec } from '../common/cli';
+import { numberOption, parseOptions, stopOnSignals, UsageError, VERSION, type OptionSpec } from '../common/cli';
 import { createLogger, parseLogLevel } from '../common/log';
 import { DEFAULTS, PassthruAgent } from './agent';
 import { realSystem } from './system';
@@ -63,23 +63,8 @@ function main(argv: string[]): void {
   const opts = parsed.agent;
   const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
   const agent = new PassthruAgent(opts, realSystem, log);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    // The 1 s promise to OpenRC holds even if something hangs: a hard exit after 900 ms.
-    setTimeout(() => process.exit(0), 900).unref();
-    agent.stop().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err: (err as Error).message }, 'error while stopping');
-        process.exit(0);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  // The 1 s promise to OpenRC holds even if something hangs: a hard exit after 900 ms.
+  stopOnSignals(log, () => agent.stop(), { failCode: 0, deadlineMs: 900 });
   process.on('SIGHUP', () => agent.reload());
   try {
     agent.start();
