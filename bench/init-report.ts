@@ -126,8 +126,9 @@ function reading(ours: Side, old: Side): string[] {
       `The old sequence starts udhcpd only after \`networking\`, so the host needs its lease first (${s(old.reachedOverLease)} s).`);
   }
   if (ours.dns !== null) {
-    out.push(`- (c): ours hands out its first lease before the wireless DNS is known, for 30 s (\`--short-lease\`); the host comes back ` +
-      `at half of that: (c) − (a) = ${s(ours.dnsOverFirstLease)} s. The old sequence has the DNS in its first lease, because it gives ` +
+    out.push(`- (c): ours hands out short leases until the wireless DNS is known (\`--short-lease\`, 10 s by default, as the per-run ` +
+      `table shows); the host picks the DNS up at its first renewal after that: (c) − (a) = ${s(ours.dnsOverFirstLease)} s. ` +
+      `The old sequence has the DNS in its first lease, because it gives ` +
       `none before dhcpcd's lease.${old.dns !== null && ours.dns > old.dns ? ' So for (c) ours is later than the old sequence.' : ''}`);
   }
   return out;
