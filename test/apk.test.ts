@@ -262,7 +262,7 @@ describe('npm run apk: the APK v2 package', () => {
       arch: ['x86_64'],
       origin: ['wifibox-agents'],
       license: ['BSD-2-Clause'],
-      depend: ['nodejs'],
+      depend: ['nodejs', 'iproute2', 'iptables'],
       provides: ['wifibox-diag', 'wifibox-init', 'wifibox-passthru']
         .filter((c) => c !== 'wifibox-diag' || hasDiag())
         .map((c) => `cmd:${c}=${version}-r${vars.get('pkgrel')}`),
@@ -429,7 +429,7 @@ describe('npm run apk: the native addon inside, built for musl', () => {
 describe('apk/APKBUILD', () => {
   it('builds from a source tarball with the toolchain the addon needs, and depends on nodejs', () => {
     expect(vars.get('makedepends')).toBe('nodejs-dev npm python3 make g++');
-    expect(vars.get('depends')).toBe('nodejs');
+    expect(vars.get('depends')).toBe('nodejs iproute2 iptables');
     expect(vars.get('arch')).toBe('x86_64');
     expect(vars.get('source')).toBe('$pkgname-$pkgver.tar.gz');
     const text = fs.readFileSync(path.join(ROOT, 'apk', 'APKBUILD'), 'utf8');

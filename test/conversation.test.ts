@@ -179,6 +179,17 @@ async function attach(h: Harness): Promise<void> {
   expect(h.conv.attached).toBe(true);
 }
 
+describe('Conversation: a peer that streams without end', () => {
+  it('is refused once it passes the request limit, and nothing more is buffered', async () => {
+    const h = await open({ maxRequest: 4096 });
+    for (let i = 0; i < 8; i++) h.host.sock.write(Buffer.alloc(1024, 0x41));
+    await waitFor('the refusal', () => h.host.received().toString() === 'FAIL\n');
+    await waitFor('the close', () => h.closedCalls.length === 1);
+    expect(h.dgram.sent).toEqual([]);
+    expect(h.counters.oversized).toBe(1);
+  });
+});
+
 describe('Conversation: a client path left by a crashed run', () => {
   it('is removed and bound again', async () => {
     const h = await open({}, { stale: true });

@@ -3,7 +3,7 @@
 // keeps forwarding off (no routing without the NAT the user asked for).
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, type LabProcess } from '../lab/lab';
+import { Lab, LAB_PCI_DEVICE, type LabProcess } from '../lab/lab';
 import { waitFor } from '../lab/proc';
 import { readStatus } from './helpers/host-client';
 
@@ -43,6 +43,8 @@ async function runWith(file: string, change: (text: string) => string): Promise<
 async function stop(init: LabProcess): Promise<void> {
   process.kill(init.pid, 'SIGTERM');
   expect(await init.exited).toBe(0);
+  // A stop that is not a shutdown (a service restart) keeps the wireless card.
+  expect(readFileSync(lab.guestPath(`${LAB_PCI_DEVICE}/remove`), 'utf8')).toBe('');
 }
 
 const step = (st: any, id: string) => st.steps.find((s: any) => s.id === id);

@@ -1,7 +1,7 @@
 // Acceptance of the init orchestrator, station flavor, in the lab: upstream samples unchanged,
 // real dhcpcd on wlan0 against the wireless network's DHCP server, busybox udhcpd serving the
 // host, iptables MASQUERADE; the orchestrator is the bundle in dist/.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, LAB_PCI_DEVICE, pidsIn, type LabProcess } from '../lab/lab';
 import { waitFor } from '../lab/proc';
@@ -110,6 +110,8 @@ describe('wifibox-init, station flavor', () => {
     const daemonPids = st.daemons.map((d: any) => d.pid).filter(Boolean) as number[];
     expect(await lab.guestSysctl('net.ipv4.ip_forward')).toBe('1');
     expect(daemonPids.length).toBe(2);
+    // As OpenRC's stop at shutdown does (RC_GOINGDOWN): only then is the wireless card released.
+    writeFileSync(lab.guestPath('/run/wifibox-init/release-wireless'), '');
     process.kill(init.pid, 'SIGTERM');
     expect(await init.exited).toBe(0);
     for (const pid of daemonPids) expect(existsSync(`/proc/${pid}`)).toBe(false);

@@ -71,14 +71,16 @@ describe('passthru agent plan', () => {
     ]);
     agent.start();
     expect(agent.status().state).toBe('waiting-for-address');
-    expect(agent.status().waiting).toMatch(/wireless interface wlan0/);
+    expect(agent.status().waiting).toMatch(/an address of wlan0, not of eth0: refusing/);
     await new Promise((r) => setTimeout(r, 1200));
     expect(await probe('127.0.0.1', p)).toBe('refused');
   });
 
   it('accepts peers inside network= and refuses the rest, counting them', async () => {
     const p = port();
-    const { agent } = setup(`network=127.0.0.1:255.255.255.255\nsockets="path=/x/wlan0,port=${p}"\n`, []);
+    const { agent } = setup(`network=127.0.0.1:255.255.255.255\nsockets="path=/x/wlan0,port=${p}"\n`, [
+      { iface: 'eth0', address: '127.0.0.1', netmask: '255.0.0.0' },
+    ]);
     agent.start();
     await waitFor('the port to listen', () => agent.status().ports[0]?.listening, 3000);
     expect(await probe('127.0.0.1', p, '127.0.0.1')).toBe('open');
@@ -90,7 +92,9 @@ describe('passthru agent plan', () => {
 
   it('a reload keeps unchanged ports (and their counters) and drops removed ones', async () => {
     const [a, b] = [port(), port() + 1];
-    const { agent, file } = setup(`network=127.0.0.1:255.0.0.0\nsockets="path=/x/a,port=${a}\npath=/x/b,port=${b}"\n`, []);
+    const { agent, file } = setup(`network=127.0.0.1:255.0.0.0\nsockets="path=/x/a,port=${a}\npath=/x/b,port=${b}"\n`, [
+      { iface: 'eth0', address: '127.0.0.1', netmask: '255.0.0.0' },
+    ]);
     agent.start();
     await waitFor('both ports', () => agent.status().ports.every((x) => x.listening) && agent.status().ports.length === 2, 3000);
     expect(await probe('127.0.0.1', a)).toBe('open');
@@ -100,6 +104,24 @@ describe('passthru agent plan', () => {
     const st = agent.status();
     expect(st.ports.map((x) => x.port)).toEqual([a]);
     expect(st.ports[0]!.counters.connections).toBe(1);
+  });
+
+  it('never listens on 0.0.0.0, nor before network= is eth0\'s own address', async () => {
+    const p = port();
+    const addrs: InterfaceAddress[] = [];
+    const any = setup(`network=0.0.0.0:0.0.0.0\nsockets="path=/x/wlan0,port=${p}"\n`, addrs).agent;
+    any.start();
+    expect(any.status().waiting).toMatch(/expected the guest's own unicast address/);
+    await any.stop();
+    const q = port();
+    const late = setup(`network=127.0.0.1:255.0.0.0\nsockets="path=/x/wlan0,port=${q}"\n`, addrs).agent;
+    late.start();
+    expect(late.status().waiting).toMatch(/on no interface yet/);
+    // wlan0's DHCP hands it that address later: still no listening there.
+    addrs.push({ iface: 'wlan0', address: '127.0.0.1', netmask: '255.0.0.0' });
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await probe('127.0.0.1', q)).toBe('refused');
+    expect(late.status().waiting).toMatch(/an address of wlan0/);
   });
 
   it('a missing config file is reported, and nothing listens', () => {

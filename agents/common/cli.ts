@@ -60,10 +60,12 @@ export function parseOptions<S extends Record<string, OptionSpec>>(
 }
 
 /** A positive number from an option, or a UsageError naming it. */
-export function numberOption(name: string, value: string, min: number, max: number): number {
+export function numberOption(name: string, value: string, min: number, max: number, integer = false): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(`--${name}: expected a number from ${min} to ${max}, got '${value}'`);
+  // Plain decimal only: Number() would also take '0x10', '1e3' and ' 5 '.
+  const form = integer ? /^\d+$/ : /^\d+(\.\d+)?$/;
+  if (!form.test(value) || n < min || n > max) {
+    throw new UsageError(`--${name}: expected ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, got '${value}'`);
   }
   return n;
 }

@@ -27,20 +27,30 @@ export function runCommand(argv: readonly string[], opts: RunOptions = {}): Prom
     let stdout = '';
     let stderr = '';
     let timedOut = false;
+    let settled = false;
+    const finish = (code: number) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    };
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, opts.timeoutMs ?? 30_000);
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (err) => {
-      clearTimeout(timer);
-      resolve({ code: -1, stdout, stderr: stderr + err.message });
+      stderr += err.message;
+      finish(-1);
     });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: timedOut ? 124 : (code ?? -1), stdout, stderr });
+    // 'close' waits for every holder of its pipes: a grandchild left in the background would
+    // hold the result hostage. Its own exit, then a moment for the last output, is enough.
+    child.on('exit', (code) => {
+      const result = timedOut ? 124 : (code ?? -1);
+      setTimeout(() => finish(result), 100).unref();
     });
+    child.on('close', (code) => finish(timedOut ? 124 : (code ?? -1)));
     child.stdin!.on('error', () => undefined); // a child that exits without reading its input
     child.stdin!.end(opts.input ?? '');
   });

@@ -3,7 +3,8 @@
 // Kept tiny: it runs for every dhcpcd event, so it loads no logger and no config.
 import { connect } from 'node:net';
 
-const SOCKET = process.argv[2] ?? '/run/wifibox-init/hook.sock';
+// dhcpcd passes it with -e (see the orchestrator); the default is the orchestrator's own.
+const SOCKET = process.env.WIFIBOX_HOOK_SOCKET ?? process.argv[2] ?? '/run/wifibox-init/hook.sock';
 // dhcpcd-run-hooks(8) names: the reason, the interface, the new_*/old_* lease values, and what
 // router advertisements said: dhcpcd 9 passes those as nd1_*, nd2_*… (nd1_rdnss1_servers), unprefixed.
 const KEEP = /^(reason|interface|protocol|if_up|if_down|if_configured|(new|old)_[a-z0-9_]+|nd[0-9]+_[a-z0-9_]+)$/;

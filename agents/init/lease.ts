@@ -1,3 +1,5 @@
+import { parseIPv4, parseIPv6 } from './config/address';
+import { hostnameFault } from './config/hostname';
 // What the wireless network's DHCP (and IPv6 RA/DHCPv6) told dhcpcd, as our hook reports it.
 // dhcpcd passes everything in environment variables named as in dhcpcd-run-hooks(8).
 
@@ -29,7 +31,11 @@ const GONE = new Set(['EXPIRE', 'NAK', 'RELEASE', 'STOP', 'NOCARRIER', 'DEPARTED
 const BOUND6 = new Set(['BOUND6', 'RENEW6', 'REBIND6', 'REBOOT6', 'INFORM6']);
 
 const words = (v: string | undefined) => (v ?? '').split(/\s+/).filter(Boolean);
-const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+// What the wireless network's DHCP says ends up in resolv.conf, udhcpd's and radvd's configs and
+// the status: only well-formed addresses and names get through.
+const v4 = (a: string) => parseIPv4(a) !== null;
+const v6 = (a: string) => parseIPv6(a) !== null;
+const name = (n: string) => n.length > 0 && hostnameFault(n) === null;
 
 export function emptyLeaseState(): LeaseState {
   return { lease: null, dns: { dns: [], dns6: [], domain: null, search: [] }, lastReason: null };
@@ -53,20 +59,22 @@ export function applyHookReport(prev: LeaseState, env: Record<string, string>, n
       leaseSeconds: Number.isFinite(lease) && lease > 0 ? lease : null,
       obtainedAt: now.toISOString(),
     };
-    next.dns.dns = words(env.new_domain_name_servers).filter((a) => ipv4.test(a));
-    next.dns.domain = env.new_domain_name?.trim() || null;
-    next.dns.search = words(env.new_domain_search);
+    next.dns.dns = words(env.new_domain_name_servers).filter(v4);
+    const domain = env.new_domain_name?.trim() ?? '';
+    next.dns.domain = name(domain) ? domain : null;
+    next.dns.search = words(env.new_domain_search).filter(name);
   } else if (GONE.has(reason)) {
     next.lease = null;
   } else if (BOUND6.has(reason)) {
-    const d6 = words(env.new_dhcp6_name_servers);
+    const d6 = words(env.new_dhcp6_name_servers).filter(v6);
     if (d6.length) next.dns.dns6 = d6;
   } else if (reason === 'ROUTERADVERT') {
     // dhcpcd 9 names router advertisement values nd<router>_<option><n>_*, with no new_ prefix.
     const rdnss = Object.keys(env)
       .filter((k) => /^nd\d+_rdnss\d+_servers$/.test(k))
       .sort()
-      .flatMap((k) => words(env[k]));
+      .flatMap((k) => words(env[k]))
+      .filter(v6);
     if (rdnss.length) next.dns.dns6 = [...new Set(rdnss)];
   }
   return next;

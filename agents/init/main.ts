@@ -90,6 +90,8 @@ async function main(argv: string[]): Promise<void> {
   for (const p of cfg.problems) (p.severity === 'error' ? log.error.bind(log) : log.warn.bind(log))(formatProblem(p));
   const orch = new Orchestrator(cfg, plan, init, realSystem, log);
   stopOnSignals(log, () => orch.down(), { failCode: 1 });
+  // Node's default for SIGHUP is to die without tearing down: say what to do instead.
+  process.on('SIGHUP', () => log.warn('SIGHUP: wifibox-init does not reload; restart the service to apply new files'));
   log.info({ version: VERSION, flavor: plan.flavor, steps: plan.steps.length }, 'starting');
   await orch.up();
   log.info('every step has run');

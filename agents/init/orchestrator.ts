@@ -85,6 +85,7 @@ export class Orchestrator {
   private statusServer: Server | null = null;
   private hookServer: Server | null = null;
   private stopping = false;
+  private upDone: Promise<void> = Promise.resolve();
   private readonly startedAt = new Date();
   private readonly addedAddresses: Array<{ iface: string; cidr: string; family: 4 | 6 }> = [];
   private dnsWork: Promise<void> = Promise.resolve();
@@ -102,7 +103,12 @@ export class Orchestrator {
   }
 
   /** Starts the endpoints, then runs every step as soon as the steps it waits for are done. */
-  async up(): Promise<void> {
+  up(): Promise<void> {
+    this.upDone = this.runSteps();
+    return this.upDone;
+  }
+
+  private async runSteps(): Promise<void> {
     this.sys.makeDir(this.opts.runDir, 0o700);
     await this.reapLeftovers();
     this.startEndpoints();
@@ -248,7 +254,9 @@ export class Orchestrator {
       // host is the only client on eth0, so 100 ms is plenty and its first lease comes sooner.
       argv = [t.udhcpd, '-f', '-a', '100', conf];
     } else if (daemon === 'dhcpcd') {
-      argv = [t.dhcpcd, '-B', '-c', this.opts.hookPath, ...(this.cfg.dhcpcdConf ? ['-f', this.cfg.dhcpcdConf] : []), iface];
+      // -e: the hook learns where to report from its environment, whatever --run-dir says.
+      argv = [t.dhcpcd, '-B', '-c', this.opts.hookPath, '-e', `WIFIBOX_HOOK_SOCKET=${this.opts.hookSocket}`,
+        ...(this.cfg.dhcpcdConf ? ['-f', this.cfg.dhcpcdConf] : []), iface];
     } else {
       argv = [t.radvd, '-n', '-C', this.renderRadvdConf(), '-p', join(this.opts.runDir, 'radvd.pid')];
     }
@@ -297,7 +305,12 @@ export class Orchestrator {
   private renderUdhcpdConf(): string {
     const t = this.cfg.udhcpd!;
     const d = this.leaseState.dns;
-    const known = d.dns.length > 0;
+    // Short leases only while the wireless DNS may still come: the station flavor before its
+    // first lease, with a template that asks for it. An access point has no dhcpcd to wait for,
+    // and a wireless lease without DNS will not get better by waiting.
+    const waiting =
+      this.plan.steps.some((st) => st.id === 'dhcpcd') && t.placeholders.length > 0 && !this.leaseState.lease && d.dns.length === 0;
+    const known = !waiting;
     let text = renderUdhcpd(t, { dns: d.dns, domain: d.domain, search: d.search }, known ? {} : { leaseSeconds: this.opts.shortLeaseSeconds });
     // busybox udhcpd writes its lease file every auto_time seconds (default 2 h) and on SIGTERM:
     // write it often, so hosts keep their addresses even when udhcpd is killed outright.
@@ -325,7 +338,8 @@ export class Orchestrator {
     this.leaseState = applyHookReport(before, env, new Date());
     if (env.reason) this.leaseEvent = { reason: env.reason, at: new Date().toISOString() };
     this.log.info({ reason: env.reason, address: this.leaseState.lease?.address, dns: this.leaseState.dns.dns }, 'wireless lease report');
-    if (sameDns(before.dns, this.leaseState.dns)) return;
+    const firstLease = !before.lease && this.leaseState.lease !== null && this.udhcpdInfo?.dnsKnown === false;
+    if (sameDns(before.dns, this.leaseState.dns) && !firstLease) return;
     this.dnsWork = this.dnsWork.then(() => this.followDns()).catch((err) => {
       this.log.error({ err: (err as Error).message }, 'could not follow the wireless DNS');
     });
@@ -418,7 +432,11 @@ export class Orchestrator {
   /** SIGTERM: daemons, addresses, firewall back to ACCEPT and forwarding off, then the wireless device. */
   async down(): Promise<void> {
     this.stopping = true;
-    for (const name of ['radvd', 'dhcpcd', 'udhcpd']) await this.daemons.get(name)?.stop();
+    // Steps still under way (an address being added, rules committing) finish first, so what
+    // they set is torn down too; waiting for wlan0 ends at once when stopping.
+    await Promise.race([this.upDone.catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+    await this.dnsWork;
+    for (const name of ['radvd', 'dhcpcd', 'udhcpd']) await this.daemons.get(name)?.dispose();
     for (const a of [...this.addedAddresses].reverse()) {
       await this.sys.run([this.opts.tools.ip, `-${a.family}`, 'addr', 'del', a.cidr, 'dev', a.iface]);
     }
@@ -439,7 +457,9 @@ export class Orchestrator {
       }
       if (fw) await this.flushFirewall(family, fw.text);
     }
-    await this.releaseWireless();
+    // Only when the guest shuts down (the service's stop leaves a flag then), as remove-wireless
+    // ran only in the shutdown runlevel: a service restart must not take the card away.
+    if (this.sys.exists(join(this.opts.runDir, 'release-wireless'))) await this.releaseWireless();
     this.statusServer?.close();
     this.hookServer?.close();
     this.sys.remove(this.opts.statusSocket);

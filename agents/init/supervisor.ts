@@ -23,6 +23,7 @@ export class Supervisor {
   private backoff = FIRST_BACKOFF_MS;
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
+  private disposed = false;
   private startedAt = 0;
   private st: DaemonStatus;
 
@@ -39,6 +40,7 @@ export class Supervisor {
   }
 
   start(): void {
+    if (this.disposed) return;
     this.stopping = false;
     this.spawn();
   }
@@ -51,7 +53,6 @@ export class Supervisor {
     this.startedAt = Date.now();
     this.st = { ...this.st, state: 'running', pid: h.pid > 0 ? h.pid : null, since: new Date().toISOString() };
     this.log.info({ daemon: this.name, pid: h.pid, argv: this.argv.join(' ') }, 'daemon started');
-    if (h.pid > 0) this.onSpawn(h.pid);
     void h.exited.then(({ code, signal }) => {
       // Helpers it forked outlive a daemon killed outright; the next one must not meet them.
       h.killGroup('SIGKILL');
@@ -70,6 +71,11 @@ export class Supervisor {
       this.timer = setTimeout(() => this.spawn(), this.backoff);
       this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
     });
+    try {
+      if (h.pid > 0) this.onSpawn(h.pid);
+    } catch (err) {
+      this.log.warn({ daemon: this.name, err: (err as Error).message }, 'cannot record the daemon\'s PID');
+    }
   }
 
   /** Stops it (SIGTERM, then SIGKILL after graceMs) and resolves once it is gone. */
@@ -95,7 +101,13 @@ export class Supervisor {
   async restart(argv?: readonly string[]): Promise<void> {
     if (argv) this.argv = argv;
     await this.stop();
-    this.start();
+    if (!this.disposed) this.start(); // a teardown that came meanwhile wins
+  }
+
+  /** Stops it for good: no restart, deliberate or not, brings it back. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.stop();
   }
 
   signal(sig: NodeJS.Signals): void {

@@ -94,14 +94,19 @@ export const realSystem: InitSystem = {
   },
   writeAtomic(path, text) {
     const tmp = `${path}.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w', 0o644);
     try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(tmp, 'w', 0o644);
+      try {
+        writeSync(fd, text);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, path);
+    } catch (err) {
+      rmSync(tmp, { force: true }); // a full /tmp (128 KiB) must not keep a half file too
+      throw err;
     }
-    renameSync(tmp, path);
   },
   remove(path) {
     rmSync(path, { force: true });

@@ -81,6 +81,7 @@ export class PassthruAgent {
     this.apply(new Map());
     this.pollTimer = setInterval(() => {
       for (const p of this.ports.values()) p.pollDaemon();
+      this.checkAddress();
     }, this.opts.daemonPollMs);
   }
 
@@ -90,8 +91,9 @@ export class PassthruAgent {
       text = readFileSync(this.opts.config, 'utf8');
     } catch (err) {
       const msg = `${this.opts.config}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
-      this.log.error(msg);
-      this.config = null;
+      // On a reload, a file that cannot be read for a moment (9P, a save in progress) must not
+      // close every port: the last good configuration stays.
+      this.log.error(this.config ? `${msg}; keeping the configuration read before` : msg);
       this.loadProblems = [msg];
       return;
     }
@@ -111,15 +113,29 @@ export class PassthruAgent {
     const addrs = this.sys.ipv4Addresses();
     if (this.config?.network) {
       const n = this.config.network;
+      const first = Number(n.address.split('.')[0]);
+      if (n.address === '0.0.0.0' || first === 0 || first >= 224 || n.prefixLength === 0) {
+        return { net: null, wait: `network= names ${n.address}/${n.prefixLength}; expected the guest's own unicast address on ${this.opts.lanInterface} and its network: refusing to listen` };
+      }
+      // Listen only once the address is the LAN interface's: never on the wireless side, even
+      // when wlan0's DHCP hands it that address later.
       const owner = addrs.find((a) => a.address === n.address);
-      if (owner && owner.iface === this.opts.wirelessInterface) {
-        return { net: null, wait: `network= names ${n.address}, an address of the wireless interface ${owner.iface}: refusing to listen there` };
+      if (!owner) return { net: null, wait: `${n.address} (network=) is on no interface yet; waiting for it on ${this.opts.lanInterface}` };
+      if (owner.iface !== this.opts.lanInterface) {
+        return { net: null, wait: `network= names ${n.address}, an address of ${owner.iface}, not of ${this.opts.lanInterface}: refusing to listen there` };
       }
       return { net: n, wait: null };
     }
     const lan = addrs.find((a) => a.iface === this.opts.lanInterface);
     if (!lan) return { net: null, wait: `no IPv4 address on ${this.opts.lanInterface} yet; waiting for one` };
     return { net: { address: lan.address, mask: lan.netmask, prefixLength: prefixFromMask(lan.netmask) }, wait: null };
+  }
+
+  /** The address moved (eth0 renumbered, or it went to another interface): follow it. */
+  private checkAddress(): void {
+    if (!this.network || this.addressTimer) return;
+    const { net } = this.resolveNetwork();
+    if (!net || net.address !== this.network.address || net.prefixLength !== this.network.prefixLength) this.apply(new Map());
   }
 
   /** Brings the ports in line with the config; ports whose socket and address are unchanged keep their connections. */
@@ -207,7 +223,7 @@ export class PassthruAgent {
 
   private removeClientSockets(): void {
     for (const f of this.sys.listDir(this.opts.runtimeDir)) {
-      if (/^\d+-\d+$/.test(f)) this.sys.removeFile(`${this.opts.runtimeDir}/${f}`);
+      if (/^\d+-\d+(-\d+)?$/.test(f)) this.sys.removeFile(`${this.opts.runtimeDir}/${f}`);
     }
   }
 

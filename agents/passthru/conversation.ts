@@ -61,6 +61,7 @@ export class Conversation {
   private pending = 0;
   private hostEnded = false;
   private gather: Buffer[] = [];
+  private gatherBytes = 0;
   private gatherTimer: NodeJS.Timeout | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -88,6 +89,7 @@ export class Conversation {
     tcp.on('data', (chunk: Buffer) => this.fromHost(chunk));
     tcp.on('end', () => {
       this.hostEnded = true;
+      if (this.closed || this.detaching) return;
       if (this.gather.length) this.flushGather();
       this.maybeFinish();
     });
@@ -114,6 +116,18 @@ export class Conversation {
     this.armIdle();
     if (this.gather.length || chunk.length >= SEGMENT_SAFE) {
       this.gather.push(chunk);
+      this.gatherBytes += chunk.length;
+      if (this.gatherBytes > this.env.limits.maxRequest) {
+        // Bounded, whatever the peer streams: refuse and close instead of buffering on.
+        this.gather = [];
+        this.gatherBytes = 0;
+        if (this.gatherTimer) clearTimeout(this.gatherTimer);
+        this.gatherTimer = null;
+        this.env.counters.oversized++;
+        this.toHost(REFUSED_REPLY);
+        this.close('request too large');
+        return;
+      }
       if (this.gatherTimer) clearTimeout(this.gatherTimer);
       this.gatherTimer = setTimeout(() => this.flushGather(), GATHER_QUIET_MS);
       return;
@@ -126,6 +140,7 @@ export class Conversation {
     this.gatherTimer = null;
     const req = Buffer.concat(this.gather);
     this.gather = [];
+    this.gatherBytes = 0;
     this.request(req);
   }
 

@@ -34,6 +34,7 @@ export interface PortStatus {
 }
 
 const LISTEN_RETRY_MS = 1000;
+let nextConversation = 0;
 const REFUSAL_LOG_EVERY_MS = 60_000;
 
 /** hostapd's control interface reads 4096 bytes at most, wpa_supplicant's 8192. */
@@ -49,7 +50,6 @@ export class PassthruPort {
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly conversations = new Set<Conversation>();
   private daemonId: string | null | undefined = undefined;
-  private seq = 0;
   private stopped = false;
   private readonly refusalLog = new Map<string, { last: number; suppressed: number }>();
   private lastRefused: PortStatus['lastRefused'] = null;
@@ -110,12 +110,14 @@ export class PassthruPort {
       tcp.destroy();
       return;
     }
-    const id = ++this.seq;
+    const id = ++nextConversation;
     try {
       const conv = new Conversation(tcp, {
         id,
         daemonPath: this.socket.path,
-        clientPath: `${this.env.runtimeDir}/${this.port}-${id}`,
+        // Unique across reloads and restarts: an old conversation still DETACHing, or the monitor
+        // list of a daemon that outlived a previous agent, never shares a name with a new one.
+        clientPath: `${this.env.runtimeDir}/${this.port}-${process.pid}-${id}`,
         limits: { ...this.env.limits, maxRequest: this.env.maxRequest || daemonRequestLimit(this.socket.path) },
         counters: this.counters,
         sys: this.env.sys,
