@@ -357,7 +357,10 @@ describe('wifibox-diag gathering', () => {
     expect(r.interfaces.error).toMatch(/ip -j addr show: ip: invalid option/);
     expect(r.nat.error).toMatch(/iptables-save -c -t nat: cannot run it/);
     expect(r.wireless.present).toBe(true); // from /sys/class/net
-    expect(r.problems.map((p) => p.id)).toEqual([]);
+    // Not "OK": what could not be checked is a problem of its own, naming both sources.
+    expect(r.problems.map((p) => p.id)).toEqual(['check-failed']);
+    expect(r.problems[0]!.summary).toMatch(/interfaces and addresses .*; the NAT rules/);
+    expect(r.exitCode).toBe(1);
   });
 
   it('the hostapd flavor asks hostapd for its stations', async () => {
@@ -601,7 +604,7 @@ describe('wifibox-diag JSON shape', () => {
     r.problems.push({ id: 'nope', severity: 'down', summary: '', cause: '', fix: '', evidence: [] });
     r.dhcp.udhcpd.leases[0].expiresAt = 'tomorrow';
     expect(validateReport(r)).toEqual([
-      '$.problems[0].id: expected one of "no-wireless-interface", "wireless-daemon-down", "wireless-control-socket", "wireless-not-associated", "wireless-auth-failed", "access-point-disabled", "no-wireless-lease", "no-wireless-address", "lan-no-address", "dns-not-propagated", "forwarding-off", "nat-missing", "init-unreachable", "init-config", "init-step-failed", "daemon-restarting", "passthru-unreachable", "passthru-not-listening", "passthru-refusing-host", "memory-low", got "nope"',
+      '$.problems[0].id: expected one of "no-wireless-interface", "wireless-daemon-down", "wireless-control-socket", "wireless-not-associated", "wireless-auth-failed", "access-point-disabled", "no-wireless-lease", "no-wireless-address", "lan-no-address", "dns-not-propagated", "forwarding-off", "nat-missing", "init-unreachable", "init-config", "init-step-failed", "daemon-restarting", "passthru-unreachable", "passthru-not-listening", "passthru-refusing-host", "memory-low", "check-failed", got "nope"',
       '$.wireless.present: expected a boolean, got string',
       '$.dhcp.udhcpd.leases[0].expiresAt: expected an ISO 8601 time, got string',
       '$.nat.extra: not part of the documented shape',

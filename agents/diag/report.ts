@@ -25,7 +25,8 @@ export type ProblemId =
   | 'passthru-unreachable'
   | 'passthru-not-listening'
   | 'passthru-refusing-host'
-  | 'memory-low';
+  | 'memory-low'
+  | 'check-failed';
 
 export interface Problem {
   id: ProblemId;

@@ -324,12 +324,29 @@ function memory(c: RuleContext): Problem | null {
     biggest.map((p) => `${p.name} (PID ${p.pid}): ${p.rssKiB} KiB resident`));
 }
 
+/**
+ * A source that could not be read hides the problems it would show: never "OK" on a check that
+ * did not run. (Busybox's ip has no -j, for instance: the package depends on iproute2.)
+ */
+function uncheckable(c: RuleContext): Problem | null {
+  const f = c.facts;
+  const blind = [
+    f.interfaces.error !== null ? `interfaces and addresses (${f.interfaces.error})` : null,
+    f.nat.error !== null ? `the NAT rules (${f.nat.error})` : null,
+    f.nat.forwardingError !== null ? `IP forwarding (${f.nat.forwardingError})` : null,
+  ].filter((x): x is string => x !== null);
+  if (!blind.length) return null;
+  return problem('check-failed', 'degraded', `could not check ${blind.join('; ')}`,
+    'wifibox-diag could not read these, so problems there would go unseen (it needs iproute2\'s ip, iptables-save and /proc).',
+    'Run wifibox-diag as root in the guest, with the iproute2 and iptables packages installed.', blind);
+}
+
 export function diagnose(c: RuleContext): Problem[] {
   const all: (Problem | Problem[] | null)[] = [];
   const root = noWirelessInterface(c);
   all.push(root);
   if (!root) all.push(wirelessDaemon(c), association(c), wirelessLease(c), wirelessAddress(c));
-  all.push(lanAddress(c), forwarding(c), nat(c), dnsPropagation(c), initAgent(c), restartLoops(c), passthru(c), memory(c));
+  all.push(lanAddress(c), forwarding(c), nat(c), dnsPropagation(c), initAgent(c), restartLoops(c), passthru(c), memory(c), uncheckable(c));
   const problems = all.flat().filter((p): p is Problem => p !== null);
   // Down before degraded; otherwise the order above (root causes first).
   return problems.filter((p) => p.severity === 'down').concat(problems.filter((p) => p.severity === 'degraded'));
