@@ -50,6 +50,23 @@ const EVENT = /^<[0-9]>/;
 // About two seconds of retries (1, 2, 4, 8, then 16 ms apart) while the daemon's queue is full.
 const SEND_RETRIES = 130;
 const KEEPALIVE_MS = 30_000;
+const WARN_EVERY_MS = 10_000;
+const lastWarned = new Map<string, { at: number; suppressed: number }>();
+
+/**
+ * A host client that polls (wpa_cli while the daemon is down) or a peer that floods would write
+ * one line per connection: each warning at most every 10 s, with how many were left out.
+ */
+function warnSparingly(log: Logger, fields: object, msg: string): void {
+  const now = Date.now();
+  const seen = lastWarned.get(msg);
+  if (seen && now - seen.at < WARN_EVERY_MS) {
+    seen.suppressed++;
+    return;
+  }
+  log.warn({ ...fields, suppressed: seen?.suppressed ?? 0 }, msg);
+  lastWarned.set(msg, { at: now, suppressed: 0 });
+}
 
 export class Conversation {
   readonly peer: string;
@@ -150,7 +167,7 @@ export class Conversation {
     if (req.length > this.env.limits.maxRequest) {
       // The daemon would silently cut it, and act on a truncated command: refuse it instead.
       c.oversized++;
-      this.env.log.warn({ peer: this.peer, bytes: req.length, limit: this.env.limits.maxRequest }, 'request too large for the daemon, refused');
+      warnSparingly(this.env.log, { peer: this.peer, bytes: req.length, limit: this.env.limits.maxRequest }, 'request too large for the daemon, refused');
       this.toHost(REFUSED_REPLY);
       this.maybeFinish();
       return;
@@ -181,7 +198,7 @@ export class Conversation {
       }
       this.env.counters.errors++;
       this.pending--;
-      this.env.log.warn({ peer: this.peer, daemon: this.env.daemonPath, code }, 'daemon not reachable, closing connection');
+      warnSparingly(this.env.log, { peer: this.peer, daemon: this.env.daemonPath, code }, 'daemon not reachable, closing connection');
       this.close(`daemon not reachable (${code})`);
     }
   }
