@@ -103,3 +103,16 @@ export function stopOnSignals(
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 }
+
+/**
+ * Reads the options with `read`; a bad command line is said on stderr (naming the command unless
+ * the message already does) and exits 64, as sysexits' EX_USAGE.
+ */
+export function optionsOrExit<T>(command: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    process.stderr.write(`${err instanceof UsageError ? '' : `${command}: `}${(err as Error).message}\n`);
+    process.exit(64);
+  }
+}

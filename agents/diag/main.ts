@@ -1,6 +1,6 @@
 // wifibox-diag: the entry point only wires options, the diagnosis, and the output.
 import { join } from 'node:path';
-import { numberOption, parseOptions, UsageError, type OptionSpec } from '../common/cli';
+import { numberOption, optionsOrExit, parseOptions, type OptionSpec } from '../common/cli';
 import { BundleWriteError, defaultBundleName, writeBundle } from './bundle';
 import { bundleFiles } from './bundle-files';
 import { diagnoseGuest } from './diagnosis';
@@ -94,13 +94,7 @@ function finish(text: string, code: number): void {
 }
 
 async function main(argv: string[]): Promise<void> {
-  let inv: Invocation | null;
-  try {
-    inv = readOptions(argv);
-  } catch (err) {
-    process.stderr.write(`${err instanceof UsageError ? '' : `${COMMAND}: `}${(err as Error).message}\n`);
-    process.exit(64);
-  }
+  const inv = optionsOrExit(COMMAND, () => readOptions(argv));
   if (!inv) return;
   const report = await diagnoseGuest(realSystem, inv.opts);
   const text = renderText(report);

@@ -1,6 +1,6 @@
 // wifibox-init: the entry point only wires options, logging, signals and the orchestrator.
 import { join } from 'node:path';
-import { numberOption, parseOptions, stopOnSignals, UsageError, VERSION, type OptionSpec } from '../common/cli';
+import { numberOption, optionsOrExit, parseOptions, stopOnSignals, VERSION, type OptionSpec } from '../common/cli';
 import { createLogger, parseLogLevel } from '../common/log';
 import { formatProblem } from '../passthru/config';
 import { loadGuestConfig } from './config';
@@ -70,13 +70,7 @@ function readOptions(argv: string[]) {
 }
 
 async function main(argv: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = readOptions(argv);
-  } catch (err) {
-    process.stderr.write(`${err instanceof UsageError ? '' : `${COMMAND}: `}${(err as Error).message}\n`);
-    process.exit(64);
-  }
+  const parsed = optionsOrExit(COMMAND, () => readOptions(argv));
   if (!parsed) return;
   const { init } = parsed;
   const cfg = loadGuestConfig({ read: (p) => realSystem.read(p), list: (d) => realSystem.list(d) }, init.confDir);

@@ -1,5 +1,5 @@
 // wifibox-passthru: the entry point only wires options, logging, signals and the agent.
-import { numberOption, parseOptions, stopOnSignals, UsageError, VERSION, type OptionSpec } from '../common/cli';
+import { numberOption, optionsOrExit, parseOptions, stopOnSignals, VERSION, type OptionSpec } from '../common/cli';
 import { createLogger, parseLogLevel } from '../common/log';
 import { DEFAULTS, PassthruAgent } from './agent';
 import { realSystem } from './system';
@@ -52,13 +52,7 @@ function readOptions(argv: string[]) {
 }
 
 function main(argv: string[]): void {
-  let parsed;
-  try {
-    parsed = readOptions(argv);
-  } catch (err) {
-    process.stderr.write(`${err instanceof UsageError ? '' : `${COMMAND}: `}${(err as Error).message}\n`);
-    process.exit(64);
-  }
+  const parsed = optionsOrExit(COMMAND, () => readOptions(argv));
   if (!parsed) return;
   const opts = parsed.agent;
   const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
