@@ -370,6 +370,8 @@ describe('wifibox-diag gathering', () => {
       ...g,
       sockets: { ...g.sockets, '/run/wifibox-init.sock': JSON.stringify({ ...INIT_STATUS, flavor: 'access-point', lease: null, dns: { dns: [], dns6: [], domain: null, search: [] } }) },
       control: { '/var/run/hostapd/wlan0': { STATUS: 'state=ENABLED\nchannel=6\nssid[0]=wifibox\n', 'STA-FIRST': sta, 'STA-NEXT 02:00:00:00:00:09': '' } },
+      // The access point's NAT goes out of eth0, as the hostapd samples have it.
+      runs: { ...g.runs, 'iptables-save -c -t nat': { code: 0, stdout: IPTABLES_SAVE.replace('-o wlan0', '-o eth0'), stderr: '' } },
     });
     const r = await diagnoseGuest(sys, OPTS);
     expect(r.wireless).toMatchObject({ daemon: 'hostapd', station: null, accessPoint: { state: 'ENABLED', stations: [{ address: '02:00:00:00:00:09', connectedSec: 5 }] } });
@@ -462,6 +464,8 @@ describe('wifibox-diag verdict rules', () => {
       f.wireless.station = null;
       f.wireless.accessPoint = { state: 'DISABLED', ssid: null, bssid: null, channel: null, frequencyMHz: null, stations: [] };
       f.dhcp.wireless = null;
+      // The access point's NAT goes out of eth0, as the hostapd samples have it.
+      for (const r of f.nat.rules) r.rule = r.rule.replace('-o wlan0', '-o eth0');
     }, 'access-point-disabled', 2);
   });
 
@@ -504,6 +508,13 @@ describe('wifibox-diag verdict rules', () => {
       f.nat.masquerade = false;
     }, 'nat-missing', 2);
     expect(nat.fix).toMatch(/-A POSTROUTING -o wlan0 -j MASQUERADE/);
+    // A MASQUERADE out of the wrong side (eth0, in the station flavor) is no NAT for the host.
+    const wrong = await only((f) => {
+      f.nat.rules = [{ chain: 'POSTROUTING', rule: '-A POSTROUTING -o eth0 -j MASQUERADE', target: 'MASQUERADE', packets: 0, bytes: 0 }];
+      f.nat.masquerade = true;
+    }, 'nat-missing', 2);
+    expect(wrong.summary).toMatch(/no MASQUERADE rule out of wlan0/);
+    expect(wrong.cause).toMatch(/only traffic that leaves eth0/);
   });
 
   it('wifibox-init unreachable, a config problem, a step that failed', async () => {

@@ -223,9 +223,19 @@ function forwarding(c: RuleContext): Problem | null {
 
 function nat(c: RuleContext): Problem | null {
   const n = c.facts.nat;
-  if (n.error !== null || n.masquerade) return null;
-  const failed = stepFailed(c, 'firewall');
+  if (n.error !== null) return null;
   const out = isStation(c) ? c.opts.wirelessInterface : c.opts.lanInterface;
+  // A rule that translates out of the other interface (or a typo in -o) does not count.
+  const outOf = (r: { rule: string }) => /(?:^|\s)-o\s+(\S+)/.exec(r.rule)?.[1] ?? null;
+  const translating = n.rules.filter((r) => r.chain === 'POSTROUTING' && (r.target === 'MASQUERADE' || r.target === 'SNAT'));
+  if (n.masquerade && translating.some((r) => outOf(r) === null || outOf(r) === out)) return null;
+  const failed = stepFailed(c, 'firewall');
+  if (translating.length) {
+    return problem('nat-missing', 'down', `no MASQUERADE rule out of ${out}: the host's traffic leaves ${out} with an address the network does not know`,
+      `The nat table translates only traffic that leaves ${translating.map((r) => outOf(r) ?? '?').join(', ')}, not ${out}, the side the host's traffic goes out of in this flavor.`,
+      `Change the rule in ${c.opts.confDir}/iptables to \`-A POSTROUTING -o ${out} -j MASQUERADE\` and load it again with \`iptables-restore < ${c.opts.confDir}/iptables\`, or ${RESTART_HINT}.`,
+      translating.map((r) => `${r.chain}: ${r.rule}`));
+  }
   return problem('nat-missing', 'down', 'no MASQUERADE rule in the nat table: the host\'s traffic leaves with an address the network does not know',
     failed
       ? `wifibox-init could not load the firewall rules: ${failed.why ?? failed.state}`
