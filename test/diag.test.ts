@@ -517,6 +517,20 @@ describe('wifibox-diag verdict rules', () => {
     expect(wrong.cause).toMatch(/only traffic that leaves eth0/);
   });
 
+  it('no default route: named, and not repeated when the wireless lease is missing anyway', async () => {
+    const gone = await only((f) => {
+      f.interfaces.routes = f.interfaces.routes.filter((r) => r.dst !== 'default');
+    }, 'no-default-route', 2);
+    expect(gone.cause).toMatch(/gave no router/);
+    const leaseless = await judge((f) => {
+      f.interfaces.routes = f.interfaces.routes.filter((r) => r.dst !== 'default');
+      f.dhcp.wireless = null;
+      f.interfaces.links.find((l) => l.name === 'wlan0')!.addresses = [];
+    });
+    expect(leaseless.ids).toContain('no-wireless-lease');
+    expect(leaseless.ids).not.toContain('no-default-route');
+  });
+
   it('wifibox-init unreachable, a config problem, a step that failed', async () => {
     await only((f) => {
       f.agents.init = { ...f.agents.init, reachable: false, error: 'ENOENT', steps: [], daemons: [], pid: null, version: null, uptimeSec: null };
@@ -615,7 +629,7 @@ describe('wifibox-diag JSON shape', () => {
     r.problems.push({ id: 'nope', severity: 'down', summary: '', cause: '', fix: '', evidence: [] });
     r.dhcp.udhcpd.leases[0].expiresAt = 'tomorrow';
     expect(validateReport(r)).toEqual([
-      '$.problems[0].id: expected one of "no-wireless-interface", "wireless-daemon-down", "wireless-control-socket", "wireless-not-associated", "wireless-auth-failed", "access-point-disabled", "no-wireless-lease", "no-wireless-address", "lan-no-address", "dns-not-propagated", "forwarding-off", "nat-missing", "init-unreachable", "init-config", "init-step-failed", "daemon-restarting", "passthru-unreachable", "passthru-not-listening", "passthru-refusing-host", "memory-low", "check-failed", got "nope"',
+      '$.problems[0].id: expected one of "no-wireless-interface", "wireless-daemon-down", "wireless-control-socket", "wireless-not-associated", "wireless-auth-failed", "access-point-disabled", "no-wireless-lease", "no-wireless-address", "lan-no-address", "dns-not-propagated", "forwarding-off", "nat-missing", "init-unreachable", "init-config", "init-step-failed", "daemon-restarting", "passthru-unreachable", "passthru-not-listening", "passthru-refusing-host", "memory-low", "check-failed", "no-default-route", got "nope"',
       '$.wireless.present: expected a boolean, got string',
       '$.dhcp.udhcpd.leases[0].expiresAt: expected an ISO 8601 time, got string',
       '$.nat.extra: not part of the documented shape',

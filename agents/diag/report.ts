@@ -26,7 +26,8 @@ export type ProblemId =
   | 'passthru-not-listening'
   | 'passthru-refusing-host'
   | 'memory-low'
-  | 'check-failed';
+  | 'check-failed'
+  | 'no-default-route';
 
 export interface Problem {
   id: ProblemId;

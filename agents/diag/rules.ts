@@ -195,6 +195,21 @@ function lanAddress(c: RuleContext): Problem | null {
     [link ? `${lan}: ${link.state}, addresses: ${link.addresses.map((a) => a.address).join(' ') || 'none'}` : `${lan}: not present`]);
 }
 
+/** Without a default route the guest forwards nothing anywhere, NAT or not. */
+function defaultRoute(c: RuleContext): Problem | null {
+  const i = c.facts.interfaces;
+  if (i.error !== null || i.routes.some((r) => r.dst === 'default')) return null;
+  const station = isStation(c);
+  return problem('no-default-route', 'down', 'no default route: the guest does not know where to send the host\'s traffic',
+    station
+      ? `The wireless network's DHCP gave no router, or dhcpcd did not install it (${c.opts.wirelessInterface}).`
+      : `interfaces.conf has no \`gateway\` for ${c.opts.lanInterface}, or the route was removed.`,
+    station
+      ? `Renew the lease with \`dhcpcd -n ${c.opts.wirelessInterface}\`; if it stays, ask the network's admin about its DHCP router option.`
+      : `Add \`gateway <the host's address>\` to the ${c.opts.lanInterface} stanza of ${c.opts.confDir}/interfaces.conf, then ${RESTART_HINT}.`,
+    i.routes.map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`));
+}
+
 function dnsPropagation(c: RuleContext): Problem | null {
   const lease = c.facts.dhcp.wireless;
   const u = c.facts.dhcp.udhcpd;
@@ -356,6 +371,9 @@ export function diagnose(c: RuleContext): Problem[] {
   const root = noWirelessInterface(c);
   all.push(root);
   if (!root) all.push(wirelessDaemon(c), association(c), wirelessLease(c), wirelessAddress(c));
+  // The default route hangs off the wireless lease (station): a missing lease already says it.
+  const leaseIssue = all.some((p) => p !== null && !Array.isArray(p) && (p.id === 'no-wireless-lease' || p.id === 'no-wireless-address'));
+  all.push(root || leaseIssue ? null : defaultRoute(c));
   all.push(lanAddress(c), forwarding(c), nat(c), dnsPropagation(c), initAgent(c), restartLoops(c), passthru(c), memory(c), uncheckable(c));
   const problems = all.flat().filter((p): p is Problem => p !== null);
   // Down before degraded; otherwise the order above (root causes first).

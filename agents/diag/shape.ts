@@ -71,7 +71,7 @@ const PROBLEM_IDS: readonly R.ProblemId[] = [
   'no-wireless-interface', 'wireless-daemon-down', 'wireless-control-socket', 'wireless-not-associated', 'wireless-auth-failed',
   'access-point-disabled', 'no-wireless-lease', 'no-wireless-address', 'lan-no-address', 'dns-not-propagated', 'forwarding-off',
   'nat-missing', 'init-unreachable', 'init-config', 'init-step-failed', 'daemon-restarting', 'passthru-unreachable',
-  'passthru-not-listening', 'passthru-refusing-host', 'memory-low', 'check-failed',
+  'passthru-not-listening', 'passthru-refusing-host', 'memory-low', 'check-failed', 'no-default-route',
 ];
 
 const agentFields = {
