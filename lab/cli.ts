@@ -2,9 +2,11 @@
 // Brings the simulated guest up with the real agents and shows a wpa_cli round trip from the
 // host namespace; `down` removes every lab; `preflight` is what `npm test` checks first.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cleanStale, downAll, Lab, missingTools, type Flavor } from './lab';
+import { cleanStale, downAll, Lab, LAB_SYS_BUS_PCI, missingTools, type Flavor } from './lab';
+import { waitFor } from './proc';
 
 function needRoot(argv: string[], canSudo: boolean): void {
   if (process.getuid?.() === 0) return;
@@ -18,28 +20,52 @@ function needRoot(argv: string[], canSudo: boolean): void {
   process.exit(1);
 }
 
+const indent = (text: string) => text.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
+
+/**
+ * The guest as it would boot with the agents: wifibox-init brings the network up from the
+ * upstream samples, the wireless daemon and wifibox-passthru run, the host gets its lease and
+ * talks to the daemon through the passthrough; then wifibox-diag says how it all looks.
+ */
 async function up(flavor: Flavor): Promise<void> {
-  const lab = await Lab.up({ flavor, persistent: true });
+  const lab = await Lab.up({ flavor, persistent: true, configureGuest: false });
+  const station = flavor === 'wpa_supplicant';
   try {
+    if (station) await lab.startWirelessNetwork();
+    const init = lab.startInit(['--loglevel', 'info']);
     await lab.startWirelessDaemon();
     await lab.startPassthru(['--loglevel', 'info']);
+    console.log(`lab ${lab.tag} is up (${flavor} flavor): wifibox-init (pid ${init.pid}), ${flavor}, wifibox-passthru\n`);
+    if (station) {
+      const dhcp = lab.startDhcpClient('host', 'wifibox0');
+      const lease = await waitFor('the host\'s lease from the guest', () => {
+        const events = existsSync(dhcp.events) ? readFileSync(dhcp.events, 'utf8').trim().split('\n').filter(Boolean) : [];
+        return events.map((l) => JSON.parse(l)).find((e) => e.event === 'bound');
+      }, 20_000);
+      console.log(`host  $ udhcpc -i wifibox0        → lease ${lease.ip} from ${lease.serverid ?? lease.router} (the guest's udhcpd)`);
+      const seen = await waitFor('the wireless network through the guest', () => lab.httpGet('host', `http://${lab.addr.air}:8080/`), 30_000, 200);
+      console.log(`host  $ GET http://${lab.addr.air}:8080/ → the wireless network's web server saw ${seen} (the guest's wlan0: NAT)`);
+    }
     const bridge = await lab.startHostBridge(1200, 'wlan0');
-    console.log(`lab ${lab.tag} is up (${flavor} flavor)\n`);
     console.log(`host  $ socat UNIX-RECVFROM:${bridge.path},fork,user=root,group=0,mode=770 TCP4:${lab.addr.guestEth0}:1200   (running)`);
+    const cli = station ? 'wpa_cli' : 'hostapd_cli';
     for (const cmd of [['ping'], ['status']]) {
       const r = await lab.hostCli(cmd, { timeoutMs: 15_000 });
-      const cli = flavor === 'wpa_supplicant' ? 'wpa_cli' : 'hostapd_cli';
       console.log(`host  $ ${cli} -p ${lab.hostSockDir} -i wlan0 ${cmd.join(' ')}`);
-      console.log(r.stdout.trimEnd().split('\n').map((l) => `        ${l}`).join('\n'));
+      console.log(indent(r.stdout));
       if (r.code !== 0) throw new Error(`${cli} ${cmd.join(' ')} failed (exit ${r.code}): ${r.stderr}`);
     }
+    const diag = await lab.guest([process.execPath, join(lab.opts.distDir, 'wifibox-diag.js'), '--sys-bus-pci', LAB_SYS_BUS_PCI]);
+    console.log(`guest $ wifibox-diag              (exit ${diag.code})`);
+    console.log(indent(diag.stdout.split('\n').slice(0, 24).join('\n')));
+    console.log(`        … (the whole report: nsenter -t ${lab.guestPid} -n -m -- ${process.execPath} ${join(lab.opts.distDir, 'wifibox-diag.js')} --sys-bus-pci ${LAB_SYS_BUS_PCI})`);
     console.log(`
 Run commands in each namespace (as root):
   guest:    nsenter -t ${lab.guestPid} -n -m -- sh      (its own /media/etc, /run, /tmp)
   host:     ip netns exec ${lab.ns.host} sh
   wireless: ip netns exec ${lab.ns.air} sh
-Agent status: nsenter -t ${lab.guestPid} -n -m -- socat - UNIX-CONNECT:/run/wifibox-passthru.sock
-Logs: ${lab.dir}/logs/
+Status:   nsenter -t ${lab.guestPid} -n -m -- socat - UNIX-CONNECT:/run/wifibox-init.sock      (and /run/wifibox-passthru.sock)
+Logs:     ${lab.dir}/logs/
 Remove it all: npm run lab -- down`);
   } catch (err) {
     console.error(lab.logTails());
