@@ -7,6 +7,7 @@
 //
 // bench/launcher.ts is not reused: it times spawn → first TCP connect of a listener and keeps
 // the process; here every program runs to its exit, and its exit code, output and peak RSS count.
+import { replaceSection } from './sections';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -529,14 +530,8 @@ export function renderDiagSection(r: DiagResults): string {
   return lines.join('\n');
 }
 
-/** Writes or replaces the section between the diag markers; appends it when they are missing. */
 export function writeDiagSection(file: string, section: string): void {
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const start = text.indexOf(DIAG_START_MARK);
-  const end = text.indexOf(DIAG_END_MARK);
-  if (start >= 0 && end > start) text = text.slice(0, start) + section + text.slice(end + DIAG_END_MARK.length);
-  else text = `${text.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
+  replaceSection(file, section, DIAG_START_MARK, DIAG_END_MARK);
 }
 
 function machine(distDir: string): DiagMachine {

@@ -1,12 +1,10 @@
 // The init benchmark's section of docs/BENCHMARKS.md.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { replaceSection } from './sections';
 import type { Memory } from './memory';
 import { REST_MS, WIRELESS_DNS, type RunFigures } from './init-runs';
 
 export const INIT_START_MARK = '<!-- init-bench:start -->';
 export const INIT_END_MARK = '<!-- init-bench:end -->';
-const FILE_HEADER =
-  '# Benchmarks\n\nEvery figure here comes from a command in this repo; machines are shared and noisy, so compare ratios measured in the same run.\n';
 
 export interface InitMachine {
   date: string;
@@ -253,15 +251,6 @@ export function renderInitSection(r: InitResults): string {
   return lines.join('\n');
 }
 
-/** Writes or replaces the section between the init markers; appends it when they are missing. */
 export function writeInitSection(file: string, section: string): void {
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : FILE_HEADER;
-  const start = text.indexOf(INIT_START_MARK);
-  const end = text.indexOf(INIT_END_MARK);
-  if (start >= 0 && end > start) {
-    text = text.slice(0, start) + section + text.slice(end + INIT_END_MARK.length);
-  } else {
-    text = `${text.trimEnd()}\n\n${section}\n`;
-  }
-  writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
+  replaceSection(file, section, INIT_START_MARK, INIT_END_MARK);
 }

@@ -1,13 +1,11 @@
 // Turns the measurements into the markdown section of docs/BENCHMARKS.md.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { replaceSection } from './sections';
 import type { Memory } from './memory';
 import type { ConcurrentResult, TargetLatency } from './protocol';
 import { summarize, type Summary } from './stats';
 
 export const START_MARK = '<!-- passthru-bench:start -->';
 export const END_MARK = '<!-- passthru-bench:end -->';
-const FILE_HEADER =
-  '# Benchmarks\n\nEvery figure here comes from a command in this repo; machines are shared and noisy, so compare ratios measured in the same run.\n';
 
 export interface Machine {
   date: string;
@@ -277,15 +275,6 @@ export function renderSection(r: Results): string {
   return lines.join('\n');
 }
 
-/** Writes or replaces the section between the markers; creates the file if needed. */
 export function writeSection(file: string, section: string): void {
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : FILE_HEADER;
-  const start = text.indexOf(START_MARK);
-  const end = text.indexOf(END_MARK);
-  if (start >= 0 && end > start) {
-    text = text.slice(0, start) + section + text.slice(end + END_MARK.length);
-  } else {
-    text = `${text.trimEnd()}\n\n${section}\n`;
-  }
-  writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
+  replaceSection(file, section, START_MARK, END_MARK);
 }
