@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { rng } from './helpers/rng';
 import type { ConfigProblem } from '../agents/passthru/config';
 import {
   checkIptablesRestore,
@@ -769,17 +770,6 @@ describe('loadGuestConfig', () => {
 // ---------------------------------------------------------------------------
 
 describe('fuzz', () => {
-  // mulberry32: tiny, seedable, good enough to pick mutations reproducibly.
-  function rng(seed: number): () => number {
-    let s = seed >>> 0;
-    return () => {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-    };
-  }
 
   const CHARS = '%{};=#/.:-*[]\n\t x0';
 

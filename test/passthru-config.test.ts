@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { rng } from './helpers/rng';
 import {
   formatProblem,
   inNetwork,
@@ -166,17 +167,6 @@ describe('malformed input', () => {
 });
 
 describe('fuzz', () => {
-  // mulberry32: tiny, seedable, good enough to pick mutations reproducibly.
-  function rng(seed: number): () => number {
-    let s = seed >>> 0;
-    return () => {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-    };
-  }
 
   const CHARS = `"'$={}:,\n#\\\`;( x`;
 
