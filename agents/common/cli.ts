@@ -14,6 +14,12 @@ export interface OptionSpec {
 
 export class UsageError extends Error {}
 
+/** The logging options of every resident agent (read by createLogger). */
+export const LOG_OPTIONS = {
+  loglevel: { type: 'string', default: 'warn', arg: 'LEVEL', help: 'none, error, warn, info or debug (as core.conf)' },
+  syslog: { type: 'string', default: '/dev/log', arg: 'PATH', help: 'syslog socket; logs go to stdout when it is absent' },
+} as const satisfies Record<string, OptionSpec>;
+
 export function usage(command: string, summary: string, spec: Record<string, OptionSpec>): string {
   const rows = Object.entries(spec).map(([name, s]) => {
     const left = s.type === 'string' ? `--${name} ${s.arg ?? 'VALUE'}` : `--${name}`;

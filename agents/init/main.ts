@@ -1,6 +1,6 @@
 // wifibox-init: the entry point only wires options, logging, signals and the orchestrator.
 import { join } from 'node:path';
-import { numberOption, optionsOrExit, parseOptions, stopOnSignals, VERSION, type OptionSpec } from '../common/cli';
+import { LOG_OPTIONS, numberOption, optionsOrExit, parseOptions, stopOnSignals, VERSION, type OptionSpec } from '../common/cli';
 import { createLogger, parseLogLevel } from '../common/log';
 import { formatProblem } from '../passthru/config';
 import { loadGuestConfig } from './config';
@@ -38,8 +38,7 @@ const SPEC = {
   dhcpcd: tool('dhcpcd'),
   udhcpd: tool('udhcpd'),
   radvd: tool('radvd'),
-  loglevel: { type: 'string', default: 'warn', arg: 'LEVEL', help: 'none, error, warn, info or debug (as core.conf)' },
-  syslog: { type: 'string', default: '/dev/log', arg: 'PATH', help: 'syslog socket; logs go to stdout when it is absent' },
+  ...LOG_OPTIONS,
 } satisfies Record<string, OptionSpec>;
 
 function readOptions(argv: string[]) {

@@ -1,5 +1,5 @@
 // wifibox-passthru: the entry point only wires options, logging, signals and the agent.
-import { numberOption, optionsOrExit, parseOptions, stopOnSignals, VERSION, type OptionSpec } from '../common/cli';
+import { LOG_OPTIONS, numberOption, optionsOrExit, parseOptions, stopOnSignals, VERSION, type OptionSpec } from '../common/cli';
 import { createLogger, parseLogLevel } from '../common/log';
 import { DEFAULTS, PassthruAgent } from './agent';
 import { realSystem } from './system';
@@ -21,8 +21,7 @@ const SPEC = {
   linger: { type: 'string', default: String(DEFAULTS.limits.lingerMs), arg: 'MS', help: 'wait after the reply before closing a connection' },
   'message-gap': { type: 'string', default: String(DEFAULTS.limits.messageGapMs), arg: 'MS', help: 'least time between two messages on one connection' },
   'max-buffer': { type: 'string', default: String(DEFAULTS.limits.maxBuffered), arg: 'BYTES', help: 'bytes buffered toward a slow host before dropping' },
-  loglevel: { type: 'string', default: 'warn', arg: 'LEVEL', help: 'none, error, warn, info or debug (as core.conf)' },
-  syslog: { type: 'string', default: '/dev/log', arg: 'PATH', help: 'syslog socket; logs go to stdout when it is absent' },
+  ...LOG_OPTIONS,
 } satisfies Record<string, OptionSpec>;
 
 function readOptions(argv: string[]) {
