@@ -1,13 +1,29 @@
 import { defineConfig } from 'vitest/config';
 
-// Lab tests share one machine-wide set of namespaces per file and real daemons:
-// run files one after another so they never compete for ports or CPU.
+// Two projects. unit: no root, no namespaces, no dist/ (`npm run test:unit`, any user). lab: the
+// simulated guest from real parts, as root: namespaces, Debian's daemons and tools, the bundles in
+// dist/. Lab files share machine-wide resources (CPU, the lab's folder): one after another, and
+// only once the unit tests are done.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
     reporters: ['default', './test/summary-reporter.ts'],
+    setupFiles: ['./test/helpers/every-test-asserts.ts'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'lab',
+          include: ['test/lab/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -45,7 +45,7 @@ export const ADDRESSES = {
 
 export interface LabOptions {
   flavor?: Flavor;
-  /** The upstream-config folder (default: ../shared/upstream-config beside the repo). */
+  /** The upstream-config folder (default: the repository's own copy). */
   upstreamDir?: string;
   /** Where the bundled agents live (default: <repo>/dist). */
   distDir?: string;
@@ -85,7 +85,7 @@ export const repoRoot = (): string => {
 };
 
 export function defaultUpstreamDir(): string {
-  return process.env.WIFIBOX_UPSTREAM_CONFIG ?? resolve(repoRoot(), '../shared/upstream-config');
+  return join(repoRoot(), 'upstream-config');
 }
 
 const REQUIRED_TOOLS = ['ip', 'unshare', 'nsenter', 'mount', 'socat', 'wpa_supplicant', 'wpa_cli', 'hostapd', 'dhcpcd', 'busybox', 'iptables-restore'];
@@ -139,7 +139,7 @@ export class Lab {
       overlays: options.overlays ?? [],
     };
     if (!existsSync(join(opts.upstreamDir, flavor, 'appliance'))) {
-      throw new Error(`upstream samples not found at ${opts.upstreamDir} (set WIFIBOX_UPSTREAM_CONFIG)`);
+      throw new Error(`upstream samples not found at ${opts.upstreamDir}`);
     }
     await cleanStale();
     const tag = `${process.pid.toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`.slice(0, 7);

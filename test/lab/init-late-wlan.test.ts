@@ -2,9 +2,9 @@
 // that loads late). The host is served at once all the same; wlan0 is configured when it comes.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab } from '../lab/lab';
-import { sleep, waitFor } from '../lab/proc';
-import { readStatus } from './helpers/host-client';
+import { Lab } from '../../lab/lab';
+import { sleep, waitFor } from '../../lab/proc';
+import { readStatus } from '../helpers/host-client';
 
 let lab: Lab;
 

@@ -3,10 +3,10 @@
 // host, iptables MASQUERADE; the orchestrator is the bundle in dist/.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, LAB_PCI_DEVICE, pidsIn, type LabProcess } from '../lab/lab';
-import { waitFor } from '../lab/proc';
-import { readStatus } from './helpers/host-client';
-import { machineSnapshot } from './helpers/machine';
+import { Lab, LAB_PCI_DEVICE, pidsIn, type LabProcess } from '../../lab/lab';
+import { waitFor } from '../../lab/proc';
+import { readStatus } from '../helpers/host-client';
+import { machineSnapshot } from '../helpers/machine';
 
 let lab: Lab;
 export let init: LabProcess;

@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rng } from './helpers/rng';
+import { FIXTURES, UPSTREAM } from '../helpers/paths';
+import { rng } from '../helpers/rng';
 import {
   formatProblem,
   inNetwork,
   parsePassthruConfig,
   type PassthruConfig,
   type PassthruNetwork,
-} from '../agents/passthru/config';
+} from '../../agents/passthru/config';
 
-const fixture = (name: string): string => readFileSync(join(__dirname, 'fixtures', name), 'utf8');
+const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
 const lines = (...l: string[]): string => `${l.join('\n')}\n`;
 const ports = (c: PassthruConfig): number[] => c.sockets.map((s) => s.port);
 const NET = 'network=10.0.0.1:255.255.255.0';
@@ -33,6 +34,14 @@ describe('upstream samples', () => {
     expect(c.sockets).toEqual([
       { path: '/var/run/hostapd/wlan0', port: 1200, line: 14, extra: { user: 'root', group: '0', mode: '770' } },
     ]);
+  });
+});
+
+describe('the upstream samples themselves, unchanged', () => {
+  it.each(['wpa_supplicant', 'hostapd'])('%s/appliance/uds_passthru.conf.sample parses with no problem', (flavor) => {
+    const c = parsePassthruConfig(readFileSync(join(UPSTREAM, flavor, 'appliance', 'uds_passthru.conf.sample'), 'utf8'), 'uds_passthru.conf');
+    expect(c.problems).toEqual([]);
+    expect(c.sockets.map((x) => x.port)).toEqual(flavor === 'hostapd' ? [1200] : [1200, 1201]);
   });
 });
 

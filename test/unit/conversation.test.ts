@@ -5,9 +5,9 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Conversation, type ConversationLimits } from '../agents/passthru/conversation';
-import { newCounters, type PortCounters } from '../agents/passthru/counters';
-import { FakeSystem, type FakeDatagram } from './helpers/fake-system';
+import { Conversation, type ConversationLimits } from '../../agents/passthru/conversation';
+import { newCounters, type PortCounters } from '../../agents/passthru/counters';
+import { FakeSystem, type FakeDatagram } from '../helpers/fake-system';
 
 const DAEMON = '/run/wpa_supplicant/wlan0';
 const CLIENT = '/run/wifibox-passthru/9877-1';

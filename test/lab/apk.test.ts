@@ -14,8 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO } from '../helpers/paths';
 
-const ROOT = path.join(__dirname, '..');
+const ROOT = REPO;
 const DIST = path.join(ROOT, 'dist');
 const LIB = 'usr/lib/wifibox-agents';
 const BLOCK = 512;

@@ -2,19 +2,19 @@
 // verdict rules on fixture facts (one broken thing at a time), the JSON shape check, and the
 // whole gathering over a fake system (agents up, agents down).
 import { describe, expect, it } from 'vitest';
-import { parseIpAddr, parseIpRoute } from '../agents/diag/interfaces';
-import { buildReport, diagnoseGuest } from '../agents/diag/diagnosis';
-import { parseUdhcpdConf, parseUdhcpdLeases } from '../agents/diag/dhcp';
-import { parseKernelLog, parseSyslogLine, selectLogLines } from '../agents/diag/logs';
-import { parseKbLines } from '../agents/diag/memory';
-import { parseIptablesSave } from '../agents/diag/nat';
-import { DEFAULTS, type DiagOptions } from '../agents/diag/options';
-import type { DiagReport, Facts, ProblemId } from '../agents/diag/report';
-import { diagnose, healthOf } from '../agents/diag/rules';
-import { validateReport } from '../agents/diag/shape';
-import type { ControlChannel, DiagSystem, RunResult } from '../agents/diag/system';
-import { renderText } from '../agents/diag/text';
-import { parseAccessPoint, parseStation } from '../agents/diag/wireless';
+import { parseIpAddr, parseIpRoute } from '../../agents/diag/interfaces';
+import { buildReport, diagnoseGuest } from '../../agents/diag/diagnosis';
+import { parseUdhcpdConf, parseUdhcpdLeases } from '../../agents/diag/dhcp';
+import { parseKernelLog, parseSyslogLine, selectLogLines } from '../../agents/diag/logs';
+import { parseKbLines } from '../../agents/diag/memory';
+import { parseIptablesSave } from '../../agents/diag/nat';
+import { DEFAULTS, type DiagOptions } from '../../agents/diag/options';
+import type { DiagReport, Facts, ProblemId } from '../../agents/diag/report';
+import { diagnose, healthOf } from '../../agents/diag/rules';
+import { validateReport } from '../../agents/diag/shape';
+import type { ControlChannel, DiagSystem, RunResult } from '../../agents/diag/system';
+import { renderText } from '../../agents/diag/text';
+import { parseAccessPoint, parseStation } from '../../agents/diag/wireless';
 
 // ---- output captured in the lab (wpa_supplicant flavor, wifibox-init + passthru running) ----
 

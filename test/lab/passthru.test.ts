@@ -4,9 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn as ptySpawn } from '@lydell/node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientSsid, Lab, type LabProcess } from '../lab/lab';
-import { sleep, waitFor } from '../lab/proc';
-import { HostClient, readStatus } from './helpers/host-client';
+import { clientSsid, Lab, type LabProcess } from '../../lab/lab';
+import { sleep, waitFor } from '../../lab/proc';
+import { HostClient, readStatus } from '../helpers/host-client';
 
 let lab: Lab;
 let agent: LabProcess;
@@ -209,7 +209,7 @@ describe('limits and bad input', () => {
 
   it('8b. a connection flood past the limit is refused and counted; service goes on', async () => {
     const activeBefore = (await status()).ports.find((p: any) => p.port === 1200).active;
-    const flood = join(__dirname, 'helpers', 'flood.cjs');
+    const flood = join(__dirname, '..', 'helpers', 'flood.cjs');
     const r = await lab.host([process.execPath, flood, lab.addr.guestEth0, '1200', '100', '1500'], { timeoutMs: 20_000 });
     expect(r.code, r.stderr).toBe(0);
     const res = JSON.parse(r.stdout);

@@ -4,11 +4,11 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DiagReport, ProblemId } from '../agents/diag/report';
-import { validateReport } from '../agents/diag/shape';
-import { Lab, LAB_PCI_DEVICE, LAB_SYS_BUS_PCI, type LabProcess } from '../lab/lab';
-import { waitFor } from '../lab/proc';
-import { readStatus } from './helpers/host-client';
+import type { DiagReport, ProblemId } from '../../agents/diag/report';
+import { validateReport } from '../../agents/diag/shape';
+import { Lab, LAB_PCI_DEVICE, LAB_SYS_BUS_PCI, type LabProcess } from '../../lab/lab';
+import { waitFor } from '../../lab/proc';
+import { readStatus } from '../helpers/host-client';
 
 let lab: Lab;
 let init: LabProcess;

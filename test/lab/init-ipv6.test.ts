@@ -4,10 +4,10 @@
 // server (RDNSS), and the guest's own radvd on eth0, run by the orchestrator from the bundle.
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, type LabProcess } from '../lab/lab';
-import { waitFor } from '../lab/proc';
-import { readStatus } from './helpers/host-client';
-import { machineSnapshot } from './helpers/machine';
+import { Lab, type LabProcess } from '../../lab/lab';
+import { waitFor } from '../../lab/proc';
+import { readStatus } from '../helpers/host-client';
+import { machineSnapshot } from '../helpers/machine';
 
 const OVERLAY = 'optional/ipv6/wpa_supplicant/appliance';
 // Documentation addresses (RFC 3849) for the wireless network's IPv6 side.

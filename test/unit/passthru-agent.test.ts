@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULTS, PassthruAgent } from '../agents/passthru/agent';
-import { realSystem, type InterfaceAddress } from '../agents/passthru/system';
-import { waitFor } from '../lab/proc';
+import { DEFAULTS, PassthruAgent } from '../../agents/passthru/agent';
+import { realSystem, type InterfaceAddress } from '../../agents/passthru/system';
+import { waitFor } from '../../lab/proc';
 
 const dirs: string[] = [];
 const agents: PassthruAgent[] = [];

@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { Lab, repoRoot } from '../lab/lab';
-import { waitFor } from '../lab/proc';
-import { readStatus } from './helpers/host-client';
+import { Lab, repoRoot } from '../../lab/lab';
+import { waitFor } from '../../lab/proc';
+import { readStatus } from '../helpers/host-client';
 
 let lab: Lab;
 

@@ -8,8 +8,8 @@ import {
   formatSyslogLine,
   parseLogLevel,
   type LogLevelName,
-} from '../agents/common/log';
-import { openDatagramSocket, type DatagramSocket } from '../agents/common/unix-dgram';
+} from '../../agents/common/log';
+import { openDatagramSocket, type DatagramSocket } from '../../agents/common/unix-dgram';
 
 // Built from local-time parts so the expected text does not depend on TZ.
 const WHEN = new Date(2024, 0, 5, 3, 4, 5);

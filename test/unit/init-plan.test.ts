@@ -1,12 +1,12 @@
 // The plan is what the orchestrator will do, checked before anything runs: from the upstream
 // samples (both flavors, the IPv6 overlays) and from broken ones.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, posix, resolve } from 'node:path';
+import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadGuestConfig } from '../agents/init/config';
-import { formatPlan, isForwardingKey, makePlan, type Plan } from '../agents/init/plan';
+import { UPSTREAM } from '../helpers/paths';
+import { loadGuestConfig } from '../../agents/init/config';
+import { formatPlan, isForwardingKey, makePlan, type Plan } from '../../agents/init/plan';
 
-const UPSTREAM = process.env.WIFIBOX_UPSTREAM_CONFIG ?? resolve(__dirname, '../../shared/upstream-config');
 const OPTS = { lanInterface: 'eth0', wirelessInterface: 'wlan0' };
 
 /** The samples as the guest sees them in /media/etc (X.sample → X), overlays on top, one file changed. */

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rng } from './helpers/rng';
-import type { ConfigProblem } from '../agents/passthru/config';
+import { UPSTREAM } from '../helpers/paths';
+import { rng } from '../helpers/rng';
+import { parsePassthruConfig, type ConfigProblem } from '../../agents/passthru/config';
 import {
   checkIptablesRestore,
   GUEST_CONFIG_DIR,
@@ -20,9 +21,8 @@ import {
   type GuestConfigFiles,
   type RadvdTemplate,
   type UdhcpdTemplate,
-} from '../agents/init/config';
+} from '../../agents/init/config';
 
-const UPSTREAM = process.env.WIFIBOX_UPSTREAM_CONFIG ?? resolve(__dirname, '../../shared/upstream-config');
 const sample = (rel: string): string => readFileSync(join(UPSTREAM, rel), 'utf8');
 const lines = (...l: string[]): string => `${l.join('\n')}\n`;
 
@@ -86,8 +86,13 @@ describe('every upstream sample', () => {
     iptables: (t, f) => checkIptablesRestore(t, f),
     ip6tables: (t, f) => checkIptablesRestore(t, f),
   };
-  // Read by other agents or by nothing: the passthru agent has its own tests, dhcpcd reads its file itself.
-  const notOurs = new Set(['uds_passthru.conf', 'dhcpcd.conf']);
+  // uds_passthru.conf is the passthru agent's (parsed here with its parser too); dhcpcd reads
+  // dhcpcd.conf itself, so wifibox-init only passes its path on (checked below).
+  const parsersOf: Record<string, (text: string, file: string) => ConfigProblem[]> = {
+    ...parsers,
+    'uds_passthru.conf': (t, f) => parsePassthruConfig(t, f).problems,
+  };
+  const baseName = (rel: string): string => (rel.split('/').pop() as string).replace(/\.sample$/, '');
 
   const walk = (dir: string): string[] =>
     readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
@@ -96,17 +101,25 @@ describe('every upstream sample', () => {
     .map((f) => relative(UPSTREAM, f))
     .filter((f) => f.endsWith('.sample'))
     .sort();
+  const parsed = files.filter((f) => baseName(f) in parsersOf);
+  const passedOn = files.filter((f) => !(baseName(f) in parsersOf));
 
   it('covers the samples it should', () => {
     expect(files.length).toBe(21);
-    const names = new Set(files.map((f) => (f.split('/').pop() as string).replace(/\.sample$/, '')));
-    for (const n of names) expect(n in parsers || notOurs.has(n), n).toBe(true);
+    expect(parsed.length).toBe(20);
+    expect(passedOn.map(baseName)).toEqual(['dhcpcd.conf']);
   });
 
-  it.each(files)('%s parses with no problem', (rel) => {
-    const name = (rel.split('/').pop() as string).replace(/\.sample$/, '');
-    if (notOurs.has(name)) return;
-    expect((parsers[name] as (t: string, f: string) => ConfigProblem[])(sample(rel), rel)).toEqual([]);
+  it.each(parsed)('%s parses with no problem', (rel) => {
+    expect((parsersOf[baseName(rel)] as (t: string, f: string) => ConfigProblem[])(sample(rel), rel)).toEqual([]);
+  });
+
+  it.each(passedOn)('%s is handed to dhcpcd by its guest path', (rel) => {
+    const overlay = rel.slice(0, rel.lastIndexOf('/'));
+    const flavor = overlay.includes('hostapd') ? AP : STATION;
+    const cfg = loadGuestConfig(sampleTree(flavor, overlay));
+    expect(cfg.dhcpcdConf).toBe(`${GUEST_CONFIG_DIR}/dhcpcd.conf`);
+    expect(cfg.problems).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { addonPath, openDatagramSocket, type DatagramSocket } from '../agents/common/unix-dgram';
+import { addonPath, openDatagramSocket, type DatagramSocket } from '../../agents/common/unix-dgram';
 
 let dir: string;
 const opened: DatagramSocket[] = [];
@@ -72,7 +72,7 @@ describe('unix datagram sockets', () => {
     process.env.WIFIBOX_DGRAM_ADDON = missing;
     try {
       vi.resetModules();
-      const fresh = await import('../agents/common/unix-dgram');
+      const fresh = await import('../../agents/common/unix-dgram');
       expect(() => fresh.openDatagramSocket(() => {})).toThrow(
         `wifibox_dgram.node not found (tried ${missing}); run \`npm run build\``,
       );

@@ -2,8 +2,8 @@
 // with the upstream hostapd appliance samples unchanged (network=10.0.0.2, /var/run/hostapd).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab } from '../lab/lab';
-import { HostClient, readStatus } from './helpers/host-client';
+import { Lab } from '../../lab/lab';
+import { HostClient, readStatus } from '../helpers/host-client';
 
 let lab: Lab;
 let bridge: { path: string; dir: string };

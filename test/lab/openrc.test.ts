@@ -1,0 +1,14 @@
+// The OpenRC service files are shellcheck clean: openrc-run scripts are POSIX sh.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from '../../lab/proc';
+import { REPO } from '../helpers/paths';
+
+const scripts = ['wifibox-init.initd', 'uds_passthru.initd'].map((f) => join(REPO, 'init', f));
+
+describe('OpenRC service files', () => {
+  it('pass shellcheck', async () => {
+    const r = await run(['shellcheck', '--shell=sh', '--severity=style', ...scripts]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+});
