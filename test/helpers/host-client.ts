@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { openDatagramSocket, type DatagramSocket } from '../../agents/common/unix-dgram';
 
 let seq = 0;
+const SEND_WAIT_LIMIT_MS = 60_000;
 
 export class HostClient {
   readonly events: string[] = [];
@@ -33,29 +34,36 @@ export class HostClient {
     this.sock.bind(this.path);
   }
 
-  /** Sends one request and resolves with its reply, or null when none came in time. */
+  /**
+   * Sends one request and resolves with its reply, or null when none came within timeoutMs of
+   * the send. The send itself waits for room in the host socat's short queue (max_dgram_qlen,
+   * 10) as the blocking send of wpa_ctrl does, however slowly socat forks on this machine.
+   */
   async request(msg: string, timeoutMs = 3000): Promise<string | null> {
-    const reply = new Promise<string | null>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting = null;
-        resolve(null);
-      }, timeoutMs);
-      this.waiting = (m) => {
-        clearTimeout(timer);
-        resolve(m);
-      };
-    });
-    // The host socat's queue is short (max_dgram_qlen): wait for room, as a blocking send would.
-    for (let i = 0; ; i++) {
+    let answer: (m: string | null) => void = () => undefined;
+    const reply = new Promise<string | null>((resolve) => (answer = resolve));
+    // Listening before the send: a fast reply must not find nobody waiting.
+    this.waiting = (m) => answer(m);
+    await this.sendWhenRoom(Buffer.from(msg));
+    const timer = setTimeout(() => {
+      this.waiting = null;
+      answer(null);
+    }, timeoutMs);
+    return reply.finally(() => clearTimeout(timer));
+  }
+
+  private async sendWhenRoom(msg: Buffer): Promise<void> {
+    const giveUp = Date.now() + SEND_WAIT_LIMIT_MS;
+    for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
       try {
-        this.sock.send(Buffer.from(msg), this.dest);
-        break;
+        this.sock.send(msg, this.dest);
+        return;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || i > 500) throw err;
-        await new Promise((r) => setTimeout(r, 2));
+        // A queue that never drains in a minute is a hung host socat, not a slow machine.
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > giveUp) throw err;
+        await new Promise((r) => setTimeout(r, pause));
       }
     }
-    return reply;
   }
 
   async waitEvent(pattern: RegExp, timeoutMs: number): Promise<string | null> {
