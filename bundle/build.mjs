@@ -1,4 +1,6 @@
 // npm run build: type-check, build the native addon, bundle each agent into one file in dist/.
+//   --quick       no type-check
+//   --addon-only  only the native addon (native/build/), for the unit tests
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,6 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const quick = process.argv.includes('--quick'); // skip the type-check (tests of the bundle itself)
+const addonOnly = process.argv.includes('--addon-only'); // the unit tests need nothing else
 
 function gitRevision() {
   try {
@@ -28,7 +31,7 @@ function step(what, fn) {
 
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 
-if (!quick) step('type-check', () => execFileSync(bin('tsc'), ['--noEmit', '-p', root], { stdio: 'inherit' }));
+if (!quick && !addonOnly) step('type-check', () => execFileSync(bin('tsc'), ['--noEmit', '-p', root], { stdio: 'inherit' }));
 
 // The addon is rebuilt only when its sources are newer than the last build.
 const addon = join(root, 'native', 'build', 'Release', 'wifibox_dgram.node');
@@ -38,6 +41,8 @@ if (stale) {
   step('native addon', () =>
     execFileSync(bin('node-gyp'), ['rebuild', '--directory', join(root, 'native')], { stdio: ['ignore', 'ignore', 'inherit'] }));
 }
+
+if (addonOnly) process.exit(0);
 
 mkdirSync(dist, { recursive: true });
 // Copy then rename: overwriting a loaded .node in place crashes every process that mapped it.

@@ -1,22 +1,15 @@
 // npm run lab [-- up|down|preflight] [--flavor wpa_supplicant|hostapd]
 // Brings the simulated guest up with the real agents and shows a wpa_cli round trip from the
 // host namespace; `down` removes every lab; `preflight` is what `npm test` checks first.
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cleanStale, downAll, Lab, LAB_SYS_BUS_PCI, missingTools, type Flavor } from './lab';
 import { waitFor } from './proc';
 
-function needRoot(argv: string[], canSudo: boolean): void {
+function needRoot(): void {
   if (process.getuid?.() === 0) return;
-  const sudo = ['/usr/bin/sudo', '/bin/sudo'].find((p) => existsSync(p));
-  if (canSudo && sudo && !process.env.WIFIBOX_LAB_SUDO) {
-    console.error('lab: needs root (it creates network namespaces); re-running under sudo');
-    const r = spawnSync(sudo, ['-E', 'env', `PATH=${process.env.PATH}`, 'WIFIBOX_LAB_SUDO=1', process.execPath, ...process.argv.slice(1, 2), ...argv], { stdio: 'inherit' });
-    process.exit(r.status ?? 1);
-  }
-  console.error('lab: needs root: it creates network namespaces, veth links and mounts. Run it as root (e.g. `sudo npm run lab`, `sudo npm test`).');
+  console.error('lab: needs root: it creates network namespaces, veth links and mounts. Run it as root.');
   process.exit(1);
 }
 
@@ -79,8 +72,7 @@ async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { flavor: { type: 'string', default: 'wpa_supplicant' } } });
   const cmd = positionals[0] ?? 'up';
   if (!['up', 'down', 'preflight'].includes(cmd)) throw new Error(`lab: unknown command '${cmd}' (expected up, down or preflight)`);
-  // `npm test`'s preflight cannot lend root to the vitest run after it: it only says so.
-  needRoot(argv, cmd !== 'preflight');
+  needRoot();
   if (cmd === 'down') {
     const removed = await downAll();
     console.log(removed.length ? `lab: removed ${removed.join(', ')}` : 'lab: nothing to remove');
@@ -88,7 +80,7 @@ async function main(): Promise<void> {
   }
   if (cmd === 'preflight') {
     const missing = missingTools();
-    if (missing.length) throw new Error(`lab: missing tools: ${missing.join(', ')} (apt-get install socat wpasupplicant hostapd iproute2 util-linux; see .ci/run)`);
+    if (missing.length) throw new Error(`lab: missing tools: ${missing.join(', ')} (node bundle/setup.mjs lab installs them)`);
     const removed = await cleanStale();
     if (removed.length) console.log(`lab: removed stale labs ${removed.join(', ')}`);
     return;
