@@ -8,7 +8,7 @@ export const LIB_DIR = 'usr/lib/wifibox-agents';
 
 /**
  * The commands in /usr/sbin and the bundles they start. wifibox-diag is packaged once its
- * bundle exists (issue 4); the others are required.
+ * bundle exists; the others are required.
  */
 export const COMMANDS = [
   { command: 'wifibox-init', bundle: 'wifibox-init.js', required: true },

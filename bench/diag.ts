@@ -1,4 +1,4 @@
-// npm run bench -- diag [--quick] [--write]: wifibox-diag on a healthy lab guest (issue 4: "runs
+// npm run bench -- diag [--quick] [--write]: wifibox-diag on a healthy lab guest (target: "runs
 // in ≤ 1 s on the lab guest and adds no resident process"), against what a person runs by hand
 // today for the same information. The guest is set up as test/diag.lab.test.ts sets it up. A
 // small launcher runs inside the guest (started once through nsenter, talking JSON lines over
@@ -514,7 +514,7 @@ export function renderDiagSection(r: DiagResults): string {
     '  has ended, timed from the first spawn to the last exit (what typing them costs is not counted). `ps` is',
     '  `busybox ps`, as the guest (Alpine) has it; it lists every process of this machine, as the lab has no PID',
     '  namespace. Percentiles are nearest-rank; the ratio is the medians\' ratio.',
-    `- **Target**: issue 4 asks for ≤ ${TARGET_MS / 1000} s on the lab guest; ✓ only if the slowest run of that row is within it.`,
+    `- **Target**: the target is ≤ ${TARGET_MS / 1000} s on the lab guest; ✓ only if the slowest run of that row is within it.`,
     '- **Exit codes**: each run\'s, from the same `exit` event (by hand: all six).',
     `- **Peak RSS**: \`${TIME} -f %M\` (the kernel's ru_maxrss of the reaped child, KiB; MB = 10⁶ bytes), in ${r.rssRuns}`,
     '  separate runs of each row after the timed ones, so the wrapper\'s fork and exec are in no time above; the',

@@ -22,7 +22,7 @@ import { muslAddonCommand } from '../apk/musl-addon.mjs';
 import { buildApk } from '../apk/package-writer.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BUNDLE_TARGET_BYTES = 300_000; // issue 5: ≤ 300 KB per agent
+const BUNDLE_TARGET_BYTES = 300_000; // the target: ≤ 300 KB per agent
 const DEFAULT_PACKAGER = 'wifibox-agents (npm run apk)';
 
 const { values: opts } = parseArgs({
@@ -118,7 +118,7 @@ function sizesSection(p) {
     '## Bundle sizes',
     '',
     `Command: \`npm run apk -- --record-sizes\` — run ${new Date().toISOString()}, tree ${rev}${dirty}.`,
-    'The bundles are esbuild\'s minified output (`bundle/build.mjs`); the target from issue 5 is',
+    'The bundles are esbuild\'s minified output (`bundle/build.mjs`); the target is',
     `≤ 300 KB per agent, read here as ${bytes(BUNDLE_TARGET_BYTES)} bytes. gzip -9 is for information (the package is compressed that way).`,
     '',
     `| file in /${LIB_DIR} | bytes | gzip -9, bytes | target |`,

@@ -21,7 +21,7 @@ const SUMMARY =
 const path = (def: string, help: string, arg = 'PATH') => ({ type: 'string', default: def, arg, help }) as const;
 
 const SPEC = {
-  json: { type: 'boolean', help: 'print the report as JSON (shape: README, wifibox-diag)' },
+  json: { type: 'boolean', help: 'print the report as JSON (its shape: docs/diag.md in the source)' },
   'init-socket': path(DEFAULTS.initSocket, 'wifibox-init\'s status endpoint'),
   'passthru-socket': path(DEFAULTS.passthruSocket, 'wifibox-passthru\'s status endpoint'),
   'wpa-supplicant-dir': path(DEFAULTS.wpaSupplicantDir, 'wpa_supplicant\'s control socket folder', 'DIR'),

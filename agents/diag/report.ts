@@ -1,4 +1,4 @@
-// The shape of `wifibox-diag --json` (documented in README; checked at run time by shape.ts).
+// The shape of `wifibox-diag --json` (documented in docs/diag.md; shape.ts checks a report against it, and the tests run every report they make through that check).
 // It is our own projection of the agents' status, not a copy: an agent may change its status
 // without changing this contract.
 
