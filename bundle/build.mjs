@@ -37,9 +37,13 @@ if (!quick && !addonOnly) step('type-check', () => execFileSync(bin('tsc'), ['--
 const addon = join(root, 'native', 'build', 'Release', 'wifibox_dgram.node');
 const sources = ['unix_dgram.c', 'binding.gyp'].map((f) => join(root, 'native', f));
 const stale = !existsSync(addon) || sources.some((s) => statSync(s).mtimeMs > statSync(addon).mtimeMs);
+// Against the running node's own headers when it has them (Debian's nodejs does): node-gyp would
+// otherwise download them, and these machines reach no server but the npm registry.
+const nodePrefix = join(dirname(process.execPath), '..');
+const nodedir = existsSync(join(nodePrefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${nodePrefix}`] : [];
 if (stale) {
   step('native addon', () =>
-    execFileSync(bin('node-gyp'), ['rebuild', '--directory', join(root, 'native')], { stdio: ['ignore', 'ignore', 'inherit'] }));
+    execFileSync(bin('node-gyp'), ['rebuild', ...nodedir, '--directory', join(root, 'native')], { stdio: ['ignore', 'ignore', 'inherit'] }));
 }
 
 if (addonOnly) process.exit(0);
