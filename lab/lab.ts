@@ -227,6 +227,15 @@ export class Lab {
     if (!existsSync(appDir)) throw new Error(`${appDir} is missing: install the ${this.flavor === 'hostapd' ? 'hostapd' : 'wpasupplicant'} package`);
     // Binds first: the lab folder lives under /run, which the guest gets a fresh copy of last.
     await m(['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=1m', 'wifibox-media', '/media']);
+    // The checkout (dist/, lab/) must stay where it is for processes in the guest, even when it
+    // lives under a folder the guest gets its own of (a clone in /tmp): kept aside here, put back below.
+    const checkout = repoRoot();
+    const hidden = GUEST_OWN_FOLDERS.some((d) => checkout === d || checkout.startsWith(`${d}/`));
+    if (checkout === '/media' || checkout.startsWith('/media/')) throw new Error(`the lab cannot run from a checkout under /media (${checkout}): the guest has its own /media`);
+    if (hidden) {
+      await m(['mkdir', REPO_STASH]);
+      await m(['mount', '--bind', checkout, REPO_STASH]);
+    }
     await m(['mkdir', '/media/etc']);
     await m(['mount', '--bind', join(this.dir, 'appliance'), '/media/etc']);
     await m(['mount', '-o', 'remount,bind,ro', '/media/etc']);
@@ -247,6 +256,11 @@ export class Lab {
     await m(['mkdir', '-p', '/var/lib/misc', '/var/lib/dhcpcd']);
     await m(['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=64m', 'wifibox-run', '/run']);
     await m(['mount', '-t', 'tmpfs', '-o', 'mode=1777,size=128k', 'wifibox-tmp', '/tmp']);
+    if (hidden) {
+      await m(['mkdir', '-p', checkout]);
+      await m(['mount', '--move', REPO_STASH, checkout]);
+      await m(['rmdir', REPO_STASH]);
+    }
     // busybox applets by name, as the guest has them (the orchestrator is told where).
     await m(['mkdir', '/run/lab-bin']);
     for (const applet of ['udhcpd', 'udhcpc', 'dumpleases']) await m(['ln', '-s', BUSYBOX, `/run/lab-bin/${applet}`]);
@@ -555,6 +569,9 @@ export class Lab {
 }
 
 const BUSYBOX = '/bin/busybox';
+/** Folders the guest gets fresh copies of (tmpfs), over this machine's. */
+const GUEST_OWN_FOLDERS = ['/var/lib', '/run', '/tmp'];
+const REPO_STASH = '/media/.lab-checkout';
 /** Node's flags for the resident agents, as the package's /usr/sbin wrappers run them. */
 export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1'];
 /** The fake /sys/bus/pci, inside the guest's own /run. */
