@@ -4,7 +4,8 @@ import { LOG_OPTIONS, numberOption, optionsOrExit, parseOptions, stopOnSignals, 
 import { createLogger, parseLogLevel } from '../common/log';
 import { formatProblem } from '../passthru/config';
 import { loadGuestConfig } from './config';
-import { Orchestrator, type InitOptions } from './orchestrator';
+import type { InitOptions } from './options';
+import { Orchestrator } from './orchestrator';
 import { formatPlan, makePlan } from './plan';
 import { realSystem } from './system';
 

@@ -1,10 +1,11 @@
-// Keeps one daemon running: restarts it with backoff when it dies, and says why in the log.
+// Keeps one daemon running: restarts it with backoff when it dies, and says why in the log. A
+// program that cannot be started at all (not installed) is one clear failure, not a restart loop.
 import type { Logger } from 'pino';
-import type { DaemonHandle, InitSystem } from './system';
+import type { DaemonHandle, InitSystem, Timer } from './system';
 
 export interface DaemonStatus {
   name: string;
-  state: 'starting' | 'running' | 'backoff' | 'stopped';
+  state: 'starting' | 'running' | 'backoff' | 'stopped' | 'failed';
   pid: number | null;
   restarts: number;
   lastExit: string | null;
@@ -17,11 +18,12 @@ const FIRST_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 30_000;
 // A daemon that stayed up this long is healthy again: its next crash starts the backoff over.
 const HEALTHY_AFTER_MS = 60_000;
+const STOP_GRACE_MS = 3000;
 
 export class Supervisor {
   private handle: DaemonHandle | null = null;
   private backoff = FIRST_BACKOFF_MS;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private stopping = false;
   private disposed = false;
   private startedAt = 0;
@@ -29,12 +31,11 @@ export class Supervisor {
 
   constructor(
     readonly name: string,
-    private argv: readonly string[],
+    private readonly argv: readonly string[],
     private readonly sys: InitSystem,
     private readonly log: Logger,
     /** Told of each new process, so a later orchestrator can find what this one left. */
     private readonly onSpawn: (pid: number) => void = () => undefined,
-    private readonly env?: NodeJS.ProcessEnv,
   ) {
     this.st = { name, state: 'stopped', pid: null, restarts: 0, lastExit: null, lastExitAt: null, since: null };
   }
@@ -48,27 +49,34 @@ export class Supervisor {
   private spawn(): void {
     this.timer = null;
     if (this.stopping) return;
-    const h = this.sys.startDaemon(this.argv, this.env);
+    const argv = this.argv;
+    const h = this.sys.startDaemon(argv);
     this.handle = h;
-    this.startedAt = Date.now();
-    this.st = { ...this.st, state: 'running', pid: h.pid > 0 ? h.pid : null, since: new Date().toISOString() };
-    this.log.info({ daemon: this.name, pid: h.pid, argv: this.argv.join(' ') }, 'daemon started');
-    void h.exited.then(({ code, signal }) => {
+    this.startedAt = this.sys.now().getTime();
+    this.st = { ...this.st, state: 'running', pid: h.pid > 0 ? h.pid : null, since: this.sys.now().toISOString() };
+    this.log.info({ daemon: this.name, pid: h.pid, argv: argv.join(' ') }, 'daemon started');
+    void h.exited.then(({ code, signal, spawnError }) => {
       // Helpers it forked outlive a daemon killed outright; the next one must not meet them.
       h.killGroup('SIGKILL');
       if (this.handle !== h) return;
       this.handle = null;
-      const how = signal ? `killed by ${signal}` : `exited with ${code}`;
-      this.st = { ...this.st, pid: null, lastExit: how, lastExitAt: new Date().toISOString() };
+      const how = spawnError ? `could not be started: ${spawnError}` : signal ? `killed by ${signal}` : `exited with ${code}`;
+      this.st = { ...this.st, pid: null, lastExit: how, lastExitAt: this.sys.now().toISOString() };
       if (this.stopping) {
         this.st.state = 'stopped';
         return;
       }
-      if (Date.now() - this.startedAt > HEALTHY_AFTER_MS) this.backoff = FIRST_BACKOFF_MS;
+      if (spawnError) {
+        // Trying again changes nothing until the image does.
+        this.st.state = 'failed';
+        this.log.error({ daemon: this.name, program: argv[0], err: spawnError }, `${this.name} ${how}; not retried`);
+        return;
+      }
+      if (this.sys.now().getTime() - this.startedAt > HEALTHY_AFTER_MS) this.backoff = FIRST_BACKOFF_MS;
       this.st.restarts++;
       this.st.state = 'backoff';
       this.log.warn({ daemon: this.name, how, restartInMs: this.backoff, output: h.tail() }, 'daemon died; restarting');
-      this.timer = setTimeout(() => this.spawn(), this.backoff);
+      this.timer = this.sys.after(this.backoff, () => this.spawn());
       this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
     });
     try {
@@ -78,28 +86,27 @@ export class Supervisor {
     }
   }
 
-  /** Stops it (SIGTERM, then SIGKILL after graceMs) and resolves once it is gone. */
-  async stop(graceMs = 3000): Promise<void> {
+  /** Stops it (SIGTERM, then SIGKILL after a grace period) and resolves once it is gone. */
+  async stop(): Promise<void> {
     this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     const h = this.handle;
     if (!h) {
-      this.st.state = 'stopped';
+      if (this.st.state !== 'failed') this.st.state = 'stopped';
       return;
     }
     h.kill('SIGTERM');
-    const killer = setTimeout(() => h.kill('SIGKILL'), graceMs);
+    const killer = this.sys.after(STOP_GRACE_MS, () => h.kill('SIGKILL'));
     await h.exited;
-    clearTimeout(killer);
+    killer.cancel();
     this.handle = null;
     this.st = { ...this.st, state: 'stopped', pid: null };
     this.log.info({ daemon: this.name }, 'daemon stopped');
   }
 
   /** Restart on purpose (new config): not counted as a crash. */
-  async restart(argv?: readonly string[]): Promise<void> {
-    if (argv) this.argv = argv;
+  async restart(): Promise<void> {
     await this.stop();
     if (!this.disposed) this.start(); // a teardown that came meanwhile wins
   }
@@ -112,10 +119,6 @@ export class Supervisor {
 
   signal(sig: NodeJS.Signals): void {
     this.handle?.kill(sig);
-  }
-
-  get running(): boolean {
-    return this.handle !== null;
   }
 
   status(): DaemonStatus {

@@ -1,13 +1,22 @@
-// Every side effect of the init orchestrator, behind one interface tests can replace.
+// Every side effect of wifibox-init, behind one interface tests can replace: commands, daemons,
+// files, process identity, the UNIX endpoints it serves, and time itself.
 import { spawn } from 'node:child_process';
-import { runCommand, type RunResult } from '../common/run';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { runCommand, type RunResult } from '../common/run';
 
 export type { RunResult };
 
+export interface DaemonExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when it could not be started at all (e.g. ENOENT: no such program). */
+  spawnError?: string;
+}
+
 export interface DaemonHandle {
   pid: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<DaemonExit>;
   kill(signal: NodeJS.Signals): void;
   /** Signals every process the daemon left in its process group (dhcpcd's privsep helpers). */
   killGroup(signal: NodeJS.Signals): void;
@@ -15,9 +24,28 @@ export interface DaemonHandle {
   tail(): string;
 }
 
+/** A UNIX stream endpoint: one request (or none) in, one answer out, then the connection ends. */
+export interface Endpoint {
+  /** Absolute socket path. */
+  path: string;
+  /** Read the client's data until it half-closes before answering; false: answer at once. */
+  readRequest: boolean;
+  /** A longer request is cut off unanswered. */
+  maxRequest: number;
+  answer(request: string): string;
+}
+
+export interface Served {
+  close(): void;
+}
+
+export interface Timer {
+  cancel(): void;
+}
+
 export interface InitSystem {
   run(argv: readonly string[], input?: string, timeoutMs?: number): Promise<RunResult>;
-  startDaemon(argv: readonly string[], env?: NodeJS.ProcessEnv): DaemonHandle;
+  startDaemon(argv: readonly string[]): DaemonHandle;
   read(path: string): string | null;
   list(dir: string): string[];
   exists(path: string): boolean;
@@ -28,28 +56,73 @@ export interface InitSystem {
   makeDir(path: string, mode: number): void;
   /** A process's start time (field 22 of /proc/PID/stat), or null when it is gone. */
   processStart(pid: number): string | null;
-  /** Signals a process group; false when nobody is in it. */
+  /**
+   * Signals a process group, only while it has members: a group's ID cannot be taken by another
+   * while one is left, so a group found non-empty is still the one that was started. False when
+   * nobody is in it.
+   */
   killGroup(pgid: number, signal: NodeJS.Signals): boolean;
+  /** The processes of a process group, each with its start time. */
+  processGroup(pgid: number): Array<{ pid: number; start: string }>;
+  /** Signals one process; false when it is gone. */
+  kill(pid: number, signal: NodeJS.Signals): boolean;
+  /** Serves a UNIX stream endpoint (a leftover socket file at its path is replaced). */
+  serve(endpoint: Endpoint, onError: (err: Error) => void): Served;
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+  /** Runs `fn` once after `ms`; the timer never keeps the process alive on its own. */
+  after(ms: number, fn: () => void): Timer;
+}
+
+/** /proc/PID/stat's fields after the command name: [2] is the process group, [19] the start time. */
+function statFields(pid: number | string): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+function groupMembers(pgid: number): Array<{ pid: number; start: string }> {
+  const out: Array<{ pid: number; start: string }> = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const f = statFields(name);
+    if (f && Number(f[2]) === pgid) out.push({ pid: Number(name), start: f[19] ?? '' });
+  }
+  return out;
+}
+
+function killGroupIfAny(pgid: number, signal: NodeJS.Signals): boolean {
+  if (groupMembers(pgid).length === 0) return false;
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export const realSystem: InitSystem = {
   run(argv, input, timeoutMs = 30_000) {
     return runCommand(argv, { ...(input !== undefined ? { input } : {}), timeoutMs });
   },
-  startDaemon(argv, env) {
+  startDaemon(argv) {
     // Its own process group: whatever it forks can be found, and stopped, with it.
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env, detached: true });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     const keep = (d: Buffer) => {
       out = (out + d.toString()).slice(-4096);
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    const exited = new Promise<DaemonExit>((resolve) => {
       child.on('exit', (code, signal) => resolve({ code, signal }));
-      child.on('error', (err) => {
+      child.on('error', (err: NodeJS.ErrnoException) => {
         out += err.message;
-        resolve({ code: -1, signal: null });
+        // 'error' without a pid: it never ran. With one, a later kill failed: 'exit' still comes.
+        if (child.pid === undefined) resolve({ code: -1, signal: null, spawnError: err.code ?? err.message });
       });
     });
     return {
@@ -63,12 +136,7 @@ export const realSystem: InitSystem = {
         }
       },
       killGroup: (signal) => {
-        if (!child.pid) return;
-        try {
-          process.kill(-child.pid, signal);
-        } catch {
-          /* nobody left in the group */
-        }
+        if (child.pid) killGroupIfAny(child.pid, signal);
       },
       tail: () => out.trim().split('\n').slice(-5).join('\n'),
     };
@@ -114,20 +182,46 @@ export const realSystem: InitSystem = {
   makeDir(path, mode) {
     mkdirSync(path, { recursive: true, mode });
   },
-  processStart(pid) {
+  processStart: (pid) => statFields(pid)?.[19] ?? null,
+  killGroup: killGroupIfAny,
+  processGroup: groupMembers,
+  kill(pid, signal) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-    } catch {
-      return null;
-    }
-  },
-  killGroup(pgid, signal) {
-    try {
-      process.kill(-pgid, signal);
+      process.kill(pid, signal);
       return true;
     } catch {
       return false;
     }
+  },
+  serve(endpoint, onError) {
+    rmSync(endpoint.path, { force: true });
+    const server = createServer((s) => {
+      s.on('error', () => undefined);
+      if (!endpoint.readRequest) {
+        s.end(endpoint.answer(''));
+        return;
+      }
+      let data = '';
+      s.on('data', (d) => {
+        data += d.toString();
+        if (data.length > endpoint.maxRequest) s.destroy();
+      });
+      s.on('end', () => s.end(endpoint.answer(data)));
+    });
+    server.on('error', onError);
+    server.listen(endpoint.path);
+    return {
+      close() {
+        server.close();
+        rmSync(endpoint.path, { force: true });
+      },
+    };
+  },
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  after(ms, fn) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return { cancel: () => clearTimeout(t) };
   },
 };

@@ -1,30 +1,14 @@
 // The plan is what the orchestrator will do, checked before anything runs: from the upstream
 // samples (both flavors, the IPv6 overlays) and from broken ones.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UPSTREAM } from '../helpers/paths';
-import { loadGuestConfig } from '../../agents/init/config';
+import { sampleConfig } from '../helpers/samples';
 import { formatPlan, isForwardingKey, makePlan, type Plan } from '../../agents/init/plan';
 
 const OPTS = { lanInterface: 'eth0', wirelessInterface: 'wlan0' };
 
-/** The samples as the guest sees them in /media/etc (X.sample → X), overlays on top, one file changed. */
-function guest(dirs: string[], change: Record<string, (t: string) => string> = {}) {
-  const files = new Map<string, string>();
-  const walk = (src: string, rel: string) => {
-    for (const f of readdirSync(src, { withFileTypes: true })) {
-      if (f.isDirectory()) walk(join(src, f.name), posix.join(rel, f.name));
-      else if (f.name.endsWith('.sample')) files.set(posix.join('/media/etc', rel, f.name.slice(0, -7)), readFileSync(join(src, f.name), 'utf8'));
-    }
-  };
-  for (const d of dirs) walk(join(UPSTREAM, d), '');
-  for (const [name, fn] of Object.entries(change)) files.set(`/media/etc/${name}`, fn(files.get(`/media/etc/${name}`) ?? ''));
-  return loadGuestConfig({
-    read: (p) => files.get(p) ?? null,
-    list: (d) => [...files.keys()].filter((k) => posix.dirname(k) === d).map((k) => posix.basename(k)),
-  });
-}
+const guest = sampleConfig;
 
 const ids = (p: Plan) => p.steps.map((s) => s.id);
 const after = (p: Plan, id: string) => p.steps.find((s) => s.id === id)?.after;

@@ -1,0 +1,33 @@
+// wifibox-init's settings: the guest's paths and programs (options of main.ts, each with the
+// guest's real value as its default) and the timings that can be tuned.
+
+export interface InitTools {
+  ip: string;
+  iptablesRestore: string;
+  ip6tablesRestore: string;
+  iptables: string;
+  ip6tables: string;
+  dhcpcd: string;
+  udhcpd: string;
+  radvd: string;
+}
+
+export interface InitOptions {
+  confDir: string;
+  procSys: string;
+  sysClassNet: string;
+  sysBusPci: string;
+  runDir: string;
+  tmpDir: string;
+  statusSocket: string;
+  hookSocket: string;
+  hookPath: string;
+  resolvConf: string;
+  lanInterface: string;
+  wirelessInterface: string;
+  /** Lease time handed out until the wireless DNS is known, so hosts come back for it soon. */
+  shortLeaseSeconds: number;
+  /** How often udhcpd writes its lease file when the template does not say (auto_time). */
+  leaseWriteSeconds: number;
+  tools: InitTools;
+}

@@ -1,0 +1,29 @@
+// radvd advertises the IPv6 routes (IPv6 overlay) with the wireless network's IPv6 DNS in its
+// RDNSS: radvd.conf is a template, rendered into the guest's /tmp.
+import { join } from 'node:path';
+import { renderRadvd } from '../config/radvd';
+import { SupervisedDaemon, type ServiceContext, type WirelessChange } from './service';
+
+export class RadvdService extends SupervisedDaemon {
+  constructor(ctx: ServiceContext) {
+    super('radvd', ctx);
+  }
+
+  private render(): string {
+    const path = join(this.ctx.opts.tmpDir, 'radvd.conf');
+    this.ctx.sys.writeAtomic(path, renderRadvd(this.ctx.cfg.radvd!, this.ctx.wireless().dns.dns6));
+    return path;
+  }
+
+  protected prepare(): readonly string[] {
+    const o = this.ctx.opts;
+    return [o.tools.radvd, '-n', '-C', this.render(), '-p', join(o.runDir, 'radvd.pid')];
+  }
+
+  async onWireless(c: WirelessChange): Promise<void> {
+    if (c.before.dns.dns6.join(' ') === c.after.dns.dns6.join(' ')) return;
+    this.render();
+    // radvd re-reads its config on SIGHUP; a restart would first withdraw the route from hosts.
+    this.supervisor?.signal('SIGHUP');
+  }
+}

@@ -1,0 +1,73 @@
+// The services wifibox-init drives (udhcpd, dhcpcd, radvd, the guest's resolv.conf), each one
+// module with the same lifecycle, as netifd's protocol handlers have: start (render what it
+// reads, run it), follow the wireless network when its lease or DNS changes, stop. The
+// orchestrator schedules them and knows nothing of any one of them.
+import type { Logger } from 'pino';
+import type { GuestConfig } from '../config';
+import { sameDns, type LeaseState } from '../lease';
+import type { InitOptions } from '../options';
+import type { Plan } from '../plan';
+import { Supervisor, type DaemonStatus } from '../supervisor';
+import type { InitSystem } from '../system';
+
+export interface WirelessChange {
+  before: LeaseState;
+  after: LeaseState;
+}
+
+export const dnsChanged = (c: WirelessChange): boolean => !sameDns(c.before.dns, c.after.dns);
+export const firstLease = (c: WirelessChange): boolean => c.before.lease === null && c.after.lease !== null;
+
+export interface GuestService {
+  readonly name: string;
+  start(): Promise<void>;
+  /** The wireless lease or DNS changed: bring what this service hands out up to date. */
+  onWireless(change: WirelessChange): Promise<void>;
+  /** Stops it for good (teardown). */
+  stop(): Promise<void>;
+  /** Its process, when it is a supervised daemon. */
+  daemon(): DaemonStatus | null;
+}
+
+export interface ServiceContext {
+  opts: InitOptions;
+  cfg: GuestConfig;
+  plan: Plan;
+  sys: InitSystem;
+  log: Logger;
+  /** What the wireless network's DHCP said last. */
+  wireless(): LeaseState;
+  /** Told of each process a daemon starts, so a later wifibox-init can stop what this one left. */
+  onSpawn(name: string, pid: number): void;
+}
+
+/** A daemon run and restarted by a Supervisor; subclasses say what it reads and how it starts. */
+export abstract class SupervisedDaemon implements GuestService {
+  protected supervisor: Supervisor | null = null;
+
+  constructor(
+    readonly name: string,
+    protected readonly ctx: ServiceContext,
+  ) {}
+
+  /** Writes the files the daemon reads and returns its argv. */
+  protected abstract prepare(): readonly string[];
+
+  async start(): Promise<void> {
+    const argv = this.prepare();
+    this.supervisor = new Supervisor(this.name, argv, this.ctx.sys, this.ctx.log, (pid) => this.ctx.onSpawn(this.name, pid));
+    this.supervisor.start();
+  }
+
+  async onWireless(_change: WirelessChange): Promise<void> {
+    // Most daemons do not care what the wireless network says.
+  }
+
+  async stop(): Promise<void> {
+    await this.supervisor?.dispose();
+  }
+
+  daemon(): DaemonStatus | null {
+    return this.supervisor?.status() ?? null;
+  }
+}

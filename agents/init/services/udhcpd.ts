@@ -1,0 +1,67 @@
+// udhcpd hands out addresses (to the host on eth0, or to wireless clients in the access-point
+// flavor). Its config is a template: %%DNS%%, %%DOMAIN%% and %%SEARCH%% come from the wireless
+// network, so it is rendered into the guest's /tmp and udhcpd restarted when they change.
+import { join } from 'node:path';
+import { renderUdhcpd } from '../config/udhcpd';
+import { dnsChanged, firstLease, SupervisedDaemon, type ServiceContext, type WirelessChange } from './service';
+
+export interface UdhcpdInfo {
+  config: string;
+  leaseSeconds: number | null;
+  dnsKnown: boolean;
+  renderedAt: string | null;
+}
+
+export class UdhcpdService extends SupervisedDaemon {
+  private rendered: UdhcpdInfo | null = null;
+
+  constructor(ctx: ServiceContext) {
+    super('udhcpd', ctx);
+  }
+
+  /** What it hands out now, for the status. */
+  info(): UdhcpdInfo | null {
+    return this.rendered ? { ...this.rendered } : null;
+  }
+
+  /**
+   * Short leases only while the wireless DNS may still come: the station flavor before its first
+   * lease, with a template that asks for it. An access point has no dhcpcd to wait for, and a
+   * wireless lease without DNS will not get better by waiting.
+   */
+  private waitingForDns(): boolean {
+    const w = this.ctx.wireless();
+    const t = this.ctx.cfg.udhcpd!;
+    return this.ctx.plan.steps.some((st) => st.id === 'dhcpcd') && t.placeholders.length > 0 && !w.lease && w.dns.dns.length === 0;
+  }
+
+  private render(): string {
+    const t = this.ctx.cfg.udhcpd!;
+    const { dns } = this.ctx.wireless();
+    const known = !this.waitingForDns();
+    const o = this.ctx.opts;
+    let text = renderUdhcpd(t, { dns: dns.dns, domain: dns.domain, search: dns.search }, known ? {} : { leaseSeconds: o.shortLeaseSeconds });
+    // busybox udhcpd writes its lease file every auto_time seconds (default 2 h) and on SIGTERM:
+    // write it often, so hosts keep their addresses even when udhcpd is killed outright.
+    if (!/^\s*auto_time\s/im.test(t.text)) text += `auto_time\t${o.leaseWriteSeconds}\n`;
+    const path = join(o.tmpDir, 'udhcpd.conf');
+    this.ctx.sys.writeAtomic(path, text);
+    this.rendered = { config: path, leaseSeconds: known ? t.leaseSeconds : o.shortLeaseSeconds, dnsKnown: known, renderedAt: this.ctx.sys.now().toISOString() };
+    return path;
+  }
+
+  protected prepare(): readonly string[] {
+    // -a: busybox udhcpd waits up to 2 s for an ARP reply before offering an address; the host is
+    // the only client on eth0, so 100 ms is plenty and its first lease comes sooner.
+    return [this.ctx.opts.tools.udhcpd, '-f', '-a', '100', this.render()];
+  }
+
+  async onWireless(c: WirelessChange): Promise<void> {
+    if (!dnsChanged(c) && !(firstLease(c) && this.rendered?.dnsKnown === false)) return;
+    this.render();
+    // SIGTERM makes busybox udhcpd write its lease file first: hosts keep their addresses.
+    await this.supervisor?.restart();
+    const d = c.after.dns;
+    this.ctx.log.info({ dns: d.dns, domain: d.domain }, 'udhcpd now hands out the wireless network\'s DNS');
+  }
+}

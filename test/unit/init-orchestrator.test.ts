@@ -1,0 +1,208 @@
+// The orchestrator against a fake InitSystem: which steps run in which order, what a failed step
+// blocks, that teardown takes back exactly what was applied in reverse, that daemons are restarted
+// (or, when not installed, reported once), and what a change of the wireless DNS sets off.
+import pino from 'pino';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { InitOptions } from '../../agents/init/options';
+import { Orchestrator } from '../../agents/init/orchestrator';
+import { makePlan } from '../../agents/init/plan';
+import { FakeInitSystem, settle } from '../helpers/fake-init-system';
+import { sampleConfig } from '../helpers/samples';
+
+const STATION = ['wpa_supplicant/appliance'];
+const STATION6 = [...STATION, 'optional/ipv6/wpa_supplicant/appliance'];
+
+const OPTS: InitOptions = {
+  confDir: '/media/etc', procSys: '/proc/sys', sysClassNet: '/sys/class/net', sysBusPci: '/sys/bus/pci',
+  runDir: '/run/wifibox-init', tmpDir: '/tmp', statusSocket: '/run/wifibox-init.sock', hookSocket: '/run/wifibox-init/hook.sock',
+  hookPath: '/usr/lib/wifibox-agents/wifibox-dhcpcd-hook.js', resolvConf: '/etc/resolv.conf',
+  lanInterface: 'eth0', wirelessInterface: 'wlan0', shortLeaseSeconds: 10, leaseWriteSeconds: 10,
+  tools: { ip: 'ip', iptablesRestore: 'iptables-restore', ip6tablesRestore: 'ip6tables-restore', iptables: 'iptables', ip6tables: 'ip6tables', dhcpcd: 'dhcpcd', udhcpd: 'udhcpd', radvd: 'radvd' },
+};
+
+const silent = pino({ level: 'silent' });
+let sys: FakeInitSystem;
+
+function orchestrator(dirs = STATION, change: Record<string, (t: string) => string> = {}): Orchestrator {
+  const cfg = sampleConfig(dirs, change);
+  return new Orchestrator(cfg, makePlan(cfg, { lanInterface: 'eth0', wirelessInterface: 'wlan0' }), OPTS, sys, silent);
+}
+
+const status = () => JSON.parse(sys.connect(OPTS.statusSocket));
+const stepState = (id: string) => status().steps.find((s: { id: string }) => s.id === id)?.state;
+/** The position of the first effect matching `re` (-1: none). */
+const at = (re: RegExp, from = 0) => sys.effects.findIndex((e, i) => i >= from && re.test(e));
+const report = (env: Record<string, string>) => expect(sys.connect(OPTS.hookSocket, JSON.stringify(env))).toBe('OK\n');
+const BOUND = { reason: 'BOUND', interface: 'wlan0', new_ip_address: '192.168.77.2', new_subnet_cidr: '24', new_routers: '192.168.77.1', new_domain_name_servers: '192.168.77.53', new_domain_name: 'wireless.lab' };
+
+beforeEach(() => {
+  sys = new FakeInitSystem();
+  sys.dirs.add('/sys/class/net/wlan0');
+});
+
+describe('wifibox-init orchestrator', () => {
+  it('runs each step once what it waits for is done: udhcpd does not wait for the wireless side', async () => {
+    sys.dirs.delete('/sys/class/net/wlan0');
+    const o = orchestrator();
+    const up = o.up();
+    await sys.advance(1000);
+    expect(stepState('udhcpd')).toBe('ok');
+    expect(sys.started('udhcpd')).toHaveLength(1);
+    expect(stepState('wait:wlan0')).toBe('running');
+    expect(stepState('dhcpcd')).toBe('pending');
+    expect(at(/^start dhcpcd/)).toBe(-1);
+    sys.dirs.add('/sys/class/net/wlan0');
+    await sys.advance(5000);
+    await up;
+    expect(status().steps.every((s: { state: string }) => s.state === 'ok')).toBe(true);
+    expect(at(/run ip link set wlan0 up/)).toBeGreaterThan(at(/^start udhcpd/));
+    expect(at(/^start dhcpcd .* wlan0$/)).toBeGreaterThan(at(/run ip link set wlan0 up/));
+    // Forwarding only once the NAT is in place.
+    expect(at(/write \/proc\/sys\/net\/ipv4\/ip_forward 1/)).toBeGreaterThan(at(/run iptables-restore/));
+  });
+
+  it('a failed step blocks the steps after it, and only those', async () => {
+    sys.onRun = (argv) => (argv[0] === 'iptables-restore' ? { code: 2, stdout: '', stderr: 'iptables-restore: line 3 failed\n' } : { code: 0, stdout: '', stderr: '' });
+    await orchestrator().up();
+    const st = status();
+    const byId = (id: string) => st.steps.find((s: { id: string }) => s.id === id);
+    expect(byId('firewall').state).toBe('failed');
+    expect(byId('firewall').why).toBe('/media/etc/iptables:3: iptables-restore rejected the rules: iptables-restore: line 3 failed');
+    expect(byId('forwarding')).toMatchObject({ state: 'blocked', why: 'waits for firewall, which did not come up' });
+    expect(at(/ip_forward/)).toBe(-1);
+    for (const id of ['hostname', 'sysctl', 'iface:eth0', 'iface:wlan0', 'udhcpd', 'dhcpcd']) expect(byId(id).state, id).toBe('ok');
+  });
+
+  it('teardown takes back what was applied, newest first, and nothing else', async () => {
+    const o = orchestrator();
+    await o.up();
+    const from = sys.effects.length;
+    await o.down();
+    const torn = sys.effects.slice(from);
+    // Each effect that has an undo, as it was applied (left) and as it is taken back (right).
+    const pairs: Array<[RegExp, RegExp]> = [
+      [/run iptables-restore/, /iptables -w 5 -t nat -F/],
+      [/ip -4 addr replace 10\.0\.0\.1\/24 dev eth0/, /ip -4 addr del 10\.0\.0\.1\/24 dev eth0/],
+      [/ip_forward 1/, /ip_forward 0/],
+      [/^start udhcpd/, /signal udhcpd SIGTERM/],
+      [/^start dhcpcd/, /signal dhcpcd SIGTERM/],
+    ];
+    const applied = pairs.map(([re]) => at(re));
+    const undone = pairs.map(([, re]) => torn.findIndex((e) => re.test(e)));
+    expect(applied.every((i) => i >= 0 && i < from) && undone.every((i) => i >= 0), torn.join('\n')).toBe(true);
+    const byApplied = pairs.map((_, i) => i).sort((a, b) => applied[a]! - applied[b]!);
+    const byUndone = pairs.map((_, i) => i).sort((a, b) => undone[a]! - undone[b]!);
+    expect(byUndone).toEqual([...byApplied].reverse());
+    // dhcpcd's address goes only once dhcpcd is stopped (it would add it back).
+    expect(torn.findIndex((e) => /ip -4 addr flush dev wlan0/.test(e))).toBeGreaterThan(undone[pairs.length - 1]!);
+    // Neither the hostname nor lo is "undone": the old services left both too.
+    expect(torn.some((e) => /hostname|link set lo/.test(e))).toBe(false);
+    expect(sys.endpoints.size).toBe(0);
+  });
+
+  it('a step that failed halfway is taken back as far as it got', async () => {
+    // The inet6 address cannot be added: eth0's IPv4 address, added before it, is still removed.
+    sys.onRun = (argv) => (argv.includes('-6') && argv.includes('addr') ? { code: 2, stdout: '', stderr: 'RTNETLINK answers: Permission denied' } : { code: 0, stdout: '', stderr: '' });
+    const o = orchestrator(STATION6);
+    await o.up();
+    expect(stepState('iface:eth0')).toBe('failed');
+    const from = sys.effects.length;
+    await o.down();
+    expect(at(/ip -4 addr del 10\.0\.0\.1\/24 dev eth0/, from)).toBeGreaterThan(0);
+  });
+
+  it('a daemon that dies is started again with backoff; a restart counts', async () => {
+    await orchestrator().up();
+    const [first] = sys.started('udhcpd');
+    first!.exit({ code: 1, signal: null });
+    await settle();
+    expect(status().daemons.find((d: { name: string }) => d.name === 'udhcpd')).toMatchObject({ state: 'backoff', restarts: 1, lastExit: 'exited with 1' });
+    await sys.advance(199);
+    expect(sys.started('udhcpd')).toHaveLength(1);
+    await sys.advance(1);
+    expect(sys.started('udhcpd')).toHaveLength(2);
+    expect(status().daemons.find((d: { name: string }) => d.name === 'udhcpd')).toMatchObject({ state: 'running', restarts: 1 });
+    // The next death waits twice as long.
+    sys.started('udhcpd')[1]!.exit({ code: 1, signal: null });
+    await sys.advance(399);
+    expect(sys.started('udhcpd')).toHaveLength(2);
+    await sys.advance(1);
+    expect(sys.started('udhcpd')).toHaveLength(3);
+  });
+
+  it('a daemon that is not installed is one clear failure, not a restart loop', async () => {
+    sys.missingPrograms.add('udhcpd');
+    await orchestrator().up();
+    await sys.advance(60_000);
+    expect(sys.started('udhcpd')).toHaveLength(1);
+    expect(status().daemons.find((d: { name: string }) => d.name === 'udhcpd')).toMatchObject({ state: 'failed', restarts: 0, lastExit: 'could not be started: ENOENT' });
+  });
+
+  it('the wireless DNS: resolv.conf written, udhcpd re-rendered with it and restarted; the same DNS again changes nothing', async () => {
+    await orchestrator().up();
+    const conf = () => sys.read('/tmp/udhcpd.conf')!;
+    expect(conf()).toMatch(/^opt\s+lease\s+10$/m); // short leases while the wireless DNS may still come
+    expect(status().udhcpd).toMatchObject({ dnsKnown: false, leaseSeconds: 10 });
+    report(BOUND);
+    await settle();
+    expect(sys.read('/etc/resolv.conf')).toBe('# written by wifibox-init from the wireless network\'s DHCP\ndomain wireless.lab\nnameserver 192.168.77.53\n');
+    expect(conf()).toMatch(/^opt\s+dns\s+192\.168\.77\.53/m);
+    expect(status().udhcpd).toMatchObject({ dnsKnown: true, leaseSeconds: 864000 });
+    expect(sys.started('udhcpd')).toHaveLength(2);
+    expect(sys.started('udhcpd')[0]!.signals).toEqual(['SIGTERM']);
+    expect(status().daemons.find((d: { name: string }) => d.name === 'udhcpd').restarts).toBe(0); // on purpose: not a crash
+    report({ ...BOUND, reason: 'RENEW' });
+    await settle();
+    expect(sys.started('udhcpd')).toHaveLength(2);
+    report({ ...BOUND, reason: 'RENEW', new_domain_name_servers: '192.168.77.54' });
+    await settle();
+    expect(sys.started('udhcpd')).toHaveLength(3);
+    expect(conf()).toMatch(/^opt\s+dns\s+192\.168\.77\.54/m);
+    expect(status().leaseEvent.reason).toBe('RENEW');
+  });
+
+  it('a new IPv6 DNS reloads radvd with SIGHUP instead of restarting it', async () => {
+    await orchestrator(STATION6).up();
+    report({ reason: 'ROUTERADVERT', interface: 'wlan0', nd1_rdnss1_servers: '2001:db8:77::53' });
+    await settle();
+    expect(sys.read('/tmp/radvd.conf')).toContain('2001:db8:77::53');
+    expect(sys.started('radvd')).toHaveLength(1);
+    expect(sys.started('radvd')[0]!.signals).toEqual(['SIGHUP']);
+  });
+
+  it('a bad hook report is refused and changes nothing', async () => {
+    await orchestrator().up();
+    expect(sys.connect(OPTS.hookSocket, '{"reason": 5}')).toBe('FAIL\n');
+    expect(sys.connect(OPTS.hookSocket, 'not json')).toBe('FAIL\n');
+    expect(status().leaseEvent).toBeNull();
+  });
+
+  it('what a killed predecessor left is stopped by PID and start time; a reused PID is left alone', async () => {
+    sys.processes.set(500, { start: 't500', pgid: 500 });
+    sys.processes.set(501, { start: 't501', pgid: 500 }); // its privsep helper
+    sys.processes.set(600, { start: 'someone-else', pgid: 600 });
+    sys.files.set('/run/wifibox-init/daemons.json', JSON.stringify({ dhcpcd: { pid: 500, start: 't500' }, udhcpd: { pid: 600, start: 't600' } }));
+    await orchestrator().up();
+    expect(sys.effects).toContain('signal group 500 SIGTERM');
+    expect(sys.processes.has(500) || sys.processes.has(501)).toBe(false);
+    expect(sys.processes.has(600)).toBe(true);
+    expect(sys.effects.some((e) => /signal (group )?600/.test(e))).toBe(false);
+    // Then it records its own daemons for the next one.
+    const known = JSON.parse(sys.read('/run/wifibox-init/daemons.json')!);
+    expect(Object.keys(known).sort()).toEqual(['dhcpcd', 'udhcpd']);
+  });
+
+  it('releases the wireless PCI device only when the guest shuts down', async () => {
+    sys.files.set('/sys/bus/pci/devices/0000:00:06.0/net/wlan0/wireless/x', '');
+    sys.files.set('/sys/bus/pci/devices/0000:00:06.0/remove', '');
+    let o = orchestrator();
+    await o.up();
+    await o.down();
+    expect(sys.effects.some((e) => e.includes('/remove'))).toBe(false);
+    sys.files.set('/run/wifibox-init/release-wireless', '');
+    o = orchestrator();
+    await o.up();
+    await o.down();
+    expect(sys.effects).toContain('write /sys/bus/pci/devices/0000:00:06.0/remove 1');
+  });
+});
