@@ -1,0 +1,188 @@
+// The DNS relay: answers on the guest's LAN address only (UDP and TCP), for peers of the LAN
+// network only, and asks whatever DNS servers the wireless network gave last — so a host never
+// holds stale DNS after a roam. One server that does not answer in time: the next one; none:
+// SERVFAIL. Bounded: queries in flight past the limit, malformed or oversized ones are dropped and
+// counted, never a crash.
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { HEADER_BYTES, isTruncated, parseQuery, servfail, withId, type DnsQuery } from './message';
+import type { Closable, Peer, RelayNet, UdpEndpoint } from './net';
+import { RelayStats, type RelayCounters, type UpstreamStats } from './stats';
+import { askTcp, askUdp, frameLength } from './upstream';
+import { canonicalAddress, inNetwork, type LanAddress } from './lan';
+
+export interface RelaySettings {
+  /** Where hosts ask (53). */
+  port: number;
+  /** Where the upstream servers answer (53). */
+  upstreamPort: number;
+  /** How long one upstream server gets before the next is asked. */
+  timeoutMs: number;
+  maxInFlight: number;
+}
+
+export type ServerSource = 'wireless' | 'fallback' | 'none';
+
+export interface RelayStatus {
+  listening: string[];
+  servers: string[];
+  /** Where the servers come from: the wireless network's DHCP, or the fixed ones of the configs. */
+  source: ServerSource;
+  inFlight: number;
+  counters: RelayCounters;
+  upstream: UpstreamStats[];
+  medianUpstreamMs: number | null;
+}
+
+/** A query is a few hundred bytes; even with EDNS options, more than this is not one. */
+const MAX_QUERY_BYTES = 4096;
+const MAX_TCP_CLIENTS = 64;
+const TCP_IDLE_MS = 10_000;
+
+export class DnsRelay {
+  readonly stats = new RelayStats();
+  private servers: string[] = [];
+  private source: ServerSource = 'none';
+  private lan: LanAddress[] = [];
+  private readonly listeners: Closable[] = [];
+  private readonly listening: string[] = [];
+  private inFlight = 0;
+  private tcpClients = 0;
+
+  constructor(
+    private readonly net: RelayNet,
+    private readonly settings: RelaySettings,
+    private readonly log: Logger,
+    private readonly clock: () => Date,
+  ) {}
+
+  /** Listens on each LAN address (UDP and TCP); one that fails is logged, the others still serve. */
+  async listen(lan: LanAddress[]): Promise<void> {
+    this.lan = lan;
+    for (const l of lan) {
+      try {
+        const udp = await this.net.udp(l.address, this.settings.port, (msg, from) => this.onUdp(udp, msg, from));
+        this.listeners.push(udp);
+        this.listeners.push(await this.net.tcpServer(l.address, this.settings.port, (s) => this.onTcp(s)));
+        this.listening.push(l.address);
+      } catch (err) {
+        this.log.error({ address: l.address, err: (err as Error).message }, 'DNS relay cannot listen there');
+      }
+    }
+  }
+
+  setServers(servers: string[], source: ServerSource): void {
+    const canonical = servers.map(canonicalAddress).filter((a): a is string => a !== null);
+    if (canonical.join(' ') !== this.servers.join(' ')) this.log.info({ servers: canonical, source }, 'DNS relay asks new servers');
+    this.servers = canonical;
+    this.source = canonical.length ? source : 'none';
+  }
+
+  close(): void {
+    for (const l of this.listeners.splice(0)) l.close();
+    this.listening.splice(0);
+  }
+
+  status(): RelayStatus {
+    return {
+      listening: [...this.listening],
+      servers: [...this.servers],
+      source: this.source,
+      inFlight: this.inFlight,
+      counters: { ...this.stats.counters },
+      upstream: this.stats.servers(this.servers),
+      medianUpstreamMs: this.stats.medianUpstreamMs(),
+    };
+  }
+
+  /** The query, when it may be relayed; null (and counted) when it is dropped. */
+  private admit(msg: Buffer, from: string): DnsQuery | null {
+    const c = this.stats.counters;
+    if (!this.lan.some((l) => inNetwork(from, l))) {
+      c.droppedOutsidePeer++;
+      return null;
+    }
+    if (msg.length > MAX_QUERY_BYTES) {
+      c.droppedOversized++;
+      return null;
+    }
+    const q = msg.length >= HEADER_BYTES ? parseQuery(msg) : null;
+    if (q === null) {
+      c.droppedMalformed++;
+      return null;
+    }
+    if (this.inFlight >= this.settings.maxInFlight) {
+      c.droppedOverload++;
+      return null;
+    }
+    c.queries++;
+    return q;
+  }
+
+  private onUdp(socket: UdpEndpoint, msg: Buffer, from: Peer): void {
+    const q = this.admit(msg, from.address);
+    if (q) void this.relay(q, msg, false).then((answer) => socket.send(answer, from));
+  }
+
+  private onTcp(s: Socket): void {
+    const peer = s.remoteAddress ?? '';
+    if (!this.lan.some((l) => inNetwork(peer, l)) || this.tcpClients >= MAX_TCP_CLIENTS) {
+      if (this.tcpClients >= MAX_TCP_CLIENTS) this.stats.counters.droppedOverload++;
+      else this.stats.counters.droppedOutsidePeer++;
+      s.destroy();
+      return;
+    }
+    this.tcpClients++;
+    s.on('close', () => this.tcpClients--);
+    s.on('error', () => undefined);
+    s.setTimeout(TCP_IDLE_MS, () => s.destroy());
+    let buf = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2) {
+        const len = buf.readUInt16BE(0);
+        if (len > MAX_QUERY_BYTES) {
+          this.stats.counters.droppedOversized++;
+          s.destroy();
+          return;
+        }
+        if (buf.length < 2 + len) return;
+        const msg = Buffer.from(buf.subarray(2, 2 + len));
+        buf = buf.subarray(2 + len);
+        const q = this.admit(msg, peer);
+        if (!q) continue;
+        this.stats.counters.tcpQueries++;
+        void this.relay(q, msg, true).then((answer) => {
+          if (!s.destroyed) s.write(Buffer.concat([frameLength(answer.length), answer]));
+        });
+      }
+    });
+  }
+
+  /** Asks the current servers in turn; resolves with what goes back to the host (its own ID). */
+  private async relay(q: DnsQuery, msg: Buffer, tcp: boolean): Promise<Buffer> {
+    this.inFlight++;
+    try {
+      for (const server of [...this.servers]) {
+        const id = this.net.randomId();
+        const to = { address: server, port: this.settings.upstreamPort };
+        const started = this.net.now();
+        this.stats.sent(server);
+        const ask = tcp ? askTcp : askUdp;
+        const answer = await ask(this.net, to, withId(msg, id), id, q.question, this.settings.timeoutMs);
+        if (answer === null) {
+          this.stats.timedOut(server, this.clock());
+          continue;
+        }
+        this.stats.answered(server, this.net.now() - started, this.clock());
+        this.stats.counters.answered++;
+        if (isTruncated(answer)) this.stats.counters.truncated++;
+        return withId(answer, q.id);
+      }
+      this.stats.counters.servfail++;
+      return servfail(q);
+    } finally {
+      this.inFlight--;
+    }
+  }
+}

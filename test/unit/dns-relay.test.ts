@@ -1,0 +1,176 @@
+// The DNS relay on loopback: fake upstream servers on 127.0.0.2 and .3, the relay on 127.0.0.1,
+// a "LAN" of 127.0.0.0/24 (127.0.1.x is outside it). No root: ports are unprivileged.
+import { createSocket } from 'node:dgram';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DnsRelay } from '../../agents/init/dns/relay';
+import { realRelayNet } from '../../agents/init/dns/net';
+import { canonicalAddress } from '../../agents/init/dns/lan';
+import { parseQuery, servfail } from '../../agents/init/dns/message';
+import { addressIn, answer, askTcp, askUdp, FakeDnsServer, freePort, query, readQuestion } from '../helpers/fake-dns';
+import { rng } from '../helpers/rng';
+import { waitFor } from '../../lab/proc';
+
+const RELAY = '127.0.0.1';
+const LAN = { address: RELAY, prefixLength: 24 };
+let relay: DnsRelay;
+let up1: FakeDnsServer;
+let up2: FakeDnsServer;
+let port: number;
+let relayPort: number;
+
+beforeEach(async () => {
+  port = await freePort();
+  relayPort = await freePort();
+  up1 = new FakeDnsServer('127.0.0.2', { 'portal.wireless.lab': '192.168.77.1' });
+  up2 = new FakeDnsServer('127.0.0.3', { 'portal.wireless.lab': '192.168.77.2', 'only.second.lab': '10.9.9.9' });
+  await up1.start(port);
+  await up2.start(port);
+  relay = new DnsRelay(realRelayNet, { port: relayPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256 }, pino({ level: 'silent' }), () => new Date());
+  await relay.listen([LAN]);
+  relay.setServers(['127.0.0.2', '127.0.0.3'], 'wireless');
+});
+
+afterEach(() => {
+  relay.close();
+  up1.close();
+  up2.close();
+});
+
+const at = () => ({ address: RELAY, port: relayPort });
+
+describe('DNS relay', () => {
+  it('relays a question to the first server; the host gets its own ID back, the server saw a random one', async () => {
+    const a = await askUdp(at(), query('portal.wireless.lab', 0x1234));
+    expect(a).not.toBeNull();
+    expect(a!.readUInt16BE(0)).toBe(0x1234);
+    expect(addressIn(a!)).toBe('192.168.77.1');
+    expect(up1.asked).toHaveLength(1);
+    expect(up2.asked).toHaveLength(0);
+    // Another query: another ID and another source port toward the server.
+    await askUdp(at(), query('portal.wireless.lab', 0x1234));
+    expect(up1.asked).toHaveLength(2);
+    expect(new Set(up1.asked.map((q) => q.id)).size + new Set(up1.asked.map((q) => q.port)).size).toBe(4);
+    expect(relay.status()).toMatchObject({ listening: [RELAY], servers: ['127.0.0.2', '127.0.0.3'], source: 'wireless', counters: { queries: 2, answered: 2, servfail: 0 } });
+    expect(relay.status().medianUpstreamMs).toBeGreaterThan(0);
+  });
+
+  it('a server that does not answer in time: the next one; none at all: SERVFAIL with the question', async () => {
+    up1.mode = 'silent';
+    const a = await askUdp(at(), query('portal.wireless.lab', 7));
+    expect(addressIn(a!)).toBe('192.168.77.2');
+    const st = relay.status();
+    expect(st.upstream.find((u) => u.server === '127.0.0.2')).toMatchObject({ sent: 1, answered: 0, timeouts: 1 });
+    expect(st.upstream.find((u) => u.server === '127.0.0.3')).toMatchObject({ sent: 1, answered: 1, timeouts: 0 });
+    up2.mode = 'silent';
+    const q = query('portal.wireless.lab', 8);
+    const fail = await askUdp(at(), q);
+    expect(fail).toEqual(servfail(parseQuery(q)!));
+    expect(fail!.readUInt16BE(2) & 15).toBe(2);
+    expect(relay.status().counters.servfail).toBe(1);
+    relay.setServers([], 'wireless');
+    expect(await askUdp(at(), query('x.lab', 9))).toEqual(servfail(parseQuery(query('x.lab', 9))!));
+    expect(relay.status().source).toBe('none');
+  });
+
+  it('takes an answer only from the server asked, with our ID, to the question asked', async () => {
+    const forger = createSocket('udp4');
+    await new Promise<void>((r) => forger.bind(port, '127.0.0.9', r));
+    const otherPort = createSocket('udp4');
+    await new Promise<void>((r) => otherPort.bind(0, '127.0.0.2', r));
+    up1.mode = 'silent';
+    up1.onUdpQuery = (msg, from) => {
+      const forged = (records: Record<string, string>) => answer(msg, records);
+      forger.send(forged({ 'portal.wireless.lab': '6.6.6.1' }), from.port, from.address); // another address
+      otherPort.send(forged({ 'portal.wireless.lab': '6.6.6.2' }), from.port, from.address); // another port
+      const wrongId = forged({ 'portal.wireless.lab': '6.6.6.3' });
+      wrongId.writeUInt16BE(msg.readUInt16BE(0) ^ 1, 0);
+      up1.sendFrom(wrongId, from);
+      up1.sendFrom(answer(Buffer.concat([msg.subarray(0, 12), query('evil.lab', 0).subarray(12)]), { 'evil.lab': '6.6.6.4' }), from); // another question
+      setTimeout(() => up1.sendFrom(answer(msg, up1.records), from), 50);
+    };
+    const a = await askUdp(at(), query('portal.wireless.lab', 3));
+    expect(addressIn(a!)).toBe('192.168.77.1');
+    expect(relay.status().upstream.find((u) => u.server === '127.0.0.2')).toMatchObject({ answered: 1, timeouts: 0 });
+    forger.close();
+    otherPort.close();
+  });
+
+  it('never answers a peer outside the LAN network', async () => {
+    expect(await askUdp(at(), query('portal.wireless.lab', 1), 500, '127.0.1.5')).toBeNull();
+    expect(relay.status().counters).toMatchObject({ droppedOutsidePeer: 1, queries: 0 });
+    expect(up1.asked).toHaveLength(0);
+  });
+
+  it('1000 malformed, truncated and oversized packets: dropped and counted; every later reply carries its own question', async () => {
+    const r = rng(1077);
+    const sock = createSocket('udp4');
+    await new Promise<void>((res) => sock.bind(0, '127.0.0.1', res));
+    const good = query('portal.wireless.lab', 42);
+    for (let i = 0; i < 1000; i++) {
+      const kind = i % 4;
+      const pkt = kind === 0 ? Buffer.from(Array.from({ length: Math.floor(r() * 60) }, () => Math.floor(r() * 256)))
+        : kind === 1 ? good.subarray(0, Math.floor(r() * (good.length - 1)))
+        : kind === 2 ? Buffer.alloc(5000, 1)
+        : Buffer.from(good).fill(0xc0, 12, 13); // a compression pointer where the name starts
+      sock.send(pkt, relayPort, RELAY);
+      // A good question after every ten: its answer means the ten before it were read (one queue,
+      // in order), and the socket's buffer never overflows.
+      if (i % 10 === 9) expect(addressIn((await askUdp(at(), good))!)).toBe('192.168.77.1');
+    }
+    sock.close();
+    const c = relay.status().counters;
+    expect(c.droppedMalformed + c.droppedOversized).toBe(1000);
+    expect(c.droppedOversized).toBe(250);
+    expect(c.queries).toBe(100);
+    const names = Array.from({ length: 200 }, (_, i) => `host${i}.lab`);
+    for (const n of names) up1.records[n] = `10.7.${names.indexOf(n) >> 8}.${names.indexOf(n) & 255}`;
+    const answers = await Promise.all(names.map((n, i) => askUdp(at(), query(n, i), 5000)));
+    for (const [i, a] of answers.entries()) {
+      expect(a, names[i]).not.toBeNull();
+      expect(readQuestion(a!).name).toBe(names[i]);
+      expect(a!.readUInt16BE(0)).toBe(i);
+      expect(addressIn(a!)).toBe(up1.records[names[i]!]);
+    }
+    expect(relay.status().counters).toMatchObject({ queries: 300, answered: 300, droppedOverload: 0 });
+  });
+
+  it('past the in-flight limit, queries are dropped and counted', async () => {
+    relay.close();
+    relay = new DnsRelay(realRelayNet, { port: relayPort, upstreamPort: port, timeoutMs: 500, maxInFlight: 2 }, pino({ level: 'silent' }), () => new Date());
+    await relay.listen([LAN]);
+    relay.setServers(['127.0.0.2'], 'wireless');
+    up1.mode = 'silent';
+    const pending = [1, 2].map((i) => askUdp(at(), query('portal.wireless.lab', i), 2000));
+    expect(await waitFor('both queries in flight', () => relay.status().inFlight === 2, 2000, 5)).toBe(true);
+    expect(await askUdp(at(), query('portal.wireless.lab', 3), 300)).toBeNull();
+    expect(relay.status().counters.droppedOverload).toBe(1);
+    for (const a of await Promise.all(pending)) expect(a!.readUInt16BE(2) & 15).toBe(2); // SERVFAIL once the one server timed out
+  });
+
+  it('a truncated UDP answer goes back as it is; the host then asks over TCP, relayed over TCP', async () => {
+    up1.mode = 'truncated';
+    const a = await askUdp(at(), query('portal.wireless.lab', 5));
+    expect(a!.readUInt16BE(2) & 0x0200).toBe(0x0200);
+    expect(relay.status().counters.truncated).toBe(1);
+    up1.mode = 'answer';
+    const t = await askTcp(at(), query('portal.wireless.lab', 6));
+    expect(t!.readUInt16BE(0)).toBe(6);
+    expect(addressIn(t!)).toBe('192.168.77.1');
+    expect(up1.asked.at(-1)).toMatchObject({ tcp: true, name: 'portal.wireless.lab' });
+    expect(relay.status().counters.tcpQueries).toBe(1);
+  });
+
+  it('new servers: the next query goes to them, no restart', async () => {
+    relay.setServers(['127.0.0.3'], 'wireless');
+    expect(addressIn((await askUdp(at(), query('only.second.lab', 1)))!)).toBe('10.9.9.9');
+    expect(up1.asked).toHaveLength(0);
+  });
+
+  it('compares IPv6 server addresses as the kernel writes them', () => {
+    expect(canonicalAddress('2001:DB8:0:0:0:0:0:53')).toBe('2001:db8::53');
+    expect(canonicalAddress('fd00:0:0:1:0:0:0:1')).toBe('fd00:0:0:1::1');
+    expect(canonicalAddress('192.168.77.53')).toBe('192.168.77.53');
+    expect(canonicalAddress('nonsense')).toBeNull();
+  });
+});
