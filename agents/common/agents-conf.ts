@@ -1,0 +1,95 @@
+// /media/etc/wifibox-agents.conf: the one place a user changes the agents' behaviour (the image
+// is read-only, the appliance folder is theirs). INI, read with the `ini` package; one section per
+// agent. An absent file means every default. A bad value is named with file and line, and that
+// key keeps its default: the rest of the file, and the agent, go on.
+import { decode } from 'ini';
+import type { ConfigProblem } from '../passthru/config';
+
+export const AGENTS_CONF = 'wifibox-agents.conf';
+
+export type Setting =
+  | { kind: 'boolean'; default: boolean; help: string }
+  | { kind: 'number'; default: number; min: number; max: number; integer?: boolean; unit?: string; help: string };
+
+export type SectionSpec = Record<string, Setting>;
+
+export type SettingsOf<S extends SectionSpec> = { -readonly [K in keyof S]: S[K] extends { kind: 'boolean' } ? boolean : number };
+
+/** Every agent's section: a section named here is never "unknown" to another agent. */
+export const AGENT_SECTIONS = ['init'] as const;
+
+const TRUE = new Set(['yes', 'true', 'on', '1']);
+const FALSE = new Set(['no', 'false', 'off', '0']);
+
+/** Where each section and key is written (first time), for FILE:LINE; `ini` itself keeps no lines. */
+function locate(text: string): { sections: Map<string, number>; keys: Map<string, number> } {
+  const sections = new Map<string, number>();
+  const keys = new Map<string, number>();
+  let section = '';
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith(';') || line.startsWith('#')) return;
+    const s = /^\[([^\]]*)\]$/.exec(line);
+    if (s) {
+      section = s[1]!.trim();
+      if (!sections.has(section)) sections.set(section, i + 1);
+      return;
+    }
+    // The last one: as for `ini`, a key set twice has its later value.
+    keys.set(`${section}\0${line.split('=')[0]!.trim()}`, i + 1);
+  });
+  return { sections, keys };
+}
+
+function describe(s: Setting): string {
+  if (s.kind === 'boolean') return 'yes or no';
+  return `${s.integer ? 'a whole number' : 'a number'} from ${s.min} to ${s.max}${s.unit ? ` (${s.unit})` : ''}`;
+}
+
+function valueOf(s: Setting, raw: unknown): boolean | number | null {
+  const text = typeof raw === 'boolean' ? String(raw) : typeof raw === 'string' ? raw.trim().toLowerCase() : null;
+  if (text === null) return null;
+  if (s.kind === 'boolean') return TRUE.has(text) ? true : FALSE.has(text) ? false : null;
+  if (!(s.integer ? /^\d+$/ : /^\d+(\.\d+)?$/).test(text)) return null;
+  const n = Number(text);
+  return n >= s.min && n <= s.max ? n : null;
+}
+
+/**
+ * One agent's settings from the file's text (null: no file). Unknown sections and keys are
+ * warnings (a typo must not pass silently); a value that is not what the key takes is an error,
+ * and the key keeps its default.
+ */
+export function readAgentsConf<S extends SectionSpec>(text: string | null, file: string, section: (typeof AGENT_SECTIONS)[number], spec: S): { settings: SettingsOf<S>; problems: ConfigProblem[] } {
+  const settings = Object.fromEntries(Object.entries(spec).map(([k, s]) => [k, s.default])) as SettingsOf<S>;
+  const problems: ConfigProblem[] = [];
+  if (text === null) return { settings, problems };
+  const where = locate(text);
+  const problem = (line: number, severity: ConfigProblem['severity'], message: string) => problems.push({ file, line, severity, message });
+  const parsed = decode(text) as Record<string, unknown>;
+  const known = [...AGENT_SECTIONS].map((n) => `[${n}]`).join(', ');
+  for (const [name, value] of Object.entries(parsed)) {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      if (!(AGENT_SECTIONS as readonly string[]).includes(name)) problem(where.sections.get(name) ?? 0, 'warning', `unknown section [${name}] (ignored); expected ${known}`);
+    } else {
+      problem(where.keys.get(`\0${name}`) ?? 0, 'warning', `'${name}' is outside any section (ignored); expected it under ${known}`);
+    }
+  }
+  const mine = parsed[section];
+  if (mine === null || typeof mine !== 'object' || Array.isArray(mine)) return { settings, problems };
+  for (const [key, raw] of Object.entries(mine as Record<string, unknown>)) {
+    const line = where.keys.get(`${section}\0${key}`) ?? where.sections.get(section) ?? 0;
+    const s = spec[key];
+    if (s === undefined) {
+      problem(line, 'warning', `unknown key '${key}' in [${section}] (ignored); expected one of ${Object.keys(spec).join(', ')}`);
+      continue;
+    }
+    const v = valueOf(s, raw);
+    if (v === null) {
+      problem(line, 'error', `${key} = '${String(raw)}' is not valid; expected ${describe(s)} (the default, ${s.kind === 'boolean' ? (s.default ? 'yes' : 'no') : s.default}, is used)`);
+      continue;
+    }
+    (settings as Record<string, boolean | number>)[key] = v;
+  }
+  return { settings, problems };
+}
