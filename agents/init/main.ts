@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { LOG_OPTIONS, numberOption, optionsOrExit, parseOptions, stopOnSignals, VERSION, type OptionSpec } from '../common/cli';
 import { createLogger, parseLogLevel } from '../common/log';
-import { formatProblem } from '../passthru/config';
+import { formatProblem } from '../common/problems';
 import { loadGuestConfig } from './config';
 import { Orchestrator, type InitOptions } from './orchestrator';
 import { formatPlan, makePlan } from './plan';

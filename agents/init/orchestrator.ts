@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { VERSION } from '../common/cli';
-import { formatProblem, type ConfigProblem } from '../passthru/config';
+import { formatProblem, type ConfigProblem } from '../common/problems';
 import type { GuestConfig } from './config';
 import type { IfaceConfig } from './config/interfaces';
 import { renderRadvd } from './config/radvd';

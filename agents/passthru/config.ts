@@ -1,16 +1,6 @@
 // uds_passthru.conf: parsed from the POSIX shell subset that upstream samples
 // use, then validated. Pure: text in, typed config and problems out.
-
-export interface ConfigProblem {
-  file: string;
-  line: number;
-  severity: 'error' | 'warning';
-  message: string;
-}
-
-export function formatProblem(p: ConfigProblem): string {
-  return `${p.file}:${p.line}: ${p.severity}: ${p.message}`;
-}
+import { collector, type ConfigProblem, type Report } from '../common/problems';
 
 export interface PassthruNetwork {
   address: string;
@@ -34,8 +24,6 @@ export interface PassthruConfig {
   sockets: PassthruSocket[];
   problems: ConfigProblem[];
 }
-
-type Report = (line: number, severity: ConfigProblem['severity'], message: string) => void;
 
 const NETWORK_EXAMPLE = 'IP:MASK like 10.0.0.1:255.255.255.0';
 const SOCKET_EXAMPLE = 'path=/absolute/path,port=N';
@@ -406,8 +394,7 @@ class AssignmentReader {
 // Settings
 
 export function parsePassthruConfig(text: string, file: string): PassthruConfig {
-  const problems: ConfigProblem[] = [];
-  const report: Report = (line, severity, message) => problems.push({ file, line, severity, message });
+  const { problems, report } = collector(file);
 
   const vars = new Map<string, Value>();
   const settings = new Map<'network' | 'sockets', Assignment>();

@@ -3,7 +3,8 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UPSTREAM } from '../helpers/paths';
 import { rng } from '../helpers/rng';
-import { parsePassthruConfig, type ConfigProblem } from '../../agents/passthru/config';
+import type { ConfigProblem } from '../../agents/common/problems';
+import { parsePassthruConfig } from '../../agents/passthru/config';
 import {
   checkIptablesRestore,
   GUEST_CONFIG_DIR,

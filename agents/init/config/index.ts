@@ -2,7 +2,7 @@
 // parsed and checked together. Reading goes through `files`, so tests (and the
 // lab) can serve the upstream samples or a fake tree.
 import { posix } from 'node:path';
-import type { ConfigProblem } from '../../passthru/config';
+import type { ConfigProblem } from '../../common/problems';
 import { parseIPv4, sameNetwork4 } from './address';
 import { parseHostname } from './hostname';
 import { parseInterfaces, type IfaceConfig } from './interfaces';

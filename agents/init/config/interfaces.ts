@@ -1,6 +1,6 @@
 // interfaces.conf: the ifupdown-ng subset the Wifibox samples use, read into one
 // typed entry per interface. Pure: text in, interfaces and problems out.
-import type { ConfigProblem } from '../../passthru/config';
+import { collector, type ConfigProblem, type Report } from '../../common/problems';
 import {
   isInterfaceName,
   isLinkLocal6,
@@ -11,7 +11,7 @@ import {
   sameNetwork4,
   sameNetwork6,
 } from './address';
-import { collector, shorten, splitLines, words, type Report } from './lines';
+import { shorten, splitLines, words } from './lines';
 
 export type Inet4 =
   | { method: 'static'; address: string; prefixLength: number; gateway: string | null; line: number }
