@@ -1,4 +1,5 @@
-import { parseIPv4, parseIPv6 } from './config/address';
+import { parseIPv4 } from '../common/ipv4';
+import { parseIPv6 } from './config/address';
 import { hostnameFault } from './config/hostname';
 // What the wireless network's DHCP (and IPv6 RA/DHCPv6) told dhcpcd, as our hook reports it.
 // dhcpcd passes everything in environment variables named as in dhcpcd-run-hooks(8).

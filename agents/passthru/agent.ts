@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import { VERSION } from '../common/cli';
+import { prefixOfDottedMask } from '../common/ipv4';
 import { formatProblem, type ConfigProblem } from '../common/problems';
 import { parsePassthruConfig, type PassthruConfig, type PassthruNetwork } from './config';
 import type { ConversationLimits } from './conversation';
@@ -52,10 +53,6 @@ export interface PassthruStatus {
 }
 
 const ADDRESS_POLL_MS = 1000;
-
-function prefixFromMask(mask: string): number {
-  return mask.split('.').reduce((n, o) => n + (Number(o) >>> 0).toString(2).replace(/0/g, '').length, 0);
-}
 
 export class PassthruAgent {
   private ports = new Map<number, PassthruPort>();
@@ -129,7 +126,10 @@ export class PassthruAgent {
     }
     const lan = addrs.find((a) => a.iface === this.opts.lanInterface);
     if (!lan) return { net: null, wait: `no IPv4 address on ${this.opts.lanInterface} yet; waiting for one` };
-    return { net: { address: lan.address, mask: lan.netmask, prefixLength: prefixFromMask(lan.netmask) }, wait: null };
+    // The kernel's masks are contiguous; anything else would make peer checks meaningless.
+    const prefixLength = prefixOfDottedMask(lan.netmask);
+    if (prefixLength === null) return { net: null, wait: `${this.opts.lanInterface}'s netmask ${lan.netmask} is not a contiguous IPv4 mask; waiting for a usable address` };
+    return { net: { address: lan.address, mask: lan.netmask, prefixLength }, wait: null };
   }
 
   /** The address moved (eth0 renumbered, or it went to another interface): follow it. */

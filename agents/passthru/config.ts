@@ -1,5 +1,6 @@
 // uds_passthru.conf: parsed from the POSIX shell subset that upstream samples
 // use, then validated. Pure: text in, typed config and problems out.
+import { parseIPv4, prefixOfMask, sameNetwork4 } from '../common/ipv4';
 import { collector, type ConfigProblem, type Report } from '../common/problems';
 
 export interface PassthruNetwork {
@@ -450,7 +451,7 @@ function parseNetwork(a: Assignment, report: Report): PassthruNetwork | null {
     report(a.line, 'error', `network mask '${shorten(mask)}' is not a dotted-quad mask; expected four numbers 0-255 as in ${NETWORK_EXAMPLE}`);
     return null;
   }
-  const prefixLength = prefixOf(maskBits);
+  const prefixLength = prefixOfMask(maskBits);
   if (prefixLength === null) {
     report(a.line, 'error', `network mask '${mask}' is not contiguous; expected leading one bits only, e.g. 255.255.255.0`);
     return null;
@@ -458,36 +459,12 @@ function parseNetwork(a: Assignment, report: Report): PassthruNetwork | null {
   return { address, mask, prefixLength };
 }
 
-/** Strict dotted quad; leading zeros are refused because some tools read them as octal. */
-function parseIPv4(s: string): number | null {
-  const parts = s.split('.');
-  if (parts.length !== 4) return null;
-  let n = 0;
-  for (const p of parts) {
-    if (p.length < 1 || p.length > 3 || (p.length > 1 && p[0] === '0')) return null;
-    for (const c of p) if (c < '0' || c > '9') return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    n = n * 256 + v;
-  }
-  return n;
-}
-
-function prefixOf(mask: number): number | null {
-  for (let prefix = 0; prefix <= 32; prefix++) {
-    if (mask === 2 ** 32 - 2 ** (32 - prefix)) return prefix;
-  }
-  return null;
-}
-
 export function inNetwork(ip: string, net: PassthruNetwork): boolean {
   const mapped = ip.slice(0, 7).toLowerCase() === '::ffff:' ? ip.slice(7) : ip;
   const a = parseIPv4(mapped);
   const base = parseIPv4(net.address);
   if (a === null || base === null || !(Number.isInteger(net.prefixLength) && net.prefixLength >= 0 && net.prefixLength <= 32)) return false;
-  // Whole-number arithmetic: 32-bit bitwise operators would turn /0 into a shift by 32.
-  const size = 2 ** (32 - net.prefixLength);
-  return Math.floor(a / size) === Math.floor(base / size);
+  return sameNetwork4(a, base, net.prefixLength);
 }
 
 function parseSockets(a: Assignment, report: Report): PassthruSocket[] {

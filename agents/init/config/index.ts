@@ -2,8 +2,8 @@
 // parsed and checked together. Reading goes through `files`, so tests (and the
 // lab) can serve the upstream samples or a fake tree.
 import { posix } from 'node:path';
+import { parseIPv4, sameNetwork4 } from '../../common/ipv4';
 import type { ConfigProblem } from '../../common/problems';
-import { parseIPv4, sameNetwork4 } from './address';
 import { parseHostname } from './hostname';
 import { parseInterfaces, type IfaceConfig } from './interfaces';
 import { checkIptablesRestore } from './iptables';

@@ -1,16 +1,8 @@
 // interfaces.conf: the ifupdown-ng subset the Wifibox samples use, read into one
 // typed entry per interface. Pure: text in, interfaces and problems out.
+import { parseIPv4, prefixOfDottedMask, sameNetwork4 } from '../../common/ipv4';
 import { collector, type ConfigProblem, type Report } from '../../common/problems';
-import {
-  isInterfaceName,
-  isLinkLocal6,
-  parseIPv4,
-  parseIPv6,
-  parsePrefix,
-  prefixOfMask,
-  sameNetwork4,
-  sameNetwork6,
-} from './address';
+import { isInterfaceName, isLinkLocal6, parseIPv6, parsePrefix, sameNetwork6 } from './address';
 import { shorten, splitLines, words } from './lines';
 
 export type Inet4 =
@@ -252,11 +244,7 @@ function staticInet4(s: Stanza, address: Option, report: Report): StaticAddress 
     return null;
   }
   const prefix = resolvePrefix(s, address, prefixText, (m) => {
-    if (m.includes('.')) {
-      const n = parseIPv4(m);
-      return n === null ? null : prefixOfMask(n);
-    }
-    return parsePrefix(m, 32);
+    return m.includes('.') ? prefixOfDottedMask(m) : parsePrefix(m, 32);
   }, report);
   if (prefix === null) return null;
 

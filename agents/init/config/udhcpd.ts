@@ -2,7 +2,8 @@
 // %%DOMAIN%% and %%SEARCH%% are filled with what the wireless network's DHCP
 // server gave. Pure: text in, template and problems out; template and values in, file text out.
 import { collector, type ConfigProblem, type Report } from '../../common/problems';
-import { isInterfaceName, parseIPv4 } from './address';
+import { parseIPv4 } from '../../common/ipv4';
+import { isInterfaceName } from './address';
 import { hostnameFault } from './hostname';
 import { shorten, splitLines } from './lines';
 

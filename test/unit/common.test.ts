@@ -1,0 +1,39 @@
+// The contracts the agents share (agents/common/): what a wrong answer here would break in more
+// than one agent at once.
+import { describe, expect, it } from 'vitest';
+import { parseIPv4, prefixOfDottedMask, prefixOfMask, sameNetwork4 } from '../../agents/common/ipv4';
+
+const dotted = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+
+describe('IPv4 (common/ipv4.ts)', () => {
+  it('reads strict dotted quads only', () => {
+    expect(parseIPv4('10.0.0.1')).toBe(0x0a000001);
+    expect(parseIPv4('255.255.255.255')).toBe(2 ** 32 - 1);
+    expect(parseIPv4('0.0.0.0')).toBe(0);
+    // Leading zeros are octal to some tools; signs, spaces and hex are nobody's address.
+    for (const bad of ['010.0.0.1', '1.2.3', '1.2.3.4.5', '256.0.0.1', ' 1.2.3.4', '1.2.3.4 ', '+1.2.3.4', '0x1.2.3.4', '1..3.4', '']) {
+      expect(parseIPv4(bad), bad).toBeNull();
+    }
+  });
+
+  it('mask to prefix: every contiguous mask from /0 to /32, nothing else', () => {
+    for (let p = 0; p <= 32; p++) {
+      const mask = 2 ** 32 - 2 ** (32 - p);
+      expect(prefixOfMask(mask), `/${p}`).toBe(p);
+      expect(prefixOfDottedMask(dotted(mask)), dotted(mask)).toBe(p);
+    }
+    for (const bad of ['255.0.255.0', '0.255.255.255', '255.255.255.253', '128.0.0.1', '255.255.255', '255.255.255.00', '24']) {
+      expect(prefixOfDottedMask(bad), bad).toBeNull();
+    }
+  });
+
+  it('same network: /0 holds everything, /32 one address, boundaries where the prefix says', () => {
+    const a = parseIPv4('10.0.0.1') as number;
+    expect(sameNetwork4(a, parseIPv4('203.0.113.9') as number, 0)).toBe(true);
+    expect(sameNetwork4(a, a, 32)).toBe(true);
+    expect(sameNetwork4(a, a + 1, 32)).toBe(false);
+    expect(sameNetwork4(a, parseIPv4('10.0.0.255') as number, 24)).toBe(true);
+    expect(sameNetwork4(a, parseIPv4('10.0.1.0') as number, 24)).toBe(false);
+    expect(sameNetwork4(parseIPv4('128.0.0.0') as number, parseIPv4('127.255.255.255') as number, 1)).toBe(false);
+  });
+});
