@@ -1,6 +1,10 @@
 // The contracts the agents share (agents/common/): what a wrong answer here would break in more
 // than one agent at once.
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeFileAtomic } from '../../agents/common/files';
 import { parseIPv4, prefixOfDottedMask, prefixOfMask, sameNetwork4 } from '../../agents/common/ipv4';
 
 const dotted = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
@@ -35,5 +39,32 @@ describe('IPv4 (common/ipv4.ts)', () => {
     expect(sameNetwork4(a, parseIPv4('10.0.0.255') as number, 24)).toBe(true);
     expect(sameNetwork4(a, parseIPv4('10.0.1.0') as number, 24)).toBe(false);
     expect(sameNetwork4(parseIPv4('128.0.0.0') as number, parseIPv4('127.255.255.255') as number, 1)).toBe(false);
+  });
+});
+
+describe('atomic writes (common/files.ts)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'common-files-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('replaces a file whole, with the mode asked for, and leaves only that file', () => {
+    const file = join(dir, 'udhcpd.conf');
+    writeFileSync(file, 'old and much longer than the new text\n');
+    writeFileAtomic(file, 'new\n', 0o600);
+    expect(readFileSync(file, 'utf8')).toBe('new\n');
+    expect(statSync(file).mode & 0o777).toBe(0o600 & ~process.umask());
+    writeFileAtomic(file, Buffer.from([0, 1, 2]));
+    expect([...readFileSync(file)]).toEqual([0, 1, 2]);
+    expect(readdirSync(dir)).toEqual(['udhcpd.conf']);
+  });
+
+  it('a rename that fails removes the temp file and leaves the target as it was', () => {
+    const target = join(dir, 'daemons.json');
+    mkdirSync(join(target, 'in-the-way'), { recursive: true }); // a folder cannot be replaced by a file
+    expect(() => writeFileAtomic(target, '{}')).toThrow();
+    expect(readdirSync(dir)).toEqual(['daemons.json']);
+    expect(readdirSync(target)).toEqual(['in-the-way']);
   });
 });
