@@ -4,6 +4,7 @@ import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import { VERSION } from '../common/cli';
 import { prefixOfDottedMask } from '../common/ipv4';
+import { GUEST_INTERFACES, GUEST_PATHS } from '../common/paths';
 import { formatProblem, type ConfigProblem } from '../common/problems';
 import { parsePassthruConfig, type PassthruConfig, type PassthruNetwork } from './config';
 import type { ConversationLimits } from './conversation';
@@ -24,11 +25,11 @@ export interface PassthruOptions {
 }
 
 export const DEFAULTS = {
-  config: '/media/etc/uds_passthru.conf',
-  runtimeDir: '/run/wifibox-passthru',
-  statusSocket: '/run/wifibox-passthru.sock',
-  lanInterface: 'eth0',
-  wirelessInterface: 'wlan0',
+  config: `${GUEST_PATHS.confDir}/uds_passthru.conf`,
+  runtimeDir: GUEST_PATHS.passthruRunDir,
+  statusSocket: GUEST_PATHS.passthruStatusSocket,
+  lanInterface: GUEST_INTERFACES.lan,
+  wirelessInterface: GUEST_INTERFACES.wireless,
   maxConnections: 64,
   maxRequest: 0,
   limits: { lingerMs: 20, idleMs: 30_000, maxBuffered: 256 * 1024, detachWaitMs: 100, messageGapMs: 5 },

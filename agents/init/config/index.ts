@@ -3,6 +3,7 @@
 // lab) can serve the upstream samples or a fake tree.
 import { posix } from 'node:path';
 import { parseIPv4, sameNetwork4 } from '../../common/ipv4';
+import { GUEST_PATHS } from '../../common/paths';
 import type { ConfigProblem } from '../../common/problems';
 import { parseHostname } from './hostname';
 import { parseInterfaces, type IfaceConfig } from './interfaces';
@@ -17,9 +18,6 @@ export { checkIptablesRestore } from './iptables';
 export { parseRadvdTemplate, renderRadvd, type RadvdTemplate } from './radvd';
 export { parseSysctl, scope, sysctlPath, type SysctlEntry } from './sysctl';
 export { parseUdhcpdTemplate, renderUdhcpd, type UdhcpdOverrides, type UdhcpdPlaceholder, type UdhcpdTemplate, type UdhcpdValues } from './udhcpd';
-
-/** Where the guest sees the host's `…/etc/wifibox/appliance/` (read-only 9P). */
-export const GUEST_CONFIG_DIR = '/media/etc';
 
 export interface GuestConfigFiles {
   /** File contents, or null when the file does not exist. */
@@ -60,7 +58,7 @@ export interface GuestConfig {
  * feature off (its field is null); only interfaces.conf is required. Never
  * throws on bad content: everything wrong is in `problems`.
  */
-export function loadGuestConfig(files: GuestConfigFiles, dir: string = GUEST_CONFIG_DIR): GuestConfig {
+export function loadGuestConfig(files: GuestConfigFiles, dir: string = GUEST_PATHS.confDir): GuestConfig {
   const problems: ConfigProblem[] = [];
   const path = (name: string): string => posix.join(dir, name);
   const read = (name: string): { file: string; text: string } | null => {
