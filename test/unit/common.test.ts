@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../agents/common/files';
 import { parseIPv4, prefixOfDottedMask, prefixOfMask, sameNetwork4 } from '../../agents/common/ipv4';
+import { processStartTime } from '../../agents/common/process';
 
 const dotted = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 
@@ -66,5 +67,27 @@ describe('atomic writes (common/files.ts)', () => {
     expect(() => writeFileAtomic(target, '{}')).toThrow();
     expect(readdirSync(dir)).toEqual(['daemons.json']);
     expect(readdirSync(target)).toEqual(['in-the-way']);
+  });
+});
+
+describe('process identity (common/process.ts)', () => {
+  it('reads field 22 of stat, whatever the command name holds', () => {
+    const proc = mkdtempSync(join(tmpdir(), 'common-proc-'));
+    try {
+      // Fields 3 to 21, then the start time, then more: a name with spaces and ') ' must not shift them.
+      const after = ['S', ...Array.from({ length: 18 }, (_, i) => String(i + 4)), '987654', '0', '0'];
+      mkdirSync(join(proc, '4242'));
+      writeFileSync(join(proc, '4242', 'stat'), `4242 (udhcpd) (x) S 1) ${after.join(' ')}\n`);
+      expect(processStartTime(4242, proc)).toBe('987654');
+      expect(processStartTime(4243, proc)).toBeNull();
+    } finally {
+      rmSync(proc, { recursive: true, force: true });
+    }
+  });
+
+  it('the real /proc: this process has a start time, and it does not change', () => {
+    const start = processStartTime(process.pid);
+    expect(start).toMatch(/^\d+$/);
+    expect(processStartTime(process.pid)).toBe(start);
   });
 });
