@@ -1,25 +1,9 @@
-import { parseIPv4 } from '../common/ipv4';
-import { parseIPv6 } from './config/address';
-import { hostnameFault } from './config/hostname';
 // What the wireless network's DHCP (and IPv6 RA/DHCPv6) told dhcpcd, as our hook reports it.
 // dhcpcd passes everything in environment variables named as in dhcpcd-run-hooks(8).
-
-export interface WirelessLease {
-  iface: string;
-  address: string | null;
-  prefixLength: number | null;
-  router: string | null;
-  server: string | null;
-  leaseSeconds: number | null;
-  obtainedAt: string | null;
-}
-
-export interface WirelessDns {
-  dns: string[]; // IPv4 name servers
-  dns6: string[]; // IPv6 name servers (RA RDNSS or DHCPv6)
-  domain: string | null;
-  search: string[];
-}
+import { parseIPv4 } from '../common/ipv4';
+import type { WirelessDns, WirelessLease } from '../common/status';
+import { parseIPv6 } from './config/address';
+import { hostnameFault } from './config/hostname';
 
 export interface LeaseState {
   lease: WirelessLease | null;

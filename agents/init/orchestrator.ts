@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { VERSION } from '../common/cli';
 import { formatProblem, type ConfigProblem } from '../common/problems';
+import type { InitStatus, StepState, StepStatus } from '../common/status';
 import type { GuestConfig } from './config';
 import type { IfaceConfig } from './config/interfaces';
 import { renderRadvd } from './config/radvd';
@@ -12,7 +13,7 @@ import { sysctlPath, type SysctlEntry } from './config/sysctl';
 import { renderUdhcpd } from './config/udhcpd';
 import { applyHookReport, emptyLeaseState, renderResolvConf, sameDns, type LeaseState } from './lease';
 import type { Plan, Step } from './plan';
-import { Supervisor, type DaemonStatus } from './supervisor';
+import { Supervisor } from './supervisor';
 import type { InitSystem } from './system';
 
 export interface InitOptions {
@@ -33,38 +34,6 @@ export interface InitOptions {
   /** How often udhcpd writes its lease file when the template does not say (auto_time). */
   leaseWriteSeconds: number;
   tools: { ip: string; iptablesRestore: string; ip6tablesRestore: string; iptables: string; ip6tables: string; dhcpcd: string; udhcpd: string; radvd: string };
-}
-
-export type StepState = 'pending' | 'running' | 'ok' | 'failed' | 'blocked';
-
-export interface StepStatus {
-  id: string;
-  what: string;
-  after: string[];
-  state: StepState;
-  why: string | null;
-  warnings: string[];
-  at: string | null;
-}
-
-export interface InitStatus {
-  agent: 'wifibox-init';
-  version: string;
-  pid: number;
-  startedAt: string;
-  uptimeSec: number;
-  flavor: Plan['flavor'];
-  configDir: string;
-  problems: string[];
-  steps: StepStatus[];
-  daemons: DaemonStatus[];
-  lease: LeaseState['lease'];
-  /** dhcpcd's last event as the hook reported it (BOUND, RENEW, EXPIRE, NAK, NOCARRIER, …). */
-  leaseEvent: { reason: string; at: string } | null;
-  dns: LeaseState['dns'];
-  udhcpd: { config: string; leaseSeconds: number | null; dnsKnown: boolean; renderedAt: string | null } | null;
-  /** As the kernel has it now (null: unreadable), whoever set it. */
-  forwarding: { v4: boolean | null; v6: boolean | null };
 }
 
 class StepError extends Error {}

@@ -1,17 +1,7 @@
 // Keeps one daemon running: restarts it with backoff when it dies, and says why in the log.
 import type { Logger } from 'pino';
+import type { DaemonStatus } from '../common/status';
 import type { DaemonHandle, InitSystem } from './system';
-
-export interface DaemonStatus {
-  name: string;
-  state: 'starting' | 'running' | 'backoff' | 'stopped';
-  pid: number | null;
-  restarts: number;
-  lastExit: string | null;
-  /** When it last exited on its own: with restarts, tells a crash loop from an old crash. */
-  lastExitAt: string | null;
-  since: string | null;
-}
 
 const FIRST_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 30_000;

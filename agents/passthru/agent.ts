@@ -6,10 +6,10 @@ import { VERSION } from '../common/cli';
 import { prefixOfDottedMask } from '../common/ipv4';
 import { GUEST_INTERFACES, GUEST_PATHS } from '../common/paths';
 import { formatProblem, type ConfigProblem } from '../common/problems';
+import type { PassthruStatus, PortCounters } from '../common/status';
 import { parsePassthruConfig, type PassthruConfig, type PassthruNetwork } from './config';
 import type { ConversationLimits } from './conversation';
-import type { PortCounters } from './counters';
-import { PassthruPort, type PortStatus } from './port';
+import { PassthruPort } from './port';
 import type { PassthruSystem } from './system';
 
 export interface PassthruOptions {
@@ -35,23 +35,6 @@ export const DEFAULTS = {
   limits: { lingerMs: 20, idleMs: 30_000, maxBuffered: 256 * 1024, detachWaitMs: 100, messageGapMs: 5 },
   daemonPollMs: 1000,
 } satisfies PassthruOptions;
-
-export interface PassthruStatus {
-  agent: 'wifibox-passthru';
-  version: string;
-  pid: number;
-  startedAt: string;
-  uptimeSec: number;
-  config: string;
-  /** 'serving', 'waiting-for-address' (no eth0 address yet) or 'no-sockets'. */
-  state: 'serving' | 'waiting-for-address' | 'no-sockets';
-  address: string | null;
-  network: string | null;
-  problems: string[];
-  /** Why nothing listens yet, while state is 'waiting-for-address'. */
-  waiting: string | null;
-  ports: PortStatus[];
-}
 
 const ADDRESS_POLL_MS = 1000;
 

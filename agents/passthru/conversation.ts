@@ -7,8 +7,8 @@
 // instead stays for as long as the host keeps its side, and is DETACHed on the way out.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { PortCounters } from '../common/status';
 import type { DatagramSocket } from '../common/unix-dgram';
-import type { PortCounters } from './counters';
 import type { PassthruSystem } from './system';
 
 export interface ConversationLimits {

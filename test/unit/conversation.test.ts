@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Conversation, type ConversationLimits } from '../../agents/passthru/conversation';
-import { newCounters, type PortCounters } from '../../agents/passthru/counters';
+import type { PortCounters } from '../../agents/common/status';
+import { newCounters } from '../../agents/passthru/counters';
 import { FakeSystem, type FakeDatagram } from '../helpers/fake-system';
 
 const DAEMON = '/run/wpa_supplicant/wlan0';

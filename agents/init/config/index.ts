@@ -5,6 +5,7 @@ import { posix } from 'node:path';
 import { parseIPv4, sameNetwork4 } from '../../common/ipv4';
 import { GUEST_PATHS } from '../../common/paths';
 import type { ConfigProblem } from '../../common/problems';
+import type { GuestFlavor } from '../../common/status';
 import { parseHostname } from './hostname';
 import { parseInterfaces, type IfaceConfig } from './interfaces';
 import { checkIptablesRestore } from './iptables';
@@ -44,8 +45,7 @@ export interface GuestConfig {
   /** Path of dhcpcd.conf when present (dhcpcd reads it itself); null: dhcpcd runs with its defaults. */
   dhcpcdConf: string | null;
   radvd: RadvdTemplate | null;
-  /** From wlan0: `dhcp` is the station flavor, `inet static` the access point. */
-  flavor: 'station' | 'access-point';
+  flavor: GuestFlavor;
   /**
    * Every file's problems, in the order the files are read. Line 0 stands for a
    * file as a whole (e.g. a required file that is missing).
