@@ -243,9 +243,7 @@ function staticInet4(s: Stanza, address: Option, report: Report): StaticAddress 
     report(address.line, 'error', `address '${shorten(ip)}' is not an IPv4 address; expected four numbers 0-255 like 10.0.0.1${hint}`);
     return null;
   }
-  const prefix = resolvePrefix(s, address, prefixText, (m) => {
-    return m.includes('.') ? prefixOfDottedMask(m) : parsePrefix(m, 32);
-  }, report);
+  const prefix = resolvePrefix(s, address, prefixText, (m) => (m.includes('.') ? prefixOfDottedMask(m) : parsePrefix(m, 32)), report);
   if (prefix === null) return null;
 
   let gateway: string | null = null;
