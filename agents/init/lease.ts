@@ -8,7 +8,6 @@ import { hostnameFault } from './config/hostname';
 export interface LeaseState {
   lease: WirelessLease | null;
   dns: WirelessDns;
-  lastReason: string | null;
 }
 
 const BOUND = new Set(['BOUND', 'RENEW', 'REBIND', 'REBOOT', 'INFORM', 'STATIC']);
@@ -23,7 +22,7 @@ const v6 = (a: string) => parseIPv6(a) !== null;
 const name = (n: string) => n.length > 0 && hostnameFault(n) === null;
 
 export function emptyLeaseState(): LeaseState {
-  return { lease: null, dns: { dns: [], dns6: [], domain: null, search: [] }, lastReason: null };
+  return { lease: null, dns: { dns: [], dns6: [], domain: null, search: [] } };
 }
 
 /**
@@ -32,7 +31,7 @@ export function emptyLeaseState(): LeaseState {
  */
 export function applyHookReport(prev: LeaseState, env: Record<string, string>, now: Date): LeaseState {
   const reason = env.reason ?? '';
-  const next: LeaseState = { lease: prev.lease, dns: { ...prev.dns }, lastReason: reason || prev.lastReason };
+  const next: LeaseState = { lease: prev.lease, dns: { ...prev.dns } };
   if (BOUND.has(reason)) {
     const lease = Number(env.new_dhcp_lease_time);
     next.lease = {

@@ -108,7 +108,6 @@ export class PassthruPort {
         counters: this.counters,
         sys: this.env.sys,
         log: this.env.log,
-        onLinger: () => undefined,
         onClosed: (c) => this.conversations.delete(c),
       });
       this.conversations.add(conv);
