@@ -2,10 +2,12 @@
 // long-running process is remembered by PID *and* start time, so cleanup can never signal
 // a recycled PID or anything this lab did not start.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { processStartTime as startTime } from '../agents/common/process';
 import { runCommand, type RunOptions, type RunResult } from '../agents/common/run';
 import { readFileSync } from 'node:fs';
 
 export type { RunOptions, RunResult };
+export { startTime };
 
 export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return runCommand(argv, opts);
@@ -18,18 +20,6 @@ export async function must(argv: readonly string[], opts: RunOptions = {}): Prom
     throw new Error(`${argv.join(' ')} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
   }
   return r.stdout;
-}
-
-/** Field 22 of /proc/PID/stat: the start time in clock ticks since boot, or null if gone. */
-export function startTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces or parentheses: split after its last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null;
-  } catch {
-    return null;
-  }
 }
 
 export interface Tracked {

@@ -3,7 +3,7 @@
 // agent. An absent file means every default. A bad value is named with file and line, and that
 // key keeps its default: the rest of the file, and the agent, go on.
 import { decode } from 'ini';
-import type { ConfigProblem } from '../passthru/config';
+import type { ConfigProblem } from './problems';
 
 export const AGENTS_CONF = 'wifibox-agents.conf';
 

@@ -1,5 +1,6 @@
 // Command-line plumbing shared by every agent: options in, usage errors out, --help/--version.
 import { parseArgs } from 'node:util';
+import { GUEST_PATHS } from './paths';
 
 // Stamped by the bundler (bundle/build.mjs) from package.json and git; "dev" when run from source.
 declare const WIFIBOX_VERSION: string | undefined;
@@ -17,7 +18,7 @@ export class UsageError extends Error {}
 /** The logging options of every resident agent (read by createLogger). */
 export const LOG_OPTIONS = {
   loglevel: { type: 'string', default: 'warn', arg: 'LEVEL', help: 'none, error, warn, info or debug (as core.conf)' },
-  syslog: { type: 'string', default: '/dev/log', arg: 'PATH', help: 'syslog socket; logs go to stdout when it is absent' },
+  syslog: { type: 'string', default: GUEST_PATHS.syslogSocket, arg: 'PATH', help: 'syslog socket; logs go to stdout when it is absent' },
 } as const satisfies Record<string, OptionSpec>;
 
 export function usage(command: string, summary: string, spec: Record<string, OptionSpec>): string {

@@ -3,6 +3,7 @@
 // system's own lines; elsewhere (lab, tests) they are pino JSON on stdout.
 import fs from 'node:fs';
 import pino, { type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
+import { GUEST_PATHS } from './paths';
 import { openDatagramSocket, type DatagramSocket } from './unix-dgram';
 
 export type LogLevelName = 'none' | 'error' | 'warn' | 'info' | 'debug';
@@ -31,8 +32,6 @@ export interface LogOptions {
   /** Where JSON lines go when syslog is not used. */
   stdout?: NodeJS.WritableStream;
 }
-
-export const DEFAULT_SYSLOG_PATH = '/dev/log';
 
 /** A pino record as parsed back from its JSON line. */
 export type LogRecord = Record<string, unknown>;
@@ -125,7 +124,7 @@ function isSocket(p: string): boolean {
 
 export function createLogger(opts: LogOptions): Logger {
   const options = { name: opts.name, level: PINO_LEVELS[opts.level] };
-  const syslogPath = opts.syslogPath ?? DEFAULT_SYSLOG_PATH;
+  const syslogPath = opts.syslogPath ?? GUEST_PATHS.syslogSocket;
   let syslogError: unknown;
   if (opts.level !== 'none' && isSocket(syslogPath)) {
     try {

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface RunResult {
+  /** The exit code; -1: it could not start, 124: killed for taking too long. */
   code: number;
   stdout: string;
   stderr: string;

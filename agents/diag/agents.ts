@@ -1,7 +1,6 @@
 // The agents' status endpoints (one JSON document, then EOF), projected into the report's shape.
 // Read defensively: the agent may be an older or newer build than this command.
-import type { InitStatus } from '../init/orchestrator';
-import type { PassthruStatus } from '../passthru/agent';
+import type { InitStatus, PassthruStatus } from '../common/status';
 import type { DiagOptions } from './options';
 import type { AgentInfo, DaemonInfo, InitInfo, PassthruInfo, PassthruPortInfo, StepInfo, WirelessLeaseInfo } from './report';
 import type { DiagSystem } from './system';

@@ -2,9 +2,9 @@
 // first (the report quotes config lines too), and a file that cannot be read is listed, never fatal.
 // The tar is written here because the guest has no npm packages beyond ours, and a bundle needs
 // nothing more than ustar's regular files.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { writeFileAtomic } from '../common/files';
 import { isSecretKey, REDACTED, redactSecrets } from './redact';
 
 export interface BundleInput {
@@ -50,33 +50,7 @@ export const fsBundleSystem: BundleSystem = {
       return null;
     }
   },
-  writeAtomic(path, data) {
-    const tmp = `${path}.tmp-${process.pid}`;
-    let fd: number | null = null;
-    try {
-      fd = openSync(tmp, 'w', 0o644);
-      for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
-      fsyncSync(fd);
-      closeSync(fd);
-      fd = null;
-      renameSync(tmp, path);
-    } catch (err) {
-      if (fd !== null) closeSync(fd);
-      rmSync(tmp, { force: true });
-      throw err;
-    }
-    // The rename itself survives a power cut only once the folder is synced; not all filesystems allow it.
-    try {
-      const dir = openSync(dirname(path), 'r');
-      try {
-        fsyncSync(dir);
-      } finally {
-        closeSync(dir);
-      }
-    } catch {
-      /* best effort */
-    }
-  },
+  writeAtomic: (path, data) => writeFileAtomic(path, data),
 };
 
 const pad2 = (n: number): string => String(n).padStart(2, '0');

@@ -1,4 +1,5 @@
 // Every place wifibox-diag looks, as one options object whose defaults are the guest's paths.
+import { GUEST_INTERFACES, GUEST_PATHS } from '../common/paths';
 
 export interface DiagOptions {
   initSocket: string;
@@ -33,24 +34,24 @@ export interface DiagOptions {
 }
 
 export const DEFAULTS: DiagOptions = {
-  initSocket: '/run/wifibox-init.sock',
-  passthruSocket: '/run/wifibox-passthru.sock',
-  wpaSupplicantDir: '/var/run/wpa_supplicant',
-  hostapdDir: '/var/run/hostapd',
-  wirelessInterface: 'wlan0',
-  lanInterface: 'eth0',
-  udhcpdConf: '/tmp/udhcpd.conf',
-  udhcpdLeases: '/var/lib/misc/udhcpd.leases',
-  syslogFile: '/var/log/messages',
-  kmsg: '/dev/kmsg',
-  proc: '/proc',
-  sysClassNet: '/sys/class/net',
-  sysBusPci: '/sys/bus/pci',
-  tmpDir: '/tmp',
-  confDir: '/media/etc',
-  bundleDir: '/var/log',
-  wpaSupplicantConfDir: '/etc/wpa_supplicant',
-  hostapdConfDir: '/etc/hostapd',
+  initSocket: GUEST_PATHS.initStatusSocket,
+  passthruSocket: GUEST_PATHS.passthruStatusSocket,
+  wpaSupplicantDir: GUEST_PATHS.wpaSupplicantDir,
+  hostapdDir: GUEST_PATHS.hostapdDir,
+  wirelessInterface: GUEST_INTERFACES.wireless,
+  lanInterface: GUEST_INTERFACES.lan,
+  udhcpdConf: `${GUEST_PATHS.tmp}/udhcpd.conf`,
+  udhcpdLeases: GUEST_PATHS.udhcpdLeases,
+  syslogFile: GUEST_PATHS.syslogFile,
+  kmsg: GUEST_PATHS.kmsg,
+  proc: GUEST_PATHS.proc,
+  sysClassNet: GUEST_PATHS.sysClassNet,
+  sysBusPci: GUEST_PATHS.sysBusPci,
+  tmpDir: GUEST_PATHS.tmp,
+  confDir: GUEST_PATHS.confDir,
+  bundleDir: GUEST_PATHS.bundleDir,
+  wpaSupplicantConfDir: GUEST_PATHS.wpaSupplicantConfDir,
+  hostapdConfDir: GUEST_PATHS.hostapdConfDir,
   tools: { ip: 'ip', iptablesSave: 'iptables-save', dmesg: 'dmesg' },
   timeoutMs: 1000,
   logLines: 20,

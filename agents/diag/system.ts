@@ -1,6 +1,6 @@
 // Every side effect of wifibox-diag, behind one interface tests can replace. All of them read:
 // the only thing ever created is the private socket a control request needs, removed after.
-import { runCommand } from '../common/run';
+import { runCommand, type RunResult } from '../common/run';
 import {
   closeSync,
   constants,
@@ -19,12 +19,6 @@ import {
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { openDatagramSocket } from '../common/unix-dgram';
-
-export interface RunResult {
-  code: number; // exit code; -1 when it could not start, 124 on timeout
-  stdout: string;
-  stderr: string;
-}
 
 /** One private datagram socket talking to a daemon's control socket. */
 export interface ControlChannel {

@@ -2,7 +2,7 @@
 // each effect happens, how to take it back (teardown.ts): nothing else knows what was applied.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { formatProblem } from '../passthru/config';
+import { formatProblem } from '../common/problems';
 import type { GuestConfig } from './config';
 import type { IfaceConfig } from './config/interfaces';
 import { sysctlPath, type SysctlEntry } from './config/sysctl';

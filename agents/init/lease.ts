@@ -1,29 +1,13 @@
-import { parseIPv4, parseIPv6 } from './config/address';
-import { hostnameFault } from './config/hostname';
 // What the wireless network's DHCP (and IPv6 RA/DHCPv6) told dhcpcd, as our hook reports it.
 // dhcpcd passes everything in environment variables named as in dhcpcd-run-hooks(8).
-
-export interface WirelessLease {
-  iface: string;
-  address: string | null;
-  prefixLength: number | null;
-  router: string | null;
-  server: string | null;
-  leaseSeconds: number | null;
-  obtainedAt: string | null;
-}
-
-export interface WirelessDns {
-  dns: string[]; // IPv4 name servers
-  dns6: string[]; // IPv6 name servers (RA RDNSS or DHCPv6)
-  domain: string | null;
-  search: string[];
-}
+import { parseIPv4 } from '../common/ipv4';
+import type { WirelessDns, WirelessLease } from '../common/status';
+import { parseIPv6 } from './config/address';
+import { hostnameFault } from './config/hostname';
 
 export interface LeaseState {
   lease: WirelessLease | null;
   dns: WirelessDns;
-  lastReason: string | null;
 }
 
 const BOUND = new Set(['BOUND', 'RENEW', 'REBIND', 'REBOOT', 'INFORM', 'STATIC']);
@@ -38,7 +22,7 @@ const v6 = (a: string) => parseIPv6(a) !== null;
 const name = (n: string) => n.length > 0 && hostnameFault(n) === null;
 
 export function emptyLeaseState(): LeaseState {
-  return { lease: null, dns: { dns: [], dns6: [], domain: null, search: [] }, lastReason: null };
+  return { lease: null, dns: { dns: [], dns6: [], domain: null, search: [] } };
 }
 
 /**
@@ -47,7 +31,7 @@ export function emptyLeaseState(): LeaseState {
  */
 export function applyHookReport(prev: LeaseState, env: Record<string, string>, now: Date): LeaseState {
   const reason = env.reason ?? '';
-  const next: LeaseState = { lease: prev.lease, dns: { ...prev.dns }, lastReason: reason || prev.lastReason };
+  const next: LeaseState = { lease: prev.lease, dns: { ...prev.dns } };
   if (BOUND.has(reason)) {
     const lease = Number(env.new_dhcp_lease_time);
     next.lease = {

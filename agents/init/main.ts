@@ -2,7 +2,8 @@
 import { join } from 'node:path';
 import { LOG_OPTIONS, numberOption, optionsOrExit, parseOptions, stopOnSignals, VERSION, type OptionSpec } from '../common/cli';
 import { createLogger, parseLogLevel } from '../common/log';
-import { formatProblem } from '../passthru/config';
+import { GUEST_INTERFACES, GUEST_PATHS } from '../common/paths';
+import { formatProblem } from '../common/problems';
 import { loadGuestConfig } from './config';
 import type { InitOptions } from './options';
 import { Orchestrator } from './orchestrator';
@@ -17,18 +18,18 @@ const SUMMARY =
 const tool = (name: string) => ({ type: 'string', default: name, arg: 'PATH', help: `the ${name} program` }) as const;
 
 const SPEC = {
-  'conf-dir': { type: 'string', default: '/media/etc', arg: 'DIR', help: 'the appliance configuration folder' },
+  'conf-dir': { type: 'string', default: GUEST_PATHS.confDir, arg: 'DIR', help: 'the appliance configuration folder' },
   'dry-run': { type: 'boolean', help: 'print the plan (and any config problems) and exit' },
-  'proc-sys': { type: 'string', default: '/proc/sys', arg: 'DIR', help: 'where sysctl values are written' },
-  'sys-class-net': { type: 'string', default: '/sys/class/net', arg: 'DIR', help: 'where network devices appear' },
-  'sys-bus-pci': { type: 'string', default: '/sys/bus/pci', arg: 'DIR', help: 'where the wireless PCI device is released on stop' },
-  'run-dir': { type: 'string', default: '/run/wifibox-init', arg: 'DIR', help: 'private folder (the dhcpcd hook\'s socket)' },
-  'tmp-dir': { type: 'string', default: '/tmp', arg: 'DIR', help: 'where udhcpd.conf and radvd.conf are rendered' },
-  'status-socket': { type: 'string', default: '/run/wifibox-init.sock', arg: 'PATH', help: 'UNIX socket that answers with the status as JSON' },
+  'proc-sys': { type: 'string', default: GUEST_PATHS.procSys, arg: 'DIR', help: 'where sysctl values are written' },
+  'sys-class-net': { type: 'string', default: GUEST_PATHS.sysClassNet, arg: 'DIR', help: 'where network devices appear' },
+  'sys-bus-pci': { type: 'string', default: GUEST_PATHS.sysBusPci, arg: 'DIR', help: 'where the wireless PCI device is released on stop' },
+  'run-dir': { type: 'string', default: GUEST_PATHS.initRunDir, arg: 'DIR', help: 'private folder (the dhcpcd hook\'s socket)' },
+  'tmp-dir': { type: 'string', default: GUEST_PATHS.tmp, arg: 'DIR', help: 'where udhcpd.conf and radvd.conf are rendered' },
+  'status-socket': { type: 'string', default: GUEST_PATHS.initStatusSocket, arg: 'PATH', help: 'UNIX socket that answers with the status as JSON' },
   hook: { type: 'string', default: '', arg: 'PATH', help: 'the dhcpcd hook program (default: wifibox-dhcpcd-hook.js beside this file)' },
-  'resolv-conf': { type: 'string', default: '/etc/resolv.conf', arg: 'PATH', help: 'the guest\'s resolver file, written from the wireless DNS' },
-  'lan-interface': { type: 'string', default: 'eth0', arg: 'IF', help: 'the interface toward the host' },
-  'wireless-interface': { type: 'string', default: 'wlan0', arg: 'IF', help: 'the wireless interface' },
+  'resolv-conf': { type: 'string', default: GUEST_PATHS.resolvConf, arg: 'PATH', help: 'the guest\'s resolver file, written from the wireless DNS' },
+  'lan-interface': { type: 'string', default: GUEST_INTERFACES.lan, arg: 'IF', help: 'the interface toward the host' },
+  'wireless-interface': { type: 'string', default: GUEST_INTERFACES.wireless, arg: 'IF', help: 'the wireless interface' },
   'short-lease': { type: 'string', default: '10', arg: 'SECONDS', help: 'udhcpd lease time until the wireless DNS is known' },
   'lease-write': { type: 'string', default: '10', arg: 'SECONDS', help: 'udhcpd auto_time when the template sets none' },
   ip: tool('ip'),

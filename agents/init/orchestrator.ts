@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { VERSION } from '../common/cli';
-import { formatProblem } from '../passthru/config';
+import { formatProblem } from '../common/problems';
+import type { DaemonStatus, InitStatus } from '../common/status';
 import { applyAction, type ActionContext, type DaemonAction } from './actions';
 import type { GuestConfig } from './config';
 import { serveEndpoints } from './endpoints';
@@ -12,38 +13,17 @@ import { applyHookReport, emptyLeaseState, type LeaseState } from './lease';
 import type { InitOptions } from './options';
 import { releaseWirelessDevices } from './pci';
 import type { Plan } from './plan';
-import { StepScheduler, type StepStatus } from './scheduler';
+import { StepScheduler } from './scheduler';
 import { DhcpcdService } from './services/dhcpcd';
 import { RadvdService } from './services/radvd';
 import { DaemonRecords } from './services/records';
 import { ResolvConfService } from './services/resolv-conf';
 import type { GuestService, ServiceContext } from './services/service';
-import { UdhcpdService, type UdhcpdInfo } from './services/udhcpd';
-import type { DaemonStatus } from './supervisor';
+import { UdhcpdService } from './services/udhcpd';
 import type { InitSystem, Served } from './system';
 import { Teardown } from './teardown';
 
 export type { InitOptions } from './options';
-
-export interface InitStatus {
-  agent: 'wifibox-init';
-  version: string;
-  pid: number;
-  startedAt: string;
-  uptimeSec: number;
-  flavor: Plan['flavor'];
-  configDir: string;
-  problems: string[];
-  steps: StepStatus[];
-  daemons: DaemonStatus[];
-  lease: LeaseState['lease'];
-  /** dhcpcd's last event as the hook reported it (BOUND, RENEW, EXPIRE, NAK, NOCARRIER, …). */
-  leaseEvent: { reason: string; at: string } | null;
-  dns: LeaseState['dns'];
-  udhcpd: UdhcpdInfo | null;
-  /** As the kernel has it now (null: unreadable), whoever set it. */
-  forwarding: { v4: boolean | null; v6: boolean | null };
-}
 
 /** How long stopping waits for a step under way (an address being added, rules committing). */
 const STEP_FINISH_MS = 5000;

@@ -2,19 +2,8 @@
 // dependency failed is not run ("blocked"), and says which one. What a step does is not known
 // here: the orchestrator passes the function that applies it.
 import type { Logger } from 'pino';
+import type { StepState, StepStatus } from '../common/status';
 import type { Plan, Step } from './plan';
-
-export type StepState = 'pending' | 'running' | 'ok' | 'failed' | 'blocked';
-
-export interface StepStatus {
-  id: string;
-  what: string;
-  after: string[];
-  state: StepState;
-  why: string | null;
-  warnings: string[];
-  at: string | null;
-}
 
 /** Applies one step; resolves with its warnings, rejects with why it failed. */
 export type ApplyStep = (step: Step) => Promise<string[]>;

@@ -1,18 +1,8 @@
 // Keeps one daemon running: restarts it with backoff when it dies, and says why in the log. A
 // program that cannot be started at all (not installed) is one clear failure, not a restart loop.
 import type { Logger } from 'pino';
+import type { DaemonStatus } from '../common/status';
 import type { DaemonHandle, InitSystem, Timer } from './system';
-
-export interface DaemonStatus {
-  name: string;
-  state: 'starting' | 'running' | 'backoff' | 'stopped' | 'failed';
-  pid: number | null;
-  restarts: number;
-  lastExit: string | null;
-  /** When it last exited on its own: with restarts, tells a crash loop from an old crash. */
-  lastExitAt: string | null;
-  since: string | null;
-}
 
 const FIRST_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 30_000;

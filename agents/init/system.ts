@@ -1,11 +1,11 @@
 // Every side effect of wifibox-init, behind one interface tests can replace: commands, daemons,
 // files, process identity, the UNIX endpoints it serves, and time itself.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { writeFileAtomic } from '../common/files';
+import { processGroupMembers, processStartTime } from '../common/process';
 import { runCommand, type RunResult } from '../common/run';
-
-export type { RunResult };
 
 export interface DaemonExit {
   code: number | null;
@@ -74,28 +74,8 @@ export interface InitSystem {
   after(ms: number, fn: () => void): Timer;
 }
 
-/** /proc/PID/stat's fields after the command name: [2] is the process group, [19] the start time. */
-function statFields(pid: number | string): string[] | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
-}
-
-function groupMembers(pgid: number): Array<{ pid: number; start: string }> {
-  const out: Array<{ pid: number; start: string }> = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const f = statFields(name);
-    if (f && Number(f[2]) === pgid) out.push({ pid: Number(name), start: f[19] ?? '' });
-  }
-  return out;
-}
-
 function killGroupIfAny(pgid: number, signal: NodeJS.Signals): boolean {
-  if (groupMembers(pgid).length === 0) return false;
+  if (processGroupMembers(pgid).length === 0) return false;
   try {
     process.kill(-pgid, signal);
     return true;
@@ -160,31 +140,16 @@ export const realSystem: InitSystem = {
   write(path, text) {
     writeFileSync(path, text);
   },
-  writeAtomic(path, text) {
-    const tmp = `${path}.${process.pid}.tmp`;
-    try {
-      const fd = openSync(tmp, 'w', 0o644);
-      try {
-        writeSync(fd, text);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, path);
-    } catch (err) {
-      rmSync(tmp, { force: true }); // a full /tmp (128 KiB) must not keep a half file too
-      throw err;
-    }
-  },
+  writeAtomic: (path, text) => writeFileAtomic(path, text),
   remove(path) {
     rmSync(path, { force: true });
   },
   makeDir(path, mode) {
     mkdirSync(path, { recursive: true, mode });
   },
-  processStart: (pid) => statFields(pid)?.[19] ?? null,
+  processStart: (pid) => processStartTime(pid),
   killGroup: killGroupIfAny,
-  processGroup: groupMembers,
+  processGroup: (pgid) => processGroupMembers(pgid),
   kill(pid, signal) {
     try {
       process.kill(pid, signal);

@@ -3,10 +3,13 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import { VERSION } from '../common/cli';
-import { formatProblem, parsePassthruConfig, type ConfigProblem, type PassthruConfig, type PassthruNetwork } from './config';
+import { prefixOfDottedMask } from '../common/ipv4';
+import { GUEST_INTERFACES, GUEST_PATHS } from '../common/paths';
+import { formatProblem, type ConfigProblem } from '../common/problems';
+import type { PassthruStatus, PortCounters } from '../common/status';
+import { parsePassthruConfig, type PassthruConfig, type PassthruNetwork } from './config';
 import type { ConversationLimits } from './conversation';
-import type { PortCounters } from './counters';
-import { PassthruPort, type PortStatus } from './port';
+import { PassthruPort } from './port';
 import type { PassthruSystem } from './system';
 
 export interface PassthruOptions {
@@ -22,39 +25,18 @@ export interface PassthruOptions {
 }
 
 export const DEFAULTS = {
-  config: '/media/etc/uds_passthru.conf',
-  runtimeDir: '/run/wifibox-passthru',
-  statusSocket: '/run/wifibox-passthru.sock',
-  lanInterface: 'eth0',
-  wirelessInterface: 'wlan0',
+  config: `${GUEST_PATHS.confDir}/uds_passthru.conf`,
+  runtimeDir: GUEST_PATHS.passthruRunDir,
+  statusSocket: GUEST_PATHS.passthruStatusSocket,
+  lanInterface: GUEST_INTERFACES.lan,
+  wirelessInterface: GUEST_INTERFACES.wireless,
   maxConnections: 64,
   maxRequest: 0,
   limits: { lingerMs: 20, idleMs: 30_000, maxBuffered: 256 * 1024, detachWaitMs: 100, messageGapMs: 5 },
   daemonPollMs: 1000,
 } satisfies PassthruOptions;
 
-export interface PassthruStatus {
-  agent: 'wifibox-passthru';
-  version: string;
-  pid: number;
-  startedAt: string;
-  uptimeSec: number;
-  config: string;
-  /** 'serving', 'waiting-for-address' (no eth0 address yet) or 'no-sockets'. */
-  state: 'serving' | 'waiting-for-address' | 'no-sockets';
-  address: string | null;
-  network: string | null;
-  problems: string[];
-  /** Why nothing listens yet, while state is 'waiting-for-address'. */
-  waiting: string | null;
-  ports: PortStatus[];
-}
-
 const ADDRESS_POLL_MS = 1000;
-
-function prefixFromMask(mask: string): number {
-  return mask.split('.').reduce((n, o) => n + (Number(o) >>> 0).toString(2).replace(/0/g, '').length, 0);
-}
 
 export class PassthruAgent {
   private ports = new Map<number, PassthruPort>();
@@ -128,7 +110,10 @@ export class PassthruAgent {
     }
     const lan = addrs.find((a) => a.iface === this.opts.lanInterface);
     if (!lan) return { net: null, wait: `no IPv4 address on ${this.opts.lanInterface} yet; waiting for one` };
-    return { net: { address: lan.address, mask: lan.netmask, prefixLength: prefixFromMask(lan.netmask) }, wait: null };
+    // The kernel's masks are contiguous; anything else would make peer checks meaningless.
+    const prefixLength = prefixOfDottedMask(lan.netmask);
+    if (prefixLength === null) return { net: null, wait: `${this.opts.lanInterface}'s netmask ${lan.netmask} is not a contiguous IPv4 mask; waiting for a usable address` };
+    return { net: { address: lan.address, mask: lan.netmask, prefixLength }, wait: null };
   }
 
   /** The address moved (eth0 renumbered, or it went to another interface): follow it. */

@@ -7,8 +7,8 @@
 // instead stays for as long as the host keeps its side, and is DETACHed on the way out.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { PortCounters } from '../common/status';
 import type { DatagramSocket } from '../common/unix-dgram';
-import type { PortCounters } from './counters';
 import type { PassthruSystem } from './system';
 
 export interface ConversationLimits {
@@ -34,7 +34,6 @@ export interface ConversationEnv {
   counters: PortCounters;
   sys: PassthruSystem;
   log: Logger;
-  onLinger(c: Conversation): void;
   onClosed(c: Conversation): void;
 }
 
@@ -287,7 +286,6 @@ export class Conversation {
     if (this.closed || this.attached || this.attachPending || this.pending > 0 || !this.hostEnded) return;
     if (this.gather.length || this.queue.length) return;
     this.lingering = true;
-    this.env.onLinger(this);
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.lingerTimer = setTimeout(() => this.close('reply delivered'), this.env.limits.lingerMs);
   }
@@ -349,7 +347,7 @@ export class Conversation {
     this.env.onClosed(this);
   }
 
-  /** Resolves when the conversation is fully closed (used at shutdown). */
+  /** Whether it has fully closed: socket file removed, onClosed told. */
   get isClosed(): boolean {
     return this.closed;
   }

@@ -1,9 +1,10 @@
 // One `sockets=` line: a TCP port on the guest's eth0 address bridged to one daemon socket.
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { PortCounters, PortStatus } from '../common/status';
 import { inNetwork, type PassthruNetwork, type PassthruSocket } from './config';
 import { Conversation, type ConversationLimits } from './conversation';
-import { newCounters, type PortCounters } from './counters';
+import { newCounters } from './counters';
 import type { PassthruSystem } from './system';
 
 export interface PortEnv {
@@ -16,21 +17,6 @@ export interface PortEnv {
   maxRequest: number;
   sys: PassthruSystem;
   log: Logger;
-}
-
-export interface PortStatus {
-  port: number;
-  path: string;
-  address: string;
-  listening: boolean;
-  listenError: string | null;
-  daemon: 'up' | 'down';
-  active: number;
-  monitors: number;
-  peers: string[];
-  /** The last connection refused (outside network=, or over the limit), so growth is visible. */
-  lastRefused: { peer: string; why: string; at: string } | null;
-  counters: PortCounters;
 }
 
 const LISTEN_RETRY_MS = 1000;
@@ -122,7 +108,6 @@ export class PassthruPort {
         counters: this.counters,
         sys: this.env.sys,
         log: this.env.log,
-        onLinger: () => undefined,
         onClosed: (c) => this.conversations.delete(c),
       });
       this.conversations.add(conv);

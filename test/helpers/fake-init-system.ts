@@ -1,7 +1,8 @@
 // A fake InitSystem for unit tests of wifibox-init: files in a map, commands and daemons recorded
 // (their results and deaths decided by the test), endpoints answered in-process, and a clock that
 // moves only when the test advances it. Every effect is appended to `effects`, in order.
-import type { DaemonExit, DaemonHandle, Endpoint, InitSystem, RunResult, Served, Timer } from '../../agents/init/system';
+import type { RunResult } from '../../agents/common/run';
+import type { DaemonExit, DaemonHandle, Endpoint, InitSystem, Served, Timer } from '../../agents/init/system';
 
 export interface FakeDaemon {
   argv: readonly string[];

@@ -2,7 +2,10 @@
 // (an overlay over its flavor), `X.sample` installed as `X`, and optionally one file changed.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { GUEST_CONFIG_DIR, loadGuestConfig, type GuestConfig } from '../../agents/init/config';
+import { GUEST_PATHS } from '../../agents/common/paths';
+import { loadGuestConfig, type GuestConfig } from '../../agents/init/config';
+
+const GUEST_CONFIG_DIR = GUEST_PATHS.confDir;
 import { UPSTREAM } from './paths';
 
 export function sampleFiles(dirs: string[], change: Record<string, (t: string) => string> = {}): Map<string, string> {

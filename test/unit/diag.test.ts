@@ -12,7 +12,8 @@ import { DEFAULTS, type DiagOptions } from '../../agents/diag/options';
 import type { DiagReport, Facts, ProblemId } from '../../agents/diag/report';
 import { diagnose, healthOf } from '../../agents/diag/rules';
 import { validateReport } from '../../agents/diag/shape';
-import type { ControlChannel, DiagSystem, RunResult } from '../../agents/diag/system';
+import type { RunResult } from '../../agents/common/run';
+import type { ControlChannel, DiagSystem } from '../../agents/diag/system';
 import { renderText } from '../../agents/diag/text';
 import { parseAccessPoint, parseStation } from '../../agents/diag/wireless';
 

@@ -3,10 +3,11 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UPSTREAM } from '../helpers/paths';
 import { rng } from '../helpers/rng';
-import { parsePassthruConfig, type ConfigProblem } from '../../agents/passthru/config';
+import { GUEST_PATHS } from '../../agents/common/paths';
+import type { ConfigProblem } from '../../agents/common/problems';
+import { parsePassthruConfig } from '../../agents/passthru/config';
 import {
   checkIptablesRestore,
-  GUEST_CONFIG_DIR,
   hostnameFault,
   loadGuestConfig,
   parseHostname,
@@ -37,7 +38,7 @@ const AP6 = 'optional/ipv6/hostapd/appliance';
  */
 function sampleTree(...folders: string[]): GuestConfigFiles {
   const toHost = (p: string): string[] => {
-    const rel = relative(GUEST_CONFIG_DIR, p);
+    const rel = relative(GUEST_PATHS.confDir, p);
     return [...folders].reverse().map((f) => join(UPSTREAM, f, rel));
   };
   return {
@@ -54,7 +55,7 @@ function sampleTree(...folders: string[]): GuestConfigFiles {
 }
 
 /** A /media/etc made of the given files (paths relative to it). */
-function fakeTree(files: Record<string, string>, dir = GUEST_CONFIG_DIR): GuestConfigFiles {
+function fakeTree(files: Record<string, string>, dir: string = GUEST_PATHS.confDir): GuestConfigFiles {
   return {
     read: (p) => files[relative(dir, p)] ?? null,
     list: (d) => Object.keys(files).filter((k) => join(dir, k).startsWith(`${d}/`)).map((k) => relative(d, join(dir, k))),
@@ -118,7 +119,7 @@ describe('every upstream sample', () => {
     const overlay = rel.slice(0, rel.lastIndexOf('/'));
     const flavor = overlay.includes('hostapd') ? AP : STATION;
     const cfg = loadGuestConfig(sampleTree(flavor, overlay));
-    expect(cfg.dhcpcdConf).toBe(`${GUEST_CONFIG_DIR}/dhcpcd.conf`);
+    expect(cfg.dhcpcdConf).toBe(`${GUEST_PATHS.confDir}/dhcpcd.conf`);
     expect(cfg.problems).toEqual([]);
   });
 });

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, UPSTREAM } from '../helpers/paths';
 import { rng } from '../helpers/rng';
+import { formatProblem } from '../../agents/common/problems';
 import {
-  formatProblem,
   inNetwork,
   parsePassthruConfig,
   type PassthruConfig,

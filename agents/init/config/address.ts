@@ -1,19 +1,6 @@
-// IP address and prefix parsing for the guest config files. Strict on purpose:
-// what passes here must also pass `ip`, udhcpd and radvd unchanged.
-
-/** Dotted quad as a 32-bit unsigned number; leading zeros are refused because some tools read them as octal. */
-export function parseIPv4(s: string): number | null {
-  const parts = s.split('.');
-  if (parts.length !== 4) return null;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    n = n * 256 + v;
-  }
-  return n;
-}
+// IPv6, prefix and interface-name parsing for the guest config files (IPv4 is common/ipv4.ts).
+// Strict on purpose: what passes here must also pass `ip`, udhcpd and radvd unchanged.
+import { parseIPv4 } from '../../common/ipv4';
 
 /** The eight 16-bit groups of an IPv6 address: full, `::`-compressed, or with a trailing dotted quad. No zone (`%eth0`). */
 export function parseIPv6(s: string): number[] | null {
@@ -49,7 +36,6 @@ export function parseIPv6(s: string): number[] | null {
   return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
 }
 
-export const isIPv4 = (s: string): boolean => parseIPv4(s) !== null;
 export const isIPv6 = (s: string): boolean => parseIPv6(s) !== null;
 
 /** A prefix length written in decimal without leading zeros, 0..max. */
@@ -57,20 +43,6 @@ export function parsePrefix(s: string, max: number): number | null {
   if (!/^(0|[1-9][0-9]{0,2})$/.test(s)) return null;
   const n = Number(s);
   return n <= max ? n : null;
-}
-
-/** Prefix length of a contiguous IPv4 mask, null when the one bits are not all leading. */
-export function prefixOfMask(mask: number): number | null {
-  for (let prefix = 0; prefix <= 32; prefix++) {
-    if (mask === 2 ** 32 - 2 ** (32 - prefix)) return prefix;
-  }
-  return null;
-}
-
-// Whole-number arithmetic: 32-bit bitwise operators would turn /0 into a shift by 32.
-export function sameNetwork4(a: number, b: number, prefix: number): boolean {
-  const size = 2 ** (32 - prefix);
-  return Math.floor(a / size) === Math.floor(b / size);
 }
 
 export function sameNetwork6(a: number[], b: number[], prefix: number): boolean {

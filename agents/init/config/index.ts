@@ -2,8 +2,10 @@
 // parsed and checked together. Reading goes through `files`, so tests (and the
 // lab) can serve the upstream samples or a fake tree.
 import { posix } from 'node:path';
-import type { ConfigProblem } from '../../passthru/config';
-import { parseIPv4, sameNetwork4 } from './address';
+import { parseIPv4, sameNetwork4 } from '../../common/ipv4';
+import { GUEST_PATHS } from '../../common/paths';
+import type { ConfigProblem } from '../../common/problems';
+import type { GuestFlavor } from '../../common/status';
 import { parseHostname } from './hostname';
 import { parseInterfaces, type IfaceConfig } from './interfaces';
 import { checkIptablesRestore } from './iptables';
@@ -17,9 +19,6 @@ export { checkIptablesRestore } from './iptables';
 export { parseRadvdTemplate, renderRadvd, type RadvdTemplate } from './radvd';
 export { parseSysctl, scope, sysctlPath, type SysctlEntry } from './sysctl';
 export { parseUdhcpdTemplate, renderUdhcpd, type UdhcpdOverrides, type UdhcpdPlaceholder, type UdhcpdTemplate, type UdhcpdValues } from './udhcpd';
-
-/** Where the guest sees the host's `…/etc/wifibox/appliance/` (read-only 9P). */
-export const GUEST_CONFIG_DIR = '/media/etc';
 
 export interface GuestConfigFiles {
   /** File contents, or null when the file does not exist. */
@@ -46,8 +45,7 @@ export interface GuestConfig {
   /** Path of dhcpcd.conf when present (dhcpcd reads it itself); null: dhcpcd runs with its defaults. */
   dhcpcdConf: string | null;
   radvd: RadvdTemplate | null;
-  /** From wlan0: `dhcp` is the station flavor, `inet static` the access point. */
-  flavor: 'station' | 'access-point';
+  flavor: GuestFlavor;
   /**
    * Every file's problems, in the order the files are read. Line 0 stands for a
    * file as a whole (e.g. a required file that is missing).
@@ -60,7 +58,7 @@ export interface GuestConfig {
  * feature off (its field is null); only interfaces.conf is required. Never
  * throws on bad content: everything wrong is in `problems`.
  */
-export function loadGuestConfig(files: GuestConfigFiles, dir: string = GUEST_CONFIG_DIR): GuestConfig {
+export function loadGuestConfig(files: GuestConfigFiles, dir: string = GUEST_PATHS.confDir): GuestConfig {
   const problems: ConfigProblem[] = [];
   const path = (name: string): string => posix.join(dir, name);
   const read = (name: string): { file: string; text: string } | null => {

@@ -1,17 +1,9 @@
 // interfaces.conf: the ifupdown-ng subset the Wifibox samples use, read into one
 // typed entry per interface. Pure: text in, interfaces and problems out.
-import type { ConfigProblem } from '../../passthru/config';
-import {
-  isInterfaceName,
-  isLinkLocal6,
-  parseIPv4,
-  parseIPv6,
-  parsePrefix,
-  prefixOfMask,
-  sameNetwork4,
-  sameNetwork6,
-} from './address';
-import { collector, shorten, splitLines, words, type Report } from './lines';
+import { parseIPv4, prefixOfDottedMask, sameNetwork4 } from '../../common/ipv4';
+import { collector, type ConfigProblem, type Report } from '../../common/problems';
+import { isInterfaceName, isLinkLocal6, parseIPv6, parsePrefix, sameNetwork6 } from './address';
+import { shorten, splitLines, words } from './lines';
 
 export type Inet4 =
   | { method: 'static'; address: string; prefixLength: number; gateway: string | null; line: number }
@@ -251,13 +243,7 @@ function staticInet4(s: Stanza, address: Option, report: Report): StaticAddress 
     report(address.line, 'error', `address '${shorten(ip)}' is not an IPv4 address; expected four numbers 0-255 like 10.0.0.1${hint}`);
     return null;
   }
-  const prefix = resolvePrefix(s, address, prefixText, (m) => {
-    if (m.includes('.')) {
-      const n = parseIPv4(m);
-      return n === null ? null : prefixOfMask(n);
-    }
-    return parsePrefix(m, 32);
-  }, report);
+  const prefix = resolvePrefix(s, address, prefixText, (m) => (m.includes('.') ? prefixOfDottedMask(m) : parsePrefix(m, 32)), report);
   if (prefix === null) return null;
 
   let gateway: string | null = null;

@@ -1,17 +1,4 @@
-// Shared by the guest config parsers: line splitting and problem collection.
-import type { ConfigProblem } from '../../passthru/config';
-
-export type Report = (line: number, severity: ConfigProblem['severity'], message: string) => void;
-
-export interface Collector {
-  problems: ConfigProblem[];
-  report: Report;
-}
-
-export function collector(file: string): Collector {
-  const problems: ConfigProblem[] = [];
-  return { problems, report: (line, severity, message) => problems.push({ file, line, severity, message }) };
-}
+// Shared by the guest config parsers: line splitting, words, and quoting input in messages.
 
 /** Lines without their terminators; a CR before LF is dropped, as files edited on another system may have them. */
 export function splitLines(text: string): string[] {

@@ -1,10 +1,11 @@
 // udhcpd.conf, the busybox DHCP server's config, used as a template: %%DNS%%,
 // %%DOMAIN%% and %%SEARCH%% are filled with what the wireless network's DHCP
 // server gave. Pure: text in, template and problems out; template and values in, file text out.
-import type { ConfigProblem } from '../../passthru/config';
-import { isInterfaceName, parseIPv4 } from './address';
+import { collector, type ConfigProblem, type Report } from '../../common/problems';
+import { parseIPv4 } from '../../common/ipv4';
+import { isInterfaceName } from './address';
 import { hostnameFault } from './hostname';
-import { collector, shorten, splitLines, type Report } from './lines';
+import { shorten, splitLines } from './lines';
 
 export type UdhcpdPlaceholder = 'DNS' | 'DOMAIN' | 'SEARCH';
 

@@ -1,6 +1,7 @@
 // Who may ask the relay: peers of the LAN networks it listens on (for IPv6 also link-local ones,
 // which always belong to the link). Everyone else is ignored: the relay is never an open resolver.
-import { isLinkLocal6, parseIPv4, parseIPv6, sameNetwork4, sameNetwork6 } from '../config/address';
+import { parseIPv4, sameNetwork4 } from '../../common/ipv4';
+import { isLinkLocal6, parseIPv6, sameNetwork6 } from '../config/address';
 
 export interface LanAddress {
   /** The guest's own address on the LAN side, which the relay listens on. */

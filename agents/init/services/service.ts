@@ -7,7 +7,8 @@ import type { GuestConfig } from '../config';
 import { sameDns, type LeaseState } from '../lease';
 import type { InitOptions } from '../options';
 import type { Plan } from '../plan';
-import { Supervisor, type DaemonStatus } from '../supervisor';
+import type { DaemonStatus } from '../../common/status';
+import { Supervisor } from '../supervisor';
 import type { InitSystem } from '../system';
 
 export interface WirelessChange {

@@ -1,0 +1,26 @@
+// Config problems, as every agent reports them: FILE:LINE: SEVERITY: what was found; expected what.
+
+export interface ConfigProblem {
+  file: string;
+  /** 0 stands for the file as a whole (e.g. a required file that is missing). */
+  line: number;
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.file}:${p.line}: ${p.severity}: ${p.message}`;
+}
+
+/** How a parser tells of a problem; the file is the collector's. */
+export type Report = (line: number, severity: ConfigProblem['severity'], message: string) => void;
+
+export interface Collector {
+  problems: ConfigProblem[];
+  report: Report;
+}
+
+export function collector(file: string): Collector {
+  const problems: ConfigProblem[] = [];
+  return { problems, report: (line, severity, message) => problems.push({ file, line, severity, message }) };
+}

@@ -1,0 +1,121 @@
+// What the agents' status endpoints answer (one JSON document, then EOF): written by wifibox-init
+// and wifibox-passthru, read by wifibox-diag. docs/init.md and docs/passthru.md describe the fields.
+
+/** From wlan0 in interfaces.conf: `dhcp` is the station flavor, `inet static` the access point. */
+export type GuestFlavor = 'station' | 'access-point';
+
+// ---------------------------------------------------------------------------------------------
+// wifibox-init
+
+export type StepState = 'pending' | 'running' | 'ok' | 'failed' | 'blocked';
+
+export interface StepStatus {
+  id: string;
+  what: string;
+  after: string[];
+  state: StepState;
+  why: string | null;
+  warnings: string[];
+  at: string | null;
+}
+
+export interface DaemonStatus {
+  name: string;
+  /** failed: it could not be started at all (not installed), and is not retried. */
+  state: 'starting' | 'running' | 'backoff' | 'stopped' | 'failed';
+  pid: number | null;
+  restarts: number;
+  lastExit: string | null;
+  /** When it last exited on its own: with restarts, tells a crash loop from an old crash. */
+  lastExitAt: string | null;
+  since: string | null;
+}
+
+/** What the wireless network's DHCP gave wlan0, as dhcpcd's hook reported it. */
+export interface WirelessLease {
+  iface: string;
+  address: string | null;
+  prefixLength: number | null;
+  router: string | null;
+  server: string | null;
+  leaseSeconds: number | null;
+  obtainedAt: string | null;
+}
+
+export interface WirelessDns {
+  dns: string[]; // IPv4 name servers
+  dns6: string[]; // IPv6 name servers (RA RDNSS or DHCPv6)
+  domain: string | null;
+  search: string[];
+}
+
+export interface InitStatus {
+  agent: 'wifibox-init';
+  version: string;
+  pid: number;
+  startedAt: string;
+  uptimeSec: number;
+  flavor: GuestFlavor;
+  configDir: string;
+  problems: string[];
+  steps: StepStatus[];
+  daemons: DaemonStatus[];
+  lease: WirelessLease | null;
+  /** dhcpcd's last event as the hook reported it (BOUND, RENEW, EXPIRE, NAK, NOCARRIER, …). */
+  leaseEvent: { reason: string; at: string } | null;
+  dns: WirelessDns;
+  udhcpd: { config: string; leaseSeconds: number | null; dnsKnown: boolean; renderedAt: string | null } | null;
+  /** As the kernel has it now (null: unreadable), whoever set it. */
+  forwarding: { v4: boolean | null; v6: boolean | null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// wifibox-passthru
+
+/** Per port, since the agent started (a reload that keeps the port keeps them). */
+export interface PortCounters {
+  connections: number; // TCP connections accepted and bridged
+  requests: number; // datagrams sent to the daemon
+  replies: number; // datagrams from the daemon that answer a request
+  events: number; // unsolicited messages ("<N>...") to attached monitors
+  emptyReplies: number; // zero-length replies, sent to the host as "\n"
+  bytesIn: number; // from the host
+  bytesOut: number; // to the host
+  refusedPeer: number; // connections from outside `network`
+  refusedLimit: number; // connections over the per-port limit
+  oversized: number; // requests larger than the daemon takes, refused
+  dropped: number; // datagrams dropped because the host did not read fast enough
+  errors: number; // daemon unreachable, bind failures, and the like
+}
+
+export interface PortStatus {
+  port: number;
+  path: string;
+  address: string;
+  listening: boolean;
+  listenError: string | null;
+  daemon: 'up' | 'down';
+  active: number;
+  monitors: number;
+  peers: string[];
+  /** The last connection refused (outside network=, or over the limit), so growth is visible. */
+  lastRefused: { peer: string; why: string; at: string } | null;
+  counters: PortCounters;
+}
+
+export interface PassthruStatus {
+  agent: 'wifibox-passthru';
+  version: string;
+  pid: number;
+  startedAt: string;
+  uptimeSec: number;
+  config: string;
+  /** 'serving', 'waiting-for-address' (no eth0 address yet) or 'no-sockets'. */
+  state: 'serving' | 'waiting-for-address' | 'no-sockets';
+  address: string | null;
+  network: string | null;
+  problems: string[];
+  /** Why nothing listens yet, while state is 'waiting-for-address'. */
+  waiting: string | null;
+  ports: PortStatus[];
+}
