@@ -21,8 +21,11 @@ export interface StepStatus {
 
 export interface DaemonStatus {
   name: string;
-  /** failed: it could not be started at all (not installed), and is not retried. */
-  state: 'starting' | 'running' | 'backoff' | 'stopped' | 'failed';
+  /**
+   * failed: it could not be started at all (not installed), and is not retried; waiting: stopped
+   * on purpose until what it needs is back (dhcpcd while the wireless interface is gone).
+   */
+  state: 'starting' | 'running' | 'backoff' | 'stopped' | 'failed' | 'waiting';
   pid: number | null;
   restarts: number;
   lastExit: string | null;
@@ -67,6 +70,48 @@ export interface InitStatus {
   udhcpd: { config: string; leaseSeconds: number | null; dnsKnown: boolean; renderedAt: string | null } | null;
   /** As the kernel has it now (null: unreadable), whoever set it. */
   forwarding: { v4: boolean | null; v6: boolean | null };
+  /** The DNS relay; null when it does not run (relay = no, or the access-point flavor). */
+  dnsRelay: RelayStatus | null;
+}
+
+// The DNS relay inside wifibox-init.
+
+export interface UpstreamStats {
+  server: string;
+  sent: number;
+  answered: number;
+  timeouts: number;
+  lastAnswerAt: string | null;
+  lastTimeoutAt: string | null;
+}
+
+export interface RelayCounters {
+  queries: number;
+  tcpQueries: number;
+  answered: number;
+  /** Answers sent with the TC bit, as the server gave them (the host then asks over TCP). */
+  truncated: number;
+  /** No server answered in time (or none was known): SERVFAIL sent. */
+  servfail: number;
+  droppedMalformed: number;
+  droppedOversized: number;
+  /** More queries in flight than allowed. */
+  droppedOverload: number;
+  /** From outside the LAN network: never answered. */
+  droppedOutsidePeer: number;
+}
+
+export type ServerSource = 'wireless' | 'fallback' | 'none';
+
+export interface RelayStatus {
+  listening: string[];
+  servers: string[];
+  /** Where the servers come from: the wireless network's DHCP, or the fixed ones of the configs. */
+  source: ServerSource;
+  inFlight: number;
+  counters: RelayCounters;
+  upstream: UpstreamStats[];
+  medianUpstreamMs: number | null;
 }
 
 // ---------------------------------------------------------------------------------------------

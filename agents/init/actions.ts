@@ -19,12 +19,12 @@ export interface ActionContext {
   log: Logger;
   teardown: Teardown;
   /** Starts one of the services (daemons) wifibox-init drives; resolves with how to stop it. */
-  startService(action: DaemonAction): Promise<() => Promise<void>>;
+  startService(action: ServiceAction): Promise<() => Promise<void>>;
   /** True once wifibox-init is being stopped: a step still waiting gives up. */
   stopping(): boolean;
 }
 
-export type DaemonAction = Extract<Action, { kind: 'daemon' }>;
+export type ServiceAction = Extract<Action, { kind: 'service' }>;
 
 type Executor<K extends Action['kind']> = (action: Extract<Action, { kind: K }>, ctx: ActionContext) => Promise<string[]>;
 
@@ -67,17 +67,14 @@ async function configureIface(ctx: ActionContext, iface: IfaceConfig): Promise<s
   return [];
 }
 
+/** Looked for this often: a stat is cheap, and the lease cannot start before the device is there. */
+const DEVICE_POLL_MS = 200;
+
 async function waitDevice(ctx: ActionContext, iface: string): Promise<string[]> {
-  let delay = 50;
-  let said = false;
-  while (!ctx.sys.exists(join(ctx.opts.sysClassNet, iface))) {
+  for (let waited = 0; !ctx.sys.exists(join(ctx.opts.sysClassNet, iface)); waited += DEVICE_POLL_MS) {
     if (ctx.stopping()) throw new Error('stopped while waiting');
-    if (!said && delay >= 800) {
-      ctx.log.warn({ iface }, `${iface} is not there yet; waiting for the driver`);
-      said = true;
-    }
-    await ctx.sys.sleep(delay);
-    delay = Math.min(delay * 2, 2000);
+    if (waited === 1000) ctx.log.warn({ iface }, `${iface} is not there yet; waiting for the driver`);
+    await ctx.sys.sleep(DEVICE_POLL_MS);
   }
   return [];
 }
@@ -111,9 +108,9 @@ const EXECUTORS: { [K in Action['kind']]: Executor<K> } = {
   },
   'wait-device': (a, ctx) => waitDevice(ctx, a.iface),
   iface: (a, ctx) => configureIface(ctx, a.iface),
-  async daemon(a, ctx) {
+  async service(a, ctx) {
     const stop = await ctx.startService(a);
-    ctx.teardown.push(`stop ${a.daemon}`, stop);
+    ctx.teardown.push(`stop ${a.service}`, stop);
     return [];
   },
 };

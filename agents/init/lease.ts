@@ -11,7 +11,7 @@ export interface LeaseState {
 }
 
 const BOUND = new Set(['BOUND', 'RENEW', 'REBIND', 'REBOOT', 'INFORM', 'STATIC']);
-const GONE = new Set(['EXPIRE', 'NAK', 'RELEASE', 'STOP', 'NOCARRIER', 'DEPARTED', 'FAIL']);
+const GONE = new Set(['EXPIRE', 'NAK', 'RELEASE', 'STOP', 'STOPPED', 'NOCARRIER', 'DEPARTED', 'FAIL']);
 const BOUND6 = new Set(['BOUND6', 'RENEW6', 'REBIND6', 'REBOOT6', 'INFORM6']);
 
 const words = (v: string | undefined) => (v ?? '').split(/\s+/).filter(Boolean);

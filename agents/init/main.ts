@@ -74,7 +74,7 @@ async function main(argv: string[]): Promise<void> {
   const parsed = optionsOrExit(COMMAND, () => readOptions(argv));
   if (!parsed) return;
   const { init } = parsed;
-  const cfg = loadGuestConfig({ read: (p) => realSystem.read(p), list: (d) => realSystem.list(d) }, init.confDir);
+  const cfg = loadGuestConfig({ read: (p) => realSystem.read(p), list: (d) => realSystem.list(d) }, { dir: init.confDir, lanInterface: init.lanInterface, wirelessInterface: init.wirelessInterface });
   const plan = makePlan(cfg, { lanInterface: init.lanInterface, wirelessInterface: init.wirelessInterface });
   if (parsed.dryRun) {
     for (const p of cfg.problems) process.stderr.write(formatProblem(p) + '\n');

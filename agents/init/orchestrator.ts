@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { VERSION } from '../common/cli';
 import { formatProblem } from '../common/problems';
 import type { DaemonStatus, InitStatus } from '../common/status';
-import { applyAction, type ActionContext, type DaemonAction } from './actions';
+import { applyAction, type ActionContext, type ServiceAction } from './actions';
 import type { GuestConfig } from './config';
 import { serveEndpoints } from './endpoints';
 import { applyHookReport, emptyLeaseState, type LeaseState } from './lease';
@@ -15,6 +15,7 @@ import { releaseWirelessDevices } from './pci';
 import type { Plan } from './plan';
 import { StepScheduler } from './scheduler';
 import { DhcpcdService } from './services/dhcpcd';
+import { DnsRelayService } from './services/dns-relay';
 import { RadvdService } from './services/radvd';
 import { DaemonRecords } from './services/records';
 import { ResolvConfService } from './services/resolv-conf';
@@ -50,10 +51,16 @@ export class Orchestrator {
   ) {
     this.startedAt = sys.now();
     this.records = new DaemonRecords(sys, opts.runDir, log);
+    const lan = cfg.interfaces.find((i) => i.name === opts.lanInterface);
     this.ctx = {
       opts, cfg, plan, sys, log,
       wireless: () => this.wireless,
       onSpawn: (name, pid) => this.records.record(name, pid),
+      lan: {
+        v4: lan?.inet?.method === 'static' ? { address: lan.inet.address, prefixLength: lan.inet.prefixLength } : null,
+        v6: lan?.inet6 ? { address: lan.inet6.address, prefixLength: lan.inet6.prefixLength } : null,
+      },
+      relayOn: plan.steps.some((s) => s.id === 'dns-relay'),
     };
     this.services = [new ResolvConfService(this.ctx)];
     const actions: ActionContext = {
@@ -76,11 +83,14 @@ export class Orchestrator {
     await this.scheduler.run();
   }
 
-  private async startService(action: DaemonAction): Promise<() => Promise<void>> {
-    const service: GuestService =
-      action.daemon === 'udhcpd' ? new UdhcpdService(this.ctx)
-      : action.daemon === 'radvd' ? new RadvdService(this.ctx)
-      : new DhcpcdService(this.ctx, action.iface);
+  private async startService(action: ServiceAction): Promise<() => Promise<void>> {
+    const make: Record<ServiceAction['service'], () => GuestService> = {
+      udhcpd: () => new UdhcpdService(this.ctx),
+      radvd: () => new RadvdService(this.ctx),
+      dhcpcd: () => new DhcpcdService(this.ctx, action.iface),
+      'dns-relay': () => new DnsRelayService(this.ctx),
+    };
+    const service = make[action.service]();
     await service.start();
     this.services.push(service);
     return () => service.stop();
@@ -108,6 +118,7 @@ export class Orchestrator {
   status(): InitStatus {
     const now = this.sys.now();
     const udhcpd = this.services.find((s): s is UdhcpdService => s instanceof UdhcpdService);
+    const relay = this.services.find((s): s is DnsRelayService => s instanceof DnsRelayService);
     return {
       agent: 'wifibox-init',
       version: VERSION,
@@ -124,6 +135,7 @@ export class Orchestrator {
       dns: this.wireless.dns,
       udhcpd: udhcpd?.info() ?? null,
       forwarding: { v4: this.kernelFlag('net/ipv4/ip_forward'), v6: this.kernelFlag('net/ipv6/conf/all/forwarding') },
+      dnsRelay: relay?.status() ?? null,
     };
   }
 

@@ -13,7 +13,10 @@ export type Action =
   | { kind: 'wait-device'; iface: string }
   | { kind: 'iface'; iface: IfaceConfig }
   | { kind: 'forwarding'; family: 4 | 6; entries: SysctlEntry[] }
-  | { kind: 'daemon'; daemon: 'udhcpd' | 'dhcpcd' | 'radvd'; iface: string };
+  | { kind: 'service'; service: ServiceName; iface: string };
+
+/** What wifibox-init runs and follows: the daemons, and its own DNS relay. */
+export type ServiceName = 'udhcpd' | 'dhcpcd' | 'radvd' | 'dns-relay';
 
 export interface Step {
   id: string;
@@ -93,15 +96,19 @@ export function makePlan(cfg: GuestConfig, opts: PlanOptions): Plan {
   const known = (name: string) => steps.some((s) => s.id === ifaceStep(name));
   if (cfg.udhcpd?.interface) {
     const i = cfg.udhcpd.interface;
-    add('udhcpd', known(i) ? [ifaceStep(i)] : [], `serve DHCP on ${i} (udhcpd)`, { kind: 'daemon', daemon: 'udhcpd', iface: i });
+    add('udhcpd', known(i) ? [ifaceStep(i)] : [], `serve DHCP on ${i} (udhcpd)`, { kind: 'service', service: 'udhcpd', iface: i });
   }
   const wlan = cfg.interfaces.find((i) => i.name === opts.wirelessInterface);
   if (wlan?.inet?.method === 'dhcp') {
-    add('dhcpcd', [ifaceStep(wlan.name)], `get ${wlan.name}'s address by DHCP (dhcpcd)`, { kind: 'daemon', daemon: 'dhcpcd', iface: wlan.name });
+    add('dhcpcd', [ifaceStep(wlan.name)], `get ${wlan.name}'s address by DHCP (dhcpcd)`, { kind: 'service', service: 'dhcpcd', iface: wlan.name });
+    // Only where a wireless network gives DNS servers to follow: the station flavor.
+    if (cfg.settings.relay && known(opts.lanInterface)) {
+      add('dns-relay', [ifaceStep(opts.lanInterface)], `answer DNS on ${opts.lanInterface} with the wireless network's servers`, { kind: 'service', service: 'dns-relay', iface: opts.lanInterface });
+    }
   }
   if (cfg.radvd) {
     const on = cfg.radvd.interfaces.filter(known).map(ifaceStep);
-    add('radvd', on, `advertise IPv6 routes on ${cfg.radvd.interfaces.join(', ')} (radvd)`, { kind: 'daemon', daemon: 'radvd', iface: cfg.radvd.interfaces[0] ?? '' });
+    add('radvd', on, `advertise IPv6 routes on ${cfg.radvd.interfaces.join(', ')} (radvd)`, { kind: 'service', service: 'radvd', iface: cfg.radvd.interfaces[0] ?? '' });
   }
   return { flavor: cfg.flavor, lan: opts.lanInterface, wlan: opts.wirelessInterface, steps };
 }

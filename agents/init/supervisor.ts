@@ -95,6 +95,13 @@ export class Supervisor {
     this.log.info({ daemon: this.name }, 'daemon stopped');
   }
 
+  /** Stops it until start() is called again (a fresh start, without backoff); the status says why. */
+  async hold(why: string): Promise<void> {
+    await this.stop();
+    this.backoff = FIRST_BACKOFF_MS;
+    this.st = { ...this.st, state: 'waiting', lastExit: why, lastExitAt: this.sys.now().toISOString() };
+  }
+
   /** Restart on purpose (new config): not counted as a crash. */
   async restart(): Promise<void> {
     await this.stop();

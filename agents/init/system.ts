@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { writeFileAtomic } from '../common/files';
 import { processGroupMembers, processStartTime } from '../common/process';
 import { runCommand, type RunResult } from '../common/run';
+import { realRelayNet, type RelayNet } from './dns/net';
 
 export interface DaemonExit {
   code: number | null;
@@ -72,6 +73,8 @@ export interface InitSystem {
   sleep(ms: number): Promise<void>;
   /** Runs `fn` once after `ms`; the timer never keeps the process alive on its own. */
   after(ms: number, fn: () => void): Timer;
+  /** The DNS relay's sockets. */
+  relayNet: RelayNet;
 }
 
 function killGroupIfAny(pgid: number, signal: NodeJS.Signals): boolean {
@@ -189,4 +192,5 @@ export const realSystem: InitSystem = {
     t.unref();
     return { cancel: () => clearTimeout(t) };
   },
+  relayNet: realRelayNet,
 };

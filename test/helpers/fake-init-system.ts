@@ -2,6 +2,7 @@
 // (their results and deaths decided by the test), endpoints answered in-process, and a clock that
 // moves only when the test advances it. Every effect is appended to `effects`, in order.
 import type { RunResult } from '../../agents/common/run';
+import type { RelayNet } from '../../agents/init/dns/net';
 import type { DaemonExit, DaemonHandle, Endpoint, InitSystem, Served, Timer } from '../../agents/init/system';
 
 export interface FakeDaemon {
@@ -32,6 +33,23 @@ export class FakeInitSystem implements InitSystem {
   /** Processes of the machine (pid → start time, process group) that tests plant. */
   readonly processes = new Map<number, { start: string; pgid: number }>();
   private clock = Date.UTC(2026, 10, 30, 12, 0, 0);
+  /** The relay's sockets: where it listens is recorded; nothing is ever received. */
+  readonly relayNet: RelayNet = {
+    udp: async (address, port) => {
+      this.effects.push(`listen udp ${address}:${port}`);
+      return { send: () => undefined, close: () => void this.effects.push(`close udp ${address}:${port}`) };
+    },
+    tcpServer: async (address, port) => {
+      this.effects.push(`listen tcp ${address}:${port}`);
+      return { close: () => void this.effects.push(`close tcp ${address}:${port}`) };
+    },
+    tcpConnect: () => {
+      throw new Error('the fake relay net makes no connections');
+    },
+    randomId: () => 1,
+    now: () => this.clock,
+    after: (ms, fn) => this.after(ms, fn),
+  };
   private timers: PendingTimer[] = [];
   private nextPid = 1000;
 

@@ -209,6 +209,7 @@ describe('udhcpd.conf samples', () => {
         leaseSeconds: 864000,
         leaseFile: null,
         placeholders: ['DNS', 'DOMAIN'],
+        fixedDns: ['8.8.8.8', '8.8.4.4'],
       },
       problems: [],
     });
@@ -697,6 +698,7 @@ describe('accepted variants', () => {
 
 describe('loadGuestConfig', () => {
   const STATION_IFACES = lines('iface eth0 inet static', '  address 10.0.0.1/24', 'iface wlan0 dhcp');
+  const AP_IFACES = lines('iface eth0 inet static', '  address 10.0.0.2/24', 'iface wlan0 inet static', '  address 192.168.0.1/24');
 
   it('interfaces.conf is required; every other file is optional', () => {
     const c = loadGuestConfig(fakeTree({}));
@@ -712,9 +714,24 @@ describe('loadGuestConfig', () => {
       udhcpd: null,
       dhcpcdConf: null,
       radvd: null,
+      settings: { relay: true, relay_timeout: 1, relay_max_queries: 256, arp_probe: false, start_delay: false, rapid_commit: true },
       flavor: 'station',
       problems: [],
     });
+  });
+
+  it('the interfaces are the ones wifibox-init is told, not literal eth0 and wlan0', () => {
+    const renamed = STATION_IFACES.replace(/wlan0/g, 'wlp1s0').replace(/eth0/g, 'enp0s5');
+    const c = loadGuestConfig(fakeTree({ 'interfaces.conf': renamed }), { lanInterface: 'enp0s5', wirelessInterface: 'wlp1s0' });
+    expect(c.problems).toEqual([]);
+    expect(c.flavor).toBe('station');
+    const ap = loadGuestConfig(fakeTree({ 'interfaces.conf': AP_IFACES.replace(/wlan0/g, 'wlp1s0') }), { wirelessInterface: 'wlp1s0' });
+    expect(ap.problems).toEqual([]);
+    expect(ap.flavor).toBe('access-point');
+    // With the default names, the renamed file lacks them: said with the names looked for.
+    expect(loadGuestConfig(fakeTree({ 'interfaces.conf': renamed })).problems.map((p) => p.message)).toEqual([
+      expect.stringContaining('no iface wlan0 inet stanza'), expect.stringContaining('no iface eth0 inet stanza'),
+    ]);
   });
 
   it('reads from another folder, sysctl.d/*.conf by name and before sysctl.conf', () => {
@@ -728,7 +745,7 @@ describe('loadGuestConfig', () => {
       },
       '/tmp/etc',
     );
-    const c = loadGuestConfig(files, '/tmp/etc');
+    const c = loadGuestConfig(files, { dir: '/tmp/etc' });
     expect(c.problems).toEqual([]);
     expect(c.sysctl.map((e) => [e.file, e.value])).toEqual([
       ['/tmp/etc/sysctl.d/10-a.conf', '1'],

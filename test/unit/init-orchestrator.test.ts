@@ -21,6 +21,7 @@ const OPTS: InitOptions = {
 };
 
 const silent = pino({ level: 'silent' });
+const RELAY_OFF = { 'wifibox-agents.conf': () => '[init]\nrelay = no\n' };
 let sys: FakeInitSystem;
 
 function orchestrator(dirs = STATION, change: Record<string, (t: string) => string> = {}): Orchestrator {
@@ -138,8 +139,9 @@ describe('wifibox-init orchestrator', () => {
     expect(status().daemons.find((d: { name: string }) => d.name === 'udhcpd')).toMatchObject({ state: 'failed', restarts: 0, lastExit: 'could not be started: ENOENT' });
   });
 
-  it('the wireless DNS: resolv.conf written, udhcpd re-rendered with it and restarted; the same DNS again changes nothing', async () => {
-    await orchestrator().up();
+  it('relay = no: short leases until the wireless DNS comes; then resolv.conf written, udhcpd re-rendered with it and restarted; the same DNS again changes nothing', async () => {
+    await orchestrator(STATION, RELAY_OFF).up();
+    expect(status().dnsRelay).toBeNull();
     const conf = () => sys.read('/tmp/udhcpd.conf')!;
     expect(conf()).toMatch(/^opt\s+lease\s+10$/m); // short leases while the wireless DNS may still come
     expect(status().udhcpd).toMatchObject({ dnsKnown: false, leaseSeconds: 10 });
@@ -161,8 +163,8 @@ describe('wifibox-init orchestrator', () => {
     expect(status().leaseEvent.reason).toBe('RENEW');
   });
 
-  it('a new IPv6 DNS reloads radvd with SIGHUP instead of restarting it', async () => {
-    await orchestrator(STATION6).up();
+  it('relay = no: a new IPv6 DNS reloads radvd with SIGHUP instead of restarting it', async () => {
+    await orchestrator(STATION6, RELAY_OFF).up();
     report({ reason: 'ROUTERADVERT', interface: 'wlan0', nd1_rdnss1_servers: '2001:db8:77::53' });
     await settle();
     expect(sys.read('/tmp/radvd.conf')).toContain('2001:db8:77::53');
@@ -204,5 +206,72 @@ describe('wifibox-init orchestrator', () => {
     await o.up();
     await o.down();
     expect(sys.effects).toContain('write /sys/bus/pci/devices/0000:00:06.0/remove 1');
+  });
+
+  it('with the DNS relay, the host\'s first lease is final: the guest\'s own address as DNS, the full lease time', async () => {
+    await orchestrator(STATION6).up();
+    for (const l of ['udp 10.0.0.1:53', 'tcp 10.0.0.1:53', 'udp fd00::ffff:53', 'tcp fd00::ffff:53']) expect(sys.effects).toContain(`listen ${l}`);
+    const conf = () => sys.read('/tmp/udhcpd.conf')!;
+    expect(conf()).toMatch(/^opt\s+dns\s+10\.0\.0\.1 8\.8\.8\.8 8\.8\.4\.4$/m);
+    expect(conf()).toMatch(/^opt\s+lease\s+864000$/m);
+    expect(status().udhcpd).toMatchObject({ dnsKnown: true, leaseSeconds: 864000 });
+    expect(sys.read('/tmp/radvd.conf')).toMatch(/RDNSS fd00::ffff 2001:4860:4860::8888 2001:4860:4860::8844/);
+    // Until the wireless network says otherwise, the relay asks the configs' own servers.
+    expect(status().dnsRelay).toMatchObject({ source: 'fallback', servers: ['8.8.8.8', '8.8.4.4', '2001:4860:4860::8888', '2001:4860:4860::8844'] });
+  });
+
+  it('with the DNS relay, new wireless DNS servers change the relay, not udhcpd or radvd; a new domain still re-renders udhcpd', async () => {
+    await orchestrator(STATION6).up();
+    report(BOUND);
+    await settle();
+    expect(status().dnsRelay).toMatchObject({ source: 'wireless', servers: ['192.168.77.53'] });
+    expect(sys.started('udhcpd')).toHaveLength(2); // the domain is new: hosts get it at their renewal
+    report({ ...BOUND, reason: 'RENEW', new_domain_name_servers: '192.168.77.54' });
+    report({ reason: 'ROUTERADVERT', interface: 'wlan0', nd1_rdnss1_servers: '2001:db8:77::53' });
+    await settle();
+    expect(status().dnsRelay.servers).toEqual(['192.168.77.54', '2001:db8:77::53']);
+    expect(sys.started('udhcpd')).toHaveLength(2);
+    expect(sys.started('radvd')[0]!.signals).toEqual([]);
+    expect(sys.read('/tmp/udhcpd.conf')).toMatch(/^opt\s+dns\s+10\.0\.0\.1 /m);
+  });
+
+  it('the relay stops with the rest', async () => {
+    const o = orchestrator();
+    await o.up();
+    await o.down();
+    expect(sys.effects).toContain('close udp 10.0.0.1:53');
+    expect(sys.effects).toContain('close tcp 10.0.0.1:53');
+  });
+
+  it('dhcpcd asks fast (no ARP probe, no start delay, rapid commit), unless wifibox-agents.conf turns each back', async () => {
+    await orchestrator().up();
+    expect(sys.started('dhcpcd')[0]!.argv.join(' ')).toMatch(/^dhcpcd -B --noarp --nodelay --option rapid_commit -c /);
+    sys = new FakeInitSystem();
+    sys.dirs.add('/sys/class/net/wlan0');
+    await orchestrator(STATION, { 'wifibox-agents.conf': () => '[init]\narp_probe = yes\nstart_delay = yes\nrapid_commit = no\n' }).up();
+    expect(sys.started('dhcpcd')[0]!.argv.join(' ')).toMatch(/^dhcpcd -B -c /);
+  });
+
+  it('a bad line in wifibox-agents.conf is named, its key keeps its default, the rest applies', async () => {
+    await orchestrator(STATION, { 'wifibox-agents.conf': () => '[init]\nrelay_timeout = soon\narp_probe = yes\n' }).up();
+    expect(status().problems).toEqual(["/media/etc/wifibox-agents.conf:2: error: relay_timeout = 'soon' is not valid; expected a number from 0.1 to 10 (seconds) (the default, 1, is used)"]);
+    expect(sys.started('dhcpcd')[0]!.argv).not.toContain('--noarp');
+    expect(stepState('dns-relay')).toBe('ok');
+  });
+
+  it('the wireless interface goes: dhcpcd is stopped and the status says why; it comes back: dhcpcd starts at once', async () => {
+    await orchestrator().up();
+    sys.dirs.delete('/sys/class/net/wlan0');
+    await sys.advance(200);
+    expect(sys.started('dhcpcd')[0]!.signals).toEqual(['SIGTERM']);
+    expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'waiting', lastExit: 'wlan0 is gone; waiting for it to come back', restarts: 0 });
+    await sys.advance(10_000);
+    expect(sys.started('dhcpcd')).toHaveLength(1);
+    sys.dirs.add('/sys/class/net/wlan0');
+    const from = sys.effects.length;
+    await sys.advance(200);
+    expect(at(/run ip link set wlan0 up/, from)).toBeGreaterThan(0);
+    expect(at(/^start dhcpcd/, from)).toBeGreaterThan(at(/run ip link set wlan0 up/, from));
+    expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'running', restarts: 0 });
   });
 });

@@ -14,13 +14,20 @@ const ids = (p: Plan) => p.steps.map((s) => s.id);
 const after = (p: Plan, id: string) => p.steps.find((s) => s.id === id)?.after;
 
 describe('init plan', () => {
+  it('the DNS relay: in the station flavor unless wifibox-agents.conf says relay = no; never for an access point', () => {
+    const off = makePlan(guest(['wpa_supplicant/appliance'], { 'wifibox-agents.conf': () => '[init]\nrelay = no\n' }), OPTS);
+    expect(ids(off)).not.toContain('dns-relay');
+    expect(ids(makePlan(guest(['hostapd/appliance']), OPTS))).not.toContain('dns-relay');
+  });
+
   it('station samples: udhcpd on eth0 does not wait for the wireless side; forwarding waits for the NAT', () => {
     expect(existsSync(UPSTREAM)).toBe(true);
     const cfg = guest(['wpa_supplicant/appliance']);
     expect(cfg.problems).toEqual([]);
     const plan = makePlan(cfg, OPTS);
     expect(plan.flavor).toBe('station');
-    expect(ids(plan)).toEqual(['hostname', 'sysctl', 'firewall', 'forwarding', 'link:lo', 'iface:eth0', 'wait:wlan0', 'iface:wlan0', 'udhcpd', 'dhcpcd']);
+    expect(ids(plan)).toEqual(['hostname', 'sysctl', 'firewall', 'forwarding', 'link:lo', 'iface:eth0', 'wait:wlan0', 'iface:wlan0', 'udhcpd', 'dhcpcd', 'dns-relay']);
+    expect(after(plan, 'dns-relay')).toEqual(['iface:eth0']);
     expect(after(plan, 'udhcpd')).toEqual(['iface:eth0']);
     expect(after(plan, 'dhcpcd')).toEqual(['iface:wlan0']);
     expect(after(plan, 'iface:wlan0')).toEqual(['wait:wlan0']);

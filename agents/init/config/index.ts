@@ -3,7 +3,8 @@
 // lab) can serve the upstream samples or a fake tree.
 import { posix } from 'node:path';
 import { parseIPv4, sameNetwork4 } from '../../common/ipv4';
-import { GUEST_PATHS } from '../../common/paths';
+import { AGENTS_CONF, readAgentsConf } from '../../common/agents-conf';
+import { GUEST_INTERFACES, GUEST_PATHS } from '../../common/paths';
 import type { ConfigProblem } from '../../common/problems';
 import type { GuestFlavor } from '../../common/status';
 import { parseHostname } from './hostname';
@@ -12,6 +13,7 @@ import { checkIptablesRestore } from './iptables';
 import { parseRadvdTemplate, type RadvdTemplate } from './radvd';
 import { parseSysctl, type SysctlEntry } from './sysctl';
 import { parseUdhcpdTemplate, type UdhcpdTemplate } from './udhcpd';
+import { INIT_SETTINGS, type InitSettings } from '../settings';
 
 export { hostnameFault, parseHostname } from './hostname';
 export { parseInterfaces, type IfaceConfig, type Inet4, type Inet6 } from './interfaces';
@@ -45,6 +47,8 @@ export interface GuestConfig {
   /** Path of dhcpcd.conf when present (dhcpcd reads it itself); null: dhcpcd runs with its defaults. */
   dhcpcdConf: string | null;
   radvd: RadvdTemplate | null;
+  /** wifibox-init's section of wifibox-agents.conf (every default when the file is absent). */
+  settings: InitSettings;
   flavor: GuestFlavor;
   /**
    * Every file's problems, in the order the files are read. Line 0 stands for a
@@ -53,103 +57,80 @@ export interface GuestConfig {
   problems: ConfigProblem[];
 }
 
+/** Where the files are, and which interfaces are which (the options of wifibox-init). */
+export interface GuestConfigPlace {
+  dir: string;
+  lanInterface: string;
+  wirelessInterface: string;
+}
+
+const GUEST_PLACE: GuestConfigPlace = { dir: GUEST_PATHS.confDir, lanInterface: GUEST_INTERFACES.lan, wirelessInterface: GUEST_INTERFACES.wireless };
+
 /**
- * Reads the guest's config files from `dir`. An absent optional file turns its
- * feature off (its field is null); only interfaces.conf is required. Never
- * throws on bad content: everything wrong is in `problems`.
+ * Reads the guest's config files. An absent optional file turns its feature off (its field is
+ * null); only interfaces.conf is required. Never throws on bad content: everything wrong is in
+ * `problems`.
  */
-export function loadGuestConfig(files: GuestConfigFiles, dir: string = GUEST_PATHS.confDir): GuestConfig {
+export function loadGuestConfig(files: GuestConfigFiles, place: Partial<GuestConfigPlace> = {}): GuestConfig {
+  const { dir, lanInterface: lan, wirelessInterface: wlan } = { ...GUEST_PLACE, ...place };
   const problems: ConfigProblem[] = [];
   const path = (name: string): string => posix.join(dir, name);
-  const read = (name: string): { file: string; text: string } | null => {
+  /** A file through its parser, its problems kept; null when the file is absent. */
+  const parse = <T>(name: string, parser: (text: string, file: string) => { problems: ConfigProblem[] } & T): T | null => {
     const file = path(name);
     const text = files.read(file);
-    return text === null ? null : { file, text };
+    if (text === null) return null;
+    const r = parser(text, file);
+    problems.push(...r.problems);
+    return r;
   };
 
-  let hostname: string | null = null;
-  const hostnameFile = read('hostname');
-  if (hostnameFile !== null) {
-    const r = parseHostname(hostnameFile.text, hostnameFile.file);
-    hostname = r.hostname;
-    problems.push(...r.problems);
-  }
-
-  let interfaces: IfaceConfig[] = [];
-  let interfacesOk = false;
-  const interfacesFile = read('interfaces.conf');
-  if (interfacesFile === null) {
+  const hostname = parse('hostname', parseHostname)?.hostname ?? null;
+  const parsedInterfaces = parse('interfaces.conf', parseInterfaces);
+  if (parsedInterfaces === null) {
     problems.push({ file: path('interfaces.conf'), line: 0, severity: 'error', message: 'file not found; expected the interfaces.conf of the appliance folder (eth0 and wlan0 cannot be configured without it)' });
-  } else {
-    const r = parseInterfaces(interfacesFile.text, interfacesFile.file);
-    interfaces = r.interfaces;
-    interfacesOk = !r.problems.some((p) => p.severity === 'error');
-    problems.push(...r.problems);
   }
+  const interfaces = parsedInterfaces?.interfaces ?? [];
+  const interfacesOk = parsedInterfaces !== null && !parsedInterfaces.problems.some((p) => p.severity === 'error');
 
-  const sysctl: SysctlEntry[] = [];
-  const sysctlD = 'sysctl.d';
   // Byte order, as sysctl sorts: the same on every machine whatever the locale.
-  const dropIns = files.list(path(sysctlD)).filter((n) => n.endsWith('.conf')).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  for (const name of [...dropIns.map((n) => posix.join(sysctlD, n)), 'sysctl.conf']) {
-    const f = read(name);
-    if (f === null) continue;
-    const r = parseSysctl(f.text, f.file);
-    sysctl.push(...r.entries);
-    problems.push(...r.problems);
-  }
+  const dropIns = files.list(path('sysctl.d')).filter((n) => n.endsWith('.conf')).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const sysctl = [...dropIns.map((n) => posix.join('sysctl.d', n)), 'sysctl.conf'].flatMap((name) => parse(name, parseSysctl)?.entries ?? []);
 
   const restore = (name: string): RestoreFile | null => {
-    const f = read(name);
-    if (f === null) return null;
-    const found = checkIptablesRestore(f.text, f.file);
-    problems.push(...found);
-    return found.some((p) => p.severity === 'error') ? null : f;
+    const r = parse(name, (text, file) => ({ problems: checkIptablesRestore(text, file), file, text }));
+    return r === null || r.problems.some((p) => p.severity === 'error') ? null : { file: r.file, text: r.text };
   };
   const iptables = restore('iptables');
   const ip6tables = restore('ip6tables');
+  const udhcpd = parse('udhcpd.conf', parseUdhcpdTemplate)?.template ?? null;
+  const dhcpcdConf = files.read(path('dhcpcd.conf')) === null ? null : path('dhcpcd.conf');
+  const radvd = parse('radvd.conf', parseRadvdTemplate)?.template ?? null;
+  const settings = (parse(AGENTS_CONF, (text, file) => readAgentsConf(text, file, 'init', INIT_SETTINGS)) ?? readAgentsConf(null, '', 'init', INIT_SETTINGS)).settings;
 
-  let udhcpd: UdhcpdTemplate | null = null;
-  const udhcpdFile = read('udhcpd.conf');
-  if (udhcpdFile !== null) {
-    const r = parseUdhcpdTemplate(udhcpdFile.text, udhcpdFile.file);
-    udhcpd = r.template;
-    problems.push(...r.problems);
-  }
-
-  const dhcpcdConf = read('dhcpcd.conf') === null ? null : path('dhcpcd.conf');
-
-  let radvd: RadvdTemplate | null = null;
-  const radvdFile = read('radvd.conf');
-  if (radvdFile !== null) {
-    const r = parseRadvdTemplate(radvdFile.text, radvdFile.file);
-    radvd = r.template;
-    problems.push(...r.problems);
-  }
-
-  const wlan0 = interfaces.find((i) => i.name === 'wlan0');
-  const flavor = wlan0?.inet?.method === 'static' ? 'access-point' : 'station';
+  const wireless = interfaces.find((i) => i.name === wlan);
+  const flavor = wireless?.inet?.method === 'static' ? 'access-point' : 'station';
   // Checks across files, only on an interfaces.conf without errors: otherwise they would repeat its problems.
-  if (interfacesOk && interfacesFile !== null) {
-    const at = interfacesFile.file;
-    if ((wlan0?.inet ?? null) === null) {
-      problems.push({ file: at, line: wlan0?.line ?? 1, severity: 'error', message: 'no iface wlan0 inet stanza; expected iface wlan0 dhcp (station) or iface wlan0 inet static (access point)' });
+  if (interfacesOk) {
+    const at = path('interfaces.conf');
+    if ((wireless?.inet ?? null) === null) {
+      problems.push({ file: at, line: wireless?.line ?? 1, severity: 'error', message: `no iface ${wlan} inet stanza; expected iface ${wlan} dhcp (station) or iface ${wlan} inet static (access point)` });
     }
-    if ((interfaces.find((i) => i.name === 'eth0')?.inet ?? null) === null) {
-      problems.push({ file: at, line: 1, severity: 'error', message: 'no iface eth0 inet stanza; expected iface eth0 inet static with the address the host reaches the guest at' });
+    if ((interfaces.find((i) => i.name === lan)?.inet ?? null) === null) {
+      problems.push({ file: at, line: 1, severity: 'error', message: `no iface ${lan} inet stanza; expected iface ${lan} inet static with the address the host reaches the guest at` });
     }
-    if (udhcpd !== null) problems.push(...checkUdhcpdAgainst(udhcpd, interfaces));
+    if (udhcpd !== null) problems.push(...checkUdhcpdAgainst(udhcpd, interfaces, lan, wlan));
   }
 
-  return { dir, hostname, interfaces, sysctl, iptables, ip6tables, udhcpd, dhcpcdConf, radvd, flavor, problems };
+  return { dir, hostname, interfaces, sysctl, iptables, ip6tables, udhcpd, dhcpcdConf, radvd, settings, flavor, problems };
 }
 
 /** udhcpd needs an address of its own on the interface it serves, and hands out addresses from that network. */
-function checkUdhcpdAgainst(t: UdhcpdTemplate, interfaces: IfaceConfig[]): ConfigProblem[] {
+function checkUdhcpdAgainst(t: UdhcpdTemplate, interfaces: IfaceConfig[], lan: string, wlan: string): ConfigProblem[] {
   const inet = interfaces.find((i) => i.name === t.interface)?.inet;
   if (inet?.method !== 'static') {
     const found = inet === undefined || inet === null ? 'has no inet stanza' : 'gets its address by DHCP';
-    return [{ file: t.file, line: t.lines.interface, severity: 'error', message: `udhcpd serves ${t.interface}, which ${found} in interfaces.conf; expected an interface with inet static (eth0 for the station flavor, wlan0 for the access point)` }];
+    return [{ file: t.file, line: t.lines.interface, severity: 'error', message: `udhcpd serves ${t.interface}, which ${found} in interfaces.conf; expected an interface with inet static (${lan} for the station flavor, ${wlan} for the access point)` }];
   }
   const out: ConfigProblem[] = [];
   const own = parseIPv4(inet.address) as number;

@@ -12,6 +12,8 @@ export interface RadvdTemplate {
   interfaces: string[];
   /** True when an RDNSS line holds %%DNS%%; false means rendering returns the text unchanged. */
   hasDnsPlaceholder: boolean;
+  /** The addresses the RDNSS lines with %%DNS%% name themselves, besides it. */
+  fixedDns: string[];
 }
 
 interface Token {
@@ -188,7 +190,8 @@ export function parseRadvdTemplate(text: string, file: string): { template: Radv
   }
   problems.sort((a, b) => a.line - b.line);
   if (problems.some((p) => p.severity === 'error')) return { template: null, problems };
-  return { template: { file, text, interfaces, hasDnsPlaceholder: rdnss.length > 0 }, problems };
+  const fixedDns = rdnss.flatMap((s) => s.words.slice(1).map((w) => w.text).filter((a) => a !== DNS && isIPv6(a)));
+  return { template: { file, text, interfaces, hasDnsPlaceholder: rdnss.length > 0, fixedDns }, problems };
 }
 
 /**

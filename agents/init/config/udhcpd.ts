@@ -24,6 +24,8 @@ export interface UdhcpdTemplate {
   leaseFile: string | null;
   /** Placeholders used outside comments, in order of first use. */
   placeholders: UdhcpdPlaceholder[];
+  /** The DNS servers the file names itself, besides %%DNS%% (`opt dns %%DNS%% 8.8.8.8`). */
+  fixedDns: string[];
 }
 
 export interface UdhcpdValues {
@@ -131,6 +133,10 @@ export function parseUdhcpdTemplate(text: string, file: string): { template: Udh
       leaseSeconds: lease === undefined ? null : Number(lease.value),
       leaseFile: seen.get('lease_file')?.value ?? null,
       placeholders,
+      fixedDns: splitLines(text).map(splitLine).flatMap((l) => {
+        const w = l.words.map((x) => x.text.toLowerCase());
+        return (w[0] === 'opt' || w[0] === 'option') && w[1] === 'dns' ? w.slice(2).filter((a) => parseIPv4(a) !== null) : [];
+      }),
     },
     problems,
   };

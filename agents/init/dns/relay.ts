@@ -7,7 +7,8 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { HEADER_BYTES, isTruncated, parseQuery, servfail, withId, type DnsQuery } from './message';
 import type { Closable, Peer, RelayNet, UdpEndpoint } from './net';
-import { RelayStats, type RelayCounters, type UpstreamStats } from './stats';
+import type { RelayStatus, ServerSource } from '../../common/status';
+import { RelayStats } from './stats';
 import { askTcp, askUdp, frameLength } from './upstream';
 import { canonicalAddress, inNetwork, type LanAddress } from './lan';
 
@@ -19,19 +20,6 @@ export interface RelaySettings {
   /** How long one upstream server gets before the next is asked. */
   timeoutMs: number;
   maxInFlight: number;
-}
-
-export type ServerSource = 'wireless' | 'fallback' | 'none';
-
-export interface RelayStatus {
-  listening: string[];
-  servers: string[];
-  /** Where the servers come from: the wireless network's DHCP, or the fixed ones of the configs. */
-  source: ServerSource;
-  inFlight: number;
-  counters: RelayCounters;
-  upstream: UpstreamStats[];
-  medianUpstreamMs: number | null;
 }
 
 /** A query is a few hundred bytes; even with EDNS options, more than this is not one. */

@@ -1,30 +1,6 @@
 // What the relay has done, for the status endpoint and wifibox-diag: queries, answers, failures,
 // each kind of drop, and how each upstream server has been answering.
-
-export interface UpstreamStats {
-  server: string;
-  sent: number;
-  answered: number;
-  timeouts: number;
-  lastAnswerAt: string | null;
-  lastTimeoutAt: string | null;
-}
-
-export interface RelayCounters {
-  queries: number;
-  tcpQueries: number;
-  answered: number;
-  /** Answers sent with the TC bit, as the server gave them (the host then asks over TCP). */
-  truncated: number;
-  /** No server answered in time (or none was known): SERVFAIL sent. */
-  servfail: number;
-  droppedMalformed: number;
-  droppedOversized: number;
-  /** More queries in flight than allowed. */
-  droppedOverload: number;
-  /** From outside the LAN network: never answered. */
-  droppedOutsidePeer: number;
-}
+import type { RelayCounters, UpstreamStats } from '../../common/status';
 
 const LATENCIES_KEPT = 256;
 

@@ -1,8 +1,19 @@
-// dhcpcd gets wlan0's address from the wireless network. It reports every event through our hook
-// (dhcpcd -c), which tells the orchestrator; what follows from a new lease is the other services'.
+// dhcpcd gets the wireless interface's address. It reports every event through our hook (dhcpcd
+// -c), which tells the orchestrator; what follows from a new lease is the other services'. The
+// interface may vanish (a card reset on resume): dhcpcd is then stopped cleanly, and started
+// again the moment the interface is back, without any backoff.
+import { join } from 'node:path';
+import type { Timer } from '../system';
 import { SupervisedDaemon, type ServiceContext } from './service';
 
+/** How often the interface's presence is checked (a stat of /sys/class/net/IF). */
+const LINK_POLL_MS = 200;
+
 export class DhcpcdService extends SupervisedDaemon {
+  private watch: Timer | null = null;
+  private present = true;
+  private stopped = false;
+
   constructor(
     ctx: ServiceContext,
     private readonly iface: string,
@@ -12,8 +23,47 @@ export class DhcpcdService extends SupervisedDaemon {
 
   protected prepare(): readonly string[] {
     const o = this.ctx.opts;
+    const s = this.ctx.cfg.settings;
+    // The lease in a fraction of a second: no ARP probe of the offered address (about 2 s), no
+    // random start delay, and a two-message exchange where the server agrees. A user's
+    // dhcpcd.conf still applies; these are added to it.
+    const fast = [...(s.arp_probe ? [] : ['--noarp']), ...(s.start_delay ? [] : ['--nodelay']), ...(s.rapid_commit ? ['--option', 'rapid_commit'] : [])];
     // -e: the hook learns where to report from its environment, whatever --run-dir says.
-    return [o.tools.dhcpcd, '-B', '-c', o.hookPath, '-e', `WIFIBOX_HOOK_SOCKET=${o.hookSocket}`,
+    return [o.tools.dhcpcd, '-B', ...fast, '-c', o.hookPath, '-e', `WIFIBOX_HOOK_SOCKET=${o.hookSocket}`,
       ...(this.ctx.cfg.dhcpcdConf ? ['-f', this.ctx.cfg.dhcpcdConf] : []), this.iface];
+  }
+
+  async start(): Promise<void> {
+    await super.start();
+    this.present = this.ctx.sys.exists(join(this.ctx.opts.sysClassNet, this.iface));
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.watch = this.ctx.sys.after(LINK_POLL_MS, () => {
+      void this.checkLink().finally(() => this.schedule());
+    });
+  }
+
+  private async checkLink(): Promise<void> {
+    const present = this.ctx.sys.exists(join(this.ctx.opts.sysClassNet, this.iface));
+    if (present === this.present || this.stopped) return;
+    this.present = present;
+    if (!present) {
+      this.ctx.log.warn({ iface: this.iface }, `${this.iface} is gone; dhcpcd stopped until it is back`);
+      await this.supervisor?.hold(`${this.iface} is gone; waiting for it to come back`);
+      return;
+    }
+    this.ctx.log.info({ iface: this.iface }, `${this.iface} is back; starting dhcpcd`);
+    const r = await this.ctx.sys.run([this.ctx.opts.tools.ip, 'link', 'set', this.iface, 'up']);
+    if (r.code !== 0) this.ctx.log.warn({ iface: this.iface, err: r.stderr.trim() }, `cannot bring ${this.iface} up`);
+    if (!this.stopped) this.supervisor?.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.watch?.cancel();
+    await super.stop();
   }
 }

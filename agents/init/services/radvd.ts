@@ -11,7 +11,10 @@ export class RadvdService extends SupervisedDaemon {
 
   private render(): string {
     const path = join(this.ctx.opts.tmpDir, 'radvd.conf');
-    this.ctx.sys.writeAtomic(path, renderRadvd(this.ctx.cfg.radvd!, this.ctx.wireless().dns.dns6));
+    const lan = this.ctx.lan.v6;
+    // With the relay, hosts ask the guest itself (its LAN inet6 address) for good.
+    const dns6 = this.ctx.relayOn && lan ? [lan.address] : this.ctx.wireless().dns.dns6;
+    this.ctx.sys.writeAtomic(path, renderRadvd(this.ctx.cfg.radvd!, dns6));
     return path;
   }
 
@@ -21,7 +24,7 @@ export class RadvdService extends SupervisedDaemon {
   }
 
   async onWireless(c: WirelessChange): Promise<void> {
-    if (c.before.dns.dns6.join(' ') === c.after.dns.dns6.join(' ')) return;
+    if ((this.ctx.relayOn && this.ctx.lan.v6) || c.before.dns.dns6.join(' ') === c.after.dns.dns6.join(' ')) return;
     this.render();
     // radvd re-reads its config on SIGHUP; a restart would first withdraw the route from hosts.
     this.supervisor?.signal('SIGHUP');

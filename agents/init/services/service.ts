@@ -10,6 +10,7 @@ import type { Plan } from '../plan';
 import type { DaemonStatus } from '../../common/status';
 import { Supervisor } from '../supervisor';
 import type { InitSystem } from '../system';
+import type { LanAddress } from '../dns/lan';
 
 export interface WirelessChange {
   before: LeaseState;
@@ -40,6 +41,10 @@ export interface ServiceContext {
   wireless(): LeaseState;
   /** Told of each process a daemon starts, so a later wifibox-init can stop what this one left. */
   onSpawn(name: string, pid: number): void;
+  /** The guest's own addresses on the LAN side (from interfaces.conf), where the DNS relay answers. */
+  lan: { v4: LanAddress | null; v6: LanAddress | null };
+  /** The DNS relay runs: hosts are told the guest's own address as their DNS server. */
+  relayOn: boolean;
 }
 
 /** A daemon run and restarted by a Supervisor; subclasses say what it reads and how it starts. */

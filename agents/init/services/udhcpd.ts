@@ -32,7 +32,13 @@ export class UdhcpdService extends SupervisedDaemon {
   private waitingForDns(): boolean {
     const w = this.ctx.wireless();
     const t = this.ctx.cfg.udhcpd!;
-    return this.ctx.plan.steps.some((st) => st.id === 'dhcpcd') && t.placeholders.length > 0 && !w.lease && w.dns.dns.length === 0;
+    return !this.ctx.relayOn && this.ctx.plan.steps.some((st) => st.id === 'dhcpcd') && t.placeholders.length > 0 && !w.lease && w.dns.dns.length === 0;
+  }
+
+  /** With the relay, hosts ask the guest itself, and the lease they get first is final. */
+  private dnsHandedOut(): string[] {
+    const lan = this.ctx.lan.v4;
+    return this.ctx.relayOn && lan ? [lan.address] : this.ctx.wireless().dns.dns;
   }
 
   private render(): string {
@@ -40,7 +46,7 @@ export class UdhcpdService extends SupervisedDaemon {
     const { dns } = this.ctx.wireless();
     const known = !this.waitingForDns();
     const o = this.ctx.opts;
-    let text = renderUdhcpd(t, { dns: dns.dns, domain: dns.domain, search: dns.search }, known ? {} : { leaseSeconds: o.shortLeaseSeconds });
+    let text = renderUdhcpd(t, { dns: this.dnsHandedOut(), domain: dns.domain, search: dns.search }, known ? {} : { leaseSeconds: o.shortLeaseSeconds });
     // busybox udhcpd writes its lease file every auto_time seconds (default 2 h) and on SIGTERM:
     // write it often, so hosts keep their addresses even when udhcpd is killed outright.
     if (!/^\s*auto_time\s/im.test(t.text)) text += `auto_time\t${o.leaseWriteSeconds}\n`;
@@ -57,7 +63,11 @@ export class UdhcpdService extends SupervisedDaemon {
   }
 
   async onWireless(c: WirelessChange): Promise<void> {
-    if (!dnsChanged(c) && !(firstLease(c) && this.rendered?.dnsKnown === false)) return;
+    // With the relay, only the domain and search list are in udhcpd's hands (hosts take them at renewal).
+    const changed = this.ctx.relayOn
+      ? c.before.dns.domain !== c.after.dns.domain || c.before.dns.search.join(' ') !== c.after.dns.search.join(' ')
+      : dnsChanged(c) || (firstLease(c) && this.rendered?.dnsKnown === false);
+    if (!changed) return;
     this.render();
     // SIGTERM makes busybox udhcpd write its lease file first: hosts keep their addresses.
     await this.supervisor?.restart();
