@@ -22,8 +22,9 @@ export const COMMANDS = [
  */
 
 /**
- * @param {{ root: string, dist: string, addon: string, present: (file: string) => boolean }} p
- *   root: the repository; dist: where the bundles are; addon: the musl build of the addon;
+ * @param {{ root: string, dist: string, addon: string, hook: string, present: (file: string) => boolean }} p
+ *   root: the repository; dist: where the bundles are; addon, hook: the musl builds of the addon
+ *   and of the dhcpcd hook;
  *   present: whether a file exists (a parameter so that a test can fake it)
  * @returns {{ files: PlannedFile[], missing: string[], skipped: string[] }}
  */
@@ -48,8 +49,8 @@ export function installPlan(p) {
     want({ path: `${LIB_DIR}/${c.bundle}`, mode: 0o644, source: bundle });
     want({ path: `usr/sbin/${c.command}`, mode: 0o755, source: join(p.root, 'apk', 'sbin', c.command) });
   }
-  // dhcpcd runs its hook with execve (dhcpcd -c), so the hook alone among the bundles is executable.
-  want({ path: `${LIB_DIR}/wifibox-dhcpcd-hook.js`, mode: 0o755, source: join(p.dist, 'wifibox-dhcpcd-hook.js') });
+  // dhcpcd runs its hook with execve (dhcpcd -c).
+  want({ path: `${LIB_DIR}/wifibox-dhcpcd-hook`, mode: 0o755, source: p.hook });
   want({ path: `${LIB_DIR}/wifibox_dgram.node`, mode: 0o644, source: p.addon });
 
   for (const service of ['wifibox-init', 'uds_passthru']) {
@@ -57,6 +58,8 @@ export function installPlan(p) {
     want({ path: `etc/conf.d/${service}`, mode: 0o644, source: join(p.root, 'init', `${service}.confd`) });
   }
   want({ path: 'usr/share/man/man8/wifibox-agents.8', mode: 0o644, source: join(p.root, 'apk', 'wifibox-agents.8') });
+  // Copied to /media/etc (the host's appliance folder) by whoever wants to change a setting.
+  want({ path: 'usr/share/doc/wifibox-agents/wifibox-agents.conf.sample', mode: 0o644, source: join(p.root, 'apk', 'wifibox-agents.conf.sample') });
   return { files, missing, skipped };
 }
 

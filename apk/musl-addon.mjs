@@ -15,6 +15,15 @@
  * @param {{ compiler: string, nodeInclude: string, source: string, out: string }} p
  * @returns {string[]}
  */
+/**
+ * The dhcpcd hook for Alpine: a static musl program, so it needs nothing of the guest but a kernel.
+ * @param {{ compiler: string, source: string, out: string }} p
+ * @returns {string[]}
+ */
+export function muslHookCommand(p) {
+  return [p.compiler, '-std=gnu11', '-Os', '-Wall', '-Wextra', '-static', '-s', p.source, '-o', p.out];
+}
+
 export function muslAddonCommand(p) {
   return [
     p.compiler,

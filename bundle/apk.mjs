@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { apkbuildVariables, apkFileName, COMMANDS, installPlan, LIB_DIR, pkginfoFields } from '../apk/layout.mjs';
-import { muslAddonCommand } from '../apk/musl-addon.mjs';
+import { muslAddonCommand, muslHookCommand } from '../apk/musl-addon.mjs';
 import { buildApk } from '../apk/package-writer.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -77,31 +77,32 @@ function nodeInclude() {
   return found;
 }
 
-/** dist/musl/wifibox_dgram.node, rebuilt only when native/unix_dgram.c is newer. */
-function muslAddon() {
-  const out = join(root, 'dist', 'musl', 'wifibox_dgram.node');
-  const source = join(root, 'native', 'unix_dgram.c');
+/**
+ * A file of dist/musl/, built with musl-gcc from a source under native/ only when that is newer.
+ * @param {string} name @param {string} sourceName @param {(p: { source: string, out: string }) => string[]} command
+ */
+function muslBuild(name, sourceName, command) {
+  const out = join(root, 'dist', 'musl', name);
+  const source = join(root, 'native', sourceName);
   if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) return out;
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}`;
-  const argv = muslAddonCommand({
-    compiler: 'musl-gcc',
-    nodeInclude: nodeInclude(),
-    source: relative(root, source),
-    out: relative(root, tmp),
-  });
+  const argv = command({ source: relative(root, source), out: relative(root, tmp) });
   const t = Date.now();
   try {
-    execFileSync(argv[0], argv.slice(1), { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(argv[0] ?? 'musl-gcc', argv.slice(1), { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   } catch (err) {
     const e = /** @type {NodeJS.ErrnoException} */ (err);
     if (e.code === 'ENOENT') fail('musl-gcc not found: install Debian\'s musl-tools (apt-get install musl-tools)');
     fail(`musl-gcc failed: ${e.message}`);
   }
   renameSync(tmp, out);
-  console.log(`apk: musl addon ${relative(root, out)} (${Date.now() - t} ms)`);
+  console.log(`apk: musl build ${relative(root, out)} (${Date.now() - t} ms)`);
   return out;
 }
+
+const muslAddon = () => muslBuild('wifibox_dgram.node', 'unix_dgram.c', (p) => muslAddonCommand({ compiler: 'musl-gcc', nodeInclude: nodeInclude(), ...p }));
+const muslHook = () => muslBuild('wifibox-dhcpcd-hook', 'dhcpcd_hook.c', (p) => muslHookCommand({ compiler: 'musl-gcc', ...p }));
 
 /** @param {number} n */
 const bytes = (n) => n.toLocaleString('en-US');
@@ -127,7 +128,7 @@ function sizesSection(p) {
   for (const f of p.files) {
     const name = f.path.slice(LIB_DIR.length + 1);
     const isAgent = name.endsWith('.js');
-    const verdict = isAgent ? (f.size <= BUNDLE_TARGET_BYTES ? '≤ 300 KB: ✓' : '≤ 300 KB: ✗') : 'not an agent (the musl addon)';
+    const verdict = isAgent ? (f.size <= BUNDLE_TARGET_BYTES ? '≤ 300 KB: ✓' : '≤ 300 KB: ✗') : 'not an agent (a musl build)';
     lines.push(`| \`${name}\` | ${bytes(f.size)} | ${bytes(f.gzip)} | ${verdict} |`);
   }
   lines.push(
@@ -157,7 +158,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const apkbuild = apkbuildVariables(readFileSync(join(root, 'apk', 'APKBUILD'), 'utf8'));
 const addon = opts.addon !== undefined ? resolve(opts.addon) : muslAddon();
 
-const plan = installPlan({ root, dist: resolve(opts.dist), addon, present: existsSync });
+const plan = installPlan({ root, dist: resolve(opts.dist), addon, hook: muslHook(), present: existsSync });
 if (plan.missing.length > 0) fail(`missing: ${plan.missing.join(', ')} (run \`npm run build\` first)`);
 for (const s of plan.skipped) console.log(`apk: not packaged: ${s}`);
 

@@ -1,8 +1,8 @@
 // npm run build: type-check, build the native addon, bundle each agent into one file in dist/.
 //   --quick       no type-check
-//   --addon-only  only the native addon (native/build/), for the unit tests
+//   --native-only only the native parts (native/build/: the addon, the dhcpcd hook), for the unit tests
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -11,7 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const quick = process.argv.includes('--quick'); // skip the type-check (tests of the bundle itself)
-const addonOnly = process.argv.includes('--addon-only'); // the unit tests need nothing else
+const nativeOnly = process.argv.includes('--native-only'); // the unit tests need nothing else
 
 function gitRevision() {
   try {
@@ -31,7 +31,7 @@ function step(what, fn) {
 
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 
-if (!quick && !addonOnly) step('type-check', () => execFileSync(bin('tsc'), ['--noEmit', '-p', root], { stdio: 'inherit' }));
+if (!quick && !nativeOnly) step('type-check', () => execFileSync(bin('tsc'), ['--noEmit', '-p', root], { stdio: 'inherit' }));
 
 // The addon is rebuilt only when its sources are newer than the last build.
 const addon = join(root, 'native', 'build', 'Release', 'wifibox_dgram.node');
@@ -46,18 +46,30 @@ if (stale) {
     execFileSync(bin('node-gyp'), ['rebuild', ...nodedir, '--directory', join(root, 'native')], { stdio: ['ignore', 'ignore', 'inherit'] }));
 }
 
-if (addonOnly) process.exit(0);
+// The dhcpcd hook: a small C program (dhcpcd runs it for every event), built with the system's cc.
+const hook = join(root, 'native', 'build', 'wifibox-dhcpcd-hook');
+const hookSource = join(root, 'native', 'dhcpcd_hook.c');
+if (!existsSync(hook) || statSync(hookSource).mtimeMs > statSync(hook).mtimeMs) {
+  mkdirSync(dirname(hook), { recursive: true });
+  step('dhcpcd hook', () => execFileSync('cc', ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-o', hook, hookSource], { stdio: 'inherit' }));
+}
+if (nativeOnly) process.exit(0);
 
 mkdirSync(dist, { recursive: true });
+// Outputs of earlier builds that nothing makes any more: packaging takes every bundle it finds.
+for (const old of ['wifibox-dhcpcd-hook.js']) rmSync(join(dist, old), { force: true });
 // Copy then rename: overwriting a loaded .node in place crashes every process that mapped it.
 const tmpAddon = join(dist, `.wifibox_dgram.node.${process.pid}`);
 copyFileSync(addon, tmpAddon);
 renameSync(tmpAddon, join(dist, 'wifibox_dgram.node'));
+const tmpHook = join(dist, `.wifibox-dhcpcd-hook.${process.pid}`);
+copyFileSync(hook, tmpHook);
+chmodSync(tmpHook, 0o755); // dhcpcd executes it directly
+renameSync(tmpHook, join(dist, 'wifibox-dhcpcd-hook'));
 
 const agents = [
   { entry: 'agents/passthru/main.ts', out: 'wifibox-passthru.js', minify: true },
   { entry: 'agents/init/main.ts', out: 'wifibox-init.js', minify: true },
-  { entry: 'agents/init/hook.ts', out: 'wifibox-dhcpcd-hook.js', minify: true, executable: true },
   { entry: 'agents/diag/main.ts', out: 'wifibox-diag.js', minify: true },
   { entry: 'lab/cli.ts', out: 'lab.js', minify: false },
   { entry: 'bench/main.ts', out: 'bench.js', minify: false },
@@ -77,7 +89,5 @@ for (const a of agents) {
     define: { WIFIBOX_VERSION: JSON.stringify(version) },
     logLevel: 'warning',
   });
-  // dhcpcd runs its hook directly (execve), so the hook must be executable itself.
-  if (a.executable) chmodSync(join(dist, a.out), 0o755);
   console.log(`build: dist/${a.out} ${statSync(join(dist, a.out)).size} bytes`);
 }

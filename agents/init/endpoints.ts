@@ -1,5 +1,5 @@
 // The two UNIX endpoints wifibox-init serves: its status (one JSON document, for wifibox-diag
-// and people) and the dhcpcd hook's reports (one JSON object of dhcpcd's variables per event).
+// and people) and the dhcpcd hook's reports (dhcpcd's variables, one event per connection).
 import type { Logger } from 'pino';
 import type { InitSystem, Served } from './system';
 
@@ -10,6 +10,19 @@ export interface EndpointHandlers {
 }
 
 const MAX_HOOK_REPORT = 65_536;
+
+/** The hook's report (native/dhcpcd_hook.c): NUL-terminated `name=value` strings; null when malformed. */
+export function parseHookReport(report: string): Record<string, string> | null {
+  const env: Record<string, string> = {};
+  for (const kv of report.split('\0')) {
+    if (kv === '') continue;
+    const eq = kv.indexOf('=');
+    const name = kv.slice(0, eq);
+    if (eq < 1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return null;
+    env[name] = kv.slice(eq + 1);
+  }
+  return typeof env.reason === 'string' ? env : null;
+}
 
 export function serveEndpoints(sys: InitSystem, paths: { status: string; hook: string }, handlers: EndpointHandlers, log: Logger): Served[] {
   const failed = (what: string) => (err: Error) => log.error({ err: err.message }, `${what} endpoint failed`);
@@ -23,18 +36,12 @@ export function serveEndpoints(sys: InitSystem, paths: { status: string; hook: s
       readRequest: true,
       maxRequest: MAX_HOOK_REPORT,
       answer(request) {
-        let env: unknown;
-        try {
-          env = JSON.parse(request);
-        } catch (err) {
-          log.warn({ err: (err as Error).message }, 'bad report from the dhcpcd hook');
+        const env = parseHookReport(request);
+        if (env === null) {
+          log.warn('bad report from the dhcpcd hook: expected NUL-terminated name=value strings with a reason');
           return 'FAIL\n';
         }
-        if (env === null || typeof env !== 'object' || Array.isArray(env) || Object.values(env).some((v) => typeof v !== 'string')) {
-          log.warn('bad report from the dhcpcd hook: expected an object of strings');
-          return 'FAIL\n';
-        }
-        handlers.hookReport(env as Record<string, string>);
+        handlers.hookReport(env);
         return 'OK\n';
       },
     },

@@ -296,7 +296,8 @@ describe('npm run apk: the APK v2 package', () => {
       'etc/conf.d/wifibox-init': 0o644,
       'etc/init.d/uds_passthru': 0o755,
       'etc/init.d/wifibox-init': 0o755,
-      [`${LIB}/wifibox-dhcpcd-hook.js`]: 0o755, // dhcpcd execs it
+      [`${LIB}/wifibox-dhcpcd-hook`]: 0o755, // dhcpcd execs it
+      'usr/share/doc/wifibox-agents/wifibox-agents.conf.sample': 0o644,
       [`${LIB}/wifibox_dgram.node`]: 0o644,
       'usr/share/man/man8/wifibox-agents.8': 0o644,
     };
@@ -304,7 +305,7 @@ describe('npm run apk: the APK v2 package', () => {
       files[`usr/sbin/${c}`] = 0o755;
       files[`${LIB}/${c}.js`] = 0o644;
     }
-    const dirs = ['etc', 'etc/conf.d', 'etc/init.d', 'usr', 'usr/lib', LIB, 'usr/sbin', 'usr/share', 'usr/share/man', 'usr/share/man/man8'];
+    const dirs = ['etc', 'etc/conf.d', 'etc/init.d', 'usr', 'usr/lib', LIB, 'usr/sbin', 'usr/share', 'usr/share/doc', 'usr/share/doc/wifibox-agents', 'usr/share/man', 'usr/share/man/man8'];
     const listed = Object.fromEntries(data.entries.map((e) => [e.name, e.mode]));
     expect(listed).toEqual({ ...files, ...Object.fromEntries(dirs.map((d) => [`${d}/`, 0o755])) });
 
@@ -349,6 +350,21 @@ describe('npm run apk: the APK v2 package', () => {
     const laterInfo = pkginfo(readTar(laterMembers[0].data).entries[0].content.toString());
     expect(laterInfo.get('builddate')).toEqual([String(commitTime + 86_400)]);
     expect(readTar(laterMembers[1].data).entries.every((e) => e.mtime === commitTime + 86_400)).toBe(true);
+  });
+});
+
+describe('npm run apk: the dhcpcd hook inside, a static musl program', () => {
+  it('readelf: an x86-64 executable with no interpreter and no library; it runs here and says where it failed', () => {
+    const hook = path.join(work, 'wifibox-dhcpcd-hook');
+    fs.writeFileSync(hook, entry(`${LIB}/wifibox-dhcpcd-hook`).content, { mode: 0o755 });
+    const header = execFileSync('readelf', ['-h', hook]).toString();
+    expect(header).toMatch(/Type:\s+EXEC|Type:\s+DYN/);
+    expect(header).toMatch(/Machine:\s+Advanced Micro Devices X86-64/);
+    expect(execFileSync('readelf', ['-l', hook]).toString()).not.toContain('INTERP');
+    expect(execFileSync('readelf', ['-d', hook]).toString()).not.toContain('(NEEDED)');
+    const r = spawnSync(hook, [], { env: { WIFIBOX_HOOK_SOCKET: path.join(work, 'nobody.sock'), reason: 'BOUND' }, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/nobody\.sock: connect: /);
   });
 });
 

@@ -15,7 +15,7 @@ const STATION6 = [...STATION, 'optional/ipv6/wpa_supplicant/appliance'];
 const OPTS: InitOptions = {
   confDir: '/media/etc', procSys: '/proc/sys', sysClassNet: '/sys/class/net', sysBusPci: '/sys/bus/pci',
   runDir: '/run/wifibox-init', tmpDir: '/tmp', statusSocket: '/run/wifibox-init.sock', hookSocket: '/run/wifibox-init/hook.sock',
-  hookPath: '/usr/lib/wifibox-agents/wifibox-dhcpcd-hook.js', resolvConf: '/etc/resolv.conf',
+  hookPath: '/usr/lib/wifibox-agents/wifibox-dhcpcd-hook', resolvConf: '/etc/resolv.conf',
   lanInterface: 'eth0', wirelessInterface: 'wlan0', shortLeaseSeconds: 10, leaseWriteSeconds: 10,
   tools: { ip: 'ip', iptablesRestore: 'iptables-restore', ip6tablesRestore: 'ip6tables-restore', iptables: 'iptables', ip6tables: 'ip6tables', dhcpcd: 'dhcpcd', udhcpd: 'udhcpd', radvd: 'radvd' },
 };
@@ -33,7 +33,7 @@ const status = () => JSON.parse(sys.connect(OPTS.statusSocket));
 const stepState = (id: string) => status().steps.find((s: { id: string }) => s.id === id)?.state;
 /** The position of the first effect matching `re` (-1: none). */
 const at = (re: RegExp, from = 0) => sys.effects.findIndex((e, i) => i >= from && re.test(e));
-const report = (env: Record<string, string>) => expect(sys.connect(OPTS.hookSocket, JSON.stringify(env))).toBe('OK\n');
+const report = (env: Record<string, string>) => expect(sys.connect(OPTS.hookSocket, Object.entries(env).map(([k, v]) => `${k}=${v}\0`).join(''))).toBe('OK\n');
 const BOUND = { reason: 'BOUND', interface: 'wlan0', new_ip_address: '192.168.77.2', new_subnet_cidr: '24', new_routers: '192.168.77.1', new_domain_name_servers: '192.168.77.53', new_domain_name: 'wireless.lab' };
 
 beforeEach(() => {
@@ -174,8 +174,9 @@ describe('wifibox-init orchestrator', () => {
 
   it('a bad hook report is refused and changes nothing', async () => {
     await orchestrator().up();
-    expect(sys.connect(OPTS.hookSocket, '{"reason": 5}')).toBe('FAIL\n');
-    expect(sys.connect(OPTS.hookSocket, 'not json')).toBe('FAIL\n');
+    expect(sys.connect(OPTS.hookSocket, 'interface=wlan0\0new_ip_address=192.168.77.2\0')).toBe('FAIL\n'); // no reason
+    expect(sys.connect(OPTS.hookSocket, 'reason=BOUND\0no equals sign\0')).toBe('FAIL\n');
+    expect(sys.connect(OPTS.hookSocket, '{"reason": "BOUND"}')).toBe('FAIL\n');
     expect(status().leaseEvent).toBeNull();
   });
 

@@ -1,0 +1,61 @@
+// /media/etc/wifibox-agents.conf: read with the ini package, checked against each agent's keys,
+// every problem named with file and line, a bad value's key kept at its default.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readAgentsConf } from '../../agents/common/agents-conf';
+import { INIT_SETTINGS } from '../../agents/init/settings';
+import { REPO } from '../helpers/paths';
+
+const F = '/media/etc/wifibox-agents.conf';
+const DEFAULTS = { relay: true, relay_timeout: 1, relay_max_queries: 256, arp_probe: false, start_delay: false, rapid_commit: true };
+const read = (text: string | null) => readAgentsConf(text, F, 'init', INIT_SETTINGS);
+
+describe('wifibox-agents.conf', () => {
+  it('absent or empty: every default, no problem', () => {
+    expect(read(null)).toEqual({ settings: DEFAULTS, problems: [] });
+    expect(read('')).toEqual({ settings: DEFAULTS, problems: [] });
+  });
+
+  it('takes yes/no, true/false, on/off, 1/0 and numbers in range, comments after values', () => {
+    const r = read('[init]\nrelay = No ; back to before\narp_probe=on\nstart_delay = 1\nrapid_commit = false # no\nrelay_timeout = 2.5\nrelay_max_queries = 64\n');
+    expect(r.problems).toEqual([]);
+    expect(r.settings).toEqual({ relay: false, relay_timeout: 2.5, relay_max_queries: 64, arp_probe: true, start_delay: true, rapid_commit: false });
+  });
+
+  it('a bad value: FILE:LINE error, that key keeps its default, the others apply', () => {
+    const r = read('# settings\n[init]\nrelay_timeout = soon\narp_probe = yes\nrelay_max_queries = 1.5\nrelay = maybe\n');
+    expect(r.settings).toEqual({ ...DEFAULTS, arp_probe: true });
+    expect(r.problems).toEqual([
+      { file: F, line: 3, severity: 'error', message: "relay_timeout = 'soon' is not valid; expected a number from 0.1 to 10 (seconds) (the default, 1, is used)" },
+      { file: F, line: 5, severity: 'error', message: "relay_max_queries = '1.5' is not valid; expected a whole number from 16 to 4096 (the default, 256, is used)" },
+      { file: F, line: 6, severity: 'error', message: "relay = 'maybe' is not valid; expected yes or no (the default, yes, is used)" },
+    ]);
+  });
+
+  it('unknown keys and sections, and keys outside a section, are warnings (a typo never passes silently)', () => {
+    const r = read('relay = no\n[init]\nrelai = no\n[forwardng]\nx = 1\n');
+    expect(r.settings).toEqual(DEFAULTS);
+    expect(r.problems.map((p) => `${p.line} ${p.severity} ${p.message}`)).toEqual([
+      "1 warning 'relay' is outside any section (ignored); expected it under [init]",
+      '4 warning unknown section [forwardng] (ignored); expected [init]',
+      "3 warning unknown key 'relai' in [init] (ignored); expected one of relay, relay_timeout, relay_max_queries, arp_probe, start_delay, rapid_commit",
+    ]);
+  });
+
+  it('a key set twice has its later value, and a problem points at that later line', () => {
+    const r = read('[init]\nrelay_timeout = 2\n\n[init]\nrelay_timeout = never\n');
+    expect(r.problems.map((p) => p.line)).toEqual([5]);
+  });
+
+  it('the packaged sample lists every key with its default, and reads without a problem once uncommented', () => {
+    const sample = readFileSync(join(REPO, 'apk', 'wifibox-agents.conf.sample'), 'utf8');
+    const uncommented = sample.replace(/^#(\w+ = )/gm, '$1');
+    const r = read(uncommented);
+    expect(r.problems).toEqual([]);
+    expect(r.settings).toEqual(DEFAULTS);
+    const listed = [...uncommented.matchAll(/^(\w+) = /gm)].map((m) => m[1]);
+    expect(listed).toEqual(Object.keys(INIT_SETTINGS));
+    expect(read(sample)).toEqual({ settings: DEFAULTS, problems: [] });
+  });
+});
