@@ -5,6 +5,9 @@
 //   bind(handle, path)       starts delivering datagrams to onMessage
 //   send(handle, buf, dest)  non-blocking sendto; throws errno errors
 //   close(handle)            idempotent, safe inside onMessage
+//   handle.onerror(err)      set by the caller: libuv stopped polling the socket (an error it
+//                            reported); the socket is closed right after
+//   injectPollError(handle, errno)  for tests: what such a libuv error does
 //
 // Only node-api and libuv are used so the addon builds against any Node
 // (glibc or musl) without C++ wrappers.
@@ -49,20 +52,15 @@ static napi_value make_string(napi_env env, const char *s) {
   return v;
 }
 
-// Throw an Error shaped like Node's own system errors:
-// message "sendto ENOENT /path", .code, .errno (negative, libuv style),
-// .syscall and, when there is one, .address.
-static void throw_errno(napi_env env, int err, const char *syscall,
-                        const char *address) {
-  int uverr = uv_translate_sys_error(err);
+// An Error shaped like Node's own system errors: message "sendto ENOENT /path", .code, .errno
+// (negative, libuv style), .syscall and, when there is one, .address. NULL if it cannot be made.
+static napi_value make_uv_error(napi_env env, int uverr, const char *syscall,
+                                const char *address) {
   const char *code = uv_err_name(uverr);
   size_t len = strlen(syscall) + strlen(code) + (address ? strlen(address) : 0) + 3;
   char *msg = malloc(len);
   napi_value error, errno_value;
-  if (msg == NULL) {
-    napi_throw_error(env, code, strerror(err));
-    return;
-  }
+  if (msg == NULL) return NULL;
   if (address)
     snprintf(msg, len, "%s %s %s", syscall, code, address);
   else
@@ -70,7 +68,7 @@ static void throw_errno(napi_env env, int err, const char *syscall,
   if (napi_create_error(env, make_string(env, code), make_string(env, msg),
                         &error) != napi_ok) {
     free(msg);
-    return;
+    return NULL;
   }
   free(msg);
   napi_create_int32(env, uverr, &errno_value);
@@ -78,7 +76,16 @@ static void throw_errno(napi_env env, int err, const char *syscall,
   napi_set_named_property(env, error, "syscall", make_string(env, syscall));
   if (address)
     napi_set_named_property(env, error, "address", make_string(env, address));
-  napi_throw(env, error);
+  return error;
+}
+
+static void throw_errno(napi_env env, int err, const char *syscall,
+                        const char *address) {
+  napi_value error = make_uv_error(env, uv_translate_sys_error(err), syscall, address);
+  if (error != NULL)
+    napi_throw(env, error);
+  else
+    napi_throw_error(env, NULL, strerror(err));
 }
 
 static void free_poll(uv_handle_t *handle) { free(handle); }
@@ -172,14 +179,9 @@ static socklen_t fill_addr(struct sockaddr_un *addr, const char *path) {
   return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
 }
 
-// Calls onMessage(buf); an exception becomes an ordinary uncaught exception.
-static void deliver(dgram_socket *s, napi_value self, napi_value buf) {
-  napi_env env = s->env;
-  napi_value callback;
+// No JS frame is below a libuv callback to rethrow a pending exception.
+static void rethrow_pending(napi_env env) {
   bool pending = false;
-  if (napi_get_named_property(env, self, "onmessage", &callback) == napi_ok)
-    napi_make_callback(env, s->async, self, callback, 1, &buf, NULL);
-  // No JS frame is below a libuv callback to rethrow a pending exception.
   napi_is_exception_pending(env, &pending);
   if (pending) {
     napi_value error;
@@ -188,13 +190,46 @@ static void deliver(dgram_socket *s, napi_value self, napi_value buf) {
   }
 }
 
+// libuv stops watching an fd whose poll failed: nothing would ever be delivered again. Rather
+// than a socket that stays open and silent, the JS side is told (onerror) and it is closed.
+static void poll_failed(dgram_socket *s, int uverr) {
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  napi_value self, callback, error;
+  napi_valuetype type;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (napi_get_reference_value(env, s->self, &self) == napi_ok && self != NULL &&
+      napi_get_named_property(env, self, "onerror", &callback) == napi_ok &&
+      napi_typeof(env, callback, &type) == napi_ok && type == napi_function &&
+      (error = make_uv_error(env, uverr, "poll", NULL)) != NULL) {
+    s->dispatching = 1;
+    napi_make_callback(env, s->async, self, callback, 1, &error, NULL);
+    rethrow_pending(env);
+    s->dispatching = 0;
+  }
+  socket_close(s);
+  release_async(s);
+  napi_close_handle_scope(env, scope);
+}
+
+// Calls onMessage(buf); an exception becomes an ordinary uncaught exception.
+static void deliver(dgram_socket *s, napi_value self, napi_value buf) {
+  napi_value callback;
+  if (napi_get_named_property(s->env, self, "onmessage", &callback) == napi_ok)
+    napi_make_callback(s->env, s->async, self, callback, 1, &buf, NULL);
+  rethrow_pending(s->env);
+}
+
 static void on_readable(uv_poll_t *handle, int status, int events) {
   dgram_socket *s = handle->data;
   napi_env env = s->env;
   napi_handle_scope scope;
   napi_value self;
-  (void)status;  // recv reports any error itself
   (void)events;
+  if (status < 0) {
+    poll_failed(s, status);
+    return;
+  }
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   // Holding self here keeps s alive even if onMessage closes the socket.
   if (napi_get_reference_value(env, s->self, &self) != napi_ok || self == NULL) {
@@ -206,7 +241,6 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     napi_handle_scope inner;
     napi_value buf;
     void *data = NULL;
-    bool pending = false;
     ssize_t got;
     // MSG_TRUNC makes the peek return the real size, so each Buffer is
     // exact and an empty datagram is distinguishable from "nothing queued".
@@ -220,12 +254,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       // Drop the datagram rather than spin on it forever.
       char discard;
       recv(s->fd, &discard, 0, 0);
-      napi_is_exception_pending(env, &pending);
-      if (pending) {
-        napi_value error;
-        napi_get_and_clear_last_exception(env, &error);
-        napi_fatal_exception(env, error);
-      }
+      rethrow_pending(env);
       napi_close_handle_scope(env, inner);
       break;
     }
@@ -396,6 +425,21 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_inject_poll_error(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  dgram_socket *s;
+  int32_t err = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_value_int32(env, argv[1], &err) != napi_ok) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "injectPollError(handle, errno)");
+    return NULL;
+  }
+  if ((s = get_socket(env, argv[0])) == NULL) return NULL;
+  if (s->poll != NULL) poll_failed(s, uv_translate_sys_error(err));
+  return NULL;
+}
+
 static napi_value js_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -416,6 +460,7 @@ NAPI_MODULE_INIT() {
       {"bind", NULL, js_bind, NULL, NULL, NULL, napi_enumerable, NULL},
       {"send", NULL, js_send, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"injectPollError", NULL, js_inject_poll_error, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]),
                                props));
