@@ -141,7 +141,7 @@ export class Lab {
     if (!existsSync(join(opts.upstreamDir, flavor, 'appliance'))) {
       throw new Error(`upstream samples not found at ${opts.upstreamDir}`);
     }
-    await cleanStale();
+    await removeLabs();
     const tag = `${process.pid.toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`.slice(0, 7);
     const lab = new Lab(tag, flavor, opts);
     try {
@@ -653,31 +653,20 @@ function readState(dir: string): LabState | null {
   }
 }
 
-/** Removes labs whose test process died without cleaning up (never a persistent `npm run lab`). */
-export async function cleanStale(): Promise<string[]> {
+/**
+ * Removes labs whose owner is gone: by default the test runs that died without cleaning up (never
+ * a persistent `npm run lab`); with `persistent`, those too (`npm run lab -- down`); with
+ * `liveTests`, also test runs still going.
+ */
+export async function removeLabs(which: { persistent?: boolean; liveTests?: boolean } = {}): Promise<string[]> {
   if (!existsSync(LAB_BASE)) return [];
   const removed: string[] = [];
   for (const tag of readdirSync(LAB_BASE)) {
     const dir = join(LAB_BASE, tag);
     const st = readState(dir);
     if (!st) continue;
-    if (st.persistent) continue;
-    if (isSameProcess({ name: 'owner', ...st.owner })) continue;
-    await teardown(st, dir);
-    removed.push(tag);
-  }
-  return removed;
-}
-
-/** `npm run lab -- down`: every lab this machine has, persistent or not, except live test runs. */
-export async function downAll(includeLiveTests = false): Promise<string[]> {
-  if (!existsSync(LAB_BASE)) return [];
-  const removed: string[] = [];
-  for (const tag of readdirSync(LAB_BASE)) {
-    const dir = join(LAB_BASE, tag);
-    const st = readState(dir);
-    if (!st) continue;
-    if (!st.persistent && !includeLiveTests && isSameProcess({ name: 'owner', ...st.owner })) continue;
+    const kept = st.persistent ? !which.persistent : !which.liveTests && isSameProcess({ name: 'owner', ...st.owner });
+    if (kept) continue;
     await teardown(st, dir);
     removed.push(tag);
   }
