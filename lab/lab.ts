@@ -673,7 +673,3 @@ export async function removeLabs(which: { persistent?: boolean; liveTests?: bool
   return removed;
 }
 
-export function labDirOf(tag: string): string {
-  return join(LAB_BASE, tag);
-}
-

@@ -1,7 +1,6 @@
 // Process plumbing for the lab: every spawn is an argv array (never a shell), and every
 // long-running process is remembered by PID *and* start time, so cleanup can never signal
 // a recycled PID or anything this lab did not start.
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { runCommand, type RunOptions, type RunResult } from '../agents/common/run';
 import { readFileSync } from 'node:fs';
 
@@ -73,30 +72,6 @@ export async function stopTracked(t: Tracked, graceMs = 2000): Promise<void> {
       /* already gone */
     }
   }
-}
-
-export interface Daemon extends Tracked {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  output(): string;
-}
-
-/** Starts a long-running process whose output is kept in memory (bounded) for test messages. */
-export function startDaemon(name: string, argv: readonly string[], opts: SpawnOptions = {}): Daemon {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-  if (child.pid === undefined) throw new Error(`${name}: could not start ${argv[0]}`);
-  let out = '';
-  const keep = (d: Buffer) => {
-    out += d.toString();
-    if (out.length > 256 * 1024) out = out.slice(-128 * 1024);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : null)));
-    child.on('error', () => resolve(-1));
-  });
-  return { name, pid: child.pid, start: startTime(child.pid) ?? '', child, exited, output: () => out };
 }
 
 export async function waitFor<T>(
