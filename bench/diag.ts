@@ -15,7 +15,10 @@ import { availableParallelism, cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { Lab, LAB_SYS_BUS_PCI, pidsIn, repoRoot } from '../lab/lab';
+import { Lab } from '../lab/lab';
+import { LAB_SYS_BUS_PCI } from '../lab/guest';
+import { pidsIn } from '../lab/namespaces';
+import { repoRoot } from '../lab/paths';
 import { sleep, waitFor } from '../lab/proc';
 
 export const DIAG_START_MARK = '<!-- diag-bench:start -->';

@@ -2,8 +2,9 @@
 // either wifibox-init or the old OpenRC sequence started at t0, and the moments the host gets there.
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { Lab, pidsIn, type LabProcess } from '../lab/lab';
-import { sleep } from '../lab/proc';
+import { Lab } from '../lab/lab';
+import { pidsIn } from '../lab/namespaces';
+import { sleep, type LabProcess } from '../lab/proc';
 import { comm, NO_MEMORY, addMemory, smapsRollup, type Memory } from './memory';
 import { OLD_BOOT_ARGV, OLD_MARKS, prepareOldSequence } from './init-old';
 

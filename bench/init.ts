@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, release } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../lab/lab';
+import { repoRoot } from '../lab/paths';
 import { renderInitSection, writeInitSection, type InitMachine, type InitResults } from './init-report';
 import { abortRuns, runOnce, type RunFigures, type Sequence } from './init-runs';
 

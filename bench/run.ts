@@ -5,8 +5,9 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node
 import { connect } from 'node:net';
 import { availableParallelism, cpus, release } from 'node:os';
 import { join } from 'node:path';
-import { Lab, repoRoot, type LabProcess } from '../lab/lab';
-import { sleep, waitFor } from '../lab/proc';
+import { Lab } from '../lab/lab';
+import { repoRoot } from '../lab/paths';
+import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { childrenOf, comm, sampleChildren, samplePeakMemory, smapsRollup, treeMemory, type Memory } from './memory';
 import { benchScriptPath, holdConnections, LauncherClient, runClient, stopClients, useBenchScript } from './procs';
 import type { ConcurrentResult, LatencyResult, LauncherReply } from './protocol';

@@ -4,7 +4,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Lab, LAB_SYS_BUS_PCI, missingTools, removeLabs, type Flavor } from './lab';
+import { Lab, missingTools } from './lab';
+import { LAB_SYS_BUS_PCI } from './guest';
+import type { Flavor } from './namespaces';
+import { removeLabs } from './stale';
 import { waitFor } from './proc';
 
 function needRoot(): void {

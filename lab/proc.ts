@@ -1,8 +1,10 @@
 // Process plumbing for the lab: every spawn is an argv array (never a shell), and every
 // long-running process is remembered by PID *and* start time, so cleanup can never signal
 // a recycled PID or anything this lab did not start.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runCommand, type RunOptions, type RunResult } from '../agents/common/run';
-import { readFileSync } from 'node:fs';
 
 export type { RunOptions, RunResult };
 
@@ -72,6 +74,51 @@ export async function stopTracked(t: Tracked, graceMs = 2000): Promise<void> {
       /* already gone */
     }
   }
+}
+
+export interface LabProcess extends Tracked {
+  log: string;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+/**
+ * Starts a long-running process whose output goes to the file `log`. With `outlive`, this
+ * process may exit while it runs (`npm run lab`).
+ */
+export function spawnLogged(name: string, argv: readonly string[], log: string, env: NodeJS.ProcessEnv, outlive: boolean): LabProcess {
+  const fd = openSync(log, 'a');
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: ['ignore', fd, fd],
+    detached: true, // its own process group: a Ctrl-C meant for `npm run lab` does not reach it
+    env,
+  });
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${argv[0]}`);
+  const exited = new Promise<number | null>((res) => {
+    child.on('exit', (code, signal) => res(code ?? (signal ? 128 : null)));
+    child.on('error', () => res(-1));
+  });
+  if (outlive) child.unref();
+  return {
+    name,
+    pid: child.pid,
+    start: startTime(child.pid) ?? '',
+    log,
+    exited,
+    output: () => (existsSync(log) ? readFileSync(log, 'utf8') : ''),
+  };
+}
+
+/** The last lines of every log in a folder: what a failed run shows before it cleans up. */
+export function logTails(dir: string, lines: number): string {
+  if (!existsSync(dir)) return '';
+  return readdirSync(dir)
+    .map((f) => {
+      const text = readFileSync(join(dir, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n  ');
+      return `--- ${f}\n  ${text}`;
+    })
+    .join('\n');
 }
 
 export async function waitFor<T>(

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiagReport, ProblemId } from '../../agents/diag/report';
 import { validateReport } from '../../agents/diag/shape';
-import { Lab, LAB_PCI_DEVICE, LAB_SYS_BUS_PCI, type LabProcess } from '../../lab/lab';
-import { waitFor } from '../../lab/proc';
+import { Lab } from '../../lab/lab';
+import { LAB_PCI_DEVICE, LAB_SYS_BUS_PCI } from '../../lab/guest';
+import { waitFor, type LabProcess } from '../../lab/proc';
 import { readStatus } from '../helpers/host-client';
 
 let lab: Lab;

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { Lab, repoRoot } from '../../lab/lab';
+import { Lab } from '../../lab/lab';
+import { repoRoot } from '../../lab/paths';
 import { waitFor } from '../../lab/proc';
 import { readStatus } from '../helpers/host-client';
 

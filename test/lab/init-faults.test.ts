@@ -3,8 +3,9 @@
 // keeps forwarding off (no routing without the NAT the user asked for).
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, LAB_PCI_DEVICE, type LabProcess } from '../../lab/lab';
-import { waitFor } from '../../lab/proc';
+import { Lab } from '../../lab/lab';
+import { LAB_PCI_DEVICE } from '../../lab/guest';
+import { waitFor, type LabProcess } from '../../lab/proc';
 import { readStatus } from '../helpers/host-client';
 
 let lab: Lab;

@@ -4,8 +4,8 @@
 // server (RDNSS), and the guest's own radvd on eth0, run by the orchestrator from the bundle.
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, type LabProcess } from '../../lab/lab';
-import { waitFor } from '../../lab/proc';
+import { Lab } from '../../lab/lab';
+import { waitFor, type LabProcess } from '../../lab/proc';
 import { readStatus } from '../helpers/host-client';
 import { machineSnapshot } from '../helpers/machine';
 

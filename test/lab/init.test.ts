@@ -3,8 +3,10 @@
 // host, iptables MASQUERADE; the orchestrator is the bundle in dist/.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, LAB_PCI_DEVICE, pidsIn, type LabProcess } from '../../lab/lab';
-import { waitFor } from '../../lab/proc';
+import { Lab } from '../../lab/lab';
+import { LAB_PCI_DEVICE } from '../../lab/guest';
+import { pidsIn } from '../../lab/namespaces';
+import { waitFor, type LabProcess } from '../../lab/proc';
 import { readStatus } from '../helpers/host-client';
 import { machineSnapshot } from '../helpers/machine';
 

@@ -5,7 +5,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, LAB_SYS_BUS_PCI, pidsIn, repoRoot } from '../../lab/lab';
+import { Lab } from '../../lab/lab';
+import { LAB_SYS_BUS_PCI } from '../../lab/guest';
+import { pidsIn } from '../../lab/namespaces';
+import { repoRoot } from '../../lab/paths';
 import { must, waitFor } from '../../lab/proc';
 import { readStatus } from '../helpers/host-client';
 

@@ -2,8 +2,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientSsid, Lab, type LabProcess } from '../../lab/lab';
-import { isSameProcess, sleep, waitFor } from '../../lab/proc';
+import { Lab } from '../../lab/lab';
+import { clientSsid } from '../../lab/guest-files';
+import { isSameProcess, sleep, waitFor, type LabProcess } from '../../lab/proc';
 import { HostClient, readStatus } from '../helpers/host-client';
 
 let lab: Lab;

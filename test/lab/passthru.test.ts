@@ -4,8 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn as ptySpawn } from '@lydell/node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientSsid, Lab, type LabProcess } from '../../lab/lab';
-import { sleep, waitFor } from '../../lab/proc';
+import { Lab } from '../../lab/lab';
+import { clientSsid } from '../../lab/guest-files';
+import { sleep, waitFor, type LabProcess } from '../../lab/proc';
 import { HostClient, readStatus } from '../helpers/host-client';
 
 let lab: Lab;
