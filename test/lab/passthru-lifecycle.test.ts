@@ -1,10 +1,10 @@
 // Passthru agent lifecycle in the lab: daemon late and restarted, bad config, reload, SIGTERM.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../lab/lab';
 import { clientSsid } from '../../lab/guest-files';
-import { isSameProcess, sleep, waitFor, type LabProcess } from '../../lab/proc';
+import { childrenOf, isSameProcess, sleep, waitFor, type LabProcess } from '../../lab/proc';
 import { HostClient, readStatus } from '../helpers/host-client';
 
 let lab: Lab;
@@ -140,15 +140,7 @@ describe('passthru lifecycle', () => {
     expect(await mainAgent.exited).toBe(0);
     expect(existsSync(lab.guestPath('/run/wifibox-passthru'))).toBe(false);
     expect(existsSync(lab.guestPath('/run/wifibox-passthru.sock'))).toBe(false);
-    const left = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
-      try {
-        const s = readFileSync(`/proc/${d}/stat`, 'utf8');
-        return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]) === agent;
-      } catch {
-        return false;
-      }
-    });
-    expect(left).toEqual([]);
+    expect(childrenOf(agent)).toEqual([]);
     // Every monitor was DETACHed on the way out.
     const log = readFileSync(wpa.log, 'utf8');
     expect(count(log, 'CTRL_IFACE monitor attached')).toBeGreaterThanOrEqual(8);

@@ -6,7 +6,7 @@ import { spawn as ptySpawn } from '@lydell/node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../lab/lab';
 import { clientSsid } from '../../lab/guest-files';
-import { sleep, waitFor, type LabProcess } from '../../lab/proc';
+import { childrenOf, isZombie, sleep, waitFor, type LabProcess } from '../../lab/proc';
 import { HostClient, readStatus } from '../helpers/host-client';
 
 let lab: Lab;
@@ -25,20 +25,7 @@ const client = (dest: string) => {
 const wpaLog = () => readFileSync(wpa.log, 'utf8');
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 /** Children of a host socat listener: one per conversation the guest has not closed yet. */
-function childrenOf(pid: number): number[] {
-  const kids: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid && fields[0] !== 'Z') kids.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return kids;
-}
+const conversations = (socat: number) => childrenOf(socat).filter((pid) => !isZombie(pid));
 
 beforeAll(async () => {
   lab = await Lab.up({ flavor: 'wpa_supplicant' });
@@ -118,8 +105,8 @@ describe('passthru through the host socat half', () => {
     for (let i = 0; i < 200; i++) expect(await ctl.request('PING')).toBe('PONG\n');
     // The guest closes every connection once its reply is through; with -t 3600 the host
     // child would otherwise stay for an hour. Left: the monitor's child only.
-    await waitFor('host children to go', () => childrenOf(long.proc.pid).length <= 1, 3000);
-    expect(childrenOf(long.proc.pid).length).toBe(1);
+    await waitFor('host children to go', () => conversations(long.proc.pid).length <= 1, 3000);
+    expect(conversations(long.proc.pid).length).toBe(1);
     // Interactive wpa_cli (test 2) left a monitor whose host child exits once it fails to relay
     // an event to the departed client; the guest closes it on the RST that follows.
     await waitFor('only this monitor left', async () => (await status()).ports.find((p: any) => p.port === 1200).monitors === 1, 3000);
@@ -170,7 +157,7 @@ describe('passthru through the host socat half', () => {
     // The monitor's host child would stay for -t 3600 after its last transfer: a host client
     // that goes away does not tell it. Stop it (and the listener) by PID, as the host would on stop.
     monitor.close();
-    for (const kid of childrenOf(long.proc.pid)) {
+    for (const kid of conversations(long.proc.pid)) {
       try {
         process.kill(kid, 'SIGTERM');
       } catch {
