@@ -8,6 +8,7 @@
 // bench/launcher.ts is not reused: it times spawn → first TCP connect of a listener and keeps
 // the process; here every program runs to its exit, and its exit code, output and peak RSS count.
 import { replaceSection } from './sections';
+import { median, percentile } from './stats';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -384,20 +385,6 @@ async function measure(lab: Lab, launcher: GuestLauncher, kind: Kind, distDir: s
 
 // ---------------------------------------------------------------------------------------------
 // Figures and the report.
-
-/** Nearest-rank percentile (p in 0..100). */
-function percentile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  return s[Math.min(s.length, Math.max(1, Math.ceil((p / 100) * s.length))) - 1]!;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const n = s.length;
-  if (!n) return NaN;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
 
 const ms = (v: number): string => (Number.isNaN(v) ? '—' : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
 const mb = (kib: number | null): string => (kib === null || Number.isNaN(kib) ? '—' : ((kib * 1024) / 1e6).toFixed(1));

@@ -2,6 +2,7 @@
 import { replaceSection } from './sections';
 import type { Memory } from './memory';
 import { REST_MS, WIRELESS_DNS, type RunFigures } from './init-runs';
+import { median as medianOf } from './stats';
 
 export const INIT_START_MARK = '<!-- init-bench:start -->';
 export const INIT_END_MARK = '<!-- init-bench:end -->';
@@ -34,11 +35,10 @@ const TARGET_FIRST_LEASE_S = 0.3;
 const TARGET_REACH_OVER_LEASE_S = 0.3;
 const OLD_FIRST_LEASE_IN_ISSUE_S = 8.3;
 
+/** The median of the figures there are; null when there is none. */
 function median(values: (number | null)[]): number | null {
-  const v = values.filter((x): x is number => x !== null).sort((a, b) => a - b);
-  if (!v.length) return null;
-  const n = v.length;
-  return n % 2 ? v[(n - 1) / 2]! : (v[n / 2 - 1]! + v[n / 2]!) / 2;
+  const v = values.filter((x): x is number => x !== null);
+  return v.length ? medianOf(v) : null;
 }
 
 const s = (v: number | null): string => (v === null ? '—' : Math.abs(v) < 1 ? v.toFixed(3) : v.toFixed(2));
