@@ -11,7 +11,6 @@ import { replaceSection } from './sections';
 import { median, percentile } from './stats';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { availableParallelism, cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -21,6 +20,7 @@ import { LAB_SYS_BUS_PCI } from '../lab/guest';
 import { pidsIn } from '../lab/namespaces';
 import { repoRoot } from '../lab/paths';
 import { sleep, waitFor } from '../lab/proc';
+import { initStatus } from '../lab/status';
 
 export const DIAG_START_MARK = '<!-- diag-bench:start -->';
 export const DIAG_END_MARK = '<!-- diag-bench:end -->';
@@ -241,24 +241,6 @@ function firstLine(argv: string[]): string {
   } catch (err) {
     return `unknown (${(err as Error).message.split('\n')[0]})`;
   }
-}
-
-/** The init status endpoint: one JSON document until EOF. */
-function initStatus(lab: Lab): Promise<{ lease?: { address?: string }; udhcpd?: { dnsKnown?: boolean } } | null> {
-  return new Promise((resolve) => {
-    let text = '';
-    const s = connect(lab.guestPath('/run/wifibox-init.sock'));
-    s.setTimeout(2000, () => s.destroy());
-    s.on('data', (d: Buffer) => (text += d.toString()));
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      try {
-        resolve(JSON.parse(text));
-      } catch {
-        resolve(null);
-      }
-    });
-  });
 }
 
 /** Every path under a guest folder (no symlink followed), as the guest names it. */
@@ -559,7 +541,7 @@ async function healthyGuest(lab: Lab): Promise<void> {
   await lab.startWirelessDaemon();
   await lab.startPassthru();
   await waitFor('the wireless lease and its DNS in udhcpd', async () => {
-    const s = await initStatus(lab);
+    const s = await initStatus(lab, 2000).catch(() => null);
     return s?.lease?.address && s.udhcpd?.dnsKnown;
   }, 30_000, 200);
   // Traffic through NAT and through the passthrough, so their counters move (as in the test).

@@ -1,10 +1,10 @@
 // One run of the init benchmark: a fresh lab, the wireless network, the host's DHCP client, then
 // either wifibox-init or the old OpenRC sequence started at t0, and the moments the host gets there.
 import { existsSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { Lab } from '../lab/lab';
 import { pidsIn } from '../lab/namespaces';
 import { sleep, type LabProcess } from '../lab/proc';
+import { initStatus } from '../lab/status';
 import { comm, NO_MEMORY, addMemory, smapsRollup, type Memory } from './memory';
 import { OLD_BOOT_ARGV, OLD_MARKS, prepareOldSequence } from './init-old';
 
@@ -132,24 +132,6 @@ function readEvents(file: string): HostLease[] {
 const isLease = (e: HostLease) => e.event === 'bound' || e.event === 'renew';
 const hasWirelessDns = (e: HostLease) => isLease(e) && (e.dns ?? '').split(/\s+/).includes(WIRELESS_DNS);
 
-/** The init orchestrator's status (its UNIX socket in the guest's /run), or null. */
-export function initStatus(lab: Lab): Promise<any> {
-  return new Promise((resolve) => {
-    let text = '';
-    const s = connect(lab.guestPath('/run/wifibox-init.sock'));
-    s.setTimeout(2000, () => s.destroy());
-    s.on('data', (d: Buffer) => (text += d.toString()));
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      try {
-        resolve(JSON.parse(text));
-      } catch {
-        resolve(null);
-      }
-    });
-  });
-}
-
 /** dhcpcd's and udhcpd's processes in the guest namespace, summed. */
 async function daemonsMemory(lab: Lab): Promise<Memory> {
   let total = { ...NO_MEMORY };
@@ -220,7 +202,7 @@ export async function runOnce(sequence: Sequence, index: number, distDir: string
     let leaseReported: number | null = null;
     let memory: Memory | null = null;
     if (sequence === 'ours') {
-      const st = await initStatus(lab);
+      const st = await initStatus(lab, 2000).catch(() => null);
       if (!st) notes.push('no status from wifibox-init');
       for (const s of st?.steps ?? []) if (s.at) inside[s.id] = (Date.parse(s.at) - t0) / 1000;
       // A daemon's `since` is its latest start: udhcpd's is its restart with the wireless DNS.

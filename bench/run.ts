@@ -2,12 +2,12 @@
 // prints the report and writes it to docs/BENCHMARKS.md. The lab always comes down.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { availableParallelism, cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab';
 import { repoRoot } from '../lab/paths';
 import { childrenOf, sleep, waitFor, type LabProcess } from '../lab/proc';
+import { passthruStatus } from '../lab/status';
 import { comm, sampleChildren, samplePeakMemory, smapsRollup, treeMemory, type Memory } from './memory';
 import { benchScriptPath, holdConnections, LauncherClient, runClient, stopClients, useBenchScript } from './procs';
 import type { ConcurrentResult, LatencyResult, LauncherReply } from './protocol';
@@ -91,20 +91,7 @@ interface AgentStatus {
 
 /** The agent's status endpoint (a UNIX socket in the guest's /run), or null. */
 function agentStatus(lab: Lab): Promise<AgentStatus | null> {
-  return new Promise((resolve) => {
-    let text = '';
-    const s = connect(lab.guestPath('/run/wifibox-passthru.sock'));
-    s.setTimeout(2000, () => s.destroy());
-    s.on('data', (d: Buffer) => (text += d.toString()));
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      try {
-        resolve(JSON.parse(text) as AgentStatus);
-      } catch {
-        resolve(null);
-      }
-    });
-  });
+  return passthruStatus(lab, 2000).catch(() => null);
 }
 
 async function agentRequests(lab: Lab): Promise<number | null> {

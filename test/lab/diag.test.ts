@@ -9,7 +9,7 @@ import { validateReport } from '../../agents/diag/shape';
 import { Lab } from '../../lab/lab';
 import { LAB_PCI_DEVICE, LAB_SYS_BUS_PCI } from '../../lab/guest';
 import { waitFor, type LabProcess } from '../../lab/proc';
-import { readStatus } from '../helpers/host-client';
+import { initStatus } from '../../lab/status';
 
 let lab: Lab;
 let init: LabProcess;
@@ -52,7 +52,6 @@ async function diag(args: string[] = []): Promise<DiagRun> {
   return { code: r.code, report, ids: report.problems.map((p) => p.id) };
 }
 
-const initStatus = () => readStatus(lab.guestPath('/run/wifibox-init.sock'));
 const explain = (d: DiagRun) => JSON.stringify(d.report.problems.map((p) => `${p.id}: ${p.summary}`));
 
 /** Settled and healthy: what each broken case starts from. */
@@ -124,7 +123,7 @@ describe('wifibox-diag in the lab guest', () => {
     wpa = await lab.startWirelessDaemon();
     passthru = await lab.startPassthru();
     await waitFor('the wireless lease and its DNS in udhcpd', async () => {
-      const s = await initStatus();
+      const s = await initStatus(lab);
       return s.lease?.address && s.udhcpd?.dnsKnown;
     }, 30_000, 200);
     // Traffic through NAT and through the passthrough, so their counters move.
@@ -231,7 +230,7 @@ describe('wifibox-diag in the lab guest', () => {
     init = lab.startInit(['--udhcpd', '/bin/false'], 'init-crashing-udhcpd');
     await waitFor('udhcpd to have died 3 times', async () => {
       try {
-        return ((await initStatus()).daemons.find((x: { name: string }) => x.name === 'udhcpd')?.restarts ?? 0) >= 3;
+        return ((await initStatus(lab)).daemons.find((x: { name: string }) => x.name === 'udhcpd')?.restarts ?? 0) >= 3;
       } catch {
         return false;
       }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Lab } from '../../lab/lab';
 import { repoRoot } from '../../lab/paths';
 import { waitFor } from '../../lab/proc';
-import { readStatus } from '../helpers/host-client';
+import { initStatus } from '../../lab/status';
 
 let lab: Lab;
 
@@ -16,7 +16,7 @@ beforeAll(async () => {
   lab.startInit();
   await waitFor('wlan0 configured', async () => {
     try {
-      return (await readStatus(lab.guestPath('/run/wifibox-init.sock'))).steps.find((s: any) => s.id === 'iface:wlan0')?.state === 'ok';
+      return (await initStatus(lab)).steps.find((s: any) => s.id === 'iface:wlan0')?.state === 'ok';
     } catch {
       return false;
     }
@@ -47,7 +47,7 @@ describe('wifibox-init, access-point flavor', () => {
     // The host's web server sees the guest's eth0 address: MASQUERADE out of eth0.
     const seen = await waitFor('the host\'s web server', () => lab.httpGet('air', `http://${lab.addr.hostWifibox0}:8080/`), 10_000);
     expect(seen).toBe(lab.addr.guestEth0);
-    const st = await readStatus(lab.guestPath('/run/wifibox-init.sock'));
+    const st = await initStatus(lab);
     expect(st.flavor).toBe('access-point');
     expect(st.steps.filter((s: any) => s.state !== 'ok')).toEqual([]);
     expect(st.daemons.map((d: any) => [d.name, d.state])).toEqual([['udhcpd', 'running']]);

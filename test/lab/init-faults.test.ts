@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../lab/lab';
 import { LAB_PCI_DEVICE } from '../../lab/guest';
 import { waitFor, type LabProcess } from '../../lab/proc';
-import { readStatus } from '../helpers/host-client';
+import { initStatus } from '../../lab/status';
 
 let lab: Lab;
 let n = 0;
@@ -32,7 +32,7 @@ async function runWith(file: string, change: (text: string) => string): Promise<
   const init = lab.startInit(['--conf-dir', dir], `init-${n}`);
   const st = await waitFor('every step to settle', async () => {
     try {
-      const s = await readStatus(lab.guestPath('/run/wifibox-init.sock'));
+      const s = await initStatus(lab);
       return s.configDir === dir && s.steps.every((x: any) => x.state !== 'pending' && x.state !== 'running') ? s : null;
     } catch {
       return null;

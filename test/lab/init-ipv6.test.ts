@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../lab/lab';
 import { waitFor, type LabProcess } from '../../lab/proc';
-import { readStatus } from '../helpers/host-client';
+import { initStatus } from '../../lab/status';
 import { machineSnapshot } from '../helpers/machine';
 
 const OVERLAY = 'optional/ipv6/wpa_supplicant/appliance';
@@ -24,7 +24,7 @@ let init: LabProcess;
 let airRa: LabProcess;
 let machineBefore: Record<string, string>;
 
-const status = () => readStatus(lab.guestPath('/run/wifibox-init.sock'));
+const status = () => initStatus(lab);
 const radvdConf = () => readFileSync(lab.guestPath('/tmp/radvd.conf'), 'utf8');
 const radvdOf = async () => (await status()).daemons.find((d: any) => d.name === 'radvd');
 const inet6 = async (iface: string) => (await lab.guest(['ip', '-6', '-o', 'addr', 'show', 'dev', iface])).stdout;

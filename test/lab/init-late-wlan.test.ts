@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../lab/lab';
 import { sleep, waitFor } from '../../lab/proc';
-import { readStatus } from '../helpers/host-client';
+import { initStatus } from '../../lab/status';
 
 let lab: Lab;
 
@@ -22,7 +22,7 @@ afterAll(async () => {
 describe('wifibox-init, wlan0 late', () => {
   it('3. serves the host without wlan0, and configures wlan0 once it appears', async () => {
     lab.startInit();
-    const status = () => readStatus(lab.guestPath('/run/wifibox-init.sock'));
+    const status = () => initStatus(lab);
     const host = lab.startDhcpClient('host', 'wifibox0');
     // The host's lease does not wait for the wireless side.
     await waitFor('the host\'s lease', () => readFileSync(host.events, 'utf8').includes('"bound"'), 10_000, 50);

@@ -7,7 +7,7 @@ import { Lab } from '../../lab/lab';
 import { LAB_PCI_DEVICE } from '../../lab/guest';
 import { pidsIn } from '../../lab/namespaces';
 import { waitFor, type LabProcess } from '../../lab/proc';
-import { readStatus } from '../helpers/host-client';
+import { initStatus } from '../../lab/status';
 import { machineSnapshot } from '../helpers/machine';
 
 let lab: Lab;
@@ -16,7 +16,7 @@ export let air: { dhcp: LabProcess; web: LabProcess };
 let hostDhcp: { proc: LabProcess; events: string };
 export let machineBefore: Record<string, string>;
 
-const status = () => readStatus(lab.guestPath('/run/wifibox-init.sock'));
+const status = () => initStatus(lab);
 const events = (): any[] => {
   try {
     return readFileSync(hostDhcp.events, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));

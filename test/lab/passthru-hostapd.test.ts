@@ -3,7 +3,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../lab/lab';
-import { HostClient, readStatus } from '../helpers/host-client';
+import { passthruStatus } from '../../lab/status';
+import { HostClient } from '../helpers/host-client';
 
 let lab: Lab;
 let bridge: { path: string; dir: string };
@@ -27,7 +28,7 @@ describe('hostapd flavor', () => {
     expect(ping.stdout.trim()).toBe('PONG');
     const st = await lab.hostCli(['status'], { timeoutMs: 15_000 }, bridge.dir);
     expect(st.stdout).toMatch(/^state=ENABLED$/m);
-    const status = await readStatus(lab.guestPath('/run/wifibox-passthru.sock'));
+    const status = await passthruStatus(lab);
     expect(status.address).toBe('10.0.0.2');
     expect(status.ports.map((p: any) => [p.port, p.path, p.daemon])).toEqual([[1200, '/var/run/hostapd/wlan0', 'up']]);
   });
@@ -44,7 +45,7 @@ describe('hostapd flavor', () => {
     expect(await c.request('ENABLE')).toBe('OK\n');
     const big = await lab.host(['socat', '-t', '2', '-', `TCP4:${lab.addr.guestEth0}:1200`], { input: `SET ${'x'.repeat(5000)}`, timeoutMs: 10_000 });
     expect(big.stdout).toBe('FAIL\n');
-    const status = await readStatus(lab.guestPath('/run/wifibox-passthru.sock'));
+    const status = await passthruStatus(lab);
     expect(status.ports[0].counters.oversized).toBe(1);
   });
 });

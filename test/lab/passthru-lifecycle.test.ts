@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../lab/lab';
 import { clientSsid } from '../../lab/guest-files';
 import { childrenOf, isSameProcess, sleep, waitFor, type LabProcess } from '../../lab/proc';
-import { HostClient, readStatus } from '../helpers/host-client';
+import { passthruStatus, readStatus } from '../../lab/status';
+import { HostClient } from '../helpers/host-client';
 
 let lab: Lab;
 let mainAgent: LabProcess;
@@ -34,7 +35,7 @@ afterAll(async () => {
 describe('passthru lifecycle', () => {
   it('6. wpa_supplicant started after the agent, then restarted under it: no agent restart needed', async () => {
     const agent = (mainAgent = await lab.startPassthru());
-    const status = () => readStatus(lab.guestPath('/run/wifibox-passthru.sock'));
+    const status = () => passthruStatus(lab);
     const bridge = await lab.startHostBridge(1200, 'wlan0', 3600, join(lab.dir, 'host', 'late'));
     expect(port(await status(), 1200).daemon).toBe('down');
     // No daemon: the agent closes the connection rather than inventing a reply.
@@ -116,7 +117,7 @@ describe('passthru lifecycle', () => {
   });
 
   it('9. SIGTERM under load: exit 0 within 1 s, no socket files, no children, no stale monitor', async () => {
-    const status = () => readStatus(lab.guestPath('/run/wifibox-passthru.sock'));
+    const status = () => passthruStatus(lab);
     const agent = mainAgent.pid;
     expect((await status()).pid).toBe(agent);
     const bridge = await lab.startHostBridge(1200, 'wlan0', 3600, join(lab.dir, 'host', 'term'));

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../lab/lab';
 import { clientSsid } from '../../lab/guest-files';
 import { childrenOf, isZombie, sleep, waitFor, type LabProcess } from '../../lab/proc';
-import { HostClient, readStatus } from '../helpers/host-client';
+import { passthruStatus } from '../../lab/status';
+import { HostClient } from '../helpers/host-client';
 
 let lab: Lab;
 let agent: LabProcess;
@@ -16,7 +17,7 @@ let plain: { path: string; dir: string; proc: LabProcess }; // the host command 
 let long: { path: string; dir: string; proc: LabProcess }; // the host command with -t 3600
 const clients: HostClient[] = [];
 
-const status = () => readStatus(lab.guestPath('/run/wifibox-passthru.sock'));
+const status = () => passthruStatus(lab);
 const client = (dest: string) => {
   const c = new HostClient(join(lab.dir, 'clients'), dest);
   clients.push(c);
