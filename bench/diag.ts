@@ -7,23 +7,22 @@
 //
 // bench/launcher.ts is not reused: it times spawn → first TCP connect of a listener and keeps
 // the process; here every program runs to its exit, and its exit code, output and peak RSS count.
-import { replaceSection } from './sections';
-import { median, percentile } from './stats';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, release } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { Lab } from '../lab/lab';
 import { LAB_SYS_BUS_PCI } from '../lab/guest';
+import { Lab } from '../lab/lab';
 import { pidsIn } from '../lab/namespaces';
-import { repoRoot } from '../lab/paths';
 import { sleep, waitFor } from '../lab/proc';
 import { initStatus } from '../lab/status';
+import { benchLog, onInterrupt, privateDist } from './harness';
+import { firstLine, machineFacts, type MachineFacts } from './machine';
+import { publishSection, type SectionMarks } from './sections';
+import { median, percentile } from './stats';
 
-export const DIAG_START_MARK = '<!-- diag-bench:start -->';
-export const DIAG_END_MARK = '<!-- diag-bench:end -->';
+export const DIAG_MARKS: SectionMarks = { start: '<!-- diag-bench:start -->', end: '<!-- diag-bench:end -->' };
 
 const WIRELESS_DNS = '192.168.77.53';
 const WIRELESS_DOMAIN = 'wireless.lab';
@@ -231,17 +230,7 @@ class GuestLauncher {
   }
 }
 
-function log(msg: string): void {
-  process.stderr.write(`bench diag: [${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
-}
-
-function firstLine(argv: string[]): string {
-  try {
-    return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString().split('\n')[0]!.trim();
-  } catch (err) {
-    return `unknown (${(err as Error).message.split('\n')[0]})`;
-  }
-}
+const log = benchLog('bench diag');
 
 /** Every path under a guest folder (no symlink followed), as the guest names it. */
 function guestTree(lab: Lab, dir: string): Set<string> {
@@ -371,14 +360,8 @@ async function measure(lab: Lab, launcher: GuestLauncher, kind: Kind, distDir: s
 const ms = (v: number): string => (Number.isNaN(v) ? '—' : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
 const mb = (kib: number | null): string => (kib === null || Number.isNaN(kib) ? '—' : ((kib * 1024) / 1e6).toFixed(1));
 
-interface DiagMachine {
-  date: string;
-  nproc: number;
-  cpu: string;
-  kernel: string;
-  node: string;
+interface DiagMachine extends MachineFacts {
   diag: string;
-  git: string;
   busybox: string;
   iproute: string;
   iptables: string;
@@ -444,7 +427,7 @@ export function renderDiagSection(r: DiagResults): string {
   const resident = pidsLeft.length ? `${new Set(pidsLeft).size} (${[...new Set(pidsLeft)].join('; ')})` : '0';
   const files = filesLeft.length ? `${new Set(filesLeft).size} (${[...new Set(filesLeft)].join(', ')})` : '0';
   const lines = [
-    DIAG_START_MARK,
+    DIAG_MARKS.start,
     '## wifibox-diag on a healthy lab guest, against the same information by hand',
     '',
     `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s${r.quick ? ` (quick: ${r.runs} runs each)` : ''}.`,
@@ -497,32 +480,17 @@ export function renderDiagSection(r: DiagResults): string {
     '  after each run; a new path is looked at again 0.5 s later, and counted only if it is still there.',
     ...(transient.length ? ['', `Seen during the runs, not counted (other processes\' doing): ${[...new Set(transient)].slice(0, 12).join('; ')}${transient.length > 12 ? '; …' : ''}.`] : []),
     ...(errors.length ? ['', `Errors: ${[...new Set(errors)].slice(0, 8).join('; ')}.`] : []),
-    DIAG_END_MARK,
+    DIAG_MARKS.end,
   ];
   return lines.join('\n');
 }
 
-export function writeDiagSection(file: string, section: string): void {
-  replaceSection(file, section, DIAG_START_MARK, DIAG_END_MARK);
-}
-
 function machine(distDir: string): DiagMachine {
-  const dirty = firstLine(['git', '-C', repoRoot(), 'status', '--porcelain']) ? '+uncommitted changes' : '';
-  let busybox: string;
-  try {
-    busybox = execFileSync('busybox', [], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-  } catch (err) {
-    busybox = String((err as { stdout?: Buffer }).stdout ?? ''); // some builds print their help and exit 1
-  }
   return {
-    date: new Date().toISOString(),
-    nproc: availableParallelism(),
-    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
-    kernel: release(),
-    node: process.version,
+    ...machineFacts(),
     diag: firstLine([process.execPath, join(distDir, 'wifibox-diag.js'), '--version']),
-    git: `${firstLine(['git', '-C', repoRoot(), 'rev-parse', '--short=10', 'HEAD'])}${dirty}`,
-    busybox: /BusyBox v\S+/.exec(busybox)?.[0] ?? 'BusyBox (version unknown)',
+    // some builds print their help and exit 1
+    busybox: firstLine(['busybox'], /BusyBox v\S+/, 'BusyBox (version unknown)'),
     iproute: firstLine(['ip', '-V']),
     iptables: firstLine(['iptables', '-V']),
     wpaCli: firstLine(['wpa_cli', '-v']),
@@ -558,60 +526,46 @@ export async function runDiagBench(argv: string[], command?: string): Promise<vo
   const rssRuns = quick ? 2 : 5;
   const t0 = Date.now();
   if (!existsSync(TIME)) throw new Error(`${TIME} is missing (Debian package time): the peak RSS needs it`);
-  // A private copy of the bundles and the addon: a rebuild rewrites dist/ in place meanwhile.
-  const dist = join(repoRoot(), 'dist');
-  const privateDist = join(dist, `bench-diag-${process.pid}`);
-  mkdirSync(privateDist, { recursive: true });
-  for (const f of ['wifibox-diag.js', 'wifibox-init.js', 'wifibox-dhcpcd-hook.js', 'wifibox-passthru.js', 'wifibox_dgram.node']) {
-    copyFileSync(join(dist, f), join(privateDist, f));
-  }
-  copyFileSync(__filename, join(privateDist, 'bench.js'));
+  const dist = privateDist('diag', ['wifibox-diag.js', 'wifibox-init.js', 'wifibox-dhcpcd-hook.js', 'wifibox-passthru.js', 'wifibox_dgram.node'], true);
+  const privateDir = dist.dir;
   let lab: Lab | null = null;
   let launcher: GuestLauncher | null = null;
-  let interrupted = false;
   const cleanup = async () => {
     await launcher?.stop();
     await lab?.down();
-    rmSync(privateDist, { recursive: true, force: true });
+    dist.remove();
   };
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${sig}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupt = onInterrupt(log, () => void cleanup().finally(() => process.exit(130)));
   try {
-    const info = machine(privateDist);
+    const info = machine(privateDir);
     log('bringing the lab up');
-    lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, distDir: privateDist });
+    lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, distDir: privateDir });
     await healthyGuest(lab);
     log(`lab ${lab.tag}: healthy guest up after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    launcher = GuestLauncher.start(lab, join(privateDist, 'bench.js'));
+    launcher = GuestLauncher.start(lab, join(privateDir, 'bench.js'));
     const l = launcher;
     const lb = lab;
     await waitFor('wifibox-diag to say OK', async () => {
-      const r = await l.job(steps('json', privateDist, false));
+      const r = await l.job(steps('json', privateDir, false));
       return r.steps[0]!.code === 0;
     }, 20_000, 250);
     // One more of each, untimed: the page cache holds every program from here on.
-    for (const k of ['text', 'manual', 'node'] as Kind[]) await l.job(steps(k, privateDist, false));
+    for (const k of ['text', 'manual', 'node'] as Kind[]) await l.job(steps(k, privateDir, false));
 
     const order: Kind[] = ['text', 'json', 'manual', 'node'];
     const samples: Sample[] = [];
-    for (let i = 0; i < runs && !interrupted; i++) {
-      for (const k of i % 2 ? [...order].reverse() : order) samples.push(await measure(lb, l, k, privateDist));
+    for (let i = 0; i < runs && !interrupt.interrupted; i++) {
+      for (const k of i % 2 ? [...order].reverse() : order) samples.push(await measure(lb, l, k, privateDir));
     }
     log(`${runs} timed runs each done after ${((Date.now() - t0) / 1000).toFixed(1)} s; peak RSS runs`);
     const rss: RssSample[] = [];
-    for (let i = 0; i < rssRuns && !interrupted; i++) {
+    for (let i = 0; i < rssRuns && !interrupt.interrupted; i++) {
       for (const k of order) {
-        const r = await l.job(steps(k, privateDist, true));
+        const r = await l.job(steps(k, privateDir, true));
         rss.push({ kind: k, perStep: r.steps.map((s) => s.rssKiB) });
       }
     }
-    if (interrupted) throw new Error('interrupted');
+    if (interrupt.interrupted) throw new Error('interrupted');
     const results: DiagResults = {
       command: command ?? (quick ? 'npm run bench -- diag --quick' : 'npm run bench -- diag'),
       quick,
@@ -622,21 +576,12 @@ export async function runDiagBench(argv: string[], command?: string): Promise<vo
       rss,
       durationSec: (Date.now() - t0) / 1000,
     };
-    const section = renderDiagSection(results);
-    process.stdout.write(`${section}\n`);
-    if (quick && !argv.includes('--write')) {
-      log('quick run: docs/BENCHMARKS.md left as it is (add --write to replace its section anyway)');
-    } else {
-      const file = join(repoRoot(), 'docs', 'BENCHMARKS.md');
-      writeDiagSection(file, section);
-      log(`wrote ${file}`);
-    }
+    publishSection(renderDiagSection(results), DIAG_MARKS, quick ? 'quick run' : null, argv, log);
   } catch (err) {
     if (lab) process.stderr.write(`${lab.logTails()}\n`);
     throw err;
   } finally {
-    if (!interrupted) await cleanup();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    if (!interrupt.interrupted) await cleanup();
+    interrupt.off();
   }
 }

@@ -1,25 +1,19 @@
 // The init benchmark's section of docs/BENCHMARKS.md.
-import { replaceSection } from './sections';
-import type { Memory } from './memory';
 import { REST_MS, WIRELESS_DNS, type RunFigures } from './init-runs';
+import type { MachineFacts } from './machine';
+import type { Memory } from './memory';
+import type { SectionMarks } from './sections';
 import { median as medianOf } from './stats';
 
-export const INIT_START_MARK = '<!-- init-bench:start -->';
-export const INIT_END_MARK = '<!-- init-bench:end -->';
+export const INIT_MARKS: SectionMarks = { start: '<!-- init-bench:start -->', end: '<!-- init-bench:end -->' };
 
-export interface InitMachine {
-  date: string;
-  nproc: number;
-  cpu: string;
-  kernel: string;
-  node: string;
+export interface InitMachine extends MachineFacts {
   dhcpcd: string;
   busybox: string;
   ifupdownNg: string;
   iptables: string;
   procps: string;
   agent: string;
-  git: string;
 }
 
 export interface InitResults {
@@ -175,7 +169,7 @@ export function renderInitSection(r: InitResults): string {
   const notes = r.runs.flatMap((x) => x.notes.map((n) => `${x.sequence} #${x.index + 1}: ${n}`));
   const unNat = r.runs.filter((x) => x.unNatAnswers > 0).map((x) => `${x.sequence} #${x.index + 1}: ${x.unNatAnswers}`);
   const lines = [
-    INIT_START_MARK,
+    INIT_MARKS.start,
     '## wifibox-init against the old OpenRC sequence (station flavor)',
     '',
     `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s${r.quick ? ' (quick: one run each)' : ''}.`,
@@ -246,11 +240,7 @@ export function renderInitSection(r: InitResults): string {
     `  \`node\`) ${REST_MS / 1000} s after (c); daemons: every dhcpcd and udhcpd process in the guest, summed, at the`,
     '  same moment.',
     ...(notes.length ? ['', `Seen during the runs: ${notes.join('; ')}.`] : []),
-    INIT_END_MARK,
+    INIT_MARKS.end,
   ];
   return lines.join('\n');
-}
-
-export function writeInitSection(file: string, section: string): void {
-  replaceSection(file, section, INIT_START_MARK, INIT_END_MARK);
 }

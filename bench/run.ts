@@ -1,17 +1,17 @@
 // The orchestrator: brings a lab up with both bridges side by side, runs every measurement,
 // prints the report and writes it to docs/BENCHMARKS.md. The lab always comes down.
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, release } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab';
-import { repoRoot } from '../lab/paths';
 import { childrenOf, sleep, waitFor, type LabProcess } from '../lab/proc';
 import { passthruStatus } from '../lab/status';
 import { comm, sampleChildren, samplePeakMemory, smapsRollup, treeMemory, type Memory } from './memory';
 import { benchScriptPath, holdConnections, LauncherClient, runClient, stopClients, useBenchScript } from './procs';
 import type { ConcurrentResult, LatencyResult, LauncherReply } from './protocol';
-import { renderSection, writeSection, type LatencyPair, type Machine, type Results, type StartupFigures } from './report';
+import { benchLog, onInterrupt, privateDist } from './harness';
+import { firstLine, machineFacts } from './machine';
+import { PASSTHRU_MARKS, renderSection, type LatencyPair, type Machine, type Results, type StartupFigures } from './report';
+import { publishSection } from './sections';
 
 const OURS_PORT = 1200;
 const OLD_PORT = 1300;
@@ -35,38 +35,14 @@ interface Sizes {
 const FULL: Sizes = { fresh: 1000, open: 3000, chain: 500, clients: 64, perClient: 100, startupRuns: 10 };
 const QUICK: Sizes = { fresh: 200, open: 500, chain: 100, clients: 64, perClient: 20, startupRuns: 3 };
 
-function log(msg: string): void {
-  process.stderr.write(`bench: [${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
-}
-
-function firstLine(argv: string[]): string {
-  try {
-    return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString().split('\n')[0]!.trim();
-  } catch (err) {
-    return `unknown (${(err as Error).message.split('\n')[0]})`;
-  }
-}
-
-function socatVersion(): string {
-  try {
-    return /socat version \S+/.exec(execFileSync('socat', ['-V'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString())?.[0] ?? 'socat (version unknown)';
-  } catch {
-    return 'socat (version unknown)';
-  }
-}
+const log = benchLog('bench');
 
 function machine(lab: Lab): Machine {
-  const dirty = firstLine(['git', '-C', repoRoot(), 'status', '--porcelain']) ? '+uncommitted changes' : '';
   return {
-    date: new Date().toISOString(),
-    nproc: availableParallelism(),
-    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
-    kernel: release(),
-    node: process.version,
-    socat: socatVersion(),
+    ...machineFacts(),
+    socat: firstLine(['socat', '-V'], /socat version \S+/, 'socat (version unknown)'),
     wpaSupplicant: firstLine(['wpa_supplicant', '-v']),
     agent: firstLine([process.execPath, join(lab.opts.distDir, 'wifibox-passthru.js'), '--version']),
-    git: `${firstLine(['git', '-C', repoRoot(), 'rev-parse', '--short=10', 'HEAD'])}${dirty}`,
   };
 }
 
@@ -218,35 +194,23 @@ export async function runBench(argv: string[]): Promise<void> {
   const size = quick ? QUICK : FULL;
   const t0 = Date.now();
   log(`bringing the lab up${quick ? ' (quick)' : ''}`);
-  // A private copy of the bundles and the addon: `npm run build` (anyone's `npm test`) rewrites
-  // dist/wifibox_dgram.node in place, and a process that has it loaded then dies of SIGSEGV.
-  const dist = join(repoRoot(), 'dist');
-  const privateDist = join(dist, `bench-run-${process.pid}`);
-  mkdirSync(privateDist, { recursive: true });
-  for (const f of ['wifibox-passthru.js', 'wifibox_dgram.node']) copyFileSync(join(dist, f), join(privateDist, f));
-  copyFileSync(__filename, join(privateDist, 'bench.js'));
-  useBenchScript(join(privateDist, 'bench.js'));
+  const dist = privateDist('run', ['wifibox-passthru.js', 'wifibox_dgram.node'], true);
+  useBenchScript(join(dist.dir, 'bench.js'));
   let lab: Lab;
   try {
-    lab = await Lab.up({ flavor: 'wpa_supplicant', distDir: privateDist });
+    lab = await Lab.up({ flavor: 'wpa_supplicant', distDir: dist.dir });
   } catch (err) {
-    rmSync(privateDist, { recursive: true, force: true });
+    dist.remove();
     throw err;
   }
   log(`lab ${lab.tag} is up (namespaces ${Object.values(lab.ns).join(', ')})`);
-  let interrupted = false;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${sig}: cleaning up`);
+  const interrupt = onInterrupt(log, () => {
     stopClients();
     void lab.down().finally(() => {
-      rmSync(privateDist, { recursive: true, force: true });
+      dist.remove();
       process.exit(130);
     });
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   try {
     const info = machine(lab);
     await lab.startWirelessDaemon();
@@ -371,23 +335,14 @@ export async function runBench(argv: string[]): Promise<void> {
     if (heldOurs.holding < HOLD || heldOursAfter.holding < HOLD || heldOld.ready.failed) {
       log(`warning: could not open every held connection (ours ${heldOurs.holding} and ${heldOursAfter.holding}, socat ${heldOld.ready.holding} of ${HOLD})`);
     }
-    const section = renderSection(results);
-    process.stdout.write(`${section}\n`);
-    if (quick && !argv.includes('--write')) {
-      log('quick run: docs/BENCHMARKS.md left as it is (add --write to replace its section anyway)');
-    } else {
-      const file = join(repoRoot(), 'docs', 'BENCHMARKS.md');
-      writeSection(file, section);
-      log(`wrote ${file}`);
-    }
+    publishSection(renderSection(results), PASSTHRU_MARKS, quick ? 'quick run' : null, argv, log);
   } catch (err) {
     process.stderr.write(`${lab.logTails()}\n${await diagnose(lab)}\n`);
     throw err;
   } finally {
     stopClients();
     await lab.down();
-    rmSync(privateDist, { recursive: true, force: true });
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    dist.remove();
+    interrupt.off();
   }
 }
