@@ -1,24 +1,21 @@
 // npm run bench -- diag [--quick] [--write]: wifibox-diag on a healthy lab guest (target: "runs
 // in ≤ 1 s on the lab guest and adds no resident process"), against what a person runs by hand
-// today for the same information. The guest is set up as test/diag.lab.test.ts sets it up. A
-// small launcher runs inside the guest (started once through nsenter, talking JSON lines over
-// its stdin/stdout), so neither nsenter nor `ip netns exec` is in any figure. Prints the report
-// and, for a full run (or with --write), writes its section of docs/BENCHMARKS.md.
-//
-// bench/launcher.ts is not reused: it times spawn → first TCP connect of a listener and keeps
-// the process; here every program runs to its exit, and its exit code, output and peak RSS count.
-import { spawn, type ChildProcess } from 'node:child_process';
+// today for the same information. The guest is set up as test/diag.lab.test.ts sets it up. The
+// bench's launcher runs inside the guest (started once through nsenter) and runs every program to
+// its exit there (jobs.ts), so neither nsenter nor `ip netns exec` is in any figure. Prints the
+// report and, for a full run (or with --write), writes its section of docs/BENCHMARKS.md.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { LAB_SYS_BUS_PCI } from '../lab/guest';
 import { Lab } from '../lab/lab';
 import { pidsIn } from '../lab/namespaces';
 import { sleep, waitFor } from '../lab/proc';
 import { initStatus } from '../lab/status';
 import { benchLog, onInterrupt, privateDist } from './harness';
+import { TIME } from './jobs';
 import { firstLine, machineFacts, type MachineFacts } from './machine';
+import { startLauncher, useBenchScript, type LauncherClient } from './procs';
+import type { Step } from './protocol';
 import { publishSection, type SectionMarks } from './sections';
 import { median, percentile } from './stats';
 
@@ -26,10 +23,7 @@ export const DIAG_MARKS: SectionMarks = { start: '<!-- diag-bench:start -->', en
 
 const WIRELESS_DNS = '192.168.77.53';
 const WIRELESS_DOMAIN = 'wireless.lab';
-const TIME = '/usr/bin/time';
-const RSS_TAG = 'WBX-BENCH-MAXRSS-KIB=';
 const TARGET_MS = 1000;
-const CLOSE_GRACE_MS = 250;
 /** /usr/sbin/wifibox-diag's body (`exec node …/wifibox-diag.js "$@"`), node and the bundle given as $0 and $1. */
 const WRAPPER = 'exec "$0" "$@"';
 
@@ -54,181 +48,6 @@ const MANUAL: { label: string; short: string; argv: string[] }[] = [
   { label: 'wpa_cli -p /var/run/wpa_supplicant -i wlan0 status', short: 'wpa_cli', argv: ['wpa_cli', '-p', '/var/run/wpa_supplicant', '-i', 'wlan0', 'status'] },
   { label: 'cat /proc/meminfo', short: 'cat', argv: ['cat', '/proc/meminfo'] },
 ];
-
-// ---------------------------------------------------------------------------------------------
-// The launcher (runs in the guest): one job per stdin line, one reply per stdout line.
-
-interface Step {
-  argv: string[];
-  /** Keep stdout in the reply (the --json runs are parsed). */
-  keepStdout?: boolean;
-  /** Run under /usr/bin/time -f %M for the peak RSS (those runs are not timed). */
-  rss?: boolean;
-}
-
-interface StepResult {
-  code: number | null;
-  signal: string | null;
-  /** spawn() to the child's exit, ms. */
-  ms: number;
-  stdoutBytes: number;
-  stdout: string | null;
-  stderrTail: string;
-  rssKiB: number | null;
-  error: string | null;
-}
-
-type JobReply = { ok: true; steps: StepResult[]; totalMs: number } | { ok: false; error: string };
-
-let current: ChildProcess | null = null;
-
-function runStep(step: Step): Promise<StepResult & { t0: number; t1: number }> {
-  return new Promise((resolve) => {
-    const argv = step.rss ? [TIME, '-f', `${RSS_TAG}%M`, ...step.argv] : step.argv;
-    let settled = false;
-    let t1 = NaN;
-    let code: number | null = null;
-    let signal: string | null = null;
-    const out: Buffer[] = [];
-    let bytes = 0;
-    let err = '';
-    const done = (error: string | null) => {
-      if (settled) return;
-      settled = true;
-      current = null;
-      const m = new RegExp(`${RSS_TAG}(\\d+)\\s*$`).exec(err);
-      resolve({
-        t0, t1, code, signal, ms: t1 - t0, stdoutBytes: bytes,
-        stdout: step.keepStdout ? Buffer.concat(out).toString('utf8') : null,
-        stderrTail: (m ? err.slice(0, m.index) : err).slice(-2000),
-        rssKiB: m ? Number(m[1]) : null,
-        error,
-      });
-    };
-    const t0 = performance.now();
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    current = child;
-    child.stdout!.on('data', (d: Buffer) => {
-      bytes += d.length;
-      if (step.keepStdout) out.push(d);
-    });
-    child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
-    child.on('exit', (c, s) => {
-      t1 = performance.now();
-      code = c;
-      signal = s;
-    });
-    child.on('error', (e) => {
-      if (Number.isNaN(t1)) t1 = performance.now();
-      done(e.message);
-    });
-    // After exit and the end of its output: only then does the next step start. A process that
-    // inherited the pipes and outlives the child would hold them open: after CLOSE_GRACE_MS the
-    // step ends anyway (noted), so the orchestrator's check right after finds that process.
-    child.on('close', () => done(null));
-    child.on('exit', () => {
-      setTimeout(() => {
-        if (settled) return;
-        child.stdout!.destroy();
-        child.stderr!.destroy();
-        done(`its output was still open ${CLOSE_GRACE_MS} ms after it exited (held by a process it left)`);
-      }, CLOSE_GRACE_MS).unref();
-    });
-  });
-}
-
-async function runJob(steps: Step[]): Promise<JobReply> {
-  const results: (StepResult & { t0: number; t1: number })[] = [];
-  for (const s of steps) results.push(await runStep(s));
-  return {
-    ok: true,
-    steps: results.map(({ t0: _t0, t1: _t1, ...r }) => r),
-    totalMs: results[results.length - 1]!.t1 - results[0]!.t0,
-  };
-}
-
-export function runDiagLauncher(): void {
-  let queue = Promise.resolve();
-  const rl = createInterface({ input: process.stdin });
-  rl.on('line', (line) => {
-    queue = queue.then(async () => {
-      let reply: JobReply;
-      try {
-        reply = await runJob((JSON.parse(line) as { steps: Step[] }).steps);
-      } catch (err) {
-        reply = { ok: false, error: (err as Error).message };
-      }
-      process.stdout.write(`${JSON.stringify(reply)}\n`);
-    });
-  });
-  // The orchestrator is gone (or says so): nothing started here may outlive it.
-  const quit = () => {
-    current?.kill('SIGKILL');
-    void queue.then(() => process.exit(0));
-  };
-  rl.on('close', quit);
-  process.on('SIGTERM', quit);
-  process.on('SIGINT', quit);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The orchestrator's end of it.
-
-class GuestLauncher {
-  private buf = '';
-  private waiters: ((line: string) => void)[] = [];
-  private err = '';
-  readonly exited: Promise<number | null>;
-
-  private constructor(readonly child: ChildProcess) {
-    child.stdout!.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let nl: number;
-      while ((nl = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
-        this.waiters.shift()?.(line);
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => (this.err = (this.err + d.toString()).slice(-4000)));
-    child.stdin!.on('error', () => undefined);
-    this.exited = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
-        for (const w of this.waiters.splice(0)) w(JSON.stringify({ ok: false, error: `launcher exited (${code ?? signal}): ${this.err}` }));
-        resolve(code ?? (signal ? 128 : null));
-      });
-      child.on('error', () => resolve(-1));
-    });
-  }
-
-  /** nsenter execs in place: the PID is the launcher's own node process. */
-  static start(lab: Lab, script: string): GuestLauncher {
-    const argv = lab.guestArgv([process.execPath, script, '--diag-launcher']);
-    return new GuestLauncher(spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] }));
-  }
-
-  job(steps: Step[], timeoutMs = 30_000): Promise<{ steps: StepResult[]; totalMs: number }> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the launcher did not answer within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push((line) => {
-        clearTimeout(timer);
-        const r = JSON.parse(line) as JobReply;
-        if (r.ok) resolve(r);
-        else reject(new Error(r.error));
-      });
-      this.child.stdin!.write(`${JSON.stringify({ steps })}\n`);
-    });
-  }
-
-  /** Closes its stdin (it stops what it runs and exits); SIGKILL to its PID if it has not after 3 s. */
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.stdin!.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
 
 const log = benchLog('bench diag');
 
@@ -305,7 +124,7 @@ function steps(kind: Kind, distDir: string, rss: boolean): Step[] {
   }
 }
 
-async function measure(lab: Lab, launcher: GuestLauncher, kind: Kind, distDir: string): Promise<Sample> {
+async function measure(lab: Lab, launcher: LauncherClient, kind: Kind, distDir: string): Promise<Sample> {
   const ns = lab.ns.guest;
   const pidsBefore = new Set(await pidsIn(ns));
   const filesBefore = new Set([...guestTree(lab, '/run'), ...guestTree(lab, '/tmp')]);
@@ -529,9 +348,9 @@ export async function runDiagBench(argv: string[], command?: string): Promise<vo
   const dist = privateDist('diag', ['wifibox-diag.js', 'wifibox-init.js', 'wifibox-dhcpcd-hook.js', 'wifibox-passthru.js', 'wifibox_dgram.node'], true);
   const privateDir = dist.dir;
   let lab: Lab | null = null;
-  let launcher: GuestLauncher | null = null;
+  let launcher: LauncherClient | null = null;
   const cleanup = async () => {
-    await launcher?.stop();
+    launcher?.close();
     await lab?.down();
     dist.remove();
   };
@@ -542,7 +361,8 @@ export async function runDiagBench(argv: string[], command?: string): Promise<vo
     lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, distDir: privateDir });
     await healthyGuest(lab);
     log(`lab ${lab.tag}: healthy guest up after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    launcher = GuestLauncher.start(lab, join(privateDir, 'bench.js'));
+    useBenchScript(join(privateDir, 'bench.js'));
+    launcher = await startLauncher(lab);
     const l = launcher;
     const lb = lab;
     await waitFor('wifibox-diag to say OK', async () => {

@@ -6,7 +6,7 @@ import { Lab } from '../lab/lab';
 import { childrenOf, sleep, waitFor, type LabProcess } from '../lab/proc';
 import { passthruStatus } from '../lab/status';
 import { comm, sampleChildren, samplePeakMemory, smapsRollup, treeMemory, type Memory } from './memory';
-import { benchScriptPath, holdConnections, LauncherClient, runClient, stopClients, useBenchScript } from './procs';
+import { holdConnections, LauncherClient, runClient, startLauncher, stopClients, useBenchScript } from './procs';
 import type { ConcurrentResult, LatencyResult, LauncherReply } from './protocol';
 import { benchLog, onInterrupt, privateDist } from './harness';
 import { firstLine, machineFacts } from './machine';
@@ -17,7 +17,6 @@ const OURS_PORT = 1200;
 const OLD_PORT = 1300;
 const OLD_CLIENT_PATH = '/run/old-socat-client';
 const DAEMON_SOCKET = '/var/run/wpa_supplicant/wlan0';
-const LAUNCHER_SOCKET = '/run/bench-launcher.sock';
 const HOLD = 64;
 const FLOOR_PORT = 1250;
 // V8 gives grown heap back some seconds after the load stops; the test-6 runs fill most of this.
@@ -112,16 +111,6 @@ async function diagnose(lab: Lab): Promise<string> {
 
 function pair(r: LatencyResult, n: number): LatencyPair {
   return { n, ours: r.targets[0]!, socat: r.targets[1]!, floor: r.targets[2] ?? null };
-}
-
-/** The launcher in the guest; lab.down() stops it, and it stops whatever it started. */
-async function startLauncher(lab: Lab): Promise<LauncherClient> {
-  const proc = lab.startInGuest('bench-launcher', [process.execPath, benchScriptPath(), '--launcher', LAUNCHER_SOCKET]);
-  const sockPath = lab.guestPath(LAUNCHER_SOCKET);
-  return waitFor('the bench launcher', async () => {
-    if (comm(proc.pid) === '') throw new Error(`launcher exited: ${proc.output()}`);
-    return LauncherClient.connect(sockPath).catch(() => null);
-  }, 10_000, 20);
 }
 
 /** The least any Node bridge could cost: answers PONG to every read, no daemon behind it. */
