@@ -1,16 +1,16 @@
 // npm run bench -- diag [--quick] [--write]: wifibox-diag on a healthy lab guest (target: "runs
 // in ≤ 1 s on the lab guest and adds no resident process"), against what a person runs by hand
-// today for the same information. The guest is set up as test/diag.lab.test.ts sets it up. The
+// today for the same information. The guest is set up as its lab test sets it up (lab/diag-guest.ts). The
 // bench's launcher runs inside the guest (started once through nsenter) and runs every program to
 // its exit there (jobs.ts), so neither nsenter nor `ip netns exec` is in any figure. Prints the
 // report and, for a full run (or with --write), writes its section of docs/BENCHMARKS.md.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LAB_SYS_BUS_PCI } from '../lab/guest';
+import { DIAG_LAB_ARGS, startHealthyGuest, writeDiagStandIns } from '../lab/diag-guest';
 import { Lab } from '../lab/lab';
 import { pidsIn } from '../lab/namespaces';
 import { sleep, waitFor } from '../lab/proc';
-import { initStatus } from '../lab/status';
+import { WIRELESS_DNS } from '../lab/wireless';
 import { benchLog, onInterrupt, privateDist } from './harness';
 import { TIME } from './jobs';
 import { firstLine, machineFacts, type MachineFacts } from './machine';
@@ -21,23 +21,9 @@ import { median, percentile } from './stats';
 
 export const DIAG_MARKS: SectionMarks = { start: '<!-- diag-bench:start -->', end: '<!-- diag-bench:end -->' };
 
-const WIRELESS_DNS = '192.168.77.53';
-const WIRELESS_DOMAIN = 'wireless.lab';
 const TARGET_MS = 1000;
 /** /usr/sbin/wifibox-diag's body (`exec node …/wifibox-diag.js "$@"`), node and the bundle given as $0 and $1. */
 const WRAPPER = 'exec "$0" "$@"';
-
-// The guest's syslog file and kernel log, as test/diag.lab.test.ts writes them (the lab has no
-// syslogd, and the kernel log would be this machine's).
-const SYSLOG = [
-  'Nov 26 15:05:58 wifibox daemon.info wifibox-init[1]: starting',
-  'Nov 26 15:05:58 wifibox daemon.warn wifibox-init[1]: /media/etc/sysctl.conf:37: cannot set net.nf_conntrack_max: ENOENT',
-  'Nov 26 15:05:59 wifibox daemon.err udhcpd[2]: bind: Address in use',
-  '',
-].join('\n');
-const KMSG = '6,1,1000,-;Linux version 6.1\n3,2,2100000,-;iwlwifi 0000:00:06.0: Direct firmware load for iwlwifi-cc-a0-77.ucode failed with error -2\n';
-/** The lab's stand-ins for the guest's real paths, as the lab test passes them. */
-const DIAG_ARGS = ['--syslog-file', '/run/messages', '--sys-bus-pci', LAB_SYS_BUS_PCI, '--kmsg', '/run/kmsg'];
 
 /** What a person types today for the same information, one after another. */
 const MANUAL: { label: string; short: string; argv: string[] }[] = [
@@ -108,7 +94,7 @@ interface RssSample {
 
 function diagArgv(distDir: string, json: boolean): string[] {
   // As /usr/sbin/wifibox-diag runs it: a /bin/sh wrapper that execs node on the bundle.
-  return ['/bin/sh', '-c', WRAPPER, process.execPath, join(distDir, 'wifibox-diag.js'), ...(json ? ['--json'] : []), ...DIAG_ARGS];
+  return ['/bin/sh', '-c', WRAPPER, process.execPath, join(distDir, 'wifibox-diag.js'), ...(json ? ['--json'] : []), ...DIAG_LAB_ARGS];
 }
 
 function steps(kind: Kind, distDir: string, rss: boolean): Step[] {
@@ -283,7 +269,7 @@ export function renderDiagSection(r: DiagResults): string {
     '  `nsenter`) takes `performance.now()` right before `spawn()` and again at the child\'s `exit` event; stdout and',
     '  stderr are pipes it drains (and throws away, but for --json, which is parsed). wifibox-diag runs as the',
     '  package\'s `/usr/sbin/wifibox-diag` does: `/bin/sh -c \'exec node …/wifibox-diag.js "$@"\'`, with the lab\'s',
-    `  stand-ins for three guest paths (\`${DIAG_ARGS.join(' ')}\`, as the lab test passes them).`,
+    `  stand-ins for three guest paths (\`${DIAG_LAB_ARGS.join(' ')}\`, as the lab test passes them).`,
     '  "By hand" is the six commands started one after another, each once the previous has exited and its output',
     '  has ended, timed from the first spawn to the last exit (what typing them costs is not counted). `ps` is',
     '  `busybox ps`, as the guest (Alpine) has it; it lists every process of this machine, as the lab has no PID',
@@ -318,27 +304,6 @@ function machine(distDir: string): DiagMachine {
 
 // ---------------------------------------------------------------------------------------------
 
-/** Brings up the healthy guest, as test/diag.lab.test.ts does. */
-async function healthyGuest(lab: Lab): Promise<void> {
-  writeFileSync(lab.guestPath('/run/messages'), SYSLOG);
-  writeFileSync(lab.guestPath('/run/kmsg'), KMSG);
-  await lab.startWirelessNetwork(WIRELESS_DNS, WIRELESS_DOMAIN);
-  lab.startInit(['--lease-write', '1']);
-  lab.startDhcpClient('host', 'wifibox0');
-  await lab.startWirelessDaemon();
-  await lab.startPassthru();
-  await waitFor('the wireless lease and its DNS in udhcpd', async () => {
-    const s = await initStatus(lab, 2000).catch(() => null);
-    return s?.lease?.address && s.udhcpd?.dnsKnown;
-  }, 30_000, 200);
-  // Traffic through NAT and through the passthrough, so their counters move (as in the test).
-  const body = await waitFor('the web server through NAT', () => lab.httpGet('host', `http://${lab.addr.air}:8080/`), 15_000);
-  if (body !== lab.addr.guestWlan0) throw new Error(`the web server saw ${body}, expected ${lab.addr.guestWlan0}`);
-  await lab.startHostBridge(1200, 'wlan0');
-  const pong = (await lab.hostCli(['ping'], { timeoutMs: 15_000 })).stdout.trim();
-  if (pong !== 'PONG') throw new Error(`wpa_cli ping through the passthrough: '${pong}'`);
-}
-
 export async function runDiagBench(argv: string[], command?: string): Promise<void> {
   const quick = argv.includes('--quick');
   const runs = quick ? 5 : 15;
@@ -359,7 +324,8 @@ export async function runDiagBench(argv: string[], command?: string): Promise<vo
     const info = machine(privateDir);
     log('bringing the lab up');
     lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, distDir: privateDir });
-    await healthyGuest(lab);
+    writeDiagStandIns(lab);
+    await startHealthyGuest(lab);
     log(`lab ${lab.tag}: healthy guest up after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     useBenchScript(join(privateDir, 'bench.js'));
     launcher = await startLauncher(lab);

@@ -1,5 +1,6 @@
 // The init benchmark's section of docs/BENCHMARKS.md.
-import { REST_MS, WIRELESS_DNS, type RunFigures } from './init-runs';
+import { WIRELESS_DNS } from '../lab/wireless';
+import { REST_MS, type RunFigures } from './init-runs';
 import type { MachineFacts } from './machine';
 import type { Memory } from './memory';
 import type { SectionMarks } from './sections';

@@ -5,13 +5,12 @@ import { Lab } from '../lab/lab';
 import { pidsIn } from '../lab/namespaces';
 import { sleep, type LabProcess } from '../lab/proc';
 import { initStatus } from '../lab/status';
+import { WIRELESS_DNS } from '../lab/wireless';
 import { comm, NO_MEMORY, addMemory, smapsRollup, type Memory } from './memory';
 import { OLD_BOOT_ARGV, OLD_MARKS, prepareOldSequence } from './init-old';
 
 export type Sequence = 'ours' | 'old';
 
-export const WIRELESS_DNS = '192.168.77.53';
-export const WIRELESS_DOMAIN = 'wireless.lab';
 /** Every wait of a run ends here; what did not happen by then is reported as not reached. */
 const RUN_TIMEOUT_MS = 60_000;
 /** "At rest": this long after (c), the orchestrator's memory is read. */
@@ -158,7 +157,7 @@ export async function runOnce(sequence: Sequence, index: number, distDir: string
   const notes: string[] = [];
   let watcher: ReturnType<typeof watchGuest> | null = null;
   try {
-    await lab.startWirelessNetwork(WIRELESS_DNS, WIRELESS_DOMAIN);
+    await lab.startWirelessNetwork();
     if (sequence === 'old') await prepareOldSequence(lab);
     const hostDhcp = lab.startDhcpClient('host', 'wifibox0');
     const probe = lab.startInHost('http-probe', [process.execPath, '-e', probeCode(`http://${lab.addr.air}:8080/`, lab.addr.guestWlan0)]);
