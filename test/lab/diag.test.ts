@@ -3,14 +3,15 @@
 // thing broken at a time (2), each restored before the next.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DiagReport, ProblemId } from '../../agents/diag/report';
 import { validateReport } from '../../agents/diag/shape';
 import { DIAG_LAB_ARGS, startHealthyGuest, writeDiagStandIns } from '../../lab/diag-guest';
 import { LAB_PCI_DEVICE, LAB_SYS_BUS_PCI } from '../../lab/guest';
-import { Lab } from '../../lab/lab';
+import type { Lab } from '../../lab/lab';
 import { waitFor, type LabProcess } from '../../lab/proc';
 import { initStatus } from '../../lab/status';
+import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
 let init: LabProcess;
@@ -71,16 +72,9 @@ async function until(id: ProblemId, timeoutMs = 5000): Promise<DiagRun> {
 
 const privateSocketsLeft = () => readdirSync(lab.guestPath('/tmp')).filter((f) => f.startsWith('wifibox-diag-'));
 
-beforeAll(async () => {
-  lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false });
+labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, (l) => {
+  lab = l;
   writeDiagStandIns(lab);
-});
-
-afterAll(async () => {
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(40));
-    await lab.down();
-  }
 });
 
 describe('wifibox-diag in the lab guest', () => {

@@ -1,18 +1,19 @@
 // Acceptance 4 of the init orchestrator: the access-point flavor (hostapd samples unchanged,
 // hostapd with its wired driver on wlan0): a wireless client gets its lease from the guest and
 // reaches the host through NAT out of eth0.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { Lab } from '../../lab/lab';
+import type { Lab } from '../../lab/lab';
 import { repoRoot } from '../../lab/paths';
 import { waitFor } from '../../lab/proc';
 import { initStatus } from '../../lab/status';
+import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
 
-beforeAll(async () => {
-  lab = await Lab.up({ flavor: 'hostapd', configureGuest: false });
+labForFile({ flavor: 'hostapd', configureGuest: false }, async (l) => {
+  lab = l;
   lab.startInit();
   await waitFor('wlan0 configured', async () => {
     try {
@@ -23,13 +24,6 @@ beforeAll(async () => {
   }, 10_000);
   await lab.startWirelessDaemon();
   lab.startInHost('host-web', [process.execPath, join(repoRoot(), 'lab', 'web-server.cjs'), lab.addr.hostWifibox0, '8080']);
-});
-
-afterAll(async () => {
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(40));
-    await lab.down();
-  }
 });
 
 describe('wifibox-init, access-point flavor', () => {

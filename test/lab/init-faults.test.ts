@@ -2,26 +2,20 @@
 // was expected, and everything that does not depend on it still comes up. A broken firewall
 // keeps forwarding off (no routing without the NAT the user asked for).
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab } from '../../lab/lab';
+import { describe, expect, it } from 'vitest';
+import type { Lab } from '../../lab/lab';
 import { LAB_PCI_DEVICE } from '../../lab/guest';
 import { waitFor, type LabProcess } from '../../lab/proc';
 import { initStatus } from '../../lab/status';
+import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
 let n = 0;
 
-beforeAll(async () => {
-  lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false });
+labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
+  lab = l;
   await lab.startWirelessNetwork();
-});
-
-afterAll(async () => {
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(30));
-    await lab.down();
-  }
-});
+}, 30);
 
 /** Runs the orchestrator on a copy of /media/etc with one file changed; returns its settled status. */
 async function runWith(file: string, change: (text: string) => string): Promise<{ st: any; dir: string; init: LabProcess }> {

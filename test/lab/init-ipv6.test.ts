@@ -3,10 +3,11 @@
 // advertisements on wlan0, a wireless network whose radvd advertises a prefix and an IPv6 DNS
 // server (RDNSS), and the guest's own radvd on eth0, run by the orchestrator from the bundle.
 import { existsSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab } from '../../lab/lab';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Lab } from '../../lab/lab';
 import { waitFor, type LabProcess } from '../../lab/proc';
 import { initStatus } from '../../lab/status';
+import { labForFile } from '../helpers/lab-file';
 import { machineSnapshot } from '../helpers/machine';
 
 const OVERLAY = 'optional/ipv6/wpa_supplicant/appliance';
@@ -41,18 +42,14 @@ beforeAll(async () => {
   const missing = ['radvd', 'rdisc6', 'ndisc6'].filter((t) => !path.some((d) => existsSync(`${d}/${t}`)));
   if (missing.length) throw new Error(`this suite needs ${missing.join(', ')} on PATH: apt-get install radvd ndisc6`);
   machineBefore = await machineSnapshot();
-  lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, overlays: [OVERLAY] });
+});
+
+labForFile({ flavor: 'wpa_supplicant', configureGuest: false, overlays: [OVERLAY] }, async (l) => {
+  lab = l;
   await lab.startWirelessNetwork('192.168.77.53', 'wireless.lab');
   airRa = await lab.startWirelessRa(AIR_DNS6, AIR_PREFIX, AIR_ADDRESS);
   init = lab.startInit();
-});
-
-afterAll(async () => {
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(60));
-    await lab.down();
-  }
-});
+}, 60);
 
 describe('wifibox-init, station flavor with the IPv6 overlay', () => {
   it('5a. every step comes up; eth0 has the sample\'s inet6 address, wlan0 one of the wireless prefix (SLAAC by dhcpcd)', async () => {

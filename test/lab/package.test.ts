@@ -5,16 +5,20 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab } from '../../lab/lab';
+import type { Lab } from '../../lab/lab';
 import { LAB_SYS_BUS_PCI } from '../../lab/guest';
 import { pidsIn } from '../../lab/namespaces';
 import { repoRoot } from '../../lab/paths';
 import { must, waitFor } from '../../lab/proc';
 import { initStatus, passthruStatus } from '../../lab/status';
+import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
 let tmp: string;
 let version: string;
+/** The unpacked package, and the lab's etc/ files for its services. */
+let root: string;
+let etc: string;
 
 const rc = (svc: string, cmd: string) => lab.guest([`/etc/init.d/${svc}`, cmd], { timeoutMs: 60_000 });
 const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
@@ -26,32 +30,31 @@ beforeAll(async () => {
   version = /^wifibox-agents-(.+)-r\d+\.apk$/.exec(apk)![1]!;
   // What `apk add --allow-untrusted` would lay down: the data member's files (GNU tar reads the
   // concatenated gzip members; apk's own PAX records are not its business).
-  const root = join(tmp, 'root');
+  root = join(tmp, 'root');
   mkdirSync(root);
   await must(['tar', '-xzf', join(tmp, apk), '-C', root, '--warning=no-unknown-keyword', '--exclude=.PKGINFO']);
   // The lab's settings for the services, and a stand-in for Alpine's localmount (Debian's
   // OpenRC has none): what the guest image's runlevels would provide.
-  const etc = join(tmp, 'etc-lab');
+  etc = join(tmp, 'etc-lab');
   mkdirSync(join(etc, 'conf.d'), { recursive: true });
   mkdirSync(join(etc, 'init.d'), { recursive: true });
   writeFileSync(join(etc, 'conf.d', 'wifibox-init'), `WIFIBOX_INIT_OPTS="--loglevel info --udhcpd /run/lab-bin/udhcpd --sys-bus-pci ${LAB_SYS_BUS_PCI}"\nRESPAWN_DELAY=1\n`);
   writeFileSync(join(etc, 'conf.d', 'uds_passthru'), 'UDS_PASSTHRU_OPTS="--loglevel info"\nRESPAWN_DELAY=1\n');
   writeFileSync(join(etc, 'init.d', 'localmount'), '#!/sbin/openrc-run\nstart() { :; }\n', { mode: 0o755 });
+}, 180_000);
 
-  lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false });
+// After the lab's own teardown (afterAll hooks run last registered, first).
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
+  lab = l;
   await lab.startWirelessNetwork();
   await lab.startWirelessDaemon();
   await lab.installInGuest(root, etc);
   await lab.prepareOpenrc();
-}, 180_000);
-
-afterAll(async () => {
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(30));
-    await lab.down();
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+}, 30);
 
 describe('the package under OpenRC in the lab guest', () => {
   it('3/4. starting uds_passthru starts wifibox-init first (need net); both run the packaged agents', async () => {

@@ -1,35 +1,21 @@
 // Passthru agent lifecycle in the lab: daemon late and restarted, bad config, reload, SIGTERM.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab } from '../../lab/lab';
+import { describe, expect, it } from 'vitest';
+import type { Lab } from '../../lab/lab';
 import { clientSsid } from '../../lab/guest-files';
 import { childrenOf, isSameProcess, sleep, waitFor, type LabProcess } from '../../lab/proc';
 import { passthruStatus, readStatus } from '../../lab/status';
-import { HostClient } from '../helpers/host-client';
+import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
 let mainAgent: LabProcess;
 let wpa: LabProcess;
-const clients: HostClient[] = [];
-const client = (dest: string) => {
-  const c = new HostClient(join(lab.dir, 'clients'), dest);
-  clients.push(c);
-  return c;
-};
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 const port = (st: any, n: number) => st.ports.find((p: any) => p.port === n);
 
-beforeAll(async () => {
-  lab = await Lab.up({ flavor: 'wpa_supplicant' });
-});
-
-afterAll(async () => {
-  for (const c of clients) c.close();
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(40));
-    await lab.down();
-  }
+const { client } = labForFile({ flavor: 'wpa_supplicant' }, (l) => {
+  lab = l;
 });
 
 describe('passthru lifecycle', () => {

@@ -3,54 +3,39 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn as ptySpawn } from '@lydell/node-pty';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab } from '../../lab/lab';
+import { describe, expect, it } from 'vitest';
+import type { Lab } from '../../lab/lab';
 import { clientSsid } from '../../lab/guest-files';
 import { childrenOf, isZombie, sleep, waitFor, type LabProcess } from '../../lab/proc';
 import { passthruStatus } from '../../lab/status';
-import { HostClient } from '../helpers/host-client';
+import { labForFile, pingAndStatus } from '../helpers/lab-file';
 
 let lab: Lab;
 let agent: LabProcess;
 let wpa: LabProcess;
 let plain: { path: string; dir: string; proc: LabProcess }; // the host command as it is today
 let long: { path: string; dir: string; proc: LabProcess }; // the host command with -t 3600
-const clients: HostClient[] = [];
 
 const status = () => passthruStatus(lab);
-const client = (dest: string) => {
-  const c = new HostClient(join(lab.dir, 'clients'), dest);
-  clients.push(c);
-  return c;
-};
 const wpaLog = () => readFileSync(wpa.log, 'utf8');
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 /** Children of a host socat listener: one per conversation the guest has not closed yet. */
 const conversations = (socat: number) => childrenOf(socat).filter((pid) => !isZombie(pid));
 
-beforeAll(async () => {
-  lab = await Lab.up({ flavor: 'wpa_supplicant' });
+const { client } = labForFile({ flavor: 'wpa_supplicant' }, async (l) => {
+  lab = l;
   wpa = await lab.startWirelessDaemon();
   agent = await lab.startPassthru();
   plain = await lab.startHostBridge(1200, 'wlan0', undefined, join(lab.dir, 'host', 'plain'));
   long = await lab.startHostBridge(1200, 'wlan0', 3600, join(lab.dir, 'host', 'long'));
 });
 
-afterAll(async () => {
-  for (const c of clients) c.close();
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(40));
-    await lab.down();
-  }
-});
-
 describe('passthru through the host socat half', () => {
   it('1. wpa_cli ping and status from the host namespace', async () => {
-    const ping = await lab.hostCli(['ping'], { timeoutMs: 15_000 }, plain.dir);
-    expect(ping.stdout.trim()).toBe('PONG');
-    const st = await lab.hostCli(['status'], { timeoutMs: 15_000 }, plain.dir);
-    expect(st.stdout).toMatch(/^wpa_state=COMPLETED$/m);
-    expect(st.stdout).toMatch(/^ssid=wifibox-lab$/m);
+    const { ping, status } = await pingAndStatus(lab, plain.dir);
+    expect(ping).toBe('PONG');
+    expect(status).toMatch(/^wpa_state=COMPLETED$/m);
+    expect(status).toMatch(/^ssid=wifibox-lab$/m);
   });
 
   it('1b. an empty reply (empty scan list) reaches the host as a single newline', async () => {
