@@ -2,7 +2,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UPSTREAM } from '../helpers/paths';
-import { rng } from '../helpers/rng';
+import { expectProblemsOnRealLines, mutatedInputs, type Mutations } from '../helpers/fuzz';
 import { parsePassthruConfig, type ConfigProblem } from '../../agents/passthru/config';
 import {
   checkIptablesRestore,
@@ -784,30 +784,11 @@ describe('loadGuestConfig', () => {
 
 describe('fuzz', () => {
 
-  const CHARS = '%{};=#/.:-*[]\n\t x0';
-
-  function mutate(text: string, rand: () => number): string {
-    const pick = (n: number): number => Math.floor(rand() * n);
-    const at = pick(text.length + 1);
-    switch (pick(5)) {
-      case 0:
-        return text.slice(0, at) + text.slice(at + 1);
-      case 1:
-        return text.slice(0, at) + text.slice(at, at + 1) + text.slice(at);
-      case 2:
-        return text.slice(0, at) + CHARS[pick(CHARS.length)] + text.slice(at);
-      case 3:
-        // Swap a word for a placeholder: the templates' favourite hazard.
-        return text.slice(0, at) + ['%%DNS%%', '%%DOMAIN%%', '%%X%%', '{', '};'][pick(5)] + text.slice(at);
-      default: {
-        const l = text.split('\n');
-        const i = pick(l.length);
-        const j = pick(l.length);
-        [l[i], l[j]] = [l[j] as string, l[i] as string];
-        return l.join('\n');
-      }
-    }
-  }
+  const MUTATIONS: Mutations = {
+    chars: '%{};=#/.:-*[]\n\t x0',
+    // Placeholders and braces: the templates' favourite hazards.
+    words: ['%%DNS%%', '%%DOMAIN%%', '%%X%%', '{', '};'],
+  };
 
   interface Target {
     name: string;
@@ -887,27 +868,16 @@ describe('fuzz', () => {
   ];
 
   it.each(targets)('$name: never throws, problems point at real lines', (target) => {
-    const rand = rng(20250101 + target.name.length);
-    const seeds = target.samples.map(sample);
     let withProblems = 0;
     let clean = 0;
-    for (let i = 0; i < 1500; i++) {
-      let text = seeds[i % seeds.length] as string;
-      const n = 1 + Math.floor(rand() * 4);
-      for (let k = 0; k < n; k++) text = mutate(text, rand);
-
+    for (const text of mutatedInputs(target.samples.map(sample), 1500, 20250101 + target.name.length, MUTATIONS)) {
       let problems: ConfigProblem[] = [];
       try {
         problems = target.run(text);
       } catch (err) {
         expect.fail(`${(err as Error).stack ?? String(err)}\nfor input ${JSON.stringify(text)}`);
       }
-      const lineCount = text.split('\n').length;
-      for (const p of problems) {
-        if (!(p.file === 'f' && Number.isInteger(p.line) && p.line >= 1 && p.line <= lineCount && p.message.trim().length > 0)) {
-          expect.fail(`bad problem ${JSON.stringify(p)} for input ${JSON.stringify(text)}`);
-        }
-      }
+      expectProblemsOnRealLines(problems, text, 'f');
       if (problems.length > 0) withProblems++;
       else clean++;
     }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, UPSTREAM } from '../helpers/paths';
-import { rng } from '../helpers/rng';
+import { expectProblemsOnRealLines, mutatedInputs, type Mutations } from '../helpers/fuzz';
 import {
   formatProblem,
   inNetwork,
@@ -177,45 +177,16 @@ describe('malformed input', () => {
 
 describe('fuzz', () => {
 
-  const CHARS = `"'$={}:,\n#\\\`;( x`;
-
-  function mutate(text: string, rand: () => number): string {
-    const pick = (n: number): number => Math.floor(rand() * n);
-    const at = pick(text.length + 1);
-    switch (pick(4)) {
-      case 0:
-        return text.slice(0, at) + text.slice(at + 1);
-      case 1:
-        return text.slice(0, at) + text.slice(at, at + 1) + text.slice(at);
-      case 2:
-        return text.slice(0, at) + CHARS[pick(CHARS.length)] + text.slice(at);
-      default: {
-        const l = text.split('\n');
-        const i = pick(l.length);
-        const j = pick(l.length);
-        [l[i], l[j]] = [l[j] as string, l[i] as string];
-        return l.join('\n');
-      }
-    }
-  }
+  const MUTATIONS: Mutations = { chars: `"'$={}:,\n#\\\`;( x` };
 
   it('never throws, and what it returns is well formed', () => {
-    const rand = rng(20240601);
     const seeds = [fixture('uds_passthru.wpa_supplicant.conf'), fixture('uds_passthru.hostapd.conf')];
     let withProblems = 0;
     let withSockets = 0;
-    for (let i = 0; i < 2000; i++) {
-      let text = seeds[i % 2] as string;
-      const n = 1 + Math.floor(rand() * 4);
-      for (let k = 0; k < n; k++) text = mutate(text, rand);
-
+    for (const text of mutatedInputs(seeds, 2000, 20240601, MUTATIONS)) {
       const c = parsePassthruConfig(text, 'fuzz.conf');
       const lineCount = text.split('\n').length;
-      for (const p of c.problems) {
-        if (!(Number.isInteger(p.line) && p.line >= 1 && p.line <= lineCount && p.message.length > 0)) {
-          expect.fail(`bad problem ${JSON.stringify(p)} for input ${JSON.stringify(text)}`);
-        }
-      }
+      expectProblemsOnRealLines(c.problems, text, 'fuzz.conf');
       for (const s of c.sockets) {
         if (!(Number.isInteger(s.port) && s.port >= 1 && s.port <= 65535 && s.path.startsWith('/') && s.line >= 1 && s.line <= lineCount)) {
           expect.fail(`bad socket ${JSON.stringify(s)} for input ${JSON.stringify(text)}`);
