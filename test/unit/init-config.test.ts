@@ -2,6 +2,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UPSTREAM } from '../helpers/paths';
+import { expectProblem, lines, type BadInput } from '../helpers/config-problems';
 import { expectProblemsOnRealLines, mutatedInputs, type Mutations } from '../helpers/fuzz';
 import { parsePassthruConfig, type ConfigProblem } from '../../agents/passthru/config';
 import {
@@ -24,7 +25,6 @@ import {
 } from '../../agents/init/config';
 
 const sample = (rel: string): string => readFileSync(join(UPSTREAM, rel), 'utf8');
-const lines = (...l: string[]): string => `${l.join('\n')}\n`;
 
 const STATION = 'wpa_supplicant/appliance';
 const AP = 'hostapd/appliance';
@@ -412,19 +412,7 @@ describe('renderRadvd', () => {
 
 // ---------------------------------------------------------------------------
 
-interface Bad {
-  name: string;
-  text: string;
-  line: number;
-  severity?: 'error' | 'warning';
-  fragment: string;
-}
-
-function expectProblem(problems: ConfigProblem[], file: string, bad: Bad): void {
-  expect(problems).toContainEqual({ file, line: bad.line, severity: bad.severity ?? 'error', message: expect.stringContaining(bad.fragment) });
-}
-
-const BAD_INTERFACES: Bad[] = [
+const BAD_INTERFACES: BadInput[] = [
   { name: 'static without prefix or netmask', text: lines('iface eth0 inet static', '  address 10.0.0.1'), line: 2, fragment: "address '10.0.0.1' has no prefix and there is no netmask; expected address/prefix" },
   { name: 'bad IPv4', text: lines('iface eth0 inet static', '  address 10.0.0.300/24'), line: 2, fragment: "address '10.0.0.300' is not an IPv4 address; expected four numbers 0-255" },
   { name: 'IPv4 with leading zero', text: lines('iface eth0 inet static', '  address 10.0.0.01/24'), line: 2, fragment: "'10.0.0.01' is not an IPv4 address" },
@@ -470,7 +458,7 @@ const BAD_INTERFACES: Bad[] = [
   { name: 'source', text: lines('source /etc/network/interfaces.d/*', 'iface eth0 inet dhcp'), line: 1, fragment: "'source' is not supported; expected iface stanzas written out in this file" },
 ];
 
-const BAD_SYSCTL: Bad[] = [
+const BAD_SYSCTL: BadInput[] = [
   { name: 'no =', text: lines('net.ipv4.ip_forward 1'), line: 1, fragment: "found 'net.ipv4.ip_forward 1' without '='; expected key = value" },
   { name: 'space in key', text: lines('# c', 'net.ipv4 .ip_forward = 1'), line: 2, fragment: "key 'net.ipv4 .ip_forward' is invalid; expected names of letters" },
   { name: 'empty component', text: lines('net..ipv4 = 1'), line: 1, fragment: "key 'net..ipv4' is invalid" },
@@ -484,7 +472,7 @@ const BAD_SYSCTL: Bad[] = [
 ];
 
 const UDHCPD_OK = ['start 10.0.0.2', 'end 10.0.0.254', 'interface eth0'];
-const BAD_UDHCPD: Bad[] = [
+const BAD_UDHCPD: BadInput[] = [
   { name: 'no interface', text: lines('start 10.0.0.2', 'end 10.0.0.254'), line: 1, fragment: 'no interface line; expected interface NAME' },
   { name: 'bad start', text: lines('# x', 'start 10.0.0.300', 'end 10.0.0.254', 'interface eth0'), line: 2, fragment: "start '10.0.0.300' is not an IPv4 address" },
   { name: 'bad end', text: lines('start 10.0.0.2', 'end ten', 'interface eth0'), line: 2, fragment: "end 'ten' is not an IPv4 address" },
@@ -510,7 +498,7 @@ const BAD_UDHCPD: Bad[] = [
 ];
 
 const RADVD_OK = ['interface eth0', '{', '\tAdvSendAdvert on;'];
-const BAD_RADVD: Bad[] = [
+const BAD_RADVD: BadInput[] = [
   { name: 'unclosed interface block', text: lines('# c', ...RADVD_OK), line: 3, fragment: "'{' opened on this line is never closed; expected a matching '};'" },
   { name: 'unclosed outer block, inner closed', text: lines('interface eth0 {', '  prefix ::/64 {', '    AdvOnLink on;', '  };'), line: 1, fragment: 'never closed' },
   { name: 'unclosed inner block', text: lines('interface eth0 {', '  prefix ::/64', '  {', '    AdvOnLink on;', '};'), line: 1, fragment: 'never closed' },
@@ -531,7 +519,7 @@ const BAD_RADVD: Bad[] = [
   { name: 'runaway nesting', text: `interface eth0 ${'{ a '.repeat(40)}`, line: 1, fragment: 'blocks nested 17 deep here; expected at most 16' },
 ];
 
-const BAD_HOSTNAME: Bad[] = [
+const BAD_HOSTNAME: BadInput[] = [
   { name: 'underscore', text: lines('wifi_box'), line: 1, fragment: "host name 'wifi_box' has a character other than letters, digits, '-' and '.'" },
   { name: 'space', text: lines('# c', 'wifi box'), line: 2, fragment: 'has a character other than' },
   { name: 'leading hyphen', text: lines('-wifibox'), line: 1, fragment: "has a label that starts or ends with '-'" },
@@ -545,7 +533,7 @@ const BAD_HOSTNAME: Bad[] = [
 ];
 
 const IPT_OK = ['*filter', ':INPUT ACCEPT [0:0]'];
-const BAD_IPTABLES: Bad[] = [
+const BAD_IPTABLES: BadInput[] = [
   { name: 'table not closed', text: lines('# c', ...IPT_OK), line: 2, fragment: 'table *filter is not closed by COMMIT; expected COMMIT at the end of each table' },
   { name: 'table not closed before the next', text: lines(...IPT_OK, '*nat', 'COMMIT'), line: 1, fragment: 'table *filter is not closed by COMMIT before *nat on line 3' },
   { name: 'unknown table', text: lines('*filtre', 'COMMIT'), line: 1, fragment: "found table '*filtre'; expected one of *filter, *nat" },

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { expectProblem, lines, type BadInput } from '../helpers/config-problems';
 import { FIXTURES, UPSTREAM } from '../helpers/paths';
 import { expectProblemsOnRealLines, mutatedInputs, type Mutations } from '../helpers/fuzz';
 import {
@@ -12,28 +13,24 @@ import {
 } from '../../agents/passthru/config';
 
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
-const lines = (...l: string[]): string => `${l.join('\n')}\n`;
 const ports = (c: PassthruConfig): number[] => c.sockets.map((s) => s.port);
 const NET = 'network=10.0.0.1:255.255.255.0';
 
 describe('upstream samples', () => {
-  it('wpa_supplicant flavour: two sockets, comma-space fields, multi-line value', () => {
-    const c = parsePassthruConfig(fixture('uds_passthru.wpa_supplicant.conf'), 'uds_passthru.conf');
+  const extra = { user: 'root', group: '0', mode: '770' };
+  it.each([
+    ['wpa_supplicant', 'two sockets, comma-space fields, multi-line value', '10.0.0.1', [
+      { path: '/var/run/wpa_supplicant/wlan0', port: 1200, line: 14, extra },
+      { path: '/var/run/wpa_supplicant/p2p-dev-wlan0', port: 1201, line: 15, extra },
+    ]],
+    ['hostapd', 'one socket, fields without spaces', '10.0.0.2', [
+      { path: '/var/run/hostapd/wlan0', port: 1200, line: 14, extra },
+    ]],
+  ] as const)('%s flavour: %s', (flavour, _what, address, sockets) => {
+    const c = parsePassthruConfig(fixture(`uds_passthru.${flavour}.conf`), 'uds_passthru.conf');
     expect(c.problems).toEqual([]);
-    expect(c.network).toEqual({ address: '10.0.0.1', mask: '255.255.255.0', prefixLength: 24 });
-    expect(c.sockets).toEqual([
-      { path: '/var/run/wpa_supplicant/wlan0', port: 1200, line: 14, extra: { user: 'root', group: '0', mode: '770' } },
-      { path: '/var/run/wpa_supplicant/p2p-dev-wlan0', port: 1201, line: 15, extra: { user: 'root', group: '0', mode: '770' } },
-    ]);
-  });
-
-  it('hostapd flavour: one socket, fields without spaces', () => {
-    const c = parsePassthruConfig(fixture('uds_passthru.hostapd.conf'), 'uds_passthru.conf');
-    expect(c.problems).toEqual([]);
-    expect(c.network).toEqual({ address: '10.0.0.2', mask: '255.255.255.0', prefixLength: 24 });
-    expect(c.sockets).toEqual([
-      { path: '/var/run/hostapd/wlan0', port: 1200, line: 14, extra: { user: 'root', group: '0', mode: '770' } },
-    ]);
+    expect(c.network).toEqual({ address, mask: '255.255.255.0', prefixLength: 24 });
+    expect(c.sockets).toEqual(sockets);
   });
 });
 
@@ -96,12 +93,8 @@ describe('shell subset', () => {
   });
 });
 
-interface Bad {
-  name: string;
-  text: string;
-  line: number;
-  severity?: 'error' | 'warning';
-  fragment: string;
+interface Bad extends BadInput {
+  /** The valid sockets that must survive the broken part. */
   ports: number[];
   network?: 'null';
 }
@@ -138,12 +131,7 @@ const BAD: Bad[] = [
 describe('malformed input', () => {
   it.each(BAD)('$name', (bad) => {
     const c = parsePassthruConfig(bad.text, 'u.conf');
-    expect(c.problems).toContainEqual({
-      file: 'u.conf',
-      line: bad.line,
-      severity: bad.severity ?? 'error',
-      message: expect.stringContaining(bad.fragment),
-    });
+    expectProblem(c.problems, 'u.conf', bad);
     expect(ports(c)).toEqual(bad.ports);
     if (bad.network === 'null') expect(c.network).toBeNull();
     else expect(c.network?.address).toBe('10.0.0.1');
