@@ -785,69 +785,50 @@ describe('fuzz', () => {
     run(text: string): ConfigProblem[];
   }
 
+  /** A parser's target: `check` looks at what it returned besides the problems. */
+  function parser<R extends { problems: ConfigProblem[] }>(name: string, samples: string[], parse: (text: string, file: string) => R, check: (r: R) => void): Target {
+    return {
+      name,
+      samples,
+      run(text) {
+        const r = parse(text, 'f');
+        check(r);
+        return r.problems;
+      },
+    };
+  }
+
   const targets: Target[] = [
-    {
-      name: 'interfaces.conf',
-      samples: [STATION, AP, STATION6, AP6].map((d) => `${d}/interfaces.conf.sample`),
-      run(text) {
-        const r = parseInterfaces(text, 'f');
-        for (const i of r.interfaces) {
-          if (i.inet?.method === 'static') expect(i.inet.prefixLength).toBeLessThanOrEqual(32);
-          if (i.inet6 !== null) expect(i.inet6.prefixLength).toBeLessThanOrEqual(128);
-        }
-        return r.problems;
-      },
-    },
-    {
-      name: 'sysctl',
-      samples: [`${STATION}/sysctl.conf.sample`, `${AP6}/sysctl.d/ipv6.conf.sample`],
-      run(text) {
-        const r = parseSysctl(text, 'f');
-        for (const e of r.entries) {
-          const p = sysctlPath(e.key);
-          if (p.startsWith('/') || p.split('/').some((c) => c === '' || c === '.' || c === '..')) expect.fail(`unsafe path ${p}`);
-        }
-        return r.problems;
-      },
-    },
-    {
-      name: 'udhcpd.conf',
-      samples: [`${STATION}/udhcpd.conf.sample`, `${AP}/udhcpd.conf.sample`],
-      run(text) {
-        const r = parseUdhcpdTemplate(text, 'f');
-        if (r.template !== null) {
-          const out = renderUdhcpd(r.template, { dns: [], domain: null, search: [] }, { leaseSeconds: 60 });
-          expect(out).not.toContain('%%');
-          // What udhcpd gets is as sound as the template.
-          expect(parseUdhcpdTemplate(out, 'r').problems.filter((p) => p.severity === 'error')).toEqual([]);
-        }
-        return r.problems;
-      },
-    },
-    {
-      name: 'radvd.conf',
-      samples: [`${STATION6}/radvd.conf.sample`, `${AP6}/radvd.conf.sample`],
-      run(text) {
-        const r = parseRadvdTemplate(text, 'f');
-        if (r.template !== null) {
-          for (const dns of [[], ['fd00::53']]) {
-            const again = parseRadvdTemplate(renderRadvd(r.template, dns), 'r');
-            expect(again.problems).toEqual([]);
-            expect(again.template?.hasDnsPlaceholder).toBe(false);
-          }
-        }
-        return r.problems;
-      },
-    },
-    {
-      name: 'hostname',
-      samples: [`${STATION}/hostname.sample`],
-      run(text) {
-        const r = parseHostname(text, 'f');
-        if (r.hostname !== null) expect(hostnameFault(r.hostname)).toBeNull();
-        return r.problems;
-      },
-    },
+    parser('interfaces.conf', [STATION, AP, STATION6, AP6].map((d) => `${d}/interfaces.conf.sample`), parseInterfaces, (r) => {
+      for (const i of r.interfaces) {
+        if (i.inet?.method === 'static') expect(i.inet.prefixLength).toBeLessThanOrEqual(32);
+        if (i.inet6 !== null) expect(i.inet6.prefixLength).toBeLessThanOrEqual(128);
+      }
+    }),
+    parser('sysctl', [`${STATION}/sysctl.conf.sample`, `${AP6}/sysctl.d/ipv6.conf.sample`], parseSysctl, (r) => {
+      for (const e of r.entries) {
+        const p = sysctlPath(e.key);
+        if (p.startsWith('/') || p.split('/').some((c) => c === '' || c === '.' || c === '..')) expect.fail(`unsafe path ${p}`);
+      }
+    }),
+    parser('udhcpd.conf', [`${STATION}/udhcpd.conf.sample`, `${AP}/udhcpd.conf.sample`], parseUdhcpdTemplate, (r) => {
+      if (r.template === null) return;
+      const out = renderUdhcpd(r.template, { dns: [], domain: null, search: [] }, { leaseSeconds: 60 });
+      expect(out).not.toContain('%%');
+      // What udhcpd gets is as sound as the template.
+      expect(parseUdhcpdTemplate(out, 'r').problems.filter((p) => p.severity === 'error')).toEqual([]);
+    }),
+    parser('radvd.conf', [`${STATION6}/radvd.conf.sample`, `${AP6}/radvd.conf.sample`], parseRadvdTemplate, (r) => {
+      if (r.template === null) return;
+      for (const dns of [[], ['fd00::53']]) {
+        const again = parseRadvdTemplate(renderRadvd(r.template, dns), 'r');
+        expect(again.problems).toEqual([]);
+        expect(again.template?.hasDnsPlaceholder).toBe(false);
+      }
+    }),
+    parser('hostname', [`${STATION}/hostname.sample`], parseHostname, (r) => {
+      if (r.hostname !== null) expect(hostnameFault(r.hostname)).toBeNull();
+    }),
     {
       name: 'iptables',
       samples: [`${STATION}/iptables.sample`, `${AP6}/ip6tables.sample`],
