@@ -42,9 +42,10 @@ import { WirelessNetwork } from './wireless';
 
 const REQUIRED_TOOLS = ['ip', 'unshare', 'nsenter', 'mount', 'socat', 'wpa_supplicant', 'wpa_cli', 'hostapd', 'dhcpcd', 'busybox', 'iptables-restore'];
 
-export function missingTools(): string[] {
+/** Which of `tools` (default: those every lab needs) are not on PATH. */
+export function missingTools(tools: readonly string[] = REQUIRED_TOOLS): string[] {
   const path = (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
-  return REQUIRED_TOOLS.filter((t) => !path.some((d) => existsSync(join(d, t))));
+  return tools.filter((t) => !path.some((d) => existsSync(join(d, t))));
 }
 
 /** Node's flags for the resident agents, as the package's /usr/sbin wrappers run them. */

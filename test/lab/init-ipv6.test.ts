@@ -4,7 +4,7 @@
 // server (RDNSS), and the guest's own radvd on eth0, run by the orchestrator from the bundle.
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Lab } from '../../lab/lab';
+import { missingTools, type Lab } from '../../lab/lab';
 import { waitFor, type LabProcess } from '../../lab/proc';
 import { initStatus } from '../../lab/status';
 import { labForFile } from '../helpers/lab-file';
@@ -38,8 +38,7 @@ const hostRa = async () => {
 };
 
 beforeAll(async () => {
-  const path = (process.env.PATH ?? '').split(':');
-  const missing = ['radvd', 'rdisc6', 'ndisc6'].filter((t) => !path.some((d) => existsSync(`${d}/${t}`)));
+  const missing = missingTools(['radvd', 'rdisc6', 'ndisc6']);
   if (missing.length) throw new Error(`this suite needs ${missing.join(', ')} on PATH: apt-get install radvd ndisc6`);
   machineBefore = await machineSnapshot();
 });
