@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { Lab } from '../lab/lab';
 import { childrenOf, sleep, waitFor, type LabProcess } from '../lab/proc';
 import { passthruStatus } from '../lab/status';
+import { benchLog, onInterrupt, privateDist } from './harness';
+import { firstLine, machineFacts } from './machine';
 import { comm, sampleChildren, samplePeakMemory, smapsRollup, treeMemory, type Memory } from './memory';
 import { holdConnections, LauncherClient, runClient, startLauncher, stopClients, useBenchScript } from './procs';
 import type { ConcurrentResult, LatencyResult, LauncherReply } from './protocol';
-import { benchLog, onInterrupt, privateDist } from './harness';
-import { firstLine, machineFacts } from './machine';
 import { PASSTHRU_MARKS, renderSection, type LatencyPair, type Machine, type Results, type StartupFigures } from './report';
 import { publishSection } from './sections';
 
