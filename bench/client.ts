@@ -5,6 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openDatagramSocket, type DatagramSocket } from '../agents/common/unix-dgram';
+import { clientSsid } from '../lab/guest-files';
 import type { ClientOp, ConcurrentResult, HoldReady, LatencyResult, TargetLatency } from './protocol';
 import { PING, PONG } from './protocol';
 
@@ -236,9 +237,9 @@ async function chain(op: Extract<ClientOp, { op: 'chain' }>): Promise<LatencyRes
   }
 }
 
-/** The lab's wpa_supplicant.conf has network i+1 with ssid lab-client-XX for client i. */
+/** The lab's wpa_supplicant.conf has network i+1 with its own ssid for client i. */
 function expectedSsid(i: number): string {
-  return `"lab-client-${String(i).padStart(2, '0')}"`;
+  return `"${clientSsid(i)}"`;
 }
 
 async function concurrent(op: Extract<ClientOp, { op: 'concurrent' }>): Promise<ConcurrentResult> {
@@ -309,25 +310,11 @@ async function hold(op: Extract<ClientOp, { op: 'hold' }>): Promise<HoldReady> {
   return ready;
 }
 
+/** Each op's run, by its name. */
+const OPS: { [K in ClientOp['op']]: (op: Extract<ClientOp, { op: K }>) => Promise<unknown> } = { fresh, open, chain, concurrent, hold };
+
 export async function runClient(json: string): Promise<void> {
   const op = JSON.parse(json) as ClientOp;
-  let result: unknown;
-  switch (op.op) {
-    case 'fresh':
-      result = await fresh(op);
-      break;
-    case 'open':
-      result = await open(op);
-      break;
-    case 'chain':
-      result = await chain(op);
-      break;
-    case 'concurrent':
-      result = await concurrent(op);
-      break;
-    case 'hold':
-      result = await hold(op);
-      break;
-  }
-  process.stdout.write(JSON.stringify(result) + '\n');
+  const run = OPS[op.op] as (op: ClientOp) => Promise<unknown>;
+  process.stdout.write(JSON.stringify(await run(op)) + '\n');
 }

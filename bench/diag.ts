@@ -1,46 +1,29 @@
 // npm run bench -- diag [--quick] [--write]: wifibox-diag on a healthy lab guest (target: "runs
 // in ≤ 1 s on the lab guest and adds no resident process"), against what a person runs by hand
-// today for the same information. The guest is set up as test/diag.lab.test.ts sets it up. A
-// small launcher runs inside the guest (started once through nsenter, talking JSON lines over
-// its stdin/stdout), so neither nsenter nor `ip netns exec` is in any figure. Prints the report
-// and, for a full run (or with --write), writes its section of docs/BENCHMARKS.md.
-//
-// bench/launcher.ts is not reused: it times spawn → first TCP connect of a listener and keeps
-// the process; here every program runs to its exit, and its exit code, output and peak RSS count.
-import { replaceSection } from './sections';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { availableParallelism, cpus, release } from 'node:os';
+// today for the same information. The guest is set up as its lab test sets it up (lab/diag-guest.ts). The
+// bench's launcher runs inside the guest (started once through nsenter) and runs every program to
+// its exit there (jobs.ts), so neither nsenter nor `ip netns exec` is in any figure. Prints the
+// report and, for a full run (or with --write), writes its section of docs/BENCHMARKS.md.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { Lab, LAB_SYS_BUS_PCI, pidsIn, repoRoot } from '../lab/lab';
+import { DIAG_LAB_ARGS, startHealthyGuest, writeDiagStandIns } from '../lab/diag-guest';
+import { Lab } from '../lab/lab';
+import { pidsIn } from '../lab/namespaces';
 import { sleep, waitFor } from '../lab/proc';
+import { WIRELESS_DNS } from '../lab/wireless';
+import { benchLog, onInterrupt, privateDist } from './harness';
+import { TIME } from './jobs';
+import { firstLine, machineFacts, type MachineFacts } from './machine';
+import { startLauncher, useBenchScript, type LauncherClient } from './procs';
+import type { Step } from './protocol';
+import { publishSection, type SectionMarks } from './sections';
+import { median, percentile } from './stats';
 
-export const DIAG_START_MARK = '<!-- diag-bench:start -->';
-export const DIAG_END_MARK = '<!-- diag-bench:end -->';
+export const DIAG_MARKS: SectionMarks = { start: '<!-- diag-bench:start -->', end: '<!-- diag-bench:end -->' };
 
-const WIRELESS_DNS = '192.168.77.53';
-const WIRELESS_DOMAIN = 'wireless.lab';
-const TIME = '/usr/bin/time';
-const RSS_TAG = 'WBX-BENCH-MAXRSS-KIB=';
 const TARGET_MS = 1000;
-const CLOSE_GRACE_MS = 250;
 /** /usr/sbin/wifibox-diag's body (`exec node …/wifibox-diag.js "$@"`), node and the bundle given as $0 and $1. */
 const WRAPPER = 'exec "$0" "$@"';
-
-// The guest's syslog file and kernel log, as test/diag.lab.test.ts writes them (the lab has no
-// syslogd, and the kernel log would be this machine's).
-const SYSLOG = [
-  'Nov 26 15:05:58 wifibox daemon.info wifibox-init[1]: starting',
-  'Nov 26 15:05:58 wifibox daemon.warn wifibox-init[1]: /media/etc/sysctl.conf:37: cannot set net.nf_conntrack_max: ENOENT',
-  'Nov 26 15:05:59 wifibox daemon.err udhcpd[2]: bind: Address in use',
-  '',
-].join('\n');
-const KMSG = '6,1,1000,-;Linux version 6.1\n3,2,2100000,-;iwlwifi 0000:00:06.0: Direct firmware load for iwlwifi-cc-a0-77.ucode failed with error -2\n';
-/** The lab's stand-ins for the guest's real paths, as the lab test passes them. */
-const DIAG_ARGS = ['--syslog-file', '/run/messages', '--sys-bus-pci', LAB_SYS_BUS_PCI, '--kmsg', '/run/kmsg'];
 
 /** What a person types today for the same information, one after another. */
 const MANUAL: { label: string; short: string; argv: string[] }[] = [
@@ -52,210 +35,7 @@ const MANUAL: { label: string; short: string; argv: string[] }[] = [
   { label: 'cat /proc/meminfo', short: 'cat', argv: ['cat', '/proc/meminfo'] },
 ];
 
-// ---------------------------------------------------------------------------------------------
-// The launcher (runs in the guest): one job per stdin line, one reply per stdout line.
-
-interface Step {
-  argv: string[];
-  /** Keep stdout in the reply (the --json runs are parsed). */
-  keepStdout?: boolean;
-  /** Run under /usr/bin/time -f %M for the peak RSS (those runs are not timed). */
-  rss?: boolean;
-}
-
-interface StepResult {
-  code: number | null;
-  signal: string | null;
-  /** spawn() to the child's exit, ms. */
-  ms: number;
-  stdoutBytes: number;
-  stdout: string | null;
-  stderrTail: string;
-  rssKiB: number | null;
-  error: string | null;
-}
-
-type JobReply = { ok: true; steps: StepResult[]; totalMs: number } | { ok: false; error: string };
-
-let current: ChildProcess | null = null;
-
-function runStep(step: Step): Promise<StepResult & { t0: number; t1: number }> {
-  return new Promise((resolve) => {
-    const argv = step.rss ? [TIME, '-f', `${RSS_TAG}%M`, ...step.argv] : step.argv;
-    let settled = false;
-    let t1 = NaN;
-    let code: number | null = null;
-    let signal: string | null = null;
-    const out: Buffer[] = [];
-    let bytes = 0;
-    let err = '';
-    const done = (error: string | null) => {
-      if (settled) return;
-      settled = true;
-      current = null;
-      const m = new RegExp(`${RSS_TAG}(\\d+)\\s*$`).exec(err);
-      resolve({
-        t0, t1, code, signal, ms: t1 - t0, stdoutBytes: bytes,
-        stdout: step.keepStdout ? Buffer.concat(out).toString('utf8') : null,
-        stderrTail: (m ? err.slice(0, m.index) : err).slice(-2000),
-        rssKiB: m ? Number(m[1]) : null,
-        error,
-      });
-    };
-    const t0 = performance.now();
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    current = child;
-    child.stdout!.on('data', (d: Buffer) => {
-      bytes += d.length;
-      if (step.keepStdout) out.push(d);
-    });
-    child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
-    child.on('exit', (c, s) => {
-      t1 = performance.now();
-      code = c;
-      signal = s;
-    });
-    child.on('error', (e) => {
-      if (Number.isNaN(t1)) t1 = performance.now();
-      done(e.message);
-    });
-    // After exit and the end of its output: only then does the next step start. A process that
-    // inherited the pipes and outlives the child would hold them open: after CLOSE_GRACE_MS the
-    // step ends anyway (noted), so the orchestrator's check right after finds that process.
-    child.on('close', () => done(null));
-    child.on('exit', () => {
-      setTimeout(() => {
-        if (settled) return;
-        child.stdout!.destroy();
-        child.stderr!.destroy();
-        done(`its output was still open ${CLOSE_GRACE_MS} ms after it exited (held by a process it left)`);
-      }, CLOSE_GRACE_MS).unref();
-    });
-  });
-}
-
-async function runJob(steps: Step[]): Promise<JobReply> {
-  const results: (StepResult & { t0: number; t1: number })[] = [];
-  for (const s of steps) results.push(await runStep(s));
-  return {
-    ok: true,
-    steps: results.map(({ t0: _t0, t1: _t1, ...r }) => r),
-    totalMs: results[results.length - 1]!.t1 - results[0]!.t0,
-  };
-}
-
-export function runDiagLauncher(): void {
-  let queue = Promise.resolve();
-  const rl = createInterface({ input: process.stdin });
-  rl.on('line', (line) => {
-    queue = queue.then(async () => {
-      let reply: JobReply;
-      try {
-        reply = await runJob((JSON.parse(line) as { steps: Step[] }).steps);
-      } catch (err) {
-        reply = { ok: false, error: (err as Error).message };
-      }
-      process.stdout.write(`${JSON.stringify(reply)}\n`);
-    });
-  });
-  // The orchestrator is gone (or says so): nothing started here may outlive it.
-  const quit = () => {
-    current?.kill('SIGKILL');
-    void queue.then(() => process.exit(0));
-  };
-  rl.on('close', quit);
-  process.on('SIGTERM', quit);
-  process.on('SIGINT', quit);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The orchestrator's end of it.
-
-class GuestLauncher {
-  private buf = '';
-  private waiters: ((line: string) => void)[] = [];
-  private err = '';
-  readonly exited: Promise<number | null>;
-
-  private constructor(readonly child: ChildProcess) {
-    child.stdout!.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let nl: number;
-      while ((nl = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
-        this.waiters.shift()?.(line);
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => (this.err = (this.err + d.toString()).slice(-4000)));
-    child.stdin!.on('error', () => undefined);
-    this.exited = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
-        for (const w of this.waiters.splice(0)) w(JSON.stringify({ ok: false, error: `launcher exited (${code ?? signal}): ${this.err}` }));
-        resolve(code ?? (signal ? 128 : null));
-      });
-      child.on('error', () => resolve(-1));
-    });
-  }
-
-  /** nsenter execs in place: the PID is the launcher's own node process. */
-  static start(lab: Lab, script: string): GuestLauncher {
-    const argv = lab.guestArgv([process.execPath, script, '--diag-launcher']);
-    return new GuestLauncher(spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] }));
-  }
-
-  job(steps: Step[], timeoutMs = 30_000): Promise<{ steps: StepResult[]; totalMs: number }> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the launcher did not answer within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push((line) => {
-        clearTimeout(timer);
-        const r = JSON.parse(line) as JobReply;
-        if (r.ok) resolve(r);
-        else reject(new Error(r.error));
-      });
-      this.child.stdin!.write(`${JSON.stringify({ steps })}\n`);
-    });
-  }
-
-  /** Closes its stdin (it stops what it runs and exits); SIGKILL to its PID if it has not after 3 s. */
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.stdin!.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
-
-function log(msg: string): void {
-  process.stderr.write(`bench diag: [${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
-}
-
-function firstLine(argv: string[]): string {
-  try {
-    return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString().split('\n')[0]!.trim();
-  } catch (err) {
-    return `unknown (${(err as Error).message.split('\n')[0]})`;
-  }
-}
-
-/** The init status endpoint: one JSON document until EOF. */
-function initStatus(lab: Lab): Promise<{ lease?: { address?: string }; udhcpd?: { dnsKnown?: boolean } } | null> {
-  return new Promise((resolve) => {
-    let text = '';
-    const s = connect(lab.guestPath('/run/wifibox-init.sock'));
-    s.setTimeout(2000, () => s.destroy());
-    s.on('data', (d: Buffer) => (text += d.toString()));
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      try {
-        resolve(JSON.parse(text));
-      } catch {
-        resolve(null);
-      }
-    });
-  });
-}
+const log = benchLog('bench diag');
 
 /** Every path under a guest folder (no symlink followed), as the guest names it. */
 function guestTree(lab: Lab, dir: string): Set<string> {
@@ -314,7 +94,7 @@ interface RssSample {
 
 function diagArgv(distDir: string, json: boolean): string[] {
   // As /usr/sbin/wifibox-diag runs it: a /bin/sh wrapper that execs node on the bundle.
-  return ['/bin/sh', '-c', WRAPPER, process.execPath, join(distDir, 'wifibox-diag.js'), ...(json ? ['--json'] : []), ...DIAG_ARGS];
+  return ['/bin/sh', '-c', WRAPPER, process.execPath, join(distDir, 'wifibox-diag.js'), ...(json ? ['--json'] : []), ...DIAG_LAB_ARGS];
 }
 
 function steps(kind: Kind, distDir: string, rss: boolean): Step[] {
@@ -330,7 +110,7 @@ function steps(kind: Kind, distDir: string, rss: boolean): Step[] {
   }
 }
 
-async function measure(lab: Lab, launcher: GuestLauncher, kind: Kind, distDir: string): Promise<Sample> {
+async function measure(lab: Lab, launcher: LauncherClient, kind: Kind, distDir: string): Promise<Sample> {
   const ns = lab.ns.guest;
   const pidsBefore = new Set(await pidsIn(ns));
   const filesBefore = new Set([...guestTree(lab, '/run'), ...guestTree(lab, '/tmp')]);
@@ -382,31 +162,11 @@ async function measure(lab: Lab, launcher: GuestLauncher, kind: Kind, distDir: s
 // ---------------------------------------------------------------------------------------------
 // Figures and the report.
 
-/** Nearest-rank percentile (p in 0..100). */
-function percentile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  return s[Math.min(s.length, Math.max(1, Math.ceil((p / 100) * s.length))) - 1]!;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const n = s.length;
-  if (!n) return NaN;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
-
 const ms = (v: number): string => (Number.isNaN(v) ? '—' : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
 const mb = (kib: number | null): string => (kib === null || Number.isNaN(kib) ? '—' : ((kib * 1024) / 1e6).toFixed(1));
 
-interface DiagMachine {
-  date: string;
-  nproc: number;
-  cpu: string;
-  kernel: string;
-  node: string;
+interface DiagMachine extends MachineFacts {
   diag: string;
-  git: string;
   busybox: string;
   iproute: string;
   iptables: string;
@@ -472,14 +232,14 @@ export function renderDiagSection(r: DiagResults): string {
   const resident = pidsLeft.length ? `${new Set(pidsLeft).size} (${[...new Set(pidsLeft)].join('; ')})` : '0';
   const files = filesLeft.length ? `${new Set(filesLeft).size} (${[...new Set(filesLeft)].join(', ')})` : '0';
   const lines = [
-    DIAG_START_MARK,
+    DIAG_MARKS.start,
     '## wifibox-diag on a healthy lab guest, against the same information by hand',
     '',
     `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s${r.quick ? ` (quick: ${r.runs} runs each)` : ''}.`,
     `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ${m.busybox}, ${m.iproute}, ${m.iptables}, ${m.wpaCli}; ` +
       `${m.diag} (tree ${m.git}).`,
     '',
-    'The guest is set up as `test/diag.lab.test.ts` sets it up (station flavor, guest unconfigured): the wireless',
+    'The guest is set up as `test/lab/diag.test.ts` sets it up (station flavor, guest unconfigured): the wireless',
     `network (udhcpd handing wlan0 its address with DNS ${WIRELESS_DNS}, a web server), \`wifibox-init --lease-write 1\`,`,
     'the host\'s DHCP client, wpa_supplicant (wired driver), `wifibox-passthru`; then the bench waits until init reports',
     'the wireless lease and its DNS, fetches a page through the NAT from the host, sends `wpa_cli ping` through the',
@@ -509,7 +269,7 @@ export function renderDiagSection(r: DiagResults): string {
     '  `nsenter`) takes `performance.now()` right before `spawn()` and again at the child\'s `exit` event; stdout and',
     '  stderr are pipes it drains (and throws away, but for --json, which is parsed). wifibox-diag runs as the',
     '  package\'s `/usr/sbin/wifibox-diag` does: `/bin/sh -c \'exec node …/wifibox-diag.js "$@"\'`, with the lab\'s',
-    `  stand-ins for three guest paths (\`${DIAG_ARGS.join(' ')}\`, as the lab test passes them).`,
+    `  stand-ins for three guest paths (\`${DIAG_LAB_ARGS.join(' ')}\`, as the lab test passes them).`,
     '  "By hand" is the six commands started one after another, each once the previous has exited and its output',
     '  has ended, timed from the first spawn to the last exit (what typing them costs is not counted). `ps` is',
     '  `busybox ps`, as the guest (Alpine) has it; it lists every process of this machine, as the lab has no PID',
@@ -525,32 +285,17 @@ export function renderDiagSection(r: DiagResults): string {
     '  after each run; a new path is looked at again 0.5 s later, and counted only if it is still there.',
     ...(transient.length ? ['', `Seen during the runs, not counted (other processes\' doing): ${[...new Set(transient)].slice(0, 12).join('; ')}${transient.length > 12 ? '; …' : ''}.`] : []),
     ...(errors.length ? ['', `Errors: ${[...new Set(errors)].slice(0, 8).join('; ')}.`] : []),
-    DIAG_END_MARK,
+    DIAG_MARKS.end,
   ];
   return lines.join('\n');
 }
 
-export function writeDiagSection(file: string, section: string): void {
-  replaceSection(file, section, DIAG_START_MARK, DIAG_END_MARK);
-}
-
 function machine(distDir: string): DiagMachine {
-  const dirty = firstLine(['git', '-C', repoRoot(), 'status', '--porcelain']) ? '+uncommitted changes' : '';
-  let busybox: string;
-  try {
-    busybox = execFileSync('busybox', [], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-  } catch (err) {
-    busybox = String((err as { stdout?: Buffer }).stdout ?? ''); // some builds print their help and exit 1
-  }
   return {
-    date: new Date().toISOString(),
-    nproc: availableParallelism(),
-    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
-    kernel: release(),
-    node: process.version,
+    ...machineFacts(),
     diag: firstLine([process.execPath, join(distDir, 'wifibox-diag.js'), '--version']),
-    git: `${firstLine(['git', '-C', repoRoot(), 'rev-parse', '--short=10', 'HEAD'])}${dirty}`,
-    busybox: /BusyBox v\S+/.exec(busybox)?.[0] ?? 'BusyBox (version unknown)',
+    // some builds print their help and exit 1
+    busybox: firstLine(['busybox'], /BusyBox v\S+/, 'BusyBox (version unknown)'),
     iproute: firstLine(['ip', '-V']),
     iptables: firstLine(['iptables', '-V']),
     wpaCli: firstLine(['wpa_cli', '-v']),
@@ -559,87 +304,54 @@ function machine(distDir: string): DiagMachine {
 
 // ---------------------------------------------------------------------------------------------
 
-/** Brings up the healthy guest, as test/diag.lab.test.ts does. */
-async function healthyGuest(lab: Lab): Promise<void> {
-  writeFileSync(lab.guestPath('/run/messages'), SYSLOG);
-  writeFileSync(lab.guestPath('/run/kmsg'), KMSG);
-  await lab.startWirelessNetwork(WIRELESS_DNS, WIRELESS_DOMAIN);
-  lab.startInit(['--lease-write', '1']);
-  lab.startDhcpClient('host', 'wifibox0');
-  await lab.startWirelessDaemon();
-  await lab.startPassthru();
-  await waitFor('the wireless lease and its DNS in udhcpd', async () => {
-    const s = await initStatus(lab);
-    return s?.lease?.address && s.udhcpd?.dnsKnown;
-  }, 30_000, 200);
-  // Traffic through NAT and through the passthrough, so their counters move (as in the test).
-  const body = await waitFor('the web server through NAT', () => lab.httpGet('host', `http://${lab.addr.air}:8080/`), 15_000);
-  if (body !== lab.addr.guestWlan0) throw new Error(`the web server saw ${body}, expected ${lab.addr.guestWlan0}`);
-  await lab.startHostBridge(1200, 'wlan0');
-  const pong = (await lab.hostCli(['ping'], { timeoutMs: 15_000 })).stdout.trim();
-  if (pong !== 'PONG') throw new Error(`wpa_cli ping through the passthrough: '${pong}'`);
-}
-
 export async function runDiagBench(argv: string[], command?: string): Promise<void> {
   const quick = argv.includes('--quick');
   const runs = quick ? 5 : 15;
   const rssRuns = quick ? 2 : 5;
   const t0 = Date.now();
   if (!existsSync(TIME)) throw new Error(`${TIME} is missing (Debian package time): the peak RSS needs it`);
-  // A private copy of the bundles and the addon: a rebuild rewrites dist/ in place meanwhile.
-  const dist = join(repoRoot(), 'dist');
-  const privateDist = join(dist, `bench-diag-${process.pid}`);
-  mkdirSync(privateDist, { recursive: true });
-  for (const f of ['wifibox-diag.js', 'wifibox-init.js', 'wifibox-dhcpcd-hook.js', 'wifibox-passthru.js', 'wifibox_dgram.node']) {
-    copyFileSync(join(dist, f), join(privateDist, f));
-  }
-  copyFileSync(__filename, join(privateDist, 'bench.js'));
+  const dist = privateDist('diag', ['wifibox-diag.js', 'wifibox-init.js', 'wifibox-dhcpcd-hook', 'wifibox-passthru.js', 'wifibox_dgram.node'], true);
+  const privateDir = dist.dir;
   let lab: Lab | null = null;
-  let launcher: GuestLauncher | null = null;
-  let interrupted = false;
+  let launcher: LauncherClient | null = null;
   const cleanup = async () => {
-    await launcher?.stop();
+    launcher?.close();
     await lab?.down();
-    rmSync(privateDist, { recursive: true, force: true });
+    dist.remove();
   };
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${sig}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupt = onInterrupt(log, () => void cleanup().finally(() => process.exit(130)));
   try {
-    const info = machine(privateDist);
+    const info = machine(privateDir);
     log('bringing the lab up');
-    lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, distDir: privateDist });
-    await healthyGuest(lab);
+    lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, distDir: privateDir });
+    writeDiagStandIns(lab);
+    await startHealthyGuest(lab);
     log(`lab ${lab.tag}: healthy guest up after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    launcher = GuestLauncher.start(lab, join(privateDist, 'bench.js'));
+    useBenchScript(join(privateDir, 'bench.js'));
+    launcher = await startLauncher(lab);
     const l = launcher;
     const lb = lab;
     await waitFor('wifibox-diag to say OK', async () => {
-      const r = await l.job(steps('json', privateDist, false));
+      const r = await l.job(steps('json', privateDir, false));
       return r.steps[0]!.code === 0;
     }, 20_000, 250);
     // One more of each, untimed: the page cache holds every program from here on.
-    for (const k of ['text', 'manual', 'node'] as Kind[]) await l.job(steps(k, privateDist, false));
+    for (const k of ['text', 'manual', 'node'] as Kind[]) await l.job(steps(k, privateDir, false));
 
     const order: Kind[] = ['text', 'json', 'manual', 'node'];
     const samples: Sample[] = [];
-    for (let i = 0; i < runs && !interrupted; i++) {
-      for (const k of i % 2 ? [...order].reverse() : order) samples.push(await measure(lb, l, k, privateDist));
+    for (let i = 0; i < runs && !interrupt.interrupted; i++) {
+      for (const k of i % 2 ? [...order].reverse() : order) samples.push(await measure(lb, l, k, privateDir));
     }
     log(`${runs} timed runs each done after ${((Date.now() - t0) / 1000).toFixed(1)} s; peak RSS runs`);
     const rss: RssSample[] = [];
-    for (let i = 0; i < rssRuns && !interrupted; i++) {
+    for (let i = 0; i < rssRuns && !interrupt.interrupted; i++) {
       for (const k of order) {
-        const r = await l.job(steps(k, privateDist, true));
+        const r = await l.job(steps(k, privateDir, true));
         rss.push({ kind: k, perStep: r.steps.map((s) => s.rssKiB) });
       }
     }
-    if (interrupted) throw new Error('interrupted');
+    if (interrupt.interrupted) throw new Error('interrupted');
     const results: DiagResults = {
       command: command ?? (quick ? 'npm run bench -- diag --quick' : 'npm run bench -- diag'),
       quick,
@@ -650,21 +362,12 @@ export async function runDiagBench(argv: string[], command?: string): Promise<vo
       rss,
       durationSec: (Date.now() - t0) / 1000,
     };
-    const section = renderDiagSection(results);
-    process.stdout.write(`${section}\n`);
-    if (quick && !argv.includes('--write')) {
-      log('quick run: docs/BENCHMARKS.md left as it is (add --write to replace its section anyway)');
-    } else {
-      const file = join(repoRoot(), 'docs', 'BENCHMARKS.md');
-      writeDiagSection(file, section);
-      log(`wrote ${file}`);
-    }
+    publishSection(renderDiagSection(results), DIAG_MARKS, quick ? 'quick run' : null, argv, log);
   } catch (err) {
     if (lab) process.stderr.write(`${lab.logTails()}\n`);
     throw err;
   } finally {
-    if (!interrupted) await cleanup();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    if (!interrupt.interrupted) await cleanup();
+    interrupt.off();
   }
 }

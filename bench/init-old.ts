@@ -10,7 +10,8 @@
 //   →  udhcpd with the config the hook rendered.
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { globalSysctlKeys, type Lab } from '../lab/lab';
+import type { Lab } from '../lab/lab';
+import { globalSysctlKeys } from '../lab/guest-files';
 
 /** The folder, in the guest's own /run, that holds everything below. */
 export const OLD_DIR = '/run/old-boot';

@@ -1,24 +1,20 @@
 // The init benchmark's section of docs/BENCHMARKS.md.
-import { replaceSection } from './sections';
+import { WIRELESS_DNS } from '../lab/wireless';
+import { REST_MS, type RunFigures } from './init-runs';
+import type { MachineFacts } from './machine';
 import type { Memory } from './memory';
-import { REST_MS, WIRELESS_DNS, type RunFigures } from './init-runs';
+import type { SectionMarks } from './sections';
+import { median as medianOf } from './stats';
 
-export const INIT_START_MARK = '<!-- init-bench:start -->';
-export const INIT_END_MARK = '<!-- init-bench:end -->';
+export const INIT_MARKS: SectionMarks = { start: '<!-- init-bench:start -->', end: '<!-- init-bench:end -->' };
 
-export interface InitMachine {
-  date: string;
-  nproc: number;
-  cpu: string;
-  kernel: string;
-  node: string;
+export interface InitMachine extends MachineFacts {
   dhcpcd: string;
   busybox: string;
   ifupdownNg: string;
   iptables: string;
   procps: string;
   agent: string;
-  git: string;
 }
 
 export interface InitResults {
@@ -34,11 +30,10 @@ const TARGET_FIRST_LEASE_S = 0.3;
 const TARGET_REACH_OVER_LEASE_S = 0.3;
 const OLD_FIRST_LEASE_IN_ISSUE_S = 8.3;
 
+/** The median of the figures there are; null when there is none. */
 function median(values: (number | null)[]): number | null {
-  const v = values.filter((x): x is number => x !== null).sort((a, b) => a - b);
-  if (!v.length) return null;
-  const n = v.length;
-  return n % 2 ? v[(n - 1) / 2]! : (v[n / 2 - 1]! + v[n / 2]!) / 2;
+  const v = values.filter((x): x is number => x !== null);
+  return v.length ? medianOf(v) : null;
 }
 
 const s = (v: number | null): string => (v === null ? '—' : Math.abs(v) < 1 ? v.toFixed(3) : v.toFixed(2));
@@ -175,7 +170,7 @@ export function renderInitSection(r: InitResults): string {
   const notes = r.runs.flatMap((x) => x.notes.map((n) => `${x.sequence} #${x.index + 1}: ${n}`));
   const unNat = r.runs.filter((x) => x.unNatAnswers > 0).map((x) => `${x.sequence} #${x.index + 1}: ${x.unNatAnswers}`);
   const lines = [
-    INIT_START_MARK,
+    INIT_MARKS.start,
     '## wifibox-init against the old OpenRC sequence (station flavor)',
     '',
     `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s${r.quick ? ' (quick: one run each)' : ''}.`,
@@ -246,11 +241,7 @@ export function renderInitSection(r: InitResults): string {
     `  \`node\`) ${REST_MS / 1000} s after (c); daemons: every dhcpcd and udhcpd process in the guest, summed, at the`,
     '  same moment.',
     ...(notes.length ? ['', `Seen during the runs: ${notes.join('; ')}.`] : []),
-    INIT_END_MARK,
+    INIT_MARKS.end,
   ];
   return lines.join('\n');
-}
-
-export function writeInitSection(file: string, section: string): void {
-  replaceSection(file, section, INIT_START_MARK, INIT_END_MARK);
 }

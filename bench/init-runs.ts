@@ -1,16 +1,16 @@
 // One run of the init benchmark: a fresh lab, the wireless network, the host's DHCP client, then
 // either wifibox-init or the old OpenRC sequence started at t0, and the moments the host gets there.
 import { existsSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { Lab, pidsIn, type LabProcess } from '../lab/lab';
-import { sleep } from '../lab/proc';
+import { Lab } from '../lab/lab';
+import { pidsIn } from '../lab/namespaces';
+import { sleep, type LabProcess } from '../lab/proc';
+import { initStatus } from '../lab/status';
+import { WIRELESS_DNS } from '../lab/wireless';
 import { comm, NO_MEMORY, addMemory, smapsRollup, type Memory } from './memory';
 import { OLD_BOOT_ARGV, OLD_MARKS, prepareOldSequence } from './init-old';
 
 export type Sequence = 'ours' | 'old';
 
-export const WIRELESS_DNS = '192.168.77.53';
-export const WIRELESS_DOMAIN = 'wireless.lab';
 /** Every wait of a run ends here; what did not happen by then is reported as not reached. */
 const RUN_TIMEOUT_MS = 60_000;
 /** "At rest": this long after (c), the orchestrator's memory is read. */
@@ -131,24 +131,6 @@ function readEvents(file: string): HostLease[] {
 const isLease = (e: HostLease) => e.event === 'bound' || e.event === 'renew';
 const hasWirelessDns = (e: HostLease) => isLease(e) && (e.dns ?? '').split(/\s+/).includes(WIRELESS_DNS);
 
-/** The init orchestrator's status (its UNIX socket in the guest's /run), or null. */
-export function initStatus(lab: Lab): Promise<any> {
-  return new Promise((resolve) => {
-    let text = '';
-    const s = connect(lab.guestPath('/run/wifibox-init.sock'));
-    s.setTimeout(2000, () => s.destroy());
-    s.on('data', (d: Buffer) => (text += d.toString()));
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      try {
-        resolve(JSON.parse(text));
-      } catch {
-        resolve(null);
-      }
-    });
-  });
-}
-
 /** dhcpcd's and udhcpd's processes in the guest namespace, summed. */
 async function daemonsMemory(lab: Lab): Promise<Memory> {
   let total = { ...NO_MEMORY };
@@ -175,7 +157,7 @@ export async function runOnce(sequence: Sequence, index: number, distDir: string
   const notes: string[] = [];
   let watcher: ReturnType<typeof watchGuest> | null = null;
   try {
-    await lab.startWirelessNetwork(WIRELESS_DNS, WIRELESS_DOMAIN);
+    await lab.startWirelessNetwork();
     if (sequence === 'old') await prepareOldSequence(lab);
     const hostDhcp = lab.startDhcpClient('host', 'wifibox0');
     const probe = lab.startInHost('http-probe', [process.execPath, '-e', probeCode(`http://${lab.addr.air}:8080/`, lab.addr.guestWlan0)]);
@@ -219,7 +201,7 @@ export async function runOnce(sequence: Sequence, index: number, distDir: string
     let leaseReported: number | null = null;
     let memory: Memory | null = null;
     if (sequence === 'ours') {
-      const st = await initStatus(lab);
+      const st = await initStatus(lab, 2000).catch(() => null);
       if (!st) notes.push('no status from wifibox-init');
       for (const s of st?.steps ?? []) if (s.at) inside[s.id] = (Date.parse(s.at) - t0) / 1000;
       // A daemon's `since` is its latest start: udhcpd's is its restart with the wireless DNS.

@@ -1,11 +1,13 @@
-// The bench's launcher: runs inside the guest (started once through nsenter), so the time it
-// measures from spawn() to the first accepted TCP connect contains no nsenter or `ip netns`
-// start-up. It answers JSON lines on a UNIX stream socket in the guest's /run, and stops
-// every process it started when it is told to, when its peer goes away, or on SIGTERM.
+// The bench's launcher: runs inside the guest (started once through nsenter), so the times it
+// measures (from spawn() to the first accepted TCP connect, or to a program's exit in a job)
+// contain no nsenter or `ip netns` start-up. It answers JSON lines on a UNIX stream socket in the
+// guest's /run, and stops every process it started when it is told to, when its peer goes away,
+// or on SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { killJobs, runJob } from './jobs';
 import type { LauncherReply, LauncherRequest, LauncherStart } from './protocol';
 
 const children = new Map<number, { child: ChildProcess; exited: Promise<number | null> }>();
@@ -84,7 +86,7 @@ function serve(s: Socket): void {
         let reply: LauncherReply;
         try {
           const req = JSON.parse(line) as LauncherRequest;
-          reply = req.op === 'start' ? await start(req) : await stop(req.pid);
+          reply = req.op === 'start' ? await start(req) : req.op === 'stop' ? await stop(req.pid) : await runJob(req.steps);
         } catch (err) {
           reply = { ok: false, error: (err as Error).message };
         }
@@ -94,13 +96,17 @@ function serve(s: Socket): void {
   });
   s.on('error', () => undefined);
   // The orchestrator is gone: nothing started here may outlive it.
-  s.on('close', () => void queue.then(stopAll));
+  s.on('close', () => {
+    killJobs();
+    void queue.then(stopAll);
+  });
 }
 
 export function runLauncher(socketPath: string): void {
   rmSync(socketPath, { force: true });
   const server = createServer(serve);
   const quit = () => {
+    killJobs();
     server.close();
     rmSync(socketPath, { force: true });
     void stopAll().then(() => process.exit(0));

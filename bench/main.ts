@@ -4,7 +4,7 @@
 // The same bundle also runs as the bench's client (in the lab's host namespace) and as its
 // launcher (in the guest); the orchestrator starts those modes itself.
 import { runClient } from './client';
-import { runDiagBench, runDiagLauncher } from './diag';
+import { runDiagBench } from './diag';
 import { runInitBench } from './init';
 import { runLauncher } from './launcher';
 import { runBench } from './run';
@@ -18,8 +18,6 @@ function main(argv: string[]): void {
     runClient(argv[1] ?? '').then(() => process.exit(0), fail);
   } else if (argv[0] === '--launcher') {
     runLauncher(argv[1] ?? '/run/bench-launcher.sock');
-  } else if (argv[0] === '--diag-launcher') {
-    runDiagLauncher();
   } else if (argv[0] === 'diag') {
     runDiagBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else if (argv[0] === 'init') {

@@ -1,6 +1,7 @@
 // Process memory and process trees, read from /proc (the lab has no PID namespace, so the
 // guest's processes are visible here under their own PIDs).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { childrenOf } from '../lab/proc';
 
 /** kB figures from /proc/PID/smaps_rollup. */
 export interface Memory {
@@ -31,35 +32,6 @@ export function addMemory(a: Memory, b: Memory): Memory {
     privateDirty: a.privateDirty + b.privateDirty,
     processes: a.processes + b.processes,
   };
-}
-
-/** Direct children of pid: /proc/PID/task/*\/children, or a scan of /proc by PPID. */
-export function childrenOf(pid: number): number[] {
-  try {
-    const out: number[] = [];
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-      if (text) out.push(...text.split(/\s+/).map(Number));
-    }
-    return out;
-  } catch {
-    return scanChildren(pid);
-  }
-}
-
-function scanChildren(ppid: number): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === ppid) out.push(Number(e));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
 }
 
 /** A process and its direct children, summed; children that exit meanwhile are skipped. */

@@ -3,7 +3,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import type { Lab } from '../lab/lab';
-import type { ClientOp, HoldReady, LauncherReply, LauncherRequest } from './protocol';
+import { waitFor } from '../lab/proc';
+import { comm } from './memory';
+import type { ClientOp, HoldReady, JobReply, LauncherRequest, ReplyTo, Step } from './protocol';
+
+const LAUNCHER_SOCKET = '/run/bench-launcher.sock';
 
 const started = new Set<ChildProcess>();
 
@@ -120,14 +124,36 @@ export class LauncherClient {
     });
   }
 
-  request(req: LauncherRequest): Promise<LauncherReply> {
+  request<R extends LauncherRequest>(req: R): Promise<ReplyTo<R>> {
     return new Promise((resolve) => {
-      this.waiters.push((line) => resolve(JSON.parse(line) as LauncherReply));
+      this.waiters.push((line) => resolve(JSON.parse(line) as ReplyTo<R>));
       this.s.write(JSON.stringify(req) + '\n');
+    });
+  }
+
+  /** Runs a job (programs to their exit, in turn); rejects on a failure or after timeoutMs without a reply. */
+  job(steps: Step[], timeoutMs = 30_000): Promise<JobReply> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the launcher did not answer within ${timeoutMs} ms`)), timeoutMs);
+      void this.request({ op: 'job', steps }).then((r) => {
+        clearTimeout(timer);
+        if (r.ok) resolve(r);
+        else reject(new Error(r.error));
+      });
     });
   }
 
   close(): void {
     this.s.end();
   }
+}
+
+/** The launcher in the guest; lab.down() stops it, and it stops whatever it started. */
+export async function startLauncher(lab: Lab): Promise<LauncherClient> {
+  const proc = lab.startInGuest('bench-launcher', [process.execPath, benchScriptPath(), '--launcher', LAUNCHER_SOCKET]);
+  const sockPath = lab.guestPath(LAUNCHER_SOCKET);
+  return waitFor('the bench launcher', async () => {
+    if (comm(proc.pid) === '') throw new Error(`launcher exited: ${proc.output()}`);
+    return LauncherClient.connect(sockPath).catch(() => null);
+  }, 10_000, 20);
 }

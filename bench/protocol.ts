@@ -67,12 +67,44 @@ export interface LauncherStop {
   pid: number;
 }
 
-export type LauncherRequest = LauncherStart | LauncherStop;
+/** A program the launcher runs to its exit, in a job. */
+export interface Step {
+  argv: string[];
+  /** Keep stdout in the reply (the --json runs are parsed). */
+  keepStdout?: boolean;
+  /** Run under /usr/bin/time -f %M for the peak RSS (those runs are not timed). */
+  rss?: boolean;
+}
 
-export type LauncherReply =
-  | { ok: true; pid: number; ms: number; probes: number }
-  | { ok: true; pid: number; exit: number | null }
-  | { ok: false; error: string };
+export interface StepResult {
+  code: number | null;
+  signal: string | null;
+  /** spawn() to the child's exit, ms. */
+  ms: number;
+  stdoutBytes: number;
+  stdout: string | null;
+  stderrTail: string;
+  rssKiB: number | null;
+  error: string | null;
+}
+
+/** The steps one after another, each once the previous has exited and its output has ended. */
+export interface LauncherJob {
+  op: 'job';
+  steps: Step[];
+}
+
+export type LauncherRequest = LauncherStart | LauncherStop | LauncherJob;
+
+export type StartReply = { ok: true; pid: number; ms: number; probes: number };
+export type StopReply = { ok: true; pid: number; exit: number | null };
+export type JobReply = { ok: true; steps: StepResult[]; totalMs: number };
+export type LauncherFailure = { ok: false; error: string };
+
+export type LauncherReply = StartReply | StopReply | JobReply | LauncherFailure;
+
+/** The reply a request gets. */
+export type ReplyTo<R extends LauncherRequest> = (R extends LauncherStart ? StartReply : R extends LauncherStop ? StopReply : JobReply) | LauncherFailure;
 
 export const PING = 'PING';
 export const PONG = 'PONG\n';

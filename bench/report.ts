@@ -1,22 +1,16 @@
 // Turns the measurements into the markdown section of docs/BENCHMARKS.md.
-import { replaceSection } from './sections';
+import type { MachineFacts } from './machine';
 import type { Memory } from './memory';
 import type { ConcurrentResult, TargetLatency } from './protocol';
+import type { SectionMarks } from './sections';
 import { summarize, type Summary } from './stats';
 
-export const START_MARK = '<!-- passthru-bench:start -->';
-export const END_MARK = '<!-- passthru-bench:end -->';
+export const PASSTHRU_MARKS: SectionMarks = { start: '<!-- passthru-bench:start -->', end: '<!-- passthru-bench:end -->' };
 
-export interface Machine {
-  date: string;
-  nproc: number;
-  cpu: string;
-  kernel: string;
-  node: string;
+export interface Machine extends MachineFacts {
   socat: string;
   wpaSupplicant: string;
   agent: string;
-  git: string;
 }
 
 export interface LatencyPair {
@@ -189,7 +183,7 @@ export function renderSection(r: Results): string {
   const m = r.machine;
   const c = r.agentCounters;
   const lines = [
-    START_MARK,
+    PASSTHRU_MARKS.start,
     '## Passthru agent against the old socat glue',
     '',
     `Command: \`${r.command}\`${r.quick ? ' (quick: small N, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
@@ -270,11 +264,7 @@ export function renderSection(r: Results): string {
             '.',
         ]
       : []),
-    END_MARK,
+    PASSTHRU_MARKS.end,
   ];
   return lines.join('\n');
-}
-
-export function writeSection(file: string, section: string): void {
-  replaceSection(file, section, START_MARK, END_MARK);
 }

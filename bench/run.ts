@@ -1,22 +1,22 @@
 // The orchestrator: brings a lab up with both bridges side by side, runs every measurement,
 // prints the report and writes it to docs/BENCHMARKS.md. The lab always comes down.
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { availableParallelism, cpus, release } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab, repoRoot, type LabProcess } from '../lab/lab';
-import { sleep, waitFor } from '../lab/proc';
-import { childrenOf, comm, sampleChildren, samplePeakMemory, smapsRollup, treeMemory, type Memory } from './memory';
-import { benchScriptPath, holdConnections, LauncherClient, runClient, stopClients, useBenchScript } from './procs';
+import { Lab } from '../lab/lab';
+import { childrenOf, sleep, waitFor, type LabProcess } from '../lab/proc';
+import { passthruStatus } from '../lab/status';
+import { benchLog, onInterrupt, privateDist } from './harness';
+import { firstLine, machineFacts } from './machine';
+import { comm, sampleChildren, samplePeakMemory, smapsRollup, treeMemory, type Memory } from './memory';
+import { holdConnections, LauncherClient, runClient, startLauncher, stopClients, useBenchScript } from './procs';
 import type { ConcurrentResult, LatencyResult, LauncherReply } from './protocol';
-import { renderSection, writeSection, type LatencyPair, type Machine, type Results, type StartupFigures } from './report';
+import { PASSTHRU_MARKS, renderSection, type LatencyPair, type Machine, type Results, type StartupFigures } from './report';
+import { publishSection } from './sections';
 
 const OURS_PORT = 1200;
 const OLD_PORT = 1300;
 const OLD_CLIENT_PATH = '/run/old-socat-client';
 const DAEMON_SOCKET = '/var/run/wpa_supplicant/wlan0';
-const LAUNCHER_SOCKET = '/run/bench-launcher.sock';
 const HOLD = 64;
 const FLOOR_PORT = 1250;
 // V8 gives grown heap back some seconds after the load stops; the test-6 runs fill most of this.
@@ -34,38 +34,14 @@ interface Sizes {
 const FULL: Sizes = { fresh: 1000, open: 3000, chain: 500, clients: 64, perClient: 100, startupRuns: 10 };
 const QUICK: Sizes = { fresh: 200, open: 500, chain: 100, clients: 64, perClient: 20, startupRuns: 3 };
 
-function log(msg: string): void {
-  process.stderr.write(`bench: [${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
-}
-
-function firstLine(argv: string[]): string {
-  try {
-    return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString().split('\n')[0]!.trim();
-  } catch (err) {
-    return `unknown (${(err as Error).message.split('\n')[0]})`;
-  }
-}
-
-function socatVersion(): string {
-  try {
-    return /socat version \S+/.exec(execFileSync('socat', ['-V'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString())?.[0] ?? 'socat (version unknown)';
-  } catch {
-    return 'socat (version unknown)';
-  }
-}
+const log = benchLog('bench');
 
 function machine(lab: Lab): Machine {
-  const dirty = firstLine(['git', '-C', repoRoot(), 'status', '--porcelain']) ? '+uncommitted changes' : '';
   return {
-    date: new Date().toISOString(),
-    nproc: availableParallelism(),
-    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
-    kernel: release(),
-    node: process.version,
-    socat: socatVersion(),
+    ...machineFacts(),
+    socat: firstLine(['socat', '-V'], /socat version \S+/, 'socat (version unknown)'),
     wpaSupplicant: firstLine(['wpa_supplicant', '-v']),
     agent: firstLine([process.execPath, join(lab.opts.distDir, 'wifibox-passthru.js'), '--version']),
-    git: `${firstLine(['git', '-C', repoRoot(), 'rev-parse', '--short=10', 'HEAD'])}${dirty}`,
   };
 }
 
@@ -90,20 +66,7 @@ interface AgentStatus {
 
 /** The agent's status endpoint (a UNIX socket in the guest's /run), or null. */
 function agentStatus(lab: Lab): Promise<AgentStatus | null> {
-  return new Promise((resolve) => {
-    let text = '';
-    const s = connect(lab.guestPath('/run/wifibox-passthru.sock'));
-    s.setTimeout(2000, () => s.destroy());
-    s.on('data', (d: Buffer) => (text += d.toString()));
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      try {
-        resolve(JSON.parse(text) as AgentStatus);
-      } catch {
-        resolve(null);
-      }
-    });
-  });
+  return passthruStatus(lab, 2000).catch(() => null);
 }
 
 async function agentRequests(lab: Lab): Promise<number | null> {
@@ -148,16 +111,6 @@ async function diagnose(lab: Lab): Promise<string> {
 
 function pair(r: LatencyResult, n: number): LatencyPair {
   return { n, ours: r.targets[0]!, socat: r.targets[1]!, floor: r.targets[2] ?? null };
-}
-
-/** The launcher in the guest; lab.down() stops it, and it stops whatever it started. */
-async function startLauncher(lab: Lab): Promise<LauncherClient> {
-  const proc = lab.startInGuest('bench-launcher', [process.execPath, benchScriptPath(), '--launcher', LAUNCHER_SOCKET]);
-  const sockPath = lab.guestPath(LAUNCHER_SOCKET);
-  return waitFor('the bench launcher', async () => {
-    if (comm(proc.pid) === '') throw new Error(`launcher exited: ${proc.output()}`);
-    return LauncherClient.connect(sockPath).catch(() => null);
-  }, 10_000, 20);
 }
 
 /** The least any Node bridge could cost: answers PONG to every read, no daemon behind it. */
@@ -230,35 +183,23 @@ export async function runBench(argv: string[]): Promise<void> {
   const size = quick ? QUICK : FULL;
   const t0 = Date.now();
   log(`bringing the lab up${quick ? ' (quick)' : ''}`);
-  // A private copy of the bundles and the addon: `npm run build` (anyone's `npm test`) rewrites
-  // dist/wifibox_dgram.node in place, and a process that has it loaded then dies of SIGSEGV.
-  const dist = join(repoRoot(), 'dist');
-  const privateDist = join(dist, `bench-run-${process.pid}`);
-  mkdirSync(privateDist, { recursive: true });
-  for (const f of ['wifibox-passthru.js', 'wifibox_dgram.node']) copyFileSync(join(dist, f), join(privateDist, f));
-  copyFileSync(__filename, join(privateDist, 'bench.js'));
-  useBenchScript(join(privateDist, 'bench.js'));
+  const dist = privateDist('run', ['wifibox-passthru.js', 'wifibox_dgram.node'], true);
+  useBenchScript(join(dist.dir, 'bench.js'));
   let lab: Lab;
   try {
-    lab = await Lab.up({ flavor: 'wpa_supplicant', distDir: privateDist });
+    lab = await Lab.up({ flavor: 'wpa_supplicant', distDir: dist.dir });
   } catch (err) {
-    rmSync(privateDist, { recursive: true, force: true });
+    dist.remove();
     throw err;
   }
   log(`lab ${lab.tag} is up (namespaces ${Object.values(lab.ns).join(', ')})`);
-  let interrupted = false;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${sig}: cleaning up`);
+  const interrupt = onInterrupt(log, () => {
     stopClients();
     void lab.down().finally(() => {
-      rmSync(privateDist, { recursive: true, force: true });
+      dist.remove();
       process.exit(130);
     });
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   try {
     const info = machine(lab);
     await lab.startWirelessDaemon();
@@ -383,23 +324,14 @@ export async function runBench(argv: string[]): Promise<void> {
     if (heldOurs.holding < HOLD || heldOursAfter.holding < HOLD || heldOld.ready.failed) {
       log(`warning: could not open every held connection (ours ${heldOurs.holding} and ${heldOursAfter.holding}, socat ${heldOld.ready.holding} of ${HOLD})`);
     }
-    const section = renderSection(results);
-    process.stdout.write(`${section}\n`);
-    if (quick && !argv.includes('--write')) {
-      log('quick run: docs/BENCHMARKS.md left as it is (add --write to replace its section anyway)');
-    } else {
-      const file = join(repoRoot(), 'docs', 'BENCHMARKS.md');
-      writeSection(file, section);
-      log(`wrote ${file}`);
-    }
+    publishSection(renderSection(results), PASSTHRU_MARKS, quick ? 'quick run' : null, argv, log);
   } catch (err) {
     process.stderr.write(`${lab.logTails()}\n${await diagnose(lab)}\n`);
     throw err;
   } finally {
     stopClients();
     await lab.down();
-    rmSync(privateDist, { recursive: true, force: true });
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    dist.remove();
+    interrupt.off();
   }
 }

@@ -9,20 +9,36 @@ export interface Summary {
   max: number;
 }
 
+const ascending = (values: readonly number[]): number[] => [...values].sort((a, b) => a - b);
+
 /** Nearest-rank percentile of sorted values (p in 0..100). */
-function percentile(sorted: number[], p: number): number {
+function nearestRank(sorted: readonly number[], p: number): number {
   if (!sorted.length) return NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 
+function medianOfSorted(sorted: readonly number[]): number {
+  const n = sorted.length;
+  return n % 2 ? nearestRank(sorted, 50) : n ? (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2 : NaN;
+}
+
+/** Nearest-rank percentile (p in 0..100). */
+export function percentile(values: readonly number[], p: number): number {
+  return nearestRank(ascending(values), p);
+}
+
+export function median(values: readonly number[]): number {
+  return medianOfSorted(ascending(values));
+}
+
 export function summarize(values: readonly number[]): Summary {
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = ascending(values);
   const n = sorted.length;
   return {
     n,
-    median: n % 2 ? percentile(sorted, 50) : n ? (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2 : NaN,
-    p99: percentile(sorted, 99),
+    median: medianOfSorted(sorted),
+    p99: nearestRank(sorted, 99),
     mean: n ? sorted.reduce((a, b) => a + b, 0) / n : NaN,
     min: n ? sorted[0]! : NaN,
     max: n ? sorted[n - 1]! : NaN,

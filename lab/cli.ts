@@ -4,7 +4,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cleanStale, downAll, Lab, LAB_SYS_BUS_PCI, missingTools, type Flavor } from './lab';
+import { Lab, missingTools } from './lab';
+import { LAB_SYS_BUS_PCI } from './guest';
+import type { Flavor } from './namespaces';
+import { removeLabs } from './stale';
 import { waitFor } from './proc';
 
 function needRoot(): void {
@@ -74,14 +77,14 @@ async function main(): Promise<void> {
   if (!['up', 'down', 'preflight'].includes(cmd)) throw new Error(`lab: unknown command '${cmd}' (expected up, down or preflight)`);
   needRoot();
   if (cmd === 'down') {
-    const removed = await downAll();
+    const removed = await removeLabs({ persistent: true });
     console.log(removed.length ? `lab: removed ${removed.join(', ')}` : 'lab: nothing to remove');
     return;
   }
   if (cmd === 'preflight') {
     const missing = missingTools();
     if (missing.length) throw new Error(`lab: missing tools: ${missing.join(', ')} (node bundle/setup.mjs lab installs them)`);
-    const removed = await cleanStale();
+    const removed = await removeLabs();
     if (removed.length) console.log(`lab: removed stale labs ${removed.join(', ')}`);
     return;
   }

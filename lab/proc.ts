@@ -1,10 +1,11 @@
 // Process plumbing for the lab: every spawn is an argv array (never a shell), and every
 // long-running process is remembered by PID *and* start time, so cleanup can never signal
 // a recycled PID or anything this lab did not start.
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { processStartTime as startTime } from '../agents/common/process';
 import { runCommand, type RunOptions, type RunResult } from '../agents/common/run';
-import { readFileSync } from 'node:fs';
 
 export type { RunOptions, RunResult };
 export { startTime };
@@ -65,28 +66,78 @@ export async function stopTracked(t: Tracked, graceMs = 2000): Promise<void> {
   }
 }
 
-export interface Daemon extends Tracked {
-  child: ChildProcess;
+export interface LabProcess extends Tracked {
+  log: string;
   exited: Promise<number | null>;
   output(): string;
 }
 
-/** Starts a long-running process whose output is kept in memory (bounded) for test messages. */
-export function startDaemon(name: string, argv: readonly string[], opts: SpawnOptions = {}): Daemon {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-  if (child.pid === undefined) throw new Error(`${name}: could not start ${argv[0]}`);
-  let out = '';
-  const keep = (d: Buffer) => {
-    out += d.toString();
-    if (out.length > 256 * 1024) out = out.slice(-128 * 1024);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : null)));
-    child.on('error', () => resolve(-1));
+/**
+ * Starts a long-running process whose output goes to the file `log`. With `outlive`, this
+ * process may exit while it runs (`npm run lab`).
+ */
+export function spawnLogged(name: string, argv: readonly string[], log: string, env: NodeJS.ProcessEnv, outlive: boolean): LabProcess {
+  const fd = openSync(log, 'a');
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: ['ignore', fd, fd],
+    detached: true, // its own process group: a Ctrl-C meant for `npm run lab` does not reach it
+    env,
   });
-  return { name, pid: child.pid, start: startTime(child.pid) ?? '', child, exited, output: () => out };
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${argv[0]}`);
+  const exited = new Promise<number | null>((res) => {
+    child.on('exit', (code, signal) => res(code ?? (signal ? 128 : null)));
+    child.on('error', () => res(-1));
+  });
+  if (outlive) child.unref();
+  return {
+    name,
+    pid: child.pid,
+    start: startTime(child.pid) ?? '',
+    log,
+    exited,
+    output: () => (existsSync(log) ? readFileSync(log, 'utf8') : ''),
+  };
+}
+
+/** The last lines of every log in a folder: what a failed run shows before it cleans up. */
+export function logTails(dir: string, lines: number): string {
+  if (!existsSync(dir)) return '';
+  return readdirSync(dir)
+    .map((f) => {
+      const text = readFileSync(join(dir, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n  ');
+      return `--- ${f}\n  ${text}`;
+    })
+    .join('\n');
+}
+
+/** Direct children of pid: /proc/PID/task/*\/children, or a scan of /proc by PPID. */
+export function childrenOf(pid: number): number[] {
+  try {
+    const out: number[] = [];
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text) out.push(...text.split(/\s+/).map(Number));
+    }
+    return out;
+  } catch {
+    return scanChildren(pid);
+  }
+}
+
+function scanChildren(ppid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === ppid) out.push(Number(e));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
 }
 
 export async function waitFor<T>(

@@ -2,7 +2,6 @@
 // talks to the host socat's socket. UNIX sockets live in the file system, so the test process
 // can use the host namespace's socket directly.
 import { mkdirSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { openDatagramSocket, type DatagramSocket } from '../../agents/common/unix-dgram';
 
@@ -80,21 +79,4 @@ export class HostClient {
     this.sock.close();
     rmSync(this.path, { force: true });
   }
-}
-
-/** Reads the passthru agent's status endpoint (one JSON document, then EOF). */
-export function readStatus(path: string): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const s = connect(path);
-    let data = '';
-    s.on('data', (d) => (data += d.toString()));
-    s.on('end', () => {
-      try {
-        resolve(JSON.parse(data));
-      } catch (err) {
-        reject(err);
-      }
-    });
-    s.on('error', reject);
-  });
 }

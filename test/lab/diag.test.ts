@@ -1,29 +1,22 @@
 // Acceptance of wifibox-diag in the lab: the bundle in dist/, run inside the guest against the
 // real agents and daemons. First with nothing running at all (4), then healthy (1), then one
 // thing broken at a time (2), each restored before the next.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DiagReport, ProblemId } from '../../agents/diag/report';
 import { validateReport } from '../../agents/diag/shape';
-import { Lab, LAB_PCI_DEVICE, LAB_SYS_BUS_PCI, type LabProcess } from '../../lab/lab';
-import { waitFor } from '../../lab/proc';
-import { readStatus } from '../helpers/host-client';
+import { DIAG_LAB_ARGS, startHealthyGuest, writeDiagStandIns } from '../../lab/diag-guest';
+import { LAB_PCI_DEVICE, LAB_SYS_BUS_PCI } from '../../lab/guest';
+import type { Lab } from '../../lab/lab';
+import { waitFor, type LabProcess } from '../../lab/proc';
+import { initStatus } from '../../lab/status';
+import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
 let init: LabProcess;
 let passthru: LabProcess;
 let wpa: LabProcess;
-
-// The lab has no syslogd: the guest gets a syslog file of a few lines, as busybox syslogd writes them.
-const SYSLOG = [
-  'Nov 26 15:05:58 wifibox daemon.info wifibox-init[1]: starting',
-  'Nov 26 15:05:58 wifibox daemon.warn wifibox-init[1]: /media/etc/sysctl.conf:37: cannot set net.nf_conntrack_max: ENOENT',
-  'Nov 26 15:05:59 wifibox daemon.err udhcpd[2]: bind: Address in use',
-  '',
-].join('\n');
-// The kernel log of a card whose firmware is missing (the lab's kernel is this machine's).
-const KMSG = '6,1,1000,-;Linux version 6.1\n3,2,2100000,-;iwlwifi 0000:00:06.0: Direct firmware load for iwlwifi-cc-a0-77.ucode failed with error -2\n';
 
 interface DiagRun {
   code: number;
@@ -31,15 +24,13 @@ interface DiagRun {
   ids: ProblemId[];
 }
 
-const DIAG_ARGS = ['--syslog-file', '/run/messages', '--sys-bus-pci', LAB_SYS_BUS_PCI, '--kmsg', '/run/kmsg'];
-
 async function diagText(args: string[] = []): Promise<{ code: number; text: string }> {
-  const r = await lab.guest([process.execPath, join(lab.opts.distDir, 'wifibox-diag.js'), ...DIAG_ARGS, ...args], { timeoutMs: 15_000 });
+  const r = await lab.guest([process.execPath, join(lab.opts.distDir, 'wifibox-diag.js'), ...DIAG_LAB_ARGS, ...args], { timeoutMs: 15_000 });
   return { code: r.code, text: r.stdout + r.stderr };
 }
 
 async function diag(args: string[] = []): Promise<DiagRun> {
-  const r = await lab.guest([process.execPath, join(lab.opts.distDir, 'wifibox-diag.js'), '--json', ...DIAG_ARGS, ...args], { timeoutMs: 15_000 });
+  const r = await lab.guest([process.execPath, join(lab.opts.distDir, 'wifibox-diag.js'), '--json', ...DIAG_LAB_ARGS, ...args], { timeoutMs: 15_000 });
   let report: DiagReport;
   try {
     report = JSON.parse(r.stdout) as DiagReport;
@@ -51,7 +42,6 @@ async function diag(args: string[] = []): Promise<DiagRun> {
   return { code: r.code, report, ids: report.problems.map((p) => p.id) };
 }
 
-const initStatus = () => readStatus(lab.guestPath('/run/wifibox-init.sock'));
 const explain = (d: DiagRun) => JSON.stringify(d.report.problems.map((p) => `${p.id}: ${p.summary}`));
 
 /** Settled and healthy: what each broken case starts from. */
@@ -82,17 +72,9 @@ async function until(id: ProblemId, timeoutMs = 5000): Promise<DiagRun> {
 
 const privateSocketsLeft = () => readdirSync(lab.guestPath('/tmp')).filter((f) => f.startsWith('wifibox-diag-'));
 
-beforeAll(async () => {
-  lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false });
-  writeFileSync(lab.guestPath('/run/messages'), SYSLOG);
-  writeFileSync(lab.guestPath('/run/kmsg'), KMSG);
-});
-
-afterAll(async () => {
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(40));
-    await lab.down();
-  }
+labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, (l) => {
+  lab = l;
+  writeDiagStandIns(lab);
 });
 
 describe('wifibox-diag in the lab guest', () => {
@@ -116,20 +98,7 @@ describe('wifibox-diag in the lab guest', () => {
   });
 
   it('1. healthy guest (orchestrator + passthru + wpa_supplicant): exit 0, every section filled, --json validates', async () => {
-    await lab.startWirelessNetwork('192.168.77.53', 'wireless.lab');
-    // udhcpd writes its lease file every second, so the host's lease is in it at once.
-    init = lab.startInit(['--lease-write', '1']);
-    lab.startDhcpClient('host', 'wifibox0');
-    wpa = await lab.startWirelessDaemon();
-    passthru = await lab.startPassthru();
-    await waitFor('the wireless lease and its DNS in udhcpd', async () => {
-      const s = await initStatus();
-      return s.lease?.address && s.udhcpd?.dnsKnown;
-    }, 30_000, 200);
-    // Traffic through NAT and through the passthrough, so their counters move.
-    expect(await waitFor('the web server through NAT', () => lab.httpGet('host', `http://${lab.addr.air}:8080/`), 15_000)).toBe(lab.addr.guestWlan0);
-    await lab.startHostBridge(1200, 'wlan0');
-    expect((await lab.hostCli(['ping'], { timeoutMs: 15_000 })).stdout.trim()).toBe('PONG');
+    ({ init, wpa, passthru } = await startHealthyGuest(lab));
     const dumpleases = async () => (await lab.guest(['/run/lab-bin/dumpleases', '-f', '/var/lib/misc/udhcpd.leases'])).stdout;
     const hostLease = await waitFor('the host\'s lease in udhcpd\'s lease file', async () => /^([0-9a-f:]{17})\s+(10\.0\.0\.\d+)/m.exec(await dumpleases()), 15_000, 200);
 
@@ -230,7 +199,7 @@ describe('wifibox-diag in the lab guest', () => {
     init = lab.startInit(['--udhcpd', '/bin/false'], 'init-crashing-udhcpd');
     await waitFor('udhcpd to have died 3 times', async () => {
       try {
-        return ((await initStatus()).daemons.find((x: { name: string }) => x.name === 'udhcpd')?.restarts ?? 0) >= 3;
+        return ((await initStatus(lab)).daemons.find((x: { name: string }) => x.name === 'udhcpd')?.restarts ?? 0) >= 3;
       } catch {
         return false;
       }

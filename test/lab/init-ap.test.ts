@@ -1,34 +1,29 @@
 // Acceptance 4 of the init orchestrator: the access-point flavor (hostapd samples unchanged,
 // hostapd with its wired driver on wlan0): a wireless client gets its lease from the guest and
 // reaches the host through NAT out of eth0.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { Lab, repoRoot } from '../../lab/lab';
+import type { Lab } from '../../lab/lab';
+import { repoRoot } from '../../lab/paths';
 import { waitFor } from '../../lab/proc';
-import { readStatus } from '../helpers/host-client';
+import { initStatus } from '../../lab/status';
+import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
 
-beforeAll(async () => {
-  lab = await Lab.up({ flavor: 'hostapd', configureGuest: false });
+labForFile({ flavor: 'hostapd', configureGuest: false }, async (l) => {
+  lab = l;
   lab.startInit();
   await waitFor('wlan0 configured', async () => {
     try {
-      return (await readStatus(lab.guestPath('/run/wifibox-init.sock'))).steps.find((s: any) => s.id === 'iface:wlan0')?.state === 'ok';
+      return (await initStatus(lab)).steps.find((s: any) => s.id === 'iface:wlan0')?.state === 'ok';
     } catch {
       return false;
     }
   }, 10_000);
   await lab.startWirelessDaemon();
   lab.startInHost('host-web', [process.execPath, join(repoRoot(), 'lab', 'web-server.cjs'), lab.addr.hostWifibox0, '8080']);
-});
-
-afterAll(async () => {
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(40));
-    await lab.down();
-  }
 });
 
 describe('wifibox-init, access-point flavor', () => {
@@ -46,7 +41,7 @@ describe('wifibox-init, access-point flavor', () => {
     // The host's web server sees the guest's eth0 address: MASQUERADE out of eth0.
     const seen = await waitFor('the host\'s web server', () => lab.httpGet('air', `http://${lab.addr.hostWifibox0}:8080/`), 10_000);
     expect(seen).toBe(lab.addr.guestEth0);
-    const st = await readStatus(lab.guestPath('/run/wifibox-init.sock'));
+    const st = await initStatus(lab);
     expect(st.flavor).toBe('access-point');
     expect(st.steps.filter((s: any) => s.state !== 'ok')).toEqual([]);
     expect(st.daemons.map((d: any) => [d.name, d.state])).toEqual([['udhcpd', 'running']]);

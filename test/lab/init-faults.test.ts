@@ -2,25 +2,20 @@
 // was expected, and everything that does not depend on it still comes up. A broken firewall
 // keeps forwarding off (no routing without the NAT the user asked for).
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, LAB_PCI_DEVICE, type LabProcess } from '../../lab/lab';
-import { waitFor } from '../../lab/proc';
-import { readStatus } from '../helpers/host-client';
+import { describe, expect, it } from 'vitest';
+import type { Lab } from '../../lab/lab';
+import { LAB_PCI_DEVICE } from '../../lab/guest';
+import { waitFor, type LabProcess } from '../../lab/proc';
+import { initStatus } from '../../lab/status';
+import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
 let n = 0;
 
-beforeAll(async () => {
-  lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false });
+labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
+  lab = l;
   await lab.startWirelessNetwork();
-});
-
-afterAll(async () => {
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(30));
-    await lab.down();
-  }
-});
+}, 30);
 
 /** Runs the orchestrator on a copy of /media/etc with one file changed; returns its settled status. */
 async function runWith(file: string, change: (text: string) => string): Promise<{ st: any; dir: string; init: LabProcess }> {
@@ -31,7 +26,7 @@ async function runWith(file: string, change: (text: string) => string): Promise<
   const init = lab.startInit(['--conf-dir', dir], `init-${n}`);
   const st = await waitFor('every step to settle', async () => {
     try {
-      const s = await readStatus(lab.guestPath('/run/wifibox-init.sock'));
+      const s = await initStatus(lab);
       return s.configDir === dir && s.steps.every((x: any) => x.state !== 'pending' && x.state !== 'running') ? s : null;
     } catch {
       return null;

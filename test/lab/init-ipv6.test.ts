@@ -3,10 +3,11 @@
 // advertisements on wlan0, a wireless network whose radvd advertises a prefix and an IPv6 DNS
 // server (RDNSS), and the guest's own radvd on eth0, run by the orchestrator from the bundle.
 import { existsSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, type LabProcess } from '../../lab/lab';
-import { waitFor } from '../../lab/proc';
-import { readStatus } from '../helpers/host-client';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { missingTools, type Lab } from '../../lab/lab';
+import { waitFor, type LabProcess } from '../../lab/proc';
+import { initStatus } from '../../lab/status';
+import { labForFile } from '../helpers/lab-file';
 import { machineSnapshot } from '../helpers/machine';
 
 const OVERLAY = 'optional/ipv6/wpa_supplicant/appliance';
@@ -24,7 +25,7 @@ let init: LabProcess;
 let airRa: LabProcess;
 let machineBefore: Record<string, string>;
 
-const status = () => readStatus(lab.guestPath('/run/wifibox-init.sock'));
+const status = () => initStatus(lab);
 const radvdConf = () => readFileSync(lab.guestPath('/tmp/radvd.conf'), 'utf8');
 const radvdOf = async () => (await status()).daemons.find((d: any) => d.name === 'radvd');
 const inet6 = async (iface: string) => (await lab.guest(['ip', '-6', '-o', 'addr', 'show', 'dev', iface])).stdout;
@@ -37,22 +38,17 @@ const hostRa = async () => {
 };
 
 beforeAll(async () => {
-  const path = (process.env.PATH ?? '').split(':');
-  const missing = ['radvd', 'rdisc6', 'ndisc6'].filter((t) => !path.some((d) => existsSync(`${d}/${t}`)));
+  const missing = missingTools(['radvd', 'rdisc6', 'ndisc6']);
   if (missing.length) throw new Error(`this suite needs ${missing.join(', ')} on PATH: apt-get install radvd ndisc6`);
   machineBefore = await machineSnapshot();
-  lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, overlays: [OVERLAY] });
+});
+
+labForFile({ flavor: 'wpa_supplicant', configureGuest: false, overlays: [OVERLAY] }, async (l) => {
+  lab = l;
   await lab.startWirelessNetwork('192.168.77.53', 'wireless.lab');
   airRa = await lab.startWirelessRa(AIR_DNS6, AIR_PREFIX, AIR_ADDRESS);
   init = lab.startInit();
-});
-
-afterAll(async () => {
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(60));
-    await lab.down();
-  }
-});
+}, 60);
 
 describe('wifibox-init, station flavor with the IPv6 overlay', () => {
   it('5a. every step comes up; eth0 has the sample\'s inet6 address, wlan0 one of the wireless prefix (SLAAC by dhcpcd)', async () => {

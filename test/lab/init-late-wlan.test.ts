@@ -1,28 +1,22 @@
 // Acceptance 3 of the init orchestrator: wlan0 appears only seconds after the start (a driver
 // that loads late). The host is served at once all the same; wlan0 is configured when it comes.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab } from '../../lab/lab';
+import { describe, expect, it } from 'vitest';
+import type { Lab } from '../../lab/lab';
 import { sleep, waitFor } from '../../lab/proc';
-import { readStatus } from '../helpers/host-client';
+import { initStatus } from '../../lab/status';
+import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
 
-beforeAll(async () => {
-  lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, lateWlan: true });
-});
-
-afterAll(async () => {
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(40));
-    await lab.down();
-  }
+labForFile({ flavor: 'wpa_supplicant', configureGuest: false, lateWlan: true }, (l) => {
+  lab = l;
 });
 
 describe('wifibox-init, wlan0 late', () => {
   it('3. serves the host without wlan0, and configures wlan0 once it appears', async () => {
     lab.startInit();
-    const status = () => readStatus(lab.guestPath('/run/wifibox-init.sock'));
+    const status = () => initStatus(lab);
     const host = lab.startDhcpClient('host', 'wifibox0');
     // The host's lease does not wait for the wireless side.
     await waitFor('the host\'s lease', () => readFileSync(host.events, 'utf8').includes('"bound"'), 10_000, 50);

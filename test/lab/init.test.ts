@@ -2,10 +2,13 @@
 // real dhcpcd on wlan0 against the wireless network's DHCP server, busybox udhcpd serving the
 // host, iptables MASQUERADE; the orchestrator is the bundle in dist/.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, LAB_PCI_DEVICE, pidsIn, type LabProcess } from '../../lab/lab';
-import { waitFor } from '../../lab/proc';
-import { readStatus } from '../helpers/host-client';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Lab } from '../../lab/lab';
+import { LAB_PCI_DEVICE } from '../../lab/guest';
+import { pidsIn } from '../../lab/namespaces';
+import { waitFor, type LabProcess } from '../../lab/proc';
+import { initStatus } from '../../lab/status';
+import { labForFile } from '../helpers/lab-file';
 import { machineSnapshot } from '../helpers/machine';
 
 let lab: Lab;
@@ -14,7 +17,7 @@ export let air: { dhcp: LabProcess; web: LabProcess };
 let hostDhcp: { proc: LabProcess; events: string };
 export let machineBefore: Record<string, string>;
 
-const status = () => readStatus(lab.guestPath('/run/wifibox-init.sock'));
+const status = () => initStatus(lab);
 const events = (): any[] => {
   try {
     return readFileSync(hostDhcp.events, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -27,18 +30,14 @@ const fetchFromHost = (url: string) => lab.httpGet('host', url);
 
 beforeAll(async () => {
   machineBefore = await machineSnapshot();
-  lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false });
+});
+
+labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
+  lab = l;
   air = await lab.startWirelessNetwork('192.168.77.53', 'wireless.lab');
   init = lab.startInit();
   hostDhcp = lab.startDhcpClient('host', 'wifibox0');
-});
-
-afterAll(async () => {
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(60));
-    await lab.down();
-  }
-});
+}, 60);
 
 describe('wifibox-init, station flavor', () => {
   it('1. the host gets a lease from the guest, reaches the wireless network through NAT, then gets the wireless DNS', async () => {

@@ -5,16 +5,21 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, LAB_SYS_BUS_PCI, pidsIn, repoRoot } from '../../lab/lab';
+import type { Lab } from '../../lab/lab';
+import { LAB_SYS_BUS_PCI } from '../../lab/guest';
+import { pidsIn } from '../../lab/namespaces';
+import { repoRoot } from '../../lab/paths';
 import { must, waitFor } from '../../lab/proc';
-import { readStatus } from '../helpers/host-client';
+import { initStatus, passthruStatus } from '../../lab/status';
+import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
 let tmp: string;
 let version: string;
+/** The unpacked package, and the lab's etc/ files for its services. */
+let root: string;
+let etc: string;
 
-const passthruStatus = () => readStatus(lab.guestPath('/run/wifibox-passthru.sock'));
-const initStatus = () => readStatus(lab.guestPath('/run/wifibox-init.sock'));
 const rc = (svc: string, cmd: string) => lab.guest([`/etc/init.d/${svc}`, cmd], { timeoutMs: 60_000 });
 const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 
@@ -25,32 +30,31 @@ beforeAll(async () => {
   version = /^wifibox-agents-(.+)-r\d+\.apk$/.exec(apk)![1]!;
   // What `apk add --allow-untrusted` would lay down: the data member's files (GNU tar reads the
   // concatenated gzip members; apk's own PAX records are not its business).
-  const root = join(tmp, 'root');
+  root = join(tmp, 'root');
   mkdirSync(root);
   await must(['tar', '-xzf', join(tmp, apk), '-C', root, '--warning=no-unknown-keyword', '--exclude=.PKGINFO']);
   // The lab's settings for the services, and a stand-in for Alpine's localmount (Debian's
   // OpenRC has none): what the guest image's runlevels would provide.
-  const etc = join(tmp, 'etc-lab');
+  etc = join(tmp, 'etc-lab');
   mkdirSync(join(etc, 'conf.d'), { recursive: true });
   mkdirSync(join(etc, 'init.d'), { recursive: true });
   writeFileSync(join(etc, 'conf.d', 'wifibox-init'), `WIFIBOX_INIT_OPTS="--loglevel info --udhcpd /run/lab-bin/udhcpd --sys-bus-pci ${LAB_SYS_BUS_PCI}"\nRESPAWN_DELAY=1\n`);
   writeFileSync(join(etc, 'conf.d', 'uds_passthru'), 'UDS_PASSTHRU_OPTS="--loglevel info"\nRESPAWN_DELAY=1\n');
   writeFileSync(join(etc, 'init.d', 'localmount'), '#!/sbin/openrc-run\nstart() { :; }\n', { mode: 0o755 });
+}, 180_000);
 
-  lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false });
+// After the lab's own teardown (afterAll hooks run last registered, first).
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
+  lab = l;
   await lab.startWirelessNetwork();
   await lab.startWirelessDaemon();
   await lab.installInGuest(root, etc);
   await lab.prepareOpenrc();
-}, 180_000);
-
-afterAll(async () => {
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(30));
-    await lab.down();
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+}, 30);
 
 describe('the package under OpenRC in the lab guest', () => {
   it('3/4. starting uds_passthru starts wifibox-init first (need net); both run the packaged agents', async () => {
@@ -59,16 +63,16 @@ describe('the package under OpenRC in the lab guest', () => {
     expect(r.stdout + r.stderr).toMatch(/Starting wifibox-init/);
     expect((await rc('wifibox-init', 'status')).code).toBe(0);
     expect((await rc('uds_passthru', 'status')).code).toBe(0);
-    const p = await waitFor('the passthru status', () => passthruStatus().catch(() => null), 10_000);
+    const p = await waitFor('the passthru status', () => passthruStatus(lab).catch(() => null), 10_000);
     expect(p.version).toMatch(new RegExp(`^${version.replace(/\./g, '\\.')}\\+`));
     expect(cmdline(p.pid)).toContain('/usr/lib/wifibox-agents/wifibox-passthru.js');
     // supervise-daemon reports "started" once it has forked: the agent's endpoint comes after.
-    const i = await waitFor('the init status', () => initStatus().catch(() => null), 10_000);
+    const i = await waitFor('the init status', () => initStatus(lab).catch(() => null), 10_000);
     expect(cmdline(i.pid)).toContain('/usr/lib/wifibox-agents/wifibox-init.js');
   }, 90_000);
 
   it('3. the passthrough round trip works through the packaged agent', async () => {
-    await waitFor('port 1200 listening', async () => (await passthruStatus()).ports.find((x: any) => x.port === 1200)?.listening, 15_000);
+    await waitFor('port 1200 listening', async () => (await passthruStatus(lab)).ports.find((x: any) => x.port === 1200)?.listening, 15_000);
     // The host gets its address from the packaged orchestrator's udhcpd, as a real host does.
     const dhcp = lab.startDhcpClient('host', 'wifibox0');
     await waitFor('the host\'s lease', () => readFileSync(dhcp.events, 'utf8').includes('"bound"'), 15_000, 100);
@@ -78,19 +82,19 @@ describe('the package under OpenRC in the lab guest', () => {
   }, 60_000);
 
   it('4. supervise-daemon respawns each agent after kill -9, and the new one takes over', async () => {
-    const before = (await passthruStatus()).pid as number;
+    const before = (await passthruStatus(lab)).pid as number;
     process.kill(before, 'SIGKILL');
     const after = await waitFor('a new passthru agent', async () => {
-      const st = await passthruStatus().catch(() => null);
+      const st = await passthruStatus(lab).catch(() => null);
       return st && st.pid !== before ? st : null;
     }, 15_000, 100);
     expect(cmdline(after.pid)).toContain('wifibox-passthru.js');
 
-    const init = await initStatus();
+    const init = await initStatus(lab);
     const daemons = init.daemons.map((d: any) => d.pid);
     process.kill(init.pid, 'SIGKILL');
     const again = await waitFor('a new wifibox-init with its daemons', async () => {
-      const st = await initStatus().catch(() => null);
+      const st = await initStatus(lab).catch(() => null);
       return st && st.pid !== init.pid && st.daemons.length === 2 && st.daemons.every((d: any) => d.state === 'running') ? st : null;
     }, 20_000, 100);
     // The daemons the killed orchestrator left were stopped, not doubled.

@@ -1,39 +1,27 @@
 // Passthru agent lifecycle in the lab: daemon late and restarted, bad config, reload, SIGTERM.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientSsid, Lab, type LabProcess } from '../../lab/lab';
-import { isSameProcess, sleep, waitFor } from '../../lab/proc';
-import { HostClient, readStatus } from '../helpers/host-client';
+import { describe, expect, it } from 'vitest';
+import type { Lab } from '../../lab/lab';
+import { clientSsid } from '../../lab/guest-files';
+import { childrenOf, isSameProcess, sleep, waitFor, type LabProcess } from '../../lab/proc';
+import { passthruStatus, readStatus } from '../../lab/status';
+import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
 let mainAgent: LabProcess;
 let wpa: LabProcess;
-const clients: HostClient[] = [];
-const client = (dest: string) => {
-  const c = new HostClient(join(lab.dir, 'clients'), dest);
-  clients.push(c);
-  return c;
-};
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 const port = (st: any, n: number) => st.ports.find((p: any) => p.port === n);
 
-beforeAll(async () => {
-  lab = await Lab.up({ flavor: 'wpa_supplicant' });
-});
-
-afterAll(async () => {
-  for (const c of clients) c.close();
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(40));
-    await lab.down();
-  }
+const { client } = labForFile({ flavor: 'wpa_supplicant' }, (l) => {
+  lab = l;
 });
 
 describe('passthru lifecycle', () => {
   it('6. wpa_supplicant started after the agent, then restarted under it: no agent restart needed', async () => {
     const agent = (mainAgent = await lab.startPassthru());
-    const status = () => readStatus(lab.guestPath('/run/wifibox-passthru.sock'));
+    const status = () => passthruStatus(lab);
     const bridge = await lab.startHostBridge(1200, 'wlan0', 3600, join(lab.dir, 'host', 'late'));
     expect(port(await status(), 1200).daemon).toBe('down');
     // No daemon: the agent closes the connection rather than inventing a reply.
@@ -115,7 +103,7 @@ describe('passthru lifecycle', () => {
   });
 
   it('9. SIGTERM under load: exit 0 within 1 s, no socket files, no children, no stale monitor', async () => {
-    const status = () => readStatus(lab.guestPath('/run/wifibox-passthru.sock'));
+    const status = () => passthruStatus(lab);
     const agent = mainAgent.pid;
     expect((await status()).pid).toBe(agent);
     const bridge = await lab.startHostBridge(1200, 'wlan0', 3600, join(lab.dir, 'host', 'term'));
@@ -139,15 +127,7 @@ describe('passthru lifecycle', () => {
     expect(await mainAgent.exited).toBe(0);
     expect(existsSync(lab.guestPath('/run/wifibox-passthru'))).toBe(false);
     expect(existsSync(lab.guestPath('/run/wifibox-passthru.sock'))).toBe(false);
-    const left = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
-      try {
-        const s = readFileSync(`/proc/${d}/stat`, 'utf8');
-        return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]) === agent;
-      } catch {
-        return false;
-      }
-    });
-    expect(left).toEqual([]);
+    expect(childrenOf(agent)).toEqual([]);
     // Every monitor was DETACHed on the way out.
     const log = readFileSync(wpa.log, 'utf8');
     expect(count(log, 'CTRL_IFACE monitor attached')).toBeGreaterThanOrEqual(8);

@@ -3,65 +3,39 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn as ptySpawn } from '@lydell/node-pty';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientSsid, Lab, type LabProcess } from '../../lab/lab';
-import { sleep, waitFor } from '../../lab/proc';
-import { HostClient, readStatus } from '../helpers/host-client';
+import { describe, expect, it } from 'vitest';
+import type { Lab } from '../../lab/lab';
+import { clientSsid } from '../../lab/guest-files';
+import { childrenOf, isZombie, sleep, waitFor, type LabProcess } from '../../lab/proc';
+import { passthruStatus } from '../../lab/status';
+import { labForFile, pingAndStatus } from '../helpers/lab-file';
 
 let lab: Lab;
 let agent: LabProcess;
 let wpa: LabProcess;
 let plain: { path: string; dir: string; proc: LabProcess }; // the host command as it is today
 let long: { path: string; dir: string; proc: LabProcess }; // the host command with -t 3600
-const clients: HostClient[] = [];
 
-const status = () => readStatus(lab.guestPath('/run/wifibox-passthru.sock'));
-const client = (dest: string) => {
-  const c = new HostClient(join(lab.dir, 'clients'), dest);
-  clients.push(c);
-  return c;
-};
+const status = () => passthruStatus(lab);
 const wpaLog = () => readFileSync(wpa.log, 'utf8');
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 /** Children of a host socat listener: one per conversation the guest has not closed yet. */
-function childrenOf(pid: number): number[] {
-  const kids: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid && fields[0] !== 'Z') kids.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return kids;
-}
+const conversations = (socat: number) => childrenOf(socat).filter((pid) => !isZombie(pid));
 
-beforeAll(async () => {
-  lab = await Lab.up({ flavor: 'wpa_supplicant' });
+const { client } = labForFile({ flavor: 'wpa_supplicant' }, async (l) => {
+  lab = l;
   wpa = await lab.startWirelessDaemon();
   agent = await lab.startPassthru();
   plain = await lab.startHostBridge(1200, 'wlan0', undefined, join(lab.dir, 'host', 'plain'));
   long = await lab.startHostBridge(1200, 'wlan0', 3600, join(lab.dir, 'host', 'long'));
 });
 
-afterAll(async () => {
-  for (const c of clients) c.close();
-  if (lab) {
-    if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(40));
-    await lab.down();
-  }
-});
-
 describe('passthru through the host socat half', () => {
   it('1. wpa_cli ping and status from the host namespace', async () => {
-    const ping = await lab.hostCli(['ping'], { timeoutMs: 15_000 }, plain.dir);
-    expect(ping.stdout.trim()).toBe('PONG');
-    const st = await lab.hostCli(['status'], { timeoutMs: 15_000 }, plain.dir);
-    expect(st.stdout).toMatch(/^wpa_state=COMPLETED$/m);
-    expect(st.stdout).toMatch(/^ssid=wifibox-lab$/m);
+    const { ping, status } = await pingAndStatus(lab, plain.dir);
+    expect(ping).toBe('PONG');
+    expect(status).toMatch(/^wpa_state=COMPLETED$/m);
+    expect(status).toMatch(/^ssid=wifibox-lab$/m);
   });
 
   it('1b. an empty reply (empty scan list) reaches the host as a single newline', async () => {
@@ -117,8 +91,8 @@ describe('passthru through the host socat half', () => {
     for (let i = 0; i < 200; i++) expect(await ctl.request('PING')).toBe('PONG\n');
     // The guest closes every connection once its reply is through; with -t 3600 the host
     // child would otherwise stay for an hour. Left: the monitor's child only.
-    await waitFor('host children to go', () => childrenOf(long.proc.pid).length <= 1, 3000);
-    expect(childrenOf(long.proc.pid).length).toBe(1);
+    await waitFor('host children to go', () => conversations(long.proc.pid).length <= 1, 3000);
+    expect(conversations(long.proc.pid).length).toBe(1);
     // Interactive wpa_cli (test 2) left a monitor whose host child exits once it fails to relay
     // an event to the departed client; the guest closes it on the RST that follows.
     await waitFor('only this monitor left', async () => (await status()).ports.find((p: any) => p.port === 1200).monitors === 1, 3000);
@@ -169,7 +143,7 @@ describe('passthru through the host socat half', () => {
     // The monitor's host child would stay for -t 3600 after its last transfer: a host client
     // that goes away does not tell it. Stop it (and the listener) by PID, as the host would on stop.
     monitor.close();
-    for (const kid of childrenOf(long.proc.pid)) {
+    for (const kid of conversations(long.proc.pid)) {
       try {
         process.kill(kid, 'SIGTERM');
       } catch {

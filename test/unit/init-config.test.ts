@@ -2,10 +2,11 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UPSTREAM } from '../helpers/paths';
-import { rng } from '../helpers/rng';
 import { GUEST_PATHS } from '../../agents/common/paths';
 import type { ConfigProblem } from '../../agents/common/problems';
 import { parsePassthruConfig } from '../../agents/passthru/config';
+import { expectProblem, lines, type BadInput } from '../helpers/config-problems';
+import { expectProblemsOnRealLines, mutatedInputs, type Mutations } from '../helpers/fuzz';
 import {
   checkIptablesRestore,
   hostnameFault,
@@ -25,7 +26,6 @@ import {
 } from '../../agents/init/config';
 
 const sample = (rel: string): string => readFileSync(join(UPSTREAM, rel), 'utf8');
-const lines = (...l: string[]): string => `${l.join('\n')}\n`;
 
 const STATION = 'wpa_supplicant/appliance';
 const AP = 'hostapd/appliance';
@@ -414,19 +414,7 @@ describe('renderRadvd', () => {
 
 // ---------------------------------------------------------------------------
 
-interface Bad {
-  name: string;
-  text: string;
-  line: number;
-  severity?: 'error' | 'warning';
-  fragment: string;
-}
-
-function expectProblem(problems: ConfigProblem[], file: string, bad: Bad): void {
-  expect(problems).toContainEqual({ file, line: bad.line, severity: bad.severity ?? 'error', message: expect.stringContaining(bad.fragment) });
-}
-
-const BAD_INTERFACES: Bad[] = [
+const BAD_INTERFACES: BadInput[] = [
   { name: 'static without prefix or netmask', text: lines('iface eth0 inet static', '  address 10.0.0.1'), line: 2, fragment: "address '10.0.0.1' has no prefix and there is no netmask; expected address/prefix" },
   { name: 'bad IPv4', text: lines('iface eth0 inet static', '  address 10.0.0.300/24'), line: 2, fragment: "address '10.0.0.300' is not an IPv4 address; expected four numbers 0-255" },
   { name: 'IPv4 with leading zero', text: lines('iface eth0 inet static', '  address 10.0.0.01/24'), line: 2, fragment: "'10.0.0.01' is not an IPv4 address" },
@@ -472,7 +460,7 @@ const BAD_INTERFACES: Bad[] = [
   { name: 'source', text: lines('source /etc/network/interfaces.d/*', 'iface eth0 inet dhcp'), line: 1, fragment: "'source' is not supported; expected iface stanzas written out in this file" },
 ];
 
-const BAD_SYSCTL: Bad[] = [
+const BAD_SYSCTL: BadInput[] = [
   { name: 'no =', text: lines('net.ipv4.ip_forward 1'), line: 1, fragment: "found 'net.ipv4.ip_forward 1' without '='; expected key = value" },
   { name: 'space in key', text: lines('# c', 'net.ipv4 .ip_forward = 1'), line: 2, fragment: "key 'net.ipv4 .ip_forward' is invalid; expected names of letters" },
   { name: 'empty component', text: lines('net..ipv4 = 1'), line: 1, fragment: "key 'net..ipv4' is invalid" },
@@ -486,7 +474,7 @@ const BAD_SYSCTL: Bad[] = [
 ];
 
 const UDHCPD_OK = ['start 10.0.0.2', 'end 10.0.0.254', 'interface eth0'];
-const BAD_UDHCPD: Bad[] = [
+const BAD_UDHCPD: BadInput[] = [
   { name: 'no interface', text: lines('start 10.0.0.2', 'end 10.0.0.254'), line: 1, fragment: 'no interface line; expected interface NAME' },
   { name: 'bad start', text: lines('# x', 'start 10.0.0.300', 'end 10.0.0.254', 'interface eth0'), line: 2, fragment: "start '10.0.0.300' is not an IPv4 address" },
   { name: 'bad end', text: lines('start 10.0.0.2', 'end ten', 'interface eth0'), line: 2, fragment: "end 'ten' is not an IPv4 address" },
@@ -512,7 +500,7 @@ const BAD_UDHCPD: Bad[] = [
 ];
 
 const RADVD_OK = ['interface eth0', '{', '\tAdvSendAdvert on;'];
-const BAD_RADVD: Bad[] = [
+const BAD_RADVD: BadInput[] = [
   { name: 'unclosed interface block', text: lines('# c', ...RADVD_OK), line: 3, fragment: "'{' opened on this line is never closed; expected a matching '};'" },
   { name: 'unclosed outer block, inner closed', text: lines('interface eth0 {', '  prefix ::/64 {', '    AdvOnLink on;', '  };'), line: 1, fragment: 'never closed' },
   { name: 'unclosed inner block', text: lines('interface eth0 {', '  prefix ::/64', '  {', '    AdvOnLink on;', '};'), line: 1, fragment: 'never closed' },
@@ -533,7 +521,7 @@ const BAD_RADVD: Bad[] = [
   { name: 'runaway nesting', text: `interface eth0 ${'{ a '.repeat(40)}`, line: 1, fragment: 'blocks nested 17 deep here; expected at most 16' },
 ];
 
-const BAD_HOSTNAME: Bad[] = [
+const BAD_HOSTNAME: BadInput[] = [
   { name: 'underscore', text: lines('wifi_box'), line: 1, fragment: "host name 'wifi_box' has a character other than letters, digits, '-' and '.'" },
   { name: 'space', text: lines('# c', 'wifi box'), line: 2, fragment: 'has a character other than' },
   { name: 'leading hyphen', text: lines('-wifibox'), line: 1, fragment: "has a label that starts or ends with '-'" },
@@ -547,7 +535,7 @@ const BAD_HOSTNAME: Bad[] = [
 ];
 
 const IPT_OK = ['*filter', ':INPUT ACCEPT [0:0]'];
-const BAD_IPTABLES: Bad[] = [
+const BAD_IPTABLES: BadInput[] = [
   { name: 'table not closed', text: lines('# c', ...IPT_OK), line: 2, fragment: 'table *filter is not closed by COMMIT; expected COMMIT at the end of each table' },
   { name: 'table not closed before the next', text: lines(...IPT_OK, '*nat', 'COMMIT'), line: 1, fragment: 'table *filter is not closed by COMMIT before *nat on line 3' },
   { name: 'unknown table', text: lines('*filtre', 'COMMIT'), line: 1, fragment: "found table '*filtre'; expected one of *filter, *nat" },
@@ -802,30 +790,11 @@ describe('loadGuestConfig', () => {
 
 describe('fuzz', () => {
 
-  const CHARS = '%{};=#/.:-*[]\n\t x0';
-
-  function mutate(text: string, rand: () => number): string {
-    const pick = (n: number): number => Math.floor(rand() * n);
-    const at = pick(text.length + 1);
-    switch (pick(5)) {
-      case 0:
-        return text.slice(0, at) + text.slice(at + 1);
-      case 1:
-        return text.slice(0, at) + text.slice(at, at + 1) + text.slice(at);
-      case 2:
-        return text.slice(0, at) + CHARS[pick(CHARS.length)] + text.slice(at);
-      case 3:
-        // Swap a word for a placeholder: the templates' favourite hazard.
-        return text.slice(0, at) + ['%%DNS%%', '%%DOMAIN%%', '%%X%%', '{', '};'][pick(5)] + text.slice(at);
-      default: {
-        const l = text.split('\n');
-        const i = pick(l.length);
-        const j = pick(l.length);
-        [l[i], l[j]] = [l[j] as string, l[i] as string];
-        return l.join('\n');
-      }
-    }
-  }
+  const MUTATIONS: Mutations = {
+    chars: '%{};=#/.:-*[]\n\t x0',
+    // Placeholders and braces: the templates' favourite hazards.
+    words: ['%%DNS%%', '%%DOMAIN%%', '%%X%%', '{', '};'],
+  };
 
   interface Target {
     name: string;
@@ -834,69 +803,50 @@ describe('fuzz', () => {
     run(text: string): ConfigProblem[];
   }
 
+  /** A parser's target: `check` looks at what it returned besides the problems. */
+  function parser<R extends { problems: ConfigProblem[] }>(name: string, samples: string[], parse: (text: string, file: string) => R, check: (r: R) => void): Target {
+    return {
+      name,
+      samples,
+      run(text) {
+        const r = parse(text, 'f');
+        check(r);
+        return r.problems;
+      },
+    };
+  }
+
   const targets: Target[] = [
-    {
-      name: 'interfaces.conf',
-      samples: [STATION, AP, STATION6, AP6].map((d) => `${d}/interfaces.conf.sample`),
-      run(text) {
-        const r = parseInterfaces(text, 'f');
-        for (const i of r.interfaces) {
-          if (i.inet?.method === 'static') expect(i.inet.prefixLength).toBeLessThanOrEqual(32);
-          if (i.inet6 !== null) expect(i.inet6.prefixLength).toBeLessThanOrEqual(128);
-        }
-        return r.problems;
-      },
-    },
-    {
-      name: 'sysctl',
-      samples: [`${STATION}/sysctl.conf.sample`, `${AP6}/sysctl.d/ipv6.conf.sample`],
-      run(text) {
-        const r = parseSysctl(text, 'f');
-        for (const e of r.entries) {
-          const p = sysctlPath(e.key);
-          if (p.startsWith('/') || p.split('/').some((c) => c === '' || c === '.' || c === '..')) expect.fail(`unsafe path ${p}`);
-        }
-        return r.problems;
-      },
-    },
-    {
-      name: 'udhcpd.conf',
-      samples: [`${STATION}/udhcpd.conf.sample`, `${AP}/udhcpd.conf.sample`],
-      run(text) {
-        const r = parseUdhcpdTemplate(text, 'f');
-        if (r.template !== null) {
-          const out = renderUdhcpd(r.template, { dns: [], domain: null, search: [] }, { leaseSeconds: 60 });
-          expect(out).not.toContain('%%');
-          // What udhcpd gets is as sound as the template.
-          expect(parseUdhcpdTemplate(out, 'r').problems.filter((p) => p.severity === 'error')).toEqual([]);
-        }
-        return r.problems;
-      },
-    },
-    {
-      name: 'radvd.conf',
-      samples: [`${STATION6}/radvd.conf.sample`, `${AP6}/radvd.conf.sample`],
-      run(text) {
-        const r = parseRadvdTemplate(text, 'f');
-        if (r.template !== null) {
-          for (const dns of [[], ['fd00::53']]) {
-            const again = parseRadvdTemplate(renderRadvd(r.template, dns), 'r');
-            expect(again.problems).toEqual([]);
-            expect(again.template?.hasDnsPlaceholder).toBe(false);
-          }
-        }
-        return r.problems;
-      },
-    },
-    {
-      name: 'hostname',
-      samples: [`${STATION}/hostname.sample`],
-      run(text) {
-        const r = parseHostname(text, 'f');
-        if (r.hostname !== null) expect(hostnameFault(r.hostname)).toBeNull();
-        return r.problems;
-      },
-    },
+    parser('interfaces.conf', [STATION, AP, STATION6, AP6].map((d) => `${d}/interfaces.conf.sample`), parseInterfaces, (r) => {
+      for (const i of r.interfaces) {
+        if (i.inet?.method === 'static') expect(i.inet.prefixLength).toBeLessThanOrEqual(32);
+        if (i.inet6 !== null) expect(i.inet6.prefixLength).toBeLessThanOrEqual(128);
+      }
+    }),
+    parser('sysctl', [`${STATION}/sysctl.conf.sample`, `${AP6}/sysctl.d/ipv6.conf.sample`], parseSysctl, (r) => {
+      for (const e of r.entries) {
+        const p = sysctlPath(e.key);
+        if (p.startsWith('/') || p.split('/').some((c) => c === '' || c === '.' || c === '..')) expect.fail(`unsafe path ${p}`);
+      }
+    }),
+    parser('udhcpd.conf', [`${STATION}/udhcpd.conf.sample`, `${AP}/udhcpd.conf.sample`], parseUdhcpdTemplate, (r) => {
+      if (r.template === null) return;
+      const out = renderUdhcpd(r.template, { dns: [], domain: null, search: [] }, { leaseSeconds: 60 });
+      expect(out).not.toContain('%%');
+      // What udhcpd gets is as sound as the template.
+      expect(parseUdhcpdTemplate(out, 'r').problems.filter((p) => p.severity === 'error')).toEqual([]);
+    }),
+    parser('radvd.conf', [`${STATION6}/radvd.conf.sample`, `${AP6}/radvd.conf.sample`], parseRadvdTemplate, (r) => {
+      if (r.template === null) return;
+      for (const dns of [[], ['fd00::53']]) {
+        const again = parseRadvdTemplate(renderRadvd(r.template, dns), 'r');
+        expect(again.problems).toEqual([]);
+        expect(again.template?.hasDnsPlaceholder).toBe(false);
+      }
+    }),
+    parser('hostname', [`${STATION}/hostname.sample`], parseHostname, (r) => {
+      if (r.hostname !== null) expect(hostnameFault(r.hostname)).toBeNull();
+    }),
     {
       name: 'iptables',
       samples: [`${STATION}/iptables.sample`, `${AP6}/ip6tables.sample`],
@@ -905,27 +855,16 @@ describe('fuzz', () => {
   ];
 
   it.each(targets)('$name: never throws, problems point at real lines', (target) => {
-    const rand = rng(20250101 + target.name.length);
-    const seeds = target.samples.map(sample);
     let withProblems = 0;
     let clean = 0;
-    for (let i = 0; i < 1500; i++) {
-      let text = seeds[i % seeds.length] as string;
-      const n = 1 + Math.floor(rand() * 4);
-      for (let k = 0; k < n; k++) text = mutate(text, rand);
-
+    for (const text of mutatedInputs(target.samples.map(sample), 1500, 20250101 + target.name.length, MUTATIONS)) {
       let problems: ConfigProblem[] = [];
       try {
         problems = target.run(text);
       } catch (err) {
         expect.fail(`${(err as Error).stack ?? String(err)}\nfor input ${JSON.stringify(text)}`);
       }
-      const lineCount = text.split('\n').length;
-      for (const p of problems) {
-        if (!(p.file === 'f' && Number.isInteger(p.line) && p.line >= 1 && p.line <= lineCount && p.message.trim().length > 0)) {
-          expect.fail(`bad problem ${JSON.stringify(p)} for input ${JSON.stringify(text)}`);
-        }
-      }
+      expectProblemsOnRealLines(problems, text, 'f');
       if (problems.length > 0) withProblems++;
       else clean++;
     }

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { expectProblem, lines, type BadInput } from '../helpers/config-problems';
 import { FIXTURES, UPSTREAM } from '../helpers/paths';
-import { rng } from '../helpers/rng';
 import { formatProblem } from '../../agents/common/problems';
+import { expectProblemsOnRealLines, mutatedInputs, type Mutations } from '../helpers/fuzz';
 import {
   inNetwork,
   parsePassthruConfig,
@@ -12,28 +13,24 @@ import {
 } from '../../agents/passthru/config';
 
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
-const lines = (...l: string[]): string => `${l.join('\n')}\n`;
 const ports = (c: PassthruConfig): number[] => c.sockets.map((s) => s.port);
 const NET = 'network=10.0.0.1:255.255.255.0';
 
 describe('upstream samples', () => {
-  it('wpa_supplicant flavour: two sockets, comma-space fields, multi-line value', () => {
-    const c = parsePassthruConfig(fixture('uds_passthru.wpa_supplicant.conf'), 'uds_passthru.conf');
+  const extra = { user: 'root', group: '0', mode: '770' };
+  it.each([
+    ['wpa_supplicant', 'two sockets, comma-space fields, multi-line value', '10.0.0.1', [
+      { path: '/var/run/wpa_supplicant/wlan0', port: 1200, line: 14, extra },
+      { path: '/var/run/wpa_supplicant/p2p-dev-wlan0', port: 1201, line: 15, extra },
+    ]],
+    ['hostapd', 'one socket, fields without spaces', '10.0.0.2', [
+      { path: '/var/run/hostapd/wlan0', port: 1200, line: 14, extra },
+    ]],
+  ] as const)('%s flavour: %s', (flavour, _what, address, sockets) => {
+    const c = parsePassthruConfig(fixture(`uds_passthru.${flavour}.conf`), 'uds_passthru.conf');
     expect(c.problems).toEqual([]);
-    expect(c.network).toEqual({ address: '10.0.0.1', mask: '255.255.255.0', prefixLength: 24 });
-    expect(c.sockets).toEqual([
-      { path: '/var/run/wpa_supplicant/wlan0', port: 1200, line: 14, extra: { user: 'root', group: '0', mode: '770' } },
-      { path: '/var/run/wpa_supplicant/p2p-dev-wlan0', port: 1201, line: 15, extra: { user: 'root', group: '0', mode: '770' } },
-    ]);
-  });
-
-  it('hostapd flavour: one socket, fields without spaces', () => {
-    const c = parsePassthruConfig(fixture('uds_passthru.hostapd.conf'), 'uds_passthru.conf');
-    expect(c.problems).toEqual([]);
-    expect(c.network).toEqual({ address: '10.0.0.2', mask: '255.255.255.0', prefixLength: 24 });
-    expect(c.sockets).toEqual([
-      { path: '/var/run/hostapd/wlan0', port: 1200, line: 14, extra: { user: 'root', group: '0', mode: '770' } },
-    ]);
+    expect(c.network).toEqual({ address, mask: '255.255.255.0', prefixLength: 24 });
+    expect(c.sockets).toEqual(sockets);
   });
 });
 
@@ -96,12 +93,8 @@ describe('shell subset', () => {
   });
 });
 
-interface Bad {
-  name: string;
-  text: string;
-  line: number;
-  severity?: 'error' | 'warning';
-  fragment: string;
+interface Bad extends BadInput {
+  /** The valid sockets that must survive the broken part. */
   ports: number[];
   network?: 'null';
 }
@@ -138,12 +131,7 @@ const BAD: Bad[] = [
 describe('malformed input', () => {
   it.each(BAD)('$name', (bad) => {
     const c = parsePassthruConfig(bad.text, 'u.conf');
-    expect(c.problems).toContainEqual({
-      file: 'u.conf',
-      line: bad.line,
-      severity: bad.severity ?? 'error',
-      message: expect.stringContaining(bad.fragment),
-    });
+    expectProblem(c.problems, 'u.conf', bad);
     expect(ports(c)).toEqual(bad.ports);
     if (bad.network === 'null') expect(c.network).toBeNull();
     else expect(c.network?.address).toBe('10.0.0.1');
@@ -177,45 +165,16 @@ describe('malformed input', () => {
 
 describe('fuzz', () => {
 
-  const CHARS = `"'$={}:,\n#\\\`;( x`;
-
-  function mutate(text: string, rand: () => number): string {
-    const pick = (n: number): number => Math.floor(rand() * n);
-    const at = pick(text.length + 1);
-    switch (pick(4)) {
-      case 0:
-        return text.slice(0, at) + text.slice(at + 1);
-      case 1:
-        return text.slice(0, at) + text.slice(at, at + 1) + text.slice(at);
-      case 2:
-        return text.slice(0, at) + CHARS[pick(CHARS.length)] + text.slice(at);
-      default: {
-        const l = text.split('\n');
-        const i = pick(l.length);
-        const j = pick(l.length);
-        [l[i], l[j]] = [l[j] as string, l[i] as string];
-        return l.join('\n');
-      }
-    }
-  }
+  const MUTATIONS: Mutations = { chars: `"'$={}:,\n#\\\`;( x` };
 
   it('never throws, and what it returns is well formed', () => {
-    const rand = rng(20240601);
     const seeds = [fixture('uds_passthru.wpa_supplicant.conf'), fixture('uds_passthru.hostapd.conf')];
     let withProblems = 0;
     let withSockets = 0;
-    for (let i = 0; i < 2000; i++) {
-      let text = seeds[i % 2] as string;
-      const n = 1 + Math.floor(rand() * 4);
-      for (let k = 0; k < n; k++) text = mutate(text, rand);
-
+    for (const text of mutatedInputs(seeds, 2000, 20240601, MUTATIONS)) {
       const c = parsePassthruConfig(text, 'fuzz.conf');
       const lineCount = text.split('\n').length;
-      for (const p of c.problems) {
-        if (!(Number.isInteger(p.line) && p.line >= 1 && p.line <= lineCount && p.message.length > 0)) {
-          expect.fail(`bad problem ${JSON.stringify(p)} for input ${JSON.stringify(text)}`);
-        }
-      }
+      expectProblemsOnRealLines(c.problems, text, 'fuzz.conf');
       for (const s of c.sockets) {
         if (!(Number.isInteger(s.port) && s.port >= 1 && s.port <= 65535 && s.path.startsWith('/') && s.line >= 1 && s.line <= lineCount)) {
           expect.fail(`bad socket ${JSON.stringify(s)} for input ${JSON.stringify(text)}`);

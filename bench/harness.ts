@@ -1,0 +1,48 @@
+// What each benchmark's orchestrator does around its measurements: a log line with its name, a
+// private copy of the bundles it runs, and Ctrl-C.
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../lab/paths';
+
+export type Log = (msg: string) => void;
+
+export function benchLog(name: string): Log {
+  return (msg) => process.stderr.write(`${name}: [${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
+}
+
+/**
+ * A private copy of `files` of dist/, and with `withBench` of the bench's own bundle (its client
+ * and launcher modes run it): `npm run build` (anyone's `npm test`) rewrites dist/ in place
+ * meanwhile, a process that has the addon loaded then dies of SIGSEGV, and dhcpcd runs its hook
+ * from the file at every event.
+ */
+export function privateDist(name: string, files: readonly string[], withBench = false): { dir: string; remove(): void } {
+  const dist = join(repoRoot(), 'dist');
+  const dir = join(dist, `bench-${name}-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  for (const f of files) copyFileSync(join(dist, f), join(dir, f));
+  if (withBench) copyFileSync(__filename, join(dir, 'bench.js'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** SIGINT or SIGTERM, the first time: logged, then `stop()`; `interrupted` says whether one came. */
+export function onInterrupt(log: Log, stop: () => void): { readonly interrupted: boolean; off(): void } {
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${sig}: cleaning up`);
+    stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    get interrupted() {
+      return interrupted;
+    },
+    off() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

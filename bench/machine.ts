@@ -1,0 +1,40 @@
+// The machine and the tree a benchmark ran on, as each report states them.
+import { execFileSync } from 'node:child_process';
+import { availableParallelism, cpus, release } from 'node:os';
+import { repoRoot } from '../lab/paths';
+
+/** What every report says; each adds the versions of the programs it measured. */
+export interface MachineFacts {
+  date: string;
+  nproc: number;
+  cpu: string;
+  kernel: string;
+  node: string;
+  git: string;
+}
+
+/**
+ * The first line a command prints, or the first match of `pattern` in its output. Read even when
+ * it exits non-zero (some print their version and exit 1); `unknown` when there is nothing.
+ */
+export function firstLine(argv: readonly string[], pattern?: RegExp, unknown?: string): string {
+  const pick = (out: string) => (pattern ? pattern.exec(out)?.[0] : out.split('\n')[0]?.trim());
+  try {
+    return pick(execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString()) ?? unknown ?? 'unknown';
+  } catch (err) {
+    const hit = pick(String((err as { stdout?: Buffer }).stdout ?? ''));
+    return hit || (unknown ?? `unknown (${(err as Error).message.split('\n')[0]})`);
+  }
+}
+
+export function machineFacts(): MachineFacts {
+  const dirty = firstLine(['git', '-C', repoRoot(), 'status', '--porcelain']) ? '+uncommitted changes' : '';
+  return {
+    date: new Date().toISOString(),
+    nproc: availableParallelism(),
+    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
+    kernel: release(),
+    node: process.version,
+    git: `${firstLine(['git', '-C', repoRoot(), 'rev-parse', '--short=10', 'HEAD'])}${dirty}`,
+  };
+}

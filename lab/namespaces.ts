@@ -1,0 +1,102 @@
+// The lab's network namespaces and the links between them:
+//
+//   host ns (wifibox0) ──veth── guest ns (eth0 | wlan0) ──veth── air ns (ap0)
+//
+// Nothing here touches the machine's own network namespace.
+import { must, run } from './proc';
+
+export type Flavor = 'wpa_supplicant' | 'hostapd';
+
+/** Per-flavor addresses, matching the upstream samples (interfaces.conf, uds_passthru.conf). */
+export const ADDRESSES = {
+  wpa_supplicant: { guestEth0: '10.0.0.1', hostWifibox0: '10.0.0.2', guestWlan0: '192.168.77.2', air: '192.168.77.1' },
+  hostapd: { guestEth0: '10.0.0.2', hostWifibox0: '10.0.0.1', guestWlan0: '192.168.0.1', air: '192.168.0.2' },
+} as const;
+
+export type Addresses = (typeof ADDRESSES)[Flavor];
+
+export interface Namespaces {
+  guest: string;
+  host: string;
+  air: string;
+}
+
+export function namespacesOf(tag: string): Namespaces {
+  return { guest: `wbx-${tag}-guest`, host: `wbx-${tag}-host`, air: `wbx-${tag}-air` };
+}
+
+/** What decides the links and addresses (LabOptions explains each). */
+export interface NetworkPlan {
+  flavor: Flavor;
+  addr: Addresses;
+  configureGuest: boolean;
+  hostDhcp: boolean;
+  lateWlan: boolean;
+}
+
+/** Creates the namespaces (`created` is told each one as soon as it exists), the links and the static addresses. */
+export async function buildNetwork(ns: Namespaces, plan: NetworkPlan, created: (name: string) => void): Promise<void> {
+  for (const n of Object.values(ns)) {
+    await must(['ip', 'netns', 'add', n]);
+    created(n);
+    await must(['ip', '-n', n, 'link', 'set', 'lo', 'up']);
+  }
+  // veth pairs are created straight inside the namespaces: no name ever exists in the root namespace.
+  await must(['ip', 'link', 'add', 'eth0', 'netns', ns.guest, 'type', 'veth', 'peer', 'name', 'wifibox0', 'netns', ns.host]);
+  if (!plan.lateWlan) await plugWlan(ns, plan);
+  if (!plan.hostDhcp) {
+    await must(['ip', '-n', ns.host, 'addr', 'add', `${plan.addr.hostWifibox0}/24`, 'dev', 'wifibox0']);
+  }
+  await must(['ip', '-n', ns.host, 'link', 'set', 'wifibox0', 'up']);
+  if (!plan.hostDhcp && plan.flavor === 'wpa_supplicant') {
+    await must(['ip', '-n', ns.host, 'route', 'add', 'default', 'via', plan.addr.guestEth0]);
+  }
+
+  if (plan.configureGuest) {
+    await must(['ip', '-n', ns.guest, 'addr', 'add', `${plan.addr.guestEth0}/24`, 'dev', 'eth0']);
+    await must(['ip', '-n', ns.guest, 'addr', 'add', `${plan.addr.guestWlan0}/24`, 'dev', 'wlan0']);
+    await must(['ip', '-n', ns.guest, 'link', 'set', 'eth0', 'up']);
+    await must(['ip', '-n', ns.guest, 'link', 'set', 'wlan0', 'up']);
+  }
+}
+
+/** Creates wlan0 in the guest and its peer ap0 on the wireless side, as a driver loading would. */
+export async function plugWlan(ns: Namespaces, plan: Pick<NetworkPlan, 'flavor' | 'addr' | 'configureGuest'>): Promise<void> {
+  await must(['ip', 'link', 'add', 'wlan0', 'netns', ns.guest, 'type', 'veth', 'peer', 'name', 'ap0', 'netns', ns.air]);
+  // In the access-point flavor run by the orchestrator, the wireless side is a client that
+  // gets its address from the guest's udhcpd; otherwise it has its own.
+  if (plan.flavor === 'wpa_supplicant' || plan.configureGuest) {
+    await must(['ip', '-n', ns.air, 'addr', 'add', `${plan.addr.air}/24`, 'dev', 'ap0']);
+  }
+  await must(['ip', '-n', ns.air, 'link', 'set', 'ap0', 'up']);
+  if (plan.flavor === 'wpa_supplicant') {
+    // The wireless side knows a route to the guest's eth0 network, so "unreachable from the
+    // wireless side" is tested against packets that really arrive at the guest.
+    await must(['ip', '-n', ns.air, 'route', 'add', '10.0.0.0/24', 'via', plan.addr.guestWlan0]);
+  }
+}
+
+/** The PIDs of the processes in a lab network namespace. */
+export async function pidsIn(ns: string): Promise<number[]> {
+  const r = await run(['ip', 'netns', 'pids', ns]);
+  return r.code === 0 ? r.stdout.split(/\s+/).filter(Boolean).map(Number) : [];
+}
+
+/**
+ * Deletes the namespaces. Anything still inside them was started by the lab or by what it
+ * started (e.g. a daemon's helpers): found by namespace, stopped by PID, so none outlives the lab.
+ */
+export async function removeNamespaces(namespaces: readonly string[]): Promise<void> {
+  for (const n of namespaces) {
+    for (const pid of await pidsIn(n)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  for (const n of namespaces) {
+    await run(['ip', 'netns', 'del', n]);
+  }
+}

@@ -1,0 +1,68 @@
+// The wireless network, in the air namespace: a DHCP server that hands the guest's wlan0 its one
+// address (so it is the same every run) with DNS and domain, a web server that answers with the
+// address it sees, and for IPv6 a radvd that advertises a prefix and a DNS server.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUSYBOX } from './guest';
+import type { Addresses, Namespaces } from './namespaces';
+import { labScript } from './paths';
+import { must, waitFor, type LabProcess, type RunOptions, type RunResult } from './proc';
+
+/** What the wireless network hands the guest by default. */
+export const WIRELESS_DNS = '192.168.77.53';
+export const WIRELESS_DOMAIN = 'wireless.lab';
+
+/** What the wireless network needs of its lab. */
+export interface WirelessSide {
+  readonly dir: string;
+  readonly ns: Namespaces;
+  readonly addr: Addresses;
+  airArgv(argv: readonly string[]): string[];
+  air(argv: readonly string[], o?: RunOptions): Promise<RunResult>;
+  startInAir(name: string, argv: readonly string[]): LabProcess;
+}
+
+export class WirelessNetwork {
+  private dhcpSeq = 0;
+  private raSeq = 0;
+
+  constructor(private readonly lab: WirelessSide) {}
+
+  /** The wireless network of the station flavor: its DHCP server and its web server. */
+  async start(dns = WIRELESS_DNS, domain = WIRELESS_DOMAIN, leaseSeconds = 120): Promise<{ dhcp: LabProcess; web: LabProcess }> {
+    const dhcp = this.startDhcp(dns, domain, leaseSeconds);
+    const web = this.lab.startInAir('air-web', [process.execPath, labScript('web-server.cjs'), this.lab.addr.air, '8080']);
+    await waitFor('the wireless web server', async () => (await this.lab.air(['ss', '-Htln', 'sport = :8080'])).stdout.includes(':8080'), 5000);
+    return { dhcp, web };
+  }
+
+  startDhcp(dns: string, domain: string, leaseSeconds: number): LabProcess {
+    const { dir, addr } = this.lab;
+    const conf = join(dir, `air-udhcpd-${++this.dhcpSeq}.conf`);
+    writeFileSync(conf, [
+      `start ${addr.guestWlan0}`, `end ${addr.guestWlan0}`, 'interface ap0',
+      `lease_file ${join(dir, 'air-udhcpd.leases')}`, `pidfile ${join(dir, 'air-udhcpd.pid')}`,
+      'opt subnet 255.255.255.0', `opt router ${addr.air}`, `opt dns ${dns}`, `opt domain ${domain}`,
+      `opt lease ${leaseSeconds}`, '',
+    ].join('\n'));
+    return this.lab.startInAir(`air-udhcpd-${this.dhcpSeq}`, [BUSYBOX, 'udhcpd', '-f', conf]);
+  }
+
+  /**
+   * IPv6 on the wireless network, as its router does it: an address of the prefix on ap0 and
+   * radvd advertising the prefix (SLAAC) with an IPv6 DNS server (RDNSS). Forwarding is turned
+   * on in the wireless namespace only: radvd advertises itself as a router only with it.
+   */
+  async startRa(dns6 = '2001:db8:77::53', prefix = '2001:db8:77::/64', address = '2001:db8:77::1'): Promise<LabProcess> {
+    await must(['ip', '-n', this.lab.ns.air, 'addr', 'replace', `${address}/${prefix.split('/')[1]}`, 'dev', 'ap0', 'nodad']);
+    await must(this.lab.airArgv(['sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']));
+    const name = `air-radvd-${++this.raSeq}`;
+    const conf = join(this.lab.dir, `${name}.conf`);
+    writeFileSync(conf, [
+      'interface ap0 {', '\tAdvSendAdvert on;', '\tMinRtrAdvInterval 3;', '\tMaxRtrAdvInterval 10;',
+      `\tprefix ${prefix} {`, '\t\tAdvOnLink on;', '\t\tAdvAutonomous on;', '\t};',
+      `\tRDNSS ${dns6} {`, '\t};', '};', '',
+    ].join('\n'));
+    return this.lab.startInAir(name, ['radvd', '-n', '-m', 'stderr', '-d', '1', '-C', conf, '-p', join(this.lab.dir, `${name}.pid`)]);
+  }
+}
