@@ -29,6 +29,8 @@ export interface PassthruConfig {
 
 const NETWORK_EXAMPLE = 'IP:MASK like 10.0.0.1:255.255.255.0';
 const SOCKET_EXAMPLE = 'path=/absolute/path,port=N';
+/** sun_path holds 108 bytes with its terminating NUL: a longer path can never be reached. */
+export const MAX_SOCKET_PATH = 107;
 const HOST_FIELDS = new Set(['user', 'group', 'mode']);
 
 export function parsePassthruConfig(text: string, file: string): PassthruConfig {
@@ -172,6 +174,8 @@ function parseSocketEntry(entry: string, line: number, report: Report): Passthru
     fail(`socket entry '${shorten(entry)}' has no path; expected path=/absolute/path`);
   } else if (!path.startsWith('/')) {
     fail(`socket path '${shorten(path)}' is not absolute; expected a path starting with /`);
+  } else if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+    fail(`socket path '${shorten(path)}' is ${Buffer.byteLength(path)} bytes; expected at most ${MAX_SOCKET_PATH} (what a UNIX socket address holds)`);
   }
 
   const portText = fields.get('port');

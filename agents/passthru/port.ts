@@ -34,7 +34,8 @@ export class PassthruPort {
   private listening = false;
   private listenError: string | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
-  private readonly conversations = new Set<Conversation>();
+  /** Each conversation with the daemon it began with (the socket's identity when it was accepted). */
+  private readonly conversations = new Map<Conversation, string | null>();
   private daemonId: string | null | undefined = undefined;
   private stopped = false;
   private readonly refusalLog = new Map<string, { last: number; suppressed: number }>();
@@ -89,7 +90,7 @@ export class PassthruPort {
       return;
     }
     let active = 0;
-    for (const c of this.conversations) if (!c.lingering) active++;
+    for (const c of this.conversations.keys()) if (!c.lingering) active++;
     if (active >= this.env.maxConnections) {
       this.counters.refusedLimit++;
       this.logRefusal(peer, `over the limit of ${this.env.maxConnections} connections`);
@@ -97,6 +98,9 @@ export class PassthruPort {
       return;
     }
     const id = ++nextConversation;
+    // Looked at now, not at the last poll: a connection made just after a restart belongs to the
+    // new daemon, and must not be closed with the old one's.
+    const daemon = this.env.sys.socketIdentity(this.socket.path);
     try {
       const conv = new Conversation(tcp, {
         id,
@@ -110,7 +114,7 @@ export class PassthruPort {
         log: this.env.log,
         onClosed: (c) => this.conversations.delete(c),
       });
-      this.conversations.add(conv);
+      this.conversations.set(conv, daemon);
       this.counters.connections++;
     } catch (err) {
       this.counters.errors++;
@@ -135,26 +139,27 @@ export class PassthruPort {
 
   /**
    * Notices the daemon's socket appearing, disappearing or being replaced (daemon restarted):
-   * monitors the old daemon held are gone with it, so their connections are closed and the
-   * host's clients reconnect.
+   * monitors the old daemon held are gone with it, so the connections begun with it are closed
+   * and the host's clients reconnect; those begun with the new one stay.
    */
   pollDaemon(): void {
     const id = this.env.sys.socketIdentity(this.socket.path);
     const prev = this.daemonId;
     if (id === prev) return;
     this.daemonId = id;
+    const stale = [...this.conversations].filter(([, began]) => began !== id).map(([c]) => c);
     if (prev === undefined) {
       if (id === null) this.env.log.warn({ port: this.port, path: this.socket.path }, 'daemon socket not there yet; it will be used once it appears');
       return;
     }
     if (id === null) {
-      this.env.log.warn({ port: this.port, path: this.socket.path, closing: this.conversations.size }, 'daemon socket went away');
+      this.env.log.warn({ port: this.port, path: this.socket.path, closing: stale.length }, 'daemon socket went away');
     } else if (prev === null) {
       this.env.log.info({ port: this.port, path: this.socket.path }, 'daemon socket appeared');
     } else {
-      this.env.log.warn({ port: this.port, path: this.socket.path, closing: this.conversations.size }, 'daemon restarted');
+      this.env.log.warn({ port: this.port, path: this.socket.path, closing: stale.length }, 'daemon restarted');
     }
-    if (prev !== null) for (const c of [...this.conversations]) c.close('daemon went away');
+    if (prev !== null) for (const c of stale) c.close('daemon went away');
   }
 
   /** Stops listening and closes every conversation; resolves once all client sockets are gone. */
@@ -165,7 +170,7 @@ export class PassthruPort {
     this.server = null;
     this.listening = false;
     server?.close();
-    for (const c of [...this.conversations]) c.close('agent stopping');
+    for (const c of [...this.conversations.keys()]) c.close('agent stopping');
     const deadline = Date.now() + 500;
     while (this.conversations.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   }
@@ -174,7 +179,7 @@ export class PassthruPort {
     let monitors = 0;
     let active = 0;
     const peers = new Set<string>();
-    for (const c of this.conversations) {
+    for (const c of this.conversations.keys()) {
       if (c.attached) monitors++;
       if (!c.lingering) active++;
       peers.add(c.peer.replace(/:\d+$/, ''));

@@ -16,7 +16,11 @@ export interface PassthruSystem {
   createTcpServer(onConnection: (s: Socket) => void): Server;
   /** A UNIX stream server for the status endpoint. */
   createStatusServer(onConnection: (s: Socket) => void): Server;
-  /** Identity of a socket file (device + inode), or null when it is not there or not a socket. */
+  /**
+   * Identity of a socket file, or null when it is not there or not a socket: device, inode and
+   * the change time in nanoseconds, so a socket made anew is another even where the file system
+   * hands out the same inode number again.
+   */
   socketIdentity(path: string): string | null;
   ipv4Addresses(): InterfaceAddress[];
   makePrivateDir(path: string): void;
@@ -31,8 +35,8 @@ export const realSystem: PassthruSystem = {
   createStatusServer: (onConnection) => createServer(onConnection),
   socketIdentity(path) {
     try {
-      const st = statSync(path);
-      return st.isSocket() ? `${st.dev}:${st.ino}` : null;
+      const st = statSync(path, { bigint: true });
+      return st.isSocket() ? `${st.dev}:${st.ino}:${st.ctimeNs}` : null;
     } catch {
       return null;
     }
