@@ -21,10 +21,11 @@ declare const handleBrand: unique symbol;
 type NativeHandle = { readonly [handleBrand]: true };
 
 interface DgramBinding {
-  open(onMessage: (msg: Buffer) => void): NativeHandle;
+  open(onMessage: (msg: Buffer) => void): NativeHandle & { onerror?: (err: NodeJS.ErrnoException) => void };
   bind(handle: NativeHandle, path: string): void;
   send(handle: NativeHandle, msg: Buffer, dest: string): void;
   close(handle: NativeHandle): void;
+  injectPollError(handle: NativeHandle, errno: number): void;
 }
 
 const ADDON_FILE = 'wifibox_dgram.node';
@@ -76,8 +77,15 @@ class UnixDatagramSocket implements DatagramSocket {
 
   constructor(
     private readonly binding: DgramBinding,
-    private readonly handle: NativeHandle,
-  ) {}
+    readonly handle: NativeHandle & { onerror?: (err: NodeJS.ErrnoException) => void },
+    onError: (err: NodeJS.ErrnoException) => void,
+  ) {
+    // libuv stopped watching the socket (the addon closes it right after): nothing more will come.
+    handle.onerror = (err) => {
+      this.isClosed = true;
+      onError(err);
+    };
+  }
 
   get closed(): boolean {
     return this.isClosed;
@@ -97,8 +105,17 @@ class UnixDatagramSocket implements DatagramSocket {
   }
 }
 
-/** Open an unbound socket. Unclosed, unbound sockets are freed by GC. */
-export function openDatagramSocket(onMessage: (msg: Buffer) => void): DatagramSocket {
+/**
+ * Open an unbound socket. Unclosed, unbound sockets are freed by GC. `onError`: the socket failed
+ * (a poll error) and is closed; it will deliver nothing more.
+ */
+export function openDatagramSocket(onMessage: (msg: Buffer) => void, onError: (err: NodeJS.ErrnoException) => void = () => undefined): DatagramSocket {
   const { binding } = load();
-  return new UnixDatagramSocket(binding, binding.open(onMessage));
+  return new UnixDatagramSocket(binding, binding.open(onMessage), onError);
+}
+
+/** For tests: the socket meets a poll error (errno, e.g. 5 for EIO), as libuv would report one. */
+export function injectPollError(socket: DatagramSocket, errno: number): void {
+  if (!(socket instanceof UnixDatagramSocket)) throw new TypeError('not a socket of openDatagramSocket');
+  load().binding.injectPollError(socket.handle, errno);
 }

@@ -94,7 +94,15 @@ export class Conversation {
     private readonly env: ConversationEnv,
   ) {
     this.peer = `${tcp.remoteAddress}:${tcp.remotePort}`;
-    this.dgram = env.sys.openDatagram((msg) => this.fromDaemon(msg));
+    this.dgram = env.sys.openDatagram(
+      (msg) => this.fromDaemon(msg),
+      // The socket is closed and hears nothing more: the host's client reconnects to a new one.
+      (err) => {
+        this.env.counters.errors++;
+        this.env.log.warn({ peer: this.peer, id: this.env.id, err: err.message }, 'client socket failed');
+        this.close(`client socket failed (${err.code ?? err.message})`);
+      },
+    );
     try {
       this.bindClientPath();
     } catch (err) {

@@ -11,7 +11,8 @@ export interface InterfaceAddress {
 }
 
 export interface PassthruSystem {
-  openDatagram(onMessage: (msg: Buffer) => void): DatagramSocket;
+  /** onError: the socket failed and was closed (it delivers nothing more). */
+  openDatagram(onMessage: (msg: Buffer) => void, onError: (err: NodeJS.ErrnoException) => void): DatagramSocket;
   /** TCP server that keeps half-open connections: the host shuts its side before the reply. */
   createTcpServer(onConnection: (s: Socket) => void): Server;
   /** A UNIX stream server for the status endpoint. */

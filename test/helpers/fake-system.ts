@@ -27,6 +27,7 @@ export class FakeDatagram implements DatagramSocket {
   constructor(
     private readonly owner: FakeSystem,
     private readonly onMessage: (msg: Buffer) => void,
+    private readonly onError: (err: NodeJS.ErrnoException) => void,
   ) {}
 
   get closed(): boolean {
@@ -52,6 +53,12 @@ export class FakeDatagram implements DatagramSocket {
 
   close(): void {
     this.isClosed = true;
+  }
+
+  /** The socket fails as the addon reports a libuv poll error: closed, then onError. */
+  failPoll(code: string): void {
+    this.isClosed = true;
+    this.onError(errnoError(code, 'poll', ''));
   }
 
   /** The daemon sends `msg` to this socket's path; ignored once closed, as the kernel would. */
@@ -84,8 +91,8 @@ export class FakeSystem implements PassthruSystem {
   /** Socket files a crashed run left behind (see FakeDatagram.bind). */
   readonly stale = new Set<string>();
 
-  openDatagram(onMessage: (msg: Buffer) => void): DatagramSocket {
-    const s = new FakeDatagram(this, onMessage);
+  openDatagram(onMessage: (msg: Buffer) => void, onError: (err: NodeJS.ErrnoException) => void): DatagramSocket {
+    const s = new FakeDatagram(this, onMessage, onError);
     this.sockets.push(s);
     return s;
   }

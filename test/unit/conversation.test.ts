@@ -359,6 +359,19 @@ describe('Conversation: one request, one reply', () => {
   });
 });
 
+describe('Conversation: its client socket fails', () => {
+  it('a poll error on the client socket closes the connection, removes the socket file and counts an error', async () => {
+    const h = await open();
+    await attach(h);
+    h.dgram.failPoll('EIO');
+    await waitFor("the host child's end", () => h.host.ended);
+    await waitFor('onClosed', () => h.closedCalls.length === 1);
+    expect(h.conv.isClosed).toBe(true);
+    expect(h.removedAtClose).toEqual([CLIENT]);
+    expect(h.counters.errors).toBe(1);
+  });
+});
+
 describe('Conversation: monitors', () => {
   it('keeps an attached monitor open, paces its events, and DETACHes on close', async () => {
     const h = await open();

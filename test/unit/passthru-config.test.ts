@@ -108,6 +108,7 @@ const BAD: Bad[] = [
   { name: 'duplicate port', text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=/run/b,port=1201', 'path=/run/c,port=1200"'), line: 4, fragment: 'port 1200 is already used by the socket on line 2', ports: [1200, 1201] },
   { name: 'missing path', text: lines(NET, 'sockets="path=/run/a,port=1200', 'port=1201, user=root"'), line: 3, fragment: 'has no path; expected path=/absolute/path', ports: [1200] },
   { name: 'relative path', text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=run/b,port=1201"'), line: 3, fragment: "path 'run/b' is not absolute", ports: [1200] },
+  { name: 'path too long for a socket', text: lines(NET, 'sockets="path=/run/a,port=1200', `path=/run/${'x'.repeat(103)},port=1201"`), line: 3, fragment: 'is 108 bytes; expected at most 107', ports: [1200] },
   { name: 'field without =', text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=/run/b,port=1201,root"'), line: 3, fragment: "field 'root' has no '='; expected key=value", ports: [1200] },
   { name: 'unknown field', text: lines(NET, 'sockets="path=/run/a,port=1200,owner=me"'), line: 2, severity: 'warning', fragment: "unknown socket field 'owner'", ports: [1200] },
   { name: 'bad IP', text: lines('network=10.0.0.300:255.255.255.0', 'sockets="path=/run/a,port=1200"'), line: 1, fragment: "address '10.0.0.300' is not a dotted-quad IPv4 address", ports: [1200], network: 'null' },

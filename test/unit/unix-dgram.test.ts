@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { addonPath, openDatagramSocket, type DatagramSocket } from '../../agents/common/unix-dgram';
+import { addonPath, injectPollError, openDatagramSocket, type DatagramSocket } from '../../agents/common/unix-dgram';
 
 let dir: string;
 const opened: DatagramSocket[] = [];
@@ -175,6 +175,25 @@ describe('unix datagram sockets', () => {
     expect(s.closed).toBe(true);
     expect(errorOf(() => s.send(Buffer.from('x'), r.path)).code).toBe('EBADF');
     expect(errorOf(() => s.bind(path.join(dir, 'late.sock'))).code).toBe('EBADF');
+  });
+
+  it('a poll error is not ignored: onError hears it, and the socket is closed (no silent, dead socket)', () => {
+    const errors: NodeJS.ErrnoException[] = [];
+    const s = openDatagramSocket(() => undefined, (err) => errors.push(err));
+    opened.push(s);
+    const at = path.join(dir, 'poll.sock');
+    s.bind(at);
+    injectPollError(s, 5); // EIO
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'EIO', syscall: 'poll' });
+    expect(s.closed).toBe(true);
+    expect(errorOf(() => s.send(Buffer.from('x'), at)).code).toBe('EBADF');
+    // An unbound socket has no poll to fail: nothing happens.
+    const unbound = openDatagramSocket(() => undefined, (err) => errors.push(err));
+    opened.push(unbound);
+    injectPollError(unbound, 5);
+    expect(errors).toHaveLength(1);
+    expect(unbound.closed).toBe(false);
   });
 
   it('is safe to close from inside the message callback', async () => {
