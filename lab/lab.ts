@@ -21,7 +21,7 @@ import {
   prepareOpenrc,
 } from './guest';
 import { writeGuestFiles } from './guest-files';
-import { ADDRESSES, buildNetwork, namespacesOf, plugWlan, type Addresses, type Flavor, type Namespaces } from './namespaces';
+import { ADDRESSES, buildNetwork, namespacesOf, plugWlan, unplugWlan, type Addresses, type Flavor, type Namespaces } from './namespaces';
 import { withDefaults, type LabOptions, type ResolvedLabOptions } from './options';
 import { labScript } from './paths';
 import {
@@ -117,14 +117,33 @@ export class Lab {
     await mountGuest(anchor.pid, this.dir, this.flavor);
   }
 
-  /** Creates wlan0 in the guest and its peer ap0 on the wireless side, as a driver loading would. */
+  /** Creates wlan0 in the guest, linked to the wireless side's bridge ap0, as a driver loading would. */
   plugWlan(): Promise<void> {
     return plugWlan(this.ns, { flavor: this.flavor, addr: this.addr, configureGuest: this.opts.configureGuest });
   }
 
+  /** Removes wlan0 from the guest (a card reset); plugWlan brings it back. */
+  unplugWlan(): Promise<void> {
+    return unplugWlan(this.ns);
+  }
+
   /** The wireless network of the station flavor (lab/wireless.ts); its DHCP server alone; IPv6 router advertisements. */
-  startWirelessNetwork(dns?: string, domain?: string, leaseSeconds?: number): Promise<{ dhcp: LabProcess; web: LabProcess }> {
+  startWirelessNetwork(dns?: string, domain?: string, leaseSeconds?: number): Promise<{ dhcp: LabProcess; web: LabProcess; dns: LabProcess }> {
     return this.wireless.start(dns, domain, leaseSeconds);
+  }
+  startWirelessDns(address: string, records: Record<string, string>): Promise<LabProcess> {
+    return this.wireless.startDns(address, records);
+  }
+
+  /**
+   * Looks a name up from a namespace, as its resolver would, asking `server` (busybox nslookup);
+   * the first IPv4 address of the answer, or null when there was none (no answer, NXDOMAIN, SERVFAIL).
+   */
+  async lookup(where: 'host' | 'air' | 'guest', name: string, server: string, timeoutMs = 10_000): Promise<string | null> {
+    const argv = [BUSYBOX, 'nslookup', '-type=a', name, server];
+    const r = await (where === 'host' ? this.host(argv, { timeoutMs }) : where === 'air' ? this.air(argv, { timeoutMs }) : this.guest(argv, { timeoutMs }));
+    const answer = r.stdout.split(/\n\s*\n/).find((block) => /^Name:/m.test(block));
+    return answer ? (/^Address:\s*(\d+\.\d+\.\d+\.\d+)\s*$/m.exec(answer)?.[1] ?? null) : null;
   }
   startWirelessDhcp(dns: string, domain: string, leaseSeconds: number): LabProcess {
     return this.wireless.startDhcp(dns, domain, leaseSeconds);

@@ -1,7 +1,9 @@
 // The lab's network namespaces and the links between them:
 //
-//   host ns (wifibox0) ──veth── guest ns (eth0 | wlan0) ──veth── air ns (ap0)
+//   host ns (wifibox0) ──veth── guest ns (eth0 | wlan0) ──veth── air ns (ap0-port in bridge ap0)
 //
+// The wireless side is a bridge, so the guest's wlan0 can vanish and come back (a card reset)
+// while the wireless network's servers, bound to the bridge, stay as they are.
 // Nothing here touches the machine's own network namespace.
 import { must, run } from './proc';
 
@@ -14,6 +16,9 @@ export const ADDRESSES = {
 } as const;
 
 export type Addresses = (typeof ADDRESSES)[Flavor];
+
+/** wlan0's MAC address (locally administered), in every lab. */
+export const WLAN0_MAC = '02:77:00:00:00:02';
 
 export interface Namespaces {
   guest: string;
@@ -60,20 +65,35 @@ export async function buildNetwork(ns: Namespaces, plan: NetworkPlan, created: (
   }
 }
 
-/** Creates wlan0 in the guest and its peer ap0 on the wireless side, as a driver loading would. */
+/**
+ * Creates wlan0 in the guest, as a driver loading would, with its peer a port of the wireless
+ * side's bridge ap0 (made, with its address and route, the first time).
+ */
 export async function plugWlan(ns: Namespaces, plan: Pick<NetworkPlan, 'flavor' | 'addr' | 'configureGuest'>): Promise<void> {
-  await must(['ip', 'link', 'add', 'wlan0', 'netns', ns.guest, 'type', 'veth', 'peer', 'name', 'ap0', 'netns', ns.air]);
-  // In the access-point flavor run by the orchestrator, the wireless side is a client that
-  // gets its address from the guest's udhcpd; otherwise it has its own.
-  if (plan.flavor === 'wpa_supplicant' || plan.configureGuest) {
-    await must(['ip', '-n', ns.air, 'addr', 'add', `${plan.addr.air}/24`, 'dev', 'ap0']);
+  const bridge = (await run(['ip', '-n', ns.air, 'link', 'show', 'ap0'])).code === 0;
+  if (!bridge) {
+    await must(['ip', '-n', ns.air, 'link', 'add', 'ap0', 'type', 'bridge']);
+    // In the access-point flavor run by the orchestrator, the wireless side is a client that
+    // gets its address from the guest's udhcpd; otherwise it has its own.
+    if (plan.flavor === 'wpa_supplicant' || plan.configureGuest) {
+      await must(['ip', '-n', ns.air, 'addr', 'add', `${plan.addr.air}/24`, 'dev', 'ap0']);
+    }
+    await must(['ip', '-n', ns.air, 'link', 'set', 'ap0', 'up']);
   }
-  await must(['ip', '-n', ns.air, 'link', 'set', 'ap0', 'up']);
-  if (plan.flavor === 'wpa_supplicant') {
+  // The card's own MAC address, the same each time it comes back: the wireless DHCP server
+  // knows it, as a real network knows a card after a reset.
+  await must(['ip', 'link', 'add', 'wlan0', 'address', WLAN0_MAC, 'netns', ns.guest, 'type', 'veth', 'peer', 'name', 'ap0-port', 'netns', ns.air]);
+  await must(['ip', '-n', ns.air, 'link', 'set', 'ap0-port', 'master', 'ap0', 'up']);
+  if (!bridge && plan.flavor === 'wpa_supplicant') {
     // The wireless side knows a route to the guest's eth0 network, so "unreachable from the
     // wireless side" is tested against packets that really arrive at the guest.
     await must(['ip', '-n', ns.air, 'route', 'add', '10.0.0.0/24', 'via', plan.addr.guestWlan0]);
   }
+}
+
+/** wlan0 vanishes from the guest (a card reset): its link to the bridge goes with it. */
+export async function unplugWlan(ns: Namespaces): Promise<void> {
+  await must(['ip', '-n', ns.guest, 'link', 'del', 'wlan0']);
 }
 
 /** The PIDs of the processes in a lab network namespace. */

@@ -11,6 +11,8 @@ import { must, waitFor, type LabProcess, type RunOptions, type RunResult } from 
 /** What the wireless network hands the guest by default. */
 export const WIRELESS_DNS = '192.168.77.53';
 export const WIRELESS_DOMAIN = 'wireless.lab';
+/** A name only the wireless network's DNS server knows: its web server. */
+export const WIRELESS_NAME = 'portal.wireless.lab';
 
 /** What the wireless network needs of its lab. */
 export interface WirelessSide {
@@ -28,12 +30,28 @@ export class WirelessNetwork {
 
   constructor(private readonly lab: WirelessSide) {}
 
-  /** The wireless network of the station flavor: its DHCP server and its web server. */
-  async start(dns = WIRELESS_DNS, domain = WIRELESS_DOMAIN, leaseSeconds = 120): Promise<{ dhcp: LabProcess; web: LabProcess }> {
+  /** The wireless network of the station flavor: its DNS server, its DHCP server and its web server. */
+  async start(dns = WIRELESS_DNS, domain = WIRELESS_DOMAIN, leaseSeconds = 120): Promise<{ dhcp: LabProcess; web: LabProcess; dns: LabProcess }> {
+    const dnsServer = await this.startDns(dns, { [WIRELESS_NAME]: this.lab.addr.air });
     const dhcp = this.startDhcp(dns, domain, leaseSeconds);
     const web = this.lab.startInAir('air-web', [process.execPath, labScript('web-server.cjs'), this.lab.addr.air, '8080']);
     await waitFor('the wireless web server', async () => (await this.lab.air(['ss', '-Htln', 'sport = :8080'])).stdout.includes(':8080'), 5000);
-    return { dhcp, web };
+    return { dhcp, web, dns: dnsServer };
+  }
+
+  /**
+   * A DNS server of the wireless network (Debian's dnsmasq) on an address of its own, knowing
+   * only `records`: nothing of this machine's (no /etc/hosts, no resolv.conf, no config file).
+   */
+  async startDns(address: string, records: Record<string, string>): Promise<LabProcess> {
+    await must(['ip', '-n', this.lab.ns.air, 'addr', 'replace', `${address}/24`, 'dev', 'ap0']);
+    const name = `air-dns-${address}`;
+    const p = this.lab.startInAir(name, ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
+      '--bind-interfaces', `--listen-address=${address}`, '--port=53', '--user=nobody', '--group=nogroup',
+      `--pid-file=${join(this.lab.dir, `${name}.pid`)}`, '--log-facility=-', '--log-queries',
+      ...Object.entries(records).map(([n, ip]) => `--host-record=${n},${ip}`)]);
+    await waitFor(`the wireless DNS server at ${address}`, async () => (await this.lab.air(['ss', '-Hlun', `src ${address}:53`])).stdout.includes(':53'), 5000);
+    return p;
   }
 
   startDhcp(dns: string, domain: string, leaseSeconds: number): LabProcess {

@@ -26,6 +26,8 @@ export class Supervisor {
     private readonly log: Logger,
     /** Told of each new process, so a later orchestrator can find what this one left. */
     private readonly onSpawn: (pid: number) => void = () => undefined,
+    /** Asked when it exits on its own: a reason not to restart it (what it needs is gone), or null. */
+    private readonly holdReason: () => string | null = () => null,
   ) {
     this.st = { name, state: 'stopped', pid: null, restarts: 0, lastExit: null, lastExitAt: null, since: null };
   }
@@ -54,6 +56,13 @@ export class Supervisor {
       this.st = { ...this.st, pid: null, lastExit: how, lastExitAt: this.sys.now().toISOString() };
       if (this.stopping) {
         this.st.state = 'stopped';
+        return;
+      }
+      const hold = spawnError ? null : this.holdReason();
+      if (hold) {
+        // Not a crash: it ended because what it needs went away; it starts again with it.
+        this.st = { ...this.st, state: 'waiting', lastExit: `${how}; ${hold}` };
+        this.log.info({ daemon: this.name, how }, `${this.name} ended: ${hold}`);
         return;
       }
       if (spawnError) {

@@ -2,18 +2,20 @@
 // real dhcpcd on wlan0 against the wireless network's DHCP server, busybox udhcpd serving the
 // host, iptables MASQUERADE; the orchestrator is the bundle in dist/.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Lab } from '../../lab/lab';
 import { LAB_PCI_DEVICE } from '../../lab/guest';
 import { pidsIn } from '../../lab/namespaces';
-import { waitFor, type LabProcess } from '../../lab/proc';
+import { isSameProcess, waitFor, type LabProcess } from '../../lab/proc';
+import { WIRELESS_NAME } from '../../lab/wireless';
 import { initStatus } from '../../lab/status';
 import { labForFile } from '../helpers/lab-file';
 import { machineSnapshot } from '../helpers/machine';
 
 let lab: Lab;
 export let init: LabProcess;
-export let air: { dhcp: LabProcess; web: LabProcess };
+export let air: { dhcp: LabProcess; web: LabProcess; dns: LabProcess };
 let hostDhcp: { proc: LabProcess; events: string };
 export let machineBefore: Record<string, string>;
 
@@ -40,36 +42,63 @@ labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
 }, 60);
 
 describe('wifibox-init, station flavor', () => {
-  it('1. the host gets a lease from the guest, reaches the wireless network through NAT, then gets the wireless DNS', async () => {
+  it('1. the host\'s first lease is final (the guest as its DNS); it resolves a name only the wireless DNS knows, and reaches the wireless network through NAT', async () => {
     const lease = await waitFor('the host\'s first lease', () => lastLease(), 15_000);
     expect(lease.ip).toMatch(/^10\.0\.0\.\d+$/);
     expect(lease.router).toBe('10.0.0.1');
+    expect(lease.dns.split(' ')).toEqual(['10.0.0.1', '8.8.8.8', '8.8.4.4']);
+    expect(Number(lease.lease)).toBe(864000);
     await waitFor('the guest\'s wireless lease', async () => (await status()).lease?.address, 20_000);
+    const address = await waitFor(`${WIRELESS_NAME} from the host`, () => lab.lookup('host', WIRELESS_NAME, lease.dns.split(' ')[0]), 10_000, 100);
+    expect(address).toBe(lab.addr.air);
     // The web server on the wireless network sees the guest's wlan0 address: MASQUERADE works.
-    expect(await waitFor('the web server', () => fetchFromHost(`http://${lab.addr.air}:8080/`), 10_000)).toBe(lab.addr.guestWlan0);
-    const withDns = await waitFor('a host lease with the wireless DNS', () => {
-      const l = lastLease();
-      return l && (l.dns ?? '').split(' ').includes('192.168.77.53') && l.domain === 'wireless.lab' ? l : null;
-    }, 60_000, 200);
-    expect(withDns.dns).toContain('192.168.77.53');
+    expect(await waitFor('the web server', () => fetchFromHost(`http://${address}:8080/`), 10_000)).toBe(lab.addr.guestWlan0);
     const st = await status();
     expect(st.steps.filter((s: any) => s.state !== 'ok')).toEqual([]);
     expect(st.udhcpd).toMatchObject({ dnsKnown: true, leaseSeconds: 864000 });
     expect(st.forwarding.v4).toBe(true);
+    expect(st.dnsRelay).toMatchObject({ listening: ['10.0.0.1'], servers: ['192.168.77.53'], source: 'wireless' });
+    expect(st.dnsRelay.counters.answered).toBeGreaterThan(0);
     expect(['BOUND', 'RENEW', 'REBIND', 'REBOOT', 'ROUTERADVERT']).toContain(st.leaseEvent.reason);
   }, 120_000);
 
-  it('2. the wireless network changes its DNS: the guest\'s next udhcpd config has it, and a host renewal gets it', async () => {
+  it('2. the wireless network hands out another DNS server: after dhcpcd renews, the host\'s next lookup (same lease) is answered by it', async () => {
+    const leasesBefore = events().length;
+    await lab.startWirelessDns('192.168.77.54', { [WIRELESS_NAME]: '192.168.77.154' });
     await lab.stop(air.dhcp);
     air.dhcp = lab.startWirelessDhcp('192.168.77.54', 'wireless.lab', 120);
-    // The guest's dhcpcd renews (here: at once, as on the lease's own renewal time).
     const r = await lab.guest(['dhcpcd', '-n', 'wlan0']);
     expect(r.code, r.stderr).toBe(0);
-    await waitFor('the new DNS in udhcpd.conf', () => readFileSync(lab.guestPath('/tmp/udhcpd.conf'), 'utf8').includes('192.168.77.54'), 20_000, 100);
-    expect(readFileSync(lab.guestPath('/tmp/udhcpd.conf'), 'utf8')).not.toContain('192.168.77.53');
-    process.kill(hostDhcp.proc.pid, 'SIGUSR1'); // the host renews
-    await waitFor('the host to get the new DNS', () => (lastLease()?.dns ?? '').split(' ').includes('192.168.77.54'), 10_000);
+    await waitFor('the new wireless DNS at the relay', async () => (await status()).dnsRelay.servers.join(' ') === '192.168.77.54', 20_000, 50);
+    // No waiting, no renewal of the host's lease: the very next question goes to the new server.
+    expect(await lab.lookup('host', WIRELESS_NAME, '10.0.0.1')).toBe('192.168.77.154');
+    expect(events().slice(leasesBefore)).toEqual([]);
     expect((await status()).dns.dns).toEqual(['192.168.77.54']);
+    expect(readFileSync(lab.guestPath('/tmp/udhcpd.conf'), 'utf8')).toMatch(/^opt\s+dns\s+10\.0\.0\.1 /m);
+  }, 60_000);
+
+  it('3. never an open resolver: from the wireless side no guest address answers; bad packets and 200 questions at once from the host break nothing', async () => {
+    const before = (await status()).dnsRelay.counters;
+    for (const server of ['10.0.0.1', lab.addr.guestWlan0]) expect(await lab.lookup('air', WIRELESS_NAME, server, 15_000), server).toBeNull();
+    const after = (await status()).dnsRelay.counters;
+    expect(after.droppedOutsidePeer).toBeGreaterThan(before.droppedOutsidePeer);
+    expect(after.queries).toBe(before.queries);
+    const r = await lab.host([process.execPath, join(__dirname, '..', 'helpers', 'dns-load.cjs'), '10.0.0.1', WIRELESS_NAME, '1000', '200'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ malformedSent: 1000, goodAnswered: 100, replies: 200, wrongQuestion: 0, wrongId: 0, noReply: 0 });
+    const c = (await status()).dnsRelay.counters;
+    expect(c.droppedMalformed - after.droppedMalformed + (c.droppedOversized - after.droppedOversized)).toBe(1000);
+    expect(c.droppedOversized - after.droppedOversized).toBe(333);
+    expect(isSameProcess(init)).toBe(true);
+  }, 180_000);
+
+  it('4. wlan0 vanishes: dhcpcd waits, and says so; wlan0 back: dhcpcd at once, and the host\'s traffic flows again', async () => {
+    await lab.unplugWlan();
+    await waitFor('dhcpcd to wait for wlan0', async () => (await status()).daemons.find((d: any) => d.name === 'dhcpcd').state === 'waiting', 10_000, 50);
+    await lab.plugWlan();
+    await waitFor('the wireless network through the guest again', () => fetchFromHost(`http://${lab.addr.air}:8080/`), 20_000, 50);
+    const d = (await status()).daemons.find((x: any) => x.name === 'dhcpcd');
+    expect(d).toMatchObject({ state: 'running', restarts: 0 });
   }, 60_000);
 
   it('6. kill -9 of dhcpcd or udhcpd: back within 3 s, and udhcpd\'s leases survive', async () => {

@@ -275,4 +275,25 @@ describe('wifibox-init orchestrator', () => {
     expect(at(/^start dhcpcd/, from)).toBeGreaterThan(at(/run ip link set wlan0 up/, from));
     expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'running', restarts: 0 });
   });
+
+  it('dhcpcd that ends because the wireless interface went is waiting, not crashed: no restart, no count', async () => {
+    await orchestrator().up();
+    sys.dirs.delete('/sys/class/net/wlan0');
+    sys.started('dhcpcd')[0]!.exit({ code: 1, signal: null }); // "removing interface", before the next look
+    await settle();
+    expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd').state).toBe('waiting');
+    // Back before the next look at it: still a return, and dhcpcd starts.
+    sys.dirs.add('/sys/class/net/wlan0');
+    await sys.advance(200);
+    expect(sys.started('dhcpcd')).toHaveLength(2);
+    sys.dirs.delete('/sys/class/net/wlan0');
+    sys.started('dhcpcd')[1]!.exit({ code: 1, signal: null });
+    await sys.advance(1000);
+    expect(sys.started('dhcpcd')).toHaveLength(2);
+    expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'waiting', restarts: 0 });
+    sys.dirs.add('/sys/class/net/wlan0');
+    await sys.advance(200);
+    expect(sys.started('dhcpcd')).toHaveLength(3);
+    expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'running', restarts: 0 });
+  });
 });

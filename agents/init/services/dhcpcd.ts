@@ -33,6 +33,20 @@ export class DhcpcdService extends SupervisedDaemon {
       ...(this.ctx.cfg.dhcpcdConf ? ['-f', this.ctx.cfg.dhcpcdConf] : []), this.iface];
   }
 
+  private get gone(): string {
+    return `${this.iface} is gone; waiting for it to come back`;
+  }
+
+  /**
+   * dhcpcd exits by itself when the interface goes ("removing interface"), often before the next
+   * look at it: not a crash. The interface counts as gone from here, so its return starts dhcpcd.
+   */
+  protected holdReason(): string | null {
+    if (this.ctx.sys.exists(join(this.ctx.opts.sysClassNet, this.iface))) return null;
+    this.present = false;
+    return this.gone;
+  }
+
   async start(): Promise<void> {
     await super.start();
     this.present = this.ctx.sys.exists(join(this.ctx.opts.sysClassNet, this.iface));
@@ -52,7 +66,7 @@ export class DhcpcdService extends SupervisedDaemon {
     this.present = present;
     if (!present) {
       this.ctx.log.warn({ iface: this.iface }, `${this.iface} is gone; dhcpcd stopped until it is back`);
-      await this.supervisor?.hold(`${this.iface} is gone; waiting for it to come back`);
+      await this.supervisor?.hold(this.gone);
       return;
     }
     this.ctx.log.info({ iface: this.iface }, `${this.iface} is back; starting dhcpcd`);

@@ -59,9 +59,14 @@ export abstract class SupervisedDaemon implements GuestService {
   /** Writes the files the daemon reads and returns its argv. */
   protected abstract prepare(): readonly string[];
 
+  /** When it exits on its own: a reason it must not be restarted now, or null (restart it). */
+  protected holdReason(): string | null {
+    return null;
+  }
+
   async start(): Promise<void> {
     const argv = this.prepare();
-    this.supervisor = new Supervisor(this.name, argv, this.ctx.sys, this.ctx.log, (pid) => this.ctx.onSpawn(this.name, pid));
+    this.supervisor = new Supervisor(this.name, argv, this.ctx.sys, this.ctx.log, (pid) => this.ctx.onSpawn(this.name, pid), () => this.holdReason());
     this.supervisor.start();
   }
 
