@@ -79,6 +79,34 @@ export interface InitInfo extends AgentInfo {
   configProblems: string[];
   steps: StepInfo[];
   daemons: DaemonInfo[];
+  /** The DNS relay inside wifibox-init; null when it does not run (relay = no, the access point, an older agent). */
+  dnsRelay: DnsRelayInfo | null;
+}
+
+/** How one upstream server has answered the relay since wifibox-init started. */
+export interface DnsUpstreamInfo {
+  server: string;
+  sent: number;
+  answered: number;
+  timeouts: number;
+  /** null: never (answered, timed out). */
+  lastAnswerAt: string | null;
+  lastTimeoutAt: string | null;
+}
+
+export interface DnsRelayInfo {
+  /** The guest's own LAN addresses it answers on; empty when it could not listen anywhere. */
+  listening: string[];
+  /** The servers it asks now, in the order it tries them. */
+  servers: string[];
+  /** wireless: from the wireless network's DHCP; fallback: the fixed ones of udhcpd.conf/radvd.conf. */
+  source: 'wireless' | 'fallback' | 'none' | null;
+  inFlight: number | null;
+  /** queries, tcpQueries, answered, truncated, servfail, dropped*: as the agent counts them, since it started. */
+  counters: Record<string, number>;
+  /** The current servers first, then those asked before. */
+  upstream: DnsUpstreamInfo[];
+  medianUpstreamMs: number | null;
 }
 
 export interface PassthruInfo extends AgentInfo {

@@ -99,6 +99,13 @@ const report = object<R.DiagReport>({
       configProblems: array(string),
       steps: array(object<R.StepInfo>({ id: string, state: string, why: nullable(string), warnings: array(string) })),
       daemons: array(object<R.DaemonInfo>({ name: string, state: string, pid: nullable(count), restarts: count, lastExit: nullable(string), since: nullable(isoTime) })),
+      dnsRelay: nullable(object<R.DnsRelayInfo>({
+        listening: array(string), servers: array(string), source: nullable(oneOf('wireless', 'fallback', 'none')), inFlight: nullable(count),
+        counters: record(count), medianUpstreamMs: nullable(number),
+        upstream: array(object<R.DnsUpstreamInfo>({
+          server: string, sent: count, answered: count, timeouts: count, lastAnswerAt: nullable(isoTime), lastTimeoutAt: nullable(isoTime),
+        })),
+      })),
     }),
     passthru: object<R.PassthruInfo>({ ...agentFields, state: nullable(string), network: nullable(string), waiting: nullable(string), configProblems: array(string) }),
   }),

@@ -55,6 +55,15 @@ const INIT_STATUS = {
   udhcpd: { config: '/tmp/udhcpd.conf', leaseSeconds: 864000, dnsKnown: true, renderedAt: '2026-11-26T15:06:06.952Z' },
   forwarding: { v4: true, v6: null },
 };
+/** The DNS relay as wifibox-init reports it in the lab (station flavor, relay on): the host asks 10.0.0.1. */
+const RELAY_STATUS = {
+  listening: ['10.0.0.1'], servers: ['192.168.77.53'], source: 'wireless', inFlight: 0,
+  counters: { queries: 12, tcpQueries: 0, answered: 12, truncated: 0, servfail: 0, droppedMalformed: 0, droppedOversized: 0, droppedOverload: 0, droppedOutsidePeer: 0 },
+  upstream: [{ server: '192.168.77.53', sent: 12, answered: 12, timeouts: 0, lastAnswerAt: '2026-11-26T15:06:09.100Z', lastTimeoutAt: null }],
+  medianUpstreamMs: 0.4,
+};
+/** With the relay, udhcpd hands out the guest's own LAN address in place of %%DNS%%. */
+const RELAY_UDHCPD_CONF = UDHCPD_CONF.replace('opt\tdns\t192.168.77.53', 'opt\tdns\t10.0.0.1');
 const PASSTHRU_STATUS = {
   agent: 'wifibox-passthru', version: '0.1.0+test', pid: 200, startedAt: '2026-11-26T15:05:58.818Z', uptimeSec: 11, config: '/media/etc/uds_passthru.conf', state: 'serving',
   address: '10.0.0.1', network: '10.0.0.1/24', problems: [], waiting: null,
@@ -177,8 +186,18 @@ function healthyGuest(): FakeOptions {
   };
 }
 
-async function healthyFacts(): Promise<Facts> {
-  const { sys } = fakeSystem(healthyGuest());
+/** The lab guest as wifibox-init runs it by default: the DNS relay on, udhcpd handing out 10.0.0.1. */
+function relayGuest(relay: object = RELAY_STATUS): FakeOptions {
+  const g = healthyGuest();
+  return {
+    ...g,
+    files: { ...g.files, '/tmp/udhcpd.conf': RELAY_UDHCPD_CONF },
+    sockets: { ...g.sockets, '/run/wifibox-init.sock': JSON.stringify({ ...INIT_STATUS, dnsRelay: relay }) },
+  };
+}
+
+async function healthyFacts(guest = healthyGuest()): Promise<Facts> {
+  const { sys } = fakeSystem(guest);
   const { tool, version, generatedAt, durationMs, health, exitCode, problems, ...facts } = await diagnoseGuest(sys, OPTS);
   void [tool, version, generatedAt, durationMs, health, exitCode, problems];
   return facts;
@@ -186,8 +205,8 @@ async function healthyFacts(): Promise<Facts> {
 
 const NOW = new Date('2026-11-26T15:06:10Z');
 /** The problems a copy of the healthy facts, changed by `change`, is judged to have. */
-async function judge(change: (f: Facts) => void, now = NOW) {
-  const facts = structuredClone(await healthyFacts());
+async function judge(change: (f: Facts) => void, guest = healthyGuest(), now = NOW) {
+  const facts = structuredClone(await healthyFacts(guest));
   change(facts);
   const problems = diagnose({ facts, opts: OPTS, now });
   const report = buildReport(facts, OPTS, now, now);
@@ -307,6 +326,22 @@ describe('wifibox-diag gathering', () => {
     for (const section of ['agents', 'interfaces', 'wireless (wpa_supplicant', 'dhcp', 'nat', 'passthrough', 'memory', 'latest warnings and errors', 'kernel:']) {
       expect(text).toContain(`\n${section}`);
     }
+  });
+
+  it('the DNS relay\'s status comes into the report; a relay status from another build is read defensively', async () => {
+    const { sys } = fakeSystem(relayGuest());
+    const r = await diagnoseGuest(sys, OPTS);
+    expect(r.agents.init.dnsRelay).toEqual(RELAY_STATUS);
+    expect(r.dhcp.udhcpd.configDns).toEqual(['10.0.0.1', '8.8.8.8', '8.8.4.4']);
+    expect(validateReport(JSON.parse(JSON.stringify(r)))).toEqual([]);
+    // Without a relay (relay = no, or an older wifibox-init): null, and the shape still holds.
+    expect((await diagnoseGuest(fakeSystem(healthyGuest()).sys, OPTS)).agents.init.dnsRelay).toBeNull();
+    const odd = { listening: '10.0.0.1', servers: [1, '9.9.9.9'], source: 'carrier-pigeon', inFlight: -1, medianUpstreamMs: 'fast',
+      counters: { queries: 3, futureCounter: 2, bad: 'x', half: 1.5 }, upstream: [{ server: '9.9.9.9', sent: 'many', lastAnswerAt: 'yesterday' }, 7] };
+    const o = await diagnoseGuest(fakeSystem(relayGuest(odd)).sys, OPTS);
+    expect(o.agents.init.dnsRelay).toEqual({ listening: [], servers: ['9.9.9.9'], source: null, inFlight: null, medianUpstreamMs: null, counters: { queries: 3, futureCounter: 2 },
+      upstream: [{ server: '9.9.9.9', sent: 0, answered: 0, timeouts: 0, lastAnswerAt: null, lastTimeoutAt: null }] });
+    expect(validateReport(JSON.parse(JSON.stringify(o)))).toEqual([]);
   });
 
   it('nothing running at all: still a report, exit 2, and the unreachable endpoints named', async () => {
@@ -637,5 +672,23 @@ describe('wifibox-diag JSON shape', () => {
       '$.memory.totalKiB: missing',
     ]);
     expect(validateReport(null)).toEqual(['$: expected an object, got null']);
+  });
+
+  it('agents.init.dnsRelay: null or the relay\'s object, always present, each field checked', async () => {
+    const r = (await healthy()) as unknown as Record<string, any>;
+    expect(r.agents.init.dnsRelay).toBeNull();
+    expect(validateReport(r)).toEqual([]);
+    r.agents.init.dnsRelay = structuredClone(RELAY_STATUS);
+    expect(validateReport(r)).toEqual([]);
+    r.agents.init.dnsRelay.source = 'dhcp';
+    r.agents.init.dnsRelay.upstream[0].timeouts = -1;
+    delete r.agents.init.dnsRelay.medianUpstreamMs;
+    expect(validateReport(r)).toEqual([
+      '$.agents.init.dnsRelay.source: expected one of "wireless", "fallback", "none", got "dhcp"',
+      '$.agents.init.dnsRelay.medianUpstreamMs: missing',
+      '$.agents.init.dnsRelay.upstream[0].timeouts: expected a whole number >= 0, got number',
+    ]);
+    delete r.agents.init.dnsRelay;
+    expect(validateReport(r)).toEqual(['$.agents.init.dnsRelay: missing']);
   });
 });
