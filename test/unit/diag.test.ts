@@ -344,6 +344,40 @@ describe('wifibox-diag gathering', () => {
     expect(validateReport(JSON.parse(JSON.stringify(o)))).toEqual([]);
   });
 
+  it('the text shows the relay under wifibox-init: where, whom it asks, its counts, a server that fails; daemons that failed or wait', async () => {
+    const lines = (r: DiagReport) => renderText(r).split('\n');
+    const relay = lines(await diagnoseGuest(fakeSystem(relayGuest()).sys, OPTS));
+    const at = relay.indexOf('    dns relay: on 10.0.0.1, asks 192.168.77.53 (wireless)');
+    expect(at).toBeGreaterThan(relay.indexOf('  wifibox-init      0.1.0+test  pid 100  up 11s  flavor station'));
+    expect(relay[at + 1]).toBe('      12 queries, 12 answered, 0 SERVFAIL, 0 dropped, median 0.4 ms');
+    expect(lines(await diagnoseGuest(fakeSystem(healthyGuest()).sys, OPTS))).toContain('    dns relay: off (the host is given the wireless DNS itself)');
+    const troubled = {
+      ...RELAY_STATUS, listening: [], servers: ['192.168.77.53', '192.168.77.54'], medianUpstreamMs: null,
+      counters: { ...RELAY_STATUS.counters, queries: 20, tcpQueries: 2, servfail: 3, droppedMalformed: 2, droppedOutsidePeer: 1 },
+      upstream: [{ server: '192.168.77.53', sent: 9, answered: 4, timeouts: 5, lastAnswerAt: '2026-11-26T15:05:10.000Z', lastTimeoutAt: '2026-11-26T15:06:08.000Z' },
+        { server: '192.168.77.54', sent: 5, answered: 5, timeouts: 0, lastAnswerAt: '2026-11-26T15:06:09.000Z', lastTimeoutAt: null },
+        { server: '192.168.77.1', sent: 2, answered: 0, timeouts: 2, lastAnswerAt: null, lastTimeoutAt: '2026-11-26T15:06:00.000Z' }],
+    };
+    const t = lines(await diagnoseGuest(fakeSystem(relayGuest(troubled)).sys, OPTS));
+    const tAt = t.indexOf('    dns relay: NOT listening, asks 192.168.77.53 192.168.77.54 (wireless)');
+    expect(tAt).toBeGreaterThan(0);
+    expect(t.slice(tAt + 1, tAt + 4)).toEqual([
+      '      20 queries (2 over TCP), 12 answered, 3 SERVFAIL, 3 dropped (2 malformed, 1 from outside the LAN)',
+      '      192.168.77.53: 9 sent, 4 answered, 5 timed out (last 2s ago), last answer 1m00s ago',
+      '      192.168.77.1: 2 sent, 0 answered, 2 timed out (last 10s ago), never answered; no longer asked',
+    ]);
+    const g = relayGuest({ ...RELAY_STATUS, servers: [], source: 'none' });
+    const daemons = [
+      { name: 'dhcpcd', state: 'waiting', pid: null, restarts: 0, lastExit: 'wlan0 is gone; waiting for it to come back', since: null },
+      { name: 'udhcpd', state: 'failed', pid: null, restarts: 0, lastExit: 'could not be started: ENOENT', since: null },
+    ];
+    g.sockets!['/run/wifibox-init.sock'] = JSON.stringify({ ...JSON.parse(g.sockets!['/run/wifibox-init.sock'] as string), daemons });
+    const d = lines(await diagnoseGuest(fakeSystem(g).sys, OPTS));
+    expect(d).toContain('    dhcpcd   waiting  wlan0 is gone; waiting for it to come back');
+    expect(d).toContain('    udhcpd   FAILED   could not be started: ENOENT; not retried');
+    expect(d).toContain('    dns relay: on 10.0.0.1, knows no server: every query gets SERVFAIL');
+  });
+
   it('nothing running at all: still a report, exit 2, and the unreachable endpoints named', async () => {
     const g = healthyGuest();
     const { sys, log } = fakeSystem({ ...g, sockets: {}, control: {}, files: { ...g.files, '/proc/300/comm': 'sh\n' } });
