@@ -332,6 +332,7 @@ describe('wifibox-diag gathering', () => {
     const { sys } = fakeSystem(relayGuest());
     const r = await diagnoseGuest(sys, OPTS);
     expect(r.agents.init.dnsRelay).toEqual(RELAY_STATUS);
+    expect(r.problems).toEqual([]); // udhcpd hands out the relay, not the wireless DNS: as it should
     expect(r.dhcp.udhcpd.configDns).toEqual(['10.0.0.1', '8.8.8.8', '8.8.4.4']);
     expect(validateReport(JSON.parse(JSON.stringify(r)))).toEqual([]);
     // Without a relay (relay = no, or an older wifibox-init): null, and the shape still holds.
@@ -452,8 +453,8 @@ describe('wifibox-diag gathering', () => {
 // ---- the verdict rules, one broken thing at a time ----
 
 describe('wifibox-diag verdict rules', () => {
-  const only = async (change: (f: Facts) => void, id: ProblemId, exit: 1 | 2) => {
-    const j = await judge(change);
+  const only = async (change: (f: Facts) => void, id: ProblemId, exit: 1 | 2, guest = healthyGuest()) => {
+    const j = await judge(change, guest);
     expect(j.ids).toEqual([id]);
     expect(j.exitCode).toBe(exit);
     const p = j.problems[0]!;
@@ -560,6 +561,22 @@ describe('wifibox-diag verdict rules', () => {
     await only((f) => void (f.dhcp.udhcpd.dnsKnown = false), 'dns-not-propagated', 1);
     const p = await only((f) => void (f.dhcp.udhcpd.configDns = ['8.8.8.8']), 'dns-not-propagated', 1);
     expect(p.cause).toMatch(/lacks 192\.168\.77\.53/);
+  });
+
+  it('with the DNS relay: the host is to be given the relay\'s address, not the wireless DNS', async () => {
+    // The lab's healthy relay guest: udhcpd hands out 10.0.0.1, which lacks the wireless DNS on purpose.
+    expect((await judge(() => undefined, relayGuest())).ids).toEqual([]);
+    const other = await only((f) => void (f.dhcp.udhcpd.configDns = ['192.168.77.53', '8.8.8.8']), 'dns-not-propagated', 1, relayGuest());
+    expect(other.summary).toBe('the host is not given the guest\'s DNS relay (10.0.0.1) as its DNS server');
+    expect(other.cause).toMatch(/hands out 192\.168\.77\.53 8\.8\.8\.8, not the relay's address: the template \/media\/etc\/udhcpd\.conf has no %%DNS%%/);
+    expect(other.fix).toMatch(/`opt dns %%DNS%%`.*`relay = no`/);
+    expect(other.evidence).toEqual(['DNS relay listens on: 10.0.0.1', '/tmp/udhcpd.conf hands out: 192.168.77.53 8.8.8.8']);
+    // The relay could not listen (port 53 taken): udhcpd's 10.0.0.1 leads nowhere. An IPv6 address alone does not serve udhcpd's hosts.
+    const deaf = await only((f) => void (f.agents.init.dnsRelay!.listening = ['fd00::1']), 'dns-not-propagated', 1, relayGuest());
+    expect(deaf.summary).toBe('the DNS relay does not listen on eth0\'s IPv4 address: the DNS server the host is given (10.0.0.1 8.8.8.8 8.8.4.4) does not answer it');
+    expect(deaf.cause).toMatch(/another DNS server in the guest/);
+    // udhcpd's init-side flag says nothing with the relay: its config is what counts.
+    expect((await judge((f) => void (f.dhcp.udhcpd.dnsKnown = false), relayGuest())).ids).toEqual([]);
   });
 
   it('forwarding off (and why, when the firewall did not load); NAT missing', async () => {
