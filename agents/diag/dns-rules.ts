@@ -2,7 +2,7 @@
 // the station flavor) hosts ask the guest itself, so udhcpd must hand out an address the relay
 // listens on; with `relay = no` it hands out the wireless network's own servers.
 import { parseIPv4 } from '../common/ipv4';
-import type { DnsRelayInfo, Problem } from './report';
+import type { DnsRelayInfo, DnsUpstreamInfo, Problem } from './report';
 import { isStation, problem, RESTART_HINT, type RuleContext } from './rule-context';
 
 export function dnsPropagation(c: RuleContext): Problem | null {
@@ -46,4 +46,31 @@ function wirelessDnsNotHandedOut(c: RuleContext): Problem | null {
       : `udhcpd's config ${u.config} lacks ${missing.join(', ')}: it was not rendered again after the wireless DNS changed.`,
     'Wait a few seconds and look again; if it stays, see wifibox-init\'s lines in the log. The host picks the DNS up at its next lease renewal.',
     [`wireless DNS: ${lease.dns.join(' ')}`, `${u.config} hands out: ${u.configDns.join(' ') || 'no DNS'}`, `udhcpd.dnsKnown: ${u.dnsKnown}`]);
+}
+
+/** Timed out, and has not answered since (or never has). */
+function silent(u: DnsUpstreamInfo): boolean {
+  if (u.timeouts === 0) return false;
+  if (u.answered === 0 || u.lastAnswerAt === null) return true;
+  return u.lastTimeoutAt !== null && Date.parse(u.lastTimeoutAt) > Date.parse(u.lastAnswerAt);
+}
+
+/** The relay asks the wireless network's own servers; one that stays silent slows or breaks the host's names. */
+export function wirelessDnsSilent(c: RuleContext): Problem | null {
+  const relay = c.facts.agents.init.dnsRelay;
+  if (!relay || relay.source !== 'wireless') return null;
+  const current = relay.upstream.filter((u) => relay.servers.includes(u.server));
+  const failing = current.filter(silent);
+  if (!failing.length) return null;
+  const names = failing.map((u) => u.server).join(', ');
+  const all = failing.length === relay.servers.length;
+  const one = failing.length === 1;
+  const answering = relay.servers.filter((s) => !failing.some((u) => u.server === s));
+  return problem('wireless-dns-not-answering', 'degraded',
+    all
+      ? `${one ? 'the wireless network\'s DNS server' : 'none of the wireless network\'s DNS servers'} ${names} ${one ? 'does not answer' : 'answers'}: names do not resolve for the host`
+      : `the wireless network's DNS server${one ? '' : 's'} ${names} ${one ? 'does' : 'do'} not answer; the relay asks ${answering.join(', ')} instead`,
+    `${names} did not answer the guest's queries in time and ${one ? 'has' : 'have'} not answered since: the server is down or unreachable, or the wireless network holds DNS until its captive portal is passed.`,
+    `Open a web page on the host: a captive portal shows its page there, to be accepted. Otherwise renew the wireless lease with \`dhcpcd -n ${c.opts.wirelessInterface}\` in the guest (the network may give other servers). Meanwhile the relay asks the next server for each query${all ? '; while none answers, each query gets SERVFAIL and names do not resolve for the host' : ''}.`,
+    current.map((u) => `${u.server}: sent ${u.sent}, answered ${u.answered}, timeouts ${u.timeouts}, last answer ${u.lastAnswerAt ?? 'never'}, last timeout ${u.lastTimeoutAt ?? 'never'}`));
 }

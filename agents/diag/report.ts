@@ -16,6 +16,7 @@ export type ProblemId =
   | 'no-wireless-address'
   | 'lan-no-address'
   | 'dns-not-propagated'
+  | 'wireless-dns-not-answering'
   | 'forwarding-off'
   | 'nat-missing'
   | 'init-unreachable'

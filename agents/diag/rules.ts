@@ -3,7 +3,7 @@
 // "wpa_supplicant is not running" and "no lease" would only repeat the same story.
 // The DNS rules are in dns-rules.ts, the supervised daemons' in daemon-rules.ts.
 import { restartLoops } from './daemon-rules';
-import { dnsPropagation } from './dns-rules';
+import { dnsPropagation, wirelessDnsSilent } from './dns-rules';
 import type { Health, Problem } from './report';
 import { isStation, problem, RESTART_HINT, type RuleContext } from './rule-context';
 
@@ -321,16 +321,17 @@ function uncheckable(c: RuleContext): Problem | null {
     'Run wifibox-diag as root in the guest, with the iproute2 and iptables packages installed.', blind);
 }
 
+const found = (...ps: (Problem | Problem[] | null)[]): Problem[] => ps.flat().filter((p): p is Problem => p !== null);
+
 export function diagnose(c: RuleContext): Problem[] {
-  const all: (Problem | Problem[] | null)[] = [];
   const root = noWirelessInterface(c);
-  all.push(root);
-  if (!root) all.push(wirelessDaemon(c), association(c), wirelessLease(c), wirelessAddress(c));
+  const wireless = root ? [root] : found(wirelessDaemon(c), association(c), wirelessLease(c), wirelessAddress(c));
   // The default route hangs off the wireless lease (station): a missing lease already says it.
-  const leaseIssue = all.some((p) => p !== null && !Array.isArray(p) && (p.id === 'no-wireless-lease' || p.id === 'no-wireless-address'));
-  all.push(root || leaseIssue ? null : defaultRoute(c));
-  all.push(lanAddress(c), forwarding(c), nat(c), dnsPropagation(c), initAgent(c), restartLoops(c), passthru(c), memory(c), uncheckable(c));
-  const problems = all.flat().filter((p): p is Problem => p !== null);
+  const leaseIssue = wireless.some((p) => p.id === 'no-wireless-lease' || p.id === 'no-wireless-address');
+  if (!root && !leaseIssue) wireless.push(...found(defaultRoute(c)));
+  // The relay's servers cannot answer a guest that is off the wireless network, or has no route there.
+  const dnsSilent = wireless.length ? null : wirelessDnsSilent(c);
+  const problems = [...wireless, ...found(lanAddress(c), forwarding(c), nat(c), dnsPropagation(c), dnsSilent, initAgent(c), restartLoops(c), passthru(c), memory(c), uncheckable(c))];
   // Down before degraded; otherwise the order above (root causes first).
   return problems.filter((p) => p.severity === 'down').concat(problems.filter((p) => p.severity === 'degraded'));
 }

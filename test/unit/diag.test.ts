@@ -579,6 +579,36 @@ describe('wifibox-diag verdict rules', () => {
     expect((await judge((f) => void (f.dhcp.udhcpd.dnsKnown = false), relayGuest())).ids).toEqual([]);
   });
 
+  it('a wireless DNS server that times out and has not answered since: named, with every current server\'s counts', async () => {
+    const two = { ...RELAY_STATUS, servers: ['192.168.77.53', '192.168.77.54'], upstream: [
+      { server: '192.168.77.53', sent: 9, answered: 4, timeouts: 5, lastAnswerAt: '2026-11-26T15:05:10.000Z', lastTimeoutAt: '2026-11-26T15:06:08.000Z' },
+      { server: '192.168.77.54', sent: 5, answered: 5, timeouts: 0, lastAnswerAt: '2026-11-26T15:06:09.000Z', lastTimeoutAt: null },
+      { server: '192.168.77.1', sent: 2, answered: 0, timeouts: 2, lastAnswerAt: null, lastTimeoutAt: '2026-11-26T15:06:00.000Z' }] };
+    const one = await only(() => undefined, 'wireless-dns-not-answering', 1, relayGuest(two));
+    expect(one.summary).toBe('the wireless network\'s DNS server 192.168.77.53 does not answer; the relay asks 192.168.77.54 instead');
+    expect(one.cause).toMatch(/down or unreachable, or the wireless network holds DNS until its captive portal is passed/);
+    expect(one.fix).toMatch(/Open a web page on the host.*`dhcpcd -n wlan0`.*asks the next server/);
+    expect(one.fix).not.toMatch(/names do not resolve/);
+    // 192.168.77.1 is no longer asked: not in the evidence, not blamed.
+    expect(one.evidence).toEqual([
+      '192.168.77.53: sent 9, answered 4, timeouts 5, last answer 2026-11-26T15:05:10.000Z, last timeout 2026-11-26T15:06:08.000Z',
+      '192.168.77.54: sent 5, answered 5, timeouts 0, last answer 2026-11-26T15:06:09.000Z, last timeout never',
+    ]);
+    // Every current server silent (one never answered at all): the summary says names do not resolve.
+    const none = await only((f) => {
+      const r = f.agents.init.dnsRelay!;
+      r.upstream[1] = { ...r.upstream[1]!, answered: 0, timeouts: 5, lastAnswerAt: null, lastTimeoutAt: '2026-11-26T15:06:09.000Z' };
+    }, 'wireless-dns-not-answering', 1, relayGuest(two));
+    expect(none.summary).toBe('none of the wireless network\'s DNS servers 192.168.77.53, 192.168.77.54 answers: names do not resolve for the host');
+    expect(none.fix).toMatch(/names do not resolve for the host\.$/);
+    // A timeout followed by answers is not a problem; nor are fixed servers (not the wireless network's).
+    expect((await judge((f) => void Object.assign(f.agents.init.dnsRelay!.upstream[0]!, { timeouts: 1, lastTimeoutAt: '2026-11-26T15:06:01.000Z' }), relayGuest())).ids).toEqual([]);
+    expect((await judge((f) => void (f.agents.init.dnsRelay!.source = 'fallback'), relayGuest(two))).ids).toEqual([]);
+    // Off the wireless network, the silence is a consequence: only the root cause is named.
+    const off = await judge((f) => void (f.wireless.station!.wpaState = 'SCANNING'), relayGuest(two));
+    expect(off.ids).toEqual(['wireless-not-associated']);
+  });
+
   it('forwarding off (and why, when the firewall did not load); NAT missing', async () => {
     const off = await only((f) => void (f.nat.forwarding = false), 'forwarding-off', 2);
     expect(off.cause).toMatch(/net\.ipv4\.ip_forward is 0/);
@@ -716,7 +746,7 @@ describe('wifibox-diag JSON shape', () => {
     r.problems.push({ id: 'nope', severity: 'down', summary: '', cause: '', fix: '', evidence: [] });
     r.dhcp.udhcpd.leases[0].expiresAt = 'tomorrow';
     expect(validateReport(r)).toEqual([
-      '$.problems[0].id: expected one of "no-wireless-interface", "wireless-daemon-down", "wireless-control-socket", "wireless-not-associated", "wireless-auth-failed", "access-point-disabled", "no-wireless-lease", "no-wireless-address", "lan-no-address", "dns-not-propagated", "forwarding-off", "nat-missing", "init-unreachable", "init-config", "init-step-failed", "daemon-restarting", "passthru-unreachable", "passthru-not-listening", "passthru-refusing-host", "memory-low", "check-failed", "no-default-route", got "nope"',
+      '$.problems[0].id: expected one of "no-wireless-interface", "wireless-daemon-down", "wireless-control-socket", "wireless-not-associated", "wireless-auth-failed", "access-point-disabled", "no-wireless-lease", "no-wireless-address", "lan-no-address", "dns-not-propagated", "wireless-dns-not-answering", "forwarding-off", "nat-missing", "init-unreachable", "init-config", "init-step-failed", "daemon-restarting", "passthru-unreachable", "passthru-not-listening", "passthru-refusing-host", "memory-low", "check-failed", "no-default-route", got "nope"',
       '$.wireless.present: expected a boolean, got string',
       '$.dhcp.udhcpd.leases[0].expiresAt: expected an ISO 8601 time, got string',
       '$.nat.extra: not part of the documented shape',
