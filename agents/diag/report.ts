@@ -23,6 +23,7 @@ export type ProblemId =
   | 'init-config'
   | 'init-step-failed'
   | 'daemon-restarting'
+  | 'daemon-failed'
   | 'passthru-unreachable'
   | 'passthru-not-listening'
   | 'passthru-refusing-host'

@@ -2,7 +2,7 @@
 // every rule is tested on fixture facts. Root causes hide their consequences: with no wlan0,
 // "wpa_supplicant is not running" and "no lease" would only repeat the same story.
 // The DNS rules are in dns-rules.ts, the supervised daemons' in daemon-rules.ts.
-import { restartLoops } from './daemon-rules';
+import { daemonsFailed, restartLoops } from './daemon-rules';
 import { dnsPropagation, wirelessDnsSilent } from './dns-rules';
 import type { Health, Problem } from './report';
 import { isStation, problem, RESTART_HINT, type RuleContext } from './rule-context';
@@ -253,6 +253,7 @@ function initAgent(c: RuleContext): Problem[] {
   if (c.facts.nat.forwarding === false) explained.add('forwarding').add('firewall');
   if (c.facts.nat.error === null && !c.facts.nat.masquerade) explained.add('firewall');
   if (!c.facts.wireless.present) explained.add(`wait:${c.opts.wirelessInterface}`).add(`iface:${c.opts.wirelessInterface}`).add('dhcpcd');
+  for (const d of i.daemons) if (d.state === 'failed') explained.add(d.name); // daemon-failed says it
   const failed = i.steps.filter((s) => (s.state === 'failed' || s.state === 'blocked') && !explained.has(s.id));
   if (failed.length) {
     out.push(problem('init-step-failed', 'degraded', `wifibox-init could not do: ${failed.map((s) => s.id).join(', ')}`,
@@ -325,13 +326,15 @@ const found = (...ps: (Problem | Problem[] | null)[]): Problem[] => ps.flat().fi
 
 export function diagnose(c: RuleContext): Problem[] {
   const root = noWirelessInterface(c);
-  const wireless = root ? [root] : found(wirelessDaemon(c), association(c), wirelessLease(c), wirelessAddress(c));
+  // A dhcpcd that could not be started at all is why there is no lease: daemon-failed says it.
+  const dhcpcdFailed = c.facts.agents.init.daemons.some((d) => d.name === 'dhcpcd' && d.state === 'failed');
+  const wireless = root ? [root] : found(wirelessDaemon(c), association(c), dhcpcdFailed ? null : wirelessLease(c), wirelessAddress(c));
   // The default route hangs off the wireless lease (station): a missing lease already says it.
-  const leaseIssue = wireless.some((p) => p.id === 'no-wireless-lease' || p.id === 'no-wireless-address');
+  const leaseIssue = dhcpcdFailed || wireless.some((p) => p.id === 'no-wireless-lease' || p.id === 'no-wireless-address');
   if (!root && !leaseIssue) wireless.push(...found(defaultRoute(c)));
   // The relay's servers cannot answer a guest that is off the wireless network, or has no route there.
-  const dnsSilent = wireless.length ? null : wirelessDnsSilent(c);
-  const problems = [...wireless, ...found(lanAddress(c), forwarding(c), nat(c), dnsPropagation(c), dnsSilent, initAgent(c), restartLoops(c), passthru(c), memory(c), uncheckable(c))];
+  const dnsSilent = wireless.length || dhcpcdFailed ? null : wirelessDnsSilent(c);
+  const problems = [...wireless, ...found(daemonsFailed(c), lanAddress(c), forwarding(c), nat(c), dnsPropagation(c), dnsSilent, initAgent(c), restartLoops(c), passthru(c), memory(c), uncheckable(c))];
   // Down before degraded; otherwise the order above (root causes first).
   return problems.filter((p) => p.severity === 'down').concat(problems.filter((p) => p.severity === 'degraded'));
 }

@@ -71,7 +71,7 @@ function object<T>(fields: { [K in keyof T]-?: Check }): Check {
 const PROBLEM_IDS = Object.keys({
   'no-wireless-interface': 1, 'wireless-daemon-down': 1, 'wireless-control-socket': 1, 'wireless-not-associated': 1, 'wireless-auth-failed': 1,
   'access-point-disabled': 1, 'no-wireless-lease': 1, 'no-wireless-address': 1, 'lan-no-address': 1, 'dns-not-propagated': 1, 'wireless-dns-not-answering': 1,
-  'forwarding-off': 1, 'nat-missing': 1, 'init-unreachable': 1, 'init-config': 1, 'init-step-failed': 1, 'daemon-restarting': 1,
+  'forwarding-off': 1, 'nat-missing': 1, 'init-unreachable': 1, 'init-config': 1, 'init-step-failed': 1, 'daemon-restarting': 1, 'daemon-failed': 1,
   'passthru-unreachable': 1, 'passthru-not-listening': 1, 'passthru-refusing-host': 1, 'memory-low': 1, 'check-failed': 1, 'no-default-route': 1,
 } satisfies Record<R.ProblemId, 1>);
 

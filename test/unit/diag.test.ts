@@ -655,6 +655,9 @@ describe('wifibox-diag verdict rules', () => {
       f.dhcp.udhcpd.dnsKnown = null;
     }, 'init-unreachable', 1);
     await only((f) => void (f.agents.init.configProblems = ['/media/etc/sysctl.conf:3: error: x']), 'init-config', 1);
+    // wifibox-agents.conf's problems come in init's list like any file's.
+    const agentsConf = "/media/etc/wifibox-agents.conf:3: error: relay_timeout = '0' is not valid; expected a number from 0.1 to 10 seconds (the default, 1, is used)";
+    expect((await only((f) => void (f.agents.init.configProblems = [agentsConf]), 'init-config', 1)).evidence).toEqual([agentsConf]);
     const p = await only((f) => {
       const s = f.agents.init.steps.find((x) => x.id === 'hostname')!;
       s.state = 'failed';
@@ -683,6 +686,53 @@ describe('wifibox-diag verdict rules', () => {
       d.restarts = 7;
       d.since = new Date(NOW.getTime() - 3600_000).toISOString();
     })).ids).toEqual([]);
+  });
+
+  it('a daemon that could not be started at all: down for the station\'s udhcpd and dhcpcd, not also "restarting", its consequences not repeated', async () => {
+    const fail = (name: string, extra: Partial<Facts['agents']['init']['daemons'][number]> = {}) => (f: Facts) => {
+      const d = f.agents.init.daemons.find((x) => x.name === name) ?? (f.agents.init.daemons[f.agents.init.daemons.push({ name, state: '', pid: null, restarts: 0, lastExit: null, since: null }) - 1]!);
+      Object.assign(d, { state: 'failed', pid: null, lastExit: 'could not be started: ENOENT' }, extra);
+    };
+    // Restarted often and lately before it went missing: still one problem, not a restart loop too.
+    const udhcpd = await only(fail('udhcpd', { restarts: 3, since: new Date(NOW.getTime() - 5000).toISOString() }), 'daemon-failed', 2);
+    expect(udhcpd.summary).toBe('udhcpd could not be started (not installed): the host gets no address on eth0');
+    expect(udhcpd.cause).toBe('wifibox-init could not run udhcpd (could not be started: ENOENT): it is not installed in the guest, or the path wifibox-init was given for it does not exist. It does not try again.');
+    expect(udhcpd.fix).toMatch(/`apk add busybox-extras`.*--udhcpd in WIFIBOX_INIT_OPTS/);
+    expect(udhcpd.evidence).toEqual(['udhcpd: failed, could not be started: ENOENT']);
+    // No dhcpcd: no lease, no address on wlan0, no default route; only the missing program is named.
+    const dhcpcd = await only((f) => {
+      fail('dhcpcd', { lastExit: 'could not be started: EACCES' })(f);
+      f.dhcp.wireless = null;
+      f.interfaces.links.find((l) => l.name === 'wlan0')!.addresses = [];
+      f.interfaces.routes = f.interfaces.routes.filter((r) => r.dst !== 'default');
+    }, 'daemon-failed', 2);
+    expect(dhcpcd.summary).toBe('dhcpcd could not be started (cannot run): the guest gets no lease from the wireless network on wlan0');
+    expect(dhcpcd.cause).toMatch(/the file is not executable/);
+    expect((await only(fail('radvd'), 'daemon-failed', 1)).fix).toMatch(/`apk add radvd`.*--radvd/);
+    // The access point's udhcpd serves wireless clients; the host's way out does not depend on it.
+    const ap = await only((f) => {
+      fail('udhcpd')(f);
+      f.agents.init.flavor = 'access-point';
+    }, 'daemon-failed', 1);
+    expect(ap.summary).toMatch(/wireless clients get no address on wlan0$/);
+    // A failed step of the same name is not said again.
+    expect((await judge((f) => {
+      fail('udhcpd')(f);
+      Object.assign(f.agents.init.steps.find((x) => x.id === 'udhcpd')!, { state: 'failed', why: 'ENOENT' });
+    })).ids).toEqual(['daemon-failed']);
+  });
+
+  it('dhcpcd waiting while wlan0 is gone is no problem of its own, even after restarts', async () => {
+    const waiting = (f: Facts) => void Object.assign(f.agents.init.daemons.find((x) => x.name === 'dhcpcd')!,
+      { state: 'waiting', pid: null, restarts: 4, since: new Date(NOW.getTime() - 5000).toISOString(), lastExit: 'wlan0 is gone; waiting for it to come back' });
+    const gone = await judge((f) => {
+      waiting(f);
+      f.wireless = { ...f.wireless, present: false, reachable: false, error: 'ENOENT', station: null };
+      f.interfaces.links = f.interfaces.links.filter((l) => l.name !== 'wlan0');
+    });
+    expect(gone.ids).toEqual(['no-wireless-interface']);
+    // Back a moment ago, not restarted yet: nothing to say.
+    expect((await judge(waiting)).ids).toEqual([]);
   });
 
   it('passthrough: agent down, a port not listening, refusing the host', async () => {
@@ -746,7 +796,7 @@ describe('wifibox-diag JSON shape', () => {
     r.problems.push({ id: 'nope', severity: 'down', summary: '', cause: '', fix: '', evidence: [] });
     r.dhcp.udhcpd.leases[0].expiresAt = 'tomorrow';
     expect(validateReport(r)).toEqual([
-      '$.problems[0].id: expected one of "no-wireless-interface", "wireless-daemon-down", "wireless-control-socket", "wireless-not-associated", "wireless-auth-failed", "access-point-disabled", "no-wireless-lease", "no-wireless-address", "lan-no-address", "dns-not-propagated", "wireless-dns-not-answering", "forwarding-off", "nat-missing", "init-unreachable", "init-config", "init-step-failed", "daemon-restarting", "passthru-unreachable", "passthru-not-listening", "passthru-refusing-host", "memory-low", "check-failed", "no-default-route", got "nope"',
+      '$.problems[0].id: expected one of "no-wireless-interface", "wireless-daemon-down", "wireless-control-socket", "wireless-not-associated", "wireless-auth-failed", "access-point-disabled", "no-wireless-lease", "no-wireless-address", "lan-no-address", "dns-not-propagated", "wireless-dns-not-answering", "forwarding-off", "nat-missing", "init-unreachable", "init-config", "init-step-failed", "daemon-restarting", "daemon-failed", "passthru-unreachable", "passthru-not-listening", "passthru-refusing-host", "memory-low", "check-failed", "no-default-route", got "nope"',
       '$.wireless.present: expected a boolean, got string',
       '$.dhcp.udhcpd.leases[0].expiresAt: expected an ISO 8601 time, got string',
       '$.nat.extra: not part of the documented shape',
