@@ -53,8 +53,8 @@ function readRelay(v: unknown): DnsRelayInfo | null {
   const r = v as Loose<RelayStatus>;
   const upstream = arr(r.upstream).filter(isObject).map((x) => {
     const u = x as Loose<UpstreamStats>;
-    return { server: str(u.server) ?? '?', sent: count(u.sent) ?? 0, answered: count(u.answered) ?? 0, timeouts: count(u.timeouts) ?? 0,
-      lastAnswerAt: isoTime(u.lastAnswerAt), lastTimeoutAt: isoTime(u.lastTimeoutAt) };
+    return { server: str(u.server) ?? '?', sent: count(u.sent) ?? 0, answered: count(u.answered) ?? 0, lastAnswerAt: isoTime(u.lastAnswerAt),
+      timeouts: count(u.timeouts) ?? 0, lastTimeoutAt: isoTime(u.lastTimeoutAt) };
   });
   const source = r.source === 'wireless' || r.source === 'fallback' || r.source === 'none' ? r.source : null;
   return { listening: strings(r.listening), servers: strings(r.servers), source, inFlight: count(r.inFlight), counters: counts(r.counters), upstream, medianUpstreamMs: num(r.medianUpstreamMs) };

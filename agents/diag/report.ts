@@ -89,10 +89,10 @@ export interface InitInfo extends AgentInfo {
 export interface DnsUpstreamInfo {
   server: string;
   sent: number;
+  /** Each count with its latest time (null: never). */
   answered: number;
-  timeouts: number;
-  /** null: never (answered, timed out). */
   lastAnswerAt: string | null;
+  timeouts: number;
   lastTimeoutAt: string | null;
 }
 

@@ -104,7 +104,7 @@ const report = object<R.DiagReport>({
         listening: array(string), servers: array(string), source: nullable(oneOf('wireless', 'fallback', 'none')), inFlight: nullable(count),
         counters: record(count), medianUpstreamMs: nullable(number),
         upstream: array(object<R.DnsUpstreamInfo>({
-          server: string, sent: count, answered: count, timeouts: count, lastAnswerAt: nullable(isoTime), lastTimeoutAt: nullable(isoTime),
+          server: string, sent: count, answered: count, lastAnswerAt: nullable(isoTime), timeouts: count, lastTimeoutAt: nullable(isoTime),
         })),
       })),
     }),
