@@ -48,7 +48,8 @@ export function daemonsFailed(c: RuleContext): Problem[] {
   return c.facts.agents.init.daemons.filter((d) => d.state === 'failed').map((d) => {
     const { severity, what } = loss(d, c);
     const code = /\bE[A-Z]+\b/.exec(d.lastExit ?? '')?.[0];
-    const why = code === 'ENOENT'
+    const missing = code === 'ENOENT';
+    const why = missing
       ? 'it is not installed in the guest, or the path wifibox-init was given for it does not exist'
       : code === 'EACCES'
         ? 'the file is not executable'
@@ -56,7 +57,7 @@ export function daemonsFailed(c: RuleContext): Problem[] {
     const p = PROGRAMS[d.name];
     const install = p ? `Add it to the guest image (\`apk add ${p.pkg}\`)` : `Install the package that provides ${d.name}`;
     const path = p ? `, or, if it is installed elsewhere, give its path with ${p.option} in WIFIBOX_INIT_OPTS (/etc/conf.d/wifibox-init)` : '';
-    return problem('daemon-failed', severity, `${d.name} could not be started (${why.startsWith('it is not installed') ? 'not installed' : 'cannot run'}): ${what}`,
+    return problem('daemon-failed', severity, `${d.name} could not be started (${missing ? 'not installed' : 'cannot run'}): ${what}`,
       `wifibox-init could not run ${d.name} (${d.lastExit ?? 'could not be started'}): ${why}. It does not try again.`,
       `${install}${path}; then ${RESTART_HINT}.`,
       [`${d.name}: failed, ${d.lastExit ?? 'no reason given'}`]);

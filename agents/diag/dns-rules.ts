@@ -22,7 +22,7 @@ function relayNotHandedOut(c: RuleContext, relay: DnsRelayInfo): Problem | null 
   const withoutRelay = `To do without the relay, set \`relay = no\` in the [init] section of ${conf}/wifibox-agents.conf: udhcpd then hands out the wireless network's DNS itself.`;
   if (own.length === 0) {
     const lan = c.opts.lanInterface;
-    return problem('dns-not-propagated', 'degraded', `the DNS relay does not listen on ${lan}'s IPv4 address: the DNS server the host is given (${handed}) does not answer it`,
+    return problem('dns-not-propagated', 'degraded', `the DNS relay does not listen on ${lan}'s IPv4 address: the host's DNS queries to the guest go unanswered (udhcpd hands out ${handed})`,
       `wifibox-init's DNS relay could not listen on port 53 there: another DNS server in the guest (dnsmasq, unbound, ...) holds it, or ${lan} had no address when the relay started.`,
       `See wifibox-init's line "DNS relay cannot listen there" in the log below; stop the other DNS server, then ${RESTART_HINT}. ${withoutRelay}`,
       evidence);

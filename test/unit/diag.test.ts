@@ -573,7 +573,7 @@ describe('wifibox-diag verdict rules', () => {
     expect(other.evidence).toEqual(['DNS relay listens on: 10.0.0.1', '/tmp/udhcpd.conf hands out: 192.168.77.53 8.8.8.8']);
     // The relay could not listen (port 53 taken): udhcpd's 10.0.0.1 leads nowhere. An IPv6 address alone does not serve udhcpd's hosts.
     const deaf = await only((f) => void (f.agents.init.dnsRelay!.listening = ['fd00::1']), 'dns-not-propagated', 1, relayGuest());
-    expect(deaf.summary).toBe('the DNS relay does not listen on eth0\'s IPv4 address: the DNS server the host is given (10.0.0.1 8.8.8.8 8.8.4.4) does not answer it');
+    expect(deaf.summary).toBe('the DNS relay does not listen on eth0\'s IPv4 address: the host\'s DNS queries to the guest go unanswered (udhcpd hands out 10.0.0.1 8.8.8.8 8.8.4.4)');
     expect(deaf.cause).toMatch(/another DNS server in the guest/);
     // udhcpd's init-side flag says nothing with the relay: its config is what counts.
     expect((await judge((f) => void (f.dhcp.udhcpd.dnsKnown = false), relayGuest())).ids).toEqual([]);
