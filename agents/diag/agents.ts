@@ -1,10 +1,10 @@
 // The agents' status endpoints (one JSON document, then EOF), projected into the report's shape.
 // Read defensively: the agent may be an older or newer build than this command.
-import type { InitStatus, PassthruStatus } from '../common/status';
+import type { InitStatus, PassthruStatus, RelayStatus, UpstreamStats } from '../common/status';
 import type { DiagOptions } from './options';
-import type { AgentInfo, DaemonInfo, InitInfo, PassthruInfo, PassthruPortInfo, StepInfo, WirelessLeaseInfo } from './report';
+import type { AgentInfo, DaemonInfo, DnsRelayInfo, InitInfo, PassthruInfo, PassthruPortInfo, StepInfo, WirelessLeaseInfo } from './report';
 import type { DiagSystem } from './system';
-import { arr, errText, isObject, isoTime, num, str, strings } from './util';
+import { arr, count, counts, errText, isObject, isoTime, num, str, strings } from './util';
 
 /** What the init status says beyond the agents section: the wireless lease, DNS, udhcpd, forwarding. */
 export interface InitView {
@@ -47,12 +47,25 @@ function agentBase(endpoint: string, doc: Record<string, unknown> | null, error:
   };
 }
 
+/** The relay's status; null when it does not run (or an older wifibox-init says nothing of it). */
+function readRelay(v: unknown): DnsRelayInfo | null {
+  if (!isObject(v)) return null;
+  const r = v as Loose<RelayStatus>;
+  const upstream = arr(r.upstream).filter(isObject).map((x) => {
+    const u = x as Loose<UpstreamStats>;
+    return { server: str(u.server) ?? '?', sent: count(u.sent) ?? 0, answered: count(u.answered) ?? 0, lastAnswerAt: isoTime(u.lastAnswerAt),
+      timeouts: count(u.timeouts) ?? 0, lastTimeoutAt: isoTime(u.lastTimeoutAt) };
+  });
+  const source = r.source === 'wireless' || r.source === 'fallback' || r.source === 'none' ? r.source : null;
+  return { listening: strings(r.listening), servers: strings(r.servers), source, inFlight: count(r.inFlight), counters: counts(r.counters), upstream, medianUpstreamMs: num(r.medianUpstreamMs) };
+}
+
 export async function readInit(sys: DiagSystem, opts: DiagOptions): Promise<InitView> {
   const r = await fetchStatus(sys, opts.initSocket, opts.timeoutMs);
   const doc = 'doc' in r ? (r.doc as Loose<InitStatus>) : null;
   const base = agentBase(opts.initSocket, doc as Record<string, unknown> | null, 'error' in r ? r.error : null);
   if (!doc) {
-    return { info: { ...base, flavor: null, configProblems: [], steps: [], daemons: [] }, lease: null, udhcpd: null, forwarding: null };
+    return { info: { ...base, flavor: null, configProblems: [], steps: [], daemons: [], dnsRelay: null }, lease: null, udhcpd: null, forwarding: null };
   }
   const flavor = doc.flavor === 'station' || doc.flavor === 'access-point' ? doc.flavor : null;
   const steps: StepInfo[] = arr(doc.steps).filter(isObject).map((s) => ({
@@ -93,7 +106,7 @@ export async function readInit(sys: DiagSystem, opts: DiagOptions): Promise<Init
   const u = isObject(doc.udhcpd) ? doc.udhcpd : null;
   const fwd = isObject(doc.forwarding) ? doc.forwarding.v4 : null;
   return {
-    info: { ...base, flavor, configProblems: strings(doc.problems), steps, daemons },
+    info: { ...base, flavor, configProblems: strings(doc.problems), steps, daemons, dnsRelay: readRelay(doc.dnsRelay) },
     lease,
     udhcpd: u ? { config: str(u.config), dnsKnown: typeof u.dnsKnown === 'boolean' ? u.dnsKnown : null } : null,
     forwarding: typeof fwd === 'boolean' ? fwd : null,
@@ -106,8 +119,6 @@ export async function readPassthru(sys: DiagSystem, opts: DiagOptions): Promise<
   const base = agentBase(opts.passthruSocket, doc as Record<string, unknown> | null, 'error' in r ? r.error : null);
   if (!doc) return { info: { ...base, state: null, network: null, waiting: null, configProblems: [] }, ports: [] };
   const ports: PassthruPortInfo[] = arr(doc.ports).filter(isObject).map((p) => {
-    const counters: Record<string, number> = {};
-    if (isObject(p.counters)) for (const [k, v] of Object.entries(p.counters)) if (typeof v === 'number') counters[k] = v;
     return {
       port: num(p.port) ?? 0,
       path: str(p.path) ?? '?',
@@ -118,7 +129,7 @@ export async function readPassthru(sys: DiagSystem, opts: DiagOptions): Promise<
       active: num(p.active) ?? 0,
       monitors: num(p.monitors) ?? 0,
       peers: strings(p.peers),
-      counters,
+      counters: counts(p.counters),
     };
   });
   return {

@@ -16,12 +16,14 @@ export type ProblemId =
   | 'no-wireless-address'
   | 'lan-no-address'
   | 'dns-not-propagated'
+  | 'wireless-dns-not-answering'
   | 'forwarding-off'
   | 'nat-missing'
   | 'init-unreachable'
   | 'init-config'
   | 'init-step-failed'
   | 'daemon-restarting'
+  | 'daemon-failed'
   | 'passthru-unreachable'
   | 'passthru-not-listening'
   | 'passthru-refusing-host'
@@ -79,6 +81,34 @@ export interface InitInfo extends AgentInfo {
   configProblems: string[];
   steps: StepInfo[];
   daemons: DaemonInfo[];
+  /** The DNS relay inside wifibox-init; null when it does not run (relay = no, the access point, an older agent). */
+  dnsRelay: DnsRelayInfo | null;
+}
+
+/** How one upstream server has answered the relay since wifibox-init started. */
+export interface DnsUpstreamInfo {
+  server: string;
+  sent: number;
+  /** Each count with its latest time (null: never). */
+  answered: number;
+  lastAnswerAt: string | null;
+  timeouts: number;
+  lastTimeoutAt: string | null;
+}
+
+export interface DnsRelayInfo {
+  /** The guest's own LAN addresses it answers on; empty when it could not listen anywhere. */
+  listening: string[];
+  /** The servers it asks now, in the order it tries them. */
+  servers: string[];
+  /** wireless: from the wireless network's DHCP; fallback: the fixed ones of udhcpd.conf/radvd.conf. */
+  source: 'wireless' | 'fallback' | 'none' | null;
+  inFlight: number | null;
+  /** queries, tcpQueries, answered, truncated, servfail, dropped*: as the agent counts them, since it started. */
+  counters: Record<string, number>;
+  /** The current servers first, then those asked before. */
+  upstream: DnsUpstreamInfo[];
+  medianUpstreamMs: number | null;
 }
 
 export interface PassthruInfo extends AgentInfo {

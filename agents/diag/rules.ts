@@ -1,26 +1,14 @@
 // The verdict: facts in, problems out, each with its likely cause and what to do. Pure, so
 // every rule is tested on fixture facts. Root causes hide their consequences: with no wlan0,
 // "wpa_supplicant is not running" and "no lease" would only repeat the same story.
-import type { DiagOptions } from './options';
-import type { Facts, Health, Problem, ProblemId, Severity } from './report';
+// The DNS rules are in dns-rules.ts, the supervised daemons' in daemon-rules.ts.
+import { daemonsFailed, restartLoops } from './daemon-rules';
+import { dnsPropagation, wirelessDnsSilent } from './dns-rules';
+import type { Health, Problem } from './report';
+import { isStation, problem, RESTART_HINT, type RuleContext } from './rule-context';
 
-export interface RuleContext {
-  facts: Facts;
-  opts: Pick<DiagOptions, 'wirelessInterface' | 'lanInterface' | 'wpaSupplicantConfDir' | 'hostapdConfDir' | 'confDir'>;
-  now: Date;
-}
-
-/** A daemon restarted this often, and again within a minute (the supervisor's "healthy" time), is in a loop. */
-export const RESTART_LOOP = { restarts: 3, withinMs: 60_000 };
 export const MEMORY_LOW = { percent: 10, kib: 8 * 1024 };
 
-const RESTART_HINT = 'restart Wifibox on the host: `service wifibox restart`';
-
-function problem(id: ProblemId, severity: Severity, summary: string, cause: string, fix: string, evidence: string[] = []): Problem {
-  return { id, severity, summary, cause, fix, evidence };
-}
-
-const isStation = (c: RuleContext) => c.facts.wireless.daemon === 'wpa_supplicant';
 const wlanLink = (c: RuleContext) => c.facts.interfaces.links.find((l) => l.name === c.opts.wirelessInterface);
 const step = (c: RuleContext, id: string) => c.facts.agents.init.steps.find((s) => s.id === id);
 const stepFailed = (c: RuleContext, id: string) => {
@@ -210,20 +198,6 @@ function defaultRoute(c: RuleContext): Problem | null {
     i.routes.map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`));
 }
 
-function dnsPropagation(c: RuleContext): Problem | null {
-  const lease = c.facts.dhcp.wireless;
-  const u = c.facts.dhcp.udhcpd;
-  if (!isStation(c) || !lease?.address || lease.dns.length === 0 || u.configError) return null;
-  const missing = lease.dns.filter((d) => !u.configDns.includes(d));
-  if (u.dnsKnown !== false && missing.length === 0) return null;
-  return problem('dns-not-propagated', 'degraded', 'the host is not given the wireless network\'s DNS servers',
-    u.dnsKnown === false
-      ? 'wifibox-init has the wireless lease but has not rendered udhcpd\'s config with its DNS yet (or failed to).'
-      : `udhcpd's config ${u.config} lacks ${missing.join(', ')}: it was not rendered again after the wireless DNS changed.`,
-    'Wait a few seconds and look again; if it stays, see wifibox-init\'s lines in the log. The host picks the DNS up at its next lease renewal.',
-    [`wireless DNS: ${lease.dns.join(' ')}`, `${u.config} hands out: ${u.configDns.join(' ') || 'no DNS'}`, `udhcpd.dnsKnown: ${u.dnsKnown}`]);
-}
-
 function forwarding(c: RuleContext): Problem | null {
   if (c.facts.nat.forwarding !== false) return null;
   // The firewall's failure is the reason; the forwarding step only says it was blocked.
@@ -279,6 +253,7 @@ function initAgent(c: RuleContext): Problem[] {
   if (c.facts.nat.forwarding === false) explained.add('forwarding').add('firewall');
   if (c.facts.nat.error === null && !c.facts.nat.masquerade) explained.add('firewall');
   if (!c.facts.wireless.present) explained.add(`wait:${c.opts.wirelessInterface}`).add(`iface:${c.opts.wirelessInterface}`).add('dhcpcd');
+  for (const d of i.daemons) if (d.state === 'failed') explained.add(d.name); // daemon-failed says it
   const failed = i.steps.filter((s) => (s.state === 'failed' || s.state === 'blocked') && !explained.has(s.id));
   if (failed.length) {
     out.push(problem('init-step-failed', 'degraded', `wifibox-init could not do: ${failed.map((s) => s.id).join(', ')}`,
@@ -287,25 +262,6 @@ function initAgent(c: RuleContext): Problem[] {
       failed.map((s) => `${s.id}: ${s.state}${s.why ? ` (${s.why})` : ''}`)));
   }
   return out;
-}
-
-const DAEMON_CAUSES: Record<string, string> = {
-  udhcpd: 'udhcpd rejects its config, or another DHCP server already holds port 67.',
-  dhcpcd: 'dhcpcd cannot run on the wireless interface (it vanished, or its config is wrong).',
-  radvd: 'radvd rejects its config, or IPv6 forwarding is off.',
-};
-
-function restartLoops(c: RuleContext): Problem[] {
-  const now = c.now.getTime();
-  return c.facts.agents.init.daemons.flatMap((d) => {
-    const since = d.since ? Date.parse(d.since) : NaN;
-    const recent = d.restarts >= RESTART_LOOP.restarts && Number.isFinite(since) && now - since < RESTART_LOOP.withinMs;
-    if (d.state !== 'backoff' && !recent) return [];
-    return [problem('daemon-restarting', 'degraded', `${d.name} keeps dying: restarted ${d.restarts} time(s)${d.state === 'backoff' ? ', waiting to start again' : ''}`,
-      `${DAEMON_CAUSES[d.name] ?? `${d.name} exits soon after it starts.`} Last exit: ${d.lastExit ?? 'unknown'}.`,
-      `wifibox-init logs the daemon's last output with each restart: see its lines in the log below.`,
-      [`${d.name}: ${d.state}, restarts ${d.restarts}, last exit ${d.lastExit ?? '?'}, since ${d.since ?? '?'}`])];
-  });
 }
 
 function passthru(c: RuleContext): Problem[] {
@@ -366,16 +322,19 @@ function uncheckable(c: RuleContext): Problem | null {
     'Run wifibox-diag as root in the guest, with the iproute2 and iptables packages installed.', blind);
 }
 
+const found = (...ps: (Problem | Problem[] | null)[]): Problem[] => ps.flat().filter((p): p is Problem => p !== null);
+
 export function diagnose(c: RuleContext): Problem[] {
-  const all: (Problem | Problem[] | null)[] = [];
   const root = noWirelessInterface(c);
-  all.push(root);
-  if (!root) all.push(wirelessDaemon(c), association(c), wirelessLease(c), wirelessAddress(c));
+  // A dhcpcd that could not be started at all is why there is no lease: daemon-failed says it.
+  const dhcpcdFailed = c.facts.agents.init.daemons.some((d) => d.name === 'dhcpcd' && d.state === 'failed');
+  const wireless = root ? [root] : found(wirelessDaemon(c), association(c), dhcpcdFailed ? null : wirelessLease(c), wirelessAddress(c));
   // The default route hangs off the wireless lease (station): a missing lease already says it.
-  const leaseIssue = all.some((p) => p !== null && !Array.isArray(p) && (p.id === 'no-wireless-lease' || p.id === 'no-wireless-address'));
-  all.push(root || leaseIssue ? null : defaultRoute(c));
-  all.push(lanAddress(c), forwarding(c), nat(c), dnsPropagation(c), initAgent(c), restartLoops(c), passthru(c), memory(c), uncheckable(c));
-  const problems = all.flat().filter((p): p is Problem => p !== null);
+  const leaseIssue = dhcpcdFailed || wireless.some((p) => p.id === 'no-wireless-lease' || p.id === 'no-wireless-address');
+  if (!root && !leaseIssue) wireless.push(...found(defaultRoute(c)));
+  // The relay's servers cannot answer a guest that is off the wireless network, or has no route there.
+  const dnsSilent = wireless.length || dhcpcdFailed ? null : wirelessDnsSilent(c);
+  const problems = [...wireless, ...found(daemonsFailed(c), lanAddress(c), forwarding(c), nat(c), dnsPropagation(c), dnsSilent, initAgent(c), restartLoops(c), passthru(c), memory(c), uncheckable(c))];
   // Down before degraded; otherwise the order above (root causes first).
   return problems.filter((p) => p.severity === 'down').concat(problems.filter((p) => p.severity === 'degraded'));
 }

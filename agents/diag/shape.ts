@@ -67,12 +67,13 @@ function object<T>(fields: { [K in keyof T]-?: Check }): Check {
   };
 }
 
-const PROBLEM_IDS: readonly R.ProblemId[] = [
-  'no-wireless-interface', 'wireless-daemon-down', 'wireless-control-socket', 'wireless-not-associated', 'wireless-auth-failed',
-  'access-point-disabled', 'no-wireless-lease', 'no-wireless-address', 'lan-no-address', 'dns-not-propagated', 'forwarding-off',
-  'nat-missing', 'init-unreachable', 'init-config', 'init-step-failed', 'daemon-restarting', 'passthru-unreachable',
-  'passthru-not-listening', 'passthru-refusing-host', 'memory-low', 'check-failed', 'no-default-route',
-];
+// A record, not a list: an id added to ProblemId and not here (or the other way round) does not compile.
+const PROBLEM_IDS = Object.keys({
+  'no-wireless-interface': 1, 'wireless-daemon-down': 1, 'wireless-control-socket': 1, 'wireless-not-associated': 1, 'wireless-auth-failed': 1,
+  'access-point-disabled': 1, 'no-wireless-lease': 1, 'no-wireless-address': 1, 'lan-no-address': 1, 'dns-not-propagated': 1, 'wireless-dns-not-answering': 1,
+  'forwarding-off': 1, 'nat-missing': 1, 'init-unreachable': 1, 'init-config': 1, 'init-step-failed': 1, 'daemon-restarting': 1, 'daemon-failed': 1,
+  'passthru-unreachable': 1, 'passthru-not-listening': 1, 'passthru-refusing-host': 1, 'memory-low': 1, 'check-failed': 1, 'no-default-route': 1,
+} satisfies Record<R.ProblemId, 1>);
 
 const agentFields = {
   endpoint: string,
@@ -99,6 +100,13 @@ const report = object<R.DiagReport>({
       configProblems: array(string),
       steps: array(object<R.StepInfo>({ id: string, state: string, why: nullable(string), warnings: array(string) })),
       daemons: array(object<R.DaemonInfo>({ name: string, state: string, pid: nullable(count), restarts: count, lastExit: nullable(string), since: nullable(isoTime) })),
+      dnsRelay: nullable(object<R.DnsRelayInfo>({
+        listening: array(string), servers: array(string), source: nullable(oneOf('wireless', 'fallback', 'none')), inFlight: nullable(count),
+        counters: record(count), medianUpstreamMs: nullable(number),
+        upstream: array(object<R.DnsUpstreamInfo>({
+          server: string, sent: count, answered: count, lastAnswerAt: nullable(isoTime), timeouts: count, lastTimeoutAt: nullable(isoTime),
+        })),
+      })),
     }),
     passthru: object<R.PassthruInfo>({ ...agentFields, state: nullable(string), network: nullable(string), waiting: nullable(string), configProblems: array(string) }),
   }),

@@ -1,6 +1,6 @@
 // The report for a person on the guest's console: the verdict first, then one section per
 // subject. Plain ASCII and short lines: it is read on a serial console as often as over ssh.
-import type { DiagReport, Problem } from './report';
+import type { DaemonInfo, DiagReport, DnsRelayInfo, Problem } from './report';
 import { duration, kib } from './util';
 
 function verdict(r: DiagReport): string[] {
@@ -33,9 +33,9 @@ function agents(r: DiagReport, now: Date): string[] {
     out.push(`    steps: ${init.steps.filter((s) => s.state === 'ok').length} of ${init.steps.length} ok${notOk.length ? '' : ` (${init.steps.map((s) => s.id).join(', ')})`}`);
     for (const s of notOk) out.push(`      ${s.id}: ${s.state}${s.why ? ` - ${s.why}` : ''}`);
     for (const s of init.steps) for (const w of s.warnings) out.push(`      ${s.id} warning: ${w}`);
-    for (const d of init.daemons) {
-      out.push(`    ${d.name.padEnd(8)} ${d.state.padEnd(8)} pid ${String(d.pid ?? '-').padEnd(7)} restarts ${d.restarts}${d.lastExit ? `  last ${d.lastExit}` : ''}${d.since ? `  since ${ago(d.since, now)} ago` : ''}`);
-    }
+    for (const d of init.daemons) out.push(daemonLine(d, now));
+    if (init.dnsRelay) out.push(...relayLines(init.dnsRelay, now));
+    else if (init.flavor === 'station') out.push('    dns relay: off (the host is given the wireless DNS itself)');
     for (const p of init.configProblems) out.push(`    config: ${p}`);
   } else {
     out.push(`  wifibox-init      not reachable at ${init.endpoint} (${init.error})`);
@@ -46,6 +46,34 @@ function agents(r: DiagReport, now: Date): string[] {
     for (const p of passthru.configProblems) out.push(`    config: ${p}`);
   } else {
     out.push(`  wifibox-passthru  not reachable at ${passthru.endpoint} (${passthru.error})`);
+  }
+  return out;
+}
+
+function daemonLine(d: DaemonInfo, now: Date): string {
+  const head = `    ${d.name.padEnd(8)} ${(d.state === 'failed' ? 'FAILED' : d.state).padEnd(8)}`;
+  // Here lastExit says why it does not run, not how a run ended.
+  if (d.state === 'failed') return `${head} ${d.lastExit ?? 'could not be started'}; not retried`;
+  if (d.state === 'waiting') return `${head} ${d.lastExit ?? 'waiting'}`;
+  return `${head} pid ${String(d.pid ?? '-').padEnd(7)} restarts ${d.restarts}${d.lastExit ? `  last ${d.lastExit}` : ''}${d.since ? `  since ${ago(d.since, now)} ago` : ''}`;
+}
+
+const DROPPED: Record<string, string> = { droppedMalformed: 'malformed', droppedOversized: 'oversized', droppedOverload: 'overload', droppedOutsidePeer: 'from outside the LAN' };
+
+function relayLines(r: DnsRelayInfo, now: Date): string[] {
+  const n = (k: string) => r.counters[k] ?? 0;
+  const where = r.listening.length ? `on ${r.listening.join(' ')}` : 'NOT listening';
+  const from = r.source === 'fallback' ? 'fixed servers: the wireless network gave none' : r.source ?? '?';
+  const asks = r.servers.length ? `asks ${r.servers.join(' ')} (${from})` : 'knows no server: every query gets SERVFAIL';
+  const drops = Object.keys(r.counters).filter((k) => k.startsWith('dropped') && n(k) > 0);
+  const dropped = drops.reduce((sum, k) => sum + n(k), 0);
+  const out = [`    dns relay: ${where}, ${asks}`];
+  out.push(`      ${n('queries')} queries${n('tcpQueries') ? ` (${n('tcpQueries')} over TCP)` : ''}, ${n('answered')} answered${n('truncated') ? ` (${n('truncated')} truncated)` : ''}, ${n('servfail')} SERVFAIL, `
+    + `${dropped} dropped${drops.length ? ` (${drops.map((k) => `${n(k)} ${DROPPED[k] ?? k}`).join(', ')})` : ''}${r.medianUpstreamMs !== null ? `, median ${r.medianUpstreamMs} ms` : ''}`);
+  // Only the servers that have failed to answer: the healthy ones are in the counts above.
+  for (const u of r.upstream.filter((x) => x.timeouts > 0)) {
+    out.push(`      ${u.server}: ${u.sent} sent, ${u.answered} answered, ${u.timeouts} timed out (last ${ago(u.lastTimeoutAt, now)} ago), `
+      + `${u.lastAnswerAt ? `last answer ${ago(u.lastAnswerAt, now)} ago` : 'never answered'}${r.servers.includes(u.server) ? '' : '; no longer asked'}`);
   }
   return out;
 }

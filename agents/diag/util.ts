@@ -10,6 +10,17 @@ export function errText(err: unknown): string {
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 export const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+/** A count (whole, >= 0), or null: the report's shape promises whole numbers there. */
+export const count = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : null);
+/** An agent's named counters: the counts among them, whichever names this build knows or not. */
+export function counts(v: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, x] of Object.entries(isObject(v) ? v : {})) {
+    const n = count(x);
+    if (n !== null) out[k] = n;
+  }
+  return out;
+}
 export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 /** An ISO 8601 time, or null: a malformed one from an agent must not break the report's shape. */
 export const isoTime = (v: unknown): string | null => (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) && !Number.isNaN(Date.parse(v)) ? v : null);

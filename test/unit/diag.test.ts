@@ -55,6 +55,15 @@ const INIT_STATUS = {
   udhcpd: { config: '/tmp/udhcpd.conf', leaseSeconds: 864000, dnsKnown: true, renderedAt: '2026-11-26T15:06:06.952Z' },
   forwarding: { v4: true, v6: null },
 };
+/** The DNS relay as wifibox-init reports it in the lab (station flavor, relay on): the host asks 10.0.0.1. */
+const RELAY_STATUS = {
+  listening: ['10.0.0.1'], servers: ['192.168.77.53'], source: 'wireless', inFlight: 0,
+  counters: { queries: 12, tcpQueries: 0, answered: 12, truncated: 0, servfail: 0, droppedMalformed: 0, droppedOversized: 0, droppedOverload: 0, droppedOutsidePeer: 0 },
+  upstream: [{ server: '192.168.77.53', sent: 12, answered: 12, timeouts: 0, lastAnswerAt: '2026-11-26T15:06:09.100Z', lastTimeoutAt: null }],
+  medianUpstreamMs: 0.4,
+};
+/** With the relay, udhcpd hands out the guest's own LAN address in place of %%DNS%%. */
+const RELAY_UDHCPD_CONF = UDHCPD_CONF.replace('opt\tdns\t192.168.77.53', 'opt\tdns\t10.0.0.1');
 const PASSTHRU_STATUS = {
   agent: 'wifibox-passthru', version: '0.1.0+test', pid: 200, startedAt: '2026-11-26T15:05:58.818Z', uptimeSec: 11, config: '/media/etc/uds_passthru.conf', state: 'serving',
   address: '10.0.0.1', network: '10.0.0.1/24', problems: [], waiting: null,
@@ -177,8 +186,18 @@ function healthyGuest(): FakeOptions {
   };
 }
 
-async function healthyFacts(): Promise<Facts> {
-  const { sys } = fakeSystem(healthyGuest());
+/** The lab guest as wifibox-init runs it by default: the DNS relay on, udhcpd handing out 10.0.0.1. */
+function relayGuest(relay: object = RELAY_STATUS): FakeOptions {
+  const g = healthyGuest();
+  return {
+    ...g,
+    files: { ...g.files, '/tmp/udhcpd.conf': RELAY_UDHCPD_CONF },
+    sockets: { ...g.sockets, '/run/wifibox-init.sock': JSON.stringify({ ...INIT_STATUS, dnsRelay: relay }) },
+  };
+}
+
+async function healthyFacts(guest = healthyGuest()): Promise<Facts> {
+  const { sys } = fakeSystem(guest);
   const { tool, version, generatedAt, durationMs, health, exitCode, problems, ...facts } = await diagnoseGuest(sys, OPTS);
   void [tool, version, generatedAt, durationMs, health, exitCode, problems];
   return facts;
@@ -186,8 +205,8 @@ async function healthyFacts(): Promise<Facts> {
 
 const NOW = new Date('2026-11-26T15:06:10Z');
 /** The problems a copy of the healthy facts, changed by `change`, is judged to have. */
-async function judge(change: (f: Facts) => void, now = NOW) {
-  const facts = structuredClone(await healthyFacts());
+async function judge(change: (f: Facts) => void, guest = healthyGuest(), now = NOW) {
+  const facts = structuredClone(await healthyFacts(guest));
   change(facts);
   const problems = diagnose({ facts, opts: OPTS, now });
   const report = buildReport(facts, OPTS, now, now);
@@ -309,6 +328,57 @@ describe('wifibox-diag gathering', () => {
     }
   });
 
+  it('the DNS relay\'s status comes into the report; a relay status from another build is read defensively', async () => {
+    const { sys } = fakeSystem(relayGuest());
+    const r = await diagnoseGuest(sys, OPTS);
+    expect(r.agents.init.dnsRelay).toEqual(RELAY_STATUS);
+    expect(r.problems).toEqual([]); // udhcpd hands out the relay, not the wireless DNS: as it should
+    expect(r.dhcp.udhcpd.configDns).toEqual(['10.0.0.1', '8.8.8.8', '8.8.4.4']);
+    expect(validateReport(JSON.parse(JSON.stringify(r)))).toEqual([]);
+    // Without a relay (relay = no, or an older wifibox-init): null, and the shape still holds.
+    expect((await diagnoseGuest(fakeSystem(healthyGuest()).sys, OPTS)).agents.init.dnsRelay).toBeNull();
+    const odd = { listening: '10.0.0.1', servers: [1, '9.9.9.9'], source: 'carrier-pigeon', inFlight: -1, medianUpstreamMs: 'fast',
+      counters: { queries: 3, futureCounter: 2, bad: 'x', half: 1.5 }, upstream: [{ server: '9.9.9.9', sent: 'many', lastAnswerAt: 'yesterday' }, 7] };
+    const o = await diagnoseGuest(fakeSystem(relayGuest(odd)).sys, OPTS);
+    expect(o.agents.init.dnsRelay).toEqual({ listening: [], servers: ['9.9.9.9'], source: null, inFlight: null, medianUpstreamMs: null, counters: { queries: 3, futureCounter: 2 },
+      upstream: [{ server: '9.9.9.9', sent: 0, answered: 0, timeouts: 0, lastAnswerAt: null, lastTimeoutAt: null }] });
+    expect(validateReport(JSON.parse(JSON.stringify(o)))).toEqual([]);
+  });
+
+  it('the text shows the relay under wifibox-init: where, whom it asks, its counts, a server that fails; daemons that failed or wait', async () => {
+    const lines = (r: DiagReport) => renderText(r).split('\n');
+    const relay = lines(await diagnoseGuest(fakeSystem(relayGuest()).sys, OPTS));
+    const at = relay.indexOf('    dns relay: on 10.0.0.1, asks 192.168.77.53 (wireless)');
+    expect(at).toBeGreaterThan(relay.indexOf('  wifibox-init      0.1.0+test  pid 100  up 11s  flavor station'));
+    expect(relay[at + 1]).toBe('      12 queries, 12 answered, 0 SERVFAIL, 0 dropped, median 0.4 ms');
+    expect(lines(await diagnoseGuest(fakeSystem(healthyGuest()).sys, OPTS))).toContain('    dns relay: off (the host is given the wireless DNS itself)');
+    const troubled = {
+      ...RELAY_STATUS, listening: [], servers: ['192.168.77.53', '192.168.77.54'], medianUpstreamMs: null,
+      counters: { ...RELAY_STATUS.counters, queries: 20, tcpQueries: 2, servfail: 3, droppedMalformed: 2, droppedOutsidePeer: 1 },
+      upstream: [{ server: '192.168.77.53', sent: 9, answered: 4, timeouts: 5, lastAnswerAt: '2026-11-26T15:05:10.000Z', lastTimeoutAt: '2026-11-26T15:06:08.000Z' },
+        { server: '192.168.77.54', sent: 5, answered: 5, timeouts: 0, lastAnswerAt: '2026-11-26T15:06:09.000Z', lastTimeoutAt: null },
+        { server: '192.168.77.1', sent: 2, answered: 0, timeouts: 2, lastAnswerAt: null, lastTimeoutAt: '2026-11-26T15:06:00.000Z' }],
+    };
+    const t = lines(await diagnoseGuest(fakeSystem(relayGuest(troubled)).sys, OPTS));
+    const tAt = t.indexOf('    dns relay: NOT listening, asks 192.168.77.53 192.168.77.54 (wireless)');
+    expect(tAt).toBeGreaterThan(0);
+    expect(t.slice(tAt + 1, tAt + 4)).toEqual([
+      '      20 queries (2 over TCP), 12 answered, 3 SERVFAIL, 3 dropped (2 malformed, 1 from outside the LAN)',
+      '      192.168.77.53: 9 sent, 4 answered, 5 timed out (last 2s ago), last answer 1m00s ago',
+      '      192.168.77.1: 2 sent, 0 answered, 2 timed out (last 10s ago), never answered; no longer asked',
+    ]);
+    const g = relayGuest({ ...RELAY_STATUS, servers: [], source: 'none' });
+    const daemons = [
+      { name: 'dhcpcd', state: 'waiting', pid: null, restarts: 0, lastExit: 'wlan0 is gone; waiting for it to come back', since: null },
+      { name: 'udhcpd', state: 'failed', pid: null, restarts: 0, lastExit: 'could not be started: ENOENT', since: null },
+    ];
+    g.sockets!['/run/wifibox-init.sock'] = JSON.stringify({ ...JSON.parse(g.sockets!['/run/wifibox-init.sock'] as string), daemons });
+    const d = lines(await diagnoseGuest(fakeSystem(g).sys, OPTS));
+    expect(d).toContain('    dhcpcd   waiting  wlan0 is gone; waiting for it to come back');
+    expect(d).toContain('    udhcpd   FAILED   could not be started: ENOENT; not retried');
+    expect(d).toContain('    dns relay: on 10.0.0.1, knows no server: every query gets SERVFAIL');
+  });
+
   it('nothing running at all: still a report, exit 2, and the unreachable endpoints named', async () => {
     const g = healthyGuest();
     const { sys, log } = fakeSystem({ ...g, sockets: {}, control: {}, files: { ...g.files, '/proc/300/comm': 'sh\n' } });
@@ -383,8 +453,8 @@ describe('wifibox-diag gathering', () => {
 // ---- the verdict rules, one broken thing at a time ----
 
 describe('wifibox-diag verdict rules', () => {
-  const only = async (change: (f: Facts) => void, id: ProblemId, exit: 1 | 2) => {
-    const j = await judge(change);
+  const only = async (change: (f: Facts) => void, id: ProblemId, exit: 1 | 2, guest = healthyGuest()) => {
+    const j = await judge(change, guest);
     expect(j.ids).toEqual([id]);
     expect(j.exitCode).toBe(exit);
     const p = j.problems[0]!;
@@ -493,6 +563,52 @@ describe('wifibox-diag verdict rules', () => {
     expect(p.cause).toMatch(/lacks 192\.168\.77\.53/);
   });
 
+  it('with the DNS relay: the host is to be given the relay\'s address, not the wireless DNS', async () => {
+    // The lab's healthy relay guest: udhcpd hands out 10.0.0.1, which lacks the wireless DNS on purpose.
+    expect((await judge(() => undefined, relayGuest())).ids).toEqual([]);
+    const other = await only((f) => void (f.dhcp.udhcpd.configDns = ['192.168.77.53', '8.8.8.8']), 'dns-not-propagated', 1, relayGuest());
+    expect(other.summary).toBe('the host is not given the guest\'s DNS relay (10.0.0.1) as its DNS server');
+    expect(other.cause).toMatch(/hands out 192\.168\.77\.53 8\.8\.8\.8, not the relay's address: the template \/media\/etc\/udhcpd\.conf has no %%DNS%%/);
+    expect(other.fix).toMatch(/`opt dns %%DNS%%`.*`relay = no`/);
+    expect(other.evidence).toEqual(['DNS relay listens on: 10.0.0.1', '/tmp/udhcpd.conf hands out: 192.168.77.53 8.8.8.8']);
+    // The relay could not listen (port 53 taken): udhcpd's 10.0.0.1 leads nowhere. An IPv6 address alone does not serve udhcpd's hosts.
+    const deaf = await only((f) => void (f.agents.init.dnsRelay!.listening = ['fd00::1']), 'dns-not-propagated', 1, relayGuest());
+    expect(deaf.summary).toBe('the DNS relay does not listen on eth0\'s IPv4 address: the host\'s DNS queries to the guest go unanswered (udhcpd hands out 10.0.0.1 8.8.8.8 8.8.4.4)');
+    expect(deaf.cause).toMatch(/another DNS server in the guest/);
+    // udhcpd's init-side flag says nothing with the relay: its config is what counts.
+    expect((await judge((f) => void (f.dhcp.udhcpd.dnsKnown = false), relayGuest())).ids).toEqual([]);
+  });
+
+  it('a wireless DNS server that times out and has not answered since: named, with every current server\'s counts', async () => {
+    const two = { ...RELAY_STATUS, servers: ['192.168.77.53', '192.168.77.54'], upstream: [
+      { server: '192.168.77.53', sent: 9, answered: 4, timeouts: 5, lastAnswerAt: '2026-11-26T15:05:10.000Z', lastTimeoutAt: '2026-11-26T15:06:08.000Z' },
+      { server: '192.168.77.54', sent: 5, answered: 5, timeouts: 0, lastAnswerAt: '2026-11-26T15:06:09.000Z', lastTimeoutAt: null },
+      { server: '192.168.77.1', sent: 2, answered: 0, timeouts: 2, lastAnswerAt: null, lastTimeoutAt: '2026-11-26T15:06:00.000Z' }] };
+    const one = await only(() => undefined, 'wireless-dns-not-answering', 1, relayGuest(two));
+    expect(one.summary).toBe('the wireless network\'s DNS server 192.168.77.53 does not answer; the relay asks 192.168.77.54 instead');
+    expect(one.cause).toMatch(/down or unreachable, or the wireless network holds DNS until its captive portal is passed/);
+    expect(one.fix).toMatch(/Open a web page on the host.*`dhcpcd -n wlan0`.*asks the next server/);
+    expect(one.fix).not.toMatch(/names do not resolve/);
+    // 192.168.77.1 is no longer asked: not in the evidence, not blamed.
+    expect(one.evidence).toEqual([
+      '192.168.77.53: sent 9, answered 4, timeouts 5, last answer 2026-11-26T15:05:10.000Z, last timeout 2026-11-26T15:06:08.000Z',
+      '192.168.77.54: sent 5, answered 5, timeouts 0, last answer 2026-11-26T15:06:09.000Z, last timeout never',
+    ]);
+    // Every current server silent (one never answered at all): the summary says names do not resolve.
+    const none = await only((f) => {
+      const r = f.agents.init.dnsRelay!;
+      r.upstream[1] = { ...r.upstream[1]!, answered: 0, timeouts: 5, lastAnswerAt: null, lastTimeoutAt: '2026-11-26T15:06:09.000Z' };
+    }, 'wireless-dns-not-answering', 1, relayGuest(two));
+    expect(none.summary).toBe('none of the wireless network\'s DNS servers 192.168.77.53, 192.168.77.54 answers: names do not resolve for the host');
+    expect(none.fix).toMatch(/names do not resolve for the host\.$/);
+    // A timeout followed by answers is not a problem; nor are fixed servers (not the wireless network's).
+    expect((await judge((f) => void Object.assign(f.agents.init.dnsRelay!.upstream[0]!, { timeouts: 1, lastTimeoutAt: '2026-11-26T15:06:01.000Z' }), relayGuest())).ids).toEqual([]);
+    expect((await judge((f) => void (f.agents.init.dnsRelay!.source = 'fallback'), relayGuest(two))).ids).toEqual([]);
+    // Off the wireless network, the silence is a consequence: only the root cause is named.
+    const off = await judge((f) => void (f.wireless.station!.wpaState = 'SCANNING'), relayGuest(two));
+    expect(off.ids).toEqual(['wireless-not-associated']);
+  });
+
   it('forwarding off (and why, when the firewall did not load); NAT missing', async () => {
     const off = await only((f) => void (f.nat.forwarding = false), 'forwarding-off', 2);
     expect(off.cause).toMatch(/net\.ipv4\.ip_forward is 0/);
@@ -539,6 +655,9 @@ describe('wifibox-diag verdict rules', () => {
       f.dhcp.udhcpd.dnsKnown = null;
     }, 'init-unreachable', 1);
     await only((f) => void (f.agents.init.configProblems = ['/media/etc/sysctl.conf:3: error: x']), 'init-config', 1);
+    // wifibox-agents.conf's problems come in init's list like any file's.
+    const agentsConf = "/media/etc/wifibox-agents.conf:3: error: relay_timeout = '0' is not valid; expected a number from 0.1 to 10 seconds (the default, 1, is used)";
+    expect((await only((f) => void (f.agents.init.configProblems = [agentsConf]), 'init-config', 1)).evidence).toEqual([agentsConf]);
     const p = await only((f) => {
       const s = f.agents.init.steps.find((x) => x.id === 'hostname')!;
       s.state = 'failed';
@@ -567,6 +686,53 @@ describe('wifibox-diag verdict rules', () => {
       d.restarts = 7;
       d.since = new Date(NOW.getTime() - 3600_000).toISOString();
     })).ids).toEqual([]);
+  });
+
+  it('a daemon that could not be started at all: down for the station\'s udhcpd and dhcpcd, not also "restarting", its consequences not repeated', async () => {
+    const fail = (name: string, extra: Partial<Facts['agents']['init']['daemons'][number]> = {}) => (f: Facts) => {
+      const d = f.agents.init.daemons.find((x) => x.name === name) ?? (f.agents.init.daemons[f.agents.init.daemons.push({ name, state: '', pid: null, restarts: 0, lastExit: null, since: null }) - 1]!);
+      Object.assign(d, { state: 'failed', pid: null, lastExit: 'could not be started: ENOENT' }, extra);
+    };
+    // Restarted often and lately before it went missing: still one problem, not a restart loop too.
+    const udhcpd = await only(fail('udhcpd', { restarts: 3, since: new Date(NOW.getTime() - 5000).toISOString() }), 'daemon-failed', 2);
+    expect(udhcpd.summary).toBe('udhcpd could not be started (not installed): the host gets no address on eth0');
+    expect(udhcpd.cause).toBe('wifibox-init could not run udhcpd (could not be started: ENOENT): it is not installed in the guest, or the path wifibox-init was given for it does not exist. It does not try again.');
+    expect(udhcpd.fix).toMatch(/`apk add busybox-extras`.*--udhcpd in WIFIBOX_INIT_OPTS/);
+    expect(udhcpd.evidence).toEqual(['udhcpd: failed, could not be started: ENOENT']);
+    // No dhcpcd: no lease, no address on wlan0, no default route; only the missing program is named.
+    const dhcpcd = await only((f) => {
+      fail('dhcpcd', { lastExit: 'could not be started: EACCES' })(f);
+      f.dhcp.wireless = null;
+      f.interfaces.links.find((l) => l.name === 'wlan0')!.addresses = [];
+      f.interfaces.routes = f.interfaces.routes.filter((r) => r.dst !== 'default');
+    }, 'daemon-failed', 2);
+    expect(dhcpcd.summary).toBe('dhcpcd could not be started (cannot run): the guest gets no lease from the wireless network on wlan0');
+    expect(dhcpcd.cause).toMatch(/the file is not executable/);
+    expect((await only(fail('radvd'), 'daemon-failed', 1)).fix).toMatch(/`apk add radvd`.*--radvd/);
+    // The access point's udhcpd serves wireless clients; the host's way out does not depend on it.
+    const ap = await only((f) => {
+      fail('udhcpd')(f);
+      f.agents.init.flavor = 'access-point';
+    }, 'daemon-failed', 1);
+    expect(ap.summary).toMatch(/wireless clients get no address on wlan0$/);
+    // A failed step of the same name is not said again.
+    expect((await judge((f) => {
+      fail('udhcpd')(f);
+      Object.assign(f.agents.init.steps.find((x) => x.id === 'udhcpd')!, { state: 'failed', why: 'ENOENT' });
+    })).ids).toEqual(['daemon-failed']);
+  });
+
+  it('dhcpcd waiting while wlan0 is gone is no problem of its own, even after restarts', async () => {
+    const waiting = (f: Facts) => void Object.assign(f.agents.init.daemons.find((x) => x.name === 'dhcpcd')!,
+      { state: 'waiting', pid: null, restarts: 4, since: new Date(NOW.getTime() - 5000).toISOString(), lastExit: 'wlan0 is gone; waiting for it to come back' });
+    const gone = await judge((f) => {
+      waiting(f);
+      f.wireless = { ...f.wireless, present: false, reachable: false, error: 'ENOENT', station: null };
+      f.interfaces.links = f.interfaces.links.filter((l) => l.name !== 'wlan0');
+    });
+    expect(gone.ids).toEqual(['no-wireless-interface']);
+    // Back a moment ago, not restarted yet: nothing to say.
+    expect((await judge(waiting)).ids).toEqual([]);
   });
 
   it('passthrough: agent down, a port not listening, refusing the host', async () => {
@@ -630,12 +796,30 @@ describe('wifibox-diag JSON shape', () => {
     r.problems.push({ id: 'nope', severity: 'down', summary: '', cause: '', fix: '', evidence: [] });
     r.dhcp.udhcpd.leases[0].expiresAt = 'tomorrow';
     expect(validateReport(r)).toEqual([
-      '$.problems[0].id: expected one of "no-wireless-interface", "wireless-daemon-down", "wireless-control-socket", "wireless-not-associated", "wireless-auth-failed", "access-point-disabled", "no-wireless-lease", "no-wireless-address", "lan-no-address", "dns-not-propagated", "forwarding-off", "nat-missing", "init-unreachable", "init-config", "init-step-failed", "daemon-restarting", "passthru-unreachable", "passthru-not-listening", "passthru-refusing-host", "memory-low", "check-failed", "no-default-route", got "nope"',
+      '$.problems[0].id: expected one of "no-wireless-interface", "wireless-daemon-down", "wireless-control-socket", "wireless-not-associated", "wireless-auth-failed", "access-point-disabled", "no-wireless-lease", "no-wireless-address", "lan-no-address", "dns-not-propagated", "wireless-dns-not-answering", "forwarding-off", "nat-missing", "init-unreachable", "init-config", "init-step-failed", "daemon-restarting", "daemon-failed", "passthru-unreachable", "passthru-not-listening", "passthru-refusing-host", "memory-low", "check-failed", "no-default-route", got "nope"',
       '$.wireless.present: expected a boolean, got string',
       '$.dhcp.udhcpd.leases[0].expiresAt: expected an ISO 8601 time, got string',
       '$.nat.extra: not part of the documented shape',
       '$.memory.totalKiB: missing',
     ]);
     expect(validateReport(null)).toEqual(['$: expected an object, got null']);
+  });
+
+  it('agents.init.dnsRelay: null or the relay\'s object, always present, each field checked', async () => {
+    const r = (await healthy()) as unknown as Record<string, any>;
+    expect(r.agents.init.dnsRelay).toBeNull();
+    expect(validateReport(r)).toEqual([]);
+    r.agents.init.dnsRelay = structuredClone(RELAY_STATUS);
+    expect(validateReport(r)).toEqual([]);
+    r.agents.init.dnsRelay.source = 'dhcp';
+    r.agents.init.dnsRelay.upstream[0].timeouts = -1;
+    delete r.agents.init.dnsRelay.medianUpstreamMs;
+    expect(validateReport(r)).toEqual([
+      '$.agents.init.dnsRelay.source: expected one of "wireless", "fallback", "none", got "dhcp"',
+      '$.agents.init.dnsRelay.medianUpstreamMs: missing',
+      '$.agents.init.dnsRelay.upstream[0].timeouts: expected a whole number >= 0, got number',
+    ]);
+    delete r.agents.init.dnsRelay;
+    expect(validateReport(r)).toEqual(['$.agents.init.dnsRelay: missing']);
   });
 });
