@@ -31,8 +31,8 @@ export function writeDiagStandIns(lab: Lab): void {
  * and its DNS. Then traffic through the NAT and through the passthrough, so their counters move.
  * Throws when any of it does not happen.
  */
-export async function startHealthyGuest(lab: Lab): Promise<{ init: LabProcess; wpa: LabProcess; passthru: LabProcess }> {
-  await lab.startWirelessNetwork();
+export async function startHealthyGuest(lab: Lab): Promise<{ init: LabProcess; wpa: LabProcess; passthru: LabProcess; air: { dhcp: LabProcess } }> {
+  const air = await lab.startWirelessNetwork();
   // udhcpd writes its lease file every second, so the host's lease is in it at once.
   const init = lab.startInit(['--lease-write', '1']);
   lab.startDhcpClient('host', 'wifibox0');
@@ -47,5 +47,5 @@ export async function startHealthyGuest(lab: Lab): Promise<{ init: LabProcess; w
   await lab.startHostBridge(1200, 'wlan0');
   const pong = (await lab.hostCli(['ping'], { timeoutMs: 15_000 })).stdout.trim();
   if (pong !== 'PONG') throw new Error(`wpa_cli ping through the passthrough: '${pong}'`);
-  return { init, wpa, passthru };
+  return { init, wpa, passthru, air };
 }

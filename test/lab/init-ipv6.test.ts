@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { missingTools, type Lab } from '../../lab/lab';
+import { WIRELESS_NAME } from '../../lab/wireless';
 import { waitFor, type LabProcess } from '../../lab/proc';
 import { initStatus } from '../../lab/status';
 import { labForFile } from '../helpers/lab-file';
@@ -17,7 +18,7 @@ const AIR_ADDRESS = '2001:db8:77::1';
 const AIR_DNS6 = '2001:db8:77::53';
 const AIR_DNS6_NEXT = '2001:db8:77::54';
 // From the overlay's samples: interfaces.conf (eth0 inet6), ip6tables, radvd.conf (RDNSS line).
-const ETH0_INET6 = 'fd00::ffff/64';
+const ETH0_INET6 = 'fd00::ffff';
 const SAMPLE_RDNSS = '2001:4860:4860::8888 2001:4860:4860::8844';
 
 let lab: Lab;
@@ -59,7 +60,7 @@ describe('wifibox-init, station flavor with the IPv6 overlay', () => {
     expect(st.steps.map((s: any) => s.id)).toEqual(expect.arrayContaining(['firewall6', 'forwarding6', 'iface:eth0', 'iface:wlan0', 'dhcpcd', 'radvd']));
     // As the old ip6tables service did (IPFORWARD="yes"): routing once the IPv6 NAT is loaded.
     expect(await lab.guestSysctl('net.ipv6.conf.all.forwarding')).toBe('1');
-    expect(await inet6('eth0')).toContain(`inet6 ${ETH0_INET6} scope global`);
+    expect(await inet6('eth0')).toContain(`inet6 ${ETH0_INET6}/64 scope global`);
     // The station overlay has no inet6 stanza for wlan0: its address comes from the wireless
     // network's router advertisement (dhcpcd.conf: ipv6rs on wlan0).
     const slaac = await waitFor('a wireless-prefix address on wlan0', async () => globalOn(await inet6('wlan0'), '2001:db8:77:').length > 0 && inet6('wlan0'), 20_000, 200);
@@ -76,41 +77,42 @@ describe('wifibox-init, station flavor with the IPv6 overlay', () => {
     expect(nat.stdout).toContain('-A POSTROUTING -o wlan0 -j MASQUERADE');
   });
 
-  it('5c. radvd runs on eth0 and advertises the wireless network\'s IPv6 DNS (RDNSS) with the sample\'s own', async () => {
+  it('5c. radvd runs on eth0 and advertises the guest\'s own inet6 address (the DNS relay) with the sample\'s own; the relay asks the wireless IPv6 DNS too', async () => {
     const st = await waitFor('the wireless IPv6 DNS in the status', async () => {
       const s = await status();
       return s.dns.dns6.includes(AIR_DNS6) ? s : null;
     }, 30_000, 200);
     expect(st.dns.dns6).toEqual([AIR_DNS6]);
-    await waitFor('radvd.conf with the wireless IPv6 DNS', () => radvdConf().includes(AIR_DNS6), 10_000, 100);
-    expect(radvdConf()).toContain(`RDNSS ${AIR_DNS6} ${SAMPLE_RDNSS} {`);
+    await waitFor('the relay to ask the wireless IPv6 DNS', async () => (await status()).dnsRelay.servers.includes(AIR_DNS6), 10_000, 100);
+    expect((await status()).dnsRelay).toMatchObject({ listening: ['10.0.0.1', ETH0_INET6], servers: ['192.168.77.53', AIR_DNS6], source: 'wireless' });
+    expect(radvdConf()).toContain(`RDNSS ${ETH0_INET6} ${SAMPLE_RDNSS} {`);
     // The sample's comment names the placeholder; no setting keeps it.
     expect(radvdConf().split('\n').filter((l) => !/^\s*#/.test(l)).join('\n')).not.toContain('%%');
     const radvd = await waitFor('radvd running', async () => ((await radvdOf())?.state === 'running' ? radvdOf() : null), 5000, 50);
     expect(radvd.pid).toBeGreaterThan(0);
     // The host solicits a router advertisement on wifibox0: the guest's radvd answers with the
-    // eth0 prefix and the rendered RDNSS.
-    const ra = await waitFor('an RA on the host with the wireless IPv6 DNS', async () => {
+    // eth0 prefix and the guest's own address as its DNS.
+    const ra = await waitFor('an RA on the host with the guest as its IPv6 DNS', async () => {
       const out = await hostRa();
-      return out.includes(AIR_DNS6) ? out : null;
+      return out.includes(ETH0_INET6) ? out : null;
     }, 20_000, 500);
     if (process.env.WIFIBOX_LAB_DEBUG) console.log(`rdisc6 on the host:\n${ra}`);
     expect(ra).toMatch(/Prefix\s*:\s*fd00::\/64/);
-    for (const s of [AIR_DNS6, ...SAMPLE_RDNSS.split(' ')]) expect(ra).toMatch(new RegExp(`Recursive DNS server\\s*:\\s*${s.replace(/\./g, '\\.')}\\b`));
+    for (const s of [ETH0_INET6, ...SAMPLE_RDNSS.split(' ')]) expect(ra).toMatch(new RegExp(`Recursive DNS server\\s*:\\s*${s.replace(/\./g, '\\.')}\\b`));
+    // The relay answers on that address as on eth0's IPv4 one.
+    expect(await waitFor(`${WIRELESS_NAME} over IPv6 from the host`, () => lab.lookup('host', WIRELESS_NAME, ETH0_INET6), 10_000, 200)).toBe(lab.addr.air);
   }, 60_000);
 
-  it('5d. the wireless network changes its IPv6 DNS: radvd.conf is rendered again and radvd reloads it', async () => {
+  it('5d. the wireless network changes its IPv6 DNS: the relay asks the new server; radvd is left alone', async () => {
     const before = await radvdOf();
+    const conf = radvdConf();
     await lab.stop(airRa);
     airRa = await lab.startWirelessRa(AIR_DNS6_NEXT, AIR_PREFIX, AIR_ADDRESS);
     await waitFor('the new IPv6 DNS in the status', async () => (await status()).dns.dns6.includes(AIR_DNS6_NEXT), 30_000, 200);
     expect((await status()).dns.dns6).toEqual([AIR_DNS6_NEXT]);
-    await waitFor('radvd.conf with the new IPv6 DNS', () => radvdConf().includes(AIR_DNS6_NEXT), 10_000, 100);
-    expect(radvdConf()).not.toContain(AIR_DNS6);
-    // Reloaded in place (SIGHUP), not restarted: hosts keep their IPv6 default route meanwhile.
-    const after = await radvdOf();
-    expect(after).toMatchObject({ state: 'running', pid: before.pid, restarts: before.restarts });
-    await waitFor('an RA on the host with the new IPv6 DNS', async () => (await hostRa()).includes(AIR_DNS6_NEXT), 20_000, 500);
+    await waitFor('the relay to ask the new IPv6 DNS', async () => (await status()).dnsRelay.servers.includes(AIR_DNS6_NEXT), 10_000, 100);
+    expect(radvdConf()).toBe(conf);
+    expect(await radvdOf()).toMatchObject({ state: 'running', pid: before.pid, restarts: before.restarts });
   }, 60_000);
 
   it('5e. kill -9 of radvd: back within 3 s with a new pid, counted as a restart', async () => {
@@ -126,7 +128,7 @@ describe('wifibox-init, station flavor with the IPv6 overlay', () => {
     expect(after.restarts).toBe(before.restarts + 1);
     expect(existsSync(`/proc/${after.pid}`)).toBe(true);
     // It advertises again, from the same rendered config.
-    await waitFor('an RA on the host after the restart', async () => (await hostRa()).includes(AIR_DNS6_NEXT), 20_000, 500);
+    await waitFor('an RA on the host after the restart', async () => (await hostRa()).includes(ETH0_INET6), 20_000, 500);
   }, 30_000);
 
   it('5f. SIGTERM: radvd stopped, inet6 address removed, ip6tables NAT flushed', async () => {
