@@ -75,7 +75,7 @@ export function apkbuildVariables(text) {
   const vars = new Map();
   for (const line of text.split('\n')) {
     const m = /^([a-z_][a-z0-9_]*)=(?:"([^"]*)"|'([^']*)'|([^\s"'#]*))\s*(?:#.*)?$/.exec(line);
-    if (m) vars.set(m[1], m[2] ?? m[3] ?? m[4] ?? '');
+    if (m?.[1] !== undefined) vars.set(m[1], m[2] ?? m[3] ?? m[4] ?? '');
   }
   return vars;
 }

@@ -10,13 +10,8 @@
 // symbols) out of it.
 
 /**
- * The compiler's argv. Paths are relative to `root` (the command runs there), so the object's
- * file-name symbol does not carry this machine's checkout path.
- * @param {{ compiler: string, nodeInclude: string, source: string, out: string }} p
- * @returns {string[]}
- */
-/**
  * The dhcpcd hook for Alpine: a static musl program, so it needs nothing of the guest but a kernel.
+ * Paths relative to `root`, as for the addon.
  * @param {{ compiler: string, source: string, out: string }} p
  * @returns {string[]}
  */
@@ -24,6 +19,12 @@ export function muslHookCommand(p) {
   return [p.compiler, '-std=gnu11', '-Os', '-Wall', '-Wextra', '-static', '-s', p.source, '-o', p.out];
 }
 
+/**
+ * The compiler's argv. Paths are relative to `root` (the command runs there), so the object's
+ * file-name symbol does not carry this machine's checkout path.
+ * @param {{ compiler: string, nodeInclude: string, source: string, out: string }} p
+ * @returns {string[]}
+ */
 export function muslAddonCommand(p) {
   return [
     p.compiler,

@@ -23,13 +23,14 @@ function gitRevision() {
 }
 export const version = `${pkg.version}+${gitRevision()}`;
 
+/** @param {string} what @param {() => void} fn */
 function step(what, fn) {
   const t = Date.now();
   fn();
   console.log(`build: ${what} (${Date.now() - t} ms)`);
 }
 
-const bin = (name) => join(root, 'node_modules', '.bin', name);
+const bin = (/** @type {string} */ name) => join(root, 'node_modules', '.bin', name);
 
 if (!quick && !nativeOnly) step('type-check', () => execFileSync(bin('tsc'), ['--noEmit', '-p', root], { stdio: 'inherit' }));
 

@@ -41,7 +41,7 @@ function gzipMembers(file: Buffer): GzipMember[] {
     if (file.length - pos < 18) throw new Error(`${file.length - pos} bytes at offset ${pos} are too short for a gzip member`);
     if (file[pos] !== 0x1f || file[pos + 1] !== 0x8b) throw new Error(`no gzip magic at offset ${pos}`);
     if (file[pos + 2] !== 8) throw new Error(`gzip member at ${pos}: compression method ${file[pos + 2]}, not deflate`);
-    const flags = file[pos + 3];
+    const flags = file[pos + 3]!;
     if (flags & 0xe0) throw new Error(`gzip member at ${pos}: reserved flags set`);
     const mtime = file.readUInt32LE(pos + 4);
     pos += 10;
@@ -120,12 +120,12 @@ function readTar(data: Buffer): { entries: TarEntry[]; endBlocks: number } {
     const block = data.subarray(pos, pos + BLOCK);
     if (block.every((b) => b === 0)) break;
     let sum = 0;
-    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i];
+    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
     if (octalField(block, 148, 8) !== sum) throw new Error(`tar: header checksum wrong at ${pos}`);
     if (block.toString('latin1', 257, 265) !== 'ustar\u000000') throw new Error(`tar: not a POSIX ustar header at ${pos}`);
     const size = octalField(block, 124, 12);
     const content = data.subarray(pos + BLOCK, pos + BLOCK + size);
-    const typeflag = String.fromCharCode(block[156]);
+    const typeflag = String.fromCharCode(block[156]!);
     pos += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
     if (typeflag === 'x') {
       pax = paxRecords(content);
@@ -158,7 +158,7 @@ function pkginfo(text: string): Map<string, string[]> {
     if (line === '' || line.startsWith('#')) continue;
     const m = /^([a-z_]+) = (.+)$/.exec(line);
     if (!m) throw new Error(`.PKGINFO: '${line}' is not "key = value"`);
-    fields.set(m[1], [...(fields.get(m[1]) ?? []), m[2]]);
+    fields.set(m[1]!, [...(fields.get(m[1]!) ?? []), m[2]!]);
   }
   return fields;
 }
@@ -168,7 +168,7 @@ function apkbuildVars(): Map<string, string> {
   const vars = new Map<string, string>();
   for (const line of fs.readFileSync(path.join(ROOT, 'apk', 'APKBUILD'), 'utf8').split('\n')) {
     const m = /^([a-z_]+)=(?:"([^"]*)"|(\S*))$/.exec(line);
-    if (m) vars.set(m[1], m[2] ?? m[3]);
+    if (m) vars.set(m[1]!, m[2] ?? m[3] ?? '');
   }
   return vars;
 }
@@ -214,9 +214,9 @@ beforeAll(() => {
   commitTime = Number(execFileSync('git', ['log', '-1', '--format=%ct', 'HEAD'], { cwd: ROOT }).toString().trim());
   apk = buildApk(path.join(work, 'a'), { SOURCE_DATE_EPOCH: undefined, PACKAGER: undefined });
   members = gzipMembers(apk);
-  control = readTar(members[0].data);
-  data = readTar(members[1].data);
-  info = pkginfo(control.entries[0].content.toString('utf8'));
+  control = readTar(members[0]!.data);
+  data = readTar(members[1]!.data);
+  info = pkginfo(control.entries[0]!.content.toString('utf8'));
 });
 
 afterAll(() => {
@@ -226,7 +226,7 @@ afterAll(() => {
 const one = (key: string) => {
   const values = info.get(key);
   expect(values, `.PKGINFO ${key}`).toHaveLength(1);
-  return (values as string[])[0];
+  return (values as string[])[0]!;
 };
 const entry = (name: string) => {
   const e = data.entries.find((x) => x.name === name);
@@ -267,7 +267,7 @@ describe('npm run apk: the APK v2 package', () => {
       provides: ['wifibox-diag', 'wifibox-init', 'wifibox-passthru']
         .filter((c) => c !== 'wifibox-diag' || hasDiag())
         .map((c) => `cmd:${c}=${version}-r${vars.get('pkgrel')}`),
-      datahash: [sha256(members[1].raw)],
+      datahash: [sha256(members[1]!.raw)],
     };
     expect(Object.fromEntries(info)).toEqual(expected);
     expect(vars.get('pkgname')).toBe('wifibox-agents');
@@ -312,7 +312,7 @@ describe('npm run apk: the APK v2 package', () => {
     for (const e of data.entries) {
       expect([e.uid, e.gid, e.uname, e.gname, e.mtime], e.name).toEqual([0, 0, 'root', 'root', commitTime]);
     }
-    expect(control.entries[0].mtime).toBe(commitTime);
+    expect(control.entries[0]!.mtime).toBe(commitTime);
     // Bytewise sorted, so each directory comes before what is in it.
     const names = data.entries.map((e) => e.name.replace(/\/$/, ''));
     expect(names).toEqual([...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
@@ -347,9 +347,9 @@ describe('npm run apk: the APK v2 package', () => {
     const later = buildApk(path.join(work, 'c'), { SOURCE_DATE_EPOCH: String(commitTime + 86_400), PACKAGER: undefined });
     expect(later.equals(apk)).toBe(false);
     const laterMembers = gzipMembers(later);
-    const laterInfo = pkginfo(readTar(laterMembers[0].data).entries[0].content.toString());
+    const laterInfo = pkginfo(readTar(laterMembers[0]!.data).entries[0]!.content.toString());
     expect(laterInfo.get('builddate')).toEqual([String(commitTime + 86_400)]);
-    expect(readTar(laterMembers[1].data).entries.every((e) => e.mtime === commitTime + 86_400)).toBe(true);
+    expect(readTar(laterMembers[1]!.data).entries.every((e) => e.mtime === commitTime + 86_400)).toBe(true);
   });
 });
 
@@ -413,7 +413,7 @@ describe('npm run apk: the native addon inside, built for musl', () => {
       .split('\n')
       .map((l) => l.trim().split(/\s+/))
       .filter((f) => f[6] === 'UND' && f[7])
-      .map((f) => f[7]);
+      .map((f) => f[7]!);
     const fromNode = undefinedSymbols.filter((s) => /^(napi|uv)_/.test(s));
     expect(fromNode.length).toBeGreaterThan(0);
     const dir = path.join(work, 'musl-harness');

@@ -72,7 +72,7 @@ describe('unix datagram sockets', () => {
     process.env.WIFIBOX_DGRAM_ADDON = missing;
     try {
       vi.resetModules();
-      const fresh = await import('../../agents/common/unix-dgram');
+      const fresh = await import('../../agents/common/unix-dgram.js');
       expect(() => fresh.openDatagramSocket(() => {})).toThrow(
         `wifibox_dgram.node not found (tried ${missing}); run \`npm run build\``,
       );
