@@ -5,6 +5,8 @@ export const GUEST_PATHS = {
   /** The host's appliance folder (…/etc/wifibox/appliance/, read-only 9P): the only place users edit. */
   confDir: '/media/etc',
   initRunDir: '/run/wifibox-init',
+  /** Where dhcpcd keeps its control sockets and pid file (its RUNDIR). */
+  dhcpcdRunDir: '/run/dhcpcd',
   initStatusSocket: '/run/wifibox-init.sock',
   passthruRunDir: '/run/wifibox-passthru',
   passthruStatusSocket: '/run/wifibox-passthru.sock',

@@ -2,7 +2,7 @@
 // dhcpcd passes everything in environment variables named as in dhcpcd-run-hooks(8).
 import { parseIPv4 } from '../common/ipv4';
 import type { WirelessDns, WirelessLease } from '../common/status';
-import { parseIPv6 } from './config/address';
+import { isInterfaceName, parseIPv6 } from './config/address';
 import { hostnameFault } from './config/hostname';
 
 export interface LeaseState {
@@ -34,12 +34,15 @@ export function applyHookReport(prev: LeaseState, env: Record<string, string>, n
   const next: LeaseState = { lease: prev.lease, dns: { ...prev.dns } };
   if (BOUND.has(reason)) {
     const lease = Number(env.new_dhcp_lease_time);
+    // What a DHCP server says is not trusted: what is not an address is not passed on.
+    const address = (a: string | undefined): string | null => (a !== undefined && v4(a) ? a : null);
+    const prefix = /^(\d|[12]\d|3[0-2])$/.test(env.new_subnet_cidr ?? '') ? Number(env.new_subnet_cidr) : null;
     next.lease = {
-      iface: env.interface ?? '',
-      address: env.new_ip_address ?? null,
-      prefixLength: env.new_subnet_cidr ? Number(env.new_subnet_cidr) : null,
-      router: words(env.new_routers)[0] ?? null,
-      server: env.new_dhcp_server_identifier ?? null,
+      iface: isInterfaceName(env.interface ?? '') ? (env.interface as string) : '',
+      address: address(env.new_ip_address),
+      prefixLength: prefix,
+      router: address(words(env.new_routers)[0]),
+      server: address(env.new_dhcp_server_identifier),
       leaseSeconds: Number.isFinite(lease) && lease > 0 ? lease : null,
       obtainedAt: now.toISOString(),
     };

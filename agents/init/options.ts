@@ -18,6 +18,8 @@ export interface InitOptions {
   sysClassNet: string;
   sysBusPci: string;
   runDir: string;
+  /** dhcpcd's RUNDIR: its control sockets and pid file. */
+  dhcpcdRunDir: string;
   tmpDir: string;
   statusSocket: string;
   hookSocket: string;

@@ -21,10 +21,13 @@ import { DaemonRecords } from './services/records';
 import { ResolvConfService } from './services/resolv-conf';
 import type { GuestService, ServiceContext } from './services/service';
 import { UdhcpdService } from './services/udhcpd';
-import type { InitSystem, Served } from './system';
+import type { InitSystem, Served, Timer } from './system';
 import { Teardown } from './teardown';
 
 export type { InitOptions } from './options';
+
+const FIRST_FOLLOW_RETRY_MS = 1000;
+const MAX_FOLLOW_RETRY_MS = 30_000;
 
 /** How long stopping waits for a step under way (an address being added, rules committing). */
 const STEP_FINISH_MS = 5000;
@@ -39,6 +42,10 @@ export class Orchestrator {
   private wireless: LeaseState = emptyLeaseState();
   private leaseEvent: InitStatus['leaseEvent'] = null;
   private wirelessWork: Promise<void> = Promise.resolve();
+  /** What each service last brought itself up to; one that failed is tried again (retryTimer). */
+  private readonly followed = new Map<GuestService, LeaseState>();
+  private retryTimer: Timer | null = null;
+  private retryMs = FIRST_FOLLOW_RETRY_MS;
   private endpoints: Served[] = [];
   private readonly startedAt: Date;
 
@@ -63,6 +70,7 @@ export class Orchestrator {
       relayOn: plan.steps.some((s) => s.id === 'dns-relay'),
     };
     this.services = [new ResolvConfService(this.ctx)];
+    for (const s of this.services) this.followed.set(s, this.wireless);
     const actions: ActionContext = {
       opts, cfg, sys, log,
       teardown: this.teardown,
@@ -93,6 +101,7 @@ export class Orchestrator {
     const service = make[action.service]();
     await service.start();
     this.services.push(service);
+    this.followed.set(service, this.wireless);
     return () => service.stop();
   }
 
@@ -103,15 +112,38 @@ export class Orchestrator {
     this.wireless = after;
     if (env.reason) this.leaseEvent = { reason: env.reason, at: this.sys.now().toISOString() };
     this.log.info({ reason: env.reason, address: after.lease?.address, dns: after.dns.dns }, 'wireless lease report');
+    this.followWireless();
+  }
+
+  /**
+   * Every service brings itself up to the latest wireless state, from the one it last reached. One
+   * that fails (a full /tmp, a daemon that would not restart) is tried again later, with backoff,
+   * rather than waiting for the next change of the wireless network.
+   */
+  private followWireless(): void {
+    this.retryTimer?.cancel();
+    this.retryTimer = null;
     this.wirelessWork = this.wirelessWork.then(async () => {
       if (this.scheduler.stopping) return;
+      const after = this.wireless;
+      let failed = 0;
       for (const s of [...this.services]) {
+        const before = this.followed.get(s) ?? after;
+        if (before === after) continue;
         try {
           await s.onWireless({ before, after });
+          this.followed.set(s, after);
         } catch (err) {
-          this.log.error({ service: s.name, err: (err as Error).message }, 'could not follow the wireless network');
+          failed++;
+          this.log.error({ service: s.name, err: (err as Error).message, retryInMs: this.retryMs }, 'could not follow the wireless network; trying again');
         }
       }
+      if (failed === 0 || this.scheduler.stopping) {
+        this.retryMs = FIRST_FOLLOW_RETRY_MS;
+        return;
+      }
+      this.retryTimer = this.sys.after(this.retryMs, () => this.followWireless());
+      this.retryMs = Math.min(this.retryMs * 2, MAX_FOLLOW_RETRY_MS);
     });
   }
 
@@ -154,6 +186,7 @@ export class Orchestrator {
    */
   async down(): Promise<void> {
     await this.scheduler.stop(STEP_FINISH_MS, (ms) => this.sys.sleep(ms));
+    this.retryTimer?.cancel();
     await this.wirelessWork;
     await this.teardown.unwind(this.log);
     // The service's stop leaves this flag only when the guest shuts down, as remove-wireless ran

@@ -4,6 +4,15 @@ import type { Logger } from 'pino';
 import type { DaemonStatus } from '../common/status';
 import type { DaemonHandle, InitSystem, Timer } from './system';
 
+export interface SupervisorHooks {
+  /** Told of each new process, so a later orchestrator can find what this one left. */
+  onSpawn?(pid: number): void;
+  /** Asked when it exits on its own: a reason not to restart it (what it needs is gone), or null. */
+  holdReason?(): string | null;
+  /** After each exit, whatever the cause: what a process killed outright leaves is cleaned up. */
+  afterExit?(): void;
+}
+
 const FIRST_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 30_000;
 // A daemon that stayed up this long is healthy again: its next crash starts the backoff over.
@@ -24,10 +33,7 @@ export class Supervisor {
     private readonly argv: readonly string[],
     private readonly sys: InitSystem,
     private readonly log: Logger,
-    /** Told of each new process, so a later orchestrator can find what this one left. */
-    private readonly onSpawn: (pid: number) => void = () => undefined,
-    /** Asked when it exits on its own: a reason not to restart it (what it needs is gone), or null. */
-    private readonly holdReason: () => string | null = () => null,
+    private readonly hooks: SupervisorHooks = {},
   ) {
     this.st = { name, state: 'stopped', pid: null, restarts: 0, lastExit: null, lastExitAt: null, since: null };
   }
@@ -50,6 +56,11 @@ export class Supervisor {
     void h.exited.then(({ code, signal, spawnError }) => {
       // Helpers it forked outlive a daemon killed outright; the next one must not meet them.
       h.killGroup('SIGKILL');
+      try {
+        this.hooks.afterExit?.();
+      } catch (err) {
+        this.log.warn({ daemon: this.name, err: (err as Error).message }, 'cannot clean up after it');
+      }
       if (this.handle !== h) return;
       this.handle = null;
       const how = spawnError ? `could not be started: ${spawnError}` : signal ? `killed by ${signal}` : `exited with ${code}`;
@@ -58,7 +69,7 @@ export class Supervisor {
         this.st.state = 'stopped';
         return;
       }
-      const hold = spawnError ? null : this.holdReason();
+      const hold = spawnError ? null : (this.hooks.holdReason?.() ?? null);
       if (hold) {
         // Not a crash: it ended because what it needs went away; it starts again with it.
         this.st = { ...this.st, state: 'waiting', lastExit: `${how}; ${hold}` };
@@ -79,7 +90,7 @@ export class Supervisor {
       this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
     });
     try {
-      if (h.pid > 0) this.onSpawn(h.pid);
+      if (h.pid > 0) this.hooks.onSpawn?.(h.pid);
     } catch (err) {
       this.log.warn({ daemon: this.name, err: (err as Error).message }, 'cannot record the daemon\'s PID');
     }

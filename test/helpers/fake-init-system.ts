@@ -111,7 +111,15 @@ export class FakeInitSystem implements InitSystem {
     this.files.set(path, text);
   }
 
+  /** Paths whose next atomic write fails as a full file system would (ENOSPC), once each. */
+  readonly failWrites: string[] = [];
+
   writeAtomic(path: string, text: string): void {
+    const i = this.failWrites.indexOf(path);
+    if (i >= 0) {
+      this.failWrites.splice(i, 1);
+      throw Object.assign(new Error(`ENOSPC: no space left on device, open '${path}'`), { code: 'ENOSPC' });
+    }
     this.files.set(path, text);
   }
 

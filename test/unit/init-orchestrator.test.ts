@@ -14,7 +14,7 @@ const STATION6 = [...STATION, 'optional/ipv6/wpa_supplicant/appliance'];
 
 const OPTS: InitOptions = {
   confDir: '/media/etc', procSys: '/proc/sys', sysClassNet: '/sys/class/net', sysBusPci: '/sys/bus/pci',
-  runDir: '/run/wifibox-init', tmpDir: '/tmp', statusSocket: '/run/wifibox-init.sock', hookSocket: '/run/wifibox-init/hook.sock',
+  runDir: '/run/wifibox-init', dhcpcdRunDir: '/run/dhcpcd', tmpDir: '/tmp', statusSocket: '/run/wifibox-init.sock', hookSocket: '/run/wifibox-init/hook.sock',
   hookPath: '/usr/lib/wifibox-agents/wifibox-dhcpcd-hook', resolvConf: '/etc/resolv.conf',
   lanInterface: 'eth0', wirelessInterface: 'wlan0', shortLeaseSeconds: 10, leaseWriteSeconds: 10,
   tools: { ip: 'ip', iptablesRestore: 'iptables-restore', ip6tablesRestore: 'ip6tables-restore', iptables: 'iptables', ip6tables: 'ip6tables', dhcpcd: 'dhcpcd', udhcpd: 'udhcpd', radvd: 'radvd' },
@@ -295,5 +295,33 @@ describe('wifibox-init orchestrator', () => {
     await sys.advance(200);
     expect(sys.started('dhcpcd')).toHaveLength(3);
     expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'running', restarts: 0 });
+  });
+
+  it('a service that cannot follow the wireless DNS (a full /tmp) is tried again, not left behind until the next change', async () => {
+    await orchestrator(STATION, RELAY_OFF).up();
+    sys.failWrites.push('/tmp/udhcpd.conf');
+    report(BOUND);
+    await settle();
+    expect(sys.read('/tmp/udhcpd.conf')).not.toContain('192.168.77.53');
+    expect(sys.read('/etc/resolv.conf')).toContain('192.168.77.53'); // the others went on
+    await sys.advance(1000);
+    expect(sys.read('/tmp/udhcpd.conf')).toMatch(/^opt\s+dns\s+192\.168\.77\.53/m);
+    expect(status().udhcpd.dnsKnown).toBe(true);
+    expect(sys.started('udhcpd')).toHaveLength(2);
+  });
+
+  it('dhcpcd killed outright leaves its control sockets: they are removed, whether it is restarted or stopped', async () => {
+    const o = orchestrator();
+    await o.up();
+    const files = ['/run/dhcpcd/wlan0.sock', '/run/dhcpcd/wlan0.unpriv.sock', '/run/dhcpcd/wlan0.pid'];
+    for (const f of files) sys.files.set(f, '');
+    sys.started('dhcpcd')[0]!.exit({ code: null, signal: 'SIGKILL' });
+    await settle();
+    for (const f of files) expect(sys.exists(f), f).toBe(false);
+    await sys.advance(200);
+    expect(sys.started('dhcpcd')).toHaveLength(2);
+    for (const f of files) sys.files.set(f, '');
+    await o.down();
+    for (const f of files) expect(sys.exists(f), f).toBe(false);
   });
 });

@@ -47,6 +47,14 @@ export class DhcpcdService extends SupervisedDaemon {
     return this.gone;
   }
 
+  /**
+   * dhcpcd removes its control sockets and pid file when it stops; killed outright, it leaves them
+   * (a new dhcpcd would replace them, but nothing is to be left behind meanwhile).
+   */
+  protected afterExit(): void {
+    for (const f of [`${this.iface}.sock`, `${this.iface}.unpriv.sock`, `${this.iface}.pid`]) this.ctx.sys.remove(join(this.ctx.opts.dhcpcdRunDir, f));
+  }
+
   async start(): Promise<void> {
     await super.start();
     this.present = this.ctx.sys.exists(join(this.ctx.opts.sysClassNet, this.iface));

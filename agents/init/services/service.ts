@@ -64,9 +64,18 @@ export abstract class SupervisedDaemon implements GuestService {
     return null;
   }
 
+  /** After each exit of its process: what it leaves behind when killed outright. */
+  protected afterExit(): void {
+    // Most daemons leave nothing.
+  }
+
   async start(): Promise<void> {
     const argv = this.prepare();
-    this.supervisor = new Supervisor(this.name, argv, this.ctx.sys, this.ctx.log, (pid) => this.ctx.onSpawn(this.name, pid), () => this.holdReason());
+    this.supervisor = new Supervisor(this.name, argv, this.ctx.sys, this.ctx.log, {
+      onSpawn: (pid) => this.ctx.onSpawn(this.name, pid),
+      holdReason: () => this.holdReason(),
+      afterExit: () => this.afterExit(),
+    });
     this.supervisor.start();
   }
 
