@@ -20,8 +20,9 @@ import {
   mountGuest,
   prepareOpenrc,
 } from './guest';
+import { budgetDirs, GuestBudget, type BudgetUse } from './budget';
 import { writeGuestFiles } from './guest-files';
-import { ADDRESSES, buildNetwork, namespacesOf, plugWlan, unplugWlan, type Addresses, type Flavor, type Namespaces } from './namespaces';
+import { ADDRESSES, buildNetwork, namespacesOf, pidsIn, plugWlan, unplugWlan, type Addresses, type Flavor, type Namespaces } from './namespaces';
 import { withDefaults, type LabOptions, type ResolvedLabOptions } from './options';
 import { labScript } from './paths';
 import {
@@ -58,6 +59,7 @@ export class Lab {
   readonly hostSockDir: string;
   private state: LabState;
   private readonly wireless = new WirelessNetwork(this);
+  private readonly budget: GuestBudget | null;
 
   private constructor(
     readonly tag: string,
@@ -68,6 +70,7 @@ export class Lab {
     this.ns = namespacesOf(tag);
     this.addr = ADDRESSES[flavor];
     this.hostSockDir = join(this.dir, 'host', flavor);
+    this.budget = opts.budget ? new GuestBudget(tag, opts.budget) : null;
     this.state = {
       tag,
       flavor,
@@ -111,7 +114,13 @@ export class Lab {
       this.state.namespaces.push(n);
       this.save();
     });
+    if (this.budget) {
+      this.state.cgroups = budgetDirs(this.tag);
+      this.save();
+      this.budget.create();
+    }
     const anchor = this.spawnTracked('anchor', anchorArgv(this.ns.guest));
+    this.budget?.join(anchor.pid);
     this.state.anchor = anchor;
     this.save();
     await mountGuest(anchor.pid, this.dir, this.flavor);
@@ -219,7 +228,8 @@ export class Lab {
   }
 
   guest(argv: readonly string[], o?: RunOptions): Promise<RunResult> {
-    return run(this.guestArgv(argv), o);
+    const budget = this.budget;
+    return run(this.guestArgv(argv), budget ? { ...o, onSpawn: (pid) => budget.join(pid) } : o);
   }
   host(argv: readonly string[], o?: RunOptions): Promise<RunResult> {
     return run(this.hostArgv(argv), o);
@@ -236,8 +246,23 @@ export class Lab {
     return t;
   }
 
+  /** A guest process: inside the guest's budget when it has one (from before it forks anything). */
   startInGuest(name: string, argv: readonly string[], env?: NodeJS.ProcessEnv): LabProcess {
-    return this.spawnTracked(name, this.guestArgv(argv), env);
+    const p = this.spawnTracked(name, this.guestArgv(argv), env);
+    this.budget?.join(p.pid);
+    return p;
+  }
+
+  /** What the guest's processes used of their budget so far; null without one. */
+  budgetUse(): BudgetUse | null {
+    return this.budget?.use() ?? null;
+  }
+
+  /** The guest's processes that are not in its budget (it must be none). */
+  async outsideBudget(): Promise<number[]> {
+    if (!this.budget) return [];
+    const inside = new Set(this.budget.members());
+    return (await pidsIn(this.ns.guest)).filter((pid) => !inside.has(pid));
   }
   startInHost(name: string, argv: readonly string[]): LabProcess {
     return this.spawnTracked(name, this.hostArgv(argv));

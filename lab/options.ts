@@ -1,6 +1,7 @@
 // What a lab is built from: the options Lab.up() takes, and their defaults.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BudgetOptions } from './budget';
 import type { Flavor } from './namespaces';
 import { defaultUpstreamDir, repoRoot } from './paths';
 
@@ -22,6 +23,8 @@ export interface LabOptions {
   lateWlan?: boolean;
   /** Upstream overlay folders copied over the appliance samples, e.g. 'optional/ipv6/wpa_supplicant/appliance'. */
   overlays?: string[];
+  /** Every guest process in a memory cgroup and a cpuset (lab/budget.ts); null: no limit. */
+  budget?: BudgetOptions | null;
 }
 
 export type ResolvedLabOptions = Required<LabOptions>;
@@ -39,6 +42,7 @@ export function withDefaults(options: LabOptions): ResolvedLabOptions {
     hostDhcp: options.hostDhcp ?? (options.configureGuest === false && flavor === 'wpa_supplicant'),
     lateWlan: options.lateWlan ?? false,
     overlays: options.overlays ?? [],
+    budget: options.budget ?? null,
   };
   if (!existsSync(join(resolved.upstreamDir, flavor, 'appliance'))) {
     throw new Error(`upstream samples not found at ${resolved.upstreamDir}`);

@@ -3,6 +3,7 @@
 // (the next lab, `npm test`'s preflight, `npm run lab -- down`).
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeBudget } from './budget';
 import { removeNamespaces, type Flavor } from './namespaces';
 import { isSameProcess, stopTracked, type Tracked } from './proc';
 
@@ -16,6 +17,8 @@ export interface LabState {
   namespaces: string[];
   tracked: Tracked[];
   anchor: Tracked | null;
+  /** The guest's budget cgroups, removed once its processes are gone. */
+  cgroups?: string[];
 }
 
 export function saveState(dir: string, state: LabState): void {
@@ -38,6 +41,7 @@ export async function teardown(state: LabState, dir: string): Promise<void> {
   }
   if (state.anchor) await stopTracked(state.anchor);
   await removeNamespaces(state.namespaces);
+  await removeBudget(state.cgroups ?? []);
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -14,6 +14,8 @@ export interface RunOptions {
   input?: string;
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Told the process's PID as soon as it runs (e.g. to put it in a cgroup). */
+  onSpawn?: (pid: number) => void;
 }
 
 export function runCommand(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -25,6 +27,7 @@ export function runCommand(argv: readonly string[], opts: RunOptions = {}): Prom
       resolve({ code: -1, stdout: '', stderr: String(err) });
       return;
     }
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     let timedOut = false;

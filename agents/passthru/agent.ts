@@ -79,12 +79,23 @@ export class PassthruAgent {
       this.loadProblems = [msg];
       return;
     }
-    this.config = parsePassthruConfig(text, this.opts.config);
-    this.loadProblems = this.config.problems.map((p: ConfigProblem) => formatProblem(p));
-    for (const p of this.config.problems) {
+    const parsed = parsePassthruConfig(text, this.opts.config);
+    this.loadProblems = parsed.problems.map((p: ConfigProblem) => formatProblem(p));
+    for (const p of parsed.problems) {
       if (p.severity === 'error') this.log.error(formatProblem(p));
       else this.log.warn(formatProblem(p));
     }
+    // A reload of a file with new errors (a half-saved or mistyped edit) must not close ports that
+    // work: the configuration read before stays until the file is right. Errors the running
+    // configuration already had do not count (its valid lines are served, as at start).
+    const known = new Set((this.config?.problems ?? []).filter((p) => p.severity === 'error').map((p) => p.message));
+    if (this.config && parsed.problems.some((p) => p.severity === 'error' && !known.has(p.message))) {
+      const kept = `${this.opts.config}: has errors; keeping the configuration read before until they are fixed`;
+      this.log.error(kept);
+      this.loadProblems.push(kept);
+      return;
+    }
+    this.config = parsed;
   }
 
   /**

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { Lab } from '../../lab/lab';
 import type { LabOptions } from '../../lab/options';
-import { HostClient } from './host-client';
+import { HostClient } from '../../lab/host-client';
 
 export interface LabFile {
   /** A host-side control client of `dest` (a host socat's socket), closed after the file's tests. */

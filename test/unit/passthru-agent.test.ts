@@ -106,6 +106,26 @@ describe('passthru agent plan', () => {
     expect(st.ports[0]!.counters.connections).toBe(1);
   });
 
+  it('a reload of a file with new errors (corrupt, half-saved) keeps the running configuration and says so', async () => {
+    const a = port();
+    const { agent, file } = setup(`network=127.0.0.1:255.0.0.0\nsockets="path=/x/a,port=${a}"\n`, [
+      { iface: 'eth0', address: '127.0.0.1', netmask: '255.0.0.0' },
+    ]);
+    agent.start();
+    await waitFor('port a', () => agent.status().ports[0]?.listening === true, 3000);
+    writeFileSync(file, 'network=127.0.0.1:255.0.0.0\nsockets="path=/x/a,po\x00\x00\x00');
+    agent.reload();
+    expect(agent.status().ports.map((x) => x.port)).toEqual([a]);
+    expect(await probe('127.0.0.1', a)).toBe('open');
+    expect(agent.status().problems.at(-1)).toMatch(/uds_passthru\.conf: has errors; keeping the configuration read before/);
+    // Fixed: the new file applies.
+    const b = a + 1;
+    writeFileSync(file, `network=127.0.0.1:255.0.0.0\nsockets="path=/x/b,port=${b}"\n`);
+    agent.reload();
+    await waitFor('port b', () => agent.status().ports[0]?.port === b && agent.status().ports[0]?.listening === true, 3000);
+    expect(agent.status().problems).toEqual([]);
+  });
+
   it('never listens on 0.0.0.0, nor before network= is eth0\'s own address', async () => {
     const p = port();
     const addrs: InterfaceAddress[] = [];

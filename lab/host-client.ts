@@ -3,7 +3,7 @@
 // can use the host namespace's socket directly.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDatagramSocket, type DatagramSocket } from '../../agents/common/unix-dgram';
+import { openDatagramSocket, type DatagramSocket } from '../agents/common/unix-dgram';
 
 let seq = 0;
 const SEND_WAIT_LIMIT_MS = 60_000;
