@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { clientSsid } from './guest-files';
 import { HostClient } from './host-client';
 import type { Lab } from './lab';
-import type { LabProcess } from './proc';
+import { sleep, type LabProcess } from './proc';
 
 export interface LoadCounts {
   /** Replies that were the client's own. */
@@ -21,6 +21,7 @@ export interface LoadCounts {
 }
 
 const REQUEST_TIMEOUT_MS = 2000;
+const RETRY_PAUSE_MS = 50;
 const PROBE_EVERY_MS = 50;
 
 export class ControlLoad {
@@ -46,10 +47,17 @@ export class ControlLoad {
   private async loop(c: HostClient, i: number): Promise<void> {
     const want = `"${clientSsid(i)}"`;
     while (this.running) {
-      const reply = await c.request(`GET_NETWORK ${i + 1} ssid`, REQUEST_TIMEOUT_MS).catch(() => null);
-      if (reply === null) this.counts.noReply++;
-      else if (reply === want) this.counts.ok++;
-      else if (reply === 'FAIL\n') this.counts.failed++;
+      let sent = true;
+      const reply = await c.request(`GET_NETWORK ${i + 1} ssid`, REQUEST_TIMEOUT_MS).catch(() => {
+        sent = false; // the host socat's socket is not there (restarting): not even sent
+        return null;
+      });
+      if (reply === null || reply === 'FAIL\n') {
+        if (reply === null) this.counts.noReply++;
+        else this.counts.failed++;
+        // What fails at once must not spin: a real client waits before it asks again too.
+        if (!sent || reply !== null) await sleep(RETRY_PAUSE_MS);
+      } else if (reply === want) this.counts.ok++;
       else {
         this.counts.wrong++;
         if (this.counts.samples.length < 5) this.counts.samples.push(`client ${i} wanted ${want}, got ${JSON.stringify(reply.slice(0, 80))}`);
