@@ -8,7 +8,7 @@
 //   sysctl -p  →  ifup -a (ifupdown-ng; its dhcp executor runs dhcpcd, which stays in the foreground
 //   until it has a lease, and dhcpcd runs its hooks, 99-udhcpd.conf among them)  →  iptables-restore
 //   →  udhcpd with the config the hook rendered.
-import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from '../lab/lab';
 import { globalSysctlKeys } from '../lab/guest-files';
@@ -118,3 +118,13 @@ export async function prepareOldSequence(lab: Lab): Promise<void> {
 
 /** The argv that starts the old sequence in the guest. */
 export const OLD_BOOT_ARGV = ['/bin/sh', `${OLD_DIR}/boot.sh`];
+
+/** The marks so far, in order: the boot script's steps and `hook:<dhcpcd's reason>`, each with its time (epoch ms). */
+export function oldMarks(lab: Lab): { what: string; at: number }[] {
+  const file = lab.guestPath(OLD_MARKS);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').flatMap((line) => {
+    const [what, at] = line.split(' ');
+    return what && at ? [{ what, at: Number(at) }] : [];
+  });
+}

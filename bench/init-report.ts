@@ -1,16 +1,19 @@
-// The init benchmark's section of docs/BENCHMARKS.md.
-import { WIRELESS_DNS } from '../lab/wireless';
+// The init benchmark's section of docs/BENCHMARKS.md: the tables (the words around them are in
+// init-report-text.ts).
+import { AFTER_BOUND_MS, NEW_DNS } from './init-after';
+import { howMeasured, reading, setup } from './init-report-text';
 import { REST_MS, type RunFigures } from './init-runs';
 import type { MachineFacts } from './machine';
 import type { Memory } from './memory';
 import type { SectionMarks } from './sections';
-import { median as medianOf } from './stats';
+import { median as medianOf, percentile } from './stats';
 
 export const INIT_MARKS: SectionMarks = { start: '<!-- init-bench:start -->', end: '<!-- init-bench:end -->' };
 
 export interface InitMachine extends MachineFacts {
   dhcpcd: string;
   busybox: string;
+  dnsmasq: string;
   ifupdownNg: string;
   iptables: string;
   procps: string;
@@ -25,139 +28,190 @@ export interface InitResults {
   durationSec: number;
 }
 
-/** The targets set for wifibox-init. */
-const TARGET_FIRST_LEASE_S = 0.3;
-const TARGET_REACH_OVER_LEASE_S = 0.3;
+/** The targets set for wifibox-init (seconds, but the relay's latency: ms). */
+const TARGET = { firstLease: 0.3, reachedOverLease: 0.3, journey: 1.0, renewal: 1, replug: 1, relayAddedMs: 0.3 };
 const OLD_FIRST_LEASE_IN_ISSUE_S = 8.3;
+const BOUND_S = AFTER_BOUND_MS / 1000;
 
-/** The median of the figures there are; null when there is none. */
-function median(values: (number | null)[]): number | null {
-  const v = values.filter((x): x is number => x !== null);
-  return v.length ? medianOf(v) : null;
+type Get = (r: RunFigures) => number | null | undefined;
+const minus = (a: number | null | undefined, b: number | null | undefined): number | null => (a === null || a === undefined || b === null || b === undefined ? null : a - b);
+/** What each figure is, from one run; differences are taken per run, then the median (not the difference of two medians). */
+export const FIGURES = {
+  firstLease: (r) => r.firstLease,
+  reached: (r) => r.reached,
+  resolved: (r) => r.resolved,
+  page: (r) => r.page,
+  wlanLease: (r) => r.wlanLease,
+  reachedOverLease: (r) => minus(r.reached, r.wlanLease),
+  reachedOverReport: (r) => minus(r.reached, r.leaseReported),
+  reportOverLease: (r) => minus(r.leaseReported, r.wlanLease),
+  resolvedOverLease: (r) => minus(r.resolved, r.wlanLease),
+  resolvedOverFirstLease: (r) => minus(r.resolved, r.firstLease),
+  pageOverResolved: (r) => minus(r.page, r.resolved),
+  guestPart: (r) => minus(r.page, r.firstLease === null || r.wlanLease === null ? null : Math.max(r.firstLease, r.wlanLease)),
+  udhcpdListening: (r) => r.udhcpdListening,
+  firstLeaseOverListening: (r) => minus(r.firstLease, r.udhcpdListening),
+  renewal: (r) => r.renewal?.answered,
+  renewalFromReturn: (r) => r.renewal?.answeredAfterReturn,
+  renewed: (r) => r.renewal?.renewed,
+  dhcpcdReturned: (r) => r.renewal?.dhcpcdReturned,
+  replug: (r) => r.replug?.reached,
+  replugWaiting: (r) => r.replug?.waiting,
+  replugGone: (r) => r.replug?.gone,
+  replugDhcpcd: (r) => r.replug?.dhcpcdStarted,
+  replugCarrier: (r) => r.replug?.carrier,
+  replugLease: (r) => r.replug?.wlanLease,
+  replugLeaseOverCarrier: (r) => minus(r.replug?.wlanLease, r.replug?.carrier),
+  replugReachedOverLease: (r) => minus(r.replug?.reached, r.replug?.wlanLease),
+} satisfies Record<string, Get>;
+type Figure = keyof typeof FIGURES;
+/** Each figure's median over one side's runs (null: no run had it). */
+export type Medians = Record<Figure, number | null>;
+
+/** The median of the figures there are, and how many runs had none. */
+function medianOver(runs: RunFigures[], get: Get): { v: number | null; missing: number } {
+  const v = runs.map(get).filter((x): x is number => x !== null && x !== undefined);
+  return { v: v.length ? medianOf(v) : null, missing: runs.length - v.length };
 }
 
 const s = (v: number | null): string => (v === null ? '—' : Math.abs(v) < 1 ? v.toFixed(3) : v.toFixed(2));
 const ratio = (a: number | null, b: number | null): string => (a === null || b === null || b === 0 ? '—' : `${(a / b).toFixed(2)}×`);
 const mb = (kb: number): string => ((kb * 1024) / 1e6).toFixed(1);
 const mark = (ok: boolean): string => (ok ? '✓' : '✗');
-const minus = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
 
-function medianMemory(ms: (Memory | null)[]): Memory | null {
-  const m = ms.filter((x): x is Memory => x !== null);
-  if (!m.length) return null;
-  const f = (k: keyof Memory) => median(m.map((x) => x[k]))!;
-  return { rss: f('rss'), pss: f('pss'), privateClean: f('privateClean'), privateDirty: f('privateDirty'), processes: f('processes') };
+function mediansOf(runs: RunFigures[]): Medians {
+  return Object.fromEntries(Object.entries(FIGURES).map(([k, get]) => [k, medianOver(runs, get).v])) as Medians;
 }
 
-interface Side {
-  n: number;
-  firstLease: number | null;
-  reached: number | null;
-  wlanLease: number | null;
-  reachedOverLease: number | null;
-  reachedOverReport: number | null;
-  reportOverLease: number | null;
-  dns: number | null;
-  dnsOverFirstLease: number | null;
-  udhcpdListening: number | null;
-  firstLeaseOverListening: number | null;
-  memory: Memory | null;
-  daemons: Memory | null;
+/** A median's cell: "not within N s" when no run saw it, and how many did when only some did. */
+function cell(runs: RunFigures[], f: Figure, boundS: number): string {
+  const { v, missing } = medianOver(runs, FIGURES[f]);
+  if (!runs.length) return '—';
+  if (v === null) return `not within ${boundS} s`;
+  return missing ? `${s(v)} (${runs.length - missing} of ${runs.length} runs; the others: not within ${boundS} s)` : s(v);
 }
 
-function side(runs: RunFigures[]): Side {
-  const m = (f: (r: RunFigures) => number | null) => median(runs.map(f));
-  // Differences are taken per run, then the median: not the difference of two medians.
-  return {
-    n: runs.length,
-    firstLease: m((r) => r.firstLease),
-    reached: m((r) => r.reached),
-    wlanLease: m((r) => r.wlanLease),
-    reachedOverLease: m((r) => minus(r.reached, r.wlanLease)),
-    reachedOverReport: m((r) => minus(r.reached, r.leaseReported)),
-    reportOverLease: m((r) => minus(r.leaseReported, r.wlanLease)),
-    dns: m((r) => r.dns),
-    dnsOverFirstLease: m((r) => minus(r.dns, r.firstLease)),
-    udhcpdListening: m((r) => r.udhcpdListening),
-    firstLeaseOverListening: m((r) => minus(r.firstLease, r.udhcpdListening)),
-    memory: medianMemory(runs.map((r) => r.memory)),
-    daemons: medianMemory(runs.map((r) => r.daemons)),
-  };
+/** Met only when every run saw it and the median is within. */
+function met(runs: RunFigures[], f: Figure, limit: number): string {
+  const { v, missing } = medianOver(runs, FIGURES[f]);
+  return mark(v !== null && missing === 0 && v <= limit);
 }
 
-function timesTable(ours: Side, old: Side): string[] {
-  const aOk = ours.firstLease !== null && ours.firstLease <= TARGET_FIRST_LEASE_S;
-  const bOk = ours.reachedOverLease !== null && ours.reachedOverLease <= TARGET_REACH_OVER_LEASE_S;
+interface RowOptions {
+  /** How long the bench waited before "not within". */
+  boundS?: number;
+  /** No ratio (a difference, or a part of another figure). */
+  noRatio?: boolean;
+  /** Read from wifibox-init's status: the old sequence has none. */
+  oursOnly?: boolean;
+}
+
+function row(ours: RunFigures[], old: RunFigures[], label: string, f: Figure, target: string, o: RowOptions = {}): string {
+  const bound = o.boundS ?? 60;
+  const r = o.noRatio || o.oursOnly ? '' : ratio(medianOver(ours, FIGURES[f]).v, medianOver(old, FIGURES[f]).v);
+  return `| ${label} | ${cell(ours, f, bound)} | ${o.oursOnly ? '— (no status)' : cell(old, f, bound)} | ${r} | ${target} |`;
+}
+
+function startTable(ours: RunFigures[], old: RunFigures[]): string[] {
   return [
-    '| | ours (wifibox-init) | old (OpenRC sequence) | ours / old | target |',
+    '| seconds from t0 | ours (wifibox-init) | old (OpenRC sequence) | ours / old | target |',
     '|---|---:|---:|---:|---|',
-    `| (a) the host's first lease, s | ${s(ours.firstLease)} | ${s(old.firstLease)} | ${ratio(ours.firstLease, old.firstLease)} | ≤ ${TARGET_FIRST_LEASE_S} s (the old glue: ~${OLD_FIRST_LEASE_IN_ISSUE_S} s): ${mark(aOk)} |`,
-    `| (b) the host reaches the wireless network, s | ${s(ours.reached)} | ${s(old.reached)} | ${ratio(ours.reached, old.reached)} | ≤ dhcpcd's lease + ${TARGET_REACH_OVER_LEASE_S} s: ${mark(bOk)} |`,
-    `| — dhcpcd's own wireless lease (wlan0 gets its address), s | ${s(ours.wlanLease)} | ${s(old.wlanLease)} | ${ratio(ours.wlanLease, old.wlanLease)} | |`,
-    `| — (b) − dhcpcd's lease, s | ${s(ours.reachedOverLease)} | ${s(old.reachedOverLease)} | | ≤ ${TARGET_REACH_OVER_LEASE_S} s: ${mark(bOk)} |`,
-    `| — (b) − the hook's report of that lease (ours: status \`lease.obtainedAt\`; old: 99-udhcpd.conf ran for BOUND), s | ${s(ours.reachedOverReport)} | ${s(old.reachedOverReport)} | | for information |`,
-    `| (c) the host holds the wireless DNS, s | ${s(ours.dns)} | ${s(old.dns)} | ${ratio(ours.dns, old.dns)} | no target set |`,
-    `| the guest's udhcpd listening (port 67 open), s | ${s(ours.udhcpdListening)} | ${s(old.udhcpdListening)} | ${ratio(ours.udhcpdListening, old.udhcpdListening)} | for information |`,
-    `| the hook's report after dhcpcd's lease, s | ${s(ours.reportOverLease)} | ${s(old.reportOverLease)} | ${ratio(ours.reportOverLease, old.reportOverLease)} | for information (ours: a node process per dhcpcd event; old: sourced shell) |`,
+    row(ours, old, '(a) the host\'s first lease', 'firstLease', `≤ ${TARGET.firstLease} s (the old glue: ~${OLD_FIRST_LEASE_IN_ISSUE_S} s): ${met(ours, 'firstLease', TARGET.firstLease)}`),
+    row(ours, old, '(b) the host\'s traffic reaches the wireless network (HTTP by address, through the NAT)', 'reached', `≤ dhcpcd's lease + ${TARGET.reachedOverLease} s: ${met(ours, 'reachedOverLease', TARGET.reachedOverLease)}`),
+    row(ours, old, '(c) the host resolves the wireless network\'s name through the DNS servers of its current lease', 'resolved', 'no target set'),
+    row(ours, old, '**(d) the whole journey: lease, name through that lease\'s DNS, page by that name**', 'page', `≤ ${TARGET.journey} s: ${met(ours, 'page', TARGET.journey)}`),
+    row(ours, old, '— dhcpcd\'s own wireless lease (wlan0 gets its address)', 'wlanLease', ''),
+    row(ours, old, '— (b) − dhcpcd\'s lease', 'reachedOverLease', `≤ ${TARGET.reachedOverLease} s: ${met(ours, 'reachedOverLease', TARGET.reachedOverLease)}`, { noRatio: true }),
+    row(ours, old, '— (c) − dhcpcd\'s lease', 'resolvedOverLease', 'for information', { noRatio: true }),
+    row(ours, old, '— (d) − the later of the host\'s lease and dhcpcd\'s (what is left to the guest)', 'guestPart', 'for information', { noRatio: true }),
+    row(ours, old, '— the hook\'s report after dhcpcd\'s lease (ours: status `lease.obtainedAt`, from a small C hook; old: 99-udhcpd.conf ran for BOUND, sourced shell)', 'reportOverLease', 'for information', { noRatio: true }),
+    row(ours, old, 'the guest\'s udhcpd listening (port 67 open)', 'udhcpdListening', 'for information'),
   ];
 }
 
-/** What the figures say, in words, with this run's numbers. */
-function reading(ours: Side, old: Side): string[] {
-  const out: string[] = [];
-  if (ours.firstLease !== null && ours.udhcpdListening !== null) {
-    out.push(`- (a): ours has udhcpd listening at ${s(ours.udhcpdListening)} s, the host's lease comes ${s(ours.firstLeaseOverListening)} s later ` +
-      `(old: ${s(old.firstLeaseOverListening)} s after its udhcpd). That gap is udhcpd's and the host client's, not the orchestrator's start-up: busybox udhcpd checks an address it ` +
-      'has never leased by ARP and waits that long for an answer before it offers it (`udhcpd --help`: "-a MSEC Timeout for ARP ping ' +
-      '(default 2000)"), and the host\'s udhcpc asks once a second. wifibox-init starts udhcpd without `-a`, so every host udhcpd ' +
-      'has no lease for (each lab run is one: a new MAC) waits those 2 s.');
-  }
-  if (ours.reached !== null && ours.wlanLease !== null) {
-    out.push(`- (b): both wait for dhcpcd's wireless lease (${s(ours.wlanLease)} s ours, ${s(old.wlanLease)} s old: the lab's wireless DHCP ` +
-      'server\'s own 2 s ARP check before its OFFER, then dhcpcd\'s ARP probing of the offered address, "probing address" in its log). ' +
-      `Ours is through ${s(ours.reachedOverLease)} s after it: NAT, forwarding and the host's lease were in place long before. ` +
-      `The old sequence starts udhcpd only after \`networking\`, so the host needs its lease first (${s(old.reachedOverLease)} s).`);
-  }
-  if (ours.dns !== null) {
-    out.push(`- (c): ours hands out short leases until the wireless DNS is known (\`--short-lease\`, 10 s by default, as the per-run ` +
-      `table shows); the host picks the DNS up at its first renewal after that: (c) − (a) = ${s(ours.dnsOverFirstLease)} s. ` +
-      `The old sequence has the DNS in its first lease, because it gives ` +
-      `none before dhcpcd's lease.${old.dns !== null && ours.dns > old.dns ? ' So for (c) ours is later than the old sequence.' : ''}`);
-  }
-  return out;
+function afterTable(ours: RunFigures[], old: RunFigures[]): string[] {
+  const r = (label: string, f: Figure, target: string, o: RowOptions = {}) => row(ours, old, label, f, target, { boundS: BOUND_S, noRatio: true, ...o });
+  return [
+    '| seconds | ours (wifibox-init) | old (OpenRC sequence) | ours / old | target |',
+    '|---|---:|---:|---:|---|',
+    r(`**(e) a new wireless DNS server (${NEW_DNS}): from the guest's renewal to the host's first lookup it answers** (the host's lease unchanged)`, 'renewal', `≤ ${TARGET.renewal} s: ${met(ours, 'renewal', TARGET.renewal)}`),
+    r('— from `dhcpcd -n wlan0`\'s return to that answer', 'renewalFromReturn', 'for information'),
+    r('— from the spawn of `dhcpcd -n wlan0` to its return', 'dhcpcdReturned', 'for information'),
+    r('— from that spawn to the renewal (ours: status `leaseEvent.at` once the relay asks the new server; old: the hook ran for the new lease)', 'renewed', 'for information'),
+    r('**(f) wlan0 removed and back: from wlan0 back to the host\'s traffic reaching the wireless network again**', 'replug', `≤ ${TARGET.replug} s: ${met(ours, 'replug', TARGET.replug)}`),
+    r('— wlan0 gone: the status says dhcpcd is waiting, after', 'replugWaiting', 'for information', { oursOnly: true }),
+    r('— how long wlan0 was gone', 'replugGone', 'for information'),
+    r('— dhcpcd started again (its status\'s `since`), from wlan0 back', 'replugDhcpcd', 'for information', { oursOnly: true }),
+    r('— wlan0\'s carrier up (`ip monitor`: state UP), from wlan0 back', 'replugCarrier', 'for information'),
+    r('— wlan0\'s address again (dhcpcd\'s lease), from wlan0 back', 'replugLease', 'for information'),
+  ];
 }
 
-function perRunTable(runs: RunFigures[]): string[] {
-  const lines = [
-    '| run | (a) first lease | (b) reached | dhcpcd\'s lease | (b) − lease | (c) wireless DNS | udhcpd listening | the host\'s first lease said |',
-    '|---|---:|---:|---:|---:|---:|---:|---|',
+/** (g): what the relay added in each round of a run, ms. */
+const addedMs = (r: RunFigures): number[] => (r.latency ? r.latency.relay.map((x, i) => x - r.latency!.direct[i]!) : []);
+
+/** (g), ours only: every round of every run together. */
+function latencyTable(ours: RunFigures[]): string[] {
+  const relay = ours.flatMap((r) => r.latency?.relay ?? []);
+  const direct = ours.flatMap((r) => r.latency?.direct ?? []);
+  const added = ours.flatMap(addedMs);
+  if (!relay.length) return ['(g) was not measured.'];
+  const ms = (v: number) => v.toFixed(3);
+  const addedMedian = medianOf(added);
+  const failures = ours.reduce((n, r) => n + (r.latency?.failures ?? 0), 0);
+  return [
+    `| ms, ${relay.length} rounds (${ours.filter((r) => r.latency).length} runs) | the relay (10.0.0.1) | the wireless DNS server directly (192.168.77.53) | added by the relay (per round) | target |`,
+    '|---|---:|---:|---:|---|',
+    `| median | ${ms(medianOf(relay))} | ${ms(medianOf(direct))} | ${ms(addedMedian)} | ≤ ${TARGET.relayAddedMs} ms: ${mark(addedMedian <= TARGET.relayAddedMs)} |`,
+    `| p90 | ${ms(percentile(relay, 90))} | ${ms(percentile(direct, 90))} | ${ms(percentile(added, 90))} | |`,
+    `| p99 | ${ms(percentile(relay, 99))} | ${ms(percentile(direct, 99))} | ${ms(percentile(added, 99))} | |`,
+    '',
+    `Rounds with a query unanswered or without an address (not counted): ${failures}.`,
   ];
-  for (const r of runs) {
-    const said = `dns \`${r.firstLeaseDns || '(none)'}\`, lease ${r.firstLeaseSeconds ?? '—'} s`;
-    lines.push(`| ${r.sequence} #${r.index + 1} | ${s(r.firstLease)} | ${s(r.reached)} | ${s(r.wlanLease)} | ${s(minus(r.reached, r.wlanLease))} | ${s(r.dns)} | ${s(r.udhcpdListening)} | ${said} |`);
-  }
-  return lines;
+}
+
+function perRunTables(runs: RunFigures[]): string[] {
+  const f = (v: number | null | undefined) => (v === null || v === undefined ? '—' : s(v));
+  const said = (r: RunFigures) => `dns \`${r.firstLeaseDns || '(none)'}\`, lease ${r.firstLeaseSeconds ?? '—'} s`;
+  const added = (r: RunFigures) => (addedMs(r).length ? medianOf(addedMs(r)).toFixed(3) : '—');
+  return [
+    '| run | (a) | (b) | (c) | (d) | dhcpcd\'s lease | (b) − lease | udhcpd listening | (c) answered by | the host\'s first lease said |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    ...runs.map((r) => `| ${r.sequence} #${r.index + 1} | ${f(r.firstLease)} | ${f(r.reached)} | ${f(r.resolved)} | ${f(r.page)} | ${f(r.wlanLease)} | ` +
+      `${f(FIGURES.reachedOverLease(r))} | ${f(r.udhcpdListening)} | ${r.resolvedBy ?? '—'} | ${said(r)} |`),
+    '',
+    '| run | (e) | (e) from `dhcpcd -n`\'s return | renewal seen (reason) | the host\'s last answer | (f) | wlan0 gone | dhcpcd again | carrier | wlan0\'s lease | dhcpcd processes after (f) | (g) added, ms |',
+    '|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...runs.map((r) => `| ${r.sequence} #${r.index + 1} | ${f(r.renewal?.answered)} | ${f(r.renewal?.answeredAfterReturn)} | ` +
+      `${f(r.renewal?.renewed)} (${r.renewal?.reason ?? 'none'}) | ${r.renewal?.lastAnswer ?? '—'} | ${f(r.replug?.reached)} | ${f(r.replug?.gone)} | ${f(r.replug?.dhcpcdStarted)} | ` +
+      `${f(r.replug?.carrier)} | ${f(r.replug?.wlanLease)} | ${r.replug?.dhcpcdAfter ?? '—'} | ${added(r)} |`),
+  ];
 }
 
 /** The moments inside each sequence, medians over its runs, in the order they happen. */
 function insideList(runs: RunFigures[]): string {
-  const keys = new Set<string>();
-  for (const r of runs) for (const k of Object.keys(r.inside)) keys.add(k);
-  const med = [...keys].map((k) => ({ k, v: median(runs.map((r) => r.inside[k] ?? null)) })).filter((x) => x.v !== null);
-  med.sort((a, b) => a.v! - b.v!);
-  return med.map((x) => `${x.k} ${s(x.v)}`).join(' · ');
+  const keys = new Set(runs.flatMap((r) => Object.keys(r.inside)));
+  const med = [...keys].map((k) => ({ k, v: medianOver(runs, (r) => r.inside[k] ?? null).v })).filter((x): x is { k: string; v: number } => x.v !== null);
+  return med.sort((a, b) => a.v - b.v).map((x) => `${x.k} ${s(x.v)}`).join(' · ');
 }
 
-function memoryTable(ours: Side, old: Side): string[] {
-  const row = (what: string, m: Memory | null, note: string) =>
+function medianMemory(runs: RunFigures[], get: (r: RunFigures) => Memory | null): Memory | null {
+  const m = runs.map(get).filter((x): x is Memory => x !== null);
+  const f = (k: keyof Memory) => medianOf(m.map((x) => x[k]));
+  return m.length ? { rss: f('rss'), pss: f('pss'), privateClean: f('privateClean'), privateDirty: f('privateDirty'), processes: f('processes') } : null;
+}
+
+function memoryTable(ours: RunFigures[], old: RunFigures[]): string[] {
+  const line = (what: string, m: Memory | null, note: string) =>
     m ? `| ${what} | ${mb(m.rss)} | ${mb(m.pss)} | ${mb(m.privateDirty)} | ${mb(m.privateClean)} | ${note} |` : `| ${what} | — | — | — | — | ${note} |`;
+  const [od, dd] = [medianMemory(ours, (r) => r.daemons), medianMemory(old, (r) => r.daemons)];
   return [
     '| process(es) | RSS, MB | PSS, MB | private dirty, MB | private clean, MB | note |',
     '|---|---:|---:|---:|---:|---|',
-    row(`ours: wifibox-init (one node process), ${REST_MS / 1000} s after (c)`, ours.memory, 'no target set'),
+    line(`ours: wifibox-init (one node process, with the DNS relay), ${REST_MS / 1000} s after (d)`, medianMemory(ours, (r) => r.memory), 'no target set'),
     '| old: the orchestration itself | 0 | 0 | 0 | 0 | nothing stays: OpenRC\'s services and ifup exit once they have run |',
-    row(`ours: dhcpcd + udhcpd (${ours.daemons?.processes ?? 0} processes)`, ours.daemons, 'the same programs in both, for information'),
-    row(`old: dhcpcd + udhcpd (${old.daemons?.processes ?? 0} processes)`, old.daemons, ''),
+    line(`ours: dhcpcd + udhcpd (${od?.processes ?? 0} processes)`, od, 'the same programs in both, for information'),
+    line(`old: dhcpcd + udhcpd (${dd?.processes ?? 0} processes)`, dd, ''),
   ];
 }
 
@@ -165,81 +219,51 @@ export function renderInitSection(r: InitResults): string {
   const m = r.machine;
   const ours = r.runs.filter((x) => x.sequence === 'ours');
   const old = r.runs.filter((x) => x.sequence === 'old');
-  const o = side(ours);
-  const d = side(old);
-  const notes = r.runs.flatMap((x) => x.notes.map((n) => `${x.sequence} #${x.index + 1}: ${n}`));
-  const unNat = r.runs.filter((x) => x.unNatAnswers > 0).map((x) => `${x.sequence} #${x.index + 1}: ${x.unNatAnswers}`);
+  const n = Math.max(ours.length, old.length);
+  const notes = r.runs.flatMap((x) => x.notes.map((t) => `${x.sequence} #${x.index + 1}: ${t}`));
+  const command = (runs: RunFigures[]) => runs.find((x) => x.udhcpdCommand)?.udhcpdCommand ?? null;
+  const medians = { ours: mediansOf(ours), old: mediansOf(old) };
   const lines = [
     INIT_MARKS.start,
     '## wifibox-init against the old OpenRC sequence (station flavor)',
     '',
     `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s${r.quick ? ' (quick: one run each)' : ''}.`,
-    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ${m.dhcpcd}, ${m.busybox}, ${m.ifupdownNg}, ${m.iptables}, ${m.procps}; ` +
+    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ${m.dhcpcd}, ${m.busybox}, ${m.dnsmasq}, ${m.ifupdownNg}, ${m.iptables}, ${m.procps}; ` +
       `orchestrator ${m.agent} (tree ${m.git}).`,
     '',
-    `Each run builds a fresh lab (station flavor, upstream samples unchanged, guest unconfigured), starts the wireless`,
-    `network (busybox udhcpd handing wlan0 its address with DNS ${WIRELESS_DNS}, lease 120 s, and a web server on`,
-    `192.168.77.1:8080 that answers with the address it sees), the host's DHCP client on wifibox0 (busybox udhcpc`,
-    `\`-t 20 -T 1 -A 1\`: one DISCOVER a second) and the observers below; 0.3 s later it takes **t0** and spawns`,
-    'the sequence in the guest. Ours and old alternate (ours #1, old #1, old #2, ours #2, …); every figure is the',
-    `median of ${Math.max(o.n, d.n)} runs, seconds from t0.`,
+    ...setup(n, { ours: command(ours), old: command(old) }),
     '',
-    '- **ours**: `wifibox-init --loglevel warn` (node, the bundle from dist/), which runs dhcpcd as `dhcpcd -B -c <its hook> wlan0`.',
-    '- **old**: what the guest\'s OpenRC runs, one service after the other, as one shell script in the guest: `sysctl -p',
-    '  /media/etc/sysctl.conf` (boot runlevel) → `ifup -a -i <the guest image\'s /etc/network/interfaces: auto lo, eth0,',
-    '  wlan0; source /media/etc/interfaces.conf>` (`networking`, boot runlevel; ifupdown-ng\'s dhcp executor runs',
-    '  `/sbin/dhcpcd -h <hostname> wlan0`, which does not return before it has a lease) → `iptables-restore <',
-    '  /media/etc/iptables` (default runlevel) → `udhcpd -f /tmp/udhcpd.conf` (default runlevel; udhcpd: need net,',
-    '  after firewall). dhcpcd runs its default `dhcpcd-run-hooks` with the hooks folder the guest has: 01-test,',
-    '  20-resolv.conf and 30-hostname (Debian\'s copies) and the upstream `99-udhcpd.conf` unchanged but for three',
-    '  marked lines (template path `/media/etc/udhcpd.conf`, its `service udhcpd --ifstarted restart` done by a small',
-    '  script that does nothing while udhcpd is not started, as at boot, and a line noting when it ran). So the hook',
-    '  renders /tmp/udhcpd.conf with the wireless DNS from /etc/resolv.conf during `networking`, and udhcpd starts',
-    '  on it. The guest gets an empty /etc/network (no addon scripts of this machine\'s), as the image has. The',
-    '  orders come from the image\'s runlevels (Makefile: sysctl and networking in boot, iptables and udhcpd in',
-    '  default) and the services\' dependencies. Not run: hostname, wpa_supplicant (neither is needed on the lab\'s',
-    '  wired wlan0), and the 99-radvd.conf hook (IPv6 overlay only).',
+    `### From the start, median of ${n} runs each`,
     '',
-    `### Time from start, median of ${Math.max(o.n, d.n)} runs each`,
+    ...startTable(ours, old),
     '',
-    ...timesTable(o, d),
+    ...reading.start(medians.ours, medians.old, { ours: command(ours), old: command(old) }),
     '',
-    ...reading(o, d),
+    `### After the start, in the same labs, median of ${n} runs each`,
+    '',
+    ...afterTable(ours, old),
+    '',
+    ...reading.after(medians.ours, medians.old, r.runs),
+    '',
+    '**(g) The DNS relay\'s added latency** (ours only: the old sequence has no relay; the guest asks the wireless DNS server itself, and the host asks it through the NAT):',
+    '',
+    ...latencyTable(ours),
     '',
     'Every run:',
     '',
-    ...perRunTable(r.runs),
+    ...perRunTables(r.runs),
     '',
-    `Inside ours (medians, s; each step's end and each daemon's latest start, from its status): ${insideList(ours) || '—'}.`,
+    `Inside ours (medians, s from t0; each step's end and each daemon's latest start, from its status): ${insideList(ours) || '—'}.`,
     '',
-    `Inside old (medians, s; marks of the boot script and of the hook, by dhcpcd's reason): ${insideList(old) || '—'}.`,
+    `Inside old (medians, s from t0; marks of the boot script and of the hook, by dhcpcd's reason): ${insideList(old) || '—'}.`,
     '',
     '### Memory (/proc/PID/smaps_rollup; MB = 10⁶ bytes; medians)',
     '',
-    ...memoryTable(o, d),
+    ...memoryTable(ours, old),
     '',
     '### How each number is measured',
     '',
-    '- **t0**: `Date.now()` in the bench just before it spawns `nsenter … node wifibox-init.js` or `nsenter … sh',
-    '  boot.sh` (nsenter execs in place). Node\'s own start-up (about 0.1–0.2 s here) is inside ours.',
-    '- **(a)**: the `at` of the first `bound` event the host\'s udhcpc script (a node script) writes to its events',
-    '  file, i.e. after udhcpc got the ACK and the script started. The host\'s udhcpc sends one DISCOVER a second',
-    '  and none reaches the guest before its eth0 is up, so (a) = the guest\'s udhcpd listening, then the host\'s',
-    '  next DISCOVER (up to 1 s later: the client\'s retry timer), then udhcpd\'s OFFER and ACK.',
-    '- **(b)**: a node poller in the host namespace starts a GET of http://192.168.77.1:8080/ every 20 ms (each',
-    '  with its own connection, 1.5 s timeout, at most 64 pending, so a dropped SYN holds none up) and takes the',
-    '  time the first answer arrives whose body is the guest\'s wlan0 address (192.168.77.2), i.e. that came',
-    `  through the guest's MASQUERADE (the lab's wireless side has a route back to 10.0.0.0/24 that a real network`,
-    `  lacks; answers without NAT are not counted${unNat.length ? `: seen in ${unNat.join(', ')}` : ', and none came'}).`,
-    '- **dhcpcd\'s own wireless lease**: the bench reads /proc/<guest>/net/route every 5 ms and takes the first',
-    '  time wlan0\'s prefix route is there: the kernel adds it with the address dhcpcd sets on its lease, before',
-    '  dhcpcd runs any hook. "(b) − dhcpcd\'s lease" is taken per run, then the median.',
-    '- **(c)**: the `at` of the first host lease event (`bound` or `renew`) whose `dns` has the wireless',
-    `  network's DNS server (${WIRELESS_DNS}).`,
-    '- **udhcpd listening**: the same 5 ms poll, of /proc/<guest>/net/udp, for a socket on port 67.',
-    `- **Memory**: /proc/PID/smaps_rollup of the wifibox-init node process (the tracked PID, checked to be`,
-    `  \`node\`) ${REST_MS / 1000} s after (c); daemons: every dhcpcd and udhcpd process in the guest, summed, at the`,
-    '  same moment.',
+    ...howMeasured(r.runs.filter((x) => x.unNatAnswers > 0).map((x) => `${x.sequence} #${x.index + 1}: ${x.unNatAnswers}`)),
     ...(notes.length ? ['', `Seen during the runs: ${notes.join('; ')}.`] : []),
     INIT_MARKS.end,
   ];

@@ -1,39 +1,47 @@
-// One run of the init benchmark: a fresh lab, the wireless network, the host's DHCP client, then
-// either wifibox-init or the old OpenRC sequence started at t0, and the moments the host gets there.
-import { existsSync, readFileSync } from 'node:fs';
+// One run of the init benchmark: a fresh lab, the wireless network with wpa_supplicant already
+// associated, the host's DHCP client and the probes, then either wifibox-init or the old OpenRC
+// sequence started at t0, and the moments the host gets there; then what follows (init-after.ts).
+import { readFileSync } from 'node:fs';
 import { Lab } from '../lab/lab';
 import { pidsIn } from '../lab/namespaces';
-import { sleep, type LabProcess } from '../lab/proc';
+import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { initStatus } from '../lab/status';
-import { WIRELESS_DNS } from '../lab/wireless';
+import { WIRELESS_NAME } from '../lab/wireless';
+import { afterStart, type After } from './init-after';
+import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
+import { hostLeases, probeLine, probeStarted, startHttpProbe, startLookupProbe, UDHCPD_LISTENING, watchGuest, WLAN0_ROUTE } from './init-probe';
 import { comm, NO_MEMORY, addMemory, smapsRollup, type Memory } from './memory';
-import { OLD_BOOT_ARGV, OLD_MARKS, prepareOldSequence } from './init-old';
 
 export type Sequence = 'ours' | 'old';
 
-/** Every wait of a run ends here; what did not happen by then is reported as not reached. */
+/** Every wait for the start's moments ends here; what did not happen by then is reported as not reached. */
 const RUN_TIMEOUT_MS = 60_000;
-/** "At rest": this long after (c), the orchestrator's memory is read. */
+/** "At rest": this long after (d), the orchestrator's memory is read. */
 export const REST_MS = 3000;
-const PROBE_EVERY_MS = 20;
+/** t0 comes this long after the host's DHCP client started (its first DISCOVER is lost: no link yet). */
+const HOST_CLIENT_LEAD_MS = 300;
 
 let aborted = false;
 /** Ends the run in progress early (Ctrl-C): its lab still comes down. */
 export function abortRuns(): void {
   aborted = true;
 }
-const POLL_EVERY_MS = 5;
 
 /** Seconds from t0 (the spawn of wifibox-init or of the old boot script); null: not reached. */
-export interface RunFigures {
+export interface RunFigures extends After {
   sequence: Sequence;
   index: number;
   /** (a) The host's first lease: the host's udhcpc script's 'bound' event. */
   firstLease: number | null;
-  /** (b) The first HTTP answer from the wireless network's web server, through the guest's NAT. */
+  /** (b) The first HTTP answer from the wireless network's web server by address, through the guest's NAT. */
   reached: number | null;
-  /** (c) The first host lease event whose DNS has the wireless network's DNS server. */
-  dns: number | null;
+  /** (c) The host's first answer for WIRELESS_NAME from a DNS server of its current lease. */
+  resolved: number | null;
+  /** (d) The page fetched by that name (from the answer of (c)) arrived, through the NAT. */
+  page: number | null;
+  /** (c): which server answered, and how many answers without an address came before. */
+  resolvedBy: string | null;
+  emptyAnswers: number;
   /** The guest's dhcpcd got its wireless lease: wlan0's prefix route appears (the address is added). */
   wlanLease: number | null;
   /** The guest's udhcpd has its DHCP socket (port 67) open. */
@@ -43,11 +51,13 @@ export interface RunFigures {
   /** What the host's first lease said. */
   firstLeaseDns: string;
   firstLeaseSeconds: number | null;
+  /** udhcpd's command line as /proc shows it at rest (dhcpcd's is not there: it retitles itself). */
+  udhcpdCommand: string | null;
   /** Moments inside the sequence (seconds from t0): steps (ours) or marks of the boot script (old). */
   inside: Record<string, number>;
   /** HTTP answers seen before (b) that came without NAT (the web server saw the host's own address). */
   unNatAnswers: number;
-  /** Ours only: the orchestrator process at rest, REST_MS after (c). */
+  /** Ours only: the orchestrator process at rest, REST_MS after (d). */
   memory: Memory | null;
   /** dhcpcd's and udhcpd's processes in the guest, at the same moment (for information). */
   daemons: Memory | null;
@@ -55,209 +65,144 @@ export interface RunFigures {
   notes: string[];
 }
 
-/**
- * Polls the guest's network namespace through /proc/<anchor>/net (a file read, no process):
- * when udhcpd's socket on port 67 appears, and when wlan0's prefix route does.
- */
-function watchGuest(lab: Lab): { udhcpd: number | null; wlan: number | null; stop(): void } {
-  const w = { udhcpd: null as number | null, wlan: null as number | null, stop: () => clearInterval(timer) };
-  const base = `/proc/${lab.guestPid}/net`;
-  const timer = setInterval(() => {
-    const now = Date.now();
-    try {
-      if (w.udhcpd === null && /^\s*\d+: [0-9A-F]{8}:0043 /m.test(readFileSync(`${base}/udp`, 'utf8'))) w.udhcpd = now;
-      if (w.wlan === null && /^wlan0\t/m.test(readFileSync(`${base}/route`, 'utf8'))) w.wlan = now;
-    } catch {
-      /* the lab is going away */
-    }
-    if (w.udhcpd !== null && w.wlan !== null) clearInterval(timer);
-  }, POLL_EVERY_MS);
-  return w;
-}
-
-/**
- * A poller in the host namespace: starts a GET every PROBE_EVERY_MS (at most 64 at once, 1.5 s
- * timeout each, so a dropped SYN does not hold the others up) and prints a JSON line for the first
- * answer that came through the NAT (the body is the guest's wlan0 address) and exits; answers with
- * another address are counted.
- */
-function probeCode(url: string, want: string): string {
-  return `const http = require('node:http');
-let inflight = 0, attempts = 0, other = 0, done = false;
-function attempt() {
-  if (done) return;
-  if (inflight < 64) {
-    inflight++; attempts++;
-    const req = http.get(${JSON.stringify(url)}, { timeout: 1500, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => {
-        inflight--;
-        if (done) return;
-        if (body.trim() === ${JSON.stringify(want)}) {
-          done = true;
-          process.stdout.write(JSON.stringify({ ok: Date.now(), attempts, other }) + '\\n', () => process.exit(0));
-        } else other++;
-      });
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => inflight--);
-  }
-  setTimeout(attempt, ${PROBE_EVERY_MS});
-}
-attempt();`;
-}
-
-interface HostLease {
-  event: string;
-  at: number;
-  ip?: string;
-  dns?: string;
-  domain?: string;
-  lease?: string;
-}
-
-function readEvents(file: string): HostLease[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).flatMap((l) => {
-    try {
-      return [JSON.parse(l) as HostLease];
-    } catch {
-      return [];
-    }
-  });
-}
-
-const isLease = (e: HostLease) => e.event === 'bound' || e.event === 'renew';
-const hasWirelessDns = (e: HostLease) => isLease(e) && (e.dns ?? '').split(/\s+/).includes(WIRELESS_DNS);
-
-/** dhcpcd's and udhcpd's processes in the guest namespace, summed. */
-async function daemonsMemory(lab: Lab): Promise<Memory> {
-  let total = { ...NO_MEMORY };
+/** dhcpcd's and udhcpd's processes in the guest namespace: their memory summed, and udhcpd's command line. */
+async function guestDaemons(lab: Lab): Promise<{ memory: Memory; udhcpdCommand: string | null }> {
+  let memory = { ...NO_MEMORY };
+  let udhcpdCommand: string | null = null;
   for (const pid of await pidsIn(lab.ns.guest)) {
-    if (!['dhcpcd', 'udhcpd', 'busybox'].includes(comm(pid))) continue;
+    const name = comm(pid);
+    if (!['dhcpcd', 'udhcpd', 'busybox'].includes(name)) continue;
     try {
-      total = addMemory(total, smapsRollup(pid));
+      memory = addMemory(memory, smapsRollup(pid));
+      if (name === 'udhcpd') udhcpdCommand ??= readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
     } catch {
       /* gone meanwhile */
     }
   }
-  return total;
+  return { memory, udhcpdCommand };
 }
 
 const secs = (at: number | null | undefined, t0: number): number | null => (at === null || at === undefined ? null : (at - t0) / 1000);
 
+/** Ours: each step's end and each daemon's latest start (its status); old: the boot script's and the hook's marks. */
+async function insideOf(lab: Lab, sequence: Sequence, t0: number, notes: string[]): Promise<{ inside: Record<string, number>; leaseReported: number | null }> {
+  const inside: Record<string, number> = {};
+  let leaseReported: number | null = null;
+  if (sequence === 'old') {
+    for (const m of oldMarks(lab)) {
+      const key = m.what.startsWith('hook:') ? `hook ${m.what.slice(5)}` : m.what;
+      if (!(key in inside)) inside[key] = (m.at - t0) / 1000;
+      if (m.what === 'hook:BOUND' && leaseReported === null) leaseReported = (m.at - t0) / 1000;
+    }
+    return { inside, leaseReported };
+  }
+  const st = await initStatus(lab, 2000).catch(() => null);
+  if (!st) notes.push('no status from wifibox-init');
+  for (const s of st?.steps ?? []) if (s.at) inside[s.id] = (Date.parse(s.at) - t0) / 1000;
+  for (const d of st?.daemons ?? []) if (d.since) inside[`${d.name} last started`] = (Date.parse(d.since) - t0) / 1000;
+  if (st?.lease?.obtainedAt) leaseReported = (Date.parse(st.lease.obtainedAt) - t0) / 1000;
+  const failed = (st?.steps ?? []).filter((s: any) => s.state !== 'ok');
+  if (failed.length) notes.push(`steps not ok: ${failed.map((s: any) => `${s.id} ${s.state}${s.why ? ` (${s.why})` : ''}`).join('; ')}`);
+  for (const d of st?.daemons ?? []) if (d.restarts) notes.push(`${d.name} restarted ${d.restarts} time(s): ${d.lastExit}`);
+  return { inside, leaseReported };
+}
+
+/** wpa_supplicant on wlan0, associated (the wired driver's "network" is there at once). */
+async function associate(lab: Lab): Promise<void> {
+  await lab.startWirelessDaemon();
+  await waitFor('wpa_supplicant to be associated', async () =>
+    /^wpa_state=COMPLETED$/m.test((await lab.guest(['wpa_cli', '-p', lab.controlDir, '-i', 'wlan0', 'status'])).stdout), 10_000);
+}
+
 /**
- * One run in a fresh lab. The wireless network, the host's DHCP client (busybox udhcpc, one
- * DISCOVER a second) and the observers start first; t0 is taken just before the spawn.
+ * One run in a fresh lab. The wireless network, wpa_supplicant, the host's DHCP client (busybox
+ * udhcpc, one DISCOVER a second) and the observers start first; t0 is taken just before the spawn.
  */
 export async function runOnce(sequence: Sequence, index: number, distDir: string, log: (m: string) => void): Promise<RunFigures> {
   const lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, distDir });
   log(`${sequence} #${index + 1}: lab ${lab.tag}`);
   const notes: string[] = [];
-  let watcher: ReturnType<typeof watchGuest> | null = null;
+  let watch: ReturnType<typeof watchGuest<'udhcpd' | 'wlan'>> | null = null;
   try {
-    await lab.startWirelessNetwork();
+    const air = await lab.startWirelessNetwork();
+    await associate(lab);
     if (sequence === 'old') await prepareOldSequence(lab);
+    const hostStarted = Date.now();
     const hostDhcp = lab.startDhcpClient('host', 'wifibox0');
-    const probe = lab.startInHost('http-probe', [process.execPath, '-e', probeCode(`http://${lab.addr.air}:8080/`, lab.addr.guestWlan0)]);
-    watcher = watchGuest(lab);
-    await sleep(300); // the host's client and the probe are running (their first tries fail: no link yet)
+    const http = startHttpProbe(lab, 'http-probe');
+    const journey = startLookupProbe(lab, 'lookup-probe', hostDhcp.events, WIRELESS_NAME, { page: true });
+    watch = watchGuest(lab, { udhcpd: UDHCPD_LISTENING, wlan: WLAN0_ROUTE });
+    await Promise.all([probeStarted(http), probeStarted(journey)]);
+    await sleep(Math.max(0, hostStarted + HOST_CLIENT_LEAD_MS - Date.now()));
 
     const t0 = Date.now();
-    const proc: LabProcess = sequence === 'ours'
-      ? lab.startInit(['--loglevel', 'warn'])
-      : lab.startInGuest('old-boot', OLD_BOOT_ARGV);
-
+    const proc: LabProcess = sequence === 'ours' ? lab.startInit(['--loglevel', 'warn']) : lab.startInGuest('old-boot', OLD_BOOT_ARGV);
     const deadline = t0 + RUN_TIMEOUT_MS;
-    let reachedAt: number | null = null;
-    let probeInfo: { attempts: number; other: number } | null = null;
-    let dnsAt: number | null = null;
     while (Date.now() < deadline && !aborted) {
-      if (reachedAt === null) {
-        const line = probe.output().split('\n').find((l) => l.startsWith('{'));
-        if (line) {
-          const p = JSON.parse(line) as { ok: number; attempts: number; other: number };
-          reachedAt = p.ok;
-          probeInfo = p;
-        }
-      }
-      const withDns = readEvents(hostDhcp.events).find(hasWirelessDns);
-      if (withDns) dnsAt = withDns.at;
-      if (reachedAt !== null && dnsAt !== null) break;
+      if (probeLine(http, 'page') && probeLine(journey, 'page')) break;
       if (comm(proc.pid) === '') {
         notes.push(`${proc.name} exited early`);
         break;
       }
-      await sleep(50);
+      await sleep(20);
     }
-    const events = readEvents(hostDhcp.events);
-    const first = events.find((e) => e.event === 'bound');
+    const reached = probeLine(http, 'page');
+    const answer = probeLine(journey, 'answer');
+    const page = probeLine(journey, 'page');
+    const first = hostLeases(hostDhcp.events).find((e) => e.event === 'bound');
+    const within = `within ${RUN_TIMEOUT_MS / 1000} s`;
     if (!first) notes.push('the host got no lease');
-    if (reachedAt === null) notes.push(`the host did not reach the wireless network within ${RUN_TIMEOUT_MS / 1000} s`);
-    if (dnsAt === null) notes.push(`the host got no lease with the wireless DNS within ${RUN_TIMEOUT_MS / 1000} s`);
+    if (!reached) notes.push(`the host did not reach the wireless network ${within}`);
+    if (!answer) notes.push(`the host did not resolve ${WIRELESS_NAME} ${within}`);
+    else if (!page) notes.push(`the host did not fetch the page by its name ${within}`);
+    const { inside, leaseReported } = await insideOf(lab, sequence, t0, notes);
 
-    const inside: Record<string, number> = {};
-    let leaseReported: number | null = null;
-    let memory: Memory | null = null;
-    if (sequence === 'ours') {
-      const st = await initStatus(lab, 2000).catch(() => null);
-      if (!st) notes.push('no status from wifibox-init');
-      for (const s of st?.steps ?? []) if (s.at) inside[s.id] = (Date.parse(s.at) - t0) / 1000;
-      // A daemon's `since` is its latest start: udhcpd's is its restart with the wireless DNS.
-      for (const d of st?.daemons ?? []) if (d.since) inside[`${d.name} last started`] = (Date.parse(d.since) - t0) / 1000;
-      if (st?.lease?.obtainedAt) leaseReported = (Date.parse(st.lease.obtainedAt) - t0) / 1000;
-      const failed = (st?.steps ?? []).filter((s: any) => s.state !== 'ok');
-      if (failed.length) notes.push(`steps not ok: ${failed.map((s: any) => `${s.id} ${s.state}${s.why ? ` (${s.why})` : ''}`).join('; ')}`);
-      for (const d of st?.daemons ?? []) if (d.restarts) notes.push(`${d.name} restarted ${d.restarts} time(s): ${d.lastExit}`);
-    } else {
-      for (const line of readFileSync(lab.guestPath(OLD_MARKS), 'utf8').split('\n')) {
-        const [what, at] = line.split(' ');
-        if (!what || !at) continue;
-        if (what.startsWith('hook:')) {
-          const key = `hook ${what.slice(5)}`;
-          if (!(key in inside)) inside[key] = (Number(at) - t0) / 1000;
-          if (what === 'hook:BOUND' && leaseReported === null) leaseReported = (Number(at) - t0) / 1000;
-        } else {
-          inside[what] = (Number(at) - t0) / 1000;
-        }
-      }
-    }
-
-    // At rest: REST_MS after (c) (or after the last thing seen).
-    const last = Math.max(dnsAt ?? 0, reachedAt ?? 0, first?.at ?? 0, t0);
+    // At rest: REST_MS after (d) (or after the last thing seen).
+    const last = Math.max(page?.at ?? 0, answer?.at ?? 0, reached?.at ?? 0, first?.at ?? 0, t0);
     if (!aborted) await sleep(Math.max(0, last + REST_MS - Date.now()));
+    let memory: Memory | null = null;
     if (sequence === 'ours') {
       if (comm(proc.pid) === 'node') memory = smapsRollup(proc.pid);
       else notes.push(`PID ${proc.pid} is '${comm(proc.pid)}', not node: no memory figure`);
     }
-    const daemons = await daemonsMemory(lab);
+    const daemons = await guestDaemons(lab);
+    for (const p of [http, journey]) await lab.stop(p);
 
+    const start = {
+      firstLease: secs(first?.at, t0),
+      reached: secs(reached?.at, t0),
+      resolved: secs(answer?.at, t0),
+      page: secs(page?.at, t0),
+      wlanLease: secs(watch.at.wlan, t0),
+      udhcpdListening: secs(watch.at.udhcpd, t0),
+    };
+    const fmt = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
+    log(`${sequence} #${index + 1}: (a) ${fmt(start.firstLease)} s, (b) ${fmt(start.reached)} s, (c) ${fmt(start.resolved)} s, (d) ${fmt(start.page)} s; ` +
+      `wlan0 lease ${fmt(start.wlanLease)} s, udhcpd listening ${fmt(start.udhcpdListening)} s${notes.length ? `; ${notes.join('; ')}` : ''}`);
+    const after = await afterStart(lab, sequence, { air, events: hostDhcp.events, notes,
+      log: (m) => log(`${sequence} #${index + 1}: ${m}`), aborted: () => aborted });
+    if (notes.length || process.env.WIFIBOX_BENCH_DEBUG) log(lab.logTails(process.env.WIFIBOX_BENCH_DEBUG ? 80 : 20));
     const figures: RunFigures = {
       sequence,
       index,
-      firstLease: secs(first?.at, t0),
-      reached: secs(reachedAt, t0),
-      dns: secs(dnsAt, t0),
-      wlanLease: secs(watcher.wlan, t0),
-      udhcpdListening: secs(watcher.udhcpd, t0),
+      ...start,
+      resolvedBy: answer?.server ?? null,
+      emptyAnswers: answer?.empty ?? 0,
       leaseReported,
       firstLeaseDns: first?.dns ?? '',
       firstLeaseSeconds: first?.lease ? Number(first.lease) : null,
+      udhcpdCommand: daemons.udhcpdCommand,
       inside,
-      unNatAnswers: probeInfo?.other ?? 0,
+      unNatAnswers: reached?.other ?? 0,
       memory,
-      daemons,
+      daemons: daemons.memory,
+      ...after,
       notes,
     };
-    log(`${sequence} #${index + 1}: (a) ${fmt(figures.firstLease)} s, (b) ${fmt(figures.reached)} s, (c) ${fmt(figures.dns)} s; ` +
-      `wlan0 lease ${fmt(figures.wlanLease)} s, udhcpd listening ${fmt(figures.udhcpdListening)} s${notes.length ? `; ${notes.join('; ')}` : ''}`);
-    if (notes.length || process.env.WIFIBOX_BENCH_DEBUG) log(lab.logTails(process.env.WIFIBOX_BENCH_DEBUG ? 80 : 20));
+    if (process.env.WIFIBOX_BENCH_DEBUG) log(JSON.stringify({ ...figures, latency: undefined }));
     return figures;
   } finally {
-    watcher?.stop();
+    watch?.stop();
     await lab.down();
   }
 }
-
-const fmt = (v: number | null): string => (v === null ? '—' : v.toFixed(3));

@@ -1,8 +1,9 @@
 // npm run bench -- init [--quick | --runs N] [--only-ours | --only-old] [--write]: wifibox-init
 // against the old OpenRC sequence (sysctl, ifupdown-ng, dhcpcd and its hook, iptables-restore,
-// udhcpd), station flavor, each run in a fresh lab, alternating; prints the report and, for a full
-// run (or with --write), writes its section of docs/BENCHMARKS.md. WIFIBOX_BENCH_DEBUG=1 prints
-// every run's process logs.
+// udhcpd), station flavor, each run in a fresh lab, alternating: the host's way to the wireless
+// network from the start, then a new wireless DNS server, wlan0 removed and back, and the DNS
+// relay's latency. Prints the report and, for a full run (or with --write), writes its section of
+// docs/BENCHMARKS.md. WIFIBOX_BENCH_DEBUG=1 prints every run's process logs and figures.
 import { join } from 'node:path';
 import { benchLog, onInterrupt, privateDist } from './harness';
 import { INIT_MARKS, renderInitSection, type InitMachine, type InitResults } from './init-report';
@@ -18,6 +19,7 @@ function machine(distDir: string): InitMachine {
     ...machineFacts(),
     dhcpcd: firstLine(['dhcpcd', '--version']),
     busybox: firstLine(['busybox'], /BusyBox v\S+/),
+    dnsmasq: firstLine(['dnsmasq', '--version'], /Dnsmasq version \S+/),
     ifupdownNg: `${firstLine(['ifup', '--version'])} (Debian package ${deb('ifupdown-ng')})`,
     iptables: firstLine(['iptables', '-V']),
     procps: firstLine(['sysctl', '--version']),
@@ -49,7 +51,7 @@ export async function runInitBench(argv: string[]): Promise<void> {
     if (interrupt.interrupted) throw new Error('interrupted');
     const results: InitResults = {
       quick,
-      command: quick ? 'npm run bench -- init --quick' : 'npm run bench -- init',
+      command: `npm run bench -- init${quick ? ' --quick' : ''}${runsArg >= 0 ? ` --runs ${runs}` : ''}${only.length < 2 ? ` --only-${only[0]}` : ''}`,
       machine: info,
       runs: figures,
       durationSec: (Date.now() - t0) / 1000,
