@@ -436,7 +436,7 @@ const BAD_INTERFACES: BadInput[] = [
   { name: 'duplicate inet6', text: lines('iface eth0 inet6 static', '  address fd00::1/64', 'iface eth0 inet6 static', '  address fd00::2/64'), line: 3, fragment: 'iface eth0 inet6 is already defined on line 1' },
   { name: 'unknown option', text: lines('iface eth0 inet static', '  address 10.0.0.1/24', '  mtu 1400'), line: 3, severity: 'warning', fragment: "option 'mtu' is not supported, ignored; expected address, netmask or gateway" },
   { name: 'hwaddress', text: lines('iface eth0 inet static', '  hwaddress ether 00:11:22:33:44:55', '  address 10.0.0.1/24'), line: 2, severity: 'warning', fragment: "option 'hwaddress' is not supported, ignored" },
-  { name: 'pre-up command', text: lines('iface eth0 inet static', '  address 10.0.0.1/24', '  pre-up ip link set eth0 up'), line: 3, severity: 'warning', fragment: "'pre-up' runs a shell command, which wifibox-init does not run; ignored" },
+  { name: 'pre-up command', text: lines('iface eth0 inet static', '  address 10.0.0.1/24', '  pre-up ip link set eth0 up'), line: 3, severity: 'warning', fragment: "'pre-up' runs a shell command, which wifibox-init does not run (ignored); expected address, netmask or gateway" },
   { name: 'post-down command', text: lines('iface wlan0 dhcp', 'post-down true'), line: 2, severity: 'warning', fragment: "'post-down' runs a shell command" },
   { name: 'gateway outside the network', text: lines('iface eth0 inet static', '  address 10.0.0.2/24', '  gateway 10.0.1.1'), line: 3, fragment: 'gateway 10.0.1.1 is outside 10.0.0.2/24; expected an address in that network' },
   { name: 'gateway garbage', text: lines('iface eth0 inet static', '  address 10.0.0.2/24', '  gateway router'), line: 3, fragment: "gateway 'router' is not an IPv4 address" },
@@ -522,10 +522,11 @@ const BAD_RADVD: BadInput[] = [
 ];
 
 const BAD_HOSTNAME: BadInput[] = [
-  { name: 'underscore', text: lines('wifi_box'), line: 1, fragment: "host name 'wifi_box' has a character other than letters, digits, '-' and '.'" },
-  { name: 'space', text: lines('# c', 'wifi box'), line: 2, fragment: 'has a character other than' },
-  { name: 'leading hyphen', text: lines('-wifibox'), line: 1, fragment: "has a label that starts or ends with '-'" },
-  { name: 'empty label', text: lines('wifi..box'), line: 1, fragment: 'has an empty label' },
+  { name: 'underscore', text: lines('wifi_box'), line: 1, fragment: "host name 'wifi_box' has '_' in 'wifi_box'; expected only letters, digits, '-' and '.'" },
+  { name: 'space', text: lines('# c', 'wifi box'), line: 2, fragment: "has ' ' in 'wifi box'; expected only letters" },
+  { name: 'control character', text: lines('wifi\x1bbox'), line: 1, fragment: "has '?' in 'wifi?box'; expected only letters" },
+  { name: 'leading hyphen', text: lines('-wifibox'), line: 1, fragment: "has a label that starts or ends with '-' ('-wifibox'); expected a letter or digit at both ends of each label" },
+  { name: 'empty label', text: lines('wifi..box'), line: 1, fragment: 'has an empty label (a leading, trailing or doubled dot); expected labels separated by single dots' },
   { name: 'trailing dot', text: lines('wifibox.'), line: 1, fragment: 'has an empty label' },
   { name: 'label too long', text: lines(`${'a'.repeat(64)}.lan`), line: 1, fragment: 'has a label of 64 characters; expected at most 63 per label' },
   { name: 'longer than the kernel takes', text: lines(`${'a'.repeat(40)}.${'b'.repeat(40)}`), line: 1, fragment: "is 81 characters long; expected at most 64, the kernel's limit" },
@@ -537,6 +538,7 @@ const BAD_HOSTNAME: BadInput[] = [
 const IPT_OK = ['*filter', ':INPUT ACCEPT [0:0]'];
 const BAD_IPTABLES: BadInput[] = [
   { name: 'table not closed', text: lines('# c', ...IPT_OK), line: 2, fragment: 'table *filter is not closed by COMMIT; expected COMMIT at the end of each table' },
+  { name: 'control character in an unclosed table', text: lines('*fil\x1bter'), line: 1, fragment: 'table *fil?ter is not closed by COMMIT; expected COMMIT' },
   { name: 'table not closed before the next', text: lines(...IPT_OK, '*nat', 'COMMIT'), line: 1, fragment: 'table *filter is not closed by COMMIT before *nat on line 3' },
   { name: 'unknown table', text: lines('*filtre', 'COMMIT'), line: 1, fragment: "found table '*filtre'; expected one of *filter, *nat" },
   { name: 'COMMIT without table', text: lines(...IPT_OK, 'COMMIT', 'COMMIT'), line: 4, fragment: 'found COMMIT with no table open' },

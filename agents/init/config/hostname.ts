@@ -10,10 +10,11 @@ export function hostnameFault(name: string): string | null {
   if (name.length > 253) return `is ${name.length} characters long; expected at most 253`;
   const labels = name.split('.');
   for (const label of labels) {
-    if (label === '') return 'has an empty label (a leading, trailing or doubled dot)';
+    if (label === '') return 'has an empty label (a leading, trailing or doubled dot); expected labels separated by single dots';
     if (label.length > 63) return `has a label of ${label.length} characters; expected at most 63 per label`;
-    if (!/^[A-Za-z0-9-]+$/.test(label)) return `has a character other than letters, digits, '-' and '.' in '${shorten(label)}'`;
-    if (label.startsWith('-') || label.endsWith('-')) return `has a label that starts or ends with '-' ('${shorten(label)}')`;
+    const other = /[^A-Za-z0-9-]/u.exec(label);
+    if (other !== null) return `has '${shorten(other[0])}' in '${shorten(label)}'; expected only letters, digits, '-' and '.'`;
+    if (label.startsWith('-') || label.endsWith('-')) return `has a label that starts or ends with '-' ('${shorten(label)}'); expected a letter or digit at both ends of each label`;
   }
   return null;
 }

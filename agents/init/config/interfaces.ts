@@ -149,7 +149,7 @@ function readIfaceLine(w: string[], line: number, report: Report): Stanza | 'ski
 function readOption(s: Stanza, w: string[], line: number, report: Report): void {
   const key = w[0] as string;
   if (HOOKS.has(key)) {
-    report(line, 'warning', `'${key}' runs a shell command, which wifibox-init does not run; ignored (expected ${OPTIONS})`);
+    report(line, 'warning', `'${key}' runs a shell command, which wifibox-init does not run (ignored); expected ${OPTIONS}`);
     return;
   }
   const list = key === 'address' ? s.addresses : key === 'netmask' ? s.netmasks : key === 'gateway' ? s.gateways : null;
