@@ -518,6 +518,7 @@ const BAD_RADVD: BadInput[] = [
   { name: 'placeholder outside RDNSS', text: lines(...RADVD_OK, '\tprefix %%DNS%% {', '\t};', '};'), line: 4, fragment: '%%DNS%% in \'prefix %%DNS%%\'; expected it only as an address of an RDNSS line' },
   { name: 'placeholder glued to an address', text: lines(...RADVD_OK, '\tRDNSS %%DNS%%,fd00::1 {', '\t};', '};'), line: 4, fragment: 'expected it only as an address of an RDNSS line' },
   { name: 'no interface at all', text: lines('# nothing here'), line: 1, fragment: 'no interface block found' },
+  { name: 'a no-break space, which ends no word', text: lines('interface eth0\u00a0{', '};'), line: 1, fragment: "interface 'eth0\u00a0' is not a valid interface name" },
   { name: 'runaway nesting', text: `interface eth0 ${'{ a '.repeat(40)}`, line: 1, fragment: 'blocks nested 17 deep here; expected at most 16' },
 ];
 

@@ -55,7 +55,9 @@ function tokenize(text: string): Token[] {
       i++;
     } else {
       const start = i;
-      while (i < text.length && !/[\s{};#]/.test(text[i] as string)) i++;
+      // Exactly the separators above end a word. Anything else belongs to it, Unicode blanks too
+      // (U+00A0, U+FEFF): a word ending at one would be empty, and the loop would never move on.
+      while (i < text.length && !/[ \t\r\n\f\v{};#]/.test(text[i] as string)) i++;
       tokens.push({ kind: 'word', text: text.slice(start, i), line, start, end: i });
     }
   }
