@@ -115,6 +115,8 @@ const BAD: Bad[] = [
   { name: 'non-contiguous mask', text: lines('network=10.0.0.1:255.0.255.0', 'sockets="path=/run/a,port=1200"'), line: 1, fragment: "mask '255.0.255.0' is not contiguous", ports: [1200], network: 'null' },
   { name: 'three-part mask', text: lines('network=10.0.0.1:255.255.255', 'sockets="path=/run/a,port=1200"'), line: 1, fragment: "mask '255.255.255' is not a dotted-quad", ports: [1200], network: 'null' },
   { name: 'missing colon', text: lines('network=10.0.0.1', 'sockets="path=/run/a,port=1200"'), line: 1, fragment: "network '10.0.0.1' has no ':'; expected IP:MASK", ports: [1200], network: 'null' },
+  { name: 'network over two lines', text: lines('network="10.0.0.1', '"', 'sockets="path=/run/a,port=1200"'), line: 1, fragment: "network '10.0.0.1?' has no ':'; expected IP:MASK", ports: [1200], network: 'null' },
+  { name: 'control character in a word', text: lines(NET, '\x1b[2J', 'sockets="path=/run/a,port=1200"'), line: 2, fragment: "found '?[2J' where a setting was expected", ports: [1200] },
   { name: 'extra parts', text: lines('network=10.0.0.1:255.255.255.0:1', 'sockets="path=/run/a,port=1200"'), line: 1, fragment: "has 3 ':'-separated parts", ports: [1200], network: 'null' },
   { name: 'unterminated double quote', text: lines(NET, 'sockets="path=/run/a,port=1200"', '_x="abc', 'def'), line: 3, fragment: 'unterminated double quote (")', ports: [1200] },
   { name: 'unterminated single quote', text: lines(NET, 'sockets="path=/run/a,port=1200"', "_x='abc", 'def'), line: 3, fragment: "unterminated single quote (')", ports: [1200] },

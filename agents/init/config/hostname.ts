@@ -1,6 +1,6 @@
 // hostname: the guest's host name, one line. Pure: text in, name and problems out.
-import { collector, type ConfigProblem } from '../../common/problems';
-import { shorten, splitLines } from './lines';
+import { collector, shorten, type ConfigProblem } from '../../common/problems';
+import { splitLines } from './lines';
 
 // sethostname(2) refuses more than HOST_NAME_MAX bytes, well below the 253 of a DNS name.
 const KERNEL_MAX = 64;

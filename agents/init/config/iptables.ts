@@ -1,8 +1,8 @@
 // iptables / ip6tables files in iptables-save format. The text goes to
 // iptables-restore unchanged; this only checks its shape, so a broken file is
 // reported with its line before the firewall is half applied.
-import { collector, type ConfigProblem } from '../../common/problems';
-import { shorten, splitLines } from './lines';
+import { collector, shorten, type ConfigProblem } from '../../common/problems';
+import { splitLines } from './lines';
 
 const TABLES = new Set(['filter', 'nat', 'mangle', 'raw', 'security']);
 const EXPECTED = 'expected *TABLE, :CHAIN POLICY [0:0], -A CHAIN …, COMMIT or a # comment';

@@ -1,9 +1,8 @@
 // radvd.conf, the IPv6 router advertisement daemon's config, used as a template:
 // %%DNS%% in an RDNSS line is filled with the wireless network's IPv6 DNS servers.
 // Pure: text in, template and problems out; template and servers in, file text out.
-import { collector, type ConfigProblem, type Report } from '../../common/problems';
+import { collector, shorten, type ConfigProblem, type Report } from '../../common/problems';
 import { isIPv6, isInterfaceName } from './address';
-import { shorten } from './lines';
 
 export interface RadvdTemplate {
   file: string;
