@@ -6,7 +6,6 @@ import { GUEST_PATHS } from '../../agents/common/paths';
 import type { ConfigProblem } from '../../agents/common/problems';
 import { parsePassthruConfig } from '../../agents/passthru/config';
 import { expectProblem, lines, type BadInput } from '../helpers/config-problems';
-import { expectProblemsOnRealLines, mutatedInputs, type Mutations } from '../helpers/fuzz';
 import {
   checkIptablesRestore,
   hostnameFault,
@@ -786,93 +785,5 @@ describe('loadGuestConfig', () => {
       '/media/etc/udhcpd.conf:1',
       '/media/etc/radvd.conf:1',
     ]);
-  });
-});
-
-// ---------------------------------------------------------------------------
-
-describe('fuzz', () => {
-
-  const MUTATIONS: Mutations = {
-    chars: '%{};=#/.:-*[]\n\t x0',
-    // Placeholders and braces: the templates' favourite hazards.
-    words: ['%%DNS%%', '%%DOMAIN%%', '%%X%%', '{', '};'],
-  };
-
-  interface Target {
-    name: string;
-    samples: string[];
-    /** Parses, checks what came out, returns the problems. */
-    run(text: string): ConfigProblem[];
-  }
-
-  /** A parser's target: `check` looks at what it returned besides the problems. */
-  function parser<R extends { problems: ConfigProblem[] }>(name: string, samples: string[], parse: (text: string, file: string) => R, check: (r: R) => void): Target {
-    return {
-      name,
-      samples,
-      run(text) {
-        const r = parse(text, 'f');
-        check(r);
-        return r.problems;
-      },
-    };
-  }
-
-  const targets: Target[] = [
-    parser('interfaces.conf', [STATION, AP, STATION6, AP6].map((d) => `${d}/interfaces.conf.sample`), parseInterfaces, (r) => {
-      for (const i of r.interfaces) {
-        if (i.inet?.method === 'static') expect(i.inet.prefixLength).toBeLessThanOrEqual(32);
-        if (i.inet6 !== null) expect(i.inet6.prefixLength).toBeLessThanOrEqual(128);
-      }
-    }),
-    parser('sysctl', [`${STATION}/sysctl.conf.sample`, `${AP6}/sysctl.d/ipv6.conf.sample`], parseSysctl, (r) => {
-      for (const e of r.entries) {
-        const p = sysctlPath(e.key);
-        if (p.startsWith('/') || p.split('/').some((c) => c === '' || c === '.' || c === '..')) expect.fail(`unsafe path ${p}`);
-      }
-    }),
-    parser('udhcpd.conf', [`${STATION}/udhcpd.conf.sample`, `${AP}/udhcpd.conf.sample`], parseUdhcpdTemplate, (r) => {
-      if (r.template === null) return;
-      const out = renderUdhcpd(r.template, { dns: [], domain: null, search: [] }, { leaseSeconds: 60 });
-      expect(out).not.toContain('%%');
-      // What udhcpd gets is as sound as the template.
-      expect(parseUdhcpdTemplate(out, 'r').problems.filter((p) => p.severity === 'error')).toEqual([]);
-    }),
-    parser('radvd.conf', [`${STATION6}/radvd.conf.sample`, `${AP6}/radvd.conf.sample`], parseRadvdTemplate, (r) => {
-      if (r.template === null) return;
-      for (const dns of [[], ['fd00::53']]) {
-        const again = parseRadvdTemplate(renderRadvd(r.template, dns), 'r');
-        expect(again.problems).toEqual([]);
-        expect(again.template?.hasDnsPlaceholder).toBe(false);
-      }
-    }),
-    parser('hostname', [`${STATION}/hostname.sample`], parseHostname, (r) => {
-      if (r.hostname !== null) expect(hostnameFault(r.hostname)).toBeNull();
-    }),
-    {
-      name: 'iptables',
-      samples: [`${STATION}/iptables.sample`, `${AP6}/ip6tables.sample`],
-      run: (text) => checkIptablesRestore(text, 'f'),
-    },
-  ];
-
-  it.each(targets)('$name: never throws, problems point at real lines', (target) => {
-    let withProblems = 0;
-    let clean = 0;
-    for (const text of mutatedInputs(target.samples.map(sample), 1500, 20250101 + target.name.length, MUTATIONS)) {
-      let problems: ConfigProblem[] = [];
-      try {
-        problems = target.run(text);
-      } catch (err) {
-        expect.fail(`${(err as Error).stack ?? String(err)}\nfor input ${JSON.stringify(text)}`);
-      }
-      expectProblemsOnRealLines(problems, text, 'f');
-      if (problems.length > 0) withProblems++;
-      else clean++;
-    }
-    // The mutations must reach both the error paths and the happy path.
-    expect(withProblems).toBeGreaterThan(100);
-    expect(clean).toBeGreaterThan(100);
   });
 });
