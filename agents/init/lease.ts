@@ -2,7 +2,7 @@
 // dhcpcd passes everything in environment variables named as in dhcpcd-run-hooks(8).
 import { parseIPv4 } from '../common/ipv4';
 import type { WirelessDns, WirelessLease } from '../common/status';
-import { parseIPv6 } from './config/address';
+import { isInterfaceName, parseIPv6 } from './config/address';
 import { hostnameFault } from './config/hostname';
 
 export interface LeaseState {
@@ -20,6 +20,13 @@ const words = (v: string | undefined) => (v ?? '').split(/\s+/).filter(Boolean);
 const v4 = (a: string) => parseIPv4(a) !== null;
 const v6 = (a: string) => parseIPv6(a) !== null;
 const name = (n: string) => n.length > 0 && hostnameFault(n) === null;
+/** `v` when it passes `ok`, else null. */
+const only = (v: string | undefined, ok: (v: string) => boolean): string | null => (v !== undefined && ok(v) ? v : null);
+/** A decimal whole number from `min` to `max`, as dhcpcd writes one; null for anything else. */
+function whole(v: string | undefined, min: number, max: number): number | null {
+  const n = v !== undefined && /^(0|[1-9][0-9]{0,9})$/.test(v) ? Number(v) : NaN;
+  return n >= min && n <= max ? n : null;
+}
 
 export function emptyLeaseState(): LeaseState {
   return { lease: null, dns: { dns: [], dns6: [], domain: null, search: [] } };
@@ -33,14 +40,13 @@ export function applyHookReport(prev: LeaseState, env: Record<string, string>, n
   const reason = env.reason ?? '';
   const next: LeaseState = { lease: prev.lease, dns: { ...prev.dns } };
   if (BOUND.has(reason)) {
-    const lease = Number(env.new_dhcp_lease_time);
     next.lease = {
-      iface: env.interface ?? '',
-      address: env.new_ip_address ?? null,
-      prefixLength: env.new_subnet_cidr ? Number(env.new_subnet_cidr) : null,
-      router: words(env.new_routers)[0] ?? null,
-      server: env.new_dhcp_server_identifier ?? null,
-      leaseSeconds: Number.isFinite(lease) && lease > 0 ? lease : null,
+      iface: only(env.interface, isInterfaceName) ?? '',
+      address: only(env.new_ip_address, v4),
+      prefixLength: whole(env.new_subnet_cidr, 0, 32),
+      router: words(env.new_routers).find(v4) ?? null,
+      server: only(env.new_dhcp_server_identifier, v4),
+      leaseSeconds: whole(env.new_dhcp_lease_time, 1, 2 ** 32 - 1),
       obtainedAt: now.toISOString(),
     };
     next.dns.dns = words(env.new_domain_name_servers).filter(v4);
