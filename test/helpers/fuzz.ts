@@ -27,12 +27,14 @@ export function timed<T>(what: string, f: () => T): T {
   return result;
 }
 
-/** An upstream sample as it is, and with its comments and blank lines left out (edits then land on what is read). */
+/** A sample without its comment lines and blank lines: edits then land on what is read. */
+export const withoutComments = (text: string): string => `${text.split('\n').filter((l) => l.trim() !== '' && !/^\s*[#;]/.test(l)).join('\n')}\n`;
+
+/** An upstream sample as it is, and without its comments. */
 export function upstream(...rels: string[]): string[] {
   return rels.flatMap((rel) => {
     const text = readFileSync(join(UPSTREAM, rel), 'utf8');
-    const content = text.split('\n').filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
-    return [text, `${content.join('\n')}\n`];
+    return [text, withoutComments(text)];
   });
 }
 
@@ -155,6 +157,8 @@ export interface Fuzzed<R> {
   name: string;
   /** The file name the parser is given, which every problem must carry. */
   file: string;
+  /** Line 0, the file as a whole, is a line problems may name. */
+  wholeFile?: boolean;
   parse(text: string): R;
   problems(result: R): readonly Problem[];
   /** What must hold of the result whatever the input, besides its problems. */
@@ -172,7 +176,7 @@ export function fuzzParser<R>(inputs: fc.Arbitrary<string>, runs: number, p: Fuz
   check(inputs, runs, (text) => {
     const result = timed(p.name, () => p.parse(text));
     const problems = p.problems(result);
-    expectProblemsOnRealLines(problems, text, p.file);
+    expectProblemsOnRealLines(problems, text, p.file, p.wholeFile);
     p.sound?.(result, text);
     if (hasError(problems)) withError++;
     else clean++;
