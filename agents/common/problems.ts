@@ -8,6 +8,15 @@ export interface ConfigProblem {
   message: string;
 }
 
+/**
+ * Input quoted in a message: control characters shown as '?' and long input cut, so that a
+ * problem stays one readable line whatever a user (or a fuzzer) put in the file.
+ */
+export function shorten(s: string, max = 40): string {
+  const printable = s.replace(/[\x00-\x1f\x7f]/g, '?');
+  return printable.length > max ? `${printable.slice(0, max)}…` : printable;
+}
+
 export function formatProblem(p: ConfigProblem): string {
   return `${p.file}:${p.line}: ${p.severity}: ${p.message}`;
 }

@@ -20,6 +20,13 @@ const words = (v: string | undefined) => (v ?? '').split(/\s+/).filter(Boolean);
 const v4 = (a: string) => parseIPv4(a) !== null;
 const v6 = (a: string) => parseIPv6(a) !== null;
 const name = (n: string) => n.length > 0 && hostnameFault(n) === null;
+/** `v` when it passes `ok`, else null. */
+const only = (v: string | undefined, ok: (v: string) => boolean): string | null => (v !== undefined && ok(v) ? v : null);
+/** A decimal whole number from `min` to `max`, as dhcpcd writes one; null for anything else. */
+function whole(v: string | undefined, min: number, max: number): number | null {
+  const n = v !== undefined && /^(0|[1-9][0-9]{0,9})$/.test(v) ? Number(v) : NaN;
+  return n >= min && n <= max ? n : null;
+}
 
 export function emptyLeaseState(): LeaseState {
   return { lease: null, dns: { dns: [], dns6: [], domain: null, search: [] } };
@@ -33,17 +40,14 @@ export function applyHookReport(prev: LeaseState, env: Record<string, string>, n
   const reason = env.reason ?? '';
   const next: LeaseState = { lease: prev.lease, dns: { ...prev.dns } };
   if (BOUND.has(reason)) {
-    const lease = Number(env.new_dhcp_lease_time);
     // What a DHCP server says is not trusted: what is not an address is not passed on.
-    const address = (a: string | undefined): string | null => (a !== undefined && v4(a) ? a : null);
-    const prefix = /^(\d|[12]\d|3[0-2])$/.test(env.new_subnet_cidr ?? '') ? Number(env.new_subnet_cidr) : null;
     next.lease = {
-      iface: isInterfaceName(env.interface ?? '') ? (env.interface as string) : '',
-      address: address(env.new_ip_address),
-      prefixLength: prefix,
-      router: address(words(env.new_routers)[0]),
-      server: address(env.new_dhcp_server_identifier),
-      leaseSeconds: Number.isFinite(lease) && lease > 0 ? lease : null,
+      iface: only(env.interface, isInterfaceName) ?? '',
+      address: only(env.new_ip_address, v4),
+      prefixLength: whole(env.new_subnet_cidr, 0, 32),
+      router: words(env.new_routers).find(v4) ?? null,
+      server: only(env.new_dhcp_server_identifier, v4),
+      leaseSeconds: whole(env.new_dhcp_lease_time, 1, 2 ** 32 - 1),
       obtainedAt: now.toISOString(),
     };
     next.dns.dns = words(env.new_domain_name_servers).filter(v4);

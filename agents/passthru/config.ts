@@ -1,8 +1,8 @@
 // uds_passthru.conf: parsed from the POSIX shell subset that upstream samples
 // use, then validated. Pure: text in, typed config and problems out.
 import { parseIPv4, prefixOfMask, sameNetwork4 } from '../common/ipv4';
-import { collector, type ConfigProblem, type Report } from '../common/problems';
-import { AssignmentReader, shorten, type Assignment } from './shell-assignments';
+import { collector, shorten, type ConfigProblem, type Report } from '../common/problems';
+import { AssignmentReader, type Assignment } from './shell-assignments';
 
 export interface PassthruNetwork {
   address: string;

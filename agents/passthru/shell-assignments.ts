@@ -1,7 +1,7 @@
 // The POSIX shell subset uds_passthru.conf is written in: `NAME=VALUE` statements, quoting and
 // ${NAME} expansion, read without ever running anything. Anything else (commands, substitutions,
 // special parameters) is reported with its line, and the statements after it still parse.
-import type { Report } from '../common/problems';
+import { shorten, type Report } from '../common/problems';
 
 /**
  * An expanded value. Every character remembers its source line so a socket
@@ -57,11 +57,6 @@ const isNameStart = (c: string | undefined): boolean =>
   c !== undefined && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c === '_');
 const isNameChar = (c: string | undefined): boolean =>
   isNameStart(c) || (c !== undefined && c >= '0' && c <= '9');
-
-/** Long input quoted in a message is cut, so the message stays one readable line. */
-export function shorten(s: string, max = 40): string {
-  return s.length > max ? `${s.slice(0, max)}…` : s;
-}
 
 /**
  * Reads `NAME=VALUE` statements one at a time. Each assignment is kept as it is

@@ -48,6 +48,42 @@ describe('wifibox-agents.conf', () => {
     expect(r.problems.map((p) => p.line)).toEqual([5]);
   });
 
+  it('a value in quotes is that value: single quotes make `ini` read a number, which is taken too', () => {
+    const r = read(`[init]\nrelay_timeout = '2.5'\nrelay_max_queries = "64"\nrelay = '0'\narp_probe = 'yes'\n`);
+    expect(r.problems).toEqual([]);
+    expect(r.settings).toEqual({ ...DEFAULTS, relay_timeout: 2.5, relay_max_queries: 64, relay: false, arp_probe: true });
+  });
+
+  it('a quoted key, a key[] and a line ended by CR alone: each problem at its own line', () => {
+    const r = read('# c\n[init]\n"relay_timeout" = soon\nrelay[] = maybe\nstart_delay = 2\rrapid_commit = 3\n');
+    expect(r.problems.map((p) => `${p.line} ${p.message.split(' ')[0]}`)).toEqual(['3 relay_timeout', '4 relay', '5 start_delay', '5 rapid_commit']);
+  });
+
+  it('a list (key[]) or a section ([init.key]) for a setting is named as such, not as its text', () => {
+    const r = read('[init]\nrelay[] = yes\n[init.arp_probe]\nx = 1\n');
+    expect(r.problems.map((p) => `${p.line} ${p.message}`)).toEqual([
+      '2 relay is a list (relay[] = …); expected yes or no (the default, yes, is used)',
+      '3 arp_probe is a section ([init.arp_probe]); expected yes or no (the default, no, is used)',
+    ]);
+  });
+
+  it('keys every object has (constructor, toString) are unknown keys, not settings', () => {
+    const r = read('[init]\nconstructor = 1\ntoString = yes\n');
+    expect(r.settings).toEqual(DEFAULTS);
+    expect(r.problems.map((p) => `${p.line} ${p.severity} ${p.message.split(' (ignored)')[0]}`)).toEqual([
+      "2 warning unknown key 'constructor' in [init]",
+      "3 warning unknown key 'toString' in [init]",
+    ]);
+  });
+
+  it('what the file holds is quoted in one printable line', () => {
+    const r = read('\x1b[2J = 1\n[init]\nrelay = \x07\n');
+    expect(r.problems.map((p) => p.message)).toEqual([
+      "'?[2J' is outside any section (ignored); expected it under [init]",
+      "relay = '?' is not valid; expected yes or no (the default, yes, is used)",
+    ]);
+  });
+
   it('the packaged sample lists every key with its default, and reads without a problem once uncommented', () => {
     const sample = readFileSync(join(REPO, 'apk', 'wifibox-agents.conf.sample'), 'utf8');
     const uncommented = sample.replace(/^#(\w+ = )/gm, '$1');

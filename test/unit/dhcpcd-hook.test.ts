@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseHookReport } from '../../agents/init/endpoints';
+import { applyHookReport, emptyLeaseState } from '../../agents/init/lease';
 import { REPO } from '../helpers/paths';
 
 const HOOK = join(REPO, 'native', 'build', 'wifibox-dhcpcd-hook');
@@ -88,5 +89,15 @@ describe('the dhcpcd hook', () => {
     expect(parseHookReport('interface=wlan0\0')).toBeNull();
     expect(parseHookReport('reason=RENEW\0=x\0')).toBeNull();
     expect(parseHookReport('reason=RENEW\0bad name=x\0')).toBeNull();
+  });
+
+  it('a lease takes from the report only well-formed values: an address, a prefix, a router, a lease time', () => {
+    const lease = (env: Record<string, string>) => applyHookReport(emptyLeaseState(), { reason: 'BOUND', ...env }, new Date(0)).lease;
+    const at = new Date(0).toISOString();
+    expect(lease({ interface: 'wlan0', new_ip_address: '192.168.77.2', new_subnet_cidr: '24', new_routers: '192.168.77.1 192.168.77.3', new_dhcp_server_identifier: '192.168.77.1', new_dhcp_lease_time: '4294967295' }))
+      .toEqual({ iface: 'wlan0', address: '192.168.77.2', prefixLength: 24, router: '192.168.77.1', server: '192.168.77.1', leaseSeconds: 4294967295, obtainedAt: at });
+    expect(lease({ interface: 'wlan0\nx', new_ip_address: '192.168.77.2; x', new_subnet_cidr: '33', new_routers: 'gw 192.168.77.1', new_dhcp_server_identifier: '::1', new_dhcp_lease_time: '1e3' }))
+      .toEqual({ iface: '', address: null, prefixLength: null, router: '192.168.77.1', server: null, leaseSeconds: null, obtainedAt: at });
+    expect(lease({ new_subnet_cidr: '24.5', new_dhcp_lease_time: '0x10' })).toMatchObject({ prefixLength: null, leaseSeconds: null });
   });
 });

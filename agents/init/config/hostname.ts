@@ -1,6 +1,6 @@
 // hostname: the guest's host name, one line. Pure: text in, name and problems out.
-import { collector, type ConfigProblem } from '../../common/problems';
-import { shorten, splitLines } from './lines';
+import { collector, shorten, type ConfigProblem } from '../../common/problems';
+import { splitLines } from './lines';
 
 // sethostname(2) refuses more than HOST_NAME_MAX bytes, well below the 253 of a DNS name.
 const KERNEL_MAX = 64;
@@ -10,10 +10,11 @@ export function hostnameFault(name: string): string | null {
   if (name.length > 253) return `is ${name.length} characters long; expected at most 253`;
   const labels = name.split('.');
   for (const label of labels) {
-    if (label === '') return 'has an empty label (a leading, trailing or doubled dot)';
+    if (label === '') return 'has an empty label (a leading, trailing or doubled dot); expected labels separated by single dots';
     if (label.length > 63) return `has a label of ${label.length} characters; expected at most 63 per label`;
-    if (!/^[A-Za-z0-9-]+$/.test(label)) return `has a character other than letters, digits, '-' and '.' in '${shorten(label)}'`;
-    if (label.startsWith('-') || label.endsWith('-')) return `has a label that starts or ends with '-' ('${shorten(label)}')`;
+    const other = /[^A-Za-z0-9-]/u.exec(label);
+    if (other !== null) return `has '${shorten(other[0])}' in '${shorten(label)}'; expected only letters, digits, '-' and '.'`;
+    if (label.startsWith('-') || label.endsWith('-')) return `has a label that starts or ends with '-' ('${shorten(label)}'); expected a letter or digit at both ends of each label`;
   }
   return null;
 }

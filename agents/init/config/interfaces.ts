@@ -1,9 +1,9 @@
 // interfaces.conf: the ifupdown-ng subset the Wifibox samples use, read into one
 // typed entry per interface. Pure: text in, interfaces and problems out.
 import { parseIPv4, prefixOfDottedMask, sameNetwork4 } from '../../common/ipv4';
-import { collector, type ConfigProblem, type Report } from '../../common/problems';
+import { collector, shorten, type ConfigProblem, type Report } from '../../common/problems';
 import { isInterfaceName, isLinkLocal6, parseIPv6, parsePrefix, sameNetwork6 } from './address';
-import { shorten, splitLines, words } from './lines';
+import { splitLines, words } from './lines';
 
 export type Inet4 =
   | { method: 'static'; address: string; prefixLength: number; gateway: string | null; line: number }
@@ -149,7 +149,7 @@ function readIfaceLine(w: string[], line: number, report: Report): Stanza | 'ski
 function readOption(s: Stanza, w: string[], line: number, report: Report): void {
   const key = w[0] as string;
   if (HOOKS.has(key)) {
-    report(line, 'warning', `'${key}' runs a shell command, which wifibox-init does not run; ignored (expected ${OPTIONS})`);
+    report(line, 'warning', `'${key}' runs a shell command, which wifibox-init does not run (ignored); expected ${OPTIONS}`);
     return;
   }
   const list = key === 'address' ? s.addresses : key === 'netmask' ? s.netmasks : key === 'gateway' ? s.gateways : null;

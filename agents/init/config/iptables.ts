@@ -1,8 +1,8 @@
 // iptables / ip6tables files in iptables-save format. The text goes to
 // iptables-restore unchanged; this only checks its shape, so a broken file is
 // reported with its line before the firewall is half applied.
-import { collector, type ConfigProblem } from '../../common/problems';
-import { shorten, splitLines } from './lines';
+import { collector, shorten, type ConfigProblem } from '../../common/problems';
+import { splitLines } from './lines';
 
 const TABLES = new Set(['filter', 'nat', 'mangle', 'raw', 'security']);
 const EXPECTED = 'expected *TABLE, :CHAIN POLICY [0:0], -A CHAIN …, COMMIT or a # comment';
@@ -22,7 +22,7 @@ export function checkIptablesRestore(text: string, file: string): ConfigProblem[
 
     if (first.startsWith('*')) {
       if (open !== null) {
-        report(open.line, 'error', `table *${open.name} is not closed by COMMIT before *${shorten(first.slice(1))} on line ${line}; expected COMMIT at the end of each table`);
+        report(open.line, 'error', `table *${shorten(open.name)} is not closed by COMMIT before *${shorten(first.slice(1))} on line ${line}; expected COMMIT at the end of each table`);
       }
       const name = first.slice(1);
       if (w.length !== 1 || !TABLES.has(name)) {
@@ -49,7 +49,7 @@ export function checkIptablesRestore(text: string, file: string): ConfigProblem[
     }
   }
   if (open !== null) {
-    report(open.line, 'error', `table *${open.name} is not closed by COMMIT; expected COMMIT at the end of each table (iptables-restore would apply nothing)`);
+    report(open.line, 'error', `table *${shorten(open.name)} is not closed by COMMIT; expected COMMIT at the end of each table (iptables-restore would apply nothing)`);
   }
   problems.sort((a, b) => a.line - b.line);
   return problems;

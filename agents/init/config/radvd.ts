@@ -1,9 +1,8 @@
 // radvd.conf, the IPv6 router advertisement daemon's config, used as a template:
 // %%DNS%% in an RDNSS line is filled with the wireless network's IPv6 DNS servers.
 // Pure: text in, template and problems out; template and servers in, file text out.
-import { collector, type ConfigProblem, type Report } from '../../common/problems';
+import { collector, shorten, type ConfigProblem, type Report } from '../../common/problems';
 import { isIPv6, isInterfaceName } from './address';
-import { shorten } from './lines';
 
 export interface RadvdTemplate {
   file: string;
@@ -55,7 +54,9 @@ function tokenize(text: string): Token[] {
       i++;
     } else {
       const start = i;
-      while (i < text.length && !/[\s{};#]/.test(text[i] as string)) i++;
+      // Exactly the separators above end a word. Anything else belongs to it, Unicode blanks too
+      // (U+00A0, U+FEFF): a word ending at one would be empty, and the loop would never move on.
+      while (i < text.length && !/[ \t\r\n\f\v{};#]/.test(text[i] as string)) i++;
       tokens.push({ kind: 'word', text: text.slice(start, i), line, start, end: i });
     }
   }

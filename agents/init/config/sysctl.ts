@@ -1,6 +1,6 @@
 // sysctl.conf and sysctl.d/*.conf, as procps `sysctl -p` reads them. Pure: text in, entries and problems out.
-import { collector, type ConfigProblem } from '../../common/problems';
-import { shorten, splitLines } from './lines';
+import { collector, shorten, type ConfigProblem } from '../../common/problems';
+import { splitLines } from './lines';
 
 export interface SysctlEntry {
   /** Dotted form; a '/' inside it stands for a literal '.' in a name (e.g. a VLAN interface eth0.100). */

@@ -1,11 +1,11 @@
 // udhcpd.conf, the busybox DHCP server's config, used as a template: %%DNS%%,
 // %%DOMAIN%% and %%SEARCH%% are filled with what the wireless network's DHCP
 // server gave. Pure: text in, template and problems out; template and values in, file text out.
-import { collector, type ConfigProblem, type Report } from '../../common/problems';
+import { collector, shorten, type ConfigProblem, type Report } from '../../common/problems';
 import { parseIPv4 } from '../../common/ipv4';
 import { isInterfaceName } from './address';
 import { hostnameFault } from './hostname';
-import { shorten, splitLines } from './lines';
+import { splitLines } from './lines';
 
 export type UdhcpdPlaceholder = 'DNS' | 'DOMAIN' | 'SEARCH';
 
