@@ -11,7 +11,8 @@ export interface Peer {
 
 /** A bound UDP socket. */
 export interface UdpPort {
-  send(msg: Buffer, to: Peer): void;
+  /** `to` is ignored by a connected socket: it sends to its peer. */
+  send(msg: Buffer, to?: Peer): void;
   /** Datagrams waiting in the kernel's stead (libuv's send queue): a full one means drop. */
   queued(): number;
   close(): void;
@@ -22,6 +23,11 @@ export interface UdpOptions {
   port: number;
   reuseAddr: boolean;
   broadcast: boolean;
+  /**
+   * Connected to this peer, as socat's UDP4:HOST:PORT is: the kernel keeps the route, and takes
+   * datagrams from that peer only.
+   */
+  connectTo?: Peer;
 }
 
 export interface Closable {
@@ -53,14 +59,19 @@ export interface ForwardSystem {
  * the socket back on checked sends, so a lasting fault (EACCES: a broadcast target without
  * broadcast, ENETUNREACH) is counted on every datagram.
  */
-function udpPort(s: DgramSocket, onError: (err: NodeJS.ErrnoException) => void): UdpPort {
+function udpPort(s: DgramSocket, connected: boolean, onError: (err: NodeJS.ErrnoException) => void): UdpPort {
   let checked = true;
   const sent = (err: Error | null) => {
     checked = err !== null;
     if (err) onError(err as NodeJS.ErrnoException);
   };
+  const sendTo = (msg: Buffer, to: Peer | undefined) => {
+    if (connected) return checked ? s.send(msg, sent) : s.send(msg);
+    if (!to) throw new Error('a datagram for an unconnected socket needs a peer');
+    return checked ? s.send(msg, to.port, to.address, sent) : s.send(msg, to.port, to.address);
+  };
   return {
-    send: (msg, to) => (checked ? s.send(msg, to.port, to.address, sent) : s.send(msg, to.port, to.address)),
+    send: sendTo,
     queued: () => s.getSendQueueCount(),
     close: () => {
       try {
@@ -79,16 +90,28 @@ export const realSystem: ForwardSystem = {
       s.on('message', (msg, r) => onMessage(msg, { address: r.address, port: r.port }));
       s.once('error', reject);
       s.bind(o.port, o.address, () => {
-        s.off('error', reject);
-        s.on('error', onError);
+        // Before connecting: a broadcast address can be connected to only with SO_BROADCAST set.
         if (o.broadcast) s.setBroadcast(true);
-        resolve(udpPort(s, onError));
+        const ready = () => {
+          s.off('error', reject);
+          s.on('error', onError);
+          resolve(udpPort(s, o.connectTo !== undefined, onError));
+        };
+        // Node hands a failed connect (EACCES: a broadcast address without SO_BROADCAST) to the callback.
+        const connected = (err?: Error) => {
+          if (!err) return ready();
+          s.close();
+          reject(err);
+        };
+        if (o.connectTo) s.connect(o.connectTo.port, o.connectTo.address, connected);
+        else ready();
       });
     });
   },
   tcpServer(address, port, backlog, onConnection) {
     return new Promise((resolve, reject) => {
-      const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, onConnection);
+      // Accepted paused: nothing is read from a peer before it is admitted.
+      const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, onConnection);
       server.once('error', reject);
       server.listen({ host: address, port, backlog }, () => {
         server.off('error', reject);
@@ -98,7 +121,7 @@ export const realSystem: ForwardSystem = {
     });
   },
   tcpConnect: (to, localAddress, localPort) =>
-    connect({ host: to.address, port: to.port, allowHalfOpen: true, ...(localAddress ? { localAddress } : {}), ...(localPort ? { localPort } : {}) }),
+    connect({ host: to.address, port: to.port, allowHalfOpen: true, noDelay: true, ...(localAddress ? { localAddress } : {}), ...(localPort ? { localPort } : {}) }),
   statusServer(path, answer, onError) {
     const server = createServer((s) => {
       s.on('error', () => undefined);

@@ -59,12 +59,7 @@ export class TcpRelay extends LineRelay {
     client.on('error', (err: NodeJS.ErrnoException) => this.fail(j, err.code ?? err.message));
     target.once('connect', () => {
       connectTimer.cancel();
-      for (const s of [client, target]) {
-        s.setNoDelay(true);
-        if (l.keepAlive || t.keepAlive) s.setKeepAlive(true);
-      }
-      // Accepted paused: nothing is read from the peer until the target can take it.
-      client.resume();
+      if (l.keepAlive || t.keepAlive) for (const s of [client, target]) s.setKeepAlive(true);
     });
     this.pipe(j, client, target, 'bytesIn');
     if (this.line.oneWay) {
@@ -78,6 +73,9 @@ export class TcpRelay extends LineRelay {
     } else {
       this.pipe(j, target, client, 'bytesOut');
     }
+    // Read the peer at once: what it sent waits in the target socket until that connects (a turn
+    // of the event loop sooner than waiting for the connect), and write()'s backpressure bounds it.
+    client.resume();
     // Both ends done (or one failed, and fail() destroyed both): the pair is over.
     const gone = () => {
       if (client.destroyed && target.destroyed) this.forget(j);

@@ -83,7 +83,7 @@ export class UdpRelay extends LineRelay {
     } else if (a.upstream.queued() >= MAX_QUEUED) {
       this.counters.dropped++;
     } else {
-      a.upstream.send(msg, this.targetPeer());
+      a.upstream.send(msg);
     }
   }
 
@@ -97,7 +97,8 @@ export class UdpRelay extends LineRelay {
     if (peer) this.associations.set(key(peer), a);
     const t = this.line.target;
     this.env.sys
-      .udp({ address: t.bindAddress ?? '0.0.0.0', port: t.bindPort ?? 0, reuseAddr: false, broadcast: t.broadcast }, (msg, from) => this.fromTarget(a, msg, from), (err) => this.failed(err))
+      .udp({ address: t.bindAddress ?? '0.0.0.0', port: t.bindPort ?? 0, reuseAddr: false, broadcast: t.broadcast, connectTo: this.targetPeer() },
+        (msg) => this.fromTarget(a, msg), (err) => this.failed(err))
       .then(
         (upstream) => {
           if (a.closed) {
@@ -105,7 +106,7 @@ export class UdpRelay extends LineRelay {
             return;
           }
           a.upstream = upstream;
-          for (const m of a.pending.splice(0)) upstream.send(m, this.targetPeer());
+          for (const m of a.pending.splice(0)) upstream.send(m);
         },
         (err: NodeJS.ErrnoException) => {
           this.failed(err);
@@ -115,10 +116,8 @@ export class UdpRelay extends LineRelay {
     return a;
   }
 
-  private fromTarget(a: Association, msg: Buffer, from: Peer): void {
-    const t = this.line.target;
-    // Only the target answers: what else reaches the association's port is not for the peer.
-    if (from.address !== t.host || from.port !== t.port) return;
+  /** What the target sends back (the socket is connected to it: nothing else arrives). */
+  private fromTarget(a: Association, msg: Buffer): void {
     if (!a.peer || this.line.oneWay || !this.socket) {
       this.counters.dropped++;
       return;

@@ -136,7 +136,7 @@ describe('broadcast', () => {
     p.send('allowed', withIt);
     p.send('not allowed', without);
     expect((await listener.waitFor(1)).map((d) => d.text)).toEqual(['allowed']);
-    // Without SO_BROADCAST the kernel refuses the send (EACCES): counted as an error, never sent.
+    // Without SO_BROADCAST the kernel refuses the socket toward it (EACCES): counted as an error, never sent.
     await waitFor('the refused send', () => a.line(2).counters.errors === 1, 3000, 5);
     expect(listener.received.map((d) => d.text)).toEqual(['allowed']);
   });
