@@ -46,7 +46,7 @@ function medianMemory(ms: (Memory | null)[]): Memory | null {
   const m = ms.filter((x): x is Memory => x !== null);
   if (!m.length) return null;
   const f = (k: keyof Memory) => median(m.map((x) => x[k]))!;
-  return { rss: f('rss'), pss: f('pss'), privateClean: f('privateClean'), privateDirty: f('privateDirty'), processes: f('processes') };
+  return { rss: f('rss'), pss: f('pss'), privateClean: f('privateClean'), privateDirty: f('privateDirty'), pageTables: f('pageTables'), processes: f('processes') };
 }
 
 interface Side {
