@@ -59,6 +59,14 @@ export interface ForwardSystem {
  * the socket back on checked sends, so a lasting fault (EACCES: a broadcast target without
  * broadcast, ENETUNREACH) is counted on every datagram.
  */
+function closeQuietly(s: DgramSocket): void {
+  try {
+    s.close();
+  } catch {
+    /* closed already */
+  }
+}
+
 function udpPort(s: DgramSocket, connected: boolean, onError: (err: NodeJS.ErrnoException) => void): UdpPort {
   let checked = true;
   const sent = (err: Error | null) => {
@@ -73,13 +81,7 @@ function udpPort(s: DgramSocket, connected: boolean, onError: (err: NodeJS.Errno
   return {
     send: sendTo,
     queued: () => s.getSendQueueCount(),
-    close: () => {
-      try {
-        s.close();
-      } catch {
-        /* closed already */
-      }
-    },
+    close: () => closeQuietly(s),
   };
 }
 
@@ -88,21 +90,22 @@ export const realSystem: ForwardSystem = {
     return new Promise((resolve, reject) => {
       const s = createSocket({ type: 'udp4', reuseAddr: o.reuseAddr });
       s.on('message', (msg, r) => onMessage(msg, { address: r.address, port: r.port }));
-      s.once('error', reject);
+      // A failed bind leaves the socket open: a line retried every second must not gather them.
+      const failed = (err: Error) => {
+        closeQuietly(s);
+        reject(err);
+      };
+      s.once('error', failed);
       s.bind(o.port, o.address, () => {
         // Before connecting: a broadcast address can be connected to only with SO_BROADCAST set.
         if (o.broadcast) s.setBroadcast(true);
         const ready = () => {
-          s.off('error', reject);
+          s.off('error', failed);
           s.on('error', onError);
           resolve(udpPort(s, o.connectTo !== undefined, onError));
         };
         // Node hands a failed connect (EACCES: a broadcast address without SO_BROADCAST) to the callback.
-        const connected = (err?: Error) => {
-          if (!err) return ready();
-          s.close();
-          reject(err);
-        };
+        const connected = (err?: Error) => (err ? failed(err) : ready());
         if (o.connectTo) s.connect(o.connectTo.port, o.connectTo.address, connected);
         else ready();
       });

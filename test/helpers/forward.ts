@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { DEFAULTS, ForwardAgent } from '../../agents/forward/agent';
 import type { RelayLimits } from '../../agents/forward/relay';
-import { realSystem } from '../../agents/forward/system';
+import { realSystem, type ForwardSystem } from '../../agents/forward/system';
 import { waitFor } from '../../lab/proc';
 
 /** Ports free for both UDP and TCP on 127.0.0.1 right now. */
@@ -81,12 +81,12 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** The agent on a forwarding.conf holding `text`, once every line listens. */
-export async function startAgent(text: string, limits: Partial<RelayLimits> = {}): Promise<RunningAgent> {
+/** The agent on a forwarding.conf holding `text`, once every line listens (on `sys`: the real one by default). */
+export async function startAgent(text: string, limits: Partial<RelayLimits> = {}, sys: ForwardSystem = realSystem): Promise<RunningAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'wifibox-forward-'));
   const config = join(dir, 'forwarding.conf');
   writeFileSync(config, text);
-  const agent = new ForwardAgent({ config, statusSocket: join(dir, 'status.sock'), limits: { ...DEFAULTS.limits, ...limits } }, realSystem, pino({ level: 'silent' }));
+  const agent = new ForwardAgent({ config, statusSocket: join(dir, 'status.sock'), limits: { ...DEFAULTS.limits, ...limits } }, sys, pino({ level: 'silent' }));
   agent.start();
   await waitFor('every line to listen', () => agent.status().lines.every((l) => l.listening), 3000, 5);
   return {

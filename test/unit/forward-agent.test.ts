@@ -1,10 +1,12 @@
 // The forwarding agent's plan and reload on loopback: unchanged lines keep their sockets (an
 // association's source port, an open TCP connection, the counters), moved lines are renumbered,
 // removed lines close, and a file that cannot be read keeps what runs.
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { planForward } from '../../agents/forward/agent';
+import { realSystem } from '../../agents/forward/system';
 import { parseForwardConfig } from '../../agents/forward/config';
 import { waitFor } from '../../lab/proc';
 import { echoTarget, freePorts, startAgent, UdpPeer, type RunningAgent } from '../helpers/forward';
@@ -95,5 +97,31 @@ describe('reload (SIGHUP)', () => {
     await new Promise((res) => holder.close(res));
     await waitFor('the retry to listen', () => a.line(1).listening, 3000, 20);
     expect(a.line(1).listenError).toBeNull();
+  });
+
+  it('a UDP line whose port is taken is retried without gathering sockets', async () => {
+    const [listen, to] = (await freePorts(2)) as [number, number];
+    const holder = createSocket('udp4');
+    await new Promise<void>((res) => holder.bind(listen, '127.0.0.1', res));
+    const fds = () => readdirSync('/proc/self/fd').length;
+    let tries = 0;
+    const counting = {
+      ...realSystem,
+      udp(...args: Parameters<typeof realSystem.udp>) {
+        tries++;
+        return realSystem.udp(...args);
+      },
+    };
+    running = await startAgent('', {}, counting);
+    const a = running;
+    a.reload(`UDP4-RECV:${listen},bind=127.0.0.1 UDP4:127.0.0.1:${to}\n`);
+    await waitFor('the listen error', () => a.line(1).listenError === 'EADDRINUSE', 3000, 5);
+    const before = fds();
+    const triedBefore = tries;
+    // Two more tries, a second apart: each opens a socket, and must close it again.
+    await waitFor('two more tries', () => tries >= triedBefore + 2, 5000, 20);
+    expect(fds()).toBeLessThanOrEqual(before);
+    await new Promise<void>((res) => holder.close(() => res()));
+    await waitFor('the retry to listen', () => a.line(1).listening, 3000, 20);
   });
 });
