@@ -13,6 +13,7 @@ export const LIB_DIR = 'usr/lib/wifibox-agents';
 export const COMMANDS = [
   { command: 'wifibox-init', bundle: 'wifibox-init.js', required: true },
   { command: 'wifibox-passthru', bundle: 'wifibox-passthru.js', required: true },
+  { command: 'wifibox-forward', bundle: 'wifibox-forward.js', required: true },
   { command: 'wifibox-diag', bundle: 'wifibox-diag.js', required: false },
 ];
 
@@ -53,7 +54,7 @@ export function installPlan(p) {
   want({ path: `${LIB_DIR}/wifibox-dhcpcd-hook`, mode: 0o755, source: p.hook });
   want({ path: `${LIB_DIR}/wifibox_dgram.node`, mode: 0o644, source: p.addon });
 
-  for (const service of ['wifibox-init', 'uds_passthru']) {
+  for (const service of ['wifibox-init', 'uds_passthru', 'forwarding']) {
     want({ path: `etc/init.d/${service}`, mode: 0o755, source: join(p.root, 'init', `${service}.initd`) });
     want({ path: `etc/conf.d/${service}`, mode: 0o644, source: join(p.root, 'init', `${service}.confd`) });
   }

@@ -11,7 +11,7 @@ import { Lab } from '../lab/lab';
 import { pidsIn } from '../lab/namespaces';
 import { sleep, waitFor } from '../lab/proc';
 import { WIRELESS_DNS } from '../lab/wireless';
-import { benchLog, onInterrupt, privateDist } from './harness';
+import { benchLog, inLab, onInterrupt, privateDist } from './harness';
 import { TIME } from './jobs';
 import { firstLine, machineFacts, type MachineFacts } from './machine';
 import { startLauncher, useBenchScript, type LauncherClient } from './procs';
@@ -320,7 +320,7 @@ export async function runDiagBench(argv: string[], command?: string): Promise<vo
     dist.remove();
   };
   const interrupt = onInterrupt(log, () => void cleanup().finally(() => process.exit(130)));
-  try {
+  await inLab({ lab: () => lab, cleanup, interrupt }, async () => {
     const info = machine(privateDir);
     log('bringing the lab up');
     lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, distDir: privateDir });
@@ -363,11 +363,5 @@ export async function runDiagBench(argv: string[], command?: string): Promise<vo
       durationSec: (Date.now() - t0) / 1000,
     };
     publishSection(renderDiagSection(results), DIAG_MARKS, quick ? 'quick run' : null, argv, log);
-  } catch (err) {
-    if (lab) process.stderr.write(`${lab.logTails()}\n`);
-    throw err;
-  } finally {
-    if (!interrupt.interrupted) await cleanup();
-    interrupt.off();
-  }
+  });
 }

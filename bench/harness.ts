@@ -2,6 +2,7 @@
 // private copy of the bundles it runs, and Ctrl-C.
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Lab } from '../lab/lab';
 import { repoRoot } from '../lab/paths';
 
 export type Log = (msg: string) => void;
@@ -45,4 +46,25 @@ export function onInterrupt(log: Log, stop: () => void): { readonly interrupted:
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+/**
+ * A benchmark's body in its lab: when it fails, the lab's process logs are shown first; whatever
+ * happens, `cleanup` runs (unless an interrupt has started it already) and the handler goes.
+ */
+export async function inLab(o: {
+  lab: () => Lab | null;
+  cleanup: () => Promise<void>;
+  interrupt: { readonly interrupted: boolean; off(): void };
+}, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    const lab = o.lab();
+    if (lab) process.stderr.write(`${lab.logTails()}\n`);
+    throw err;
+  } finally {
+    if (!o.interrupt.interrupted) await o.cleanup();
+    o.interrupt.off();
+  }
 }

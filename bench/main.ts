@@ -1,10 +1,13 @@
 // npm run bench [-- --quick [--write]]: our passthru agent against the old socat glue, in the lab,
 // then wifibox-init against the old OpenRC sequence, then wifibox-diag against the same information
-// by hand; `npm run bench -- init [...]` or `-- diag [...]` runs only that one.
-// The same bundle also runs as the bench's client (in the lab's host namespace) and as its
-// launcher (in the guest); the orchestrator starts those modes itself.
+// by hand, then wifibox-forward against socat; `npm run bench -- init [...]`, `-- diag [...]` or
+// `-- forward [...]` runs only that one.
+// The same bundle also runs as the bench's client (in the lab's host namespace), as its launcher
+// (in the guest) and as the forwarding bench's load; the orchestrators start those modes themselves.
 import { runClient } from './client';
 import { runDiagBench } from './diag';
+import { runForwardBench } from './forward';
+import { runForwardLoad } from './forward-load';
 import { runInitBench } from './init';
 import { runLauncher } from './launcher';
 import { runBench } from './run';
@@ -16,14 +19,19 @@ function main(argv: string[]): void {
   };
   if (argv[0] === '--client') {
     runClient(argv[1] ?? '').then(() => process.exit(0), fail);
+  } else if (argv[0] === '--forward-load') {
+    runForwardLoad(argv[1] ?? '').then(() => process.exit(0), fail);
   } else if (argv[0] === '--launcher') {
     runLauncher(argv[1] ?? '/run/bench-launcher.sock');
   } else if (argv[0] === 'diag') {
     runDiagBench(argv.slice(1)).then(() => process.exit(0), fail);
+  } else if (argv[0] === 'forward') {
+    runForwardBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else if (argv[0] === 'init') {
     runInitBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else {
-    runBench(argv).then(() => runInitBench(argv)).then(() => runDiagBench(argv, ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '))).then(() => process.exit(0), fail);
+    const command = ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' ');
+    runBench(argv).then(() => runInitBench(argv)).then(() => runDiagBench(argv, command)).then(() => runForwardBench(argv, command)).then(() => process.exit(0), fail);
   }
 }
 

@@ -3,16 +3,18 @@
 import { readFileSync } from 'node:fs';
 import { childrenOf } from '../lab/proc';
 
-/** kB figures from /proc/PID/smaps_rollup. */
+/** kB figures from /proc/PID/smaps_rollup, and the page tables from /proc/PID/status. */
 export interface Memory {
   rss: number;
   pss: number;
   privateClean: number;
   privateDirty: number;
+  /** VmPTE: the kernel's page tables of the process, in no smaps figure; each process has its own. */
+  pageTables: number;
   processes: number;
 }
 
-export const NO_MEMORY: Memory = { rss: 0, pss: 0, privateClean: 0, privateDirty: 0, processes: 0 };
+export const NO_MEMORY: Memory = { rss: 0, pss: 0, privateClean: 0, privateDirty: 0, pageTables: 0, processes: 0 };
 
 export function smapsRollup(pid: number): Memory {
   const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
@@ -21,7 +23,8 @@ export function smapsRollup(pid: number): Memory {
     if (!m) throw new Error(`/proc/${pid}/smaps_rollup has no ${name}`);
     return Number(m[1]);
   };
-  return { rss: field('Rss'), pss: field('Pss'), privateClean: field('Private_Clean'), privateDirty: field('Private_Dirty'), processes: 1 };
+  const pte = /^VmPTE:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { rss: field('Rss'), pss: field('Pss'), privateClean: field('Private_Clean'), privateDirty: field('Private_Dirty'), pageTables: Number(pte?.[1] ?? 0), processes: 1 };
 }
 
 export function addMemory(a: Memory, b: Memory): Memory {
@@ -30,18 +33,24 @@ export function addMemory(a: Memory, b: Memory): Memory {
     pss: a.pss + b.pss,
     privateClean: a.privateClean + b.privateClean,
     privateDirty: a.privateDirty + b.privateDirty,
+    pageTables: a.pageTables + b.pageTables,
     processes: a.processes + b.processes,
   };
 }
 
-/** A process and its direct children, summed; children that exit meanwhile are skipped. */
-export function treeMemory(pid: number): { total: Memory; children: number } {
+/**
+ * A process and its children, summed; with `deep`, their children too, all the way down (socat's
+ * UDP-LISTEN,fork hands each peer to a chain of processes). Those that exit meanwhile are skipped.
+ */
+export function treeMemory(pid: number, deep = false): { total: Memory; children: number } {
   let total = smapsRollup(pid);
   let children = 0;
-  for (const c of childrenOf(pid)) {
+  const pending = childrenOf(pid);
+  for (let c = pending.shift(); c !== undefined; c = pending.shift()) {
     try {
       total = addMemory(total, smapsRollup(c));
       children++;
+      if (deep) pending.push(...childrenOf(c));
     } catch {
       /* exited between the listing and the read */
     }
@@ -82,6 +91,7 @@ export function samplePeakMemory(pid: number, tree: boolean, intervalMs = 250): 
         pss: Math.max(peak.pss, m.pss),
         privateClean: Math.max(peak.privateClean, m.privateClean),
         privateDirty: Math.max(peak.privateDirty, m.privateDirty),
+        pageTables: Math.max(peak.pageTables, m.pageTables),
         processes: Math.max(peak.processes, m.processes),
       };
     } catch {

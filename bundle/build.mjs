@@ -70,6 +70,7 @@ renameSync(tmpHook, join(dist, 'wifibox-dhcpcd-hook'));
 
 const agents = [
   { entry: 'agents/passthru/main.ts', out: 'wifibox-passthru.js', minify: true },
+  { entry: 'agents/forward/main.ts', out: 'wifibox-forward.js', minify: true },
   { entry: 'agents/init/main.ts', out: 'wifibox-init.js', minify: true },
   { entry: 'agents/diag/main.ts', out: 'wifibox-diag.js', minify: true },
   { entry: 'lab/cli.ts', out: 'lab.js', minify: false },

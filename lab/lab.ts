@@ -305,6 +305,11 @@ export class Lab {
     return p;
   }
 
+  /** The forwarding agent from dist/, in the guest, on /media/etc/forwarding.conf. */
+  startForward(args: readonly string[] = [], name = 'forward'): LabProcess {
+    return this.startInGuest(name, [process.execPath, ...AGENT_NODE_FLAGS, join(this.opts.distDir, 'wifibox-forward.js'), '--loglevel', 'info', ...args]);
+  }
+
   /**
    * The host's half, exactly as the host runs it: one socat per socket line, turning each
    * datagram from a host client into a fresh TCP connection to the guest.

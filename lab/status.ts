@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 
 export const INIT_STATUS_SOCKET = '/run/wifibox-init.sock';
 export const PASSTHRU_STATUS_SOCKET = '/run/wifibox-passthru.sock';
+export const FORWARD_STATUS_SOCKET = '/run/wifibox-forward.sock';
 
 /** Reads a status endpoint; rejects when it cannot, or (with timeoutMs) when it stays silent that long. */
 export function readStatus(path: string, timeoutMs?: number): Promise<any> {
@@ -30,3 +31,4 @@ interface Guest {
 
 export const initStatus = (lab: Guest, timeoutMs?: number): Promise<any> => readStatus(lab.guestPath(INIT_STATUS_SOCKET), timeoutMs);
 export const passthruStatus = (lab: Guest, timeoutMs?: number): Promise<any> => readStatus(lab.guestPath(PASSTHRU_STATUS_SOCKET), timeoutMs);
+export const forwardStatus = (lab: Guest, timeoutMs?: number): Promise<any> => readStatus(lab.guestPath(FORWARD_STATUS_SOCKET), timeoutMs);

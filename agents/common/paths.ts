@@ -10,6 +10,7 @@ export const GUEST_PATHS = {
   initStatusSocket: '/run/wifibox-init.sock',
   passthruRunDir: '/run/wifibox-passthru',
   passthruStatusSocket: '/run/wifibox-passthru.sock',
+  forwardStatusSocket: '/run/wifibox-forward.sock',
   /** The wireless daemons' control socket folders. */
   wpaSupplicantDir: '/var/run/wpa_supplicant',
   hostapdDir: '/var/run/hostapd',

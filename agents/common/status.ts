@@ -1,5 +1,6 @@
-// What the agents' status endpoints answer (one JSON document, then EOF): written by wifibox-init
-// and wifibox-passthru, read by wifibox-diag. docs/init.md and docs/passthru.md describe the fields.
+// What the agents' status endpoints answer (one JSON document, then EOF): written by wifibox-init,
+// wifibox-passthru and wifibox-forward, read by wifibox-diag. docs/init.md, docs/passthru.md and
+// docs/forward.md describe the fields.
 
 /** From wlan0 in interfaces.conf: `dhcp` is the station flavor, `inet static` the access point. */
 export type GuestFlavor = 'station' | 'access-point';
@@ -163,4 +164,58 @@ export interface PassthruStatus {
   /** Why nothing listens yet, while state is 'waiting-for-address'. */
   waiting: string | null;
   ports: PortStatus[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// wifibox-forward
+
+/** Per line of forwarding.conf, since the agent started (a reload that keeps the line keeps them). */
+export interface ForwardCounters {
+  /** UDP: datagrams from peers sent on to the target; TCP: connections accepted and joined to the target. */
+  datagrams: number;
+  /** UDP: datagrams from the target sent back to a peer. */
+  replies: number;
+  connections: number;
+  bytesIn: number; // from peers toward the target
+  bytesOut: number; // from the target back to peers
+  refusedPeer: number; // outside range=
+  refusedLimit: number; // over the peer or connection limit (1 without fork)
+  /** Datagrams not delivered: a reply a receive-only line cannot send back, a full send queue. */
+  dropped: number;
+  idleClosed: number; // associations or connections closed after the idle timeout
+  errors: number; // the target refused or was unreachable, send and socket errors
+}
+
+export interface ForwardLineStatus {
+  line: number;
+  /** The line as read, comments and extra blanks left out. */
+  text: string;
+  kind: 'udp-recv' | 'udp-listen' | 'tcp-listen';
+  /** ADDRESS:PORT it listens or receives on (0.0.0.0: every address, as socat does without bind=). */
+  listen: string;
+  target: string;
+  fork: boolean;
+  /** range= as ADDRESS/BITS (or ADDRESS:MASK), null: any peer. */
+  range: string | null;
+  listening: boolean;
+  listenError: string | null;
+  /** UDP associations (one per peer) or TCP connections open now. */
+  active: number;
+  peers: string[];
+  lastRefused: { peer: string; why: string; at: string } | null;
+  counters: ForwardCounters;
+}
+
+export interface ForwardStatus {
+  agent: 'wifibox-forward';
+  version: string;
+  pid: number;
+  startedAt: string;
+  uptimeSec: number;
+  config: string;
+  /** 'serving' (at least one line), 'no-lines' (none usable, or no file). */
+  state: 'serving' | 'no-lines';
+  /** FILE:LINE: severity: message, from the last load; an error line is not served. */
+  problems: string[];
+  lines: ForwardLineStatus[];
 }

@@ -1,8 +1,10 @@
 // The agents' status endpoints (one JSON document, then EOF), projected into the report's shape.
 // Read defensively: the agent may be an older or newer build than this command.
-import type { InitStatus, PassthruStatus, RelayStatus, UpstreamStats } from '../common/status';
+import type { ForwardLineStatus, ForwardStatus, InitStatus, PassthruStatus, RelayStatus, UpstreamStats } from '../common/status';
 import type { DiagOptions } from './options';
-import type { AgentInfo, DaemonInfo, DnsRelayInfo, InitInfo, PassthruInfo, PassthruPortInfo, StepInfo, WirelessLeaseInfo } from './report';
+import type {
+  AgentInfo, DaemonInfo, DnsRelayInfo, ForwardInfo, ForwardLineInfo, InitInfo, PassthruInfo, PassthruPortInfo, StepInfo, WirelessLeaseInfo,
+} from './report';
 import type { DiagSystem } from './system';
 import { arr, count, counts, errText, isObject, isoTime, num, str, strings } from './util';
 
@@ -17,6 +19,11 @@ export interface InitView {
 export interface PassthruView {
   info: PassthruInfo;
   ports: PassthruPortInfo[];
+}
+
+export interface ForwardView {
+  info: ForwardInfo;
+  lines: ForwardLineInfo[];
 }
 
 type Loose<T> = { [K in keyof T]?: unknown };
@@ -136,4 +143,30 @@ export async function readPassthru(sys: DiagSystem, opts: DiagOptions): Promise<
     info: { ...base, state: str(doc.state), network: str(doc.network), waiting: str(doc.waiting), configProblems: strings(doc.problems) },
     ports,
   };
+}
+
+/** forwarding.conf's lines that are neither blank nor comments (as the old service skipped them); null when unreadable. */
+function configuredForwards(sys: DiagSystem, file: string): number | null {
+  try {
+    return sys.readText(file).split('\n').filter((l) => l.replace(/#.*/, '').trim() !== '').length;
+  } catch {
+    return null;
+  }
+}
+
+export async function readForward(sys: DiagSystem, opts: DiagOptions): Promise<ForwardView> {
+  const r = await fetchStatus(sys, opts.forwardSocket, opts.timeoutMs);
+  const doc = 'doc' in r ? (r.doc as Loose<ForwardStatus>) : null;
+  const base = agentBase(opts.forwardSocket, doc as Record<string, unknown> | null, 'error' in r ? r.error : null);
+  const config = (doc && str(doc.config)) ?? `${opts.confDir}/forwarding.conf`;
+  const info: ForwardInfo = { ...base, state: doc ? str(doc.state) : null, config, configuredLines: configuredForwards(sys, config), configProblems: doc ? strings(doc.problems) : [] };
+  const lines = arr(doc?.lines).filter(isObject).map((x): ForwardLineInfo => {
+    const l = x as Loose<ForwardLineStatus>;
+    return {
+      line: count(l.line) ?? 0, text: str(l.text) ?? '?', kind: str(l.kind) ?? '?', listen: str(l.listen) ?? '?', target: str(l.target) ?? '?',
+      fork: l.fork === true, range: str(l.range), listening: l.listening === true, listenError: str(l.listenError),
+      active: count(l.active) ?? 0, peers: strings(l.peers), counters: counts(l.counters),
+    };
+  });
+  return { info, lines };
 }

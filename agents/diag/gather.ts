@@ -1,6 +1,6 @@
 // Gathers every section at once (independent reads run in parallel; each one that fails says
 // why in its section instead of stopping the others).
-import { readInit, readPassthru } from './agents';
+import { readForward, readInit, readPassthru } from './agents';
 import { readDhcp } from './dhcp';
 import { readInterfaces } from './interfaces';
 import { readKernel, readLog } from './logs';
@@ -16,11 +16,12 @@ const WIRELESS_DAEMONS = ['wpa_supplicant', 'hostapd'] as const;
 export async function gather(sys: DiagSystem, opts: DiagOptions): Promise<Facts> {
   const initP = readInit(sys, opts);
   const passthruP = readPassthru(sys, opts);
+  const forwardP = readForward(sys, opts);
   const interfacesP = readInterfaces(sys, opts);
   const natP = readNat(sys, opts);
   const kernelP = readKernel(sys, opts);
   const running = findProcesses(sys, opts.proc, WIRELESS_DAEMONS);
-  const [init, passthru, ifaces] = await Promise.all([initP, passthruP, interfacesP]);
+  const [init, passthru, forward, ifaces] = await Promise.all([initP, passthruP, forwardP, interfacesP]);
 
   const daemon = chooseDaemon(sys, opts, init.info.flavor, running, passthru.ports.map((p) => p.path));
   const present = ifaces.present !== null ? ifaces.present.includes(opts.wirelessInterface) : ifaces.links.some((l) => l.name === opts.wirelessInterface);
@@ -29,6 +30,7 @@ export async function gather(sys: DiagSystem, opts: DiagOptions): Promise<Facts>
   const measured: { name: string; pid: number }[] = [];
   if (init.info.pid !== null) measured.push({ name: 'wifibox-init', pid: init.info.pid });
   if (passthru.info.pid !== null) measured.push({ name: 'wifibox-passthru', pid: passthru.info.pid });
+  if (forward.info.pid !== null) measured.push({ name: 'wifibox-forward', pid: forward.info.pid });
   for (const d of init.info.daemons) if (d.pid !== null) measured.push({ name: d.name, pid: d.pid });
   for (const p of running) if (p.name === daemon) measured.push(p);
 
@@ -42,6 +44,9 @@ export async function gather(sys: DiagSystem, opts: DiagOptions): Promise<Facts>
   };
   miss('init status endpoint', opts.initSocket, init.info.error);
   miss('passthru status endpoint', opts.passthruSocket, passthru.info.error);
+  // The forwarding service is optional: not running without a forwarding.conf is how it should be.
+  const forwardExpected = forward.info.error !== 'ENOENT' || (forward.info.configuredLines ?? 0) > 0;
+  if (forwardExpected) miss('forward status endpoint', opts.forwardSocket, forward.info.error);
   miss(`${daemon} control socket`, wireless.controlSocket, wireless.error);
   miss('interfaces (ip)', opts.tools.ip, ifaces.error);
   miss('NAT rules (iptables-save)', opts.tools.iptablesSave, nat.error);
@@ -54,12 +59,13 @@ export async function gather(sys: DiagSystem, opts: DiagOptions): Promise<Facts>
 
   return {
     unreachable,
-    agents: { init: init.info, passthru: passthru.info },
+    agents: { init: init.info, passthru: passthru.info, forward: forward.info },
     interfaces: { error: ifaces.error, links: ifaces.links, routes: ifaces.routes },
     wireless,
     dhcp,
     nat: { ...nat, forwarding: nat.forwarding ?? init.forwarding },
     passthrough: { reachable: passthru.info.reachable, error: passthru.info.error, ports: passthru.ports },
+    forward: { reachable: forward.info.reachable, error: forward.info.error, lines: forward.lines },
     memory,
     log,
     kernel,

@@ -12,7 +12,7 @@ const COMMAND = 'wifibox-diag';
 const SUMMARY =
   'Tells what is up in the guest, what is wrong and why: a verdict first (OK, or each problem\n' +
   'with its likely cause and what to do), then agents, interfaces, wireless, DHCP, NAT,\n' +
-  'passthrough, memory and the latest warnings. Reads only; changes nothing.\n' +
+  'passthrough, forwarding, memory and the latest warnings. Reads only; changes nothing.\n' +
   'Exit status: 0 healthy, 1 degraded, 2 down (3: this command itself failed; 64: usage).\n\n' +
   `  ${COMMAND} bundle [FILE] [options]\n` +
   '      writes a .tar.gz for a bug report (report, configs, logs; secrets redacted);\n' +
@@ -24,6 +24,7 @@ const SPEC = {
   json: { type: 'boolean', help: 'print the report as JSON (its shape: docs/diag.md in the source)' },
   'init-socket': path(DEFAULTS.initSocket, 'wifibox-init\'s status endpoint'),
   'passthru-socket': path(DEFAULTS.passthruSocket, 'wifibox-passthru\'s status endpoint'),
+  'forward-socket': path(DEFAULTS.forwardSocket, 'wifibox-forward\'s status endpoint'),
   'wpa-supplicant-dir': path(DEFAULTS.wpaSupplicantDir, 'wpa_supplicant\'s control socket folder', 'DIR'),
   'hostapd-dir': path(DEFAULTS.hostapdDir, 'hostapd\'s control socket folder', 'DIR'),
   'wireless-interface': path(DEFAULTS.wirelessInterface, 'the wireless interface', 'IF'),
@@ -65,6 +66,7 @@ function readOptions(argv: string[]): Invocation | null {
   const opts: DiagOptions = {
     initSocket: o['init-socket'],
     passthruSocket: o['passthru-socket'],
+    forwardSocket: o['forward-socket'],
     wpaSupplicantDir: o['wpa-supplicant-dir'],
     hostapdDir: o['hostapd-dir'],
     wirelessInterface: o['wireless-interface'],

@@ -4,6 +4,7 @@ import { GUEST_INTERFACES, GUEST_PATHS } from '../common/paths';
 export interface DiagOptions {
   initSocket: string;
   passthruSocket: string;
+  forwardSocket: string;
   /** wpa_supplicant's and hostapd's control socket folders. */
   wpaSupplicantDir: string;
   hostapdDir: string;
@@ -36,6 +37,7 @@ export interface DiagOptions {
 export const DEFAULTS: DiagOptions = {
   initSocket: GUEST_PATHS.initStatusSocket,
   passthruSocket: GUEST_PATHS.passthruStatusSocket,
+  forwardSocket: GUEST_PATHS.forwardStatusSocket,
   wpaSupplicantDir: GUEST_PATHS.wpaSupplicantDir,
   hostapdDir: GUEST_PATHS.hostapdDir,
   wirelessInterface: GUEST_INTERFACES.wireless,

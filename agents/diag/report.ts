@@ -27,6 +27,9 @@ export type ProblemId =
   | 'passthru-unreachable'
   | 'passthru-not-listening'
   | 'passthru-refusing-host'
+  | 'forward-unreachable'
+  | 'forward-config'
+  | 'forward-not-listening'
   | 'memory-low'
   | 'check-failed'
   | 'no-default-route';
@@ -115,6 +118,16 @@ export interface PassthruInfo extends AgentInfo {
   state: string | null;
   network: string | null;
   waiting: string | null;
+  configProblems: string[];
+}
+
+/** wifibox-forward, the optional `forwarding` service. */
+export interface ForwardInfo extends AgentInfo {
+  state: string | null;
+  /** forwarding.conf as this command looked at it. */
+  config: string;
+  /** Its lines that are neither blank nor comments; null: it could not be read (ENOENT: forwarding is not set up). */
+  configuredLines: number | null;
   configProblems: string[];
 }
 
@@ -255,6 +268,33 @@ export interface PassthroughInfo {
   ports: PassthruPortInfo[];
 }
 
+export interface ForwardLineInfo {
+  /** Its line in forwarding.conf, and the line itself. */
+  line: number;
+  text: string;
+  /** udp-recv, udp-listen or tcp-listen; with fork, one association or connection per peer. */
+  kind: string;
+  fork: boolean;
+  /** ADDRESS:PORT it listens on, and whether it does (or why not). */
+  listen: string;
+  listening: boolean;
+  listenError: string | null;
+  /** ADDRESS:PORT it forwards to. */
+  target: string;
+  /** Which peers it serves (range=), null: any; the associations or connections open, and their peers. */
+  range: string | null;
+  active: number;
+  peers: string[];
+  /** datagrams, replies, connections, bytes, refused*, dropped, idleClosed, errors: as the agent counts them. */
+  counters: Record<string, number>;
+}
+
+export interface ForwardSectionInfo {
+  reachable: boolean;
+  error: string | null;
+  lines: ForwardLineInfo[];
+}
+
 export interface ProcessMemory {
   name: string;
   pid: number;
@@ -304,12 +344,13 @@ export interface DiagReport {
   exitCode: 0 | 1 | 2;
   problems: Problem[];
   unreachable: Unreachable[];
-  agents: { init: InitInfo; passthru: PassthruInfo };
+  agents: { init: InitInfo; passthru: PassthruInfo; forward: ForwardInfo };
   interfaces: { error: string | null; links: LinkInfo[]; routes: RouteInfo[] };
   wireless: WirelessInfo;
   dhcp: DhcpInfo;
   nat: NatInfo;
   passthrough: PassthroughInfo;
+  forward: ForwardSectionInfo;
   memory: MemoryInfo;
   log: LogInfo;
   kernel: KernelInfo;

@@ -1,6 +1,6 @@
 // What every verdict rule is given (the facts, the options it names paths and interfaces by, the
-// time) and how it says a problem; the rules themselves are in rules.ts, dns-rules.ts and
-// daemon-rules.ts.
+// time) and how it says a problem; the rules themselves are in rules.ts, dns-rules.ts,
+// daemon-rules.ts and forward-rules.ts.
 import type { DiagOptions } from './options';
 import type { Facts, Problem, ProblemId, Severity } from './report';
 
@@ -17,3 +17,19 @@ export function problem(id: ProblemId, severity: Severity, summary: string, caus
 }
 
 export const isStation = (c: RuleContext): boolean => c.facts.wireless.daemon === 'wpa_supplicant';
+
+/** Why an agent's status endpoint did not answer, from its error. */
+export function endpointCause(error: string | null, agent: string): string {
+  switch (error) {
+    case 'ENOENT':
+      return `${agent} is not running (its status socket is not there).`;
+    case 'ECONNREFUSED':
+      return `${agent} is not running: it stopped without removing its status socket (it crashed or was killed).`;
+    case 'ETIMEDOUT':
+      return `${agent} is running but does not answer: it is stuck or the guest is overloaded.`;
+    case 'EACCES':
+      return 'this command may not read the status socket: run it as root.';
+    default:
+      return `${agent}'s status endpoint failed (${error}).`;
+  }
+}

@@ -1,11 +1,13 @@
 // The verdict: facts in, problems out, each with its likely cause and what to do. Pure, so
 // every rule is tested on fixture facts. Root causes hide their consequences: with no wlan0,
 // "wpa_supplicant is not running" and "no lease" would only repeat the same story.
-// The DNS rules are in dns-rules.ts, the supervised daemons' in daemon-rules.ts.
+// The DNS rules are in dns-rules.ts, the supervised daemons' in daemon-rules.ts, the forwarding
+// agent's in forward-rules.ts.
 import { daemonsFailed, restartLoops } from './daemon-rules';
 import { dnsPropagation, wirelessDnsSilent } from './dns-rules';
+import { forward } from './forward-rules';
 import type { Health, Problem } from './report';
-import { isStation, problem, RESTART_HINT, type RuleContext } from './rule-context';
+import { endpointCause, isStation, problem, RESTART_HINT, type RuleContext } from './rule-context';
 
 export const MEMORY_LOW = { percent: 10, kib: 8 * 1024 };
 
@@ -15,21 +17,6 @@ const stepFailed = (c: RuleContext, id: string) => {
   const s = step(c, id);
   return s && (s.state === 'failed' || s.state === 'blocked') ? s : undefined;
 };
-
-function endpointCause(error: string | null, agent: string): string {
-  switch (error) {
-    case 'ENOENT':
-      return `${agent} is not running (its status socket is not there).`;
-    case 'ECONNREFUSED':
-      return `${agent} is not running: it stopped without removing its status socket (it crashed or was killed).`;
-    case 'ETIMEDOUT':
-      return `${agent} is running but does not answer: it is stuck or the guest is overloaded.`;
-    case 'EACCES':
-      return 'this command may not read the status socket: run it as root.';
-    default:
-      return `${agent}'s status endpoint failed (${error}).`;
-  }
-}
 
 function noWirelessInterface(c: RuleContext): Problem | null {
   const w = c.facts.wireless;
@@ -334,7 +321,7 @@ export function diagnose(c: RuleContext): Problem[] {
   if (!root && !leaseIssue) wireless.push(...found(defaultRoute(c)));
   // The relay's servers cannot answer a guest that is off the wireless network, or has no route there.
   const dnsSilent = wireless.length || dhcpcdFailed ? null : wirelessDnsSilent(c);
-  const problems = [...wireless, ...found(daemonsFailed(c), lanAddress(c), forwarding(c), nat(c), dnsPropagation(c), dnsSilent, initAgent(c), restartLoops(c), passthru(c), memory(c), uncheckable(c))];
+  const problems = [...wireless, ...found(daemonsFailed(c), lanAddress(c), forwarding(c), nat(c), dnsPropagation(c), dnsSilent, initAgent(c), restartLoops(c), passthru(c), forward(c), memory(c), uncheckable(c))];
   // Down before degraded; otherwise the order above (root causes first).
   return problems.filter((p) => p.severity === 'down').concat(problems.filter((p) => p.severity === 'degraded'));
 }

@@ -72,7 +72,8 @@ const PROBLEM_IDS = Object.keys({
   'no-wireless-interface': 1, 'wireless-daemon-down': 1, 'wireless-control-socket': 1, 'wireless-not-associated': 1, 'wireless-auth-failed': 1,
   'access-point-disabled': 1, 'no-wireless-lease': 1, 'no-wireless-address': 1, 'lan-no-address': 1, 'dns-not-propagated': 1, 'wireless-dns-not-answering': 1,
   'forwarding-off': 1, 'nat-missing': 1, 'init-unreachable': 1, 'init-config': 1, 'init-step-failed': 1, 'daemon-restarting': 1, 'daemon-failed': 1,
-  'passthru-unreachable': 1, 'passthru-not-listening': 1, 'passthru-refusing-host': 1, 'memory-low': 1, 'check-failed': 1, 'no-default-route': 1,
+  'passthru-unreachable': 1, 'passthru-not-listening': 1, 'passthru-refusing-host': 1,
+  'forward-unreachable': 1, 'forward-config': 1, 'forward-not-listening': 1, 'memory-low': 1, 'check-failed': 1, 'no-default-route': 1,
 } satisfies Record<R.ProblemId, 1>);
 
 const agentFields = {
@@ -109,6 +110,7 @@ const report = object<R.DiagReport>({
       })),
     }),
     passthru: object<R.PassthruInfo>({ ...agentFields, state: nullable(string), network: nullable(string), waiting: nullable(string), configProblems: array(string) }),
+    forward: object<R.ForwardInfo>({ ...agentFields, state: nullable(string), config: string, configuredLines: nullable(count), configProblems: array(string) }),
   }),
   interfaces: object<R.DiagReport['interfaces']>({
     error: nullable(string),
@@ -158,6 +160,14 @@ const report = object<R.DiagReport>({
     ports: array(object<R.PassthruPortInfo>({
       port: count, path: string, address: string, listening: boolean, listenError: nullable(string), daemon: string,
       active: count, monitors: count, peers: array(string), counters: record(count),
+    })),
+  }),
+  forward: object<R.ForwardSectionInfo>({
+    reachable: boolean,
+    error: nullable(string),
+    lines: array(object<R.ForwardLineInfo>({
+      line: count, text: string, kind: string, listen: string, target: string, fork: boolean, range: nullable(string),
+      listening: boolean, listenError: nullable(string), active: count, peers: array(string), counters: record(count),
     })),
   }),
   memory: object<R.MemoryInfo>({

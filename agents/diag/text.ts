@@ -25,7 +25,7 @@ const until = (iso: string | null, now: Date) => {
 };
 
 function agents(r: DiagReport, now: Date): string[] {
-  const { init, passthru } = r.agents;
+  const { init, passthru, forward } = r.agents;
   const out = ['agents'];
   if (init.reachable) {
     out.push(`  wifibox-init      ${init.version ?? '?'}  pid ${init.pid ?? '?'}  up ${duration(init.uptimeSec ?? 0)}  flavor ${init.flavor ?? '?'}`);
@@ -46,6 +46,14 @@ function agents(r: DiagReport, now: Date): string[] {
     for (const p of passthru.configProblems) out.push(`    config: ${p}`);
   } else {
     out.push(`  wifibox-passthru  not reachable at ${passthru.endpoint} (${passthru.error})`);
+  }
+  if (forward.reachable) {
+    out.push(`  wifibox-forward   ${forward.version ?? '?'}  pid ${forward.pid ?? '?'}  up ${duration(forward.uptimeSec ?? 0)}  ${forward.state ?? '?'} (${forward.config})`);
+    for (const p of forward.configProblems) out.push(`    config: ${p}`);
+  } else if (forward.error === 'ENOENT' && !forward.configuredLines) {
+    out.push(`  wifibox-forward   not running (optional: ${forward.config} has no lines)`);
+  } else {
+    out.push(`  wifibox-forward   not reachable at ${forward.endpoint} (${forward.error})`);
   }
   return out;
 }
@@ -154,6 +162,25 @@ function passthrough(r: DiagReport): string[] {
   return out;
 }
 
+function forwarding(r: DiagReport): string[] {
+  const f = r.forward;
+  // The optional service, not set up: the agents section says so in one line.
+  if (!f.reachable && !r.agents.forward.configuredLines) return [];
+  const out = [`forwarding (${r.agents.forward.config})`];
+  if (!f.reachable) return [...out, `  unknown (wifibox-forward not reachable: ${f.error})`];
+  if (!f.lines.length) out.push('  no lines served');
+  for (const l of f.lines) {
+    const c = l.counters;
+    const n = (k: string) => c[k] ?? 0;
+    out.push(`  line ${l.line}: ${l.text}`);
+    out.push(`    ${l.listen} -> ${l.target}  ${l.listening ? 'listening' : `NOT listening${l.listenError ? ` (${l.listenError})` : ''}`}${l.range ? `  range ${l.range}` : ''}  active ${l.active}`);
+    const traffic = l.kind === 'tcp-listen' ? `connections ${n('connections')}` : `datagrams ${n('datagrams')}  replies ${n('replies')}  dropped ${n('dropped')}`;
+    out.push(`    ${traffic}  bytes ${n('bytesIn')} in ${n('bytesOut')} out  refused ${n('refusedPeer')} (range) ${n('refusedLimit')} (limit)  idle-closed ${n('idleClosed')}  errors ${n('errors')}`);
+    if (l.peers.length) out.push(`    peers ${l.peers.join(' ')}`);
+  }
+  return out;
+}
+
 function memory(r: DiagReport): string[] {
   const m = r.memory;
   const out = ['memory'];
@@ -190,6 +217,6 @@ function unreachable(r: DiagReport): string[] {
 
 export function renderText(r: DiagReport): string {
   const now = new Date(r.generatedAt);
-  const sections = [verdict(r), agents(r, now), interfaces(r), wireless(r), dhcp(r, now), nat(r), passthrough(r), memory(r), logs(r), unreachable(r)];
+  const sections = [verdict(r), agents(r, now), interfaces(r), wireless(r), dhcp(r, now), nat(r), passthrough(r), forwarding(r), memory(r), logs(r), unreachable(r)];
   return sections.filter((s) => s.length).map((s) => s.join('\n')).join('\n\n') + '\n';
 }

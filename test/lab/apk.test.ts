@@ -264,7 +264,7 @@ describe('npm run apk: the APK v2 package', () => {
       origin: ['wifibox-agents'],
       license: ['BSD-2-Clause'],
       depend: ['nodejs', 'iproute2', 'iptables'],
-      provides: ['wifibox-diag', 'wifibox-init', 'wifibox-passthru']
+      provides: ['wifibox-diag', 'wifibox-forward', 'wifibox-init', 'wifibox-passthru']
         .filter((c) => c !== 'wifibox-diag' || hasDiag())
         .map((c) => `cmd:${c}=${version}-r${vars.get('pkgrel')}`),
       datahash: [sha256(members[1]!.raw)],
@@ -290,10 +290,12 @@ describe('npm run apk: the APK v2 package', () => {
   });
 
   it('installs the agents, services and man page with their modes, owned by root, stamped with the commit time', () => {
-    const sbin = ['wifibox-diag', 'wifibox-init', 'wifibox-passthru'].filter((c) => c !== 'wifibox-diag' || hasDiag());
+    const sbin = ['wifibox-diag', 'wifibox-forward', 'wifibox-init', 'wifibox-passthru'].filter((c) => c !== 'wifibox-diag' || hasDiag());
     const files: Record<string, number> = {
+      'etc/conf.d/forwarding': 0o644,
       'etc/conf.d/uds_passthru': 0o644,
       'etc/conf.d/wifibox-init': 0o644,
+      'etc/init.d/forwarding': 0o755,
       'etc/init.d/uds_passthru': 0o755,
       'etc/init.d/wifibox-init': 0o755,
       [`${LIB}/wifibox-dhcpcd-hook`]: 0o755, // dhcpcd execs it
@@ -321,7 +323,7 @@ describe('npm run apk: the APK v2 package', () => {
   it('carries the bundles, wrappers, OpenRC files and man page unchanged', () => {
     const same = (name: string, source: string) => expect(entry(name).content.equals(fs.readFileSync(source)), name).toBe(true);
     for (const f of fs.readdirSync(snapshot)) same(`${LIB}/${f}`, path.join(snapshot, f));
-    for (const service of ['wifibox-init', 'uds_passthru']) {
+    for (const service of ['wifibox-init', 'uds_passthru', 'forwarding']) {
       same(`etc/init.d/${service}`, path.join(ROOT, 'init', `${service}.initd`));
       same(`etc/conf.d/${service}`, path.join(ROOT, 'init', `${service}.confd`));
       expect(entry(`etc/init.d/${service}`).content.toString()).toMatch(/^#!\/sbin\/openrc-run\n/);

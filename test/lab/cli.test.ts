@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DIST } from '../helpers/paths';
 
-const agents = ['wifibox-passthru', 'wifibox-init', 'wifibox-diag'];
+const agents = ['wifibox-passthru', 'wifibox-forward', 'wifibox-init', 'wifibox-diag'];
 const runAgent = (name: string, args: string[]) => spawnSync(process.execPath, [join(DIST, `${name}.js`), ...args], { encoding: 'utf8' });
 
 describe('agents\' command line', () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../../lab/proc';
 import { REPO } from '../helpers/paths';
 
-const scripts = ['wifibox-init.initd', 'uds_passthru.initd'].map((f) => join(REPO, 'init', f));
+const scripts = ['wifibox-init.initd', 'uds_passthru.initd', 'forwarding.initd'].map((f) => join(REPO, 'init', f));
 
 describe('OpenRC service files', () => {
   it('pass shellcheck', async () => {

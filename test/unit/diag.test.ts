@@ -9,7 +9,7 @@ import { parseKernelLog, parseSyslogLine, selectLogLines } from '../../agents/di
 import { parseKbLines } from '../../agents/diag/memory';
 import { parseIptablesSave } from '../../agents/diag/nat';
 import { DEFAULTS, type DiagOptions } from '../../agents/diag/options';
-import type { DiagReport, Facts, ProblemId } from '../../agents/diag/report';
+import type { DiagReport, Facts, Problem, ProblemId } from '../../agents/diag/report';
 import { diagnose, healthOf } from '../../agents/diag/rules';
 import { validateReport } from '../../agents/diag/shape';
 import type { RunResult } from '../../agents/common/run';
@@ -70,6 +70,18 @@ const PASSTHRU_STATUS = {
   ports: [{ port: 1200, path: '/var/run/wpa_supplicant/wlan0', address: '10.0.0.1', listening: true, listenError: null, daemon: 'up', active: 0, monitors: 1, peers: ['10.0.0.2'],
     counters: { connections: 5, requests: 9, replies: 9, events: 2, emptyReplies: 0, bytesIn: 90, bytesOut: 400, refusedPeer: 0, refusedLimit: 0, oversized: 0, dropped: 0, errors: 0 } }],
 };
+const FORWARD_LINE = {
+  line: 8, text: 'UDP4-RECV:11223,broadcast,reuseaddr UDP4:10.0.0.2:11223', kind: 'udp-recv', listen: '0.0.0.0:11223', target: '10.0.0.2:11223', fork: false, range: null,
+  listening: true, listenError: null, active: 0, peers: [], lastRefused: null,
+  counters: { datagrams: 4, replies: 0, connections: 0, bytesIn: 40, bytesOut: 0, refusedPeer: 0, refusedLimit: 0, dropped: 0, idleClosed: 0, errors: 0 },
+};
+const FORWARD_STATUS = {
+  agent: 'wifibox-forward', version: '0.1.0+test', pid: 400, startedAt: '2026-11-26T15:05:58.818Z', uptimeSec: 11, config: '/media/etc/forwarding.conf', state: 'serving',
+  problems: ['/media/etc/forwarding.conf:10: error: address type EXEC runs a program, which this agent never does; expected UDP4-RECV:PORT (line not served)'],
+  lines: [FORWARD_LINE, { ...FORWARD_LINE, line: 9, text: 'TCP4-LISTEN:8080,bind=192.168.77.2,fork TCP4:10.0.0.2:8080', kind: 'tcp-listen', listen: '192.168.77.2:8080',
+    target: '10.0.0.2:8080', fork: true, listening: false, listenError: 'EADDRNOTAVAIL', counters: { ...FORWARD_LINE.counters, datagrams: 0, bytesIn: 0 } }],
+};
+const FORWARDING_CONF = '# three lines\nUDP4-RECV:11223,broadcast,reuseaddr UDP4:10.0.0.2:11223\nTCP4-LISTEN:8080,bind=192.168.77.2,fork TCP4:10.0.0.2:8080\nEXEC:/bin/sh TCP4:10.0.0.2:1 # no\n';
 const SMAPS = 'Rss:                1640 kB\nPss:                 219 kB\nShared_Clean:       1488 kB\nPrivate_Clean:        40 kB\nPrivate_Dirty:       112 kB\n';
 const MEMINFO = 'MemTotal:         116000 kB\nMemFree:           40000 kB\nMemAvailable:      70000 kB\n';
 const SYSLOG = [
@@ -783,6 +795,64 @@ describe('wifibox-diag verdict rules', () => {
   });
 });
 
+// ---- wifibox-forward, the optional forwarding service ----
+
+describe('wifibox-diag and wifibox-forward', () => {
+  it('not set up (no forwarding.conf, not running): no problem, not unreachable, one line in the agents section', async () => {
+    const r = await diagnoseGuest(fakeSystem(healthyGuest()).sys, OPTS);
+    expect(r.problems).toEqual([]);
+    expect(r.agents.forward).toMatchObject({ reachable: false, error: 'ENOENT', configuredLines: null, config: '/media/etc/forwarding.conf' });
+    expect(r.unreachable).toEqual([]);
+    const text = renderText(r);
+    expect(text).toContain('  wifibox-forward   not running (optional: /media/etc/forwarding.conf has no lines)');
+    expect(text).not.toContain('\nforwarding (');
+  });
+
+  it('running: its lines in their own section and in --json, its memory, a refused line and one not listening named', async () => {
+    const g = healthyGuest();
+    const guest = { ...g, files: { ...g.files, '/media/etc/forwarding.conf': FORWARDING_CONF, '/proc/400/smaps_rollup': SMAPS },
+      sockets: { ...g.sockets, '/run/wifibox-forward.sock': JSON.stringify(FORWARD_STATUS) } };
+    const r = await diagnoseGuest(fakeSystem(guest).sys, OPTS);
+    expect(validateReport(JSON.parse(JSON.stringify(r)))).toEqual([]);
+    expect(r.agents.forward).toMatchObject({ reachable: true, pid: 400, state: 'serving', configuredLines: 3, configProblems: FORWARD_STATUS.problems });
+    expect(r.forward.lines.map((l) => [l.line, l.listening, l.counters.datagrams])).toEqual([[8, true, 4], [9, false, 0]]);
+    expect(r.memory.processes.map((p) => p.name)).toContain('wifibox-forward');
+    expect(r.problems.map((p) => p.id)).toEqual(['forward-config', 'forward-not-listening']);
+    const [config, listen] = r.problems as [Problem, Problem];
+    expect(config.evidence).toEqual(FORWARD_STATUS.problems);
+    expect(config.fix).toMatch(/supported are UDP4-RECV:PORT.*rc-service forwarding reload/);
+    expect(listen.summary).toBe('forwarding line(s) 9 not listening: nothing reaches their target');
+    expect(listen.cause).toMatch(/bind= names an address the guest does not have/);
+    const text = renderText(r);
+    expect(text).toContain('\nforwarding (/media/etc/forwarding.conf)\n  line 8: UDP4-RECV:11223,broadcast,reuseaddr UDP4:10.0.0.2:11223\n    0.0.0.0:11223 -> 10.0.0.2:11223  listening  active 0\n');
+    expect(text).toContain('    192.168.77.2:8080 -> 10.0.0.2:8080  NOT listening (EADDRNOTAVAIL)  active 0');
+    expect(text).toMatch(/ {2}wifibox-forward {3}0\.1\.0\+test {2}pid 400 .* serving/);
+  });
+
+  it('forwarding.conf has lines but wifibox-forward does not answer: forward-unreachable, and the endpoint listed', async () => {
+    const g = healthyGuest();
+    const r = await diagnoseGuest(fakeSystem({ ...g, files: { ...g.files, '/media/etc/forwarding.conf': FORWARDING_CONF } }).sys, OPTS);
+    expect(r.problems.map((p) => p.id)).toEqual(['forward-unreachable']);
+    expect(r.problems[0]!.cause).toBe('wifibox-forward is not running (its status socket is not there). /media/etc/forwarding.conf has 3 line(s), which nothing forwards now.');
+    expect(r.unreachable).toEqual([{ what: 'forward status endpoint', path: '/run/wifibox-forward.sock', error: 'ENOENT' }]);
+    expect(renderText(r)).toContain('\nforwarding (/media/etc/forwarding.conf)\n  unknown (wifibox-forward not reachable: ENOENT)');
+    // A file of comments only is not set up either.
+    const comments = await diagnoseGuest(fakeSystem({ ...g, files: { ...g.files, '/media/etc/forwarding.conf': '# UDP4-RECV:1 UDP4:10.0.0.2:1\n\n' } }).sys, OPTS);
+    expect(comments.problems).toEqual([]);
+  });
+
+  it('each listen error gets its own cause', async () => {
+    const notListening = (code: string) => judge((f) => {
+      f.agents.forward = { ...f.agents.forward, reachable: true, error: null, configuredLines: 1 };
+      const { lastRefused, ...line } = FORWARD_LINE; // the agent's, not part of the report
+      f.forward = { reachable: true, error: null, lines: [{ ...line, listening: false, listenError: code }] };
+    });
+    expect((await notListening('EADDRINUSE')).problems[0]!.cause).toMatch(/another program holds the port/);
+    expect((await notListening('EACCES')).problems[0]!.cause).toMatch(/under 1024 needs root/);
+    expect((await notListening('EIO')).problems[0]!.cause).toMatch(/could not be opened \(EIO\)/);
+  });
+});
+
 // ---- the JSON shape check itself ----
 
 describe('wifibox-diag JSON shape', () => {
@@ -796,7 +866,7 @@ describe('wifibox-diag JSON shape', () => {
     r.problems.push({ id: 'nope', severity: 'down', summary: '', cause: '', fix: '', evidence: [] });
     r.dhcp.udhcpd.leases[0].expiresAt = 'tomorrow';
     expect(validateReport(r)).toEqual([
-      '$.problems[0].id: expected one of "no-wireless-interface", "wireless-daemon-down", "wireless-control-socket", "wireless-not-associated", "wireless-auth-failed", "access-point-disabled", "no-wireless-lease", "no-wireless-address", "lan-no-address", "dns-not-propagated", "wireless-dns-not-answering", "forwarding-off", "nat-missing", "init-unreachable", "init-config", "init-step-failed", "daemon-restarting", "daemon-failed", "passthru-unreachable", "passthru-not-listening", "passthru-refusing-host", "memory-low", "check-failed", "no-default-route", got "nope"',
+      '$.problems[0].id: expected one of "no-wireless-interface", "wireless-daemon-down", "wireless-control-socket", "wireless-not-associated", "wireless-auth-failed", "access-point-disabled", "no-wireless-lease", "no-wireless-address", "lan-no-address", "dns-not-propagated", "wireless-dns-not-answering", "forwarding-off", "nat-missing", "init-unreachable", "init-config", "init-step-failed", "daemon-restarting", "daemon-failed", "passthru-unreachable", "passthru-not-listening", "passthru-refusing-host", "forward-unreachable", "forward-config", "forward-not-listening", "memory-low", "check-failed", "no-default-route", got "nope"',
       '$.wireless.present: expected a boolean, got string',
       '$.dhcp.udhcpd.leases[0].expiresAt: expected an ISO 8601 time, got string',
       '$.nat.extra: not part of the documented shape',

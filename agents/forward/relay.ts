@@ -1,0 +1,152 @@
+// What every line's relay has, UDP or TCP: its socket opened (and opened again every second while
+// it cannot be: wlan0's address may come later), its counters, the peers it refuses, an idle
+// sweep, and its status. udp-relay.ts and tcp-relay.ts do the forwarding itself.
+import type { Logger } from 'pino';
+import type { ForwardCounters, ForwardLineStatus } from '../common/status';
+import { inRange } from './address';
+import type { ForwardLine } from './config';
+import type { ForwardSystem } from './system';
+
+/** A line that cannot listen tries again this often. */
+const RETRY_MS = 1000;
+/** Refused peers are logged at most this often per line (the count of the others with it). */
+const REFUSAL_LOG_EVERY_MS = 60_000;
+/** Peers listed in the status, per line. */
+const MAX_PEERS_SHOWN = 32;
+
+export interface RelayLimits {
+  /** UDP associations (peers) per line with fork. */
+  maxPeers: number;
+  /** TCP connections per line with fork. */
+  maxConnections: number;
+  udpIdleMs: number;
+  tcpIdleMs: number;
+  connectTimeoutMs: number;
+}
+
+export interface RelayEnv {
+  sys: ForwardSystem;
+  log: Logger;
+  limits: RelayLimits;
+}
+
+export function newForwardCounters(): ForwardCounters {
+  return { datagrams: 0, replies: 0, connections: 0, bytesIn: 0, bytesOut: 0, refusedPeer: 0, refusedLimit: 0, dropped: 0, idleClosed: 0, errors: 0 };
+}
+
+export abstract class LineRelay {
+  readonly counters: ForwardCounters;
+  private listening = false;
+  private listenError: string | null = null;
+  private retry: { cancel(): void } | null = null;
+  private sweep: { cancel(): void } | null = null;
+  private stopped = false;
+  private lastRefused: ForwardLineStatus['lastRefused'] = null;
+  private refusalsLoggedAt = -Infinity;
+  private refusalsUnlogged = 0;
+
+  constructor(
+    /** Replaced on a reload that keeps the line (it may have moved to another line number). */
+    public line: ForwardLine,
+    protected readonly env: RelayEnv,
+    counters?: ForwardCounters,
+  ) {
+    this.counters = counters ?? newForwardCounters();
+  }
+
+  /** Opens the line's listening socket; rejects with the bind error. */
+  protected abstract open(): Promise<void>;
+  /** Closes every socket of the line. */
+  protected abstract close(): void;
+  /** Closes what has been idle longer than the line's idle time. */
+  protected abstract closeIdle(now: number, idleMs: number): void;
+  protected abstract active(): { count: number; peers: Iterable<string> };
+  protected abstract defaultIdleMs(): number;
+
+  protected get idleMs(): number {
+    return this.line.idleTimeoutMs ?? this.defaultIdleMs();
+  }
+
+  protected get fields(): Record<string, unknown> {
+    return { line: this.line.line, listen: `${this.line.listen.address}:${this.line.listen.port}` };
+  }
+
+  start(): void {
+    void this.attempt();
+    const tick = Math.min(Math.max(this.idleMs / 4, 50), 5000);
+    const again = () => {
+      this.closeIdle(this.env.sys.now(), this.idleMs);
+      if (!this.stopped) this.sweep = this.env.sys.after(tick, again);
+    };
+    this.sweep = this.env.sys.after(tick, again);
+  }
+
+  private async attempt(): Promise<void> {
+    try {
+      await this.open();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      // EADDRNOTAVAIL: bind= names an address no interface has yet (wlan0 before its lease).
+      if (code !== this.listenError) this.env.log.warn({ ...this.fields, code }, 'cannot listen; trying again every second');
+      this.listenError = code;
+      if (!this.stopped) this.retry = this.env.sys.after(RETRY_MS, () => void this.attempt());
+      return;
+    }
+    if (this.stopped) {
+      this.close();
+      return;
+    }
+    this.listening = true;
+    this.listenError = null;
+    this.env.log.info({ ...this.fields, target: `${this.line.target.host}:${this.line.target.port}` }, 'forwarding');
+  }
+
+  /** Whether a peer may use the line (range=); a refusal is counted, and logged once a minute. */
+  protected admit(peer: string): boolean {
+    const range = this.line.listen.range;
+    if (!range || inRange(peer, range)) return true;
+    this.counters.refusedPeer++;
+    this.refused(peer, `outside range=${range.text}`);
+    return false;
+  }
+
+  protected refused(peer: string, why: string): void {
+    const now = this.env.sys.now();
+    this.lastRefused = { peer, why, at: new Date(now).toISOString() };
+    if (now - this.refusalsLoggedAt < REFUSAL_LOG_EVERY_MS) {
+      this.refusalsUnlogged++;
+      return;
+    }
+    this.env.log.warn({ ...this.fields, peer, notLoggedBefore: this.refusalsUnlogged }, `refused: ${why}`);
+    this.refusalsLoggedAt = now;
+    this.refusalsUnlogged = 0;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.retry?.cancel();
+    this.sweep?.cancel();
+    this.listening = false;
+    this.close();
+  }
+
+  status(): ForwardLineStatus {
+    const { listen, target } = this.line;
+    const { count, peers } = this.active();
+    return {
+      line: this.line.line,
+      text: this.line.text,
+      kind: listen.kind,
+      listen: `${listen.address}:${listen.port}`,
+      target: `${target.host}:${target.port}`,
+      fork: listen.fork,
+      range: listen.range?.text ?? null,
+      listening: this.listening,
+      listenError: this.listenError,
+      active: count,
+      peers: [...new Set(peers)].slice(0, MAX_PEERS_SHOWN),
+      lastRefused: this.lastRefused,
+      counters: { ...this.counters },
+    };
+  }
+}

@@ -1,0 +1,151 @@
+// Every side effect of wifibox-forward, behind one interface tests can replace: the config file,
+// the UDP and TCP sockets of each line, the status endpoint, and time.
+import { createSocket, type Socket as DgramSocket } from 'node:dgram';
+import { readFileSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+export interface Peer {
+  address: string;
+  port: number;
+}
+
+/** A bound UDP socket. */
+export interface UdpPort {
+  /** `to` is ignored by a connected socket: it sends to its peer. */
+  send(msg: Buffer, to?: Peer): void;
+  /** Datagrams waiting in the kernel's stead (libuv's send queue): a full one means drop. */
+  queued(): number;
+  close(): void;
+}
+
+export interface UdpOptions {
+  address: string;
+  port: number;
+  reuseAddr: boolean;
+  broadcast: boolean;
+  /**
+   * Connected to this peer, as socat's UDP4:HOST:PORT is: the kernel keeps the route, and takes
+   * datagrams from that peer only.
+   */
+  connectTo?: Peer;
+}
+
+export interface Closable {
+  close(): void;
+}
+
+export interface ForwardSystem {
+  /**
+   * A UDP socket bound to address:port (port 0: one the kernel picks); rejects with the bind
+   * error (EADDRINUSE, EADDRNOTAVAIL). After binding, onError hears of send errors (an ICMP
+   * refusal, no route): the socket stays open.
+   */
+  udp(o: UdpOptions, onMessage: (msg: Buffer, from: Peer) => void, onError: (err: NodeJS.ErrnoException) => void): Promise<UdpPort>;
+  /** A TCP server whose connections stay half-open, so each side's end is passed on alone. */
+  tcpServer(address: string, port: number, backlog: number, onConnection: (s: Socket) => void): Promise<Closable>;
+  tcpConnect(to: Peer, localAddress: string | null, localPort: number | null): Socket;
+  /** The status endpoint: a UNIX stream socket that answers each connection with answer(). */
+  statusServer(path: string, answer: () => string, onError: (err: Error) => void): Server;
+  readText(path: string): string;
+  removeFile(path: string): void;
+  now(): number;
+  /** Runs fn once after ms (cancel() before: never); never keeps the process alive alone. */
+  after(ms: number, fn: () => void): { cancel(): void };
+}
+
+/**
+ * Node reports a send error only to a send's callback, and a send with a callback takes libuv's
+ * slower path. So: checked sends until one gets through, then unchecked ones; an error seen puts
+ * the socket back on checked sends, so a lasting fault (EACCES: a broadcast target without
+ * broadcast, ENETUNREACH) is counted on every datagram.
+ */
+function closeQuietly(s: DgramSocket): void {
+  try {
+    s.close();
+  } catch {
+    /* closed already */
+  }
+}
+
+function udpPort(s: DgramSocket, connected: boolean, onError: (err: NodeJS.ErrnoException) => void): UdpPort {
+  let checked = true;
+  const sent = (err: Error | null) => {
+    checked = err !== null;
+    if (err) onError(err as NodeJS.ErrnoException);
+  };
+  const sendTo = (msg: Buffer, to: Peer | undefined) => {
+    if (connected) return checked ? s.send(msg, sent) : s.send(msg);
+    if (!to) throw new Error('a datagram for an unconnected socket needs a peer');
+    return checked ? s.send(msg, to.port, to.address, sent) : s.send(msg, to.port, to.address);
+  };
+  return {
+    send: sendTo,
+    queued: () => s.getSendQueueCount(),
+    close: () => closeQuietly(s),
+  };
+}
+
+export const realSystem: ForwardSystem = {
+  udp(o, onMessage, onError) {
+    return new Promise((resolve, reject) => {
+      const s = createSocket({ type: 'udp4', reuseAddr: o.reuseAddr });
+      s.on('message', (msg, r) => onMessage(msg, { address: r.address, port: r.port }));
+      // A failed bind leaves the socket open: a line retried every second must not gather them.
+      const failed = (err: Error) => {
+        closeQuietly(s);
+        reject(err);
+      };
+      s.once('error', failed);
+      s.bind(o.port, o.address, () => {
+        // Before connecting: a broadcast address can be connected to only with SO_BROADCAST set.
+        if (o.broadcast) s.setBroadcast(true);
+        const ready = () => {
+          s.off('error', failed);
+          s.on('error', onError);
+          resolve(udpPort(s, o.connectTo !== undefined, onError));
+        };
+        // Node hands a failed connect (EACCES: a broadcast address without SO_BROADCAST) to the callback.
+        const connected = (err?: Error) => (err ? failed(err) : ready());
+        if (o.connectTo) s.connect(o.connectTo.port, o.connectTo.address, connected);
+        else ready();
+      });
+    });
+  },
+  tcpServer(address, port, backlog, onConnection) {
+    return new Promise((resolve, reject) => {
+      // Accepted paused: nothing is read from a peer before it is admitted.
+      const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, onConnection);
+      server.once('error', reject);
+      server.listen({ host: address, port, backlog }, () => {
+        server.off('error', reject);
+        server.on('error', () => undefined);
+        resolve({ close: () => server.close() });
+      });
+    });
+  },
+  tcpConnect: (to, localAddress, localPort) =>
+    connect({ host: to.address, port: to.port, allowHalfOpen: true, noDelay: true, ...(localAddress ? { localAddress } : {}), ...(localPort ? { localPort } : {}) }),
+  statusServer(path, answer, onError) {
+    const server = createServer((s) => {
+      s.on('error', () => undefined);
+      s.end(answer());
+    });
+    server.on('error', onError);
+    server.listen(path);
+    return server;
+  },
+  readText: (path) => readFileSync(path, 'utf8'),
+  removeFile(path) {
+    try {
+      unlinkSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  },
+  now: () => Date.now(),
+  after(ms, fn) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return { cancel: () => clearTimeout(t) };
+  },
+};

@@ -1,0 +1,211 @@
+// The forwarding benchmark's figures as the markdown section of docs/BENCHMARKS.md.
+import type { BurstResult, ConnectResult, FloodResult, PeersResult, Tally } from './forward-load';
+import type { MachineFacts } from './machine';
+import type { Memory } from './memory';
+import type { SectionMarks } from './sections';
+import { median, percentile } from './stats';
+
+export const FORWARD_MARKS: SectionMarks = { start: '<!-- forward-bench:start -->', end: '<!-- forward-bench:end -->' };
+
+export type Bridge = 'ours' | 'socat';
+
+export interface Round {
+  round: number;
+  bridge: Bridge;
+  flood: FloodResult;
+  /** Packets the guest sent toward the host during the flood (and 0.3 s after): what the relay carried. */
+  carried: number;
+  /** What the host's sink counted of the flood (null: nothing arrived). */
+  udp: Tally | null;
+  peers: PeersResult;
+  /** Bytes the host's sink counted of the upload. */
+  tcp: Tally | null;
+  connect: ConnectResult;
+}
+
+export interface MemoryReading {
+  memory: Memory;
+  processes: number;
+  /** Associations or connections the relay had open (ours: its status; socat: that line's children). */
+  active: number;
+  holding?: number;
+}
+
+export interface ForwardResults {
+  command: string;
+  quick: boolean;
+  machine: MachineFacts & { socat: string; agent: string; pinned: boolean };
+  lines: Record<Bridge, string[]>;
+  sizes: { rounds: number; floodSeconds: number; peersSeconds: number; uploadBytes: number; connects: number; peers: number };
+  rounds: Round[];
+  burst: Record<Bridge, BurstResult>;
+  memory: {
+    idle: Record<Bridge, { memory: Memory; processes: number }>;
+    udpPeers: Record<Bridge, MemoryReading | null>;
+    tcpConnections: Record<Bridge, MemoryReading | null>;
+  };
+  durationSec: number;
+}
+
+const perSecond = (t: Tally | null): number => (t && t.firstMs !== null && t.lastMs !== null && t.lastMs > t.firstMs ? t.count / ((t.lastMs - t.firstMs) / 1000) : NaN);
+/** Three significant digits (thousands grouped): 0.583, 21.4, 210, 49,851. */
+const fixed = (v: number): string => (Number.isNaN(v) ? '—' : v >= 1000 ? Math.round(v).toLocaleString('en-US') : String(Number(v.toPrecision(3))));
+const mb = (kib: number): string => ((kib * 1024) / 1e6).toFixed(1);
+const ratio = (a: number, b: number): string => (Number.isNaN(a) || Number.isNaN(b) || b === 0 ? '—' : `${(a / b).toFixed(2)}×`);
+const mark = (ok: boolean): string => (ok ? '✓' : '✗');
+
+interface Figures {
+  datagramsPerSec: number;
+  delivered: number;
+  senderPerSec: number;
+  roundTripsPerSec: number;
+  peerMs: number;
+  peerTimeouts: number;
+  mbPerSec: number;
+  connect: number[];
+  connectErrors: number;
+}
+
+function figures(rounds: Round[], b: Bridge): Figures {
+  const mine = rounds.filter((r) => r.bridge === b);
+  return {
+    datagramsPerSec: median(mine.map(carriedPerSecond)),
+    delivered: median(mine.map((r) => r.carried / r.flood.sent)),
+    senderPerSec: median(mine.map((r) => r.flood.sent / (r.flood.ms / 1000))),
+    roundTripsPerSec: median(mine.map((r) => r.peers.roundTrips / (r.peers.ms / 1000))),
+    peerMs: median(mine.flatMap((r) => r.peers.sample)),
+    peerTimeouts: mine.reduce((n, r) => n + r.peers.timeouts, 0),
+    mbPerSec: median(mine.map((r) => perSecond(r.tcp) / 1e6)),
+    connect: mine.flatMap((r) => r.connect.times),
+    connectErrors: mine.reduce((n, r) => n + r.connect.errors, 0),
+  };
+}
+
+const carriedPerSecond = (r: Round): number => r.carried / (r.flood.ms / 1000);
+const privateKiB = (m: Memory): number => m.privateClean + m.privateDirty;
+/** What the processes cost alone: their private pages and their page tables. */
+const ownKiB = (m: Memory): number => privateKiB(m) + m.pageTables;
+
+function memoryRows(r: ForwardResults): string[] {
+  const row = (what: string, b: Bridge, m: { memory: Memory; processes: number; active?: number } | null) =>
+    m ? `| ${what} | ${b} | ${m.processes} | ${m.active ?? '—'} | ${mb(m.memory.rss)} | ${mb(m.memory.pss)} | ${mb(privateKiB(m.memory))} | ${mb(m.memory.pageTables)} | ${mb(ownKiB(m.memory))} |` : `| ${what} | ${b} | — | — | — | — | — | — | — |`;
+  const out = ['| | | processes | open | RSS, MB | PSS, MB | private, MB | page tables, MB | private + page tables, MB |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
+  for (const b of ['ours', 'socat'] as Bridge[]) out.push(row('idle, every line listening', b, r.memory.idle[b]));
+  for (const b of ['ours', 'socat'] as Bridge[]) out.push(row(`${r.sizes.peers} UDP peers (UDP-LISTEN,fork)`, b, r.memory.udpPeers[b]));
+  for (const b of ['ours', 'socat'] as Bridge[]) out.push(row(`and ${r.sizes.peers} TCP connections (TCP4-LISTEN,fork)`, b, r.memory.tcpConnections[b]));
+  return out;
+}
+
+/** What one more socat process costs, and how many peers it would take for socat to cost what ours does. */
+function evenAt(r: ForwardResults): string[] {
+  const idle = r.memory.idle.socat;
+  const full = r.memory.tcpConnections.socat;
+  const ours = r.memory.tcpConnections.ours;
+  if (!full || !ours || full.processes <= idle.processes) return [];
+  const perProcess = (ownKiB(full.memory) - ownKiB(idle.memory)) / (full.processes - idle.processes);
+  const even = (ownKiB(ours.memory) - ownKiB(idle.memory)) / perProcess;
+  return ['', `Each socat process past its three listeners cost ${(perProcess * 1.024).toFixed(0)} kB (private + page tables), and the kernel's own per-process`,
+    'structures (a 16 KiB kernel stack, task and file tables) come on top, in no figure here. At that rate socat',
+    `would cost what ours costs here at about ${Math.round(even)} peers and connections in all. The old service also ran a`,
+    'shell per line (its log pipe), the script itself and its sleep loop: not counted either.'];
+}
+
+export function renderForwardSection(r: ForwardResults): string {
+  const m = r.machine;
+  const ours = figures(r.rounds, 'ours');
+  const socat = figures(r.rounds, 'socat');
+  const connectMedian = { ours: median(ours.connect), socat: median(socat.connect) };
+  const mem = (b: Bridge, k: 'udpPeers' | 'tcpConnections') => r.memory[k][b]?.memory ?? null;
+  const memCompare = (k: 'udpPeers' | 'tcpConnections', f: (x: Memory) => number) => {
+    const a = mem('ours', k);
+    const b = mem('socat', k);
+    return a && b ? { ours: f(a), socat: f(b) } : null;
+  };
+  const pss = memCompare('tcpConnections', (x) => x.pss);
+  const own = memCompare('tcpConnections', ownKiB);
+  const rss = memCompare('tcpConnections', (x) => x.rss);
+  const rows = [
+    ['UDP datagrams/s through `UDP4-RECV` (64-byte datagrams, one sender flooding)', ours.datagramsPerSec, socat.datagramsPerSec, '/s', true],
+    [`UDP round trips/s, ${r.sizes.peers} peers through \`UDP-LISTEN,fork\``, ours.roundTripsPerSec, socat.roundTripsPerSec, '/s', true],
+    ['TCP throughput through `TCP4-LISTEN,fork`, MB/s', ours.mbPerSec, socat.mbPerSec, ' MB/s', true],
+    ['TCP connect to first echoed byte, median ms (lower is better)', connectMedian.ours, connectMedian.socat, ' ms', false],
+  ] as const;
+  const summary = rows.map(([what, a, b, unit, higher]) =>
+    `| ${what}: ≥ socat | ${fixed(a)}${unit} vs ${fixed(b)}${unit} (${ratio(a, b)}) | ${mark(higher ? a >= b : a <= b)} |`);
+  if (pss && own && rss) {
+    summary.push(`| memory with ${r.sizes.peers} UDP peers and ${r.sizes.peers} TCP connections: < socat (PSS, and private + page tables) | PSS ${mb(pss.ours)} vs ${mb(pss.socat)} MB (${ratio(pss.ours, pss.socat)}); private + page tables ${mb(own.ours)} vs ${mb(own.socat)} MB (${ratio(own.ours, own.socat)}); RSS summed ${mb(rss.ours)} vs ${mb(rss.socat)} MB | ${mark(pss.ours < pss.socat && own.ours < own.socat)} |`);
+  }
+  summary.push(`| ${r.sizes.peers} peers sending their first datagram at the same moment: answered within 1 s | ours ${r.burst.ours.answered} of ${r.burst.ours.peers}, socat ${r.burst.socat.answered} of ${r.burst.socat.peers} | for information |`);
+  const roundRows = r.rounds.map((x) =>
+    `| ${x.round} | ${x.bridge} | ${fixed(carriedPerSecond(x))} | ${x.carried} of ${x.flood.sent} (${x.udp?.count ?? 0} read by the sink) | ${fixed(x.peers.roundTrips / (x.peers.ms / 1000))} | ${x.peers.timeouts} | ${fixed(perSecond(x.tcp) / 1e6)} | ${fixed(median(x.connect.times))} | ${fixed(percentile(x.connect.times, 99))} | ${x.connect.errors} |`);
+  const lines = [
+    FORWARD_MARKS.start,
+    '## wifibox-forward against socat, with the same forwarding.conf lines',
+    '',
+    `Command: \`${r.command}\`${r.quick ? ' (quick: short runs, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
+    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ${m.socat}; agent ${m.agent} (tree ${m.git}).`,
+    '',
+    'Both run in the same lab guest at the same time: ours (`wifibox-forward --loglevel warn`, with the',
+    "package's `--max-semi-space-size=1`) serving the three lines below in one process, and socat as the old",
+    '`forwarding` service ran it, one `socat <line>` per line, with the same lines on other ports:',
+    '',
+    ...r.lines.ours.map((x) => `    ${x}`),
+    '',
+    `Clients run in the wireless network's namespace (to wlan0, ${'192.168.77.2'}), the targets in the host's`,
+    `(10.0.0.2). ${m.pinned ? 'Both relays are pinned to CPU 1, as the guest has one vCPU, and the clients and targets to CPU 0.' : 'One CPU: nothing is pinned.'}`,
+    `Each of ${r.sizes.rounds} round(s) measures ours then socat (socat first in even rounds); the summary takes the medians.`,
+    '',
+    '| target | measured (ours vs socat) | met |',
+    '|---|---|---|',
+    ...summary,
+    '',
+    '### Per round',
+    '',
+    '| round | | UDP datagrams/s | carried | round trips/s (32 peers) | timeouts | TCP MB/s | connect median, ms | connect p99, ms | connect errors |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...roundRows,
+    '',
+    `Our sender offered a median ${fixed(ours.senderPerSec)} datagrams/s to ours and ${fixed(socat.senderPerSec)} to socat; ` +
+      `median share carried ${(ours.delivered * 100).toFixed(0)}% and ${(socat.delivered * 100).toFixed(0)}%. ` +
+      `Round trips of the ${r.sizes.peers} peers, median ms: ours ${fixed(ours.peerMs)}, socat ${fixed(socat.peerMs)} (timeouts: ${ours.peerTimeouts}, ${socat.peerTimeouts}). ` +
+      `TCP connects: ${ours.connect.length} and ${socat.connect.length}, p99 ${fixed(percentile(ours.connect, 99))} and ${fixed(percentile(socat.connect, 99))} ms; errors ${ours.connectErrors} and ${socat.connectErrors}.`,
+    '',
+    '### Memory (/proc/PID/smaps_rollup, summed over the processes; MB = 10⁶ bytes)',
+    '',
+    `Read before the timed rounds: idle (before any traffic), once ${r.sizes.peers} UDP peers have each exchanged datagrams`,
+    `through the UDP-LISTEN,fork line, starting one after another (their associations, or socat's processes, stay),`,
+    `then with ${r.sizes.peers} TCP connections open through the TCP line as well. socat is its three processes and all`,
+    'their descendants (by PPID, all the way down). "open" is our status\'s count, or the line\'s socat',
+    'descendants. "private" is Private_Clean + Private_Dirty: what goes when the processes go; the page',
+    'tables (VmPTE, /proc/PID/status) are in no smaps figure, and each process has its own. Node\'s code is',
+    "shared with the guest's other agents (and here with the bench's node processes), so ours' PSS is lower",
+    "than it would be alone; socat's forked children share its pages, so each costs little more than its",
+    'page tables. The summed RSS counts shared pages once per process.',
+    '',
+    ...memoryRows(r),
+    ...evenAt(r),
+    '',
+    '### How each figure is measured',
+    '',
+    '- **UDP datagrams/s**: one client socket sends 64-byte datagrams to the `UDP4-RECV` line as fast as it',
+    `  can for ${r.sizes.floodSeconds} s (bursts of 256 sends, then a turn of its event loop). What the relay carried is`,
+    "  the packets the guest sent out of eth0 meanwhile (and 0.3 s after, for its queue), from the kernel's",
+    '  counters (`ip -s -j link`), over the flood\'s time: the host\'s sink, sharing a CPU with the sender,',
+    '  reads fewer than arrive. What a relay cannot take is dropped by its socket, so the rate is what the',
+    '  relay carries.',
+    `- **Round trips/s**: ${r.sizes.peers} client sockets each send a datagram to the \`UDP-LISTEN,fork\` line and wait for`,
+    `  the host's echo (the same text) before the next, for ${r.sizes.peersSeconds} s once all run; a reply not back within a`,
+    '  second is a timeout and the peer sends again. They start one after another, each once the one before',
+    "  has had its first answer, so a forking relay meets each new peer alone. The last row of the summary is",
+    `  the other case: ${r.sizes.peers} new peers sending at the same moment, once each; socat's UDP-LISTEN,fork forks for the`,
+    '  first, and the datagrams of the others that arrive meanwhile are not answered.',
+    `- **TCP throughput**: one connection uploads ${(r.sizes.uploadBytes / 2 ** 20).toFixed(0)} MiB in 64 KiB writes; the host's sink counts the bytes`,
+    '  over the time from the first to the last it reads.',
+    `- **Connect latency**: ${r.sizes.connects} connections to each per round, one after another, each from \`connect()\` to its`,
+    "  first byte echoed by the host (the relay accepts, connects to the target, and carries a byte each way);",
+    '  one client alternates between the two in blocks of 50, so both meet the same noise.',
+    '- Before the rounds, both are warmed up untimed (a short flood, 20 connects).',
+    FORWARD_MARKS.end,
+  ];
+  return lines.join('\n');
+}
