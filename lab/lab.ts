@@ -50,7 +50,7 @@ export function missingTools(tools: readonly string[] = REQUIRED_TOOLS): string[
 }
 
 /** Node's flags for the resident agents, as the package's /usr/sbin wrappers run them. */
-export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1'];
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=16'];
 
 export class Lab {
   readonly dir: string;

@@ -6,7 +6,7 @@ import type { Lab } from './lab';
 import { pidsIn } from './namespaces';
 
 export interface GuestHoldings {
-  /** Process names in the guest's network namespace, sorted, with repeats. */
+  /** The daemons and agents in the guest's network namespace, by name, sorted, with repeats. */
   processes: string[];
   /** Files in the run folders, as `folder/name`. */
   runFiles: string[];
@@ -14,7 +14,7 @@ export interface GuestHoldings {
   fds: Record<string, number>;
   /** iptables-save's rules, without counters. */
   rules: string[];
-  /** `ip -o addr` lines without their lifetimes. */
+  /** `ip -o addr` lines without index and lifetimes; no IPv6 link-local ones. */
   addresses: string[];
 }
 
@@ -38,11 +38,35 @@ function agentOf(pid: number): string {
   }
 }
 
+/** The process's state and parent (fields 3 and 4 of /proc/PID/stat), or null when it is gone. */
+function stateOf(pid: number): { state: string; ppid: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: state ?? '', ppid: Number(ppid) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The guest's processes by name: each daemon once, not its helpers (a process whose parent has
+ * its name: dhcpcd's privilege-separation proxies come and go as it needs them), and not zombies
+ * (ended, only waiting to be reaped).
+ */
+async function daemonsIn(lab: Lab): Promise<string[]> {
+  const out: string[] = [];
+  for (const pid of await pidsIn(lab.ns.guest)) {
+    const st = stateOf(pid);
+    const name = comm(pid);
+    if (!st || st.state === 'Z' || name === '' || comm(st.ppid) === name) continue;
+    out.push(name === 'node' ? agentOf(pid) : name);
+  }
+  return out.sort();
+}
+
 export async function guestHoldings(lab: Lab, agents: Record<string, number>): Promise<GuestHoldings> {
-  const processes = (await pidsIn(lab.ns.guest))
-    .map((pid) => (comm(pid) === 'node' ? agentOf(pid) : comm(pid)))
-    .filter((n) => n !== '')
-    .sort();
+  const processes = await daemonsIn(lab);
   const runFiles = RUN_FOLDERS.flatMap((d) => {
     try {
       return readdirSync(lab.guestPath(d)).map((f) => `${d}/${f}`);
@@ -61,6 +85,9 @@ export async function guestHoldings(lab: Lab, agents: Record<string, number>): P
   const save = await lab.guest(['iptables-save']);
   const rules = save.stdout.split('\n').filter((l) => /^[-:*]|^COMMIT/.test(l)).map((l) => l.replace(/\[\d+:\d+\]/g, '')).sort();
   const addr = await lab.guest(['ip', '-o', 'addr', 'show']);
-  const addresses = addr.stdout.split('\n').filter(Boolean).map((l) => l.replace(/\\\s+valid_lft.*$/, '').replace(/\s+/g, ' ').trim()).sort();
+  // By interface name, not index (a card that comes back has a new one); not the IPv6 link-local
+  // ones, which the kernel or dhcpcd make for any link.
+  const addresses = addr.stdout.split('\n').filter((l) => l && !/ inet6 fe80:/.test(l))
+    .map((l) => l.replace(/^\d+:\s*/, '').replace(/\\\s+valid_lft.*$/, '').replace(/\s+/g, ' ').trim()).sort();
   return { processes, runFiles, fds, rules, addresses };
 }

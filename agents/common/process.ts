@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { GUEST_PATHS } from './paths';
 
-/** /proc/PID/stat's fields from the third on (so [2] is field 5, the process group, and [19] field 22). */
+/** /proc/PID/stat's fields from the third on ([0] is field 3, the state; [2] field 5, the process group; [19] field 22). */
 function statFields(pid: number | string, procDir: string): string[] | null {
   try {
     const stat = readFileSync(`${procDir}/${pid}/stat`, 'utf8');
@@ -14,9 +14,13 @@ function statFields(pid: number | string, procDir: string): string[] | null {
   }
 }
 
-/** Field 22 of /proc/PID/stat: the start time in clock ticks since boot, or null when the process is gone. */
+/**
+ * Field 22 of /proc/PID/stat: the start time in clock ticks since boot, or null when the process
+ * is gone. A zombie is gone too: it has ended and only waits for its parent to read its status.
+ */
 export function processStartTime(pid: number, procDir: string = GUEST_PATHS.proc): string | null {
-  return statFields(pid, procDir)?.[19] ?? null;
+  const f = statFields(pid, procDir);
+  return f && f[0] !== 'Z' ? (f[19] ?? null) : null;
 }
 
 /** The processes whose process group is `pgid`, each with its start time. */
@@ -25,7 +29,7 @@ export function processGroupMembers(pgid: number, procDir: string = GUEST_PATHS.
   for (const name of readdirSync(procDir)) {
     if (!/^\d+$/.test(name)) continue;
     const f = statFields(name, procDir);
-    if (f && Number(f[2]) === pgid) out.push({ pid: Number(name), start: f[19] ?? '' });
+    if (f && f[0] !== 'Z' && Number(f[2]) === pgid) out.push({ pid: Number(name), start: f[19] ?? '' });
   }
   return out;
 }

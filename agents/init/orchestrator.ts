@@ -62,7 +62,7 @@ export class Orchestrator {
     this.ctx = {
       opts, cfg, plan, sys, log,
       wireless: () => this.wireless,
-      onSpawn: (name, pid) => this.records.record(name, pid),
+      onSpawn: (name, pid, takeover) => this.records.record(name, pid, takeover),
       lan: {
         v4: lan?.inet?.method === 'static' ? { address: lan.inet.address, prefixLength: lan.inet.prefixLength } : null,
         v6: lan?.inet6 ? { address: lan.inet6.address, prefixLength: lan.inet6.prefixLength } : null,

@@ -190,9 +190,19 @@ describe('wifibox-init orchestrator', () => {
     expect(sys.processes.has(500) || sys.processes.has(501)).toBe(false);
     expect(sys.processes.has(600)).toBe(true);
     expect(sys.effects.some((e) => /signal (group )?600/.test(e))).toBe(false);
-    // Then it records its own daemons for the next one.
+    // Then it records its own daemons for the next one: dhcpcd to be killed outright, so its
+    // address stays while the next wifibox-init takes over; udhcpd to be stopped cleanly.
     const known = JSON.parse(sys.read('/run/wifibox-init/daemons.json')!);
     expect(Object.keys(known).sort()).toEqual(['dhcpcd', 'udhcpd']);
+    expect([known.dhcpcd.takeover, known.udhcpd.takeover]).toEqual(['SIGKILL', 'SIGTERM']);
+  });
+
+  it('takes over with the signal each daemon was recorded with', async () => {
+    sys.processes.set(700, { start: 't700', pgid: 700 });
+    sys.files.set('/run/wifibox-init/daemons.json', JSON.stringify({ dhcpcd: { pid: 700, start: 't700', takeover: 'SIGKILL' } }));
+    await orchestrator().up();
+    expect(sys.effects).toContain('signal group 700 SIGKILL');
+    expect(sys.effects).not.toContain('signal group 700 SIGTERM');
   });
 
   it('releases the wireless PCI device only when the guest shuts down', async () => {

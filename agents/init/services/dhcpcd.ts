@@ -38,6 +38,15 @@ export class DhcpcdService extends SupervisedDaemon {
   }
 
   /**
+   * A new wifibox-init (the old one was killed) stops the old dhcpcd with SIGKILL: stopped cleanly,
+   * it would take the lease's address and routes away, and the host would lose the wireless network
+   * until the new dhcpcd has the lease again. Killed, it leaves them, and the new one keeps them.
+   */
+  protected takeoverSignal(): NodeJS.Signals {
+    return 'SIGKILL';
+  }
+
+  /**
    * dhcpcd exits by itself when the interface goes ("removing interface"), often before the next
    * look at it: not a crash. The interface counts as gone from here, so its return starts dhcpcd.
    */

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { InitSystem } from '../system';
 
-type Known = Record<string, { pid: number; start: string }>;
+interface DaemonRecord {
+  pid: number;
+  start: string;
+  /** How a later wifibox-init stops it: SIGTERM, or SIGKILL where stopping cleanly would undo what it set up. */
+  takeover?: NodeJS.Signals;
+}
+
+type Known = Record<string, DaemonRecord>;
 
 export class DaemonRecords {
   constructor(
@@ -26,25 +33,26 @@ export class DaemonRecords {
     }
   }
 
-  record(name: string, pid: number): void {
+  record(name: string, pid: number, takeover: NodeJS.Signals = 'SIGTERM'): void {
     const known = this.read();
-    known[name] = { pid, start: this.sys.processStart(pid) ?? '' };
+    known[name] = { pid, start: this.sys.processStart(pid) ?? '', takeover };
     this.sys.writeAtomic(this.file, JSON.stringify(known));
   }
 
   /**
    * Stops what a previous wifibox-init left. Its group is listed while its leader is still the
-   * recorded process, so every member is its own (dhcpcd's privsep helpers); SIGTERM to the group
-   * then, and SIGKILL later only to those members that are still the same processes.
+   * recorded process, so every member is its own (dhcpcd's privsep helpers); the signal the daemon
+   * was recorded with goes to the group then, and SIGKILL later only to those members that are
+   * still the same processes.
    */
   async reap(): Promise<void> {
-    for (const [name, { pid, start }] of Object.entries(this.read())) {
+    for (const [name, { pid, start, takeover }] of Object.entries(this.read())) {
       const same = () => start !== '' && this.sys.processStart(pid) === start;
       if (!same()) continue;
       this.log.warn({ daemon: name, pid }, 'stopping a daemon a previous wifibox-init left running');
       const members = this.sys.processGroup(pid);
       if (!same()) continue;
-      this.sys.killGroup(pid, 'SIGTERM');
+      this.sys.killGroup(pid, takeover ?? 'SIGTERM');
       for (let i = 0; i < 40 && same(); i++) await this.sys.sleep(50);
       for (const m of members) if (this.sys.processStart(m.pid) === m.start) this.sys.kill(m.pid, 'SIGKILL');
     }

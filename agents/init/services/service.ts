@@ -40,7 +40,7 @@ export interface ServiceContext {
   /** What the wireless network's DHCP said last. */
   wireless(): LeaseState;
   /** Told of each process a daemon starts, so a later wifibox-init can stop what this one left. */
-  onSpawn(name: string, pid: number): void;
+  onSpawn(name: string, pid: number, takeover: NodeJS.Signals): void;
   /** The guest's own addresses on the LAN side (from interfaces.conf), where the DNS relay answers. */
   lan: { v4: LanAddress | null; v6: LanAddress | null };
   /** The DNS relay runs: hosts are told the guest's own address as their DNS server. */
@@ -64,6 +64,11 @@ export abstract class SupervisedDaemon implements GuestService {
     return null;
   }
 
+  /** How a later wifibox-init, taking over from a killed one, stops this daemon. */
+  protected takeoverSignal(): NodeJS.Signals {
+    return 'SIGTERM';
+  }
+
   /** After each exit of its process: what it leaves behind when killed outright. */
   protected afterExit(): void {
     // Most daemons leave nothing.
@@ -72,7 +77,7 @@ export abstract class SupervisedDaemon implements GuestService {
   async start(): Promise<void> {
     const argv = this.prepare();
     this.supervisor = new Supervisor(this.name, argv, this.ctx.sys, this.ctx.log, {
-      onSpawn: (pid) => this.ctx.onSpawn(this.name, pid),
+      onSpawn: (pid) => this.ctx.onSpawn(this.name, pid, this.takeoverSignal()),
       holdReason: () => this.holdReason(),
       afterExit: () => this.afterExit(),
     });
