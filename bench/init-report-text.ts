@@ -28,7 +28,9 @@ export function setup(runs: number, udhcpd: Commands): string[] {
     'server 192.168.77.1; a DHCP server, busybox udhcpd, handing wlan0 its address with that DNS server, lease 120 s; and a',
     'web server on 192.168.77.1:8080 that answers with the address it sees); wpa_supplicant on wlan0 (wired driver),',
     'associated (`wpa_state=COMPLETED`); the host\'s DHCP client on wifibox0 (busybox udhcpc `-t 20 -T 1 -A 1`: one',
-    'DISCOVER a second) and the probes below. t0 comes 0.3 s after the host\'s client started; then the sequence is spawned',
+    'DISCOVER a second) and the probes below. t0 comes 0.3 s plus a part of that one-second cycle after the host\'s client',
+    'started (run i: 0.3 + frac(i × 0.618) s, the same for ours and old, so the pairs see the cycle at evenly spread moments:',
+    'a host\'s client is already running when a guest starts, at no particular moment); then the sequence is spawned',
     'in the guest. Once (a)–(d) are in and the memory is read, the same lab goes on with (g) (ours only), (e), then (f).',
     `Ours and old alternate (ours #1, old #1, old #2, ours #2, …), ${runs} runs each, every run in a fresh lab.`,
     '',
@@ -61,8 +63,8 @@ function startReading(o: Medians, d: Medians, udhcpd: Commands): string[] {
       'second, and what it sends before udhcpd listens is lost; udhcpd then checks the address by ARP before it offers it ' +
       `(\`udhcpd --help\`: "-a MSEC Timeout for ARP ping (default 2000)"): ours for ${arpWait(udhcpd.ours)}, the old one for ${arpWait(udhcpd.old)}.`,
     `- (b): both wait for dhcpcd's wireless lease (ours ${s(o.wlanLease)} s, old ${s(d.wlanLease)} s). The lab's wireless DHCP server ` +
-      '(busybox udhcpd without `-a`) waits 2 s for an ARP reply before it offers an address it has not leased before, and every ' +
-      'run is a fresh wireless network; ours then takes the offer at once (`--noarp`, `--nodelay`), the old dhcpcd first probes ' +
+      '(busybox udhcpd `-a 100`, as a router that checks an address it offers for a moment) answers within about 0.1 s; ours then ' +
+      'takes the offer at once (`--noarp`, `--nodelay`, rapid commit asked), the old dhcpcd first waits a random moment and probes ' +
       `the address by ARP itself ("probing address" in its log). Ours reaches the wireless network ${s(o.reachedOverLease)} s after ` +
       'that lease: NAT, forwarding and the host\'s lease were in place before. The old sequence starts udhcpd only after ' +
       `\`networking\`, so the host still needs its lease then: ${s(d.reachedOverLease)} s.`,
@@ -73,10 +75,9 @@ function startReading(o: Medians, d: Medians, udhcpd: Commands): string[] {
       `(asked through the NAT): (c) is ${s(d.resolvedOverFirstLease)} s after (a).`,
   ];
   if (o.page !== null && o.page > 1.0) {
-    out.push(`- (d) misses its 1.0 s target: it cannot come before dhcpcd's wireless lease (${s(o.wlanLease)} s), and in this lab ` +
-      'that is mostly the wireless DHCP server\'s 2 s ARP wait before it offers wlan0 an address (above), which no guest can ' +
-      `shorten; (a) is ${s(o.firstLease)} s for the reasons given for (a). What is left to the guest after the later of the two ` +
-      `leases is ${s(o.guestPart)} s.`);
+    out.push(`- (d) misses its 1.0 s target: it cannot come before the later of the host's lease (${s(o.firstLease)} s: the host's ` +
+      `client retries once a second, see (a)) and dhcpcd's wireless lease (${s(o.wlanLease)} s). What is left to the guest after ` +
+      `the later of the two leases is ${s(o.guestPart)} s.`);
   }
   return out;
 }

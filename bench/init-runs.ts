@@ -18,8 +18,15 @@ export type Sequence = 'ours' | 'old';
 const RUN_TIMEOUT_MS = 60_000;
 /** "At rest": this long after (d), the orchestrator's memory is read. */
 export const REST_MS = 3000;
-/** t0 comes this long after the host's DHCP client started (its first DISCOVER is lost: no link yet). */
-const HOST_CLIENT_LEAD_MS = 300;
+/**
+ * t0 comes this long after the host's DHCP client started (its first DISCOVER is lost: no link
+ * yet): 0.3 s, and a part of its one-second retry cycle that differs from one pair of runs to the
+ * next (spread evenly over the cycle). A host's client is already running when a guest starts, at
+ * no particular moment of its cycle; a fixed lead would measure one lucky or unlucky moment.
+ */
+export function hostClientLeadMs(index: number): number {
+  return 300 + Math.round(1000 * ((index * 0.6180339887) % 1));
+}
 
 let aborted = false;
 /** Ends the run in progress early (Ctrl-C): its lab still comes down. */
@@ -133,7 +140,7 @@ export async function runOnce(sequence: Sequence, index: number, distDir: string
     const journey = startLookupProbe(lab, 'lookup-probe', hostDhcp.events, WIRELESS_NAME, { page: true });
     watch = watchGuest(lab, { udhcpd: UDHCPD_LISTENING, wlan: WLAN0_ROUTE });
     await Promise.all([probeStarted(http), probeStarted(journey)]);
-    await sleep(Math.max(0, hostStarted + HOST_CLIENT_LEAD_MS - Date.now()));
+    await sleep(Math.max(0, hostStarted + hostClientLeadMs(index) - Date.now()));
 
     const t0 = Date.now();
     const proc: LabProcess = sequence === 'ours' ? lab.startInit(['--loglevel', 'warn']) : lab.startInGuest('old-boot', OLD_BOOT_ARGV);

@@ -30,7 +30,7 @@ function machine(distDir: string): InitMachine {
 export async function runInitBench(argv: string[]): Promise<void> {
   const quick = argv.includes('--quick');
   const runsArg = argv.indexOf('--runs');
-  const runs = runsArg >= 0 ? Number(argv[runsArg + 1]) : quick ? 1 : 3;
+  const runs = runsArg >= 0 ? Number(argv[runsArg + 1]) : quick ? 1 : 5;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a whole number from 1, got '${argv[runsArg + 1]}'`);
   const only = argv.includes('--only-ours') ? ['ours'] : argv.includes('--only-old') ? ['old'] : ['ours', 'old'];
   const t0 = Date.now();

@@ -63,7 +63,8 @@ export class WirelessNetwork {
       'opt subnet 255.255.255.0', `opt router ${addr.air}`, `opt dns ${dns}`, `opt domain ${domain}`,
       `opt lease ${leaseSeconds}`, '',
     ].join('\n'));
-    return this.lab.startInAir(`air-udhcpd-${this.dhcpSeq}`, [BUSYBOX, 'udhcpd', '-f', conf]);
+    // -a 100: a router checks an address it offers for a moment, not the 2 s of busybox's default.
+    return this.lab.startInAir(`air-udhcpd-${this.dhcpSeq}`, [BUSYBOX, 'udhcpd', '-f', '-a', '100', conf]);
   }
 
   /**
