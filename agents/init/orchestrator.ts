@@ -57,7 +57,8 @@ export class Orchestrator {
     private readonly log: Logger,
   ) {
     this.startedAt = sys.now();
-    this.records = new DaemonRecords(sys, opts.runDir, log);
+    const { dhcpcd, udhcpd, radvd } = opts.tools;
+    this.records = new DaemonRecords(sys, opts.runDir, log, { dhcpcd, udhcpd, radvd });
     const lan = cfg.interfaces.find((i) => i.name === opts.lanInterface);
     this.ctx = {
       opts, cfg, plan, sys, log,
@@ -82,7 +83,8 @@ export class Orchestrator {
 
   /** Stops what a killed predecessor left, serves the endpoints, then runs every step. */
   async up(): Promise<void> {
-    this.sys.makeDir(this.opts.runDir, 0o700);
+    const removed = this.sys.makePrivateDir(this.opts.runDir);
+    if (removed) this.log.warn({ path: this.opts.runDir }, `run folder: ${removed}`);
     await this.records.reap();
     this.endpoints = serveEndpoints(this.sys, { status: this.opts.statusSocket, hook: this.opts.hookSocket }, {
       status: () => this.status(),
