@@ -7,10 +7,16 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, re
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatagramSocket } from '../../agents/common/unix-dgram';
 import { processStartTime } from '../../agents/common/process';
+import { writeBundle } from '../../agents/diag/bundle';
+import { bundleFiles } from '../../agents/diag/bundle-files';
+import { DEFAULTS as DIAG_DEFAULTS } from '../../agents/diag/options';
+import type { DiagReport } from '../../agents/diag/report';
+import { realSystem as diagSystem } from '../../agents/diag/system';
 import { DEFAULTS as FORWARD_DEFAULTS, ForwardAgent } from '../../agents/forward/agent';
 import { realSystem as forwardSystem } from '../../agents/forward/system';
 import { DhcpcdService } from '../../agents/init/services/dhcpcd';
@@ -268,5 +274,32 @@ describe('wifibox-init: its run folder, endpoints, record of daemons, dhcpcd\'s 
     new Leftovers(ctx, 'wlan0').clean();
     expect(readdirSync(runDir)).toEqual([]);
     expectVictimUntouched();
+  });
+});
+
+describe('wifibox-diag bundle: the files it reads', () => {
+  it('symlinks where a rendered config belongs (in /tmp, where anyone can plant one) or in a config folder are not followed', () => {
+    const shadow = join(victim, 'shadow');
+    writeFileSync(shadow, 'root:$6$saltsalt$hashhashhash:19000:0:99999:7:::\n');
+    const tmp = join(dir, 'tmp');
+    const conf = join(dir, 'etc');
+    mkdirSync(tmp);
+    mkdirSync(conf);
+    symlinkSync(shadow, join(tmp, 'udhcpd.conf'));
+    symlinkSync(shadow, join(tmp, 'radvd.conf'));
+    writeFileSync(join(conf, 'interfaces.conf'), 'auto lo\n');
+    symlinkSync(shadow, join(conf, 'iptables'));
+    symlinkSync(victim, join(conf, 'sub'));
+    const opts = { ...DIAG_DEFAULTS, confDir: conf, tmpDir: tmp, wpaSupplicantConfDir: join(dir, 'none'), hostapdConfDir: join(dir, 'none'), syslogFile: join(dir, 'none') };
+    const report = { dhcp: { udhcpd: { config: join(tmp, 'udhcpd.conf') } } } as DiagReport;
+    const files = bundleFiles(diagSystem, opts, report);
+    expect(files.map((f) => f.name).sort()).toEqual(['appliance/interfaces.conf', 'appliance/iptables', 'appliance/sub', 'rendered/radvd.conf', 'rendered/udhcpd.conf']);
+    const bundle = join(dir, 'bundle.tar.gz');
+    const r = writeBundle(bundle, { report: 'report\n', json: {}, files });
+    expect(r.missing.sort()).toEqual([join(conf, 'iptables'), join(conf, 'sub'), join(tmp, 'radvd.conf'), join(tmp, 'udhcpd.conf')]);
+    const tar = gunzipSync(readFileSync(bundle)).toString('latin1');
+    expect(tar).toContain('auto lo');
+    expect(tar).not.toContain('hashhashhash');
+    expect(tar).not.toContain('precious');
   });
 });
