@@ -163,6 +163,13 @@ describe('wifibox-init orchestrator', () => {
     expect(status().leaseEvent.reason).toBe('RENEW');
   });
 
+  it('radvd finds no file at its pid file\'s path (radvd would write through a symlink there)', async () => {
+    sys.files.set('/run/wifibox-init/radvd.pid', 'left there');
+    await orchestrator(STATION6).up();
+    expect(sys.started('radvd')[0]!.argv.join(' ')).toMatch(/ -p \/run\/wifibox-init\/radvd\.pid$/);
+    expect(sys.read('/run/wifibox-init/radvd.pid')).toBeNull();
+  });
+
   it('relay = no: a new IPv6 DNS reloads radvd with SIGHUP instead of restarting it', async () => {
     await orchestrator(STATION6, RELAY_OFF).up();
     report({ reason: 'ROUTERADVERT', interface: 'wlan0', nd1_rdnss1_servers: '2001:db8:77::53' });
