@@ -21,6 +21,8 @@ const SECRET_NAMES = new Set([
   'dpp_ppkey',
   'wps_nfc_dev_pw',
   'ext_password_backend',
+  // socat's PROXY address in forwarding.conf: proxyauth=USER:PASSWORD
+  'proxyauth',
 ]);
 
 /** Whether a key (config, JSON, command line) names a secret: psk, wpa_passphrase, *_password... */
