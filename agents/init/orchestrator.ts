@@ -83,7 +83,14 @@ export class Orchestrator {
 
   /** Stops what a killed predecessor left, serves the endpoints, then runs every step. */
   async up(): Promise<void> {
-    const removed = this.sys.makePrivateDir(this.opts.runDir);
+    let removed: string | null;
+    try {
+      removed = this.sys.makePrivateDir(this.opts.runDir);
+    } catch (err) {
+      // Under supervise-daemon stderr goes nowhere: the reason it will not start goes to syslog.
+      this.log.fatal({ path: this.opts.runDir, err: (err as Error).message }, 'cannot use the run folder; not starting');
+      throw err;
+    }
     if (removed) this.log.warn({ path: this.opts.runDir }, `run folder: ${removed}`);
     await this.records.reap();
     this.endpoints = serveEndpoints(this.sys, { status: this.opts.statusSocket, hook: this.opts.hookSocket }, {

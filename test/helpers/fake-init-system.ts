@@ -131,7 +131,12 @@ export class FakeInitSystem implements InitSystem {
     this.files.delete(path);
   }
 
+  /** Folders whose makePrivateDir fails, as one planted by another user would: path → the error's message. */
+  readonly refusedDirs = new Map<string, string>();
+
   makePrivateDir(path: string): null {
+    const refused = this.refusedDirs.get(path);
+    if (refused !== undefined) throw new Error(refused);
     this.dirs.add(path);
     return null;
   }

@@ -7,6 +7,7 @@ import type { InitOptions } from '../../agents/init/options';
 import { Orchestrator } from '../../agents/init/orchestrator';
 import { makePlan } from '../../agents/init/plan';
 import { FakeInitSystem, settle } from '../helpers/fake-init-system';
+import { capturingLogger } from '../helpers/log-lines';
 import { sampleConfig } from '../helpers/samples';
 
 const STATION = ['wpa_supplicant/appliance'];
@@ -210,6 +211,17 @@ describe('wifibox-init orchestrator', () => {
     await orchestrator().up();
     expect(sys.effects).toContain('signal group 700 SIGKILL');
     expect(sys.effects).not.toContain('signal group 700 SIGTERM');
+  });
+
+  it('a run folder it may not use: nothing is started, and the reason is logged (syslog: supervise-daemon drops stderr)', async () => {
+    const refusal = '/run/wifibox-init belongs to user 65534, not to 0: refusing to use it; remove it';
+    sys.refusedDirs.set('/run/wifibox-init', refusal);
+    const { log, out } = capturingLogger();
+    const cfg = sampleConfig(STATION);
+    await expect(new Orchestrator(cfg, makePlan(cfg, { lanInterface: 'eth0', wirelessInterface: 'wlan0' }), OPTS, sys, log).up()).rejects.toThrow(refusal);
+    expect(out.map((l) => JSON.parse(l))).toContainEqual(expect.objectContaining({ level: 60, err: refusal, msg: 'cannot use the run folder; not starting' }));
+    expect(sys.effects).toEqual([]);
+    expect(sys.endpoints.size).toBe(0);
   });
 
   it('a planted record naming another process, with its very PID and start time, gets it no signal', async () => {
