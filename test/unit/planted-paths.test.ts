@@ -277,7 +277,22 @@ describe('wifibox-init: its run folder, endpoints, record of daemons, dhcpcd\'s 
   });
 });
 
-describe('wifibox-diag bundle: the files it reads', () => {
+describe('wifibox-diag: its private socket, and the files a bundle reads', () => {
+  it('its control socket is made in a fresh 0700 folder of its own under --tmp-dir, whatever is planted there, and removed after', () => {
+    const tmp = join(dir, 'tmp');
+    mkdirSync(tmp, { mode: 0o1777 });
+    symlinkSync(victim, join(tmp, 'wifibox-diag-ctrl'));
+    staleSocket(join(tmp, 'wifibox-diag-stale'));
+    const channel = withUmask0(() => diagSystem.openControl(join(dir, 'no-daemon'), tmp));
+    const made = readdirSync(tmp).filter((e) => !['wifibox-diag-ctrl', 'wifibox-diag-stale'].includes(e));
+    expect(made).toHaveLength(1);
+    expect(isRealDir(join(tmp, made[0]!), 0o700)).toBe(true);
+    expect(readdirSync(join(tmp, made[0]!))).toEqual(['ctrl']);
+    channel.close();
+    expect(readdirSync(tmp).sort()).toEqual(['wifibox-diag-ctrl', 'wifibox-diag-stale']);
+    expectVictimUntouched();
+  });
+
   it('symlinks where a rendered config belongs (in /tmp, where anyone can plant one) or in a config folder are not followed', () => {
     const shadow = join(victim, 'shadow');
     writeFileSync(shadow, 'root:$6$saltsalt$hashhashhash:19000:0:99999:7:::\n');
