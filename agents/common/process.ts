@@ -23,6 +23,15 @@ export function processStartTime(pid: number, procDir: string = GUEST_PATHS.proc
   return f && f[0] !== 'Z' ? (f[19] ?? null) : null;
 }
 
+/** What the kernel calls a process (/proc/PID/comm: the program's file name, at most 15 bytes), or null when it is gone. */
+export function processName(pid: number, procDir: string = GUEST_PATHS.proc): string | null {
+  try {
+    return readFileSync(`${procDir}/${pid}/comm`, 'utf8').replace(/\n$/, '');
+  } catch {
+    return null;
+  }
+}
+
 /** The processes whose process group is `pgid`, each with its start time. */
 export function processGroupMembers(pgid: number, procDir: string = GUEST_PATHS.proc): Array<{ pid: number; start: string }> {
   const out: Array<{ pid: number; start: string }> = [];

@@ -1,5 +1,6 @@
 // Which files go into a bug-report bundle: the configuration as the user wrote it, what the
-// agents rendered from it, and the log. bundle.ts redacts every one of them.
+// agents rendered from it, and the log. bundle.ts redacts every one of them. A symlink is listed
+// but never followed (bundle.ts reads none): its name shows in missing.txt, not what it points to.
 import { basename, join } from 'node:path';
 import type { DiagOptions } from './options';
 import type { DiagReport } from './report';
@@ -18,7 +19,7 @@ function walk(sys: DiagSystem, dir: string, prefix: string, depth: number, out: 
     if (out.length >= MAX_FILES) return;
     const path = join(dir, e);
     const kind = sys.kind(path);
-    if (kind === 'file') out.push({ name: `${prefix}/${e}`, path });
+    if (kind === 'file' || kind === 'link') out.push({ name: `${prefix}/${e}`, path });
     else if (kind === 'dir' && depth > 0) walk(sys, path, `${prefix}/${e}`, depth - 1, out);
   }
 }
@@ -29,7 +30,8 @@ export function bundleFiles(sys: DiagSystem, opts: DiagOptions, report: DiagRepo
   walk(sys, opts.wpaSupplicantConfDir, 'wpa_supplicant', 0, out);
   walk(sys, opts.hostapdConfDir, 'hostapd', 0, out);
   const rendered = [report.dhcp.udhcpd.config, join(opts.tmpDir, 'radvd.conf')];
-  for (const path of rendered) if (sys.kind(path) === 'file') out.push({ name: `rendered/${basename(path)}`, path });
-  if (sys.kind(opts.syslogFile) === 'file') out.push({ name: `log/${basename(opts.syslogFile)}`, path: opts.syslogFile });
+  const present = (path: string) => sys.kind(path) === 'file' || sys.kind(path) === 'link';
+  for (const path of rendered) if (present(path)) out.push({ name: `rendered/${basename(path)}`, path });
+  if (present(opts.syslogFile)) out.push({ name: `log/${basename(opts.syslogFile)}`, path: opts.syslogFile });
   return out.slice(0, MAX_FILES);
 }

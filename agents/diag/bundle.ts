@@ -2,7 +2,7 @@
 // first (the report quotes config lines too), and a file that cannot be read is listed, never fatal.
 // The tar is written here because the guest has no npm packages beyond ours, and a bundle needs
 // nothing more than ustar's regular files.
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { writeFileAtomic } from '../common/files';
 import { isSecretKey, REDACTED, redactSecrets } from './redact';
@@ -15,7 +15,7 @@ export interface BundleInput {
 }
 
 export interface BundleSystem {
-  /** The file's bytes, or null when it cannot be read (missing, unreadable, not a regular file). */
+  /** The file's bytes, or null when it cannot be read (missing, unreadable, a symlink, not a regular file). */
   read(path: string): Buffer | null;
   /** Write a temp file, fsync, rename: `path` is either the old file or the whole new one. */
   writeAtomic(path: string, data: Buffer): void;
@@ -42,12 +42,21 @@ export class BundleWriteError extends Error {
 
 export const fsBundleSystem: BundleSystem = {
   read(path) {
+    // A symlink is not followed: one planted in /tmp where a rendered config belongs would put any
+    // file of the guest into a bundle the host can read. A FIFO or a device would block or never
+    // end (O_NONBLOCK keeps the open from waiting); config files and logs are regular files.
+    let fd: number;
     try {
-      // A FIFO or a device would block or never end; config files and logs are regular files.
-      if (!statSync(path).isFile()) return null;
-      return readFileSync(path);
+      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch {
       return null;
+    }
+    try {
+      return fstatSync(fd).isFile() ? readFileSync(fd) : null;
+    } catch {
+      return null;
+    } finally {
+      closeSync(fd);
     }
   },
   writeAtomic: (path, data) => writeFileAtomic(path, data),

@@ -21,6 +21,8 @@ const SECRET_NAMES = new Set([
   'dpp_ppkey',
   'wps_nfc_dev_pw',
   'ext_password_backend',
+  // socat's PROXY address in forwarding.conf: proxyauth=USER:PASSWORD
+  'proxyauth',
 ]);
 
 /** Whether a key (config, JSON, command line) names a secret: psk, wpa_passphrase, *_password... */
@@ -96,6 +98,10 @@ const SET_COMMAND = /(?<![\w-])(?:(?:set_network|set_cred)[ \t]+\d+|set)[ \t]+([
 // Answers to wpa_supplicant's credential requests, typed at wpa_cli or sent on the control socket.
 const CREDENTIAL_REPLY =
   /(?<![\w-])(?:(?:password|new_password|passphrase|psk_passphrase|pin|otp)[ \t]+\d+[ \t]+|CTRL-RSP-(?:PASSWORD|NEW_PASSWORD|PASSPHRASE|PSK_PASSPHRASE|PIN|OTP|SIM)-\d+:)/gi;
+// Control-socket commands that carry a WPS or P2P PIN among their words, wherever they stand in a
+// line: wpa_supplicant and hostapd log each command they get at debug level
+// (`Control interface command 'WPS_PIN any 12345670'`) and hide only SET_NETWORK's. All after the word goes.
+const PIN_COMMAND = /(?<![\w-])(?:WPS_(?:PIN|REG|AP_PIN|ER_PIN|ER_LEARN|ER_CONFIG|CHECK_PIN)|P2P_CONNECT)[ \t]+/gi;
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:"'<>]*):([^\s/?#"'<>]+)@/gi;
 const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
 // wpa_supplicant -K prints key material as hexdumps; without -K it prints [REMOVED].
@@ -276,6 +282,7 @@ function redactLine(line: string, kind: FileKind, tally: Tally, depth: number): 
   }
   line = redactAfter(line, SET_COMMAND, tally, true);
   line = redactAfter(line, CREDENTIAL_REPLY, tally, false);
+  line = redactAfter(line, PIN_COMMAND, tally, false);
   line = redactAssignments(line, tally);
   line = line.replace(URL_USERINFO, (all, prefix: string, password: string) => {
     if (password.startsWith(REDACTED)) return all;

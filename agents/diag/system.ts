@@ -6,6 +6,7 @@ import {
   constants,
   existsSync,
   fstatSync,
+  lstatSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -40,8 +41,8 @@ export interface DiagSystem {
   readLink(path: string): string;
   exists(path: string): boolean;
   isSocket(path: string): boolean;
-  /** What is at a path, following symlinks; null when nothing is. */
-  kind(path: string): 'file' | 'dir' | 'other' | null;
+  /** What is at a path, not following a symlink (that is 'link'); null when nothing is. */
+  kind(path: string): 'file' | 'dir' | 'link' | 'other' | null;
   /** Connects to a UNIX stream socket and reads until EOF (the agents' status endpoints). */
   readStream(path: string, timeoutMs: number): Promise<string>;
   /** Every record the kernel log holds now, without waiting for new ones. */
@@ -86,8 +87,8 @@ export const realSystem: DiagSystem = {
   },
   kind(path) {
     try {
-      const st = statSync(path);
-      return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
+      const st = lstatSync(path);
+      return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : 'other';
     } catch {
       return null;
     }

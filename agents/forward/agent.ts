@@ -57,7 +57,6 @@ export class ForwardAgent {
   }
 
   start(): void {
-    this.sys.removeFile(this.opts.statusSocket); // left by a crash
     this.statusServer = this.sys.statusServer(this.opts.statusSocket, () => `${JSON.stringify(this.status())}\n`, (err) =>
       this.log.error({ path: this.opts.statusSocket, err: err.message }, 'status endpoint failed'));
     this.reload();

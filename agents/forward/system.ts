@@ -3,6 +3,7 @@
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { serveStatus } from '../common/runtime';
 
 export interface Peer {
   address: string;
@@ -44,7 +45,7 @@ export interface ForwardSystem {
   /** A TCP server whose connections stay half-open, so each side's end is passed on alone. */
   tcpServer(address: string, port: number, backlog: number, onConnection: (s: Socket) => void): Promise<Closable>;
   tcpConnect(to: Peer, localAddress: string | null, localPort: number | null): Socket;
-  /** The status endpoint: a UNIX stream socket that answers each connection with answer(). */
+  /** The status endpoint: a UNIX stream socket (mode 0600) that answers each connection with answer(). */
   statusServer(path: string, answer: () => string, onError: (err: Error) => void): Server;
   readText(path: string): string;
   removeFile(path: string): void;
@@ -125,15 +126,7 @@ export const realSystem: ForwardSystem = {
   },
   tcpConnect: (to, localAddress, localPort) =>
     connect({ host: to.address, port: to.port, allowHalfOpen: true, noDelay: true, ...(localAddress ? { localAddress } : {}), ...(localPort ? { localPort } : {}) }),
-  statusServer(path, answer, onError) {
-    const server = createServer((s) => {
-      s.on('error', () => undefined);
-      s.end(answer());
-    });
-    server.on('error', onError);
-    server.listen(path);
-    return server;
-  },
+  statusServer: serveStatus,
   readText: (path) => readFileSync(path, 'utf8'),
   removeFile(path) {
     try {

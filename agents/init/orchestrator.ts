@@ -57,7 +57,8 @@ export class Orchestrator {
     private readonly log: Logger,
   ) {
     this.startedAt = sys.now();
-    this.records = new DaemonRecords(sys, opts.runDir, log);
+    const { dhcpcd, udhcpd, radvd } = opts.tools;
+    this.records = new DaemonRecords(sys, opts.runDir, log, { dhcpcd, udhcpd, radvd });
     const lan = cfg.interfaces.find((i) => i.name === opts.lanInterface);
     this.ctx = {
       opts, cfg, plan, sys, log,
@@ -82,7 +83,15 @@ export class Orchestrator {
 
   /** Stops what a killed predecessor left, serves the endpoints, then runs every step. */
   async up(): Promise<void> {
-    this.sys.makeDir(this.opts.runDir, 0o700);
+    let removed: string | null;
+    try {
+      removed = this.sys.makePrivateDir(this.opts.runDir);
+    } catch (err) {
+      // Under supervise-daemon stderr goes nowhere: the reason it will not start goes to syslog.
+      this.log.fatal({ path: this.opts.runDir, err: (err as Error).message }, 'cannot use the run folder; not starting');
+      throw err;
+    }
+    if (removed) this.log.warn({ path: this.opts.runDir }, `run folder: ${removed}`);
     await this.records.reap();
     this.endpoints = serveEndpoints(this.sys, { status: this.opts.statusSocket, hook: this.opts.hookSocket }, {
       status: () => this.status(),

@@ -1,10 +1,11 @@
 // Every side effect of wifibox-init, behind one interface tests can replace: commands, daemons,
 // files, process identity, the UNIX endpoints it serves, and time itself.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { writeFileAtomic } from '../common/files';
-import { processGroupMembers, processStartTime } from '../common/process';
+import { processGroupMembers, processName, processStartTime } from '../common/process';
+import { listenPrivately, makePrivateDir, readOwnFile } from '../common/runtime';
 import { runCommand, type RunResult } from '../common/run';
 import { realRelayNet, type RelayNet } from './dns/net';
 
@@ -48,15 +49,23 @@ export interface InitSystem {
   run(argv: readonly string[], input?: string, timeoutMs?: number): Promise<RunResult>;
   startDaemon(argv: readonly string[]): DaemonHandle;
   read(path: string): string | null;
+  /**
+   * A file this agent wrote in its own folder, null when there is none; throws when something else
+   * is there (a symlink, which is never followed; another user's file).
+   */
+  readOwn(path: string): string | null;
   list(dir: string): string[];
   exists(path: string): boolean;
   write(path: string, text: string): void;
   /** Write a temp file, fsync, rename: a reader never sees half a file. */
   writeAtomic(path: string, text: string): void;
   remove(path: string): void;
-  makeDir(path: string, mode: number): void;
+  /** Its own folder, mode 0700; a symlink there is removed, not followed (what was removed is returned). */
+  makePrivateDir(path: string): string | null;
   /** A process's start time (field 22 of /proc/PID/stat), or null when it is gone. */
   processStart(pid: number): string | null;
+  /** What the kernel calls it (/proc/PID/comm), or null when it is gone. */
+  processName(pid: number): string | null;
   /**
    * Signals a process group, only while it has members: a group's ID cannot be taken by another
    * while one is left, so a group found non-empty is still the one that was started. False when
@@ -67,7 +76,7 @@ export interface InitSystem {
   processGroup(pgid: number): Array<{ pid: number; start: string }>;
   /** Signals one process; false when it is gone. */
   kill(pid: number, signal: NodeJS.Signals): boolean;
-  /** Serves a UNIX stream endpoint (a leftover socket file at its path is replaced). */
+  /** Serves a UNIX stream endpoint, mode 0600 (a leftover socket or a symlink at its path is replaced). */
   serve(endpoint: Endpoint, onError: (err: Error) => void): Served;
   now(): Date;
   sleep(ms: number): Promise<void>;
@@ -139,6 +148,7 @@ export const realSystem: InitSystem = {
       return [];
     }
   },
+  readOwn: readOwnFile,
   exists: (path) => existsSync(path),
   write(path, text) {
     writeFileSync(path, text);
@@ -147,10 +157,9 @@ export const realSystem: InitSystem = {
   remove(path) {
     rmSync(path, { force: true });
   },
-  makeDir(path, mode) {
-    mkdirSync(path, { recursive: true, mode });
-  },
+  makePrivateDir,
   processStart: (pid) => processStartTime(pid),
+  processName: (pid) => processName(pid),
   killGroup: killGroupIfAny,
   processGroup: (pgid) => processGroupMembers(pgid),
   kill(pid, signal) {
@@ -162,7 +171,6 @@ export const realSystem: InitSystem = {
     }
   },
   serve(endpoint, onError) {
-    rmSync(endpoint.path, { force: true });
     const server = createServer((s) => {
       s.on('error', () => undefined);
       if (!endpoint.readRequest) {
@@ -177,7 +185,7 @@ export const realSystem: InitSystem = {
       s.on('end', () => s.end(endpoint.answer(data)));
     });
     server.on('error', onError);
-    server.listen(endpoint.path);
+    listenPrivately(server, endpoint.path);
     return {
       close() {
         server.close();

@@ -56,7 +56,8 @@ export class PassthruAgent {
   ) {}
 
   start(): void {
-    this.sys.makePrivateDir(this.opts.runtimeDir);
+    const removed = this.sys.makePrivateDir(this.opts.runtimeDir);
+    if (removed) this.log.warn({ path: this.opts.runtimeDir }, `runtime folder: ${removed}`);
     this.removeClientSockets(); // left behind by a crash
     this.startStatus();
     this.load();
@@ -188,14 +189,8 @@ export class PassthruAgent {
   }
 
   private startStatus(): void {
-    this.sys.removeFile(this.opts.statusSocket);
-    const server = this.sys.createStatusServer((s) => {
-      s.on('error', () => undefined);
-      s.end(JSON.stringify(this.status()) + '\n');
-    });
-    server.on('error', (err) => this.log.error({ path: this.opts.statusSocket, err: err.message }, 'status endpoint failed'));
-    server.listen(this.opts.statusSocket);
-    this.statusServer = server;
+    this.statusServer = this.sys.statusServer(this.opts.statusSocket, () => `${JSON.stringify(this.status())}\n`, (err) =>
+      this.log.error({ path: this.opts.statusSocket, err: err.message }, 'status endpoint failed'));
   }
 
   status(): PassthruStatus {

@@ -49,6 +49,10 @@ const EVENT = /^<[0-9]>/;
 // About two seconds of retries (1, 2, 4, 8, then 16 ms apart) while the daemon's queue is full.
 const SEND_RETRIES = 130;
 const KEEPALIVE_MS = 30_000;
+// A connection is not read while one of its requests waits for room in the daemon's queue, nor
+// while this many of its requests are unanswered (wpa_ctrl asks one at a time): what a peer streams
+// waits in the kernel's buffers, not in the agent's memory, and reaches the daemon in the order sent.
+const MAX_UNANSWERED = 4;
 const WARN_EVERY_MS = 10_000;
 const lastWarned = new Map<string, { at: number; suppressed: number }>();
 
@@ -75,6 +79,8 @@ export class Conversation {
   private attachPending = false;
   private detaching = false;
   private pending = 0;
+  /** A request waits for room in the daemon's queue. */
+  private retrying = false;
   private hostEnded = false;
   private gather: Buffer[] = [];
   private gatherBytes = 0;
@@ -180,6 +186,7 @@ export class Conversation {
       return;
     }
     this.pending++;
+    if (this.pending >= MAX_UNANSWERED) this.tcp.pause();
     this.lingering = false;
     // A new request means the host has read what came before: its reply need not wait.
     this.lastWrite = -Infinity;
@@ -197,9 +204,13 @@ export class Conversation {
       this.dgram.send(req, this.env.daemonPath);
       this.env.counters.requests++;
       if (req.subarray(0, 6).toString() === 'ATTACH') this.attachPending = true;
+      this.retrying = false;
+      this.readOnIfRoom();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN' && attempt < SEND_RETRIES) {
+        this.retrying = true;
+        this.tcp.pause();
         this.retryTimer = setTimeout(() => this.sendToDaemon(req, attempt + 1), Math.min(1 << attempt, 16));
         return;
       }
@@ -208,6 +219,11 @@ export class Conversation {
       warnSparingly(this.env.log, { peer: this.peer, daemon: this.env.daemonPath, code }, 'daemon not reachable, closing connection');
       this.close(`daemon not reachable (${code})`);
     }
+  }
+
+  /** Reads the host again once no request waits for the daemon's queue and few are unanswered. */
+  private readOnIfRoom(): void {
+    if (!this.retrying && this.pending < MAX_UNANSWERED && !this.closed && !this.detaching) this.tcp.resume();
   }
 
   private fromDaemon(msg: Buffer): void {
@@ -222,6 +238,7 @@ export class Conversation {
     } else {
       c.replies++;
       if (this.pending > 0) this.pending--;
+      this.readOnIfRoom();
       if (this.attachPending) {
         this.attachPending = false;
         this.attached = msg.toString() === 'OK\n';

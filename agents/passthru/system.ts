@@ -1,7 +1,8 @@
 // Every side effect the passthru agent has, in one place tests can replace.
-import { chmodSync, mkdirSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { makePrivateDir, serveStatus } from '../common/runtime';
 import { openDatagramSocket, type DatagramSocket } from '../common/unix-dgram';
 
 export interface InterfaceAddress {
@@ -15,8 +16,8 @@ export interface PassthruSystem {
   openDatagram(onMessage: (msg: Buffer) => void, onError: (err: NodeJS.ErrnoException) => void): DatagramSocket;
   /** TCP server that keeps half-open connections: the host shuts its side before the reply. */
   createTcpServer(onConnection: (s: Socket) => void): Server;
-  /** A UNIX stream server for the status endpoint. */
-  createStatusServer(onConnection: (s: Socket) => void): Server;
+  /** The status endpoint: a UNIX stream socket (mode 0600) that answers each connection with answer(). */
+  statusServer(path: string, answer: () => string, onError: (err: Error) => void): Server;
   /**
    * Identity of a socket file, or null when it is not there or not a socket: device, inode and
    * the change time in nanoseconds, so a socket made anew is another even where the file system
@@ -24,7 +25,8 @@ export interface PassthruSystem {
    */
   socketIdentity(path: string): string | null;
   ipv4Addresses(): InterfaceAddress[];
-  makePrivateDir(path: string): void;
+  /** The agent's own folder, mode 0700; a symlink there is removed, not followed (what was removed is returned). */
+  makePrivateDir(path: string): string | null;
   listDir(path: string): string[];
   removeFile(path: string): void;
   removeDir(path: string): void;
@@ -33,7 +35,7 @@ export interface PassthruSystem {
 export const realSystem: PassthruSystem = {
   openDatagram: openDatagramSocket,
   createTcpServer: (onConnection) => createServer({ allowHalfOpen: true, noDelay: true }, onConnection),
-  createStatusServer: (onConnection) => createServer(onConnection),
+  statusServer: serveStatus,
   socketIdentity(path) {
     try {
       const st = statSync(path, { bigint: true });
@@ -49,10 +51,7 @@ export const realSystem: PassthruSystem = {
     }
     return out;
   },
-  makePrivateDir(path) {
-    mkdirSync(path, { recursive: true, mode: 0o700 });
-    chmodSync(path, 0o700); // mkdir's mode is masked by umask, and the folder may already exist
-  },
+  makePrivateDir,
   listDir(path) {
     try {
       return readdirSync(path);

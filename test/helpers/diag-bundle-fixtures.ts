@@ -177,6 +177,11 @@ export const EAP_USER_FILE = `# Phase 1
 export const SYSLOG = `Nov 26 15:00:58 wifibox daemon.info wpa_supplicant[812]: wlan0: CTRL-RSP-PASSWORD-0:rsp-Pw-19
 Nov 26 15:00:59 wifibox daemon.info wpa_supplicant[812]: wlan0: WPA: 4-Way Handshake failed - pre-shared key may be incorrect
 Nov 26 15:01:00 wifibox daemon.info wifibox-init[500]: {"level":40,"msg":"hostapd -o wpa_passphrase=log-pass-63 exited"}
+Nov 26 15:01:01 wifibox daemon.debug wpa_supplicant[812]: wlan0: Control interface command 'WPS_PIN any 48153624'
+Nov 26 15:01:02 wifibox daemon.debug wpa_supplicant[812]: wlan0: Control interface command 'WPS_REG 02:00:00:00:00:01 48153625'
+Nov 26 15:01:03 wifibox daemon.debug hostapd[813]: wlan0: Control interface command 'WPS_AP_PIN set 48153626 300'
+Nov 26 15:01:04 wifibox daemon.debug wpa_supplicant[812]: p2p-dev-wlan0: Control interface command 'P2P_CONNECT 02:00:00:00:00:02 48153627 display'
+Nov 26 15:01:05 wifibox daemon.debug wpa_supplicant[812]: wlan0: Control interface command 'SET_CRED 0 password cred-Pw-4411'
 `;
 
 export const REPORT_TEXT = `wifibox-diag: degraded (station)
@@ -208,7 +213,7 @@ export const SECRETS = [
   'pk-pass-99', 'pin-8642', 'ap-Passphrase-5521', 'ap-old-pass-0001', 'sae-ap-Pa55', 'radius-shh',
   'acct-shh-31', 'das-shh-77', 'wep0-ap-val', '51234567', 'hostapd-pk-44', 'psk-file-shared-01',
   'psk-file-guest 02', HEX_PSK_2, 'psk-file-old-03', 'eap-user-pw-1', EAP_HASH, 'rsp-Pw-19',
-  'log-pass-63', 'url-Pw-6612', 'list-pw-1', 'list-pw-2',
+  'log-pass-63', 'url-Pw-6612', 'list-pw-1', 'list-pw-2', '48153624', '48153625', '48153626', '48153627', 'cred-Pw-4411',
 ];
 
 export const KEPT = [
@@ -222,6 +227,7 @@ export const KEPT = [
   `keyid=guest 00:11:22:33:44:55 ${REDACTED}`, `#00:33:44:55:66:77 ${REDACTED}`,
   `"alice"\tMSCHAPV2\t"${REDACTED}"\t[2]`, `hash:${REDACTED}\t[2]`,
   `https://wifibox:${REDACTED}@mirror.example.org/alpine`, `CTRL-RSP-PASSWORD-0:${REDACTED}`,
+  `wlan0: Control interface command 'WPS_PIN ${REDACTED}`, `wlan0: Control interface command 'SET_CRED 0 password ${REDACTED}`,
 ];
 
 export const FILES: Record<string, string> = {

@@ -2,6 +2,7 @@
 // table (UDP and TCP), or stays silent, or answers with the TC bit; it remembers what it was asked.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, connect, type Server } from 'node:net';
+import { freePorts } from './forward';
 
 export interface Asked {
   id: number;
@@ -115,10 +116,13 @@ export function askUdp(server: { address: string; port: number }, msg: Buffer, t
   });
 }
 
-/** Asks over TCP (length-prefixed). */
-export function askTcp(server: { address: string; port: number }, msg: Buffer, timeoutMs = 2000): Promise<Buffer | null> {
+/** A message as TCP carries it: behind its two-byte length. */
+export const framed = (msg: Buffer): Buffer => Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 255]), msg]);
+
+/** Asks over TCP (length-prefixed), from `from` (an address of ours). */
+export function askTcp(server: { address: string; port: number }, msg: Buffer, timeoutMs = 2000, from = '127.0.0.1'): Promise<Buffer | null> {
   return new Promise((resolve) => {
-    const s = connect(server.port, server.address);
+    const s = connect({ port: server.port, host: server.address, localAddress: from });
     let buf = Buffer.alloc(0);
     const timer = setTimeout(() => finish(null), timeoutMs);
     const finish = (a: Buffer | null) => {
@@ -126,7 +130,7 @@ export function askTcp(server: { address: string; port: number }, msg: Buffer, t
       s.destroy();
       resolve(a);
     };
-    s.on('connect', () => s.write(Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 255]), msg])));
+    s.on('connect', () => s.write(framed(msg)));
     s.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) finish(buf.subarray(2, 2 + buf.readUInt16BE(0)));
@@ -135,11 +139,7 @@ export function askTcp(server: { address: string; port: number }, msg: Buffer, t
   });
 }
 
-/** A port free on every loopback address the test uses (bound once, then released). */
+/** A port free for UDP and TCP on loopback (bound once, then released): the relay takes both. */
 export async function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((res) => s.bind(0, '127.0.0.1', res));
-  const port = s.address().port;
-  s.close();
-  return port;
+  return (await freePorts(1))[0]!;
 }

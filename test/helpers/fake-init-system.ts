@@ -30,8 +30,8 @@ export class FakeInitSystem implements InitSystem {
   onRun: (argv: readonly string[], input?: string) => RunResult = () => ({ code: 0, stdout: '', stderr: '' });
   /** Programs that are not installed: starting them fails as spawn's ENOENT. */
   readonly missingPrograms = new Set<string>();
-  /** Processes of the machine (pid → start time, process group) that tests plant. */
-  readonly processes = new Map<number, { start: string; pgid: number }>();
+  /** Processes of the machine (pid → start time, process group, /proc/PID/comm) that tests plant. */
+  readonly processes = new Map<number, { start: string; pgid: number; comm: string }>();
   private clock = Date.UTC(2026, 10, 30, 12, 0, 0);
   /** The relay's sockets: where it listens is recorded; nothing is ever received. */
   readonly relayNet: RelayNet = {
@@ -74,7 +74,7 @@ export class FakeInitSystem implements InitSystem {
     };
     this.effects.push(`start ${argv.join(' ')}`);
     if (missing) settle({ code: -1, signal: null, spawnError: 'ENOENT' });
-    else this.processes.set(pid, { start: `t${pid}`, pgid: pid });
+    else this.processes.set(pid, { start: `t${pid}`, pgid: pid, comm: argv[0]!.split('/').pop()! });
     this.daemons.push(d);
     return {
       pid,
@@ -92,6 +92,10 @@ export class FakeInitSystem implements InitSystem {
 
   read(path: string): string | null {
     return this.files.get(path) ?? null;
+  }
+
+  readOwn(path: string): string | null {
+    return this.read(path);
   }
 
   list(dir: string): string[] {
@@ -127,12 +131,22 @@ export class FakeInitSystem implements InitSystem {
     this.files.delete(path);
   }
 
-  makeDir(path: string): void {
+  /** Folders whose makePrivateDir fails, as one planted by another user would: path → the error's message. */
+  readonly refusedDirs = new Map<string, string>();
+
+  makePrivateDir(path: string): null {
+    const refused = this.refusedDirs.get(path);
+    if (refused !== undefined) throw new Error(refused);
     this.dirs.add(path);
+    return null;
   }
 
   processStart(pid: number): string | null {
     return this.processes.get(pid)?.start ?? null;
+  }
+
+  processName(pid: number): string | null {
+    return this.processes.get(pid)?.comm ?? null;
   }
 
   killGroup(pgid: number, signal: NodeJS.Signals): boolean {

@@ -101,8 +101,8 @@ export class FakeSystem implements PassthruSystem {
     throw new Error('FakeSystem.createTcpServer is not used by these tests');
   }
 
-  createStatusServer(): never {
-    throw new Error('FakeSystem.createStatusServer is not used by these tests');
+  statusServer(): never {
+    throw new Error('FakeSystem.statusServer is not used by these tests');
   }
 
   socketIdentity(): string | null {
@@ -113,7 +113,9 @@ export class FakeSystem implements PassthruSystem {
     return [];
   }
 
-  makePrivateDir(): void {}
+  makePrivateDir(): null {
+    return null;
+  }
 
   listDir(): string[] {
     return [];

@@ -1,6 +1,6 @@
 // The contracts the agents share (agents/common/): what a wrong answer here would break in more
 // than one agent at once.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -67,6 +67,28 @@ describe('atomic writes (common/files.ts)', () => {
     expect(() => writeFileAtomic(target, '{}')).toThrow();
     expect(readdirSync(dir)).toEqual(['daemons.json']);
     expect(readdirSync(target)).toEqual(['in-the-way']);
+  });
+
+  it('a symlink planted at the temp name or at the file is never written through: its target stays as it was', () => {
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'precious\n');
+    const file = join(dir, 'udhcpd.conf');
+    symlinkSync(victim, `${file}.tmp-${process.pid}`);
+    writeFileAtomic(file, 'rendered\n');
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(lstatSync(file).isFile()).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe('rendered\n');
+    // A dangling link would make a new file wherever it points; and a link at the file itself.
+    const elsewhere = join(dir, 'elsewhere');
+    symlinkSync(elsewhere, `${file}.tmp-${process.pid}`);
+    rmSync(file);
+    symlinkSync(victim, file);
+    writeFileAtomic(file, 'again\n');
+    expect(existsSync(elsewhere)).toBe(false);
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(lstatSync(file).isFile()).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe('again\n');
+    expect(readdirSync(dir).sort()).toEqual(['udhcpd.conf', 'victim']);
   });
 });
 

@@ -187,6 +187,43 @@ describe('Conversation: a peer that streams without end', () => {
   });
 });
 
+describe('Conversation: a host that sends on and on', () => {
+  /** Requests written one by one, each a read of its own; what reached the daemon, joined. */
+  async function sendEach(h: Harness, n: number): Promise<string> {
+    const all = Array.from({ length: n }, (_, i) => `R${i};`);
+    for (const r of all) {
+      h.host.sock.write(r);
+      await sleep(3);
+    }
+    return all.join('');
+  }
+  const atDaemon = (h: Harness) => h.dgram.sent.map((d) => d.msg.toString());
+
+  it('is not read while a request waits for room in the daemon\'s queue: that one is retried alone, and all arrive in order', async () => {
+    const h = await open({ idleMs: 10_000 });
+    h.sys.onSend = (_msg, _dest, sock) => setImmediate(() => sock.deliver('OK\n'));
+    h.sys.failNextSends('EAGAIN', 40);
+    const all = await sendEach(h, 20);
+    await waitFor('everything at the daemon', () => atDaemon(h).join('').length === all.length, 3000);
+    expect(atDaemon(h).join('')).toBe(all);
+    expect(atDaemon(h)[0]).toBe('R0;');
+    expect(h.counters).toMatchObject({ errors: 0, bytesIn: all.length });
+  });
+
+  it('is not read while four of its requests are unanswered; each reply lets the next in', async () => {
+    const h = await open({ idleMs: 10_000 });
+    const all = await sendEach(h, 12);
+    await sleep(30);
+    expect(atDaemon(h)).toEqual(['R0;', 'R1;', 'R2;', 'R3;']);
+    for (let i = 0; atDaemon(h).join('') !== all; i++) {
+      expect(i).toBeLessThan(12);
+      h.dgram.deliver('OK\n');
+      await sleep(10);
+    }
+    expect(h.host.received().toString()).toMatch(/^(OK\n)+$/);
+  });
+});
+
 describe('Conversation: a client path left by a crashed run', () => {
   it('is removed and bound again', async () => {
     const h = await open({}, { stale: true });

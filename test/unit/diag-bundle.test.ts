@@ -213,6 +213,12 @@ describe('redactSecrets: the rules', () => {
     ['WPA: PTK - hexdump(len=48): 01 02', `WPA: PTK - hexdump(len=48): ${REDACTED}`],
     ['-----BEGIN PRIVATE KEY-----\nMIIE\nAbC=\n-----END PRIVATE KEY-----', `-----BEGIN PRIVATE KEY-----\n${REDACTED}\n-----END PRIVATE KEY-----`],
     ['psk="x"\r\nssid="y"\r\n', `psk="${REDACTED}"\r\nssid="y"\r\n`],
+    // forwarding.conf: socat's PROXY address carries its user and password.
+    ['TCP4-LISTEN:3128,fork PROXY:10.0.0.2:example.org:443,proxyauth=alice:pw', `TCP4-LISTEN:3128,fork PROXY:10.0.0.2:example.org:443,proxyauth=${REDACTED}`],
+    // The daemons' own debug lines quote each control command, PINs and all.
+    ["wlan0: Control interface command 'WPS_PIN any 12345670'", `wlan0: Control interface command 'WPS_PIN ${REDACTED}`],
+    ["CTRL_IFACE: wps_reg 02:00:00:00:00:01 12345670", `CTRL_IFACE: wps_reg ${REDACTED}`],
+    ["> p2p_connect 02:00:00:00:00:02 12345670 keypad", `> p2p_connect ${REDACTED}`],
   ])('%s', (input, expected) => {
     expect(r(input)).toBe(expected);
   });

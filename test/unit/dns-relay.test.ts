@@ -1,15 +1,16 @@
 // The DNS relay on loopback: fake upstream servers on 127.0.0.2 and .3, the relay on 127.0.0.1,
 // a "LAN" of 127.0.0.0/24 (127.0.1.x is outside it). No root: ports are unprivileged.
 import { createSocket } from 'node:dgram';
+import { connect, type Socket } from 'node:net';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DnsRelay } from '../../agents/init/dns/relay';
-import { realRelayNet } from '../../agents/init/dns/net';
+import { realRelayNet, type RelayNet } from '../../agents/init/dns/net';
 import { canonicalAddress } from '../../agents/init/dns/lan';
 import { parseQuery, servfail } from '../../agents/init/dns/message';
-import { addressIn, answer, askTcp, askUdp, FakeDnsServer, freePort, query, readQuestion } from '../helpers/fake-dns';
+import { addressIn, answer, askTcp, askUdp, FakeDnsServer, framed, freePort, query, readQuestion } from '../helpers/fake-dns';
 import { rng } from '../helpers/rng';
-import { waitFor } from '../../lab/proc';
+import { sleep, waitFor } from '../../lab/proc';
 
 const RELAY = '127.0.0.1';
 const LAN = { address: RELAY, prefixLength: 24 };
@@ -96,10 +97,75 @@ describe('DNS relay', () => {
     otherPort.close();
   });
 
-  it('never answers a peer outside the LAN network', async () => {
+  it('never answers a peer outside the LAN network, over UDP or TCP', async () => {
     expect(await askUdp(at(), query('portal.wireless.lab', 1), 500, '127.0.1.5')).toBeNull();
     expect(relay.status().counters).toMatchObject({ droppedOutsidePeer: 1, queries: 0 });
+    expect(await askTcp(at(), query('portal.wireless.lab', 2), 500, '127.0.1.5')).toBeNull();
+    expect(relay.status().counters).toMatchObject({ droppedOutsidePeer: 2, queries: 0, tcpQueries: 0 });
     expect(up1.asked).toHaveLength(0);
+  });
+
+  it('a TCP query longer than 4096 bytes closes its connection unanswered, and is counted', async () => {
+    const s = connect(relayPort, RELAY);
+    const closed = new Promise<string>((res) => {
+      let got = '';
+      s.on('data', (d) => (got += d.toString('hex')));
+      s.on('close', () => res(got));
+      s.on('error', () => undefined);
+    });
+    s.write(Buffer.concat([Buffer.from([0x13, 0x88]), query('portal.wireless.lab', 4), Buffer.alloc(5000 - query('portal.wireless.lab', 4).length)]));
+    expect(await closed).toBe('');
+    expect(relay.status().counters).toMatchObject({ droppedOversized: 1, queries: 0, tcpQueries: 0 });
+    expect(up1.asked).toHaveLength(0);
+  });
+
+  describe('a TCP connection that pipelines queries', () => {
+    /** A connection of the host's that sends `n` queries at once and reads nothing back; names of 243 bytes with `long`. */
+    function pipeline(n: number, long = false): Socket {
+      const s = connect(relayPort, RELAY);
+      s.on('error', () => undefined);
+      s.pause();
+      const tail = long ? `.${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}` : '.lab';
+      s.write(Buffer.concat(Array.from({ length: n }, (_, i) => framed(query(`host${i}${long ? 'x'.repeat(46 - String(i).length) : ''}${tail}`, i & 0xffff)))));
+      return s;
+    }
+
+    it('has sixteen of them in flight at a time', async () => {
+      up1.mode = 'silent';
+      up2.mode = 'silent';
+      relay.setServers(['127.0.0.2'], 'wireless');
+      const s = pipeline(100);
+      await waitFor('queries in flight', () => relay.status().inFlight >= 16, 2000, 5);
+      await sleep(50);
+      expect(relay.status()).toMatchObject({ inFlight: 16, counters: { tcpQueries: 16 } });
+      s.destroy();
+    });
+
+    it('whose host reads nothing back: the answers waiting for it stay near 64 KiB, and it is read no further', async () => {
+      const sockets: Socket[] = [];
+      relay.close();
+      const net: RelayNet = { ...realRelayNet, tcpServer: (a, p, on) => realRelayNet.tcpServer(a, p, (s) => on(sockets[sockets.push(s) - 1]!)) };
+      relay = new DnsRelay(net, { port: relayPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256 }, pino({ level: 'silent' }), () => new Date());
+      await relay.listen([LAN]);
+      relay.setServers([], 'none'); // every answer a SERVFAIL at once
+      // 40,000 SERVFAILs of 261 bytes: 10 MB, more than the kernel's buffers take between the two.
+      const s = pipeline(40_000, true);
+      let most = 0;
+      let before = -1;
+      // Until the relay takes no more: the kernel's buffers between the two are full.
+      await waitFor('the relay to stop taking queries', async () => {
+        for (const x of sockets) most = Math.max(most, x.writableLength);
+        const now = relay.status().counters.tcpQueries;
+        const still = now === before;
+        before = now;
+        await sleep(100);
+        return still;
+      }, 20_000, 0);
+      expect(before).toBeLessThan(40_000);
+      // 64 KiB, and the answers to the sixteen queries in flight when it was reached (261 bytes each).
+      expect(most).toBeLessThan(64 * 1024 + 16 * 263);
+      s.destroy();
+    });
   });
 
   it('1000 malformed, truncated and oversized packets: dropped and counted; every later reply carries its own question', async () => {

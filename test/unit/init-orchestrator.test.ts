@@ -7,6 +7,7 @@ import type { InitOptions } from '../../agents/init/options';
 import { Orchestrator } from '../../agents/init/orchestrator';
 import { makePlan } from '../../agents/init/plan';
 import { FakeInitSystem, settle } from '../helpers/fake-init-system';
+import { capturingLogger } from '../helpers/log-lines';
 import { sampleConfig } from '../helpers/samples';
 
 const STATION = ['wpa_supplicant/appliance'];
@@ -163,6 +164,13 @@ describe('wifibox-init orchestrator', () => {
     expect(status().leaseEvent.reason).toBe('RENEW');
   });
 
+  it('radvd finds no file at its pid file\'s path (radvd would write through a symlink there)', async () => {
+    sys.files.set('/run/wifibox-init/radvd.pid', 'left there');
+    await orchestrator(STATION6).up();
+    expect(sys.started('radvd')[0]!.argv.join(' ')).toMatch(/ -p \/run\/wifibox-init\/radvd\.pid$/);
+    expect(sys.read('/run/wifibox-init/radvd.pid')).toBeNull();
+  });
+
   it('relay = no: a new IPv6 DNS reloads radvd with SIGHUP instead of restarting it', async () => {
     await orchestrator(STATION6, RELAY_OFF).up();
     report({ reason: 'ROUTERADVERT', interface: 'wlan0', nd1_rdnss1_servers: '2001:db8:77::53' });
@@ -181,9 +189,9 @@ describe('wifibox-init orchestrator', () => {
   });
 
   it('what a killed predecessor left is stopped by PID and start time; a reused PID is left alone', async () => {
-    sys.processes.set(500, { start: 't500', pgid: 500 });
-    sys.processes.set(501, { start: 't501', pgid: 500 }); // its privsep helper
-    sys.processes.set(600, { start: 'someone-else', pgid: 600 });
+    sys.processes.set(500, { start: 't500', pgid: 500, comm: 'dhcpcd' });
+    sys.processes.set(501, { start: 't501', pgid: 500, comm: 'dhcpcd' }); // its privsep helper
+    sys.processes.set(600, { start: 'someone-else', pgid: 600, comm: 'udhcpd' });
     sys.files.set('/run/wifibox-init/daemons.json', JSON.stringify({ dhcpcd: { pid: 500, start: 't500' }, udhcpd: { pid: 600, start: 't600' } }));
     await orchestrator().up();
     expect(sys.effects).toContain('signal group 500 SIGTERM');
@@ -198,11 +206,37 @@ describe('wifibox-init orchestrator', () => {
   });
 
   it('takes over with the signal each daemon was recorded with', async () => {
-    sys.processes.set(700, { start: 't700', pgid: 700 });
+    sys.processes.set(700, { start: 't700', pgid: 700, comm: 'dhcpcd' });
     sys.files.set('/run/wifibox-init/daemons.json', JSON.stringify({ dhcpcd: { pid: 700, start: 't700', takeover: 'SIGKILL' } }));
     await orchestrator().up();
     expect(sys.effects).toContain('signal group 700 SIGKILL');
     expect(sys.effects).not.toContain('signal group 700 SIGTERM');
+  });
+
+  it('a run folder it may not use: nothing is started, and the reason is logged (syslog: supervise-daemon drops stderr)', async () => {
+    const refusal = '/run/wifibox-init belongs to user 65534, not to 0: refusing to use it; remove it';
+    sys.refusedDirs.set('/run/wifibox-init', refusal);
+    const { log, out } = capturingLogger();
+    const cfg = sampleConfig(STATION);
+    await expect(new Orchestrator(cfg, makePlan(cfg, { lanInterface: 'eth0', wirelessInterface: 'wlan0' }), OPTS, sys, log).up()).rejects.toThrow(refusal);
+    expect(out.map((l) => JSON.parse(l))).toContainEqual(expect.objectContaining({ level: 60, err: refusal, msg: 'cannot use the run folder; not starting' }));
+    expect(sys.effects).toEqual([]);
+    expect(sys.endpoints.size).toBe(0);
+  });
+
+  it('a planted record naming another process, with its very PID and start time, gets it no signal', async () => {
+    sys.processes.set(800, { start: 't800', pgid: 800, comm: 'sshd' });
+    sys.processes.set(900, { start: 't900', pgid: 900, comm: 'dhcpcd' });
+    sys.processes.set(1, { start: 't1', pgid: 1, comm: 'init' });
+    sys.files.set('/run/wifibox-init/daemons.json', JSON.stringify({
+      dhcpcd: { pid: 800, start: 't800', takeover: 'SIGKILL' }, // the right identity, not dhcpcd
+      sshd: { pid: 900, start: 't900' }, // a daemon wifibox-init never runs
+      udhcpd: { pid: 1, start: 't1' },
+      radvd: { pid: '900', start: 't900' },
+    }));
+    await orchestrator().up();
+    expect(sys.effects.filter((e) => /^signal (group )?(1|800|900) /.test(e))).toEqual([]);
+    expect([800, 900, 1].every((pid) => sys.processes.has(pid))).toBe(true);
   });
 
   it('releases the wireless PCI device only when the guest shuts down', async () => {

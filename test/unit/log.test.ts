@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createLogger,
@@ -10,21 +9,13 @@ import {
   type LogLevelName,
 } from '../../agents/common/log';
 import { openDatagramSocket, type DatagramSocket } from '../../agents/common/unix-dgram';
+import { logLines } from '../helpers/log-lines';
 
 // Built from local-time parts so the expected text does not depend on TZ.
 const WHEN = new Date(2024, 0, 5, 3, 4, 5);
 const STAMP = 'Jan  5 03:04:05';
 
-function lines() {
-  const out: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out.push(...chunk.toString().split('\n').filter((l) => l !== ''));
-      done();
-    },
-  });
-  return { out, stream };
-}
+const lines = logLines;
 
 describe('parseLogLevel', () => {
   it('accepts every level name, ignoring case and surrounding space', () => {

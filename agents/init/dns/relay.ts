@@ -26,6 +26,13 @@ export interface RelaySettings {
 const MAX_QUERY_BYTES = 4096;
 const MAX_TCP_CLIENTS = 64;
 const TCP_IDLE_MS = 10_000;
+/**
+ * Pipelined TCP queries (RFC 7766) are taken this many at a time per connection, and none while
+ * that many bytes of answers wait for the host to read them; the connection is not read meanwhile.
+ * Whatever a host sends without reading, the relay holds a bounded amount of it.
+ */
+const MAX_TCP_PIPELINE = 16;
+const MAX_TCP_UNREAD = 64 * 1024;
 
 export class DnsRelay {
   readonly stats = new RelayStats();
@@ -125,26 +132,37 @@ export class DnsRelay {
     s.on('error', () => undefined);
     s.setTimeout(TCP_IDLE_MS, () => s.destroy());
     let buf = Buffer.alloc(0);
-    s.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 2) {
+    let pipelined = 0;
+    const take = (): void => {
+      while (buf.length >= 2 && pipelined < MAX_TCP_PIPELINE && s.writableLength < MAX_TCP_UNREAD && !s.destroyed) {
         const len = buf.readUInt16BE(0);
         if (len > MAX_QUERY_BYTES) {
           this.stats.counters.droppedOversized++;
           s.destroy();
           return;
         }
-        if (buf.length < 2 + len) return;
+        if (buf.length < 2 + len) break;
         const msg = Buffer.from(buf.subarray(2, 2 + len));
         buf = buf.subarray(2 + len);
         const q = this.admit(msg, peer);
         if (!q) continue;
         this.stats.counters.tcpQueries++;
+        pipelined++;
         void this.relay(q, msg, true).then((answer) => {
+          pipelined--;
           if (!s.destroyed) s.write(Buffer.concat([frameLength(answer.length), answer]));
+          take();
         });
       }
+      // More than a query's worth not taken yet: read no further until it is.
+      if (buf.length > 2 + MAX_QUERY_BYTES) s.pause();
+      else s.resume();
+    };
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      take();
     });
+    s.on('drain', take);
   }
 
   /** Asks the current servers in turn; resolves with what goes back to the host (its own ID). */

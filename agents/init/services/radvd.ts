@@ -18,9 +18,21 @@ export class RadvdService extends SupervisedDaemon {
     return path;
   }
 
+  private get pidFile(): string {
+    return join(this.ctx.opts.runDir, 'radvd.pid');
+  }
+
   protected prepare(): readonly string[] {
-    const o = this.ctx.opts;
-    return [o.tools.radvd, '-n', '-C', this.render(), '-p', join(o.runDir, 'radvd.pid')];
+    this.afterExit();
+    return [this.ctx.opts.tools.radvd, '-n', '-C', this.render(), '-p', this.pidFile];
+  }
+
+  /**
+   * radvd opens its pid file following a symlink: none may be waiting for it there, from a crash
+   * or planted. Removed before each start (unlinked, never followed).
+   */
+  protected afterExit(): void {
+    this.ctx.sys.remove(this.pidFile);
   }
 
   async onWireless(c: WirelessChange): Promise<void> {
