@@ -88,9 +88,10 @@ export class PassthruAgent {
     }
     // A reload of a file with new errors (a half-saved or mistyped edit) must not close ports that
     // work: the configuration read before stays until the file is right. Errors the running
-    // configuration already had do not count (its valid lines are served, as at start).
-    const known = new Set((this.config?.problems ?? []).filter((p) => p.severity === 'error').map((p) => p.message));
-    if (this.config && parsed.problems.some((p) => p.severity === 'error' && !known.has(p.message))) {
+    // configuration already had do not count (its valid lines are served, as at start), even
+    // where lines added above them changed the line numbers they quote.
+    const known = new Set((this.config?.problems ?? []).filter((p) => p.severity === 'error').map(errorKey));
+    if (this.config && parsed.problems.some((p) => p.severity === 'error' && !known.has(errorKey(p)))) {
       const kept = `${this.opts.config}: has errors; keeping the configuration read before until they are fixed`;
       this.log.error(kept);
       this.loadProblems.push(kept);
@@ -229,4 +230,9 @@ export class PassthruAgent {
     this.sys.removeFile(this.opts.statusSocket);
     this.sys.removeDir(this.opts.runtimeDir);
   }
+}
+
+/** An error's message with the line numbers it quotes set aside ("the socket on line 4"). */
+function errorKey(p: ConfigProblem): string {
+  return p.message.replace(/\bline \d+/g, 'line N');
 }

@@ -126,6 +126,24 @@ describe('passthru agent plan', () => {
     expect(agent.status().problems).toEqual([]);
   });
 
+  it('a reload whose old errors moved to other lines (lines added above them) is not new errors: it applies', async () => {
+    const a = port();
+    const b = a + 1;
+    const dup = `path=/x/c,port=${a}`;
+    const { agent, file } = setup(`network=127.0.0.1:255.0.0.0\nsockets="path=/x/a,port=${a}\n${dup}"\n`, [
+      { iface: 'eth0', address: '127.0.0.1', netmask: '255.0.0.0' },
+    ]);
+    agent.start();
+    await waitFor('port a', () => agent.status().ports[0]?.listening === true, 3000);
+    expect(agent.status().problems.join('\n')).toMatch(/already used by the socket on line 2/);
+    writeFileSync(file, `# a comment\n\nnetwork=127.0.0.1:255.0.0.0\nsockets="path=/x/a,port=${a}\n${dup}\npath=/x/b,port=${b}"\n`);
+    agent.reload();
+    await waitFor('port b', () => agent.status().ports.some((x) => x.port === b && x.listening), 3000);
+    expect(agent.status().problems.join('\n')).toMatch(/already used by the socket on line 4/);
+    expect(agent.status().problems.join('\n')).not.toMatch(/keeping the configuration read before/);
+    await agent.stop();
+  });
+
   it('never listens on 0.0.0.0, nor before network= is eth0\'s own address', async () => {
     const p = port();
     const addrs: InterfaceAddress[] = [];
