@@ -114,13 +114,13 @@ export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
   const failures = soakFailures(r);
   const lines = [
     SOAK_MARKS.start,
-    `## Soak: ${minutes} minutes under steady load and periodic faults`,
+    `## Soak: ${minutes} minute${minutes === 1 ? '' : 's'} under steady load and periodic faults`,
     '',
     `Command: \`${x.command}\` — run ${r.startedAt}, took ${secs(r.tookMs)} s.`,
     machineLine(x.machine, x.programs),
     '',
     `The guest as the fault suite boots it (below), inside its budget (${GUEST_BUDGET.memoryMB} MB for all its processes, CPU ${GUEST_BUDGET.cpus}),`,
-    `for ${minutes} minutes: ${LOAD_CLIENTS} host clients each ask wpa_supplicant for their own network's ssid through the host's`,
+    `for ${minutes} minute${minutes === 1 ? '' : 's'}: ${LOAD_CLIENTS} host clients each ask wpa_supplicant for their own network's ssid through the host's`,
     `socat (\`-t 3600\`) and wifibox-passthru, and pause ${o.paceMs} ms after each reply (steady load, not a flood); the reach`,
     'probe fetches a page from the wireless network through the NAT every 50 ms; the host looks up',
     `\`portal.wireless.lab\` through wifibox-init's DNS relay every ${o.lookupEveryMs / 1000} s. Every ${o.faultEveryMs / 1000} s one fault, in turn:`,
