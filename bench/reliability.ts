@@ -135,7 +135,7 @@ export async function runSoakBench(argv: string[]): Promise<void> {
   let failures: string[] = [];
   await inLab({ lab: () => lab, cleanup, interrupt }, async () => {
     log('bringing the lab up and booting the guest');
-    lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget: GUEST_BUDGET, distDir: dist.dir });
+    lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget: GUEST_BUDGET, distDir: dist.dir, agentNodeFlags: ['--trace-gc'] });
     const { ctx, baseline } = await bootGuest(lab);
     log(`soaking for ${minutes} min`);
     const result = await runSoak(ctx, baseline, soakOptions(minutes * 60_000), log);

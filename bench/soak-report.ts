@@ -1,6 +1,7 @@
 // The soak's figures (each agent's growth after warm-up, its descriptors) and its section of
 // docs/RELIABILITY.md.
 import { GUEST_BUDGET, LOAD_CLIENTS } from '../lab/faults';
+import type { GcRun } from './gc-trace';
 import { machineLine, type MachineFacts } from './machine';
 import type { SectionMarks } from './sections';
 import { SOAK_ROTATION, type SoakResult, type SoakSample } from './soak';
@@ -144,6 +145,7 @@ export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
       return [row('PSS', f.pss, target(f.pss)), row('PSS less its file-backed share', f.pssOwn, 'for information'), row('private dirty', f.privateDirty, target(f.privateDirty))];
     }),
     '',
+    ...gcTable(r),
     '| agent | descriptors at rest, before → after | under load after warm-up, min–max | under load, first → last window (medians) |',
     '|---|---|---|---|',
     ...Object.entries(figures).map(([name, f]) =>
@@ -174,6 +176,23 @@ export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
     SOAK_MARKS.end,
   ];
   return lines.join('\n');
+}
+
+/** What each agent's collections after warm-up left: live heap (mark-compacts) against all of it. */
+function gcTable(r: SoakResult): string[] {
+  if (!r.gc) return [];
+  const run = (g: GcRun | null) => (g ? `${g.count} | ${g.firstAfterMB} → ${g.lastAfterMB}` : '0 | —');
+  return [
+    'The agents ran with `--trace-gc` (the one flag the soak adds to the package\'s own): what a',
+    'mark-compact leaves is the live heap; what a scavenge leaves also holds the old generation\'s',
+    'garbage, which only a mark-compact frees. An agent that allocates little can go a whole soak',
+    'without one, and its private dirty then grows by garbage, not by what it keeps.',
+    '',
+    '| agent | mark-compacts after warm-up | heap after them, first → last, MB (2²⁰ bytes) | scavenges | heap after them, first → last, MB |',
+    '|---|---:|---|---:|---|',
+    ...Object.entries(r.gc).map(([name, g]) => `| ${name} | ${run(g.markCompacts)} | ${run(g.scavenges)} |`),
+    '',
+  ];
 }
 
 /** About twenty samples, evenly spread: the trend at a glance. */

@@ -15,6 +15,7 @@ import { ControlLoad, type LoadCounts } from '../lab/load';
 import { isSameProcess, sleep, waitFor, type LabProcess } from '../lab/proc';
 import { initStatus } from '../lab/status';
 import { WIRELESS_NAME } from '../lab/wireless';
+import { summarizeGcTrace, type GcSummary } from './gc-trace';
 import type { Log } from './harness';
 import { smapsRollup } from './memory';
 
@@ -103,6 +104,8 @@ export interface SoakResult {
   /** Whether each agent is still the process it was at the start. */
   alive: Record<string, boolean>;
   budget: BudgetUse | null;
+  /** Each agent's garbage collections after warm-up, from its log when it runs with --trace-gc; null without. */
+  gc: Record<string, GcSummary> | null;
 }
 
 /** Runs `fn` now and at every multiple of `ms` after, one at a time, until stop(). */
@@ -160,6 +163,9 @@ export async function runSoak(c: FaultContext, baseline: GuestHoldings, o: SoakO
   const end = t0 + o.durationMs;
   const load = new ControlLoad(lab, c.bridge.path, LOAD_CLIENTS, o.paceMs);
   load.start();
+  // Where each agent's log stood when warm-up ended: its GCs from there on are the soak's.
+  let logsAtWarm: Record<string, number> = {};
+  const warmed = setTimeout(() => (logsAtWarm = Object.fromEntries(Object.entries(agents).map(([name, p]) => [name, p.output().length]))), o.warmupMs);
   const samples: SoakSample[] = [];
   const sampler = every(o.sampleEveryMs, async () => {
     samples.push(await sample(c, agents, t0));
@@ -196,7 +202,11 @@ export async function runSoak(c: FaultContext, baseline: GuestHoldings, o: SoakO
   await sleep(end - Date.now()); // the soak's length itself
   await faulting;
   await Promise.all([sampler.stop(), looker.stop()]);
+  clearTimeout(warmed);
   const counts = await load.stop();
+  const gc = lab.opts.agentNodeFlags.includes('--trace-gc')
+    ? Object.fromEntries(Object.entries(agents).map(([name, p]) => [name, summarizeGcTrace(p.output().slice(logsAtWarm[name] ?? 0))]))
+    : null;
   const longestGapMs = c.reach.longestGap(t0, Date.now());
   await waitFor('no connection left at the passthrough', () => passthruAtRest(lab), 15_000, 100).catch(() => undefined);
   const leaks = await leftovers(lab, pids, baseline);
@@ -214,5 +224,6 @@ export async function runSoak(c: FaultContext, baseline: GuestHoldings, o: SoakO
     leaks,
     alive: Object.fromEntries(Object.entries(agents).map(([name, p]) => [name, isSameProcess(p)])),
     budget: lab.budgetUse(),
+    gc,
   };
 }

@@ -1,6 +1,8 @@
 // The soak's figures (bench/soak-report.ts) from made-up samples: which samples each window takes,
-// medians rather than single readings, agents gone from a sample, restarts, what fails a soak.
+// medians rather than single readings, agents gone from a sample, restarts, what fails a soak; and
+// V8's --trace-gc lines read back (bench/gc-trace.ts).
 import { describe, expect, it } from 'vitest';
+import { summarizeGcTrace } from '../../bench/gc-trace';
 import { soakOptions, type AgentSample, type SoakResult, type SoakSample } from '../../bench/soak';
 import { agentFigures, restarts, soakFailures } from '../../bench/soak-report';
 
@@ -23,6 +25,7 @@ function soak(memory: (t: number) => AgentSample | null, daemons: (t: number) =>
     leaks: [],
     alive: { 'wifibox-init': true },
     budget: { limitBytes: 50331648, maxUsageBytes: 3e7, failcnt: 0, oomKills: 0, usageBytes: 2e7, rssBytes: 1e7 },
+    gc: null,
   };
 }
 
@@ -76,5 +79,28 @@ describe('the soak\'s figures', () => {
       'wpa-killed at 10 s: timed out',
       'left over: wifibox-init fds: 21, was 20',
     ]);
+  });
+});
+
+/** An agent's log with --trace-gc: V8's lines among its own. */
+const TRACED_LOG = [
+  '[12841:0x9dddf40]       81 ms: Scavenge 5.0 (5.1) -> 4.5 (6.1) MB, 0.62 / 0.00 ms  (average mu = 1.000, current mu = 1.000) allocation failure; ',
+  '{"level":30,"time":1764510000000,"msg":"daemon started","daemon":"dhcpcd","pid":123}',
+  '[12841:0x9dddf40]     8238 ms: Mark-Compact (reduce) 6.2 (7.6) -> 4.5 (6.4) MB, 2.90 / 0.01 ms  (+ 0.1 ms in 1 steps since start of marking, biggest step 0.1 ms, walltime since start of marking 8 ms) (average mu = 1.000, current mu = 1.000) finalize incremental marking via task; GC in old space requested',
+  '[12841:0x9dddf40]   242835 ms: Scavenge 6.0 (6.1) -> 5.0 (6.4) MB, 0.50 / 0.00 ms  (average mu = 0.994, current mu = 0.994) allocation failure; ',
+  '[12841:0x9dddf40]  1171497 ms: Mark-Compact 10.3 (13.5) -> 6.0 (13.5) MB, 3.10 / 0.00 ms  (average mu = 0.990, current mu = 0.990) allocation failure; scavenge might not succeed',
+  '[12841:0x9dddf40]  1172835 ms: Scavenge 6.9 (7.4) -> 6.0 (7.4) MB, 0.52 / 0.00 ms  (average mu = 0.994, current mu = 0.994) allocation failure; ',
+].join('\n');
+
+describe('--trace-gc lines in an agent\'s log', () => {
+  it('counts scavenges and mark-compacts with the heap after the first and the last, among the agent\'s own log lines', () => {
+    expect(summarizeGcTrace(TRACED_LOG)).toEqual({
+      markCompacts: { count: 2, firstAfterMB: 4.5, lastAfterMB: 6 },
+      scavenges: { count: 3, firstAfterMB: 4.5, lastAfterMB: 6 },
+    });
+  });
+
+  it('no collection in the log: none of either', () => {
+    expect(summarizeGcTrace('{"level":30,"msg":"Scavenge 1.0 (2.0) -> 1.0 (2.0) MB"}\n')).toEqual({ markCompacts: null, scavenges: null });
   });
 });
