@@ -198,7 +198,7 @@ function insideList(runs: RunFigures[]): string {
 function medianMemory(runs: RunFigures[], get: (r: RunFigures) => Memory | null): Memory | null {
   const m = runs.map(get).filter((x): x is Memory => x !== null);
   const f = (k: keyof Memory) => medianOf(m.map((x) => x[k]));
-  return m.length ? { rss: f('rss'), pss: f('pss'), privateClean: f('privateClean'), privateDirty: f('privateDirty'), pageTables: f('pageTables'), processes: f('processes') } : null;
+  return m.length ? { rss: f('rss'), pss: f('pss'), privateClean: f('privateClean'), privateDirty: f('privateDirty'), pssFile: f('pssFile'), pageTables: f('pageTables'), processes: f('processes') } : null;
 }
 
 function memoryTable(ours: RunFigures[], old: RunFigures[]): string[] {

@@ -38,3 +38,8 @@ export function machineFacts(): MachineFacts {
     git: `${firstLine(['git', '-C', repoRoot(), 'rev-parse', '--short=10', 'HEAD'])}${dirty}`,
   };
 }
+
+/** The report's Machine: line, with the versions of the programs it measured. */
+export function machineLine(m: MachineFacts, programs: readonly string[]): string {
+  return `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}${programs.map((p) => `, ${p}`).join('')} (tree ${m.git}).`;
+}

@@ -2,6 +2,7 @@
 // then wifibox-init against the old OpenRC sequence, then wifibox-diag against the same information
 // by hand, then wifibox-forward against socat; `npm run bench -- init [...]`, `-- diag [...]` or
 // `-- forward [...]` runs only that one.
+// `soak [--minutes N]` and `reliability` (npm run soak, npm run reliability) write docs/RELIABILITY.md.
 // The same bundle also runs as the bench's client (in the lab's host namespace), as its launcher
 // (in the guest) and as the forwarding bench's load; the orchestrators start those modes themselves.
 import { runClient } from './client';
@@ -10,6 +11,7 @@ import { runForwardBench } from './forward';
 import { runForwardLoad } from './forward-load';
 import { runInitBench } from './init';
 import { runLauncher } from './launcher';
+import { runReliability, runSoakBench } from './reliability';
 import { runBench } from './run';
 
 function main(argv: string[]): void {
@@ -27,6 +29,10 @@ function main(argv: string[]): void {
     runDiagBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else if (argv[0] === 'forward') {
     runForwardBench(argv.slice(1)).then(() => process.exit(0), fail);
+  } else if (argv[0] === 'soak') {
+    runSoakBench(argv.slice(1)).then(() => process.exit(0), fail);
+  } else if (argv[0] === 'reliability') {
+    runReliability(argv.slice(1)).then(() => process.exit(0), fail);
   } else if (argv[0] === 'init') {
     runInitBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else {

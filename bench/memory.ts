@@ -9,22 +9,24 @@ export interface Memory {
   pss: number;
   privateClean: number;
   privateDirty: number;
+  /** Of pss, the share of file-backed pages (the program's and its libraries' code): it moves with how many processes on the machine map the same files. */
+  pssFile: number;
   /** VmPTE: the kernel's page tables of the process, in no smaps figure; each process has its own. */
   pageTables: number;
   processes: number;
 }
 
-export const NO_MEMORY: Memory = { rss: 0, pss: 0, privateClean: 0, privateDirty: 0, pageTables: 0, processes: 0 };
+export const NO_MEMORY: Memory = { rss: 0, pss: 0, privateClean: 0, privateDirty: 0, pssFile: 0, pageTables: 0, processes: 0 };
 
 export function smapsRollup(pid: number): Memory {
   const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const field = (name: string): number => {
+  const field = (name: string, optional = false): number => {
     const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text);
-    if (!m) throw new Error(`/proc/${pid}/smaps_rollup has no ${name}`);
-    return Number(m[1]);
+    if (!m && !optional) throw new Error(`/proc/${pid}/smaps_rollup has no ${name}`);
+    return Number(m?.[1] ?? 0);
   };
   const pte = /^VmPTE:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { rss: field('Rss'), pss: field('Pss'), privateClean: field('Private_Clean'), privateDirty: field('Private_Dirty'), pageTables: Number(pte?.[1] ?? 0), processes: 1 };
+  return { rss: field('Rss'), pss: field('Pss'), privateClean: field('Private_Clean'), privateDirty: field('Private_Dirty'), pssFile: field('Pss_File', true), pageTables: Number(pte?.[1] ?? 0), processes: 1 };
 }
 
 export function addMemory(a: Memory, b: Memory): Memory {
@@ -33,6 +35,7 @@ export function addMemory(a: Memory, b: Memory): Memory {
     pss: a.pss + b.pss,
     privateClean: a.privateClean + b.privateClean,
     privateDirty: a.privateDirty + b.privateDirty,
+    pssFile: a.pssFile + b.pssFile,
     pageTables: a.pageTables + b.pageTables,
     processes: a.processes + b.processes,
   };
@@ -91,6 +94,7 @@ export function samplePeakMemory(pid: number, tree: boolean, intervalMs = 250): 
         pss: Math.max(peak.pss, m.pss),
         privateClean: Math.max(peak.privateClean, m.privateClean),
         privateDirty: Math.max(peak.privateDirty, m.privateDirty),
+        pssFile: Math.max(peak.pssFile, m.pssFile),
         pageTables: Math.max(peak.pageTables, m.pageTables),
         processes: Math.max(peak.processes, m.processes),
       };

@@ -1,21 +1,29 @@
-// docs/BENCHMARKS.md holds one section per benchmark between its own markers: each run replaces
-// its section and leaves the others as they are.
+// A generated document (docs/BENCHMARKS.md, docs/RELIABILITY.md) holds one section per command
+// between its own markers: each run replaces its section and leaves the others as they are.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../lab/paths';
 import type { Log } from './harness';
-
-const FILE_HEADER =
-  '# Benchmarks\n\nEvery figure here comes from a command in this repo; machines are shared and noisy, so compare ratios measured in the same run.\n';
 
 export interface SectionMarks {
   start: string;
   end: string;
 }
 
+/** A document of docs/: its file name, and what it starts with when a run creates it. */
+export interface Doc {
+  name: string;
+  header: string;
+}
+
+export const BENCHMARKS_DOC: Doc = {
+  name: 'BENCHMARKS.md',
+  header: '# Benchmarks\n\nEvery figure here comes from a command in this repo; machines are shared and noisy, so compare ratios measured in the same run.\n',
+};
+
 /** Writes or replaces the section between its marks; appends it when they are missing. */
-export function replaceSection(file: string, section: string, marks: SectionMarks): void {
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : FILE_HEADER;
+export function replaceSection(file: string, section: string, marks: SectionMarks, header: string): void {
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : header;
   const start = text.indexOf(marks.start);
   const end = text.indexOf(marks.end);
   if (start >= 0 && end > start) {
@@ -27,16 +35,16 @@ export function replaceSection(file: string, section: string, marks: SectionMark
 }
 
 /**
- * Prints a benchmark's section and writes it into docs/BENCHMARKS.md, unless the run is not a
- * full one (`partial` says why) and --write was not given.
+ * Prints a section and writes it into its document (docs/BENCHMARKS.md unless `doc` says
+ * otherwise), unless the run is not a full one (`partial` says why) and --write was not given.
  */
-export function publishSection(section: string, marks: SectionMarks, partial: string | null, argv: readonly string[], log: Log): void {
+export function publishSection(section: string, marks: SectionMarks, partial: string | null, argv: readonly string[], log: Log, doc = BENCHMARKS_DOC): void {
   process.stdout.write(`${section}\n`);
   if (partial && !argv.includes('--write')) {
-    log(`${partial}: docs/BENCHMARKS.md left as it is (add --write to replace its section anyway)`);
+    log(`${partial}: docs/${doc.name} left as it is (add --write to replace its section anyway)`);
   } else {
-    const file = join(repoRoot(), 'docs', 'BENCHMARKS.md');
-    replaceSection(file, section, marks);
+    const file = join(repoRoot(), 'docs', doc.name);
+    replaceSection(file, section, marks, doc.header);
     log(`wrote ${file}`);
   }
 }

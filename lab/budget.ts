@@ -19,6 +19,10 @@ export interface BudgetUse {
   failcnt: number;
   /** Processes the OOM killer killed in the cgroup. */
   oomKills: number;
+  /** What they hold now (memory.usage_in_bytes): their memory and the page cache charged to them. */
+  usageBytes: number;
+  /** Of that, their anonymous memory (memory.stat total_rss): what the kernel cannot reclaim without swap. */
+  rssBytes: number;
 }
 
 const MEMORY = '/sys/fs/cgroup/memory';
@@ -78,11 +82,14 @@ export class GuestBudget {
   use(): BudgetUse {
     const read = (f: string) => readFileSync(join(this.memory, f), 'utf8').trim();
     const oom = /^oom_kill (\d+)$/m.exec(read('memory.oom_control'));
+    const rss = /^total_rss (\d+)$/m.exec(read('memory.stat'));
     return {
       limitBytes: Number(read('memory.limit_in_bytes')),
       maxUsageBytes: Number(read('memory.max_usage_in_bytes')),
       failcnt: Number(read('memory.failcnt')),
       oomKills: oom ? Number(oom[1]) : 0,
+      usageBytes: Number(read('memory.usage_in_bytes')),
+      rssBytes: rss ? Number(rss[1]) : 0,
     };
   }
 }

@@ -177,9 +177,14 @@ export class Lab {
     return r.code === 0 ? r.stdout.trim() : '';
   }
 
+  /** node running a resident agent's bundle from dist/, with the package's flags and the lab's own. */
+  private agentArgv(bundle: string): string[] {
+    return [process.execPath, ...AGENT_NODE_FLAGS, ...this.opts.agentNodeFlags, join(this.opts.distDir, bundle)];
+  }
+
   /** The init orchestrator from dist/, in the guest, on /media/etc, with the lab's fake PCI tree. */
   startInit(args: readonly string[] = [], name = 'init'): LabProcess {
-    return this.startInGuest(name, [process.execPath, ...AGENT_NODE_FLAGS, join(this.opts.distDir, 'wifibox-init.js'), '--loglevel', 'debug',
+    return this.startInGuest(name, [...this.agentArgv('wifibox-init.js'), '--loglevel', 'debug',
       '--sys-bus-pci', LAB_SYS_BUS_PCI, '--udhcpd', '/run/lab-bin/udhcpd', ...args]);
   }
 
@@ -294,7 +299,7 @@ export class Lab {
 
   /** The passthru agent from dist/, in the guest, on the upstream config. */
   async startPassthru(args: readonly string[] = [], name = 'passthru', waitListening = true): Promise<LabProcess> {
-    const p = this.startInGuest(name, [process.execPath, ...AGENT_NODE_FLAGS, join(this.opts.distDir, 'wifibox-passthru.js'), '--loglevel', 'debug', ...args]);
+    const p = this.startInGuest(name, [...this.agentArgv('wifibox-passthru.js'), '--loglevel', 'debug', ...args]);
     if (waitListening) {
       await waitFor('the passthru agent to listen on 1200', async () => {
         const r = await this.guest(['ss', '-Htln', `sport = :1200`]);
@@ -307,7 +312,7 @@ export class Lab {
 
   /** The forwarding agent from dist/, in the guest, on /media/etc/forwarding.conf. */
   startForward(args: readonly string[] = [], name = 'forward'): LabProcess {
-    return this.startInGuest(name, [process.execPath, ...AGENT_NODE_FLAGS, join(this.opts.distDir, 'wifibox-forward.js'), '--loglevel', 'info', ...args]);
+    return this.startInGuest(name, [...this.agentArgv('wifibox-forward.js'), '--loglevel', 'info', ...args]);
   }
 
   /**

@@ -91,3 +91,27 @@ export async function guestHoldings(lab: Lab, agents: Record<string, number>): P
     .map((l) => l.replace(/^\d+:\s*/, '').replace(/\\\s+valid_lft.*$/, '').replace(/\s+/g, ' ').trim()).sort();
   return { processes, runFiles, fds, rules, addresses };
 }
+
+/** What `now` holds that `baseline` did not, or lacks, in words; none is the answer wanted. */
+export function holdingsDiff(baseline: GuestHoldings, now: GuestHoldings): string[] {
+  const diff: string[] = [];
+  for (const k of ['processes', 'runFiles', 'rules', 'addresses'] as const) {
+    const count = (list: string[], x: string) => list.filter((y) => y === x).length;
+    const extra = now[k].filter((x) => count(now[k], x) > count(baseline[k], x));
+    const missing = baseline[k].filter((x) => !now[k].includes(x));
+    if (extra.length || missing.length) diff.push(`${k}: +${JSON.stringify([...new Set(extra)])} -${JSON.stringify(missing)}`);
+  }
+  for (const [name, n] of Object.entries(now.fds)) if (n !== baseline.fds[name]) diff.push(`${name} fds: ${n}, was ${baseline.fds[name]}`);
+  return diff;
+}
+
+/** What still differs from the baseline once things settle (up to `settleMs`); [] when nothing does. */
+export async function leftovers(lab: Lab, agents: Record<string, number>, baseline: GuestHoldings, settleMs = 15_000): Promise<string[]> {
+  let diff: string[] = [];
+  const deadline = Date.now() + settleMs;
+  for (;;) {
+    diff = holdingsDiff(baseline, await guestHoldings(lab, agents));
+    if (diff.length === 0 || Date.now() > deadline) return diff;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

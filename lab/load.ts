@@ -35,6 +35,8 @@ export class ControlLoad {
     /** The host socat's socket the clients talk to. */
     dest: string,
     size: number,
+    /** Each client's pause after a reply before its next request (0: at once, a flood). */
+    private readonly paceMs = 0,
   ) {
     for (let i = 0; i < size; i++) this.clients.push(new HostClient(join(lab.dir, 'load-clients'), dest));
   }
@@ -57,10 +59,13 @@ export class ControlLoad {
         else this.counts.failed++;
         // What fails at once must not spin: a real client waits before it asks again too.
         if (!sent || reply !== null) await sleep(RETRY_PAUSE_MS);
-      } else if (reply === want) this.counts.ok++;
-      else {
-        this.counts.wrong++;
-        if (this.counts.samples.length < 5) this.counts.samples.push(`client ${i} wanted ${want}, got ${JSON.stringify(reply.slice(0, 80))}`);
+      } else {
+        if (reply === want) this.counts.ok++;
+        else {
+          this.counts.wrong++;
+          if (this.counts.samples.length < 5) this.counts.samples.push(`client ${i} wanted ${want}, got ${JSON.stringify(reply.slice(0, 80))}`);
+        }
+        if (this.paceMs) await sleep(this.paceMs);
       }
     }
   }

@@ -25,6 +25,8 @@ export interface LabOptions {
   overlays?: string[];
   /** Every guest process in a memory cgroup and a cpuset (lab/budget.ts); null: no limit. */
   budget?: BudgetOptions | null;
+  /** Node flags for the resident agents besides the package's own (AGENT_NODE_FLAGS), e.g. --trace-gc. */
+  agentNodeFlags?: string[];
 }
 
 export type ResolvedLabOptions = Required<LabOptions>;
@@ -43,6 +45,7 @@ export function withDefaults(options: LabOptions): ResolvedLabOptions {
     lateWlan: options.lateWlan ?? false,
     overlays: options.overlays ?? [],
     budget: options.budget ?? null,
+    agentNodeFlags: options.agentNodeFlags ?? [],
   };
   if (!existsSync(join(resolved.upstreamDir, flavor, 'appliance'))) {
     throw new Error(`upstream samples not found at ${resolved.upstreamDir}`);

@@ -1,87 +1,29 @@
-// The cases of the fault suite (test/lab/faults.test.ts), one fault each. `inject` makes the fault
-// and restarts what the guest's service would restart, as OpenRC's supervise-daemon does after
-// its respawn delay; it returns when the fault ended (`restoredAt`), from which the recovery time
-// is measured. `check` asserts what the case adds to the common checks, and reports figures.
+// The cases of the fault suite (test/lab/faults.test.ts), one fault each: the faults that leave
+// the agents running come from lab/faults.ts (the soak repeats them), the others are here.
+// `check` asserts what a case adds to the common checks, and reports figures.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { daemonFault, INIT_ARGS, outage, PASSTHRU_ARGS, RESPAWN_INIT_MS, RESPAWN_PASSTHRU_MS, wirelessDhcp, type Fault, type FaultContext, type FaultTimes } from '../../lab/faults';
 import { HostClient } from '../../lab/host-client';
-import type { Lab } from '../../lab/lab';
-import type { ReachProbe } from '../../lab/load';
-import { isSameProcess, sleep, waitFor, type LabProcess } from '../../lab/proc';
+import { sleep, waitFor } from '../../lab/proc';
 import { initStatus, passthruStatus } from '../../lab/status';
-import { WIRELESS_DNS, WIRELESS_DOMAIN } from '../../lab/wireless';
+import { WIRELESS_DOMAIN } from '../../lab/wireless';
 
-export interface FaultContext {
-  lab: Lab;
-  air: { dhcp: LabProcess };
-  init: LabProcess;
-  wpa: LabProcess;
-  passthru: LabProcess;
-  hostDhcp: { proc: LabProcess; events: string };
-  bridge: { proc: LabProcess; path: string };
-  reach: ReachProbe;
-}
-
-export interface FaultTimes {
-  faultAt: number;
-  restoredAt: number;
-  /** A fault that lasts on (a client that holds its connection): its end, once service was checked meanwhile. */
-  ending?: Promise<void>;
-}
-
-export interface FaultCase {
-  id: string;
-  fault: string;
-  holds: string;
-  /** Service must be back (wpa_cli ping through the passthrough, and the NAT) this soon after `after`. */
-  withinMs: number;
-  after: string;
-  inject(c: FaultContext): Promise<FaultTimes>;
+export interface FaultCase extends Fault {
   check?(c: FaultContext, t: FaultTimes): Promise<Record<string, number | string>>;
-}
-
-export interface FaultResult {
-  id: string;
-  fault: string;
-  holds: string;
-  withinMs: number;
-  recoveryMs: number;
-  leaks: string[];
-  wrongReplies: number;
-  [figure: string]: unknown;
-}
-
-/** The respawn delays of the packaged services (init/*.confd): supervise-daemon waits that long. */
-const RESPAWN_INIT_MS = 2000;
-const RESPAWN_PASSTHRU_MS = 1000;
-const INIT_ARGS = ['--loglevel', 'info'];
-const PASSTHRU_ARGS = ['--loglevel', 'info', '--idle-timeout', '2'];
-
-const daemonPid = async (c: FaultContext, name: string): Promise<number> =>
-  (await initStatus(c.lab)).daemons.find((d: { name: string }) => d.name === name).pid as number;
-
-async function killDaemon(c: FaultContext, name: string): Promise<FaultTimes> {
-  const pid = await daemonPid(c, name);
-  const faultAt = Date.now();
-  process.kill(pid, 'SIGKILL');
-  await waitFor(`${name} back`, async () => {
-    const d = (await initStatus(c.lab)).daemons.find((x: { name: string }) => x.name === name);
-    return d.state === 'running' && d.pid !== pid;
-  }, 10_000, 20);
-  return { faultAt, restoredAt: faultAt };
-}
-
-/** The wireless network's DHCP server again, with the usual DNS and this domain; dhcpcd asked to renew. */
-async function wirelessDhcp(c: FaultContext, domain: string): Promise<void> {
-  await c.lab.stop(c.air.dhcp);
-  c.air.dhcp = c.lab.startWirelessDhcp(WIRELESS_DNS, domain, 120);
-  await c.lab.guest(['dhcpcd', '-n', 'wlan0']);
 }
 
 const appliance = (c: FaultContext, name: string) => join(c.lab.dir, 'appliance', name);
 /** How many ATTACHes the re-attaching monitor needed (1 unless a datagram was lost). */
 let reattachAttempts = 0;
+
+/** The host never went without the wireless network for more than 1 s from the fault on. */
+async function noGapOverOneSecond(c: FaultContext, t: FaultTimes): Promise<Record<string, number>> {
+  const gapMs = c.reach.longestGap(t.faultAt, Date.now());
+  expect(gapMs, 'the longest time without the wireless network').toBeLessThanOrEqual(1000);
+  return { gapMs };
+}
 
 export const FAULT_CASES: FaultCase[] = [
   {
@@ -90,23 +32,14 @@ export const FAULT_CASES: FaultCase[] = [
     holds: 'no doubled daemons; the host never loses the wireless network for more than 1 s',
     withinMs: 3000,
     after: 'the restart',
-    async inject(c) {
-      const faultAt = Date.now();
-      process.kill(c.init.pid, 'SIGKILL');
-      await sleep(RESPAWN_INIT_MS);
-      const restoredAt = Date.now();
+    inject: (c) => outage(() => process.kill(c.init.pid, 'SIGKILL'), () => sleep(RESPAWN_INIT_MS), async () => {
       c.init = c.lab.startInit(INIT_ARGS);
       await waitFor('every step of the new wifibox-init', async () => {
         const st = await initStatus(c.lab).catch(() => null);
         return st?.pid === c.init.pid && st.steps.every((s: { state: string }) => s.state === 'ok') && st.lease?.address;
       }, 20_000, 50);
-      return { faultAt, restoredAt };
-    },
-    async check(c, t) {
-      const gapMs = c.reach.longestGap(t.faultAt, Date.now());
-      expect(gapMs, 'the longest time without the wireless network').toBeLessThanOrEqual(1000);
-      return { gapMs };
-    },
+    }),
+    check: noGapOverOneSecond,
   },
   {
     id: 'passthru-killed',
@@ -114,76 +47,13 @@ export const FAULT_CASES: FaultCase[] = [
     holds: 'the host\'s wpa_cli ping answers within 1.5 s of the restart',
     withinMs: 1500,
     after: 'the restart',
-    async inject(c) {
-      const faultAt = Date.now();
-      process.kill(c.passthru.pid, 'SIGKILL');
-      await sleep(RESPAWN_PASSTHRU_MS);
-      const restoredAt = Date.now();
-      c.passthru = await c.lab.startPassthru(PASSTHRU_ARGS);
-      return { faultAt, restoredAt };
-    },
+    inject: (c) => outage(() => process.kill(c.passthru.pid, 'SIGKILL'), () => sleep(RESPAWN_PASSTHRU_MS), async () => (c.passthru = await c.lab.startPassthru(PASSTHRU_ARGS))),
   },
-  {
-    id: 'udhcpd-killed',
-    fault: 'kill -9 of udhcpd',
-    holds: 'wifibox-init starts it again; the host keeps its lease (udhcpd\'s lease file)',
-    withinMs: 3000,
-    after: 'the kill',
-    inject: (c) => killDaemon(c, 'udhcpd'),
-  },
-  {
-    id: 'dhcpcd-killed',
-    fault: 'kill -9 of dhcpcd',
-    holds: 'wifibox-init starts it again; its helpers and control sockets do not outlive it',
-    withinMs: 3000,
-    after: 'the kill',
-    inject: (c) => killDaemon(c, 'dhcpcd'),
-  },
-  {
-    id: 'wpa-killed',
-    fault: 'kill -9 of wpa_supplicant; started again as its service would be',
-    holds: 'the host\'s wpa_cli ping answers within 1.5 s of the restart',
-    withinMs: 1500,
-    after: 'the restart',
-    async inject(c) {
-      const faultAt = Date.now();
-      process.kill(c.wpa.pid, 'SIGKILL');
-      await waitFor('wpa_supplicant gone', () => !isSameProcess(c.wpa), 5000, 10);
-      // Killed outright, it leaves its control socket behind; its service starts it afresh.
-      rmSync(c.lab.guestPath(`${c.lab.controlDir}/wlan0`), { force: true });
-      const restoredAt = Date.now();
-      c.wpa = await c.lab.startWirelessDaemon();
-      return { faultAt, restoredAt };
-    },
-  },
-  {
-    id: 'wlan0-reset',
-    fault: 'wlan0 deleted and created again (a card reset)',
-    holds: 'dhcpcd waits for it and starts at once when it is back; the host\'s traffic flows again (the benchmark measures the 1 s target)',
-    withinMs: 2000,
-    after: 'wlan0 is back',
-    async inject(c) {
-      const faultAt = Date.now();
-      await c.lab.unplugWlan();
-      await waitFor('dhcpcd to wait for wlan0', async () => (await initStatus(c.lab)).daemons.find((d: { name: string }) => d.name === 'dhcpcd').state === 'waiting', 10_000, 20);
-      await c.lab.plugWlan();
-      return { faultAt, restoredAt: Date.now() };
-    },
-  },
-  {
-    id: 'eth0-flap',
-    fault: 'eth0 down for 1 s, then up',
-    holds: 'the passthrough and the NAT serve the host again',
-    withinMs: 2000,
-    after: 'eth0 is up',
-    async inject(c) {
-      const faultAt = Date.now();
-      await c.lab.guest(['ip', 'link', 'set', 'eth0', 'down']);
-      await sleep(1000);
-      await c.lab.guest(['ip', 'link', 'set', 'eth0', 'up']);
-      return { faultAt, restoredAt: Date.now() };
-    },
-  },
+  daemonFault('udhcpd-killed'),
+  daemonFault('dhcpcd-killed'),
+  daemonFault('wpa-killed'),
+  daemonFault('wlan0-reset'),
+  daemonFault('eth0-flap'),
   {
     id: 'wpa-restart-monitors',
     fault: 'wpa_supplicant restarted while a monitor is attached',
@@ -223,21 +93,7 @@ export const FAULT_CASES: FaultCase[] = [
     },
     check: async () => ({ reattachAttempts }),
   },
-  {
-    id: 'host-socat-restarted',
-    fault: 'the host\'s socat half stopped and started again',
-    holds: 'every client\'s next request is answered, by its own reply',
-    withinMs: 2000,
-    after: 'the host socat is back',
-    async inject(c) {
-      const faultAt = Date.now();
-      await c.lab.stop(c.bridge.proc);
-      await sleep(500);
-      const restoredAt = Date.now();
-      c.bridge = await c.lab.startHostBridge(1200, 'wlan0', 3600);
-      return { faultAt, restoredAt };
-    },
-  },
+  daemonFault('host-socat-restarted'),
   {
     id: 'tmp-full',
     fault: 'the guest\'s /tmp (128 KiB) filled to the last byte while the wireless domain changes',
@@ -300,28 +156,7 @@ export const FAULT_CASES: FaultCase[] = [
       return { faultAt, restoredAt };
     },
   },
-  {
-    id: 'wireless-dhcp-gone',
-    fault: 'the wireless DHCP server gone for 3 s while dhcpcd renews, then back',
-    holds: 'the guest keeps its lease meanwhile: the host never loses the wireless network for more than 1 s',
-    withinMs: 2000,
-    after: 'the server is back',
-    async inject(c) {
-      const faultAt = Date.now();
-      await c.lab.stop(c.air.dhcp);
-      await c.lab.guest(['dhcpcd', '-n', 'wlan0']);
-      await sleep(3000);
-      const restoredAt = Date.now();
-      c.air.dhcp = c.lab.startWirelessDhcp(WIRELESS_DNS, WIRELESS_DOMAIN, 120);
-      await c.lab.guest(['dhcpcd', '-n', 'wlan0']);
-      return { faultAt, restoredAt };
-    },
-    async check(c, t) {
-      const gapMs = c.reach.longestGap(t.faultAt, Date.now());
-      expect(gapMs, 'the longest time without the wireless network').toBeLessThanOrEqual(1000);
-      return { gapMs };
-    },
-  },
+  { ...daemonFault('wireless-dhcp-gone'), check: noGapOverOneSecond },
   {
     id: 'silent-client',
     fault: 'a host client connects to port 1200 and never speaks',
