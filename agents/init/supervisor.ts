@@ -33,6 +33,8 @@ export class Supervisor {
     private readonly argv: readonly string[],
     private readonly sys: InitSystem,
     private readonly log: Logger,
+    /** The file its output goes to (kept after it exits: its last words). */
+    private readonly output: string,
     private readonly hooks: SupervisorHooks = {},
   ) {
     this.st = { name, state: 'stopped', pid: null, restarts: 0, lastExit: null, lastExitAt: null, since: null };
@@ -48,7 +50,7 @@ export class Supervisor {
     this.timer = null;
     if (this.stopping) return;
     const argv = this.argv;
-    const h = this.sys.startDaemon(argv);
+    const h = this.sys.startDaemon(argv, this.output);
     this.handle = h;
     this.startedAt = this.sys.now().getTime();
     this.st = { ...this.st, state: 'running', pid: h.pid > 0 ? h.pid : null, since: this.sys.now().toISOString() };

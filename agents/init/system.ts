@@ -1,7 +1,7 @@
 // Every side effect of wifibox-init, behind one interface tests can replace: commands, daemons,
 // files, process identity, the UNIX endpoints it serves, and time itself.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { writeFileAtomic } from '../common/files';
 import { processGroupMembers, processName, processStartTime } from '../common/process';
@@ -47,7 +47,11 @@ export interface Timer {
 
 export interface InitSystem {
   run(argv: readonly string[], input?: string, timeoutMs?: number): Promise<RunResult>;
-  startDaemon(argv: readonly string[]): DaemonHandle;
+  /**
+   * Starts a daemon in its own process group, its stdout and stderr into the file `output` (in
+   * this agent's private run folder), emptied first.
+   */
+  startDaemon(argv: readonly string[], output: string): DaemonHandle;
   read(path: string): string | null;
   /**
    * A file this agent wrote in its own folder, null when there is none; throws when something else
@@ -96,23 +100,75 @@ function killGroupIfAny(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+// A daemon's output file is emptied when it grows past this (checked every minute): /run is RAM.
+const OUTPUT_MAX_BYTES = 256 * 1024;
+const OUTPUT_TAIL_BYTES = 4096;
+
+/**
+ * The file a daemon writes its output to: created afresh (never through a symlink), appended to
+ * by the daemon, its end read back for the reason it failed. The last output stays after it exits.
+ */
+function openDaemonOutput(path: string): { fd: number | 'ignore'; tail(): string; close(): void } {
+  const { O_RDWR, O_APPEND, O_CREAT, O_TRUNC, O_NOFOLLOW } = fsConstants;
+  let fd: number;
+  try {
+    fd = openSync(path, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
+  } catch (err) {
+    // Its output is lost, but the daemon runs: the reason shows where its last words would.
+    const why = `(its output is not kept: ${(err as Error).message})`;
+    return { fd: 'ignore', tail: () => why, close: () => undefined };
+  }
+  let last: string | null = null;
+  const read = (): string => {
+    try {
+      const size = fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.min(size, OUTPUT_TAIL_BYTES));
+      const n = readSync(fd, buf, 0, buf.length, size - buf.length);
+      return buf.subarray(0, n).toString();
+    } catch {
+      return '';
+    }
+  };
+  const trim = setInterval(() => {
+    try {
+      if (fstatSync(fd).size > OUTPUT_MAX_BYTES) ftruncateSync(fd, 0);
+    } catch {
+      /* closed meanwhile */
+    }
+  }, 60_000);
+  trim.unref();
+  return {
+    fd,
+    tail: () => last ?? read(),
+    close() {
+      if (last !== null) return;
+      last = read();
+      clearInterval(trim);
+      closeSync(fd);
+    },
+  };
+}
+
 export const realSystem: InitSystem = {
   run(argv, input, timeoutMs = 30_000) {
     return runCommand(argv, { ...(input !== undefined ? { input } : {}), timeoutMs });
   },
-  startDaemon(argv) {
+  startDaemon(argv, output) {
+    // Its output goes to a file, not a pipe to this process: once wifibox-init is gone (killed -9,
+    // until the next one takes over), a pipe would kill the daemon with SIGPIPE at its next line,
+    // and udhcpd says "received SIGTERM" before it writes its lease file.
+    const out = openDaemonOutput(output);
     // Its own process group: whatever it forks can be found, and stopped, with it.
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let out = '';
-    const keep = (d: Buffer) => {
-      out = (out + d.toString()).slice(-4096);
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', out.fd, out.fd], detached: true });
+    let failure = '';
     const exited = new Promise<DaemonExit>((resolve) => {
-      child.on('exit', (code, signal) => resolve({ code, signal }));
+      child.on('exit', (code, signal) => {
+        out.close();
+        resolve({ code, signal });
+      });
       child.on('error', (err: NodeJS.ErrnoException) => {
-        out += err.message;
+        failure = err.message;
+        if (child.pid === undefined) out.close();
         // 'error' without a pid: it never ran. With one, a later kill failed: 'exit' still comes.
         if (child.pid === undefined) resolve({ code: -1, signal: null, spawnError: err.code ?? err.message });
       });
@@ -130,7 +186,7 @@ export const realSystem: InitSystem = {
       killGroup: (signal) => {
         if (child.pid) killGroupIfAny(child.pid, signal);
       },
-      tail: () => out.trim().split('\n').slice(-5).join('\n'),
+      tail: () => `${out.tail()}\n${failure}`.trim().split('\n').slice(-5).join('\n'),
     };
   },
   read(path) {

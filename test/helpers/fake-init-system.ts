@@ -23,6 +23,8 @@ interface PendingTimer {
 export class FakeInitSystem implements InitSystem {
   readonly files = new Map<string, string>();
   readonly dirs = new Set<string>();
+  /** The files daemons were told to write their output to. */
+  readonly outputs = new Set<string>();
   readonly effects: string[] = [];
   readonly daemons: FakeDaemon[] = [];
   readonly endpoints = new Map<string, Endpoint>();
@@ -58,7 +60,8 @@ export class FakeInitSystem implements InitSystem {
     return this.onRun(argv, input);
   }
 
-  startDaemon(argv: readonly string[]): DaemonHandle {
+  startDaemon(argv: readonly string[], output: string): DaemonHandle {
+    this.outputs.add(output);
     const missing = this.missingPrograms.has(argv[0]!);
     const pid = missing ? -1 : this.nextPid++;
     let settle: (e: DaemonExit) => void = () => undefined;

@@ -2,6 +2,7 @@
 // module with the same lifecycle, as netifd's protocol handlers have: start (render what it
 // reads, run it), follow the wireless network when its lease or DNS changes, stop. The
 // orchestrator schedules them and knows nothing of any one of them.
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { GuestConfig } from '../config';
 import { sameDns, type LeaseState } from '../lease';
@@ -76,7 +77,7 @@ export abstract class SupervisedDaemon implements GuestService {
 
   async start(): Promise<void> {
     const argv = this.prepare();
-    this.supervisor = new Supervisor(this.name, argv, this.ctx.sys, this.ctx.log, {
+    this.supervisor = new Supervisor(this.name, argv, this.ctx.sys, this.ctx.log, join(this.ctx.opts.runDir, `${this.name}.out`), {
       onSpawn: (pid) => this.ctx.onSpawn(this.name, pid, this.takeoverSignal()),
       holdReason: () => this.holdReason(),
       afterExit: () => this.afterExit(),
