@@ -31,7 +31,9 @@ export function setup(runs: number, udhcpd: Commands): string[] {
     'DISCOVER a second) and the probes below. t0 comes 0.3 s plus a part of that one-second cycle after the host\'s client',
     'started (run i: 0.3 + frac(i × 0.618) s, the same for ours and old, so the pairs see the cycle at evenly spread moments:',
     'a host\'s client is already running when a guest starts, at no particular moment); then the sequence is spawned',
-    'in the guest. Once (a)–(d) are in and the memory is read, the same lab goes on with (g) (ours only), (e), then (f).',
+    'in the guest. The host\'s wifibox0 passes traffic the moment the guest\'s eth0 is up, as the real host\'s bridge does',
+    '(its veth end has an interface index of its own: the kernel applies the carrier of a veth whose peer has the same',
+    'index up to 1 s late). Once (a)–(d) are in and the memory is read, the same lab goes on with (g) (ours only), (e), then (f).',
     `Ours and old alternate (ours #1, old #1, old #2, ours #2, …), ${runs} runs each, every run in a fresh lab.`,
     '',
     '- **ours**: `wifibox-init --loglevel warn` (node, the bundle from dist/) with wifibox-agents.conf\'s defaults: dhcpcd as',
@@ -66,7 +68,10 @@ function startReading(o: Medians, d: Medians, udhcpd: Commands): string[] {
       '(busybox udhcpd `-a 100`, as a router that checks an address it offers for a moment) answers within about 0.1 s; ours then ' +
       'takes the offer at once (`--noarp`, `--nodelay`, rapid commit asked), the old dhcpcd first waits a random moment and probes ' +
       `the address by ARP itself ("probing address" in its log). Ours reaches the wireless network ${s(o.reachedOverLease)} s after ` +
-      'that lease: NAT, forwarding and the host\'s lease were in place before. The old sequence starts udhcpd only after ' +
+      (o.firstLease !== null && o.wlanLease !== null && o.firstLease > o.wlanLease
+        ? `that lease: NAT and forwarding were in place before, but the host's own lease came later (${s(o.firstLease)} s, see (a)). `
+        : 'that lease: NAT, forwarding and the host\'s lease were in place before. ') +
+      'The old sequence starts udhcpd only after ' +
       `\`networking\`, so the host still needs its lease then: ${s(d.reachedOverLease)} s.`,
     `- (c), (d): ours' first lease already names the guest (10.0.0.1) as the host's DNS server, with the full lease; the relay ` +
       'answers the name once the hook has reported dhcpcd\'s lease and its DNS server (until then it has only udhcpd.conf\'s ' +

@@ -39,6 +39,9 @@ export interface NetworkPlan {
   lateWlan: boolean;
 }
 
+/** Above any index the guest's own links get (lo, eth0, wlan0 and its comebacks count up from 1). */
+const HOST_WIFIBOX0_INDEX = 1000;
+
 /** Creates the namespaces (`created` is told each one as soon as it exists), the links and the static addresses. */
 export async function buildNetwork(ns: Namespaces, plan: NetworkPlan, created: (name: string) => void): Promise<void> {
   for (const n of Object.values(ns)) {
@@ -47,7 +50,10 @@ export async function buildNetwork(ns: Namespaces, plan: NetworkPlan, created: (
     await must(['ip', '-n', n, 'link', 'set', 'lo', 'up']);
   }
   // veth pairs are created straight inside the namespaces: no name ever exists in the root namespace.
-  await must(['ip', 'link', 'add', 'eth0', 'netns', ns.guest, 'type', 'veth', 'peer', 'name', 'wifibox0', 'netns', ns.host]);
+  // wifibox0 gets an interface index eth0 cannot have: the kernel applies the carrier of a veth
+  // whose peer has its own index up to 1 s late (linkwatch), and the host's real wifibox0 (a bridge
+  // with bhyve's tap) passes traffic the moment the guest's eth0 is up.
+  await must(['ip', 'link', 'add', 'wifibox0', 'index', String(HOST_WIFIBOX0_INDEX), 'netns', ns.host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.guest]);
   if (!plan.lateWlan) await plugWlan(ns, plan);
   if (!plan.hostDhcp) {
     await must(['ip', '-n', ns.host, 'addr', 'add', `${plan.addr.hostWifibox0}/24`, 'dev', 'wifibox0']);

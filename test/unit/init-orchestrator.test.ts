@@ -5,6 +5,7 @@ import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { InitOptions } from '../../agents/init/options';
 import { Orchestrator } from '../../agents/init/orchestrator';
+import { DOMAIN_RESTART_SETTLE_MS } from '../../agents/init/services/udhcpd';
 import { makePlan } from '../../agents/init/plan';
 import { FakeInitSystem, settle } from '../helpers/fake-init-system';
 import { capturingLogger } from '../helpers/log-lines';
@@ -270,7 +271,14 @@ describe('wifibox-init orchestrator', () => {
     report(BOUND);
     await settle();
     expect(status().dnsRelay).toMatchObject({ source: 'wireless', servers: ['192.168.77.53'] });
-    expect(sys.started('udhcpd')).toHaveLength(2); // the domain is new: hosts get it at their renewal
+    // The domain is new: hosts get it at their renewal, so udhcpd, started a moment ago (the host
+    // may be getting its lease now), is restarted only once it has run a few seconds.
+    expect(sys.read('/tmp/udhcpd.conf')).toMatch(/^opt\s+domain\s+wireless\.lab$/m);
+    expect(sys.started('udhcpd')).toHaveLength(1);
+    await sys.advance(DOMAIN_RESTART_SETTLE_MS - 100);
+    expect(sys.started('udhcpd')).toHaveLength(1);
+    await sys.advance(200);
+    expect(sys.started('udhcpd')).toHaveLength(2);
     report({ ...BOUND, reason: 'RENEW', new_domain_name_servers: '192.168.77.54' });
     report({ reason: 'ROUTERADVERT', interface: 'wlan0', nd1_rdnss1_servers: '2001:db8:77::53' });
     await settle();
@@ -278,6 +286,11 @@ describe('wifibox-init orchestrator', () => {
     expect(sys.started('udhcpd')).toHaveLength(2);
     expect(sys.started('radvd')[0]!.signals).toEqual([]);
     expect(sys.read('/tmp/udhcpd.conf')).toMatch(/^opt\s+dns\s+10\.0\.0\.1 /m);
+    // Another network's domain once udhcpd has run a while: restarted at once.
+    await sys.advance(DOMAIN_RESTART_SETTLE_MS);
+    report({ ...BOUND, reason: 'RENEW', new_domain_name: 'other.lab' });
+    await settle();
+    expect(sys.started('udhcpd')).toHaveLength(3);
   });
 
   it('the relay stops with the rest', async () => {
@@ -291,6 +304,8 @@ describe('wifibox-init orchestrator', () => {
   it('dhcpcd asks fast (no ARP probe, no start delay, rapid commit), unless wifibox-agents.conf turns each back', async () => {
     await orchestrator().up();
     expect(sys.started('dhcpcd')[0]!.argv.join(' ')).toMatch(/^dhcpcd -B --noarp --nodelay --option rapid_commit -c /);
+    // Each daemon's output goes to a file in the private run folder (not a pipe that dies with us).
+    expect([...sys.outputs].sort()).toEqual(['/run/wifibox-init/dhcpcd.out', '/run/wifibox-init/udhcpd.out']);
     sys = new FakeInitSystem();
     sys.dirs.add('/sys/class/net/wlan0');
     await orchestrator(STATION, { 'wifibox-agents.conf': () => '[init]\narp_probe = yes\nstart_delay = yes\nrapid_commit = no\n' }).up();

@@ -3,7 +3,11 @@
 // network, so it is rendered into the guest's /tmp and udhcpd restarted when they change.
 import { join } from 'node:path';
 import { renderUdhcpd } from '../config/udhcpd';
+import type { Timer } from '../system';
 import { dnsChanged, firstLease, SupervisedDaemon, type ServiceContext, type WirelessChange } from './service';
+
+/** With the relay, a restart for a new domain waits until udhcpd has run this long (see restartSettled). */
+export const DOMAIN_RESTART_SETTLE_MS = 5000;
 
 export interface UdhcpdInfo {
   config: string;
@@ -14,6 +18,7 @@ export interface UdhcpdInfo {
 
 export class UdhcpdService extends SupervisedDaemon {
   private rendered: UdhcpdInfo | null = null;
+  private pendingRestart: Timer | null = null;
 
   constructor(ctx: ServiceContext) {
     super('udhcpd', ctx);
@@ -69,9 +74,39 @@ export class UdhcpdService extends SupervisedDaemon {
       : dnsChanged(c) || (firstLease(c) && this.rendered?.dnsKnown === false);
     if (!changed) return;
     this.render();
+    const d = c.after.dns;
+    if (this.ctx.relayOn) {
+      this.restartSettled();
+      this.ctx.log.info({ domain: d.domain, search: d.search }, 'udhcpd will hand out the wireless network\'s domain');
+      return;
+    }
     // SIGTERM makes busybox udhcpd write its lease file first: hosts keep their addresses.
     await this.supervisor?.restart();
-    const d = c.after.dns;
     this.ctx.log.info({ dns: d.dns, domain: d.domain }, 'udhcpd now hands out the wireless network\'s DNS');
+  }
+
+  /**
+   * A new domain reaches hosts only at their renewal, so its restart can wait. The wireless
+   * network's first lease (and its domain) comes a moment after udhcpd started, just while the
+   * host is getting its own lease: a restart then loses that exchange, and the host's client asks
+   * again only a second or more later. So udhcpd restarts once it has run a few seconds; the
+   * restart reads whatever was rendered last.
+   */
+  private restartSettled(): void {
+    if (this.pendingRestart) return;
+    const since = Date.parse(this.supervisor?.status().since ?? '');
+    const wait = Number.isNaN(since) ? 0 : since + DOMAIN_RESTART_SETTLE_MS - this.ctx.sys.now().getTime();
+    const restart = () => {
+      this.pendingRestart = null;
+      this.supervisor?.restart().catch((err: unknown) => this.ctx.log.error({ err }, 'udhcpd: restart for the new domain failed'));
+    };
+    if (wait <= 0) restart();
+    else this.pendingRestart = this.ctx.sys.after(wait, restart);
+  }
+
+  override async stop(): Promise<void> {
+    this.pendingRestart?.cancel();
+    this.pendingRestart = null;
+    await super.stop();
   }
 }
