@@ -8,7 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
-import { AGENT_NODE_FLAGS, Lab } from '../lab/lab';
+import { Lab } from '../lab/lab';
+import { packageNodeFlags } from '../lab/paths';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { readStatus } from '../lab/status';
 import type { BurstResult, ConnectResult, FloodResult, LoadOp, PeersResult, Tally } from './forward-load';
@@ -165,7 +166,7 @@ export async function runForwardBench(argv: string[], command?: string): Promise
 
     writeFileSync(l.guestPath(CONF), `${linesFor(BASES.ours, wlan0).join('\n')}\n`);
     const relays: Relays = {
-      ours: l.startInGuest('forward', [...relayCpu, process.execPath, ...AGENT_NODE_FLAGS, join(dist.dir, 'wifibox-forward.js'),
+      ours: l.startInGuest('forward', [...relayCpu, process.execPath, ...packageNodeFlags('wifibox-forward'), join(dist.dir, 'wifibox-forward.js'),
         '--config', CONF, '--status-socket', STATUS, '--loglevel', 'warn']),
       // As the old service ran them: one socat per line, its words as arguments.
       socat: linesFor(BASES.socat, wlan0).map((line, i) => l.startInGuest(`socat-${i}`, [...relayCpu, 'socat', ...line.split(' ')])),

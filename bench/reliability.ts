@@ -127,6 +127,11 @@ export async function runSoakBench(argv: string[]): Promise<void> {
   const at = argv.indexOf('--minutes');
   const minutes = at >= 0 ? Number(argv[at + 1]) : SOAK_MINUTES;
   if (!(minutes > 0 && minutes <= 24 * 60)) throw new Error(`--minutes: expected a number of minutes above 0 (at most a day), got '${argv[at + 1]}'`);
+  // For trying V8 settings or another CPU: such a soak is printed, never written into the doc.
+  const flagsAt = argv.indexOf('--node-flags');
+  const extraFlags = flagsAt >= 0 ? (argv[flagsAt + 1] ?? '').split(/\s+/).filter(Boolean) : [];
+  const cpusAt = argv.indexOf('--cpus');
+  const budget = cpusAt >= 0 ? { ...GUEST_BUDGET, cpus: argv[cpusAt + 1] ?? GUEST_BUDGET.cpus } : GUEST_BUDGET;
   const dist = privateDist('soak', ['wifibox-init.js', 'wifibox-passthru.js', 'wifibox-diag.js', 'wifibox-dhcpcd-hook', 'wifibox_dgram.node']);
   let lab: Lab | null = null;
   const cleanup = async () => {
@@ -137,13 +142,13 @@ export async function runSoakBench(argv: string[]): Promise<void> {
   let failures: string[] = [];
   await inLab({ lab: () => lab, cleanup, interrupt }, async () => {
     log('bringing the lab up and booting the guest');
-    lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget: GUEST_BUDGET, distDir: dist.dir, agentNodeFlags: ['--trace-gc'] });
+    lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget, distDir: dist.dir, agentNodeFlags: ['--trace-gc', ...extraFlags] });
     const { ctx, baseline } = await bootGuest(lab);
-    log(`soaking for ${minutes} min`);
+    log(`soaking for ${minutes} min${extraFlags.length ? ` with ${extraFlags.join(' ')}` : ''}`);
     const result = await runSoak(ctx, baseline, soakOptions(minutes * 60_000), log);
     failures = soakFailures(result);
     const command = `npm run soak${at >= 0 ? ` -- --minutes ${minutes}` : ''}`;
-    publishSection(renderSoakSection(result, { command, ...programs(dist.dir) }), SOAK_MARKS, minutes === SOAK_MINUTES ? null : `not the ${SOAK_MINUTES}-minute soak`, argv, log, RELIABILITY_DOC);
+    publishSection(renderSoakSection(result, { command, ...programs(dist.dir) }), SOAK_MARKS, minutes !== SOAK_MINUTES ? `not the ${SOAK_MINUTES}-minute soak` : extraFlags.length || budget !== GUEST_BUDGET ? 'not the package\'s node flags and budget' : null, argv, log, RELIABILITY_DOC);
   });
   if (failures.length) throw new Error(`the soak failed: ${failures.join('; ')}`);
 }

@@ -8,7 +8,8 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BudgetOptions, BudgetUse } from './budget';
 import { HostClient } from './host-client';
-import { AGENT_NODE_FLAGS, type Lab } from './lab';
+import { type Lab } from './lab';
+import { packageNodeFlags } from './paths';
 import { guestHoldings, type GuestHoldings } from './leaks';
 import { ControlLoad, ReachProbe } from './load';
 import { isSameProcess, sleep, waitFor, type LabProcess } from './proc';
@@ -96,7 +97,7 @@ export async function bootGuest(lab: Lab): Promise<{ ctx: FaultContext; baseline
   const reach = new ReachProbe(lab);
   const ctx: FaultContext = { lab, air, init, wpa, passthru, hostDhcp, bridge, reach };
   await waitFor('the host\'s reach of the wireless network', () => reach.firstAnswerAfter(0), 30_000, 100);
-  const bundle = await lab.guest([process.execPath, ...AGENT_NODE_FLAGS, join(lab.opts.distDir, 'wifibox-diag.js'), 'bundle', '/run/diag-bundle.tar.gz'], { timeoutMs: 60_000 });
+  const bundle = await lab.guest([process.execPath, ...packageNodeFlags('wifibox-diag'), join(lab.opts.distDir, 'wifibox-diag.js'), 'bundle', '/run/diag-bundle.tar.gz'], { timeoutMs: 60_000 });
   if (bundle.code !== 0) throw new Error(`wifibox-diag bundle: exit ${bundle.code}: ${bundle.stderr}`);
   rmSync(lab.guestPath('/run/diag-bundle.tar.gz'));
   const warm = new ControlLoad(lab, bridge.path, LOAD_CLIENTS);

@@ -24,7 +24,7 @@ import { budgetDirs, GuestBudget, type BudgetUse } from './budget';
 import { writeGuestFiles } from './guest-files';
 import { ADDRESSES, buildNetwork, namespacesOf, pidsIn, plugWlan, unplugWlan, type Addresses, type Flavor, type Namespaces } from './namespaces';
 import { withDefaults, type LabOptions, type ResolvedLabOptions } from './options';
-import { labScript } from './paths';
+import { labScript, packageNodeFlags } from './paths';
 import {
   isSameProcess,
   logTails,
@@ -48,9 +48,6 @@ export function missingTools(tools: readonly string[] = REQUIRED_TOOLS): string[
   const path = (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
   return tools.filter((t) => !path.some((d) => existsSync(join(d, t))));
 }
-
-/** Node's flags for the resident agents, as the package's /usr/sbin wrappers run them. */
-export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=16'];
 
 export class Lab {
   readonly dir: string;
@@ -179,7 +176,7 @@ export class Lab {
 
   /** node running a resident agent's bundle from dist/, with the package's flags and the lab's own. */
   private agentArgv(bundle: string): string[] {
-    return [process.execPath, ...AGENT_NODE_FLAGS, ...this.opts.agentNodeFlags, join(this.opts.distDir, bundle)];
+    return [process.execPath, ...packageNodeFlags(bundle.replace(/\.js$/, '')), ...this.opts.agentNodeFlags, join(this.opts.distDir, bundle)];
   }
 
   /** The init orchestrator from dist/, in the guest, on /media/etc, with the lab's fake PCI tree. */

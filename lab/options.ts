@@ -25,7 +25,7 @@ export interface LabOptions {
   overlays?: string[];
   /** Every guest process in a memory cgroup and a cpuset (lab/budget.ts); null: no limit. */
   budget?: BudgetOptions | null;
-  /** Node flags for the resident agents besides the package's own (AGENT_NODE_FLAGS), e.g. --trace-gc. */
+  /** Node flags for the resident agents besides the package's own (its /usr/sbin wrapper's), e.g. --trace-gc. */
   agentNodeFlags?: string[];
 }
 
