@@ -54,6 +54,7 @@ const FIGURES: Record<string, (v: unknown) => string> = {
   gapMs: (v) => `the host without the wireless network ${v} ms at most`,
   renderedMs: (v) => `udhcpd.conf rendered ${v} ms after /tmp had room`,
   reattachAttempts: (v) => `ATTACHes the monitor needed: ${v}`,
+  dhcpcdAgainMs: (v) => `dhcpcd started again ${v} ms after wlan0 was back`,
 };
 const COMMON = new Set(['id', 'fault', 'holds', 'withinMs', 'after', 'recoveryMs', 'leaks', 'wrongReplies']);
 

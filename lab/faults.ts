@@ -189,8 +189,9 @@ export const DAEMON_FAULTS: readonly Fault[] = [
   {
     id: 'wlan0-reset',
     fault: 'wlan0 deleted and created again (a card reset)',
-    holds: 'dhcpcd waits for it and starts at once when it is back; the host\'s traffic flows again (the benchmark measures the 1 s target)',
-    withinMs: 2000,
+    holds: 'dhcpcd waits for it and starts at once when it is back; the host\'s traffic flows again (the benchmark measures the 1 s target; ' +
+      'the bound here allows one lost DHCP request, which dhcpcd sends again after 4 ± 1 s)',
+    withinMs: 6000,
     after: 'wlan0 is back',
     async inject(c) {
       const faultAt = Date.now();

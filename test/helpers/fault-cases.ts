@@ -52,7 +52,18 @@ export const FAULT_CASES: FaultCase[] = [
   daemonFault('udhcpd-killed'),
   daemonFault('dhcpcd-killed'),
   daemonFault('wpa-killed'),
-  daemonFault('wlan0-reset'),
+  {
+    ...daemonFault('wlan0-reset'),
+    // What is wifibox-init's own: dhcpcd started again as soon as wlan0 is back (it looks every
+    // 200 ms), never after a backoff (the old glue: 9-14 s).
+    async check(c, t) {
+      const since = (await initStatus(c.lab)).daemons.find((d: { name: string }) => d.name === 'dhcpcd').since as string;
+      // wlan0 exists a moment before the lab has plugged it in completely (restoredAt): never below 0.
+      const dhcpcdAgainMs = Math.max(0, Date.parse(since) - t.restoredAt);
+      expect(dhcpcdAgainMs, 'dhcpcd started again, ms after wlan0 is back').toBeLessThanOrEqual(1000);
+      return { dhcpcdAgainMs };
+    },
+  },
   daemonFault('eth0-flap'),
   {
     id: 'wpa-restart-monitors',
