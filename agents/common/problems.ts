@@ -13,8 +13,13 @@ export interface ConfigProblem {
  * problem stays one readable line whatever a user (or a fuzzer) put in the file.
  */
 export function shorten(s: string, max = 40): string {
-  const printable = s.replace(/[\x00-\x1f\x7f]/g, '?');
-  return printable.length > max ? `${printable.slice(0, max)}…` : printable;
+  const p = printable(s);
+  return p.length > max ? `${p.slice(0, max)}…` : p;
+}
+
+/** Control characters shown as '?': quoted input cannot break a message into lines. */
+export function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f]/g, '?');
 }
 
 export function formatProblem(p: ConfigProblem): string {

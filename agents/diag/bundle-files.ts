@@ -8,6 +8,9 @@ import type { DiagSystem } from './system';
 
 const MAX_FILES = 64;
 
+/** A file goes into the bundle's list; so does a symlink (named, never followed). */
+const listed = (kind: ReturnType<DiagSystem['kind']>): boolean => kind === 'file' || kind === 'link';
+
 function walk(sys: DiagSystem, dir: string, prefix: string, depth: number, out: { name: string; path: string }[]): void {
   let entries: string[];
   try {
@@ -19,7 +22,7 @@ function walk(sys: DiagSystem, dir: string, prefix: string, depth: number, out: 
     if (out.length >= MAX_FILES) return;
     const path = join(dir, e);
     const kind = sys.kind(path);
-    if (kind === 'file' || kind === 'link') out.push({ name: `${prefix}/${e}`, path });
+    if (listed(kind)) out.push({ name: `${prefix}/${e}`, path });
     else if (kind === 'dir' && depth > 0) walk(sys, path, `${prefix}/${e}`, depth - 1, out);
   }
 }
@@ -30,8 +33,7 @@ export function bundleFiles(sys: DiagSystem, opts: DiagOptions, report: DiagRepo
   walk(sys, opts.wpaSupplicantConfDir, 'wpa_supplicant', 0, out);
   walk(sys, opts.hostapdConfDir, 'hostapd', 0, out);
   const rendered = [report.dhcp.udhcpd.config, join(opts.tmpDir, 'radvd.conf')];
-  const present = (path: string) => sys.kind(path) === 'file' || sys.kind(path) === 'link';
-  for (const path of rendered) if (present(path)) out.push({ name: `rendered/${basename(path)}`, path });
-  if (present(opts.syslogFile)) out.push({ name: `log/${basename(opts.syslogFile)}`, path: opts.syslogFile });
+  for (const path of rendered) if (listed(sys.kind(path))) out.push({ name: `rendered/${basename(path)}`, path });
+  if (listed(sys.kind(opts.syslogFile))) out.push({ name: `log/${basename(opts.syslogFile)}`, path: opts.syslogFile });
   return out.slice(0, MAX_FILES);
 }

@@ -85,7 +85,6 @@ function unsupportedType(type: string): string {
   return `address type '${shorten(type)}' is not supported`;
 }
 
-
 export function parsePort(s: string): number | null {
   if (!/^[0-9]{1,5}$/.test(s)) return null;
   const n = Number(s);

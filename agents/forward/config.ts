@@ -2,7 +2,7 @@
 // (a line starting with `#` is a comment, anything after a `#` is dropped, the rest is split on
 // blanks into socat's arguments), then validated. Pure: text in, typed lines and problems out.
 // A line with an error is not served; the others are.
-import { collector, type ConfigProblem, type Report } from '../common/problems';
+import { collector, printable, type ConfigProblem, type Report } from '../common/problems';
 import { parseAddress, parseSeconds, SUPPORTED_FORMS, type ListenAddress, type TargetAddress } from './address';
 
 export interface ForwardLine {
@@ -53,7 +53,7 @@ export function parseForwardConfig(text: string, file: string): ForwardConfig {
 function parseLine(words: string[], line: number, report: Report): ForwardLine | null {
   const fail = (message: string): null => {
     // Whatever of the line the message quotes, it stays one printable line in the log.
-    report(line, 'error', `${message.replace(/[\x00-\x1f\x7f]/g, '?')} (line not served)`);
+    report(line, 'error', `${printable(message)} (line not served)`);
     return null;
   };
   let oneWay = false;
