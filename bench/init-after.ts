@@ -4,7 +4,7 @@
 import type { Lab } from '../lab/lab';
 import { pidsIn } from '../lab/namespaces';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
-import { initStatus } from '../lab/status';
+import { daemonStatus, initStatus } from '../lab/status';
 import { WIRELESS_DNS, WIRELESS_DOMAIN, WIRELESS_NAME } from '../lab/wireless';
 import type { Sequence } from './init-runs';
 import { oldMarks } from './init-old';
@@ -95,7 +95,7 @@ interface AfterContext {
 }
 
 const secsBetween = (from: number | null, to: number | null): number | null => (from === null || to === null ? null : (to - from) / 1000);
-const dhcpcdStatus = async (lab: Lab): Promise<any> => (await initStatus(lab, 2000)).daemons.find((d: any) => d.name === 'dhcpcd');
+const dhcpcdStatus = (lab: Lab): Promise<any> => daemonStatus(lab, 'dhcpcd', 2000);
 
 /** Polls `check` every POLL_MS until it says done or `deadline` passes (or the run is aborted). */
 async function pollUntil(c: AfterContext, deadline: number, check: () => Promise<boolean> | boolean): Promise<void> {

@@ -1,6 +1,7 @@
 // Process memory and process trees, read from /proc (the lab has no PID namespace, so the
 // guest's processes are visible here under their own PIDs).
 import { readFileSync } from 'node:fs';
+import { processName } from '../agents/common/process';
 import { childrenOf } from '../lab/proc';
 
 /** kB figures from /proc/PID/smaps_rollup, and the page tables from /proc/PID/status. */
@@ -61,13 +62,8 @@ export function treeMemory(pid: number, deep = false): { total: Memory; children
   return { total, children };
 }
 
-export function comm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
+/** What the kernel calls a process, '' when it is gone. */
+export const comm = (pid: number): string => processName(pid, '/proc') ?? '';
 
 /** Samples how many children some processes have, every intervalMs; stop() gives the peaks. */
 export function sampleChildren(pids: Record<string, number>, intervalMs = 50): { stop(): Record<string, number> } {

@@ -13,7 +13,7 @@ import { packageNodeFlags } from './paths';
 import { guestHoldings, type GuestHoldings } from './leaks';
 import { ControlLoad, ReachProbe } from './load';
 import { isSameProcess, sleep, waitFor, type LabProcess } from './proc';
-import { initStatus } from './status';
+import { daemonStatus, initStatus } from './status';
 import { WIRELESS_DNS, WIRELESS_DOMAIN } from './wireless';
 
 /** The guest's budget: 48 MB for all its processes (a 128 MB VM less the kernel and the rest), one CPU. */
@@ -123,7 +123,7 @@ export async function serviceBack(c: FaultContext, since: number, withinMs: numb
 }
 
 export const daemonPid = async (c: FaultContext, name: string): Promise<number> =>
-  (await initStatus(c.lab)).daemons.find((d: { name: string }) => d.name === name).pid as number;
+  (await daemonStatus(c.lab, name)).pid as number;
 
 /**
  * A fault that takes something away and gives it back: `stop` it, let `pass` go by (a respawn
@@ -143,7 +143,7 @@ async function killDaemon(c: FaultContext, name: string): Promise<FaultTimes> {
   const faultAt = Date.now();
   process.kill(pid, 'SIGKILL');
   await waitFor(`${name} back`, async () => {
-    const d = (await initStatus(c.lab)).daemons.find((x: { name: string }) => x.name === name);
+    const d = await daemonStatus(c.lab, name);
     return d.state === 'running' && d.pid !== pid;
   }, 10_000, 20);
   return { faultAt, restoredAt: faultAt };
@@ -196,7 +196,7 @@ export const DAEMON_FAULTS: readonly Fault[] = [
     async inject(c) {
       const faultAt = Date.now();
       await c.lab.unplugWlan();
-      await waitFor('dhcpcd to wait for wlan0', async () => (await initStatus(c.lab)).daemons.find((d: { name: string }) => d.name === 'dhcpcd').state === 'waiting', 10_000, 20);
+      await waitFor('dhcpcd to wait for wlan0', async () => (await daemonStatus(c.lab, 'dhcpcd')).state === 'waiting', 10_000, 20);
       await c.lab.plugWlan();
       return { faultAt, restoredAt: Date.now() };
     },

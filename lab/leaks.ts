@@ -3,6 +3,7 @@
 // firewall rules and the addresses. After recovery, nothing may be left over.
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Lab } from './lab';
+import { processName } from '../agents/common/process';
 import { pidsIn } from './namespaces';
 
 export interface GuestHoldings {
@@ -20,13 +21,7 @@ export interface GuestHoldings {
 
 const RUN_FOLDERS = ['/run/wifibox-passthru', '/run/wifibox-init', '/run/dhcpcd', '/var/run/wpa_supplicant', '/tmp'];
 
-function comm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
+const comm = (pid: number): string => processName(pid, '/proc') ?? '';
 
 /** A node process's script name (wifibox-init.js …), so two agents are told apart. */
 function agentOf(pid: number): string {

@@ -2,6 +2,7 @@
 // ask wpa_supplicant for their own network's ssid over and over (through the host's socat and the
 // passthru agent), and a probe that fetches a page from the wireless network through the guest's
 // NAT every PROBE_EVERY_MS, so the longest time without service can be read afterwards.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { clientSsid } from './guest-files';
 import { HostClient } from './host-client';
@@ -106,13 +107,33 @@ attempt();`;
 /** The host's reach of the wireless network, sampled every PROBE_EVERY_MS. */
 export class ReachProbe {
   private readonly proc: LabProcess;
+  /** Its answers so far, and how far its log has been read: it is polled every 20 ms and grows all run. */
+  private readonly times: number[] = [];
+  private readBytes = 0;
 
   constructor(private readonly lab: Lab) {
     this.proc = lab.startInHost('reach-probe', [process.execPath, '-e', probeCode(`http://${lab.addr.air}:8080/`, lab.addr.guestWlan0)]);
   }
 
   private answers(): number[] {
-    return this.proc.output().split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+    let fd: number;
+    try {
+      fd = openSync(this.proc.log, 'r');
+    } catch {
+      return this.times; // not written yet
+    }
+    try {
+      const added = Buffer.alloc(Math.max(0, fstatSync(fd).size - this.readBytes));
+      const n = readSync(fd, added, 0, added.length, this.readBytes);
+      // Whole lines only: a line still being written is read next time.
+      const text = added.subarray(0, n).toString('latin1');
+      const whole = text.lastIndexOf('\n') + 1;
+      this.readBytes += whole;
+      for (const l of text.slice(0, whole).split('\n')) if (/^\d+$/.test(l)) this.times.push(Number(l));
+    } finally {
+      closeSync(fd);
+    }
+    return this.times;
   }
 
   /** The first answer at or after `since` (ms since 1970), or null. */

@@ -21,6 +21,15 @@ export function labScript(name: string): string {
  * lab, the tests and the benches measure the agents as the guest runs them.
  */
 export function packageNodeFlags(command: string): string[] {
+  let flags = nodeFlags.get(command);
+  if (!flags) nodeFlags.set(command, (flags = readNodeFlags(command)));
+  return flags;
+}
+
+// The wrappers do not change while the lab runs: each is read once.
+const nodeFlags = new Map<string, string[]>();
+
+function readNodeFlags(command: string): string[] {
   const wrapper = join(repoRoot(), 'apk', 'sbin', command);
   const m = new RegExp(`^exec node ((?:--[a-z0-9=-]+ )*)/usr/lib/wifibox-agents/${command}\\.js "\\$@"$`, 'm').exec(readFileSync(wrapper, 'utf8'));
   if (!m) throw new Error(`${wrapper}: no line 'exec node [--flag ...] /usr/lib/wifibox-agents/${command}.js "$@"'`);

@@ -32,3 +32,7 @@ interface Guest {
 export const initStatus = (lab: Guest, timeoutMs?: number): Promise<any> => readStatus(lab.guestPath(INIT_STATUS_SOCKET), timeoutMs);
 export const passthruStatus = (lab: Guest, timeoutMs?: number): Promise<any> => readStatus(lab.guestPath(PASSTHRU_STATUS_SOCKET), timeoutMs);
 export const forwardStatus = (lab: Guest, timeoutMs?: number): Promise<any> => readStatus(lab.guestPath(FORWARD_STATUS_SOCKET), timeoutMs);
+
+/** One daemon's entry in wifibox-init's status (dhcpcd, udhcpd, radvd), or undefined when it has none. */
+export const daemonStatus = async (lab: Guest, name: string, timeoutMs?: number): Promise<any> =>
+  (await initStatus(lab, timeoutMs)).daemons.find((d: { name: string }) => d.name === name);

@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import { daemonFault, INIT_ARGS, outage, PASSTHRU_ARGS, RESPAWN_INIT_MS, RESPAWN_PASSTHRU_MS, wirelessDhcp, type Fault, type FaultContext, type FaultTimes } from '../../lab/faults';
 import { HostClient } from '../../lab/host-client';
 import { sleep, waitFor } from '../../lab/proc';
-import { initStatus, passthruStatus } from '../../lab/status';
+import { daemonStatus, initStatus, passthruStatus } from '../../lab/status';
 import { WIRELESS_DOMAIN } from '../../lab/wireless';
 
 export interface FaultCase extends Fault {
@@ -57,7 +57,7 @@ export const FAULT_CASES: FaultCase[] = [
     // What is wifibox-init's own: dhcpcd started again as soon as wlan0 is back (it looks every
     // 200 ms), never after a backoff (the old glue: 9-14 s).
     async check(c, t) {
-      const since = (await initStatus(c.lab)).daemons.find((d: { name: string }) => d.name === 'dhcpcd').since as string;
+      const since = (await daemonStatus(c.lab, 'dhcpcd')).since as string;
       // wlan0 exists a moment before the lab has plugged it in completely (restoredAt): never below 0.
       const dhcpcdAgainMs = Math.max(0, Date.parse(since) - t.restoredAt);
       expect(dhcpcdAgainMs, 'dhcpcd started again, ms after wlan0 is back').toBeLessThanOrEqual(1000);
