@@ -5,8 +5,8 @@ import { AFTER_BOUND_MS, LATENCY_ROUNDS, NEW_ANSWER, NEW_DNS, UNPLUGGED_MS } fro
 import type { Medians } from './init-report';
 import { REST_MS, type RunFigures } from './init-runs';
 
-const s = (v: number | null): string => (v === null ? '—' : Math.abs(v) < 1 ? v.toFixed(3) : v.toFixed(2));
-const BOUND_S = AFTER_BOUND_MS / 1000;
+export const s = (v: number | null): string => (v === null ? '—' : Math.abs(v) < 1 ? v.toFixed(3) : v.toFixed(2));
+export const BOUND_S = AFTER_BOUND_MS / 1000;
 
 /** udhcpd's command line per sequence, as /proc showed it (null: not seen). */
 export interface Commands {

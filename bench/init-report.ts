@@ -1,7 +1,7 @@
 // The init benchmark's section of docs/BENCHMARKS.md: the tables (the words around them are in
 // init-report-text.ts).
-import { AFTER_BOUND_MS, NEW_DNS } from './init-after';
-import { howMeasured, reading, setup } from './init-report-text';
+import { NEW_DNS } from './init-after';
+import { BOUND_S, howMeasured, reading, s, setup } from './init-report-text';
 import { REST_MS, type RunFigures } from './init-runs';
 import type { MachineFacts } from './machine';
 import type { Memory } from './memory';
@@ -31,7 +31,6 @@ export interface InitResults {
 /** The targets set for wifibox-init (seconds, but the relay's latency: ms). */
 const TARGET = { firstLease: 0.3, reachedOverLease: 0.3, journey: 1.0, renewal: 1, replug: 1, relayAddedMs: 0.3 };
 const OLD_FIRST_LEASE_IN_ISSUE_S = 8.3;
-const BOUND_S = AFTER_BOUND_MS / 1000;
 
 type Get = (r: RunFigures) => number | null | undefined;
 const minus = (a: number | null | undefined, b: number | null | undefined): number | null => (a === null || a === undefined || b === null || b === undefined ? null : a - b);
@@ -43,7 +42,6 @@ export const FIGURES = {
   page: (r) => r.page,
   wlanLease: (r) => r.wlanLease,
   reachedOverLease: (r) => minus(r.reached, r.wlanLease),
-  reachedOverReport: (r) => minus(r.reached, r.leaseReported),
   reportOverLease: (r) => minus(r.leaseReported, r.wlanLease),
   resolvedOverLease: (r) => minus(r.resolved, r.wlanLease),
   resolvedOverFirstLease: (r) => minus(r.resolved, r.firstLease),
@@ -74,7 +72,6 @@ function medianOver(runs: RunFigures[], get: Get): { v: number | null; missing: 
   return { v: v.length ? medianOf(v) : null, missing: runs.length - v.length };
 }
 
-const s = (v: number | null): string => (v === null ? '—' : Math.abs(v) < 1 ? v.toFixed(3) : v.toFixed(2));
 const ratio = (a: number | null, b: number | null): string => (a === null || b === null || b === 0 ? '—' : `${(a / b).toFixed(2)}×`);
 const mb = (kb: number): string => ((kb * 1024) / 1e6).toFixed(1);
 const mark = (ok: boolean): string => (ok ? '✓' : '✗');

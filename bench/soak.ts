@@ -9,7 +9,7 @@
 // children coming and going). `npm run soak` (soak-bench.ts) and test/lab/soak.test.ts run it.
 import { readdirSync } from 'node:fs';
 import type { BudgetUse } from '../lab/budget';
-import { daemonFault, LOAD_CLIENTS, passthruAtRest, serviceBack, type FaultContext } from '../lab/faults';
+import { agentPids, daemonFault, LOAD_CLIENTS, passthruAtRest, serviceBack, type FaultContext } from '../lab/faults';
 import { guestHoldings, leftovers, type GuestHoldings } from '../lab/leaks';
 import { ControlLoad, type LoadCounts } from '../lab/load';
 import { isSameProcess, sleep, waitFor, type LabProcess } from '../lab/proc';
@@ -158,7 +158,7 @@ async function sample(c: FaultContext, agents: Record<string, LabProcess>, t0: n
 export async function runSoak(c: FaultContext, baseline: GuestHoldings, o: SoakOptions, log: Log = () => undefined): Promise<SoakResult> {
   const { lab } = c;
   const agents = { 'wifibox-init': c.init, 'wifibox-passthru': c.passthru };
-  const pids = Object.fromEntries(Object.entries(agents).map(([name, p]) => [name, p.pid]));
+  const pids = agentPids(c);
   const t0 = Date.now();
   const end = t0 + o.durationMs;
   const load = new ControlLoad(lab, c.bridge.path, LOAD_CLIENTS, o.paceMs);
