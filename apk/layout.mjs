@@ -81,6 +81,25 @@ export function apkbuildVariables(text) {
   return vars;
 }
 
+/** The install scripts apk-tools runs, by the suffix abuild gives their files. */
+const SCRIPT_KINDS = ['pre-install', 'post-install', 'pre-upgrade', 'post-upgrade', 'pre-deinstall', 'post-deinstall'];
+
+/**
+ * APKBUILD's install= scripts: each file (beside APKBUILD, in apk/) and its name in the control
+ * segment (`.pre-install`), as abuild packs them.
+ * @param {Map<string, string>} apkbuild
+ * @returns {Array<{ file: string, name: string }>}
+ */
+export function installScripts(apkbuild) {
+  const pkgname = apkbuild.get('pkgname') ?? '';
+  const names = (apkbuild.get('install') ?? '').replace(/\$\{?pkgname\}?/g, pkgname).split(/\s+/).filter(Boolean);
+  return names.map((file) => {
+    const kind = SCRIPT_KINDS.find((k) => file === `${pkgname}.${k}`);
+    if (!kind) throw new Error(`apk/APKBUILD: install= names ${file}; expected ${pkgname}.<${SCRIPT_KINDS.join('|')}>`);
+    return { file, name: `.${kind}` };
+  });
+}
+
 /**
  * .PKGINFO's fields (all but size and datahash, which come from the data) in abuild's order.
  * @param {{ apkbuild: Map<string, string>, version: string, builddate: number, packager: string, commands: string[] }} p

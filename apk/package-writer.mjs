@@ -159,7 +159,8 @@ export function pkginfoText(fields, comment) {
  * The whole package. `fields` are .PKGINFO's fields except `size` and `datahash`, which are
  * computed here: size is the installed size (the sum of the regular files' sizes, as abuild
  * counts it), and datahash is appended last, as abuild does.
- * @param {{ fields: Array<[string, string | number]>, files: Entry[], mtime: number, comment: string }} p
+ * `scripts` are the install scripts (e.g. `.pre-install`), after .PKGINFO in the control segment.
+ * @param {{ fields: Array<[string, string | number]>, files: Entry[], mtime: number, comment: string, scripts?: Array<{ name: string, content: Buffer }> }} p
  */
 export function buildApk(p) {
   const entries = withParentDirs(p.files, 0o755);
@@ -180,7 +181,10 @@ export function buildApk(p) {
   const pkginfo = Buffer.from(pkginfoText(fields, p.comment));
 
   // A segment: no end blocks, so the data tar continues the same archive.
-  const controlTar = tarRecords([{ type: 'file', path: '.PKGINFO', mode: 0o644, content: pkginfo }], { mtime: p.mtime }, { checksums: false });
+  /** @type {Entry[]} */
+  const controlEntries = [{ type: 'file', path: '.PKGINFO', mode: 0o644, content: pkginfo }];
+  for (const s of p.scripts ?? []) controlEntries.push({ type: 'file', path: s.name, mode: 0o755, content: s.content });
+  const controlTar = tarRecords(controlEntries, { mtime: p.mtime }, { checksums: false });
   const control = gzipMember(controlTar);
 
   return { apk: Buffer.concat([control, data]), pkginfo: pkginfo.toString(), datahash, installedSize, entries };

@@ -1,7 +1,7 @@
 // npm run lab [-- up|down|preflight] [--flavor wpa_supplicant|hostapd]
 // Brings the simulated guest up with the real agents and shows a wpa_cli round trip from the
 // host namespace; `down` removes every lab; `preflight` is what `npm test` checks first.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Lab, missingTools } from './lab';
@@ -9,6 +9,16 @@ import { LAB_SYS_BUS_PCI } from './guest';
 import type { Flavor } from './namespaces';
 import { removeLabs } from './stale';
 import { waitFor } from './proc';
+import { costAtRest, costText } from './cost';
+
+/** How long `npm run lab` watches the guest at rest before it prints what the agents cost. */
+const REST_WINDOW_MS = 60_000;
+
+/** forwarding.conf's upstream sample with its two example lines made active, unchanged otherwise. */
+function forwardingWithExamples(upstreamDir: string): string {
+  const sample = readFileSync(join(upstreamDir, 'optional', 'forwarding', 'appliance', 'forwarding.conf.sample'), 'utf8');
+  return sample.replace(/^# ((?:UDP|TCP)\S*:\d+\S* \S+)$/gm, '$1');
+}
 
 function needRoot(): void {
   if (process.getuid?.() === 0) return;
@@ -30,8 +40,10 @@ async function up(flavor: Flavor): Promise<void> {
     if (station) await lab.startWirelessNetwork();
     const init = lab.startInit(['--loglevel', 'info']);
     await lab.startWirelessDaemon();
-    await lab.startPassthru(['--loglevel', 'info']);
-    console.log(`lab ${lab.tag} is up (${flavor} flavor): wifibox-init (pid ${init.pid}), ${flavor}, wifibox-passthru\n`);
+    const passthru = await lab.startPassthru(['--loglevel', 'info']);
+    writeFileSync(join(lab.dir, 'appliance', 'forwarding.conf'), forwardingWithExamples(lab.opts.upstreamDir));
+    const forward = lab.startForward();
+    console.log(`lab ${lab.tag} is up (${flavor} flavor): wifibox-init (pid ${init.pid}), ${flavor}, wifibox-passthru, wifibox-forward (the forwarding sample's two lines)\n`);
     if (station) {
       const dhcp = lab.startDhcpClient('host', 'wifibox0');
       const lease = await waitFor('the host\'s lease from the guest', () => {
@@ -55,6 +67,9 @@ async function up(flavor: Flavor): Promise<void> {
     console.log(`guest $ wifibox-diag              (exit ${diag.code})`);
     console.log(indent(diag.stdout.split('\n').slice(0, 24).join('\n')));
     console.log(`        … (the whole report: nsenter -t ${lab.guestPid} -n -m -- ${process.execPath} ${join(lab.opts.distDir, 'wifibox-diag.js')} --sys-bus-pci ${LAB_SYS_BUS_PCI})`);
+    console.log(`\nguest: at rest for ${REST_WINDOW_MS / 1000} s, counting what its agents cost…`);
+    const agents = { 'wifibox-init': init.pid, 'wifibox-passthru': passthru.pid, 'wifibox-forward': forward.pid };
+    console.log(costText(await costAtRest(agents, REST_WINDOW_MS), REST_WINDOW_MS));
     console.log(`
 Run commands in each namespace (as root):
   guest:    nsenter -t ${lab.guestPid} -n -m -- sh      (its own /media/etc, /run, /tmp)

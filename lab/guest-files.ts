@@ -15,6 +15,7 @@ export function writeGuestFiles(dir: string, flavor: Flavor, o: GuestFilesOption
   copySamples(join(o.upstreamDir, flavor, 'appliance'), join(dir, 'appliance'));
   for (const overlay of o.overlays) copySamples(join(o.upstreamDir, overlay), join(dir, 'appliance'));
   writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\n');
+  writeAccounts(dir);
 
   if (flavor === 'wpa_supplicant') {
     const nets = Array.from({ length: o.clientNetworks }, (_, i) =>
@@ -34,6 +35,25 @@ export function writeGuestFiles(dir: string, flavor: Flavor, o: GuestFilesOption
       'interface=wlan0\ndriver=wired\nctrl_interface=/var/run/hostapd\nctrl_interface_group=0\nieee8021x=0\n',
     );
   }
+}
+
+/** The package's user (apk/APKBUILD adds it in the guest image): wifibox-forward serves as it. */
+export const PACKAGE_USER = 'wifibox';
+
+/**
+ * passwd and group for the guest: this machine's, with the package's user and group added as a
+ * system account (a free id below 1000, as Alpine's adduser -S picks one), for lab/guest.ts to bind.
+ */
+function writeAccounts(dir: string): void {
+  const passwd = readFileSync('/etc/passwd', 'utf8');
+  const group = readFileSync('/etc/group', 'utf8');
+  const taken = new Set([...passwd.matchAll(/^[^:]*:[^:]*:(\d+):/gm), ...group.matchAll(/^[^:]*:[^:]*:(\d+):/gm)].map((m) => Number(m[1])));
+  let id = 200;
+  while (taken.has(id)) id++;
+  const has = (text: string) => new RegExp(`^${PACKAGE_USER}:`, 'm').test(text);
+  const line = (text: string, add: string) => (has(text) ? text : `${text.replace(/\n?$/, '\n')}${add}\n`);
+  writeFileSync(join(dir, 'passwd'), line(passwd, `${PACKAGE_USER}:x:${id}:${id}:Wifibox agents:/var/empty:/sbin/nologin`));
+  writeFileSync(join(dir, 'group'), line(group, `${PACKAGE_USER}:x:${id}:`));
 }
 
 /** Installs each upstream `X.sample` as `X` (subfolders such as sysctl.d/ too), unchanged. */

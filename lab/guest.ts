@@ -68,6 +68,9 @@ export async function mountGuest(anchorPid: number, dir: string, flavor: Flavor)
   await m(['mount', '-o', 'remount,bind,ro', '/media/etc']);
   await m(['mount', '--bind', join(dir, 'app'), appDir]);
   await m(['mount', '--bind', join(dir, 'resolv.conf'), '/etc/resolv.conf']);
+  // The package's user, as its install adds it to the guest's passwd and group files: copies of
+  // this machine's with the user added, bound over them in the guest only.
+  for (const f of ['passwd', 'group'] as const) await m(['mount', '--bind', join(dir, f), `/etc/${f}`]);
   // Machine-wide sysctls (kernel.*, fs.*, vm.*) the guest's sysctl.conf sets, and the hostname:
   // each gets a file of the lab's bound over it, so nothing the guest writes reaches this
   // machine's kernel. net.* is per network namespace and stays real.
@@ -137,12 +140,15 @@ export async function installInGuest(anchorPid: number, flavor: Flavor, root: st
   const m = (args: string[]) => must(guestArgv(anchorPid, args));
   // The overlay on /etc hides the lab's binds on it: keep them aside, put them back after.
   mkdirSync(guestPath(anchorPid, '/run/lab-keep/app'), { recursive: true });
-  writeFileSync(guestPath(anchorPid, '/run/lab-keep/resolv.conf'), '');
-  await m(['mount', '--bind', '/etc/resolv.conf', '/run/lab-keep/resolv.conf']);
+  const kept = ['resolv.conf', 'passwd', 'group'];
+  for (const f of kept) {
+    writeFileSync(guestPath(anchorPid, `/run/lab-keep/${f}`), '');
+    await m(['mount', '--bind', `/etc/${f}`, `/run/lab-keep/${f}`]);
+  }
   await m(['mount', '--bind', app, '/run/lab-keep/app']);
   await overlayInGuest(anchorPid, '/usr', [join(root, 'usr')]);
   await overlayInGuest(anchorPid, '/etc', [...(extraEtc ? [extraEtc] : []), join(root, 'etc')]);
-  await m(['mount', '--bind', '/run/lab-keep/resolv.conf', '/etc/resolv.conf']);
+  for (const f of kept) await m(['mount', '--bind', `/run/lab-keep/${f}`, `/etc/${f}`]);
   await m(['mount', '--bind', '/run/lab-keep/app', app]);
 }
 

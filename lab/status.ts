@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 
 export const INIT_STATUS_SOCKET = '/run/wifibox-init.sock';
 export const PASSTHRU_STATUS_SOCKET = '/run/wifibox-passthru.sock';
-export const FORWARD_STATUS_SOCKET = '/run/wifibox-forward.sock';
+export const FORWARD_STATUS_SOCKET = '/run/wifibox-forward/status.sock';
 
 /** Reads a status endpoint; rejects when it cannot, or (with timeoutMs) when it stays silent that long. */
 export function readStatus(path: string, timeoutMs?: number): Promise<any> {

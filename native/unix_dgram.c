@@ -8,6 +8,12 @@
 //   handle.onerror(err)      set by the caller: libuv stopped polling the socket (an error it
 //                            reported); the socket is closed right after
 //   injectPollError(handle, errno)  for tests: what such a libuv error does
+//   watchRoute(groups, onMessage) -> handle
+//                            a NETLINK_ROUTE socket joined to the multicast `groups` (RTMGRP_*
+//                            bits): the kernel's link and address events, each message as it
+//                            comes, an empty Buffer when the kernel dropped some (ENOBUFS).
+//                            Closed with close(handle). Lets an agent sleep until a link or an
+//                            address changes instead of looking at /sys again and again.
 //
 // Only node-api and libuv are used so the addon builds against any Node
 // (glibc or musl) without C++ wrappers.
@@ -18,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stdint.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -36,6 +43,16 @@ typedef struct {
   napi_async_context async;  // exists only while polling
   int dispatching;         // inside on_readable: defer async teardown
 } dgram_socket;
+
+// rtnetlink's address, as the kernel's ABI fixes it (linux/netlink.h): spelled out here, since
+// the musl toolchain the package is built with has no kernel headers.
+#define WIFIBOX_NETLINK_ROUTE 0
+struct wifibox_sockaddr_nl {
+  sa_family_t nl_family;  // AF_NETLINK
+  unsigned short nl_pad;
+  uint32_t nl_pid;        // 0: the kernel assigns one
+  uint32_t nl_groups;     // the multicast groups joined
+};
 
 // Distinguishes our handles from any other wrapped object passed back in.
 static const napi_type_tag SOCKET_TAG = {0x7769666962786467ULL,
@@ -247,6 +264,14 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     ssize_t size = recv(s->fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
     if (size < 0) {
       if (errno == EINTR) continue;
+      // A netlink socket whose queue overflowed: the kernel dropped events. An empty message
+      // tells the caller to look at the state again; reading goes on with what is queued.
+      if (errno == ENOBUFS) {
+        napi_value empty;
+        void *none;
+        if (napi_create_buffer(env, 0, &none, &empty) == napi_ok) deliver(s, self, empty);
+        continue;
+      }
       break;  // EAGAIN: drained. Other errors are one-shot for AF_UNIX.
     }
     if (napi_open_handle_scope(env, &inner) != napi_ok) break;
@@ -312,25 +337,10 @@ static napi_value start_polling(napi_env env, dgram_socket *s, napi_value self) 
   return self;
 }
 
-static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], self;
-  napi_valuetype type;
-  dgram_socket *s;
-  int fd;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok ||
-      type != napi_function) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
-                          "onMessage must be a function");
-    return NULL;
-  }
-  fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    throw_errno(env, errno, "socket", NULL);
-    return NULL;
-  }
-  s = calloc(1, sizeof(*s));
+// The handle for a new socket `fd` (closed here on failure), delivering to `on_message`.
+static napi_value wrap_socket(napi_env env, int fd, napi_value on_message, dgram_socket **out) {
+  napi_value self;
+  dgram_socket *s = calloc(1, sizeof(*s));
   if (s == NULL) {
     close(fd);
     throw_errno(env, ENOMEM, "socket", NULL);
@@ -341,7 +351,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   // The callback hangs off the handle, not a strong native reference, so a
   // closure that captures the socket does not pin it against GC.
   if (napi_create_object(env, &self) != napi_ok ||
-      napi_set_named_property(env, self, "onmessage", argv[0]) != napi_ok ||
+      napi_set_named_property(env, self, "onmessage", on_message) != napi_ok ||
       napi_type_tag_object(env, self, &SOCKET_TAG) != napi_ok ||
       napi_create_reference(env, self, 0, &s->self) != napi_ok) {
     if (s->self != NULL) napi_delete_reference(env, s->self);
@@ -355,6 +365,60 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     free(s);
     return NULL;
   }
+  if (out != NULL) *out = s;
+  return self;
+}
+
+// Fails (returns false with a pending TypeError) unless value is a function.
+static bool is_function(napi_env env, size_t argc, size_t index, napi_value *argv, const char *what) {
+  napi_valuetype type;
+  if (argc > index && napi_typeof(env, argv[index], &type) == napi_ok && type == napi_function) return true;
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
+  return false;
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!is_function(env, argc, 0, argv, "onMessage must be a function")) return NULL;
+  fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    throw_errno(env, errno, "socket", NULL);
+    return NULL;
+  }
+  return wrap_socket(env, fd, argv[0], NULL);
+}
+
+static napi_value js_watch_route(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self;
+  uint32_t groups = 0;
+  struct wifibox_sockaddr_nl addr;
+  dgram_socket *s = NULL;
+  int fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &groups) != napi_ok || groups == 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "groups must be a non-zero number of RTMGRP_* bits");
+    return NULL;
+  }
+  if (!is_function(env, argc, 1, argv, "onMessage must be a function")) return NULL;
+  fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, WIFIBOX_NETLINK_ROUTE);
+  if (fd < 0) {
+    throw_errno(env, errno, "socket", NULL);
+    return NULL;
+  }
+  memset(&addr, 0, sizeof(addr));
+  addr.nl_family = AF_NETLINK;
+  addr.nl_groups = groups;
+  if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+    throw_errno(env, errno, "bind", NULL);
+    close(fd);
+    return NULL;
+  }
+  if ((self = wrap_socket(env, fd, argv[1], &s)) == NULL) return NULL;
+  if (start_polling(env, s, self) == NULL) return NULL;
   return self;
 }
 
@@ -461,6 +525,7 @@ NAPI_MODULE_INIT() {
       {"send", NULL, js_send, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"injectPollError", NULL, js_inject_poll_error, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"watchRoute", NULL, js_watch_route, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]),
                                props));

@@ -10,7 +10,9 @@ export const GUEST_PATHS = {
   initStatusSocket: '/run/wifibox-init.sock',
   passthruRunDir: '/run/wifibox-passthru',
   passthruStatusSocket: '/run/wifibox-passthru.sock',
-  forwardStatusSocket: '/run/wifibox-forward.sock',
+  // A folder of its own: wifibox-forward drops root, and must still remove its socket when it stops.
+  forwardRunDir: '/run/wifibox-forward',
+  forwardStatusSocket: '/run/wifibox-forward/status.sock',
   /** The wireless daemons' control socket folders. */
   wpaSupplicantDir: '/var/run/wpa_supplicant',
   hostapdDir: '/var/run/hostapd',

@@ -2,7 +2,7 @@
 // crash (or anyone) left at those paths is never followed and never taken for ours: a symlink is
 // removed (its target untouched), a socket left by a crash is replaced, and anything else is
 // refused with an error that names it.
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, unlinkSync, type Stats } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 
@@ -32,9 +32,10 @@ function removeLink(path: string): string {
 /**
  * Makes `path` a folder of this process's user with mode 0700. A symlink there is removed and a
  * folder made instead, so no chmod, listing or removal ever reaches its target; a file, a socket
- * or a folder of another user is refused. Returns what was removed, for the log, or null.
+ * or a folder of another user is refused. Returns what was removed, for the log, or null. With
+ * `owner`, the folder is handed to that user (an agent that drops root keeps a folder it can write).
  */
-export function makePrivateDir(path: string): string | null {
+export function makePrivateDir(path: string, owner?: { uid: number; gid: number }): string | null {
   mkdirSync(dirname(path), { recursive: true });
   let st = lstatOrNull(path);
   let removed: string | null = null;
@@ -49,8 +50,10 @@ export function makePrivateDir(path: string): string | null {
   try {
     const own = fstatSync(fd);
     const uid = process.geteuid?.() ?? own.uid;
-    if (own.uid !== uid) throw new PlantedPathError(`${path} belongs to user ${own.uid}, not to ${uid}: refusing to use it; remove it`);
+    // A folder handed to `owner` by an earlier run is this agent's too.
+    if (own.uid !== uid && own.uid !== owner?.uid) throw new PlantedPathError(`${path} belongs to user ${own.uid}, not to ${uid}: refusing to use it; remove it`);
     fchmodSync(fd, 0o700);
+    if (owner) fchownSync(fd, owner.uid, owner.gid);
   } finally {
     closeSync(fd);
   }

@@ -213,6 +213,8 @@ export interface ForwardStatus {
   startedAt: string;
   uptimeSec: number;
   config: string;
+  /** The user it serves as once root is dropped (null: it runs as it was started). */
+  user: string | null;
   /** 'serving' (at least one line), 'no-lines' (none usable, or no file). */
   state: 'serving' | 'no-lines';
   /** FILE:LINE: severity: message, from the last load; an error line is not served. */

@@ -26,6 +26,7 @@ interface DgramBinding {
   send(handle: NativeHandle, msg: Buffer, dest: string): void;
   close(handle: NativeHandle): void;
   injectPollError(handle: NativeHandle, errno: number): void;
+  watchRoute(groups: number, onMessage: (msg: Buffer) => void): NativeHandle;
 }
 
 const ADDON_FILE = 'wifibox_dgram.node';
@@ -118,4 +119,23 @@ export function openDatagramSocket(onMessage: (msg: Buffer) => void, onError: (e
 export function injectPollError(socket: DatagramSocket, errno: number): void {
   if (!(socket instanceof UnixDatagramSocket)) throw new TypeError('not a socket of openDatagramSocket');
   load().binding.injectPollError(socket.handle, errno);
+}
+
+/** The kernel's rtnetlink multicast groups (linux/rtnetlink.h) an agent may wait on. */
+export const ROUTE_GROUPS = { link: 0x1, ipv4Address: 0x10 } as const;
+
+export interface RouteWatch {
+  close(): void;
+}
+
+/**
+ * Calls `onChange` whenever the kernel announces a change in `groups` (a link appearing, going or
+ * changing its flags; an address added or removed): the caller looks at the state again, so a
+ * message's content does not matter, nor events the kernel dropped (it says so, and that calls
+ * onChange too). The socket sleeps in the kernel until then: nothing is polled.
+ */
+export function watchRoute(groups: number, onChange: () => void): RouteWatch {
+  const { binding } = load();
+  const handle = binding.watchRoute(groups, () => onChange());
+  return { close: () => binding.close(handle) };
 }

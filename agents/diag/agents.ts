@@ -159,7 +159,7 @@ export async function readForward(sys: DiagSystem, opts: DiagOptions): Promise<F
   const doc = 'doc' in r ? (r.doc as Loose<ForwardStatus>) : null;
   const base = agentBase(opts.forwardSocket, doc as Record<string, unknown> | null, 'error' in r ? r.error : null);
   const config = (doc && str(doc.config)) ?? `${opts.confDir}/forwarding.conf`;
-  const info: ForwardInfo = { ...base, state: doc ? str(doc.state) : null, config, configuredLines: configuredForwards(sys, config), configProblems: doc ? strings(doc.problems) : [] };
+  const info: ForwardInfo = { ...base, state: doc ? str(doc.state) : null, user: doc ? str(doc.user) : null, config, configuredLines: configuredForwards(sys, config), configProblems: doc ? strings(doc.problems) : [] };
   const lines = arr(doc?.lines).filter(isObject).map((x): ForwardLineInfo => {
     const l = x as Loose<ForwardLineStatus>;
     return {

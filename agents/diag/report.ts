@@ -124,6 +124,8 @@ export interface PassthruInfo extends AgentInfo {
 /** wifibox-forward, the optional `forwarding` service. */
 export interface ForwardInfo extends AgentInfo {
   state: string | null;
+  /** The user it serves as (root dropped); null: as it was started, or not told. */
+  user: string | null;
   /** forwarding.conf as this command looked at it. */
   config: string;
   /** Its lines that are neither blank nor comments; null: it could not be read (ENOENT: forwarding is not set up). */

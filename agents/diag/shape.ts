@@ -110,7 +110,7 @@ const report = object<R.DiagReport>({
       })),
     }),
     passthru: object<R.PassthruInfo>({ ...agentFields, state: nullable(string), network: nullable(string), waiting: nullable(string), configProblems: array(string) }),
-    forward: object<R.ForwardInfo>({ ...agentFields, state: nullable(string), config: string, configuredLines: nullable(count), configProblems: array(string) }),
+    forward: object<R.ForwardInfo>({ ...agentFields, state: nullable(string), user: nullable(string), config: string, configuredLines: nullable(count), configProblems: array(string) }),
   }),
   interfaces: object<R.DiagReport['interfaces']>({
     error: nullable(string),

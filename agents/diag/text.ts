@@ -48,7 +48,7 @@ function agents(r: DiagReport, now: Date): string[] {
     out.push(`  wifibox-passthru  not reachable at ${passthru.endpoint} (${passthru.error})`);
   }
   if (forward.reachable) {
-    out.push(`  wifibox-forward   ${forward.version ?? '?'}  pid ${forward.pid ?? '?'}  up ${duration(forward.uptimeSec ?? 0)}  ${forward.state ?? '?'} (${forward.config})`);
+    out.push(`  wifibox-forward   ${forward.version ?? '?'}  pid ${forward.pid ?? '?'}  up ${duration(forward.uptimeSec ?? 0)}  ${forward.state ?? '?'} (${forward.config})${forward.user ? `  as ${forward.user}` : ''}`);
     for (const p of forward.configProblems) out.push(`    config: ${p}`);
   } else if (forward.error === 'ENOENT' && !forward.configuredLines) {
     out.push(`  wifibox-forward   not running (optional: ${forward.config} has no lines)`);

@@ -9,19 +9,28 @@ import { formatProblem } from '../common/problems';
 import type { ForwardStatus } from '../common/status';
 import { parseForwardConfig, type ForwardLine } from './config';
 import type { LineRelay, RelayLimits } from './relay';
-import type { ForwardSystem } from './system';
+import type { Account, ForwardSystem } from './system';
 import { TcpRelay } from './tcp-relay';
 import { UdpRelay } from './udp-relay';
 
 export interface ForwardOptions {
   config: string;
+  /** Its own folder (made 0700, handed to `user`), or null to make none (the status socket's folder exists). */
+  runDir: string | null;
   statusSocket: string;
+  /** Started as root, it serves as this user once its lines are bound; null: it stays who it was started as. */
+  user: string | null;
   limits: RelayLimits;
 }
 
+/** The package's own user (its install adds it): what faces the wireless network is never root. */
+export const FORWARD_USER = 'wifibox';
+
 export const DEFAULTS = {
   config: `${GUEST_PATHS.confDir}/forwarding.conf`,
+  runDir: GUEST_PATHS.forwardRunDir,
   statusSocket: GUEST_PATHS.forwardStatusSocket,
+  user: FORWARD_USER,
   limits: { maxPeers: 64, maxConnections: 64, udpIdleMs: 120_000, tcpIdleMs: 3_600_000, connectTimeoutMs: 10_000 },
 } satisfies ForwardOptions;
 
@@ -56,16 +65,56 @@ export class ForwardAgent {
     this.startedAt = sys.now();
   }
 
-  start(): void {
+  /**
+   * Opens the status endpoint and every line; started as root, drops to its user once each line
+   * has tried to bind (a port below 1024 included). Rejects, with nothing served, when that user
+   * does not exist: the wireless side is never served as root.
+   */
+  async start(): Promise<void> {
+    const account = this.account();
+    if (this.opts.runDir) {
+      const removed = this.sys.makeRunDir(this.opts.runDir, account);
+      if (removed) this.log.warn({ path: this.opts.runDir }, `run folder: ${removed}`);
+    }
     this.statusServer = this.sys.statusServer(this.opts.statusSocket, () => `${JSON.stringify(this.status())}\n`, (err) =>
       this.log.error({ path: this.opts.statusSocket, err: err.message }, 'status endpoint failed'));
-    this.reload();
+    const lines = this.read();
+    const tried = () => Promise.all([...this.relays.values()].map((r) => r.firstAttempt));
+    if (!account) {
+      this.apply(lines ?? []);
+      await tried();
+      return;
+    }
+    // Only a port below 1024 needs root: those lines are bound first, the rest after the drop, so
+    // their sockets are the user's own too.
+    this.apply((lines ?? []).filter((l) => l.listen.port < 1024));
+    await tried();
+    this.sys.dropTo(account);
+    this.runningAs = account.name;
+    this.log.info({ user: account.name, uid: account.uid }, 'serving without root');
+    this.apply(lines ?? []);
+    await tried();
+  }
+
+  private runningAs: string | null = null;
+
+  /** Whom to drop to: null when not root or told to stay. */
+  private account(): Account | null {
+    if (!this.opts.user || !this.sys.isRoot()) return null;
+    const a = this.sys.lookupUser(this.opts.user);
+    if (!a || a.uid === 0) {
+      throw new Error(`user '${this.opts.user}' ${a ? 'is root' : 'is not in /etc/passwd'}: the wireless side is not served as root; expected the package's user (its install adds it), or --user NAME`);
+    }
+    return a;
   }
 
   /** Reads forwarding.conf and brings the relays in line with it. */
   reload(): void {
     const lines = this.read();
-    if (lines === null) return;
+    if (lines !== null) this.apply(lines);
+  }
+
+  private apply(lines: readonly ForwardLine[]): void {
     const plan = planForward(lines, new Set(this.relays.keys()));
     for (const text of plan.close) {
       this.relays.get(text)?.stop();
@@ -112,6 +161,7 @@ export class ForwardAgent {
       startedAt: new Date(this.startedAt).toISOString(),
       uptimeSec: Math.round((now - this.startedAt) / 1000),
       config: this.opts.config,
+      user: this.runningAs,
       state: lines.length ? 'serving' : 'no-lines',
       problems: this.problems,
       lines,

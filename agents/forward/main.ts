@@ -15,6 +15,8 @@ const valued = (arg: string, def: string, help: string): OptionSpec => ({ type: 
 const SPEC = {
   config: valued('FILE', DEFAULTS.config, 'one socat address pair per line'),
   'status-socket': valued('PATH', DEFAULTS.statusSocket, 'UNIX socket that answers with the status as JSON'),
+  'run-dir': valued('DIR', DEFAULTS.runDir, 'its own folder (mode 0700, handed to --user); \'\' for none'),
+  user: valued('NAME', DEFAULTS.user, 'started as root, serve as this user once the lines are bound'),
   'max-peers': valued('N', String(DEFAULTS.limits.maxPeers), 'UDP peers (associations) per line with fork'),
   'max-connections': valued('N', String(DEFAULTS.limits.maxConnections), 'TCP connections per line with fork'),
   'udp-idle-timeout': valued('SECONDS', seconds(DEFAULTS.limits.udpIdleMs), 'close a UDP association idle this long (a line\'s -T wins)'),
@@ -30,6 +32,8 @@ function readOptions(argv: string[]) {
   const agent: ForwardOptions = {
     config: o.config,
     statusSocket: o['status-socket'],
+    runDir: o['run-dir'] || null,
+    user: o.user,
     limits: {
       maxPeers: numberOption('max-peers', o['max-peers'], 1, 4096, true),
       maxConnections: numberOption('max-connections', o['max-connections'], 1, 4096, true),
@@ -51,13 +55,14 @@ function main(argv: string[]): void {
     log.info({ config: parsed.agent.config }, 'reloading configuration');
     agent.reload();
   });
-  try {
-    agent.start();
-  } catch (err) {
-    log.fatal({ err: (err as Error).message }, 'cannot start');
-    process.exit(1);
-  }
-  log.info({ version: VERSION, config: parsed.agent.config }, 'started');
+  agent.start().then(
+    () => log.info({ version: VERSION, config: parsed.agent.config }, 'started'),
+    (err: Error) => {
+      log.fatal({ err: err.message }, 'cannot start');
+      console.error(`${COMMAND}: ${err.message}`);
+      process.exit(1);
+    },
+  );
 }
 
 main(process.argv.slice(2));

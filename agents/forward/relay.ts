@@ -1,6 +1,6 @@
 // What every line's relay has, UDP or TCP: its socket opened (and opened again every second while
 // it cannot be: wlan0's address may come later), its counters, the peers it refuses, an idle
-// sweep, and its status. udp-relay.ts and tcp-relay.ts do the forwarding itself.
+// sweep while it has peers (none armed without), and its status. udp-relay.ts and tcp-relay.ts do the forwarding itself.
 import type { Logger } from 'pino';
 import type { ForwardCounters, ForwardLineStatus } from '../common/status';
 import { inRange } from './address';
@@ -71,12 +71,24 @@ export abstract class LineRelay {
     return { line: this.line.line, listen: `${this.line.listen.address}:${this.line.listen.port}` };
   }
 
+  /** Settles once the line's first attempt to listen is over, whether it listens or not. */
+  firstAttempt: Promise<void> = Promise.resolve();
+
   start(): void {
-    void this.attempt();
+    this.firstAttempt = this.attempt();
+  }
+
+  /**
+   * A peer's association or connection was added: idle ones are swept from now on, and only as
+   * long as there are any. A line with none arms no timer: at rest nothing wakes.
+   */
+  protected watchIdle(): void {
+    if (this.sweep || this.stopped) return;
     const tick = Math.min(Math.max(this.idleMs / 4, 50), 5000);
     const again = () => {
+      this.sweep = null;
       this.closeIdle(this.env.sys.now(), this.idleMs);
-      if (!this.stopped) this.sweep = this.env.sys.after(tick, again);
+      if (!this.stopped && this.active().count > 0) this.sweep = this.env.sys.after(tick, again);
     };
     this.sweep = this.env.sys.after(tick, again);
   }
@@ -86,10 +98,10 @@ export abstract class LineRelay {
       await this.open();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      // EADDRNOTAVAIL: bind= names an address no interface has yet (wlan0 before its lease).
-      if (code !== this.listenError) this.env.log.warn({ ...this.fields, code }, 'cannot listen; trying again every second');
+      const again = this.retryWhen(code);
+      if (code !== this.listenError) this.env.log.warn({ ...this.fields, code }, `cannot listen; ${again.why}`);
       this.listenError = code;
-      if (!this.stopped) this.retry = this.env.sys.after(RETRY_MS, () => void this.attempt());
+      if (!this.stopped) this.retry = again.arm();
       return;
     }
     if (this.stopped) {
@@ -99,6 +111,29 @@ export abstract class LineRelay {
     this.listening = true;
     this.listenError = null;
     this.env.log.info({ ...this.fields, target: `${this.line.target.host}:${this.line.target.port}` }, 'forwarding');
+  }
+
+  /**
+   * When a line that cannot listen tries again. EADDRNOTAVAIL (bind= names an address no interface
+   * has yet: wlan0 before its lease): when the kernel says an address changed, not on a clock.
+   * EACCES (a port below 1024 once root is dropped): not at all; only a restart binds it. Else
+   * (EADDRINUSE: another program has the port) every second.
+   */
+  private retryWhen(code: string): { why: string; arm(): { cancel(): void } | null } {
+    if (code === 'EADDRNOTAVAIL') {
+      return {
+        why: 'trying again when an address is added',
+        arm: () => {
+          const w = this.env.sys.onAddressChange(() => void this.attempt());
+          // Added between the failed bind and the watch: the kernel told no one; look once.
+          if (!this.env.sys.hasAddress(this.line.listen.address)) return w;
+          w.cancel();
+          return this.env.sys.after(0, () => void this.attempt());
+        },
+      };
+    }
+    if (code === 'EACCES') return { why: 'a port below 1024 is bound only at the start, as root: restart the service (rc-service forwarding restart)', arm: () => null };
+    return { why: 'trying again every second', arm: () => this.env.sys.after(RETRY_MS, () => void this.attempt()) };
   }
 
   /** Whether a peer may use the line (range=); a refusal is counted, and logged once a minute. */

@@ -3,7 +3,9 @@
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { serveStatus } from '../common/runtime';
+import { networkInterfaces } from 'node:os';
+import { makePrivateDir, serveStatus } from '../common/runtime';
+import { ROUTE_GROUPS, watchRoute, type RouteWatch } from '../common/unix-dgram';
 
 export interface Peer {
   address: string;
@@ -31,6 +33,25 @@ export interface UdpOptions {
   connectTo?: Peer;
 }
 
+export interface Account {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+/** The account `name` in passwd-format `text` (name:password:uid:gid:…), or null. */
+export function findAccount(text: string, name: string): Account | null {
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f[0] !== name || f.length < 4) continue;
+    const uid = Number(f[2]);
+    const gid = Number(f[3]);
+    if (f[2] === '' || f[3] === '' || !Number.isInteger(uid) || !Number.isInteger(gid)) return null;
+    return { name, uid, gid };
+  }
+  return null;
+}
+
 export interface Closable {
   close(): void;
 }
@@ -49,7 +70,19 @@ export interface ForwardSystem {
   statusServer(path: string, answer: () => string, onError: (err: Error) => void): Server;
   readText(path: string): string;
   removeFile(path: string): void;
+  /** A user's uid and primary gid from the passwd file, or null when it has no such user. */
+  lookupUser(name: string): Account | null;
+  /** Whether this process runs as root (and so should drop to its own user). */
+  isRoot(): boolean;
+  /** Its own folder, mode 0700, handed to `owner` (what was removed in its place is returned). */
+  makeRunDir(path: string, owner: Account | null): string | null;
+  /** Drops root for good: supplementary groups, then the group, then the user. */
+  dropTo(account: Account): void;
   now(): number;
+  /** Runs fn once at the next change of an IPv4 address (rtnetlink; cancel() before: never). */
+  onAddressChange(fn: () => void): { cancel(): void };
+  /** Whether an interface has this IPv4 address now. */
+  hasAddress(address: string): boolean;
   /** Runs fn once after ms (cancel() before: never); never keeps the process alive alone. */
   after(ms: number, fn: () => void): { cancel(): void };
 }
@@ -83,6 +116,31 @@ function udpPort(s: DgramSocket, connected: boolean, onError: (err: NodeJS.Errno
     send: sendTo,
     queued: () => s.getSendQueueCount(),
     close: () => closeQuietly(s),
+  };
+}
+
+// One rtnetlink socket for every line waiting for an address, open only while one waits.
+const addressWaiters = new Set<() => void>();
+let addressWatch: RouteWatch | null = null;
+
+function onAddressChange(fn: () => void): { cancel(): void } {
+  const once = () => fn();
+  addressWaiters.add(once);
+  addressWatch ??= watchRoute(ROUTE_GROUPS.ipv4Address, () => {
+    const due = [...addressWaiters];
+    addressWaiters.clear();
+    addressWatch?.close();
+    addressWatch = null;
+    for (const f of due) f();
+  });
+  return {
+    cancel() {
+      addressWaiters.delete(once);
+      if (addressWaiters.size === 0) {
+        addressWatch?.close();
+        addressWatch = null;
+      }
+    },
   };
 }
 
@@ -135,6 +193,22 @@ export const realSystem: ForwardSystem = {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   },
+  lookupUser(name) {
+    try {
+      return findAccount(readFileSync('/etc/passwd', 'utf8'), name);
+    } catch {
+      return null;
+    }
+  },
+  isRoot: () => process.getuid?.() === 0,
+  makeRunDir: (path, owner) => makePrivateDir(path, owner ?? undefined),
+  dropTo(a) {
+    process.setgroups!([a.gid]);
+    process.setgid!(a.gid);
+    process.setuid!(a.uid);
+  },
+  onAddressChange,
+  hasAddress: (address) => Object.values(networkInterfaces()).some((l) => l?.some((a) => a.family === 'IPv4' && a.address === address)),
   now: () => Date.now(),
   after(ms, fn) {
     const t = setTimeout(fn, ms);

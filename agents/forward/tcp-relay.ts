@@ -53,6 +53,7 @@ export class TcpRelay extends LineRelay {
     const target = this.env.sys.tcpConnect({ address: t.host, port: t.port }, t.bindAddress, t.bindPort);
     const j: Joined = { client, target, peer, lastActive: this.env.sys.now(), closeTimer: null };
     this.joined.add(j);
+    this.watchIdle();
     this.counters.connections++;
     const connectTimer = this.env.sys.after(t.connectTimeoutMs ?? this.env.limits.connectTimeoutMs, () => this.fail(j, 'ETIMEDOUT'));
     target.on('error', (err: NodeJS.ErrnoException) => this.fail(j, err.code ?? err.message));

@@ -94,7 +94,10 @@ export class UdpRelay extends LineRelay {
   /** A socket of its own toward the target; datagrams that come meanwhile wait in `pending`. */
   private associate(peer: Peer | null): Association {
     const a = new Association(peer, this.env.sys.now());
-    if (peer) this.associations.set(key(peer), a);
+    if (peer) {
+      this.associations.set(key(peer), a);
+      this.watchIdle();
+    }
     const t = this.line.target;
     this.env.sys
       .udp({ address: t.bindAddress ?? '0.0.0.0', port: t.bindPort ?? 0, reuseAddr: false, broadcast: t.broadcast, connectTo: this.targetPeer() },

@@ -22,6 +22,8 @@ export interface ActionContext {
   startService(action: ServiceAction): Promise<() => Promise<void>>;
   /** True once wifibox-init is being stopped: a step still waiting gives up. */
   stopping(): boolean;
+  /** Calls `fn` once wifibox-init is being stopped; returns how to unregister. */
+  whenStopping(fn: () => void): () => void;
 }
 
 export type ServiceAction = Extract<Action, { kind: 'service' }>;
@@ -67,15 +69,33 @@ async function configureIface(ctx: ActionContext, iface: IfaceConfig): Promise<s
   return [];
 }
 
-/** Looked for this often: a stat is cheap, and the lease cannot start before the device is there. */
-const DEVICE_POLL_MS = 200;
+/** Said once the device is this late: a driver that does not load is worth a line in the log. */
+const DEVICE_LATE_MS = 1000;
 
+/** Waits for the interface to appear, told by the kernel (rtnetlink): nothing is polled meanwhile. */
 async function waitDevice(ctx: ActionContext, iface: string): Promise<string[]> {
-  for (let waited = 0; !ctx.sys.exists(join(ctx.opts.sysClassNet, iface)); waited += DEVICE_POLL_MS) {
-    if (ctx.stopping()) throw new Error('stopped while waiting');
-    if (waited === 1000) ctx.log.warn({ iface }, `${iface} is not there yet; waiting for the driver`);
-    await ctx.sys.sleep(DEVICE_POLL_MS);
-  }
+  const present = () => ctx.sys.exists(join(ctx.opts.sysClassNet, iface));
+  if (present()) return [];
+  await new Promise<void>((resolve, reject) => {
+    const late = ctx.sys.after(DEVICE_LATE_MS, () => ctx.log.warn({ iface }, `${iface} is not there yet; waiting for the driver`));
+    let ended = false;
+    const end = (err?: Error) => {
+      if (ended) return;
+      ended = true;
+      late.cancel();
+      watch.close();
+      unregister();
+      if (err) reject(err);
+      else resolve();
+    };
+    const watch = ctx.sys.watchLinks(() => {
+      if (present()) end();
+    });
+    const unregister = ctx.whenStopping(() => end(new Error('stopped while waiting')));
+    // It may have come between the first look and the watch.
+    if (present()) end();
+    else if (ctx.stopping()) end(new Error('stopped while waiting'));
+  });
   return [];
 }
 

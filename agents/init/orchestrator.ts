@@ -77,6 +77,7 @@ export class Orchestrator {
       teardown: this.teardown,
       startService: (action) => this.startService(action),
       stopping: () => this.scheduler.stopping,
+      whenStopping: (fn) => this.scheduler.whenStopping(fn),
     };
     this.scheduler = new StepScheduler(plan, (step) => applyAction(step.action, actions), log, () => sys.now());
   }

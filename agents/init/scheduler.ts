@@ -34,11 +34,20 @@ export class StepScheduler {
   /** No step starts from now on; resolves when the ones under way have ended, or after waitMs. */
   async stop(waitMs: number, sleep: (ms: number) => Promise<void>): Promise<void> {
     this.stopped = true;
+    for (const fn of [...this.stopListeners]) fn();
     await Promise.race([this.done, sleep(waitMs)]);
   }
 
   get stopping(): boolean {
     return this.stopped;
+  }
+
+  private readonly stopListeners = new Set<() => void>();
+
+  /** Calls `fn` when stop() is called (a step waiting on an event gives up); returns how to unregister. */
+  whenStopping(fn: () => void): () => void {
+    this.stopListeners.add(fn);
+    return () => void this.stopListeners.delete(fn);
   }
 
   statuses(): StepStatus[] {

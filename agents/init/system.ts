@@ -1,12 +1,13 @@
 // Every side effect of wifibox-init, behind one interface tests can replace: commands, daemons,
 // files, process identity, the UNIX endpoints it serves, and time itself.
 import { spawn } from 'node:child_process';
-import { closeSync, constants as fsConstants, existsSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { createServer } from 'node:net';
 import { writeFileAtomic } from '../common/files';
 import { processGroupMembers, processName, processStartTime } from '../common/process';
 import { listenPrivately, makePrivateDir, readOwnFile } from '../common/runtime';
 import { runCommand, type RunResult } from '../common/run';
+import { ROUTE_GROUPS, watchRoute } from '../common/unix-dgram';
 import { realRelayNet, type RelayNet } from './dns/net';
 
 export interface DaemonExit {
@@ -38,6 +39,10 @@ export interface Endpoint {
 }
 
 export interface Served {
+  close(): void;
+}
+
+export interface LinkWatch {
   close(): void;
 }
 
@@ -86,6 +91,8 @@ export interface InitSystem {
   sleep(ms: number): Promise<void>;
   /** Runs `fn` once after `ms`; the timer never keeps the process alive on its own. */
   after(ms: number, fn: () => void): Timer;
+  /** Calls `onChange` whenever a network interface appears, goes or changes (rtnetlink). */
+  watchLinks(onChange: () => void): LinkWatch;
   /** The DNS relay's sockets. */
   relayNet: RelayNet;
 }
@@ -100,7 +107,7 @@ function killGroupIfAny(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-// A daemon's output file is emptied when it grows past this (checked every minute): /run is RAM.
+// A daemon's output file is emptied when it grows past this (checked as it is written): /run is RAM.
 const OUTPUT_MAX_BYTES = 256 * 1024;
 const OUTPUT_TAIL_BYTES = 4096;
 
@@ -129,21 +136,27 @@ function openDaemonOutput(path: string): { fd: number | 'ignore'; tail(): string
       return '';
     }
   };
-  const trim = setInterval(() => {
-    try {
-      if (fstatSync(fd).size > OUTPUT_MAX_BYTES) ftruncateSync(fd, 0);
-    } catch {
-      /* closed meanwhile */
-    }
-  }, 60_000);
-  trim.unref();
+  // Looked at when the daemon writes (inotify), not on a clock: a quiet daemon wakes nothing.
+  let trim: FSWatcher | null = null;
+  try {
+    trim = watch(path, { persistent: false }, () => {
+      try {
+        if (fstatSync(fd).size > OUTPUT_MAX_BYTES) ftruncateSync(fd, 0);
+      } catch {
+        /* closed meanwhile */
+      }
+    });
+    trim.on('error', () => trim?.close());
+  } catch {
+    /* no inotify: the file is bounded by the daemon's restarts alone */
+  }
   return {
     fd,
     tail: () => last ?? read(),
     close() {
       if (last !== null) return;
       last = read();
-      clearInterval(trim);
+      trim?.close();
       closeSync(fd);
     },
   };
@@ -256,5 +269,6 @@ export const realSystem: InitSystem = {
     t.unref();
     return { cancel: () => clearTimeout(t) };
   },
+  watchLinks: (onChange) => watchRoute(ROUTE_GROUPS.link, onChange),
   relayNet: realRelayNet,
 };

@@ -1,5 +1,4 @@
 // The passthru agent: config → validated config → plan (address + ports) → listen → status.
-import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import { VERSION } from '../common/cli';
@@ -10,7 +9,7 @@ import type { PassthruStatus, PortCounters } from '../common/status';
 import { parsePassthruConfig, type PassthruConfig, type PassthruNetwork } from './config';
 import type { ConversationLimits } from './conversation';
 import { PassthruPort } from './port';
-import type { PassthruSystem } from './system';
+import type { PassthruSystem, Watch } from './system';
 
 export interface PassthruOptions {
   config: string;
@@ -21,7 +20,6 @@ export interface PassthruOptions {
   maxConnections: number;
   maxRequest: number;
   limits: Omit<ConversationLimits, 'maxRequest'>;
-  daemonPollMs: number;
 }
 
 export const DEFAULTS = {
@@ -33,10 +31,7 @@ export const DEFAULTS = {
   maxConnections: 64,
   maxRequest: 0,
   limits: { lingerMs: 20, idleMs: 30_000, maxBuffered: 256 * 1024, detachWaitMs: 100, messageGapMs: 5 },
-  daemonPollMs: 1000,
 } satisfies PassthruOptions;
-
-const ADDRESS_POLL_MS = 1000;
 
 export class PassthruAgent {
   private ports = new Map<number, PassthruPort>();
@@ -44,34 +39,34 @@ export class PassthruAgent {
   private loadProblems: string[] = [];
   private network: PassthruNetwork | null = null;
   private waitReason: string | null = null;
-  private addressTimer: NodeJS.Timeout | null = null;
-  private pollTimer: NodeJS.Timeout | null = null;
+  private addressWatch: Watch | null = null;
   private statusServer: Server | null = null;
-  private readonly startedAt = new Date();
+  private readonly startedAt: Date;
 
   constructor(
     private readonly opts: PassthruOptions,
     private readonly sys: PassthruSystem,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.startedAt = new Date(sys.now());
+  }
 
   start(): void {
     const removed = this.sys.makePrivateDir(this.opts.runtimeDir);
     if (removed) this.log.warn({ path: this.opts.runtimeDir }, `runtime folder: ${removed}`);
     this.removeClientSockets(); // left behind by a crash
     this.startStatus();
+    // The kernel tells of address changes (eth0's address arriving, renumbered, moved), each
+    // port's watch of its daemon's socket folder tells of restarts: at rest nothing wakes.
+    this.addressWatch = this.sys.watchAddresses(() => this.checkAddress());
     this.load();
     this.apply(new Map());
-    this.pollTimer = setInterval(() => {
-      for (const p of this.ports.values()) p.pollDaemon();
-      this.checkAddress();
-    }, this.opts.daemonPollMs);
   }
 
   private load(): void {
     let text: string;
     try {
-      text = readFileSync(this.opts.config, 'utf8');
+      text = this.sys.readText(this.opts.config);
     } catch (err) {
       const msg = `${this.opts.config}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
       // On a reload, a file that cannot be read for a moment (9P, a save in progress) must not
@@ -129,17 +124,18 @@ export class PassthruAgent {
     return { net: { address: lan.address, mask: lan.netmask, prefixLength }, wait: null };
   }
 
-  /** The address moved (eth0 renumbered, or it went to another interface): follow it. */
+  /** An address changed: one to wait for arrived, or the one in use moved (eth0 renumbered, or it went to another interface). */
   private checkAddress(): void {
-    if (!this.network || this.addressTimer) return;
+    if (!this.config?.sockets.length) return;
     const { net } = this.resolveNetwork();
-    if (!net || net.address !== this.network.address || net.prefixLength !== this.network.prefixLength) this.apply(new Map());
+    if (!this.network || !net || net.address !== this.network.address || net.prefixLength !== this.network.prefixLength) this.apply(this.keptCounters);
   }
+
+  /** Counters of ports closed while there was no address, for the ports opened when it is back. */
+  private keptCounters = new Map<number, PortCounters>();
 
   /** Brings the ports in line with the config; ports whose socket and address are unchanged keep their connections. */
   private apply(keepCounters: Map<number, PortCounters>): void {
-    if (this.addressTimer) clearTimeout(this.addressTimer);
-    this.addressTimer = null;
     const wanted = this.config?.sockets ?? [];
     const { net, wait } = wanted.length ? this.resolveNetwork() : { net: null, wait: null };
     if (wait !== this.waitReason) {
@@ -147,10 +143,10 @@ export class PassthruAgent {
       if (wait) this.log.warn(wait);
       this.waitReason = wait;
     }
-    if (wanted.length && !net) this.addressTimer = setTimeout(() => this.apply(keepCounters), ADDRESS_POLL_MS);
     const changedNet =
       !net || !this.network || net.address !== this.network.address || net.prefixLength !== this.network.prefixLength;
     this.network = net;
+    this.keptCounters = net ? new Map() : keepCounters;
     for (const [port, p] of this.ports) {
       const w = wanted.find((s) => s.port === port);
       if (!w || w.path !== p.socket.path || changedNet) {
@@ -202,7 +198,7 @@ export class PassthruAgent {
       version: VERSION,
       pid: process.pid,
       startedAt: this.startedAt.toISOString(),
-      uptimeSec: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      uptimeSec: Math.round((this.sys.now() - this.startedAt.getTime()) / 1000),
       config: this.opts.config,
       state,
       address: this.network?.address ?? null,
@@ -221,8 +217,7 @@ export class PassthruAgent {
 
   /** SIGTERM: stop listening, DETACH monitors, remove every socket file we made. */
   async stop(): Promise<void> {
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    if (this.addressTimer) clearTimeout(this.addressTimer);
+    this.addressWatch?.close();
     await Promise.all([...this.ports.values()].map((p) => p.stop()));
     this.ports.clear();
     this.statusServer?.close();

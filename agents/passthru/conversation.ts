@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { PortCounters } from '../common/status';
 import type { DatagramSocket } from '../common/unix-dgram';
-import type { PassthruSystem } from './system';
+import type { PassthruSystem, Timer } from './system';
 
 export interface ConversationLimits {
   /** Largest request the daemon takes whole (wpa_supplicant 8192, hostapd 4096). */
@@ -60,8 +60,7 @@ const lastWarned = new Map<string, { at: number; suppressed: number }>();
  * A host client that polls (wpa_cli while the daemon is down) or a peer that floods would write
  * one line per connection: each warning at most every 10 s, with how many were left out.
  */
-function warnSparingly(log: Logger, fields: object, msg: string): void {
-  const now = Date.now();
+function warnSparingly(log: Logger, fields: object, msg: string, now: number): void {
   const seen = lastWarned.get(msg);
   if (seen && now - seen.at < WARN_EVERY_MS) {
     seen.suppressed++;
@@ -84,15 +83,15 @@ export class Conversation {
   private hostEnded = false;
   private gather: Buffer[] = [];
   private gatherBytes = 0;
-  private gatherTimer: NodeJS.Timeout | null = null;
-  private lingerTimer: NodeJS.Timeout | null = null;
-  private idleTimer: NodeJS.Timeout | null = null;
-  private detachTimer: NodeJS.Timeout | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private gatherTimer: Timer | null = null;
+  private lingerTimer: Timer | null = null;
+  private idleTimer: Timer | null = null;
+  private detachTimer: Timer | null = null;
+  private retryTimer: Timer | null = null;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
-  private queueTimer: NodeJS.Timeout | null = null;
-  private lastWrite = -Infinity; // performance.now() of the last write
+  private queueTimer: Timer | null = null;
+  private lastWrite = -Infinity; // this.env.sys.monotonic() of the last write
   private readonly dgram: DatagramSocket;
 
   constructor(
@@ -151,22 +150,22 @@ export class Conversation {
         // Bounded, whatever the peer streams: refuse and close instead of buffering on.
         this.gather = [];
         this.gatherBytes = 0;
-        if (this.gatherTimer) clearTimeout(this.gatherTimer);
+        this.gatherTimer?.cancel();
         this.gatherTimer = null;
         this.env.counters.oversized++;
         this.toHost(REFUSED_REPLY);
         this.close('request too large');
         return;
       }
-      if (this.gatherTimer) clearTimeout(this.gatherTimer);
-      this.gatherTimer = setTimeout(() => this.flushGather(), GATHER_QUIET_MS);
+      this.gatherTimer?.cancel();
+      this.gatherTimer = this.env.sys.after(GATHER_QUIET_MS, () => this.flushGather());
       return;
     }
     this.request(chunk);
   }
 
   private flushGather(): void {
-    if (this.gatherTimer) clearTimeout(this.gatherTimer);
+    this.gatherTimer?.cancel();
     this.gatherTimer = null;
     const req = Buffer.concat(this.gather);
     this.gather = [];
@@ -180,7 +179,7 @@ export class Conversation {
     if (req.length > this.env.limits.maxRequest) {
       // The daemon would silently cut it, and act on a truncated command: refuse it instead.
       c.oversized++;
-      warnSparingly(this.env.log, { peer: this.peer, bytes: req.length, limit: this.env.limits.maxRequest }, 'request too large for the daemon, refused');
+      warnSparingly(this.env.log, { peer: this.peer, bytes: req.length, limit: this.env.limits.maxRequest }, 'request too large for the daemon, refused', this.env.sys.now());
       this.toHost(REFUSED_REPLY);
       this.maybeFinish();
       return;
@@ -190,7 +189,7 @@ export class Conversation {
     this.lingering = false;
     // A new request means the host has read what came before: its reply need not wait.
     this.lastWrite = -Infinity;
-    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer?.cancel();
     this.sendToDaemon(req, 0);
   }
 
@@ -211,12 +210,12 @@ export class Conversation {
       if (code === 'EAGAIN' && attempt < SEND_RETRIES) {
         this.retrying = true;
         this.tcp.pause();
-        this.retryTimer = setTimeout(() => this.sendToDaemon(req, attempt + 1), Math.min(1 << attempt, 16));
+        this.retryTimer = this.env.sys.after(Math.min(1 << attempt, 16), () => this.sendToDaemon(req, attempt + 1));
         return;
       }
       this.env.counters.errors++;
       this.pending--;
-      warnSparingly(this.env.log, { peer: this.peer, daemon: this.env.daemonPath, code }, 'daemon not reachable, closing connection');
+      warnSparingly(this.env.log, { peer: this.peer, daemon: this.env.daemonPath, code }, 'daemon not reachable, closing connection', this.env.sys.now());
       this.close(`daemon not reachable (${code})`);
     }
   }
@@ -276,16 +275,16 @@ export class Conversation {
     }
     this.queue.push(msg);
     this.queuedBytes += msg.length;
-    if (!this.queueTimer) this.queueTimer = setTimeout(() => this.drainQueue(), Math.ceil(this.gapLeft()));
+    if (!this.queueTimer) this.queueTimer = this.env.sys.after(Math.ceil(this.gapLeft()), () => this.drainQueue());
   }
 
-  /** Milliseconds until the next message may leave (sub-millisecond clock: Date.now() rounds). */
+  /** Milliseconds until the next message may leave (a sub-millisecond clock: the wall clock rounds to whole ms). */
   private gapLeft(): number {
-    return this.lastWrite + this.env.limits.messageGapMs - performance.now();
+    return this.lastWrite + this.env.limits.messageGapMs - this.env.sys.monotonic();
   }
 
   private writeNow(msg: Buffer): void {
-    this.lastWrite = performance.now();
+    this.lastWrite = this.env.sys.monotonic();
     this.env.counters.bytesOut += msg.length;
     this.tcp.write(msg);
   }
@@ -295,14 +294,14 @@ export class Conversation {
     const left = this.gapLeft();
     if (left > 0) {
       // Timers may fire a little early: wait out the rest of the gap.
-      this.queueTimer = setTimeout(() => this.drainQueue(), Math.ceil(left));
+      this.queueTimer = this.env.sys.after(Math.ceil(left), () => this.drainQueue());
       return;
     }
     const msg = this.queue.shift();
     if (!msg) return;
     this.queuedBytes -= msg.length;
     if (!this.tcp.destroyed && this.tcp.writable) this.writeNow(msg);
-    if (this.queue.length) this.queueTimer = setTimeout(() => this.drainQueue(), Math.ceil(this.gapLeft()));
+    if (this.queue.length) this.queueTimer = this.env.sys.after(Math.ceil(this.gapLeft()), () => this.drainQueue());
     else this.maybeFinish();
   }
 
@@ -311,34 +310,34 @@ export class Conversation {
     if (this.closed || this.attached || this.attachPending || this.pending > 0 || !this.hostEnded) return;
     if (this.gather.length || this.queue.length) return;
     this.lingering = true;
-    if (this.lingerTimer) clearTimeout(this.lingerTimer);
-    this.lingerTimer = setTimeout(() => this.close('reply delivered'), this.env.limits.lingerMs);
+    this.lingerTimer?.cancel();
+    this.lingerTimer = this.env.sys.after(this.env.limits.lingerMs, () => this.close('reply delivered'));
   }
 
   private armIdle(): void {
     if (this.attached) return;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.close('idle'), this.env.limits.idleMs);
+    this.idleTimer?.cancel();
+    this.idleTimer = this.env.sys.after(this.env.limits.idleMs, () => this.close('idle'));
   }
 
   private disarmIdle(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer?.cancel();
     this.idleTimer = null;
   }
 
   /** Closes the conversation; a monitor first DETACHes so the daemon keeps no stale entry. */
   close(reason: string): void {
     if (this.closed || this.detaching) return;
-    for (const t of [this.gatherTimer, this.lingerTimer, this.idleTimer, this.retryTimer, this.queueTimer]) if (t) clearTimeout(t);
+    for (const t of [this.gatherTimer, this.lingerTimer, this.idleTimer, this.retryTimer, this.queueTimer]) t?.cancel();
     this.env.log.debug({ peer: this.peer, id: this.env.id, reason, attached: this.attached }, 'closing connection');
     if (!this.tcp.destroyed) {
       this.tcp.end();
       // A peer that never closes its side must not hold the socket forever.
-      setTimeout(() => this.tcp.destroy(), 2000).unref();
+      this.env.sys.after(2000, () => this.tcp.destroy());
     }
     if (this.attached || this.attachPending) {
       this.detaching = true;
-      this.sendDetach(Date.now());
+      this.sendDetach(this.env.sys.now());
       return;
     }
     this.finalize();
@@ -349,10 +348,10 @@ export class Conversation {
     if (this.closed) return;
     try {
       this.dgram.send(DETACH, this.env.daemonPath);
-      this.detachTimer = setTimeout(() => this.finalize(), this.env.limits.detachWaitMs);
+      this.detachTimer = this.env.sys.after(this.env.limits.detachWaitMs, () => this.finalize());
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN' && Date.now() - since < 4 * this.env.limits.detachWaitMs) {
-        this.detachTimer = setTimeout(() => this.sendDetach(since), 1);
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN' && this.env.sys.now() - since < 4 * this.env.limits.detachWaitMs) {
+        this.detachTimer = this.env.sys.after(1, () => this.sendDetach(since));
         return;
       }
       this.finalize(); // the daemon is gone, and its monitor list with it
@@ -362,7 +361,7 @@ export class Conversation {
   private finalize(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.detachTimer) clearTimeout(this.detachTimer);
+    this.detachTimer?.cancel();
     this.dgram.close();
     try {
       this.env.sys.removeFile(this.env.clientPath);

@@ -45,7 +45,6 @@ function readOptions(argv: string[]) {
         detachWaitMs: DEFAULTS.limits.detachWaitMs,
         messageGapMs: numberOption('message-gap', o['message-gap'], 0, 1000),
       },
-      daemonPollMs: DEFAULTS.daemonPollMs,
     },
   };
 }

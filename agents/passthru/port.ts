@@ -5,7 +5,7 @@ import type { PortCounters, PortStatus } from '../common/status';
 import { inNetwork, type PassthruNetwork, type PassthruSocket } from './config';
 import { Conversation, type ConversationLimits } from './conversation';
 import { newCounters } from './counters';
-import type { PassthruSystem } from './system';
+import type { PassthruSystem, Timer, Watch } from './system';
 
 export interface PortEnv {
   listenAddress: string;
@@ -33,10 +33,11 @@ export class PassthruPort {
   private server: Server | null = null;
   private listening = false;
   private listenError: string | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private retryTimer: Timer | null = null;
   /** Each conversation with the daemon it began with (the socket's identity when it was accepted). */
   private readonly conversations = new Map<Conversation, string | null>();
   private daemonId: string | null | undefined = undefined;
+  private daemonWatch: Watch | null = null;
   private stopped = false;
   private readonly refusalLog = new Map<string, { last: number; suppressed: number }>();
   private lastRefused: PortStatus['lastRefused'] = null;
@@ -55,6 +56,8 @@ export class PassthruPort {
   }
 
   start(): void {
+    // The daemon's socket folder is watched (inotify): its restart is seen when it happens.
+    this.daemonWatch = this.env.sys.watchPath(this.socket.path, () => this.pollDaemon());
     this.pollDaemon();
     this.listen();
   }
@@ -72,7 +75,7 @@ export class PassthruPort {
       this.listening = false;
       server.close();
       if (this.server === server) this.server = null;
-      if (!this.stopped) this.retryTimer = setTimeout(() => this.listen(), LISTEN_RETRY_MS);
+      if (!this.stopped) this.retryTimer = this.env.sys.after(LISTEN_RETRY_MS, () => this.listen());
     });
     server.listen({ host: this.env.listenAddress, port: this.port, exclusive: true, backlog: 128 }, () => {
       this.listening = true;
@@ -125,7 +128,7 @@ export class PassthruPort {
 
   /** One line per peer per minute at most, with how many were not logged in between. */
   private logRefusal(peer: string, why: string): void {
-    const now = Date.now();
+    const now = this.env.sys.now();
     this.lastRefused = { peer, why, at: new Date(now).toISOString() };
     const entry = this.refusalLog.get(peer);
     if (entry && now - entry.last < REFUSAL_LOG_EVERY_MS) {
@@ -138,7 +141,7 @@ export class PassthruPort {
   }
 
   /**
-   * Notices the daemon's socket appearing, disappearing or being replaced (daemon restarted):
+   * Looks at the daemon's socket (on every change in its folder) and notices it appearing, disappearing or being replaced (daemon restarted):
    * monitors the old daemon held are gone with it, so the connections begun with it are closed
    * and the host's clients reconnect; those begun with the new one stay.
    */
@@ -165,14 +168,14 @@ export class PassthruPort {
   /** Stops listening and closes every conversation; resolves once all client sockets are gone. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.daemonWatch?.close();
+    this.retryTimer?.cancel();
     const server = this.server;
     this.server = null;
     this.listening = false;
     server?.close();
     for (const c of [...this.conversations.keys()]) c.close('agent stopping');
-    const deadline = Date.now() + 500;
-    while (this.conversations.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await this.env.sys.until(() => this.conversations.size === 0, 500);
   }
 
   status(): PortStatus {

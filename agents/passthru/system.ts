@@ -1,9 +1,10 @@
 // Every side effect the passthru agent has, in one place tests can replace.
-import { readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { makePrivateDir, serveStatus } from '../common/runtime';
-import { openDatagramSocket, type DatagramSocket } from '../common/unix-dgram';
+import { openDatagramSocket, ROUTE_GROUPS, watchRoute, type DatagramSocket } from '../common/unix-dgram';
 
 export interface InterfaceAddress {
   iface: string;
@@ -25,11 +26,94 @@ export interface PassthruSystem {
    */
   socketIdentity(path: string): string | null;
   ipv4Addresses(): InterfaceAddress[];
+  /**
+   * Calls `onChange` when something may have changed at `path`'s folder (a socket made, removed or
+   * replaced), whether or not the folder exists yet (inotify: the process sleeps meanwhile).
+   */
+  watchPath(path: string, onChange: () => void): Watch;
+  /** Calls `onChange` when an interface's IPv4 address or link changes (rtnetlink). */
+  watchAddresses(onChange: () => void): Watch;
   /** The agent's own folder, mode 0700; a symlink there is removed, not followed (what was removed is returned). */
   makePrivateDir(path: string): string | null;
   listDir(path: string): string[];
   removeFile(path: string): void;
   removeDir(path: string): void;
+  /** The config file's text; throws as readFileSync does (ENOENT, EISDIR, EACCES). */
+  readText(path: string): string;
+  /** The wall clock, ms since 1970. */
+  now(): number;
+  /** A clock that only moves forward, with sub-millisecond steps (the gap between messages). */
+  monotonic(): number;
+  /** Runs `fn` once after `ms` unless cancelled; never keeps the process alive on its own. */
+  after(ms: number, fn: () => void): Timer;
+  /** Resolves once `done()` holds, looked at every few ms, or after `ms` whatever it says. */
+  until(done: () => boolean, ms: number): Promise<void>;
+}
+
+export interface Timer {
+  cancel(): void;
+}
+
+export interface Watch {
+  close(): void;
+}
+
+/**
+ * inotify on the folder of `path`, or on its nearest existing ancestor until the folder exists (a
+ * daemon makes its control folder when it starts, and may remove it when it stops): the watch
+ * moves down or up as folders come and go, and every move is a change for the caller to look at.
+ */
+function watchFolderOf(path: string, onChange: () => void): Watch {
+  const target = dirname(path);
+  let watcher: FSWatcher | null = null;
+  let watched = '';
+  let watchedIno = -1;
+  let closed = false;
+  const ino = (d: string): number => {
+    try {
+      return statSync(d).ino;
+    } catch {
+      return -1;
+    }
+  };
+  const nearest = (): string => {
+    let d = target;
+    while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+    return d;
+  };
+  const arm = (): void => {
+    const d = nearest();
+    // The same folder, not one removed and made again under the same name (a daemon's restart).
+    if (d === watched && watcher && ino(d) === watchedIno) return;
+    watcher?.close();
+    watched = d;
+    watchedIno = ino(d);
+    try {
+      watcher = watch(d, { persistent: false }, () => {
+        if (closed) return;
+        arm();
+        onChange();
+      });
+      // The folder itself went (removed, unmounted): watch what is left above it.
+      watcher.on('error', () => {
+        watcher?.close();
+        watcher = null;
+        if (!closed) {
+          arm();
+          onChange();
+        }
+      });
+    } catch {
+      watcher = null;
+    }
+  };
+  arm();
+  return {
+    close() {
+      closed = true;
+      watcher?.close();
+    },
+  };
 }
 
 export const realSystem: PassthruSystem = {
@@ -51,6 +135,8 @@ export const realSystem: PassthruSystem = {
     }
     return out;
   },
+  watchPath: watchFolderOf,
+  watchAddresses: (onChange) => watchRoute(ROUTE_GROUPS.ipv4Address | ROUTE_GROUPS.link, onChange),
   makePrivateDir,
   listDir(path) {
     try {
@@ -72,5 +158,17 @@ export const realSystem: PassthruSystem = {
     } catch {
       /* not empty (someone else's file) or already gone: leave it */
     }
+  },
+  readText: (path) => readFileSync(path, 'utf8'),
+  now: () => Date.now(),
+  monotonic: () => performance.now(),
+  after(ms, fn) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return { cancel: () => clearTimeout(t) };
+  },
+  async until(done, ms) {
+    const deadline = Date.now() + ms;
+    while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   },
 };

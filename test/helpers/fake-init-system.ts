@@ -191,6 +191,29 @@ export class FakeInitSystem implements InitSystem {
     return new Promise((resolve) => void this.after(ms, resolve));
   }
 
+  private linkWatchers = new Set<() => void>();
+
+  watchLinks(onChange: () => void): { close(): void } {
+    this.linkWatchers.add(onChange);
+    return { close: () => void this.linkWatchers.delete(onChange) };
+  }
+
+  /** A network interface appears (true) or goes (false), and the kernel tells every link watch. */
+  setLink(iface: string, present: boolean): void {
+    if (present) this.dirs.add(`/sys/class/net/${iface}`);
+    else this.dirs.delete(`/sys/class/net/${iface}`);
+    for (const w of [...this.linkWatchers]) w();
+  }
+
+  /** Timers still to fire: at rest, there must be none (nothing wakes the guest's vCPU). */
+  get pendingTimers(): number {
+    return this.timers.filter((t) => !t.cancelled).length;
+  }
+
+  get linkWatches(): number {
+    return this.linkWatchers.size;
+  }
+
   after(ms: number, fn: () => void): Timer {
     const t: PendingTimer = { at: this.clock + ms, fn, cancelled: false };
     this.timers.push(t);

@@ -1,7 +1,7 @@
 // A fake PassthruSystem for unit tests: datagram sockets that record what is bound and sent
 // (and can be told to fail), and a daemon side the test drives by hand.
 import type { DatagramSocket } from '../../agents/common/unix-dgram';
-import type { PassthruSystem } from '../../agents/passthru/system';
+import { realSystem, type PassthruSystem } from '../../agents/passthru/system';
 
 export interface SentDatagram {
   msg: Buffer;
@@ -113,6 +113,14 @@ export class FakeSystem implements PassthruSystem {
     return [];
   }
 
+  watchPath(): { close(): void } {
+    return { close: () => undefined };
+  }
+
+  watchAddresses(): { close(): void } {
+    return { close: () => undefined };
+  }
+
   makePrivateDir(): null {
     return null;
   }
@@ -126,4 +134,14 @@ export class FakeSystem implements PassthruSystem {
   }
 
   removeDir(): void {}
+
+  readText(path: string): string {
+    throw errnoError('ENOENT', 'open', path);
+  }
+
+  // Time is the real clock's: these tests watch conversations on real TCP sockets.
+  now = realSystem.now;
+  monotonic = realSystem.monotonic;
+  after = realSystem.after;
+  until = realSystem.until;
 }

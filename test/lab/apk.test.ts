@@ -244,10 +244,19 @@ describe('npm run apk: the APK v2 package', () => {
       expect(m.flags).toBe(0);
       expect(m.mtime).toBe(0);
     }
-    expect(control.entries.map((e) => e.name)).toEqual(['.PKGINFO']);
+    expect(control.entries.map((e) => e.name)).toEqual(['.PKGINFO', '.pre-install']);
     expect(control.endBlocks).toBe(0); // a segment: the data tar continues it
     expect(data.endBlocks).toBeGreaterThanOrEqual(2);
     expect(data.entries.some((e) => e.name.startsWith('.'))).toBe(false);
+  });
+
+  it('adds the package\'s user before its files are installed (.pre-install, APKBUILD\'s install=): wifibox-forward serves as it', () => {
+    const script = control.entries.find((e) => e.name === '.pre-install')!;
+    expect(script.mode & 0o777).toBe(0o755);
+    expect(script.content.toString('utf8')).toBe(fs.readFileSync(path.join(ROOT, 'apk', 'wifibox-agents.pre-install'), 'utf8'));
+    expect(script.content.toString('utf8')).toMatch(/^adduser -S -D -H .* -G wifibox .* wifibox /m);
+    const sh = spawnSync('sh', ['-n'], { input: script.content });
+    expect(sh.status).toBe(0);
   });
 
   it('has every .PKGINFO field, from APKBUILD and package.json, and the datahash of the data member', () => {

@@ -74,7 +74,36 @@ labForFile({ flavor: 'wpa_supplicant' }, async (l) => {
 
 const received = () => host.output().split('\n').filter((x) => x.startsWith('{"discovery"')).map((x) => JSON.parse(x) as { discovery: string; from: string });
 
+/**
+ * Each listening socket of the guest on `ports`: the uid that owns it (ss -e: uid:N, absent for
+ * root) and the processes that hold it (ss -p).
+ */
+async function sockets(ports: number[]): Promise<Map<number, { uid: number; pids: number[] }>> {
+  const r = await lab.guest(['ss', '-Htuln', '-e', '-p']);
+  const found = new Map<number, { uid: number; pids: number[] }>();
+  for (const line of r.stdout.split('\n')) {
+    const port = Number(/:(\d+)\s/.exec(line)?.[1]);
+    if (!ports.includes(port)) continue;
+    found.set(port, { uid: Number(/\buid:(\d+)/.exec(line)?.[1] ?? 0), pids: [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])) });
+  }
+  return found;
+}
+
 describe('wifibox-forward in the lab guest', () => {
+  it('serves the wireless side without root: its sockets and the process belong to the package\'s user; a planted EXEC line is still refused', async () => {
+    const passwd = readFileSync(lab.guestPath('/etc/passwd'), 'utf8');
+    const uid = Number(/^wifibox:[^:]*:(\d+):/m.exec(passwd)?.[1]);
+    expect(uid).toBeGreaterThan(0);
+    const held = { uid, pids: [forward.pid] };
+    expect(await sockets([11223, 11224, 8080])).toEqual(new Map([[11223, held], [11224, held], [8080, held]]));
+    const status = readFileSync(`/proc/${forward.pid}/status`, 'utf8');
+    expect(/^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/m.exec(status)?.slice(1).map(Number)).toEqual([uid, uid, uid, uid]);
+    expect(/^Groups:\s*(.*)$/m.exec(status)?.[1]?.trim()).toBe(/^Gid:\s+(\d+)/m.exec(status)?.[1]);
+    const st = await forwardStatus(lab);
+    expect(st.user).toBe('wifibox');
+    expect(st.problems).toEqual([expect.stringMatching(/forwarding\.conf:5: .*EXEC/)]);
+  });
+
   it('a broadcast sent on the wireless network reaches the host through UDP4-RECV,broadcast', async () => {
     let n = 0;
     // UDP may be lost: broadcast again until one arrives.
@@ -154,7 +183,7 @@ describe('wifibox-forward in the lab guest', () => {
     process.kill(forward.pid, 'SIGTERM');
     expect(await forward.exited).toBe(0);
     expect(Date.now() - t0).toBeLessThan(1000);
-    expect(existsSync(lab.guestPath('/run/wifibox-forward.sock'))).toBe(false);
+    expect(existsSync(lab.guestPath('/run/wifibox-forward/status.sock'))).toBe(false);
     // TIME-WAIT is the kernel's, after a connection the agent closed first; nothing else may be left.
     expect(await live()).not.toMatch(/:(11223|11224|8080)\b/);
   });

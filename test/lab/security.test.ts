@@ -25,7 +25,7 @@ let bridge: { dir: string };
 let hostIp: string;
 
 const VICTIM = '/run/lab-victim';
-const SOCKETS = ['/run/wifibox-init.sock', '/run/wifibox-init/hook.sock', '/run/wifibox-passthru.sock', '/run/wifibox-forward.sock'];
+const SOCKETS = ['/run/wifibox-init.sock', '/run/wifibox-init/hook.sock', '/run/wifibox-passthru.sock', '/run/wifibox-forward/status.sock'];
 
 /** Secrets planted in the configs and in the host's requests: none may appear in a log line. */
 const SECRET = {
@@ -93,8 +93,8 @@ function plant(): void {
   chmodSync(g(VICTIM), 0o755);
   writeFileSync(g(`${VICTIM}/precious`), 'precious\n');
   writeFileSync(g(`${VICTIM}/1200-1-1`), 'named like a client socket\n');
-  symlinkSync(VICTIM, g('/run/wifibox-passthru'));
-  for (const s of ['/run/wifibox-passthru.sock', '/run/wifibox-forward.sock']) symlinkSync(`${VICTIM}/precious`, g(s));
+  for (const d of ['/run/wifibox-passthru', '/run/wifibox-forward']) symlinkSync(VICTIM, g(d));
+  symlinkSync(`${VICTIM}/precious`, g('/run/wifibox-passthru.sock'));
   // A run folder someone left open, with a symlink at the hook's socket and a record naming a stranger.
   mkdirSync(g('/run/wifibox-init'), { mode: 0o755 });
   chmodSync(g('/run/wifibox-init'), 0o755);
@@ -131,7 +131,7 @@ describe('planted in /run before the agents started', () => {
   it('nothing planted was followed or signalled; the agents run on folders and sockets of their own', async () => {
     expectVictimUntouched();
     expect(isSameProcess(stranger)).toBe(true);
-    for (const dir of ['/run/wifibox-passthru', '/run/wifibox-init']) {
+    for (const dir of ['/run/wifibox-passthru', '/run/wifibox-init', '/run/wifibox-forward']) {
       expect(lstatSync(g(dir)).isDirectory(), dir).toBe(true);
       expect(lstatSync(g(dir)).mode & 0o777, dir).toBe(0o700);
     }
@@ -140,6 +140,7 @@ describe('planted in /run before the agents started', () => {
       expect(lstatSync(g(s)).mode & 0o777, s).toBe(0o600);
     }
     expect(passthru.output()).toMatch(/runtime folder: removed a symbolic link to \/run\/lab-victim/);
+    expect(forward.output()).toMatch(/run folder: removed a symbolic link to \/run\/lab-victim/);
     expect((await lab.hostCli(['ping'], { timeoutMs: 15_000 }, bridge.dir)).stdout.trim()).toBe('PONG');
     expect((await initStatus(lab)).steps.filter((s: { state: string }) => s.state !== 'ok')).toEqual([]);
     expect((await forwardStatus(lab)).state).toBe('serving');

@@ -76,7 +76,7 @@ const FORWARD_LINE = {
   counters: { datagrams: 4, replies: 0, connections: 0, bytesIn: 40, bytesOut: 0, refusedPeer: 0, refusedLimit: 0, dropped: 0, idleClosed: 0, errors: 0 },
 };
 const FORWARD_STATUS = {
-  agent: 'wifibox-forward', version: '0.1.0+test', pid: 400, startedAt: '2026-11-26T15:05:58.818Z', uptimeSec: 11, config: '/media/etc/forwarding.conf', state: 'serving',
+  agent: 'wifibox-forward', version: '0.1.0+test', pid: 400, startedAt: '2026-11-26T15:05:58.818Z', uptimeSec: 11, config: '/media/etc/forwarding.conf', user: 'wifibox', state: 'serving',
   problems: ['/media/etc/forwarding.conf:10: error: address type EXEC runs a program, which this agent never does; expected UDP4-RECV:PORT (line not served)'],
   lines: [FORWARD_LINE, { ...FORWARD_LINE, line: 9, text: 'TCP4-LISTEN:8080,bind=192.168.77.2,fork TCP4:10.0.0.2:8080', kind: 'tcp-listen', listen: '192.168.77.2:8080',
     target: '10.0.0.2:8080', fork: true, listening: false, listenError: 'EADDRNOTAVAIL', counters: { ...FORWARD_LINE.counters, datagrams: 0, bytesIn: 0 } }],
@@ -811,7 +811,7 @@ describe('wifibox-diag and wifibox-forward', () => {
   it('running: its lines in their own section and in --json, its memory, a refused line and one not listening named', async () => {
     const g = healthyGuest();
     const guest = { ...g, files: { ...g.files, '/media/etc/forwarding.conf': FORWARDING_CONF, '/proc/400/smaps_rollup': SMAPS },
-      sockets: { ...g.sockets, '/run/wifibox-forward.sock': JSON.stringify(FORWARD_STATUS) } };
+      sockets: { ...g.sockets, '/run/wifibox-forward/status.sock': JSON.stringify(FORWARD_STATUS) } };
     const r = await diagnoseGuest(fakeSystem(guest).sys, OPTS);
     expect(validateReport(JSON.parse(JSON.stringify(r)))).toEqual([]);
     expect(r.agents.forward).toMatchObject({ reachable: true, pid: 400, state: 'serving', configuredLines: 3, configProblems: FORWARD_STATUS.problems });
@@ -834,7 +834,7 @@ describe('wifibox-diag and wifibox-forward', () => {
     const r = await diagnoseGuest(fakeSystem({ ...g, files: { ...g.files, '/media/etc/forwarding.conf': FORWARDING_CONF } }).sys, OPTS);
     expect(r.problems.map((p) => p.id)).toEqual(['forward-unreachable']);
     expect(r.problems[0]!.cause).toBe('wifibox-forward is not running (its status socket is not there). /media/etc/forwarding.conf has 3 line(s), which nothing forwards now.');
-    expect(r.unreachable).toEqual([{ what: 'forward status endpoint', path: '/run/wifibox-forward.sock', error: 'ENOENT' }]);
+    expect(r.unreachable).toEqual([{ what: 'forward status endpoint', path: '/run/wifibox-forward/status.sock', error: 'ENOENT' }]);
     expect(renderText(r)).toContain('\nforwarding (/media/etc/forwarding.conf)\n  unknown (wifibox-forward not reachable: ENOENT)');
     // A file of comments only is not set up either.
     const comments = await diagnoseGuest(fakeSystem({ ...g, files: { ...g.files, '/media/etc/forwarding.conf': '# UDP4-RECV:1 UDP4:10.0.0.2:1\n\n' } }).sys, OPTS);

@@ -1,12 +1,15 @@
 // The forwarding agent's plan and reload on loopback: unchanged lines keep their sockets (an
 // association's source port, an open TCP connection, the counters), moved lines are renumbered,
 // removed lines close, and a file that cannot be read keeps what runs.
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
 import { createSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { planForward } from '../../agents/forward/agent';
-import { realSystem } from '../../agents/forward/system';
+import { DEFAULTS, ForwardAgent, planForward } from '../../agents/forward/agent';
+import { findAccount, realSystem, type Account, type ForwardSystem } from '../../agents/forward/system';
 import { parseForwardConfig } from '../../agents/forward/config';
 import { waitFor } from '../../lab/proc';
 import { echoTarget, freePorts, startAgent, UdpPeer, type RunningAgent } from '../helpers/forward';
@@ -123,5 +126,68 @@ describe('reload (SIGHUP)', () => {
     expect(fds()).toBeLessThanOrEqual(before);
     await new Promise<void>((res) => holder.close(() => res()));
     await waitFor('the retry to listen', () => a.line(1).listening, 3000, 20);
+  });
+});
+
+describe('root dropped once the lines are bound', () => {
+  /** The real system, as root to the agent, recording binds and the drop in order; no socket is real. */
+  function asRoot(user: Account | null) {
+    const events: string[] = [];
+    const sys: ForwardSystem = {
+      ...realSystem,
+      isRoot: () => true,
+      lookupUser: (name) => (user && name === user.name ? user : null),
+      makeRunDir: (path, owner) => {
+        events.push(`run dir ${path} for ${owner?.uid ?? 'root'}`);
+        return null;
+      },
+      dropTo: (a) => void events.push(`drop to ${a.uid}:${a.gid}`),
+      statusServer: () => ({ close: () => undefined }) as never,
+      async udp(o) {
+        events.push(`bind udp ${o.port}`);
+        return { send: () => undefined, queued: () => 0, close: () => undefined };
+      },
+      async tcpServer(_address, port) {
+        events.push(`bind tcp ${port}`);
+        return { close: () => undefined };
+      },
+    };
+    return { sys, events };
+  }
+  const conf = 'UDP4-RECV:11223,broadcast,reuseaddr UDP4:10.0.0.2:11223\nTCP-LISTEN:80,fork TCP4:10.0.0.2:8080\nUDP-LISTEN:11224,fork UDP:10.0.0.2:11224\n';
+  const agentOn = (sys: ForwardSystem, dir: string) =>
+    new ForwardAgent({ ...DEFAULTS, config: join(dir, 'forwarding.conf'), runDir: join(dir, 'run'), statusSocket: join(dir, 'run', 'status.sock') }, sys, pino({ level: 'silent' }));
+
+  it('a port below 1024 is bound as root, then root is dropped, then the other lines are bound by the user', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wbx-fwd-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'forwarding.conf'), conf);
+    const { sys, events } = asRoot({ name: 'wifibox', uid: 1234, gid: 1235 });
+    const agent = agentOn(sys, dir);
+    await agent.start();
+    expect(events).toEqual([`run dir ${join(dir, 'run')} for 1234`, 'bind tcp 80', 'drop to 1234:1235', 'bind udp 11223', 'bind udp 11224']);
+    expect(agent.status()).toMatchObject({ user: 'wifibox', state: 'serving' });
+    expect(agent.status().lines.map((l) => [l.line, l.listening])).toEqual([[1, true], [2, true], [3, true]]);
+    await agent.stop();
+  });
+
+  it('without the user (or with a user of uid 0) it serves nothing, and says why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wbx-fwd-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'forwarding.conf'), conf);
+    for (const user of [null, { name: 'wifibox', uid: 0, gid: 0 }]) {
+      const { sys, events } = asRoot(user);
+      await expect(agentOn(sys, dir).start()).rejects.toThrow(user ? /user 'wifibox' is root: the wireless side is not served as root/ : /user 'wifibox' is not in \/etc\/passwd: the wireless side is not served as root/);
+      expect(events).toEqual([]);
+    }
+  });
+});
+
+describe('findAccount', () => {
+  it('reads a passwd line, and nothing else', () => {
+    const text = 'root:x:0:0:root:/root:/bin/sh\nwifibox:x:201:202:Wifibox agents:/var/empty:/sbin/nologin\nbad:x::1::/:/bin/sh\n';
+    expect(findAccount(text, 'wifibox')).toEqual({ name: 'wifibox', uid: 201, gid: 202 });
+    expect(findAccount(text, 'wifi')).toBeNull();
+    expect(findAccount(text, 'bad')).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 // wifibox-forward's UDP lines on loopback: peers on 127.0.0.2 and .3, the target on 127.0.0.1.
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../lab/proc';
+import { realSystem, type ForwardSystem } from '../../agents/forward/system';
 import { echoTarget, freePorts, startAgent, UdpPeer, type RunningAgent } from '../helpers/forward';
 
 let running: RunningAgent | null = null;
@@ -15,7 +16,25 @@ const target = async (port: number) => {
   open.push(t);
   return t;
 };
-const agent = async (text: string, limits = {}) => (running = await startAgent(`${text}\n`, limits));
+const agent = async (text: string, limits = {}, sys: ForwardSystem = realSystem) => (running = await startAgent(`${text}\n`, limits, sys));
+
+/** The real system, counting its timers that are armed and have not yet fired nor been cancelled. */
+function countingTimers(): { sys: ForwardSystem; armed: () => number } {
+  const live = new Set<object>();
+  const sys: ForwardSystem = {
+    ...realSystem,
+    after(ms, fn) {
+      const id = {};
+      live.add(id);
+      const t = realSystem.after(ms, () => {
+        live.delete(id);
+        fn();
+      });
+      return { cancel: () => void (live.delete(id), t.cancel()) };
+    },
+  };
+  return { sys, armed: () => live.size };
+}
 
 afterEach(async () => {
   for (const p of open.splice(0)) p.close();
@@ -59,6 +78,24 @@ describe('UDP-LISTEN,fork: one association per peer', () => {
     expect(new Set(t.received.map((d) => d.port)).size).toBe(3);
     expect(a.line(1)).toMatchObject({ active: 3, counters: { datagrams: 9, replies: 9, refusedLimit: 0, errors: 0 } });
     expect([...a.line(1).peers].sort()).toEqual(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+  });
+
+  it('at rest arms no timer: the idle sweep runs only while a peer has an association', async () => {
+    const [listen, recv, to] = (await freePorts(3)) as [number, number, number];
+    const t = await target(to);
+    const { sys, armed } = countingTimers();
+    const a = await agent(`-T 0.2 UDP-LISTEN:${listen},bind=127.0.0.1,fork UDP4:127.0.0.1:${to}\nUDP4-RECV:${recv},bind=127.0.0.1 UDP4:127.0.0.1:${to}`, {}, sys);
+    expect(armed()).toBe(0);
+    const p = await peer('127.0.0.2');
+    p.send('one', listen);
+    p.send('two', recv);
+    await p.waitFor(1);
+    await t.waitFor(2);
+    expect(armed()).toBe(1);
+    await waitFor('the association to idle out', () => a.line(1).active === 0, 3000, 10);
+    await waitFor('no timer left', () => armed() === 0, 3000, 10);
+    // UDP4-RECV's one socket toward the target stays, untimed, as socat's would.
+    expect(a.line(2).counters.datagrams).toBe(1);
   });
 
   it('closes an association idle for -T; the peer\'s next datagram opens a new one', async () => {

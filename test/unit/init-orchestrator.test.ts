@@ -45,7 +45,7 @@ beforeEach(() => {
 
 describe('wifibox-init orchestrator', () => {
   it('runs each step once what it waits for is done: udhcpd does not wait for the wireless side', async () => {
-    sys.dirs.delete('/sys/class/net/wlan0');
+    sys.setLink('wlan0', false);
     const o = orchestrator();
     const up = o.up();
     await sys.advance(1000);
@@ -54,7 +54,7 @@ describe('wifibox-init orchestrator', () => {
     expect(stepState('wait:wlan0')).toBe('running');
     expect(stepState('dhcpcd')).toBe('pending');
     expect(at(/^start dhcpcd/)).toBe(-1);
-    sys.dirs.add('/sys/class/net/wlan0');
+    sys.setLink('wlan0', true);
     await sys.advance(5000);
     await up;
     expect(status().steps.every((s: { state: string }) => s.state === 'ok')).toBe(true);
@@ -321,36 +321,50 @@ describe('wifibox-init orchestrator', () => {
 
   it('the wireless interface goes: dhcpcd is stopped and the status says why; it comes back: dhcpcd starts at once', async () => {
     await orchestrator().up();
-    sys.dirs.delete('/sys/class/net/wlan0');
-    await sys.advance(200);
+    sys.setLink('wlan0', false);
+    await settle(); // told by the kernel: no time passes
     expect(sys.started('dhcpcd')[0]!.signals).toEqual(['SIGTERM']);
     expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'waiting', lastExit: 'wlan0 is gone; waiting for it to come back', restarts: 0 });
     await sys.advance(10_000);
     expect(sys.started('dhcpcd')).toHaveLength(1);
-    sys.dirs.add('/sys/class/net/wlan0');
     const from = sys.effects.length;
-    await sys.advance(200);
+    sys.setLink('wlan0', true);
+    await settle();
     expect(at(/run ip link set wlan0 up/, from)).toBeGreaterThan(0);
     expect(at(/^start dhcpcd/, from)).toBeGreaterThan(at(/run ip link set wlan0 up/, from));
     expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'running', restarts: 0 });
   });
 
+  it('at rest nothing is timed: no timer is pending once the network is up, and wlan0 is watched by one link watch', async () => {
+    await orchestrator().up();
+    await sys.advance(60_000); // whatever was timed for the start has run
+    expect(sys.pendingTimers).toBe(0);
+    expect(sys.linkWatches).toBe(1);
+    sys.setLink('wlan0', false);
+    await settle();
+    sys.started('dhcpcd')[0]!.exit({ code: 0, signal: null });
+    sys.setLink('wlan0', true);
+    await sys.advance(60_000);
+    expect(sys.started('dhcpcd')).toHaveLength(2);
+    expect(sys.pendingTimers).toBe(0);
+  });
+
   it('dhcpcd that ends because the wireless interface went is waiting, not crashed: no restart, no count', async () => {
     await orchestrator().up();
-    sys.dirs.delete('/sys/class/net/wlan0');
+    sys.setLink('wlan0', false);
     sys.started('dhcpcd')[0]!.exit({ code: 1, signal: null }); // "removing interface", before the next look
     await settle();
     expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd').state).toBe('waiting');
     // Back before the next look at it: still a return, and dhcpcd starts.
-    sys.dirs.add('/sys/class/net/wlan0');
+    sys.setLink('wlan0', true);
     await sys.advance(200);
     expect(sys.started('dhcpcd')).toHaveLength(2);
-    sys.dirs.delete('/sys/class/net/wlan0');
+    sys.setLink('wlan0', false);
     sys.started('dhcpcd')[1]!.exit({ code: 1, signal: null });
     await sys.advance(1000);
     expect(sys.started('dhcpcd')).toHaveLength(2);
     expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'waiting', restarts: 0 });
-    sys.dirs.add('/sys/class/net/wlan0');
+    sys.setLink('wlan0', true);
     await sys.advance(200);
     expect(sys.started('dhcpcd')).toHaveLength(3);
     expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'running', restarts: 0 });

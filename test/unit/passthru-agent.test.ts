@@ -23,14 +23,23 @@ function setup(conf: string, addrs: InterfaceAddress[]) {
   dirs.push(dir);
   const file = join(dir, 'uds_passthru.conf');
   writeFileSync(file, conf);
-  const sys = { ...realSystem, ipv4Addresses: () => addrs };
+  // The kernel's address events, told by the test when it changes `addrs`.
+  const watchers = new Set<() => void>();
+  const sys = {
+    ...realSystem,
+    ipv4Addresses: () => addrs,
+    watchAddresses: (fn: () => void) => {
+      watchers.add(fn);
+      return { close: () => void watchers.delete(fn) };
+    },
+  };
   const agent = new PassthruAgent(
     { ...DEFAULTS, config: file, runtimeDir: join(dir, 'rt'), statusSocket: join(dir, 'status.sock') },
     sys,
     pino({ level: 'silent' }),
   );
   agents.push(agent);
-  return { agent, file, dir };
+  return { agent, file, dir, addressesChanged: () => [...watchers].forEach((w) => w()) };
 }
 
 const port = () => 20000 + Math.floor(Math.random() * 30000);
@@ -52,13 +61,15 @@ describe('passthru agent plan', () => {
   it('with network= empty, waits for eth0 to get an address, then listens only there', async () => {
     const p = port();
     const addrs: InterfaceAddress[] = [{ iface: 'lo', address: '127.0.0.1', netmask: '255.0.0.0' }];
-    const { agent } = setup(`network=\nsockets="path=/nonexistent/wlan0,port=${p}"\n`, addrs);
+    const { agent, addressesChanged } = setup(`network=\nsockets="path=/nonexistent/wlan0,port=${p}"\n`, addrs);
     agent.start();
     expect(agent.status().state).toBe('waiting-for-address');
     expect(agent.status().waiting).toMatch(/eth0/);
     expect(await probe('127.0.0.1', p)).toBe('refused');
 
     addrs.push({ iface: 'eth0', address: '127.0.0.1', netmask: '255.255.255.0' });
+    expect(agent.status().state).toBe('waiting-for-address'); // nothing looks until the kernel tells
+    addressesChanged();
     await waitFor('the port to listen', () => agent.status().ports[0]?.listening, 3000);
     expect(agent.status()).toMatchObject({ state: 'serving', address: '127.0.0.1', network: '127.0.0.1/24', waiting: null });
     expect(agent.status().ports[0]).toMatchObject({ port: p, daemon: 'down' });
@@ -152,12 +163,12 @@ describe('passthru agent plan', () => {
     expect(any.status().waiting).toMatch(/expected the guest's own unicast address/);
     await any.stop();
     const q = port();
-    const late = setup(`network=127.0.0.1:255.0.0.0\nsockets="path=/x/wlan0,port=${q}"\n`, addrs).agent;
+    const { agent: late, addressesChanged } = setup(`network=127.0.0.1:255.0.0.0\nsockets="path=/x/wlan0,port=${q}"\n`, addrs);
     late.start();
     expect(late.status().waiting).toMatch(/on no interface yet/);
     // wlan0's DHCP hands it that address later: still no listening there.
     addrs.push({ iface: 'wlan0', address: '127.0.0.1', netmask: '255.0.0.0' });
-    await new Promise((r) => setTimeout(r, 1200));
+    addressesChanged();
     expect(await probe('127.0.0.1', q)).toBe('refused');
     expect(late.status().waiting).toMatch(/an address of wlan0/);
   });

@@ -1,7 +1,7 @@
 // One port of the passthru agent over loopback: a daemon restart closes the connections begun with
 // the old daemon, never those begun with the new one; a socket made anew is a new daemon even if
 // its file system hands out the same inode number again.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +34,8 @@ describe('passthru port: the daemon a connection began with', () => {
     dir = mkdtempSync(join(tmpdir(), 'wbx-port-'));
     clean.push(() => rmSync(dir, { recursive: true, force: true }));
     let daemon: string | null = 'daemon-A';
-    const sys = { ...realSystem, socketIdentity: () => daemon };
+    // The daemon's identity is the test's to change, and pollDaemon() its to call: no inotify.
+    const sys = { ...realSystem, socketIdentity: () => daemon, watchPath: () => ({ close: () => undefined }) };
     const tcpPort = 20000 + Math.floor(Math.random() * 30000);
     const port = new PassthruPort({ path: join(dir, 'wlan0'), port: tcpPort, line: 1, extra: {} }, {
       listenAddress: '127.0.0.1', network: { address: '127.0.0.1', mask: '255.0.0.0', prefixLength: 8 }, runtimeDir: dir,
@@ -71,5 +72,44 @@ describe('passthru port: the daemon a connection began with', () => {
     const b = realSystem.socketIdentity(path);
     expect(a).toMatch(/^\d+:\d+:\d+$/);
     expect(b).not.toBe(a);
+  });
+
+  it('a daemon is seen by inotify as it comes, restarts (its folder removed and made again) and goes, with no poll', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wbx-port-'));
+    clean.push(() => rmSync(dir, { recursive: true, force: true }));
+    const folder = join(dir, 'run', 'wpa_supplicant');
+    const path = join(folder, 'wlan0');
+    const seen: Array<string | null> = [];
+    const watch = realSystem.watchPath(path, () => {
+      const id = realSystem.socketIdentity(path);
+      if (seen[seen.length - 1] !== id) seen.push(id);
+    });
+    clean.push(() => watch.close());
+    const daemon = () => {
+      mkdirSync(folder, { recursive: true });
+      const s = openDatagramSocket(() => undefined);
+      s.bind(path);
+      return s;
+    };
+    // Its folder does not exist yet: the watch waits above it.
+    const first = daemon();
+    await waitFor('the first daemon seen', () => seen.length === 1 && seen[0] !== null, 5000, 5);
+    // A restart: the socket and its folder removed, both made again.
+    first.close();
+    rmSync(folder, { recursive: true });
+    await waitFor('the daemon gone', () => seen[seen.length - 1] === null, 5000, 5);
+    const second = daemon();
+    clean.push(() => second.close());
+    await waitFor('the second daemon seen', () => seen.length === 3 && seen[2] !== null, 5000, 5);
+    expect(seen[2]).not.toBe(seen[0]);
+    // And a third, in the folder made again: the watch followed it.
+    second.close();
+    rmSync(path);
+    const third = openDatagramSocket(() => undefined);
+    third.bind(path);
+    clean.push(() => third.close());
+    // (Its removal may be looked at after it was made again: a null between them is not promised.)
+    await waitFor('the third daemon seen', () => ![null, seen[2]].includes(seen[seen.length - 1]!), 5000, 5);
+    expect(realSystem.socketIdentity(path)).toBe(seen[seen.length - 1]);
   });
 });

@@ -182,14 +182,19 @@ describe('wifibox-passthru: its runtime folder and sockets', () => {
   });
 });
 
-describe('wifibox-forward: its status socket', () => {
-  it('made 0600 whatever the umask; a symlink there is replaced, never followed', async () => {
+describe('wifibox-forward: its run folder and status socket', () => {
+  it('a symlink at its run folder is removed, not followed; the socket is 0600 whatever the umask, and replaces a symlink', async () => {
     const config = join(dir, 'forwarding.conf');
     writeFileSync(config, '# nothing to forward\n');
-    const statusSocket = join(dir, 'forward.sock');
+    const runDir = join(dir, 'wifibox-forward');
+    symlinkSync(victim, runDir);
+    expect(forwardSystem.makeRunDir(runDir, null)).toMatch(/removed a symbolic link to .*victim/);
+    expect(isRealDir(runDir, 0o700)).toBe(true);
+    const statusSocket = join(runDir, 'status.sock');
     symlinkSync(join(victim, 'precious'), statusSocket);
-    const agent = new ForwardAgent({ ...FORWARD_DEFAULTS, config, statusSocket }, forwardSystem, pino({ level: 'silent' }));
-    withUmask0(() => agent.start());
+    // user: null, so that a test run as root stays root (the drop itself is the lab's to test).
+    const agent = new ForwardAgent({ ...FORWARD_DEFAULTS, config, runDir, statusSocket, user: null }, forwardSystem, pino({ level: 'silent' }));
+    await withUmask0(() => agent.start());
     stops.push(() => agent.stop());
     await expectPrivateStatus(statusSocket, { agent: 'wifibox-forward', state: 'no-lines' });
   });

@@ -1,18 +1,19 @@
 // dhcpcd gets the wireless interface's address. It reports every event through our hook (dhcpcd
 // -c), which tells the orchestrator; what follows from a new lease is the other services'. The
 // interface may vanish (a card reset on resume): dhcpcd is then stopped cleanly, and started
-// again the moment the interface is back, without any backoff.
+// again the moment the interface is back, without any backoff. The kernel tells of links coming
+// and going (rtnetlink): nothing is polled, and at rest nothing wakes.
 import { join } from 'node:path';
-import type { Timer } from '../system';
+import type { LinkWatch } from '../system';
 import { SupervisedDaemon, type ServiceContext } from './service';
 
-/** How often the interface's presence is checked (a stat of /sys/class/net/IF). */
-const LINK_POLL_MS = 200;
-
 export class DhcpcdService extends SupervisedDaemon {
-  private watch: Timer | null = null;
+  private watch: LinkWatch | null = null;
   private present = true;
   private stopped = false;
+  /** A look at the link is under way; `again`: another event came meanwhile, so look once more. */
+  private checking = false;
+  private again = false;
 
   constructor(
     ctx: ServiceContext,
@@ -65,16 +66,28 @@ export class DhcpcdService extends SupervisedDaemon {
   }
 
   async start(): Promise<void> {
+    // Watching before the first look: a change between the two is not missed.
+    this.watch = this.ctx.sys.watchLinks(() => void this.onLinkEvent());
     await super.start();
     this.present = this.ctx.sys.exists(join(this.ctx.opts.sysClassNet, this.iface));
-    this.schedule();
+    void this.onLinkEvent();
   }
 
-  private schedule(): void {
-    if (this.stopped) return;
-    this.watch = this.ctx.sys.after(LINK_POLL_MS, () => {
-      void this.checkLink().finally(() => this.schedule());
-    });
+  /** One look at a time, in order: the interface's last state is the one acted on. */
+  private async onLinkEvent(): Promise<void> {
+    if (this.checking) {
+      this.again = true;
+      return;
+    }
+    this.checking = true;
+    try {
+      do {
+        this.again = false;
+        await this.checkLink();
+      } while (this.again && !this.stopped);
+    } finally {
+      this.checking = false;
+    }
   }
 
   private async checkLink(): Promise<void> {
@@ -94,7 +107,7 @@ export class DhcpcdService extends SupervisedDaemon {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.watch?.cancel();
+    this.watch?.close();
     await super.stop();
   }
 }
