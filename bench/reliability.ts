@@ -44,7 +44,7 @@ function programs(distDir: string): { machine: MachineFacts; programs: string[] 
       firstLine(['dhcpcd', '--version']),
       firstLine(['busybox'], /BusyBox v\S+/),
       firstLine(['socat', '-V'], /socat version \S+/, 'socat (version unknown)'),
-      `${agent('wifibox-init.js')}, ${agent('wifibox-passthru.js')}`,
+      agent('wifibox-init.js'),
     ],
   };
 }
@@ -76,7 +76,8 @@ export function renderFaultsSection(suite: FaultSuiteOutput, x: { command: strin
     machineLine(x.machine, x.programs),
     '',
     `One lab, the guest inside its budget (${suite.budget.memoryMB} MB for all its processes, CPU ${suite.budget.cpus}): wifibox-init`,
-    'with udhcpd and dhcpcd, wpa_supplicant, wifibox-passthru, the host\'s DHCP client and socat (`-t 3600`).',
+    'with udhcpd and dhcpcd and the passthrough (a part of its runtime, switched on as `rc-service uds_passthru start` does),',
+    'wpa_supplicant, the host\'s DHCP client and socat (`-t 3600`).',
     `During each case 32 host clients ask for their own network's ssid as fast as they are answered; a probe`,
     'fetches a page from the wireless network through the NAT every 50 ms. Each case injects one fault and',
     'restarts what its service would (after the packaged respawn delay). Recovery is the time from the',

@@ -157,7 +157,8 @@ async function sample(c: FaultContext, agents: Record<string, LabProcess>, t0: n
  */
 export async function runSoak(c: FaultContext, baseline: GuestHoldings, o: SoakOptions, log: Log = () => undefined): Promise<SoakResult> {
   const { lab } = c;
-  const agents = { 'wifibox-init': c.init, 'wifibox-passthru': c.passthru };
+  // One runtime: the network and the passthrough are parts of wifibox-init's.
+  const agents = { 'wifibox-init': c.init };
   const pids = agentPids(c);
   const t0 = Date.now();
   const end = t0 + o.durationMs;

@@ -71,7 +71,8 @@ renameSync(tmpHook, join(dist, 'wifibox-dhcpcd-hook'));
 const agents = [
   { entry: 'agents/passthru/main.ts', out: 'wifibox-passthru.js', minify: true },
   { entry: 'agents/forward/main.ts', out: 'wifibox-forward.js', minify: true },
-  { entry: 'agents/init/main.ts', out: 'wifibox-init.js', minify: true },
+  // wifibox-init's runtime: the network part and the passthrough part (agents/parts/).
+  { entry: 'agents/parts/wifibox-init.ts', out: 'wifibox-init.js', minify: true },
   { entry: 'agents/diag/main.ts', out: 'wifibox-diag.js', minify: true },
   { entry: 'lab/cli.ts', out: 'lab.js', minify: false },
   { entry: 'bench/main.ts', out: 'bench.js', minify: false },

@@ -23,16 +23,15 @@ export const LOAD_CLIENTS = 32;
 
 /** The respawn delays of the packaged services (init/*.confd): supervise-daemon waits that long. */
 export const RESPAWN_INIT_MS = 2000;
-export const RESPAWN_PASSTHRU_MS = 1000;
 export const INIT_ARGS = ['--loglevel', 'info'];
 export const PASSTHRU_ARGS = ['--loglevel', 'info', '--idle-timeout', '2'];
 
 export interface FaultContext {
   lab: Lab;
   air: { dhcp: LabProcess };
+  /** wifibox-init's runtime: the network and, switched on as uds_passthru does, the passthrough. */
   init: LabProcess;
   wpa: LabProcess;
-  passthru: LabProcess;
   hostDhcp: { proc: LabProcess; events: string };
   bridge: { proc: LabProcess; path: string };
   reach: ReachProbe;
@@ -76,7 +75,7 @@ export interface FaultSuiteOutput {
 }
 
 /** The agents whose descriptors are counted, by name, with their PIDs now. */
-export const agentPids = (c: FaultContext): Record<string, number> => ({ 'wifibox-init': c.init.pid, 'wifibox-passthru': c.passthru.pid });
+export const agentPids = (c: FaultContext): Record<string, number> => ({ 'wifibox-init': c.init.pid });
 
 /** Whether the passthrough holds no connection (its runtime folder has one socket per connection). */
 export const passthruAtRest = (lab: Lab): boolean => readdirSync(lab.guestPath('/run/wifibox-passthru')).length === 0;
@@ -90,12 +89,12 @@ export async function bootGuest(lab: Lab): Promise<{ ctx: FaultContext; baseline
   const air = await lab.startWirelessNetwork();
   const init = lab.startInit(INIT_ARGS);
   const wpa = await lab.startWirelessDaemon();
-  const passthru = await lab.startPassthru(PASSTHRU_ARGS);
+  await lab.startPassthruPart(PASSTHRU_ARGS);
   const hostDhcp = lab.startDhcpClient('host', 'wifibox0');
   const bridge = await lab.startHostBridge(1200, 'wlan0', 3600);
   await waitFor('the guest\'s wireless lease', async () => (await initStatus(lab)).lease?.address, 30_000, 100);
   const reach = new ReachProbe(lab);
-  const ctx: FaultContext = { lab, air, init, wpa, passthru, hostDhcp, bridge, reach };
+  const ctx: FaultContext = { lab, air, init, wpa, hostDhcp, bridge, reach };
   await waitFor('the host\'s reach of the wireless network', () => reach.firstAnswerAfter(0), 30_000, 100);
   const bundle = await lab.guest([process.execPath, ...packageNodeFlags('wifibox-diag'), join(lab.opts.distDir, 'wifibox-diag.js'), 'bundle', '/run/diag-bundle.tar.gz'], { timeoutMs: 60_000 });
   if (bundle.code !== 0) throw new Error(`wifibox-diag bundle: exit ${bundle.code}: ${bundle.stderr}`);

@@ -6,7 +6,7 @@
 // (guest-files.ts) and its own mount namespace (guest.ts), the wireless network (wireless.ts), the
 // agents, and its record (stale.ts). Nothing here touches the machine's own network, /etc or
 // sysctls; every process is tracked by PID + start time and stopped by PID on down().
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   anchorArgv,
@@ -305,6 +305,25 @@ export class Lab {
       }, 10_000);
     }
     return p;
+  }
+
+  /**
+   * The passthrough as the image runs it: a part of wifibox-init's runtime, switched on as
+   * rc-service uds_passthru start does (its options in /run/wifibox-init/parts/passthru.args);
+   * resolves once wifibox-init says it runs and port 1200 listens.
+   */
+  async startPassthruPart(args: readonly string[] = ['--loglevel', 'info']): Promise<void> {
+    const parts = this.guestPath('/run/wifibox-init/parts');
+    mkdirSync(parts, { recursive: true, mode: 0o700 });
+    rmSync(join(parts, 'passthru.state'), { force: true });
+    writeFileSync(join(parts, 'passthru.args.new'), `# lab: rc-service uds_passthru start\n${args.join('\n')}\n`);
+    renameSync(join(parts, 'passthru.args.new'), join(parts, 'passthru.args'));
+    await waitFor('wifibox-init to run the passthrough', () => {
+      const state = existsSync(join(parts, 'passthru.state')) ? readFileSync(join(parts, 'passthru.state'), 'utf8') : '';
+      if (state.startsWith('failed')) throw new Error(`wifibox-init: the passthrough ${state.trim()}`);
+      return state === 'running\n';
+    }, 15_000, 20);
+    await waitFor('the passthrough to listen on 1200', async () => (await this.guest(['ss', '-Htln', 'sport = :1200'])).stdout.includes(':1200'), 15_000, 50);
   }
 
   /** The forwarding agent from dist/, in the guest, on /media/etc/forwarding.conf. */

@@ -172,3 +172,35 @@ export const realSystem: PassthruSystem = {
     while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   },
 };
+
+/**
+ * The same system, with every way into the passthrough's code guarded: a callback it gave (a
+ * connection, a socket's or a server's event, a datagram, a timer, a watch, a status request)
+ * that throws reports the error to `onFault` instead of taking the process down. Used where the
+ * passthrough is a part of wifibox-init's runtime: a fault of its own must not stop the network.
+ */
+export function containFaults(base: PassthruSystem, onFault: (err: unknown) => void): PassthruSystem {
+  const guard = <A extends unknown[], R>(fn: (...args: A) => R, fallback: R) => (...args: A): R => {
+    try {
+      return fn(...args);
+    } catch (err) {
+      onFault(err);
+      return fallback;
+    }
+  };
+  // Socket and server events run the listeners the passthrough added, through emit().
+  const guardEvents = <E extends { emit(event: string | symbol, ...args: unknown[]): boolean }>(e: E): E => {
+    const emit = e.emit;
+    e.emit = guard((event: string | symbol, ...args: unknown[]) => emit.call(e, event, ...args), true);
+    return e;
+  };
+  return {
+    ...base,
+    openDatagram: (onMessage, onError) => base.openDatagram(guard(onMessage, undefined), guard(onError, undefined)),
+    createTcpServer: (onConnection) => guardEvents(base.createTcpServer(guard((s: Socket) => onConnection(guardEvents(s)), undefined))),
+    statusServer: (path, answer, onError) => guardEvents(base.statusServer(path, guard(answer, '{}\n'), guard(onError, undefined))),
+    watchPath: (path, onChange) => base.watchPath(path, guard(onChange, undefined)),
+    watchAddresses: (onChange) => base.watchAddresses(guard(onChange, undefined)),
+    after: (ms, fn) => base.after(ms, guard(fn, undefined)),
+  };
+}

@@ -4,24 +4,34 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { daemonFault, INIT_ARGS, outage, PASSTHRU_ARGS, RESPAWN_INIT_MS, RESPAWN_PASSTHRU_MS, wirelessDhcp, type Fault, type FaultContext, type FaultTimes } from '../../lab/faults';
+import { daemonFault, INIT_ARGS, outage, RESPAWN_INIT_MS, wirelessDhcp, type Fault, type FaultContext, type FaultTimes } from '../../lab/faults';
 import { HostClient } from '../../lab/host-client';
 import { sleep, waitFor } from '../../lab/proc';
 import { daemonStatus, initStatus, passthruStatus } from '../../lab/status';
-import { WIRELESS_DOMAIN } from '../../lab/wireless';
+import { WIRELESS_DOMAIN, WIRELESS_NAME } from '../../lab/wireless';
 
 export interface FaultCase extends Fault {
   check?(c: FaultContext, t: FaultTimes): Promise<Record<string, number | string>>;
 }
 
+/**
+ * Recovery must happen; how fast is the benchmark's to say: npm run reliability (which sets
+ * WIFIBOX_RELIABILITY_OUT) holds each case to its stated bound, and its table reports the time. A
+ * test run on a loaded machine (a fresh clone, a CPU hog beside it) gets room for that load.
+ */
+const BENCHMARK = process.env.WIFIBOX_RELIABILITY_OUT !== undefined;
+export const boundOf = (statedMs: number): number => (BENCHMARK ? statedMs : 3 * statedMs + 5000);
+
 const appliance = (c: FaultContext, name: string) => join(c.lab.dir, 'appliance', name);
+/** wifibox-init's daemons (name and pid) before the passthrough's fault. */
+let daemonsBefore: string[] = [];
 /** How many ATTACHes the re-attaching monitor needed (1 unless a datagram was lost). */
 let reattachAttempts = 0;
 
 /** The host never went without the wireless network for more than 1 s from the fault on. */
 async function noGapOverOneSecond(c: FaultContext, t: FaultTimes): Promise<Record<string, number>> {
   const gapMs = c.reach.longestGap(t.faultAt, Date.now());
-  expect(gapMs, 'the longest time without the wireless network').toBeLessThanOrEqual(1000);
+  expect(gapMs, 'the longest time without the wireless network').toBeLessThanOrEqual(boundOf(1000));
   return { gapMs };
 }
 
@@ -42,25 +52,40 @@ export const FAULT_CASES: FaultCase[] = [
     check: noGapOverOneSecond,
   },
   {
-    id: 'passthru-killed',
-    fault: 'kill -9 of wifibox-passthru; started again after its respawn delay (1 s)',
-    holds: 'the host\'s wpa_cli ping answers within 1.5 s of the restart',
-    withinMs: 1500,
-    after: 'the restart',
-    inject: (c) => outage(() => process.kill(c.passthru.pid, 'SIGKILL'), () => sleep(RESPAWN_PASSTHRU_MS), async () => (c.passthru = await c.lab.startPassthru(PASSTHRU_ARGS))),
+    id: 'passthru-fault',
+    fault: 'an exception in the passthrough\'s code (the lab\'s lab/inject-fault.cjs throws at its next write to a host connection)',
+    holds: 'contained: the passthrough is started again in the same runtime; the network part, its daemons, the NAT and the DNS relay never stop',
+    withinMs: 1000,
+    after: 'the fault',
+    async inject(c) {
+      daemonsBefore = (await initStatus(c.lab)).daemons.map((d: { name: string; pid: number }) => `${d.name} ${d.pid}`);
+      const faultAt = Date.now();
+      const logged = c.init.output().split('fault in the part').length;
+      process.kill(c.init.pid, 'SIGUSR2');
+      // The clients' next reply meets it.
+      await waitFor('the fault, contained', () => c.init.output().split('fault in the part').length > logged, 10_000, 10);
+      return { faultAt, restoredAt: Date.now() };
+    },
+    async check(c, t) {
+      const st = await initStatus(c.lab);
+      expect(st.pid, 'the same runtime').toBe(c.init.pid);
+      expect(st.daemons.map((d: { name: string; pid: number }) => `${d.name} ${d.pid}`), 'its daemons untouched').toEqual(daemonsBefore);
+      expect(await c.lab.lookup('host', WIRELESS_NAME, c.lab.addr.guestEth0, 5000), 'a name through the DNS relay').not.toBeNull();
+      return noGapOverOneSecond(c, t);
+    },
   },
   daemonFault('udhcpd-killed'),
   daemonFault('dhcpcd-killed'),
   daemonFault('wpa-killed'),
   {
     ...daemonFault('wlan0-reset'),
-    // What is wifibox-init's own: dhcpcd started again as soon as wlan0 is back (it looks every
-    // 200 ms), never after a backoff (the old glue: 9-14 s).
+    // What is wifibox-init's own: dhcpcd started again as soon as wlan0 is back (the kernel tells
+    // it), never after a backoff (the old glue: 9-14 s).
     async check(c, t) {
       const since = (await daemonStatus(c.lab, 'dhcpcd')).since as string;
       // wlan0 exists a moment before the lab has plugged it in completely (restoredAt): never below 0.
       const dhcpcdAgainMs = Math.max(0, Date.parse(since) - t.restoredAt);
-      expect(dhcpcdAgainMs, 'dhcpcd started again, ms after wlan0 is back').toBeLessThanOrEqual(1000);
+      expect(dhcpcdAgainMs, 'dhcpcd started again, ms after wlan0 is back').toBeLessThanOrEqual(boundOf(1000));
       return { dhcpcdAgainMs };
     },
   },
@@ -149,20 +174,20 @@ export const FAULT_CASES: FaultCase[] = [
       const good = readFileSync(file, 'utf8');
       const faultAt = Date.now();
       writeFileSync(file, good.slice(0, good.length / 2) + '\0\0"\n$(');
-      process.kill(c.passthru.pid, 'SIGHUP');
+      process.kill(c.init.pid, 'SIGHUP');
       process.kill(c.init.pid, 'SIGHUP'); // wifibox-init does not reload: it says so and goes on
       await waitFor('the corrupt file named', async () => (await passthruStatus(c.lab)).problems.some((p: string) => p.includes('keeping the configuration read before')), 5000, 20);
       expect((await passthruStatus(c.lab)).ports.map((p: { listening: boolean }) => p.listening)).toEqual([true, true]);
       renameSync(file, `${file}.saved`);
       mkdirSync(file);
-      process.kill(c.passthru.pid, 'SIGHUP');
+      process.kill(c.init.pid, 'SIGHUP');
       await waitFor('the unreadable file named', async () => (await passthruStatus(c.lab)).problems.some((p: string) => /cannot read: EISDIR/.test(p)), 5000, 20);
       expect((await passthruStatus(c.lab)).ports.map((p: { listening: boolean }) => p.listening)).toEqual([true, true]);
       rmSync(file, { recursive: true });
       writeFileSync(file, good);
       rmSync(`${file}.saved`);
       const restoredAt = Date.now();
-      process.kill(c.passthru.pid, 'SIGHUP');
+      process.kill(c.init.pid, 'SIGHUP');
       await waitFor('the restored file read', async () => (await passthruStatus(c.lab)).problems.length === 0, 5000, 20);
       return { faultAt, restoredAt };
     },

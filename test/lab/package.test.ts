@@ -39,7 +39,7 @@ beforeAll(async () => {
   mkdirSync(join(etc, 'conf.d'), { recursive: true });
   mkdirSync(join(etc, 'init.d'), { recursive: true });
   writeFileSync(join(etc, 'conf.d', 'wifibox-init'), `WIFIBOX_INIT_OPTS="--loglevel info --udhcpd /run/lab-bin/udhcpd --sys-bus-pci ${LAB_SYS_BUS_PCI}"\nRESPAWN_DELAY=1\n`);
-  writeFileSync(join(etc, 'conf.d', 'uds_passthru'), 'UDS_PASSTHRU_OPTS="--loglevel info"\nRESPAWN_DELAY=1\n');
+  writeFileSync(join(etc, 'conf.d', 'uds_passthru'), 'UDS_PASSTHRU_OPTS="--loglevel info"\n');
   writeFileSync(join(etc, 'init.d', 'localmount'), '#!/sbin/openrc-run\nstart() { :; }\n', { mode: 0o755 });
 }, 180_000);
 
@@ -57,7 +57,7 @@ labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
 }, 30);
 
 describe('the package under OpenRC in the lab guest', () => {
-  it('3/4. starting uds_passthru starts wifibox-init first (need net); both run the packaged agents', async () => {
+  it('3/4. starting uds_passthru starts wifibox-init first (need wifibox-init); the passthrough runs in wifibox-init\'s runtime', async () => {
     const r = await rc('uds_passthru', 'start');
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout + r.stderr).toMatch(/Starting wifibox-init/);
@@ -65,11 +65,28 @@ describe('the package under OpenRC in the lab guest', () => {
     expect((await rc('uds_passthru', 'status')).code).toBe(0);
     const p = await waitFor('the passthru status', () => passthruStatus(lab).catch(() => null), 10_000);
     expect(p.version).toMatch(new RegExp(`^${version.replace(/\./g, '\\.')}\\+`));
-    expect(cmdline(p.pid)).toContain('/usr/lib/wifibox-agents/wifibox-passthru.js');
     // supervise-daemon reports "started" once it has forked: the agent's endpoint comes after.
     const i = await waitFor('the init status', () => initStatus(lab).catch(() => null), 10_000);
     expect(cmdline(i.pid)).toContain('/usr/lib/wifibox-agents/wifibox-init.js');
+    // One runtime for both parts: no other node in the guest.
+    expect(p.pid).toBe(i.pid);
+    const nodes = (await pidsIn(lab.ns.guest)).filter((pid) => /^\S*node /.test(cmdline(pid)));
+    expect(nodes).toEqual([i.pid]);
   }, 90_000);
+
+  it('3. rc-service uds_passthru stop and start switch the passthrough off and on, and the network is not touched', async () => {
+    const before = await initStatus(lab);
+    expect((await rc('uds_passthru', 'stop')).code).toBe(0);
+    await waitFor('nothing on port 1200', async () => !(await lab.guest(['ss', '-Htln', 'sport = :1200'])).stdout.includes(':1200'), 10_000, 100);
+    await expect(passthruStatus(lab, 1000)).rejects.toThrow();
+    const r = await rc('uds_passthru', 'start');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    await waitFor('port 1200 listening again', async () => (await passthruStatus(lab).catch(() => null))?.ports.find((x: any) => x.port === 1200)?.listening, 15_000, 100);
+    const after = await initStatus(lab);
+    expect(after.pid).toBe(before.pid);
+    expect(after.daemons.map((d: any) => [d.name, d.pid])).toEqual(before.daemons.map((d: any) => [d.name, d.pid]));
+    expect(after.steps.every((x: any) => x.state === 'ok')).toBe(true);
+  }, 60_000);
 
   it('3. the passthrough round trip works through the packaged agent', async () => {
     await waitFor('port 1200 listening', async () => (await passthruStatus(lab)).ports.find((x: any) => x.port === 1200)?.listening, 15_000);
@@ -81,15 +98,7 @@ describe('the package under OpenRC in the lab guest', () => {
     expect(ping.stdout.trim()).toBe('PONG');
   }, 60_000);
 
-  it('4. supervise-daemon respawns each agent after kill -9, and the new one takes over', async () => {
-    const before = (await passthruStatus(lab)).pid as number;
-    process.kill(before, 'SIGKILL');
-    const after = await waitFor('a new passthru agent', async () => {
-      const st = await passthruStatus(lab).catch(() => null);
-      return st && st.pid !== before ? st : null;
-    }, 15_000, 100);
-    expect(cmdline(after.pid)).toContain('wifibox-passthru.js');
-
+  it('4. supervise-daemon respawns wifibox-init after kill -9: the new runtime takes its daemons over and runs the passthrough again', async () => {
     const init = await initStatus(lab);
     const daemons = init.daemons.map((d: any) => d.pid);
     process.kill(init.pid, 'SIGKILL');
@@ -101,6 +110,11 @@ describe('the package under OpenRC in the lab guest', () => {
     for (const pid of daemons) expect(await waitFor(`old daemon ${pid} gone`, () => !readdirSafe(`/proc/${pid}`), 5000)).toBe(true);
     expect(again.daemons.every((d: any) => !daemons.includes(d.pid))).toBe(true);
     expect((await rc('wifibox-init', 'status')).code).toBe(0);
+    const p = await waitFor('the passthrough in the new runtime', async () => {
+      const st = await passthruStatus(lab).catch(() => null);
+      return st?.pid === again.pid && st.ports.find((x: any) => x.port === 1200)?.listening ? st : null;
+    }, 15_000, 100);
+    expect(p.state).toBe('serving');
   }, 60_000);
 
   it('4. stop: both services stopped, nothing of theirs left in the guest', async () => {

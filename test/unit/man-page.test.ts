@@ -10,6 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/paths';
 
 const AGENTS = ['init', 'passthru', 'forward'] as const;
+/** Each command's entry: wifibox-init's is its runtime's (agents/parts/), the others their own main.ts. */
+const ENTRY: Record<(typeof AGENTS)[number], string[]> = {
+  init: ['agents', 'parts', 'wifibox-init.ts'],
+  passthru: ['agents', 'passthru', 'main.ts'],
+  forward: ['agents', 'forward', 'main.ts'],
+};
 const NOT_IN_MAN = new Set(['help', 'version']);
 
 interface Documented {
@@ -46,7 +52,7 @@ const help = new Map<string, string>();
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wifibox-man-'));
   for (const a of AGENTS) {
-    const out = await build({ entryPoints: [join(REPO, 'agents', a, 'main.ts')], bundle: true, platform: 'node', format: 'cjs', write: false, logLevel: 'silent' });
+    const out = await build({ entryPoints: [join(REPO, ...ENTRY[a])], bundle: true, platform: 'node', format: 'cjs', write: false, logLevel: 'silent' });
     const file = join(dir, `${a}.js`);
     writeFileSync(file, out.outputFiles[0]!.contents);
     const r = spawnSync(process.execPath, [file, '--help'], { encoding: 'utf8' });

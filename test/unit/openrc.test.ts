@@ -9,25 +9,28 @@ const INIT = join(REPO, 'init');
 const scripts = ['wifibox-init.initd', 'uds_passthru.initd', 'forwarding.initd'].map((f) => join(INIT, f));
 
 describe('OpenRC service files', () => {
-  it('supervise the agents and order them as the old services were', () => {
+  it('supervise the two runtimes and order the services as the old ones were', () => {
     const init = readFileSync(scripts[0]!, 'utf8');
     const passthru = readFileSync(scripts[1]!, 'utf8');
     const forwarding = readFileSync(scripts[2]!, 'utf8');
-    for (const s of [init, passthru, forwarding]) {
-      expect(s.startsWith('#!/sbin/openrc-run\n')).toBe(true);
+    for (const s of [init, passthru, forwarding]) expect(s.startsWith('#!/sbin/openrc-run\n')).toBe(true);
+    for (const s of [init, forwarding]) {
       expect(s).toMatch(/^supervisor=supervise-daemon$/m);
       expect(s).toMatch(/^respawn_max=/m);
     }
     expect(init).toMatch(/^command="\/usr\/sbin\/wifibox-init"$/m);
     expect(init).toMatch(/^\s*provide net firewall$/m);
-    expect(passthru).toMatch(/^command="\/usr\/sbin\/wifibox-passthru"$/m);
-    expect(passthru).toMatch(/^\s*need net$/m);
+    // The passthrough is a part of wifibox-init's runtime: its service starts no process of its own.
+    expect(passthru).not.toMatch(/^(supervisor|command)=/m);
+    expect(passthru).toMatch(/^parts="\/run\/wifibox-init\/parts"$/m);
+    expect(passthru).toMatch(/^\s*need wifibox-init$/m);
     expect(passthru).toMatch(/^\s*after firewall wpa_supplicant hostapd$/m);
+    expect(passthru).toMatch(/^\s*supervise-daemon wifibox-init --signal HUP$/m);
     // forwarding keeps the old service's name and order; reload is SIGHUP, as uds_passthru's.
     expect(forwarding).toMatch(/^name="forwarding"$/m);
     expect(forwarding).toMatch(/^command="\/usr\/sbin\/wifibox-forward"$/m);
     expect(forwarding).toMatch(/^\s*need net$/m);
     expect(forwarding).toMatch(/^\s*after firewall$/m);
-    for (const s of [passthru, forwarding]) expect(s).toMatch(/^\s*supervise-daemon "\$\{RC_SVCNAME\}" --signal HUP$/m);
+    expect(forwarding).toMatch(/^\s*supervise-daemon "\$\{RC_SVCNAME\}" --signal HUP$/m);
   });
 });

@@ -1,6 +1,8 @@
-// wifibox-init: the entry point only wires options, logging, signals and the orchestrator.
+// wifibox-init's network part: its options, logging and the orchestrator. The runtime that hosts
+// it (agents/parts/wifibox-init.ts) wires signals and its other part, the passthrough.
 import { join } from 'node:path';
-import { LOG_OPTIONS, numberOption, optionsOrExit, parseOptions, stopOnSignals, VERSION, type OptionSpec } from '../common/cli';
+import type { Logger } from 'pino';
+import { LOG_OPTIONS, numberOption, optionsOrExit, parseOptions, VERSION, type OptionSpec } from '../common/cli';
 import { createLogger, parseLogLevel } from '../common/log';
 import { GUEST_INTERFACES, GUEST_PATHS } from '../common/paths';
 import { formatProblem } from '../common/problems';
@@ -10,7 +12,7 @@ import { Orchestrator } from './orchestrator';
 import { formatPlan, makePlan } from './plan';
 import { realSystem } from './system';
 
-const COMMAND = 'wifibox-init';
+export const COMMAND = 'wifibox-init';
 const SUMMARY =
   'Brings up the guest\'s network from the files in /media/etc: hostname, sysctl, iptables,\n' +
   'lo, eth0, wlan0, udhcpd, dhcpcd and radvd; follows the wireless DNS; tears down on SIGTERM.';
@@ -72,9 +74,22 @@ function readOptions(argv: string[]) {
   return { init, dryRun: o['dry-run'], level: parseLogLevel(o.loglevel), syslog: o.syslog };
 }
 
-async function main(argv: string[]): Promise<void> {
+export interface InitPart {
+  opts: InitOptions;
+  log: Logger;
+  /** Runs every step; resolves once each has run. */
+  up(): Promise<void>;
+  /** Stops the daemons and undoes the steps, newest first. */
+  down(): Promise<void>;
+}
+
+/**
+ * The network part from wifibox-init's command line; null when there is nothing to run (--help,
+ * --version). A bad command line exits 64; --dry-run prints the plan and exits.
+ */
+export function startInit(argv: string[]): InitPart | null {
   const parsed = optionsOrExit(COMMAND, () => readOptions(argv));
-  if (!parsed) return;
+  if (!parsed) return null;
   const { init } = parsed;
   const cfg = loadGuestConfig({ read: (p) => realSystem.read(p), list: (d) => realSystem.list(d) }, { dir: init.confDir, lanInterface: init.lanInterface, wirelessInterface: init.wirelessInterface });
   const plan = makePlan(cfg, { lanInterface: init.lanInterface, wirelessInterface: init.wirelessInterface });
@@ -86,15 +101,14 @@ async function main(argv: string[]): Promise<void> {
   const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
   for (const p of cfg.problems) (p.severity === 'error' ? log.error.bind(log) : log.warn.bind(log))(formatProblem(p));
   const orch = new Orchestrator(cfg, plan, init, realSystem, log);
-  stopOnSignals(log, () => orch.down(), { failCode: 1 });
-  // Node's default for SIGHUP is to die without tearing down: say what to do instead.
-  process.on('SIGHUP', () => log.warn('SIGHUP: wifibox-init does not reload; restart the service to apply new files'));
-  log.info({ version: VERSION, flavor: plan.flavor, steps: plan.steps.length }, 'starting');
-  await orch.up();
-  log.info('every step has run');
+  return {
+    opts: init,
+    log,
+    async up() {
+      log.info({ version: VERSION, flavor: plan.flavor, steps: plan.steps.length }, 'starting');
+      await orch.up();
+      log.info('every step has run');
+    },
+    down: () => orch.down(),
+  };
 }
-
-main(process.argv.slice(2)).catch((err) => {
-  process.stderr.write(`${COMMAND}: ${(err as Error).stack ?? err}\n`);
-  process.exit(1);
-});

@@ -1,0 +1,30 @@
+// The part switch's side effects: its folder, the args and state files, inotify, a timer.
+import { readFileSync, watch } from 'node:fs';
+import { writeFileAtomic } from '../common/files';
+import { makePrivateDir } from '../common/runtime';
+import type { SwitchSystem } from './switch';
+
+export const realSwitchSystem: SwitchSystem = {
+  read(path) {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  },
+  writeAtomic: (path, text) => writeFileAtomic(path, text),
+  makePrivateDir: (path) => makePrivateDir(path),
+  watchDir(dir, onChange) {
+    const w = watch(dir, { persistent: false }, (_event, name) => onChange(name === null ? null : String(name)));
+    // The folder went (the run folder removed by hand): nothing more to follow until a restart.
+    w.on('error', () => w.close());
+    return { close: () => w.close() };
+  },
+  after(ms, fn) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return { cancel: () => clearTimeout(t) };
+  },
+  now: () => Date.now(),
+};

@@ -1,0 +1,160 @@
+// npm run bench -- guest [--write]: the whole guest's standing cost, as a laptop pays it. The guest
+// as the image runs it, inside its real budget (48 MB for all its processes, one CPU): wifibox-init,
+// wpa_supplicant, the passthrough, wifibox-forward on the forwarding sample's two lines (and a TCP
+// line for the load). Each layout in its own lab, one after the other:
+//   - two runtimes (now): the passthrough a part of wifibox-init's runtime;
+//   - three runtimes (before): the passthrough as its own wifibox-passthru process;
+// and a bare `node` serving TCP and UDP in the same guest: the floor of one runtime.
+// For each: wpa_supplicant restarted and wlan0 gone and back once, a minute left alone, then the
+// agents' wake-ups over a minute at rest and their memory (private + page tables); then the load
+// (64 host clients × 100 requests through the host's socat half; 32 UDP peers and 32 TCP
+// connections through wifibox-forward) and their memory after it; the budget's use throughout.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { costAtRest, privateKb } from '../lab/cost';
+import { Lab } from '../lab/lab';
+import { ControlLoad } from '../lab/load';
+import { sleep, waitFor, type LabProcess } from '../lab/proc';
+import { daemonStatus, forwardStatus, initStatus, passthruStatus } from '../lab/status';
+import { GUEST_MARKS, renderGuestSection, type GuestLayoutFigures, type GuestResults } from './guest-report';
+import { benchLog, inLab, onInterrupt, privateDist } from './harness';
+import { machineFacts } from './machine';
+import { publishSection } from './sections';
+
+const log = benchLog('bench guest');
+const BUDGET = { memoryMB: 48, cpus: '0' };
+const REST_MS = 60_000;
+const CLIENTS = 64;
+const REQUESTS = 100;
+const PEERS = 32;
+const TCP_PORT = 8080;
+/** A router's lease (an hour): a renewal is not what the guest at rest is measured on. */
+const WIRELESS_LEASE_S = 3600;
+
+export type Layout = 'two runtimes' | 'three runtimes';
+
+/** forwarding.conf: the upstream sample's two lines as users have them, and a TCP line for the load. */
+function forwardingConf(hostIp: string): string {
+  return [
+    '# the upstream sample\'s two lines, active',
+    'UDP4-RECV:11223,broadcast,reuseaddr UDP4:10.0.0.2:11223',
+    'UDP-LISTEN:11224,broadcast,fork,reuseaddr UDP:10.0.0.2:11224',
+    '# the bench\'s load: TCP connections to a host service',
+    `TCP4-LISTEN:${TCP_PORT},fork,reuseaddr TCP4:${hostIp}:${TCP_PORT}`,
+    '',
+  ].join('\n');
+}
+
+/** From the wireless network: PEERS UDP peers, one datagram each, and PEERS TCP connections held until killed. */
+const WIRELESS_PEERS = `
+const dgram = require('node:dgram'), net = require('node:net');
+const [guest, udpPort, tcpPort, n] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4])];
+const held = [];
+let open = 0;
+for (let i = 0; i < n; i++) {
+  const u = dgram.createSocket('udp4');
+  u.send('peer ' + i, udpPort, guest);
+  held.push(u);
+  const c = net.connect(tcpPort, guest, () => { if (++open === n) console.log('ready'); });
+  c.on('error', (e) => { console.log('error ' + e.code); process.exit(1); });
+  held.push(c);
+}
+setInterval(() => {}, 1 << 30);
+`;
+
+/** The host's service the TCP line leads to: it accepts and holds. */
+const HOST_SERVICE = `require('node:net').createServer(() => {}).listen(${TCP_PORT}, '0.0.0.0', () => console.log('ready'));`;
+
+/** A bare node serving TCP and UDP: what one runtime costs before a line of ours. */
+const BARE_NODE = `require('node:net').createServer().listen(0); require('node:dgram').createSocket('udp4').bind(0);`;
+
+async function guestCost(layout: Layout, distDir: string, onLab: (l: Lab | null) => void): Promise<GuestLayoutFigures> {
+  const lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget: BUDGET, distDir });
+  onLab(lab);
+  try {
+    await lab.startWirelessNetwork(undefined, undefined, WIRELESS_LEASE_S);
+    const init = lab.startInit(['--loglevel', 'warn']);
+    let wpa = await lab.startWirelessDaemon();
+    let passthru: LabProcess | null = null;
+    if (layout === 'two runtimes') await lab.startPassthruPart(['--loglevel', 'warn']);
+    else passthru = await lab.startPassthru(['--loglevel', 'warn']);
+    const dhcp = lab.startDhcpClient('host', 'wifibox0');
+    const hostIp = await waitFor('the host\'s lease', async () => /"event":"bound".*?"ip":"([\d.]+)"/.exec(await readText(dhcp.events))?.[1], 30_000, 100);
+    const service = lab.startInHost('host-service', [process.execPath, '-e', HOST_SERVICE]);
+    await waitFor('the host\'s service', () => service.output().includes('ready'), 10_000, 50);
+    writeFileSync(join(lab.dir, 'appliance', 'forwarding.conf'), forwardingConf(hostIp));
+    const forward = lab.startForward(['--loglevel', 'warn']);
+    await waitFor('forwarding\'s lines', async () => (await forwardStatus(lab, 2000).catch(() => null))?.lines.every((l: { listening: boolean }) => l.listening), 15_000, 100);
+    const bridge = await lab.startHostBridge(1200, 'wlan0', 3600);
+    await waitFor('the wireless lease', async () => (await initStatus(lab, 2000)).lease?.address, 30_000, 100);
+
+    // The watches must come back: the wireless daemon restarted once, wlan0 gone and back once.
+    const pid = wpa.pid;
+    await lab.stop(wpa);
+    rmSync(lab.guestPath(`${lab.controlDir}/wlan0`), { force: true });
+    wpa = await lab.startWirelessDaemon();
+    log(`${layout}: wpa_supplicant restarted (pid ${pid} → ${wpa.pid})`);
+    await lab.unplugWlan();
+    await waitFor('dhcpcd to wait for wlan0', async () => (await daemonStatus(lab, 'dhcpcd')).state === 'waiting', 10_000, 20);
+    await lab.plugWlan();
+    await waitFor('the wireless lease again', async () => {
+      const st = await initStatus(lab, 2000);
+      return st.lease?.address && st.daemons.find((d: { name: string }) => d.name === 'dhcpcd')?.state === 'running';
+    }, 30_000, 100);
+    await waitFor('the passthrough serving the new daemon', async () => (await lab.hostCli(['ping'], { timeoutMs: 5000 })).stdout.trim() === 'PONG', 20_000, 200);
+    log(`${layout}: wlan0 gone and back; a minute left alone, then a minute at rest`);
+
+    const bare = lab.startInGuest('bare-node', [process.execPath, '-e', BARE_NODE]);
+    await sleep(60_000);
+    const agents: Record<string, number> = { 'wifibox-init': init.pid, ...(passthru ? { 'wifibox-passthru': passthru.pid } : {}), 'wifibox-forward': forward.pid };
+    const rest = await costAtRest({ ...agents, 'bare node': bare.pid }, REST_MS);
+    const bareNode = rest.find((c) => c.name === 'bare node')!;
+    const atRest = rest.filter((c) => c.name !== 'bare node');
+    await lab.stop(bare);
+
+    log(`${layout}: the load`);
+    const control = new ControlLoad(lab, bridge.path, CLIENTS);
+    control.start();
+    const peers = lab.startInAir('wireless-peers', [process.execPath, '-e', WIRELESS_PEERS, lab.addr.guestWlan0, '11224', String(TCP_PORT), String(PEERS)]);
+    await waitFor('the wireless peers', () => {
+      if (peers.output().includes('error')) throw new Error(`the wireless peers: ${peers.output()}`);
+      return peers.output().includes('ready');
+    }, 30_000, 50);
+    await waitFor(`${CLIENTS} × ${REQUESTS} requests`, () => control.ok >= CLIENTS * REQUESTS, 120_000, 100);
+    const counts = await control.stop();
+    const lines = (await forwardStatus(lab)).lines as Array<{ active: number }>;
+    const afterLoad = Object.entries(agents).map(([name, p]) => ({ name, pid: p, privateKb: privateKb(p), wakeups: 0 }));
+    await lab.stop(peers);
+    const passthruAnswered = (await passthruStatus(lab)).ports[0]?.counters?.replies ?? null;
+    return {
+      layout,
+      runtimes: Object.keys(agents).length,
+      atRest,
+      afterLoad,
+      bareNode,
+      load: { ok: counts.ok, wrong: counts.wrong, forwardActive: lines.reduce((n, l) => n + l.active, 0), passthruReplies: passthruAnswered },
+      budget: lab.budgetUse(),
+    };
+  } finally {
+    onLab(null);
+    await lab.down();
+  }
+}
+
+const readText = async (path: string): Promise<string> => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+
+export async function runGuestBench(argv: string[], command = 'npm run bench -- guest'): Promise<void> {
+  const t0 = Date.now();
+  const dist = privateDist('guest', ['wifibox-init.js', 'wifibox-passthru.js', 'wifibox-forward.js', 'wifibox-diag.js', 'wifibox-dhcpcd-hook', 'wifibox_dgram.node']);
+  let current: Lab | null = null;
+  const interrupt = onInterrupt(log, () => void current?.down());
+  await inLab({ lab: () => current, cleanup: async () => dist.remove(), interrupt }, async () => {
+    const layouts: GuestLayoutFigures[] = [];
+    for (const layout of ['two runtimes', 'three runtimes'] as Layout[]) {
+      log(layout);
+      layouts.push(await guestCost(layout, dist.dir, (l) => (current = l)));
+    }
+    const results: GuestResults = { command, machine: machineFacts(), budget: BUDGET, restMs: REST_MS, clients: CLIENTS, requests: REQUESTS, peers: PEERS, layouts, durationSec: (Date.now() - t0) / 1000 };
+    publishSection(renderGuestSection(results), GUEST_MARKS, null, argv, log);
+  });
+}
