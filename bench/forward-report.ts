@@ -43,6 +43,9 @@ export interface ForwardResults {
     idle: Record<Bridge, { memory: Memory; processes: number }>;
     udpPeers: Record<Bridge, MemoryReading | null>;
     tcpConnections: Record<Bridge, MemoryReading | null>;
+    /** With manyPeers UDP associations and as many TCP connections open. */
+    many: Record<Bridge, MemoryReading | null>;
+    manyPeers: number;
   };
   durationSec: number;
 }
@@ -93,7 +96,19 @@ function memoryRows(r: ForwardResults): string[] {
   for (const b of ['ours', 'socat'] as Bridge[]) out.push(row('idle, every line listening', b, r.memory.idle[b]));
   for (const b of ['ours', 'socat'] as Bridge[]) out.push(row(`${r.sizes.peers} UDP peers (UDP-LISTEN,fork)`, b, r.memory.udpPeers[b]));
   for (const b of ['ours', 'socat'] as Bridge[]) out.push(row(`and ${r.sizes.peers} TCP connections (TCP4-LISTEN,fork)`, b, r.memory.tcpConnections[b]));
+  for (const b of ['ours', 'socat'] as Bridge[]) out.push(row(`${r.memory.manyPeers} UDP peers and ${r.memory.manyPeers} TCP connections`, b, r.memory.many[b]));
   return out;
+}
+
+/** The target: each UDP association or TCP connection costs ours at most this much above idle (socat: a process each). */
+export const PER_PEER_TARGET_KB = 10;
+
+/** kB (1000 bytes) of private + page tables per association or connection above idle, or null. */
+export function perPeerKb(r: ForwardResults, b: Bridge): number | null {
+  const m = r.memory.many[b];
+  const idle = r.memory.idle[b];
+  if (!m || !m.active) return null;
+  return ((ownKiB(m.memory) - ownKiB(idle.memory)) * 1.024) / m.active;
 }
 
 /** What one more socat process costs, and how many peers it would take for socat to cost what ours does. */
@@ -134,6 +149,10 @@ export function renderForwardSection(r: ForwardResults): string {
     `| ${what}: ≥ socat | ${fixed(a)}${unit} vs ${fixed(b)}${unit} (${ratio(a, b)}) | ${mark(higher ? a >= b : a <= b)} |`);
   if (pss && own && rss) {
     summary.push(`| memory with ${r.sizes.peers} UDP peers and ${r.sizes.peers} TCP connections: < socat (PSS, and private + page tables) | PSS ${mb(pss.ours)} vs ${mb(pss.socat)} MB (${ratio(pss.ours, pss.socat)}); private + page tables ${mb(own.ours)} vs ${mb(own.socat)} MB (${ratio(own.ours, own.socat)}); RSS summed ${mb(rss.ours)} vs ${mb(rss.socat)} MB | ${mark(pss.ours < pss.socat && own.ours < own.socat)} |`);
+  }
+  const per = { ours: perPeerKb(r, 'ours'), socat: perPeerKb(r, 'socat') };
+  if (per.ours !== null && per.socat !== null) {
+    summary.push(`| each of ${r.memory.manyPeers} UDP associations and ${r.memory.manyPeers} TCP connections costs ≤ ${PER_PEER_TARGET_KB} kB above idle (private + page tables) | ours ${per.ours.toFixed(1)} kB, socat ${per.socat.toFixed(1)} kB (a process each, kernel structures not counted) | ${mark(per.ours <= PER_PEER_TARGET_KB)} |`);
   }
   summary.push(`| ${r.sizes.peers} peers sending their first datagram at the same moment: answered within 1 s | ours ${r.burst.ours.answered} of ${r.burst.ours.peers}, socat ${r.burst.socat.answered} of ${r.burst.socat.peers} | for information |`);
   const roundRows = r.rounds.map((x) =>

@@ -22,11 +22,16 @@ import { publishSection } from './sections';
 const log = benchLog('bench forward');
 const HOST = '10.0.0.2';
 const PEERS = 32;
+/** The per-peer cost is read at this many UDP associations and as many TCP connections. */
+const MANY = 256;
 const CONF = '/run/bench-forward.conf';
-const STATUS = '/run/bench-forward.sock';
+const RUN_DIR = '/run/bench-forward';
+const STATUS = `${RUN_DIR}/status.sock`;
 /** The peers' source ports: the same 32 peers in every run, and 32 others for the burst. */
 const PEER_PORTS = 40000;
 const BURST_PORTS = 41000;
+/** The MANY peers' source ports: their own, so none is an association left from before. */
+const MANY_PORTS = 42000;
 
 /** The same three lines for each: ours on ports 21000+, socat's on 31000+, their targets 1000 above. */
 function linesFor(base: number, wlan0: string): string[] {
@@ -167,7 +172,10 @@ export async function runForwardBench(argv: string[], command?: string): Promise
     writeFileSync(l.guestPath(CONF), `${linesFor(BASES.ours, wlan0).join('\n')}\n`);
     const relays: Relays = {
       ours: l.startInGuest('forward', [...relayCpu, process.execPath, ...packageNodeFlags('wifibox-forward'), join(dist.dir, 'wifibox-forward.js'),
-        '--config', CONF, '--status-socket', STATUS, '--loglevel', 'warn']),
+        // As the image runs it: root dropped to the package's user once its lines are bound.
+        '--config', CONF, '--run-dir', RUN_DIR, '--status-socket', STATUS, '--loglevel', 'warn',
+        // Room for MANY peers and connections per line (the defaults are 64).
+        '--max-peers', String(MANY * 2), '--max-connections', String(MANY * 2)]),
       // As the old service ran them: one socat per line, its words as arguments.
       socat: linesFor(BASES.socat, wlan0).map((line, i) => l.startInGuest(`socat-${i}`, [...relayCpu, 'socat', ...line.split(' ')])),
     };
@@ -204,6 +212,20 @@ export async function runForwardBench(argv: string[], command?: string): Promise
       const { holding } = await hold.next<{ holding: number }>(30_000);
       await sleep(500);
       withConnections[b] = { ...memoryOf(relays, b), active: await activeOf(l, relays, b, 2), holding };
+      await hold.end();
+    }
+
+    // What each more peer costs: MANY UDP associations and MANY TCP connections, above idle.
+    log(`memory with ${MANY} UDP peers and ${MANY} TCP connections`);
+    const many: ForwardResults['memory']['many'] = { ours: null, socat: null };
+    for (const b of ['ours', 'socat'] as Bridge[]) {
+      await once<PeersResult>({ op: 'udp-peers', host: wlan0, port: ports(b).listen, peers: MANY, seconds: 1, fromPort: MANY_PORTS });
+      const hold = load('air', { op: 'tcp-hold', host: wlan0, port: ports(b).tcp, n: MANY });
+      const { holding } = await hold.next<{ holding: number }>(60_000);
+      await sleep(1000);
+      const udp = await activeOf(l, relays, b, 1);
+      const tcp = await activeOf(l, relays, b, 2);
+      many[b] = { ...memoryOf(relays, b), active: udp + tcp, holding };
       await hold.end();
     }
 
@@ -244,7 +266,7 @@ export async function runForwardBench(argv: string[], command?: string): Promise
       sizes: { ...size, peers: PEERS },
       rounds,
       burst,
-      memory: { idle, udpPeers: withPeers, tcpConnections: withConnections },
+      memory: { idle, udpPeers: withPeers, tcpConnections: withConnections, many, manyPeers: MANY },
       durationSec: (Date.now() - t0) / 1000,
     };
     publishSection(renderForwardSection(results), FORWARD_MARKS, quick ? 'quick run' : null, argv, log);

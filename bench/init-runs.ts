@@ -115,7 +115,7 @@ async function insideOf(lab: Lab, sequence: Sequence, t0: number, notes: string[
 }
 
 /** wpa_supplicant on wlan0, associated (the wired driver's "network" is there at once). */
-async function associate(lab: Lab): Promise<void> {
+export async function associate(lab: Lab): Promise<void> {
   await lab.startWirelessDaemon();
   await waitFor('wpa_supplicant to be associated', async () =>
     /^wpa_state=COMPLETED$/m.test((await lab.guest(['wpa_cli', '-p', lab.controlDir, '-i', 'wlan0', 'status'])).stdout), 10_000);

@@ -1,8 +1,8 @@
 // npm run bench [-- --quick [--write]]: our passthru agent against the old socat glue, in the lab,
 // then wifibox-init against the old OpenRC sequence, then wifibox-diag against the same information
 // by hand, then wifibox-forward against socat, then the whole guest at rest (wake-ups, memory) in
-// both runtime layouts; `npm run bench -- init [...]`, `-- diag [...]`, `-- forward [...]` or
-// `-- guest [...]` runs only that one.
+// both runtime layouts, then a resume on one CPU in both; `npm run bench -- init [...]`,
+// `-- diag [...]`, `-- forward [...]`, `-- guest [...]` or `-- start [...]` runs only that one.
 // `soak [--minutes N]` and `reliability` (npm run soak, npm run reliability) write docs/RELIABILITY.md.
 // The same bundle also runs as the bench's client (in the lab's host namespace), as its launcher
 // (in the guest) and as the forwarding bench's load; the orchestrators start those modes themselves.
@@ -11,6 +11,7 @@ import { runDiagBench } from './diag';
 import { runForwardBench } from './forward';
 import { runForwardLoad } from './forward-load';
 import { runGuestBench } from './guest';
+import { runStartBench } from './start';
 import { runInitBench } from './init';
 import { runLauncher } from './launcher';
 import { runReliability, runSoakBench } from './reliability';
@@ -35,13 +36,15 @@ function main(argv: string[]): void {
     runSoakBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else if (argv[0] === 'reliability') {
     runReliability(argv.slice(1)).then(() => process.exit(0), fail);
+  } else if (argv[0] === 'start') {
+    runStartBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else if (argv[0] === 'guest') {
     runGuestBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else if (argv[0] === 'init') {
     runInitBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else {
     const command = ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' ');
-    runBench(argv).then(() => runInitBench(argv)).then(() => runDiagBench(argv, command)).then(() => runForwardBench(argv, command)).then(() => runGuestBench(argv, command)).then(() => process.exit(0), fail);
+    runBench(argv).then(() => runInitBench(argv)).then(() => runDiagBench(argv, command)).then(() => runForwardBench(argv, command)).then(() => runGuestBench(argv, command)).then(() => runStartBench(argv, command)).then(() => process.exit(0), fail);
   }
 }
 

@@ -310,20 +310,21 @@ export class Lab {
   /**
    * The passthrough as the image runs it: a part of wifibox-init's runtime, switched on as
    * rc-service uds_passthru start does (its options in /run/wifibox-init/parts/passthru.args);
-   * resolves once wifibox-init says it runs and port 1200 listens.
+   * resolves once wifibox-init says it runs (as the service waits) and, with waitListening, once
+   * port 1200 listens.
    */
-  async startPassthruPart(args: readonly string[] = ['--loglevel', 'info']): Promise<void> {
+  async startPassthruPart(args: readonly string[] = ['--loglevel', 'info'], waitListening = true): Promise<void> {
     const parts = this.guestPath('/run/wifibox-init/parts');
     mkdirSync(parts, { recursive: true, mode: 0o700 });
     rmSync(join(parts, 'passthru.state'), { force: true });
-    writeFileSync(join(parts, 'passthru.args.new'), `# lab: rc-service uds_passthru start\n${args.join('\n')}\n`);
+    writeFileSync(join(parts, 'passthru.args.new'), `# lab: rc-service uds_passthru start\n${args.join('\n')}\n`, { mode: 0o600 });
     renameSync(join(parts, 'passthru.args.new'), join(parts, 'passthru.args'));
     await waitFor('wifibox-init to run the passthrough', () => {
       const state = existsSync(join(parts, 'passthru.state')) ? readFileSync(join(parts, 'passthru.state'), 'utf8') : '';
       if (state.startsWith('failed')) throw new Error(`wifibox-init: the passthrough ${state.trim()}`);
       return state === 'running\n';
     }, 15_000, 20);
-    await waitFor('the passthrough to listen on 1200', async () => (await this.guest(['ss', '-Htln', 'sport = :1200'])).stdout.includes(':1200'), 15_000, 50);
+    if (waitListening) await waitFor('the passthrough to listen on 1200', async () => (await this.guest(['ss', '-Htln', 'sport = :1200'])).stdout.includes(':1200'), 15_000, 50);
   }
 
   /** The forwarding agent from dist/, in the guest, on /media/etc/forwarding.conf. */

@@ -15,7 +15,7 @@ export interface RunningPart {
 export type PartStarter = (args: string[], onFault: (err: unknown) => void) => RunningPart;
 
 export interface SwitchSystem {
-  /** The file's text, or null when it is not there. */
+  /** The file's text, or null when it is not there; throws for what is not a file of its own. */
   read(path: string): string | null;
   writeAtomic(path: string, text: string): void;
   /** Its own folder, mode 0700 (what was removed in its place is returned). */
@@ -87,15 +87,23 @@ export class PartSwitch {
     return this.enqueue(() => this.halt('stopped (wifibox-init stopping)'));
   }
 
+  /** Runs `step` after those before it; what it throws is logged, and the next still runs. */
   private enqueue(step: () => Promise<void>): Promise<void> {
-    this.queue = this.queue.then(step, step);
+    this.queue = this.queue.then(step).catch((err: Error) => this.log.error({ part: this.name, err: err.message }, 'the part switch failed a step'));
     return this.queue;
   }
 
   private follow(): void {
     if (this.closed) return;
     void this.enqueue(async () => {
-      const text = this.sys.read(this.argsFile);
+      let text: string | null;
+      try {
+        text = this.sys.read(this.argsFile);
+      } catch (err) {
+        this.log.error({ part: this.name, err: (err as Error).message }, 'cannot read the part\'s options');
+        this.state(`failed: ${(err as Error).message}`);
+        return;
+      }
       if (text === null) {
         this.faults = [];
         this.failed = null;
@@ -172,8 +180,8 @@ export class PartSwitch {
 
   /** Written only when it changes: the service removes it before it asks, and waits for it. */
   private state(text: string): void {
-    if (this.sys.read(this.stateFile) === `${text}\n`) return;
     try {
+      if (this.sys.read(this.stateFile) === `${text}\n`) return;
       this.sys.writeAtomic(this.stateFile, `${text}\n`);
     } catch (err) {
       this.log.error({ part: this.name, err: (err as Error).message }, 'cannot write the part\'s state');

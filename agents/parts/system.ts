@@ -1,18 +1,13 @@
 // The part switch's side effects: its folder, the args and state files, inotify, a timer.
-import { readFileSync, watch } from 'node:fs';
+import { watch } from 'node:fs';
 import { writeFileAtomic } from '../common/files';
-import { makePrivateDir } from '../common/runtime';
+import { makePrivateDir, readOwnFile } from '../common/runtime';
 import type { SwitchSystem } from './switch';
 
 export const realSwitchSystem: SwitchSystem = {
-  read(path) {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-  },
+  // Only a regular file of root's that no one else may write: a symlink or a stranger's file planted
+  // in the parts folder is refused, never followed.
+  read: readOwnFile,
   writeAtomic: (path, text) => writeFileAtomic(path, text),
   makePrivateDir: (path) => makePrivateDir(path),
   watchDir(dir, onChange) {

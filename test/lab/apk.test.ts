@@ -340,7 +340,7 @@ describe('npm run apk: the APK v2 package', () => {
     for (const e of data.entries.filter((x) => x.name.startsWith('usr/sbin/') && x.typeflag === '0')) {
       const command = path.basename(e.name);
       // Every agent runs with a small heap: the guest has 64-128 MB; wifibox-init without optimized code.
-      const flags = `--max-semi-space-size=1 --max-old-space-size=16 ${command === 'wifibox-init' ? '--no-opt ' : ''}`;
+      const flags = `--max-semi-space-size=1 --max-old-space-size=16 ${command === 'wifibox-init' ? '--no-opt --lite-mode ' : ''}`;
       expect(e.content.toString()).toMatch(new RegExp(`^#!/bin/sh\n(#[^\n]*\n)*exec node ${flags}/${LIB}/${command}\\.js "\\$@"\n$`));
       entry(`${LIB}/${command}.js`);
     }

@@ -1,10 +1,14 @@
 // wifibox-init's parts: the passthrough switched on and off by its args file (what rc-service
 // uds_passthru writes), its state file answered, a fault in its code contained and the part
 // started again, and the passthrough's own callbacks guarded (containFaults).
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { containFaults, realSystem } from '../../agents/passthru/system';
+import { realSwitchSystem } from '../../agents/parts/system';
 import { FAULT_WINDOW_MS, MAX_FAULTS, parseArgsFile, PartSwitch, RESTART_DELAY_MS, type RunningPart, type SwitchSystem } from '../../agents/parts/switch';
 import { waitFor } from '../../lab/proc';
 
@@ -197,5 +201,25 @@ describe('containFaults: the passthrough\'s callbacks guarded', () => {
     c.destroy();
     server.close();
     expect(faults).toEqual(['timer', 'connection', 'socket data']);
+  });
+});
+
+describe('the parts folder as the real system reads it', () => {
+  it('an args file planted as a symlink is refused, never followed, and the state says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wbx-parts-'));
+    try {
+      const victim = join(dir, 'victim');
+      writeFileSync(victim, '--config\n/etc/shadow\n');
+      const parts = join(dir, 'parts');
+      const sw = new PartSwitch('passthru', parts, starter, realSwitchSystem, pino({ level: 'silent' }));
+      sw.start();
+      symlinkSync(victim, join(parts, 'passthru.args'));
+      await waitFor('the refusal in the state file', () => existsSync(join(parts, 'passthru.state')) && readFileSync(join(parts, 'passthru.state'), 'utf8').startsWith('failed'), 5000, 5);
+      expect(readFileSync(join(parts, 'passthru.state'), 'utf8')).toMatch(/^failed: .*passthru\.args is a symbolic link, not a file of ours: not followed\n$/);
+      expect(started).toEqual([]);
+      await sw.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

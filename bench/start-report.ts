@@ -1,0 +1,81 @@
+// The start bench's section of docs/BENCHMARKS.md: a resume on one CPU, the network first.
+import { machineLine, type MachineFacts } from './machine';
+import type { SectionMarks } from './sections';
+import { median } from './stats';
+
+export const START_MARKS: SectionMarks = { start: '<!-- start-bench:start -->', end: '<!-- start-bench:end -->' };
+
+export type StartLayout = 'init alone' | 'two runtimes' | 'three runtimes';
+
+/** The target: the host's traffic with every part starting at most this many times later than with wifibox-init alone. */
+export const START_TARGET_RATIO = 1.1;
+
+export interface StartRun {
+  layout: StartLayout;
+  index: number;
+  /** Seconds from t0 until the host's HTTP probe got a page through the NAT; null: not within the run. */
+  reached: number | null;
+  /** Seconds from t0 until every part was ready. */
+  ready: number;
+  /** Seconds from t0 until the last service's start returned (as OpenRC would go on). */
+  servicesStarted: number;
+  /** User + system CPU of the runtimes from their exec until every part was ready. */
+  cpuSeconds: number;
+  runtimes: number;
+  notes: string[];
+}
+
+export interface StartResults {
+  command: string;
+  machine: MachineFacts;
+  runs: StartRun[];
+  durationSec: number;
+}
+
+const s3 = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
+const mark = (ok: boolean): string => (ok ? '✅' : '❌');
+
+export function renderStartSection(r: StartResults): string {
+  const layouts: StartLayout[] = ['init alone', 'two runtimes', 'three runtimes'];
+  const of = (l: StartLayout) => r.runs.filter((x) => x.layout === l);
+  const med = (l: StartLayout, f: (x: StartRun) => number | null): number | null => {
+    const v = of(l).map(f).filter((x): x is number => x !== null);
+    return v.length ? median(v) : null;
+  };
+  const alone = med('init alone', (x) => x.reached);
+  const two = med('two runtimes', (x) => x.reached);
+  const ratio = alone && two ? two / alone : null;
+  const rows = layouts.map((l) => `| ${l} | ${of(l)[0]?.runtimes ?? '—'} | ${of(l).length} | ${s3(med(l, (x) => x.reached))} | ${s3(med(l, (x) => x.ready))} | ${s3(med(l, (x) => x.cpuSeconds))} |`);
+  const runRows = r.runs.map((x) => `| ${x.index + 1} | ${x.layout} | ${s3(x.reached)} | ${s3(x.ready)} | ${s3(x.servicesStarted)} | ${x.cpuSeconds.toFixed(2)} | ${x.notes.join('; ')} |`);
+  return [
+    START_MARKS.start,
+    '## A resume on one CPU: the network first',
+    '',
+    `Command: \`${r.command}\` (${r.machine.date.slice(0, 10)}, ${Math.round(r.durationSec)} s). ${machineLine(r.machine, [])}`,
+    '',
+    'Each run a fresh lab whose guest processes all share CPU 0 (its budget\'s cpuset: the guest\'s one vCPU). As in the',
+    'init bench, the wireless network and an associated wpa_supplicant are there before t0 (its service comes before',
+    '`net`), and the host\'s DHCP client (busybox udhcpc, asking once a second) and an HTTP probe from the host are',
+    'running; t0 is the spawn of wifibox-init. Then the other services start as OpenRC\'s runlevel starts them, each',
+    'once the one before has returned: `uds_passthru` (now: switches the passthrough on in wifibox-init\'s runtime and',
+    'waits for its state; before: wifibox-passthru as its own process), then `forwarding` (wifibox-forward on the',
+    'sample\'s two lines). "Traffic" is the host\'s first page through the NAT; "ready" is every part ready (the',
+    'network\'s steps and its wireless lease, port 1200 listening, every forwarding line listening); "CPU" is the',
+    'user + system time the runtimes used from their exec until then (/proc/PID/stat). Medians; the layouts rotate',
+    'from one run to the next.',
+    '',
+    '| layout | Node runtimes | runs | traffic, s | every part ready, s | CPU until ready, s |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    '| target | measured | |',
+    '|---|---|---|',
+    `| the host's traffic with every part starting ≤ ${START_TARGET_RATIO}× wifibox-init alone | ${s3(two)} s vs ${s3(alone)} s (${ratio === null ? '—' : `${ratio.toFixed(2)}×`}) | ${mark(ratio !== null && ratio <= START_TARGET_RATIO)} |`,
+    `| CPU until every part is ready: two runtimes against three | ${s3(med('two runtimes', (x) => x.cpuSeconds))} s vs ${s3(med('three runtimes', (x) => x.cpuSeconds))} s | for information |`,
+    '',
+    '| run | layout | traffic, s | ready, s | services started, s | CPU, s | notes |',
+    '|---:|---|---:|---:|---:|---:|---|',
+    ...runRows,
+    START_MARKS.end,
+  ].join('\n');
+}
