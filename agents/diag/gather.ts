@@ -29,7 +29,8 @@ export async function gather(sys: DiagSystem, opts: DiagOptions): Promise<Facts>
 
   const measured: { name: string; pid: number }[] = [];
   if (init.info.pid !== null) measured.push({ name: 'wifibox-init', pid: init.info.pid });
-  if (passthru.info.pid !== null) measured.push({ name: 'wifibox-passthru', pid: passthru.info.pid });
+  // The passthrough runs in wifibox-init's runtime as the package starts it: one process, counted once.
+  if (passthru.info.pid !== null && passthru.info.pid !== init.info.pid) measured.push({ name: 'wifibox-passthru', pid: passthru.info.pid });
   if (forward.info.pid !== null) measured.push({ name: 'wifibox-forward', pid: forward.info.pid });
   for (const d of init.info.daemons) if (d.pid !== null) measured.push({ name: d.name, pid: d.pid });
   for (const p of running) if (p.name === daemon) measured.push(p);

@@ -333,6 +333,14 @@ describe('wifibox-diag gathering', () => {
     expect(r.unreachable).toEqual([]);
     expect(log.controlOpened).toEqual(['/tmp -> /var/run/wpa_supplicant/wlan0']);
     expect(log.controlClosed).toBe(1);
+  });
+
+  it('the passthrough in wifibox-init\'s runtime (as the package runs it): its process is counted once, as wifibox-init', async () => {
+    const guest = healthyGuest();
+    guest.sockets!['/run/wifibox-passthru.sock'] = JSON.stringify({ ...PASSTHRU_STATUS, pid: INIT_STATUS.pid });
+    const r = await diagnoseGuest(fakeSystem(guest).sys, OPTS);
+    expect(r.agents.passthru).toMatchObject({ reachable: true, pid: INIT_STATUS.pid });
+    expect(r.memory.processes.map((p) => p.name)).toEqual(['wifibox-init', 'dhcpcd', 'udhcpd', 'wpa_supplicant']);
     const text = renderText(r);
     expect(text.split('\n')[0]).toMatch(/^OK/);
     for (const section of ['agents', 'interfaces', 'wireless (wpa_supplicant', 'dhcp', 'nat', 'passthrough', 'memory', 'latest warnings and errors', 'kernel:']) {
