@@ -100,12 +100,14 @@ function afterReading(o: Medians, d: Medians, runs: RunFigures[]): string[] {
       `host's last answer was ${distinct(old.map((r) => r.renewal?.lastAnswer))} (host lease events meanwhile: ${hostEvents(old)}); ` +
       `${d.renewal === null ? `not within ${BOUND_S} s.` : `(e) ${s(d.renewal)} s.`}`,
     `- (f): ours' status says dhcpcd is waiting ${s(o.replugWaiting)} s after wlan0 went (dhcpcd ends by itself: "removing ` +
-      `interface"), and dhcpcd is started again ${s(o.replugDhcpcd)} s after wlan0 is back (wifibox-init looks every 200 ms). ` +
-      `Most of the rest is the kernel's: it reports wlan0's carrier ${s(o.replugCarrier)} s after wlan0 is back, and dhcpcd ` +
-      'waits for the carrier. The kernel applies a link\'s carrier change in its linkwatch work, which runs at most once a ' +
-      'second for a device that is its own link, as a card is (here wlan0\'s veth peer has the same interface index in the ' +
-      'wireless namespace, so the kernel treats wlan0 so); in a one-off check outside this benchmark, with that peer at another index, the ' +
-      `carrier came at once and the route 0.1 s after wlan0 was back. dhcpcd's lease follows ${s(o.replugLeaseOverCarrier)} s ` +
+      `interface"), and dhcpcd is started again ${s(o.replugDhcpcd)} s after wlan0 is back (the kernel tells wifibox-init of the ` +
+      `link: rtnetlink). The kernel reports wlan0's carrier ${s(o.replugCarrier)} s after wlan0 is back, and dhcpcd ` +
+      'waits for the carrier. (The lab makes wlan0\'s veth pair on the wireless side with its peer at an interface index of ' +
+      'its own, on the bridge and up, before wlan0 enters the guest: a card\'s link is whole when its interface appears. ' +
+      'With both ends made in their namespaces at once, their indexes were equal and the kernel applied the carrier up to ' +
+      'a second late, and a dhcpcd started at once sent its first request into a port not yet on the bridge and asked again ' +
+      '4 ± 1 s later.) ' +
+      `dhcpcd's lease follows ${s(o.replugLeaseOverCarrier)} s ` +
       'after the carrier (it asks again for the address it had, and the wireless DHCP server, which knows the card, ' +
       `acknowledges it at once), and the host's traffic ${s(o.replugReachedOverLease)} s after the lease. The old dhcpcd ends ` +
       `too, and nothing starts it again (dhcpcd processes in the old guest after (f): ${distinct(old.map((r) => r.replug?.dhcpcdAfter))}): ` +

@@ -41,6 +41,12 @@ export interface NetworkPlan {
 
 /** Above any index the guest's own links get (lo, eth0, wlan0 and its comebacks count up from 1). */
 const HOST_WIFIBOX0_INDEX = 1000;
+/**
+ * wlan0's peer on the wireless side's bridge, for the same reason: made anew at each comeback in
+ * both namespaces, the two ends would otherwise get the same index each time (each namespace
+ * counts up), and the kernel would apply wlan0's carrier up to 1 s late.
+ */
+const AIR_PORT_INDEX = 2000;
 
 /** Creates the namespaces (`created` is told each one as soon as it exists), the links and the static addresses. */
 export async function buildNetwork(ns: Namespaces, plan: NetworkPlan, created: (name: string) => void): Promise<void> {
@@ -87,9 +93,13 @@ export async function plugWlan(ns: Namespaces, plan: Pick<NetworkPlan, 'flavor' 
     await must(['ip', '-n', ns.air, 'link', 'set', 'ap0', 'up']);
   }
   // The card's own MAC address, the same each time it comes back: the wireless DHCP server
-  // knows it, as a real network knows a card after a reset.
-  await must(['ip', 'link', 'add', 'wlan0', 'address', WLAN0_MAC, 'netns', ns.guest, 'type', 'veth', 'peer', 'name', 'ap0-port', 'netns', ns.air]);
+  // knows it, as a real network knows a card after a reset. The pair is made on the wireless side
+  // and its bridge port is up before wlan0 enters the guest: a card's link is whole when its
+  // interface appears, and a dhcpcd started the moment it does must not send into a port that is
+  // not on the bridge yet (its first request lost: it asks again 4 ± 1 s later).
+  await must(['ip', '-n', ns.air, 'link', 'add', 'ap0-port', 'index', String(AIR_PORT_INDEX), 'type', 'veth', 'peer', 'name', 'wlan0', 'address', WLAN0_MAC]);
   await must(['ip', '-n', ns.air, 'link', 'set', 'ap0-port', 'master', 'ap0', 'up']);
+  await must(['ip', '-n', ns.air, 'link', 'set', 'wlan0', 'netns', ns.guest]);
   if (!bridge && plan.flavor === 'wpa_supplicant') {
     // The wireless side knows a route to the guest's eth0 network, so "unreachable from the
     // wireless side" is tested against packets that really arrive at the guest.
