@@ -159,7 +159,9 @@ describe('planted in /run before the agents started', () => {
 describe('who reaches what', () => {
   it('the DNS relay over TCP: no guest address answers the wireless side; the host is answered', async () => {
     const before = (await initStatus(lab)).dnsRelay.counters;
-    expect((await lab.air(node(DNS_OVER_TCP, '10.0.0.1'))).stdout.trim()).toBe('closed');
+    // Dropped unanswered: a FIN, or a reset when the query was already in the relay's buffer (which
+    // comes first is the kernel's race, and either way nothing is answered).
+    expect(['closed', 'ECONNRESET']).toContain((await lab.air(node(DNS_OVER_TCP, '10.0.0.1'))).stdout.trim());
     expect((await lab.air(node(DNS_OVER_TCP, lab.addr.guestWlan0))).stdout.trim()).toBe('ECONNREFUSED');
     const after = (await initStatus(lab)).dnsRelay.counters;
     expect(after.droppedOutsidePeer).toBe(before.droppedOutsidePeer + 1);
