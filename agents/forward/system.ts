@@ -5,6 +5,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { makePrivateDir, serveStatus } from '../common/runtime';
+import { after } from '../common/timer';
 import { ROUTE_GROUPS, watchRoute, type RouteWatch } from '../common/unix-dgram';
 
 export interface Peer {
@@ -210,9 +211,5 @@ export const realSystem: ForwardSystem = {
   onAddressChange,
   hasAddress: (address) => Object.values(networkInterfaces()).some((l) => l?.some((a) => a.family === 'IPv4' && a.address === address)),
   now: () => Date.now(),
-  after(ms, fn) {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return { cancel: () => clearTimeout(t) };
-  },
+  after,
 };

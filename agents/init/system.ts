@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../common/files';
 import { processGroupMembers, processName, processStartTime } from '../common/process';
 import { listenPrivately, makePrivateDir, readOwnFile } from '../common/runtime';
 import { runCommand, type RunResult } from '../common/run';
+import { after } from '../common/timer';
 import { ROUTE_GROUPS, watchRoute } from '../common/unix-dgram';
 import { realRelayNet, type RelayNet } from './dns/net';
 
@@ -264,11 +265,7 @@ export const realSystem: InitSystem = {
   },
   now: () => new Date(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  after(ms, fn) {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return { cancel: () => clearTimeout(t) };
-  },
+  after,
   watchLinks: (onChange) => watchRoute(ROUTE_GROUPS.link, onChange),
   relayNet: realRelayNet,
 };

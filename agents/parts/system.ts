@@ -2,6 +2,7 @@
 import { watch } from 'node:fs';
 import { writeFileAtomic } from '../common/files';
 import { makePrivateDir, readOwnFile } from '../common/runtime';
+import { after } from '../common/timer';
 import type { SwitchSystem } from './switch';
 
 export const realSwitchSystem: SwitchSystem = {
@@ -16,10 +17,6 @@ export const realSwitchSystem: SwitchSystem = {
     w.on('error', () => w.close());
     return { close: () => w.close() };
   },
-  after(ms, fn) {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return { cancel: () => clearTimeout(t) };
-  },
+  after,
   now: () => Date.now(),
 };

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { makePrivateDir, serveStatus } from '../common/runtime';
+import { after } from '../common/timer';
 import { openDatagramSocket, ROUTE_GROUPS, watchRoute, type DatagramSocket } from '../common/unix-dgram';
 
 export interface InterfaceAddress {
@@ -162,11 +163,7 @@ export const realSystem: PassthruSystem = {
   readText: (path) => readFileSync(path, 'utf8'),
   now: () => Date.now(),
   monotonic: () => performance.now(),
-  after(ms, fn) {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return { cancel: () => clearTimeout(t) };
-  },
+  after,
   async until(done, ms) {
     const deadline = Date.now() + ms;
     while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
