@@ -70,7 +70,7 @@ export function renderGuestSection(r: GuestResults): string {
     '`node` serving TCP and UDP runs in the same guest meanwhile: the floor of one runtime. Then the load: '
       + `${r.clients} host clients × ${r.requests} requests through the host's socat half, and ${r.peers} UDP peers and ${r.peers} TCP connections`,
     `from the wireless network through wifibox-forward; the memory is read at the load's end (its peers still held) and again`,
-    `${r.settleAfterLoadMs / 1000} s after it (its clients gone; V8's memory reducer has had its turn). The wireless lease is an hour, as a router's:`,
+    `${r.settleAfterLoadMs / 1000} s after it (its clients gone; each runtime gives a burst's heap pages back 5 s after V8's last collection, agents/common/settle.ts). The wireless lease is an hour, as a router's:`,
     'a renewal is an event (dhcpcd\'s report, the address\'s new lifetime), not the guest at rest.',
     '',
     `| layout | runtimes | wake-ups in a minute at rest | MB at rest | MB at the load's end (its peers held) | MB ${r.settleAfterLoadMs / 1000} s after the load | budget: most held, limit hits (reclaim), OOM kills |`,

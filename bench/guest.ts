@@ -24,7 +24,7 @@ import { publishSection } from './sections';
 const log = benchLog('bench guest');
 const BUDGET = { memoryMB: 48, cpus: '0' };
 const REST_MS = 60_000;
-/** After the load, this long before its memory is read: its connections closed, V8's memory reducer has run. */
+/** After the load, this long before its memory is read: its connections closed, each runtime settled (agents/common/settle.ts). */
 const SETTLE_AFTER_LOAD_MS = 15_000;
 const CLIENTS = 64;
 const REQUESTS = 100;
@@ -128,7 +128,7 @@ async function guestCost(layout: Layout, distDir: string, onLab: (l: Lab | null)
     const reading = () => Object.entries(agents).map(([name, p]) => ({ name, pid: p, privateKb: privateKb(p), wakeups: 0 }));
     const atLoadEnd = reading();
     await lab.stop(peers);
-    // The guest after the load: its clients gone, and V8's memory reducer given its first turn
+    // The guest after the load: its clients gone, and each runtime quiet long enough to settle
     // (it collects and gives pages back some seconds after the last allocation).
     await sleep(SETTLE_AFTER_LOAD_MS);
     const afterLoad = reading();

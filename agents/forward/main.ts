@@ -1,6 +1,7 @@
 // wifibox-forward: the entry point only wires options, logging, signals and the agent.
 import { LOG_OPTIONS, numberOption, optionsOrExit, parseOptions, stopOnSignals, VERSION, type OptionSpec } from '../common/cli';
 import { createLogger, parseLogLevel } from '../common/log';
+import { realSettleSystem, settleAfterBursts } from '../common/settle';
 import { DEFAULTS, ForwardAgent, type ForwardOptions } from './agent';
 import { realSystem } from './system';
 
@@ -50,7 +51,11 @@ function main(argv: string[]): void {
   if (!parsed) return;
   const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
   const agent = new ForwardAgent(parsed.agent, realSystem, log);
-  stopOnSignals(log, () => agent.stop(), { failCode: 0, deadlineMs: 900 });
+  const settler = settleAfterBursts(realSettleSystem, (bytes) => log.debug({ bytes }, 'quiet after a burst: heap pages given back'));
+  stopOnSignals(log, () => {
+    settler.stop();
+    return agent.stop();
+  }, { failCode: 0, deadlineMs: 900 });
   process.on('SIGHUP', () => {
     log.info({ config: parsed.agent.config }, 'reloading configuration');
     agent.reload();

@@ -2,6 +2,7 @@
 // passthrough runs inside wifibox-init as one of its parts (part.ts); this command runs it alone.
 import { optionsOrExit, stopOnSignals, VERSION } from '../common/cli';
 import { createLogger } from '../common/log';
+import { realSettleSystem, settleAfterBursts } from '../common/settle';
 import { PassthruAgent } from './agent';
 import { COMMAND, readOptions } from './options';
 import { realSystem } from './system';
@@ -13,7 +14,11 @@ function main(argv: string[]): void {
   const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
   const agent = new PassthruAgent(opts, realSystem, log);
   // The 1 s promise to OpenRC holds even if something hangs: a hard exit after 900 ms.
-  stopOnSignals(log, () => agent.stop(), { failCode: 0, deadlineMs: 900 });
+  const settler = settleAfterBursts(realSettleSystem, (bytes) => log.debug({ bytes }, 'quiet after a burst: heap pages given back'));
+  stopOnSignals(log, () => {
+    settler.stop();
+    return agent.stop();
+  }, { failCode: 0, deadlineMs: 900 });
   process.on('SIGHUP', () => agent.reload());
   try {
     agent.start();
