@@ -18,8 +18,10 @@ export interface Round {
   /** What the host's sink counted of the flood (null: nothing arrived). */
   udp: Tally | null;
   peers: PeersResult;
-  /** Bytes the host's sink counted of the upload. */
-  tcp: Tally | null;
+  /** Bytes the host's sink counted of each upload (they alternate with the other relay's). */
+  tcp: (Tally | null)[];
+  /** The relay's CPU seconds for each upload (socat: the TCP line's listener with its reaped connection process). */
+  tcpCpu: number[];
   connect: ConnectResult;
 }
 
@@ -41,6 +43,8 @@ export interface ForwardResults {
   burst: Record<Bridge, BurstResult>;
   memory: {
     idle: Record<Bridge, { memory: Memory; processes: number }>;
+    /** At rest after the untimed warm-up (no peer or connection open). */
+    warm: Record<Bridge, { memory: Memory; processes: number }>;
     udpPeers: Record<Bridge, MemoryReading | null>;
     tcpConnections: Record<Bridge, MemoryReading | null>;
     /** With manyPeers UDP associations and as many TCP connections open. */
@@ -65,11 +69,13 @@ interface Figures {
   peerMs: number;
   peerTimeouts: number;
   mbPerSec: number;
+  /** The relay's CPU seconds per GB uploaded, over all uploads. */
+  cpuPerGb: number;
   connect: number[];
   connectErrors: number;
 }
 
-function figures(rounds: Round[], b: Bridge): Figures {
+function figures(rounds: Round[], b: Bridge, uploadBytes: number): Figures {
   const mine = rounds.filter((r) => r.bridge === b);
   return {
     datagramsPerSec: median(mine.map(carriedPerSecond)),
@@ -78,7 +84,8 @@ function figures(rounds: Round[], b: Bridge): Figures {
     roundTripsPerSec: median(mine.map((r) => r.peers.roundTrips / (r.peers.ms / 1000))),
     peerMs: median(mine.flatMap((r) => r.peers.sample)),
     peerTimeouts: mine.reduce((n, r) => n + r.peers.timeouts, 0),
-    mbPerSec: median(mine.map((r) => perSecond(r.tcp) / 1e6)),
+    mbPerSec: median(mine.flatMap((r) => r.tcp.map((t) => perSecond(t) / 1e6))),
+    cpuPerGb: mine.reduce((n, r) => n + r.tcpCpu.reduce((a, b) => a + b, 0), 0) / (mine.reduce((n, r) => n + r.tcp.length, 0) * uploadBytes / 1e9),
     connect: mine.flatMap((r) => r.connect.times),
     connectErrors: mine.reduce((n, r) => n + r.connect.errors, 0),
   };
@@ -94,6 +101,7 @@ function memoryRows(r: ForwardResults): string[] {
     m ? `| ${what} | ${b} | ${m.processes} | ${m.active ?? '—'} | ${mb(m.memory.rss)} | ${mb(m.memory.pss)} | ${mb(privateKiB(m.memory))} | ${mb(m.memory.pageTables)} | ${mb(ownKiB(m.memory))} |` : `| ${what} | ${b} | — | — | — | — | — | — | — |`;
   const out = ['| | | processes | open | RSS, MB | PSS, MB | private, MB | page tables, MB | private + page tables, MB |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
   for (const b of ['ours', 'socat'] as Bridge[]) out.push(row('idle, every line listening', b, r.memory.idle[b]));
+  for (const b of ['ours', 'socat'] as Bridge[]) out.push(row('at rest after the warm-up', b, r.memory.warm[b]));
   for (const b of ['ours', 'socat'] as Bridge[]) out.push(row(`${r.sizes.peers} UDP peers (UDP-LISTEN,fork)`, b, r.memory.udpPeers[b]));
   for (const b of ['ours', 'socat'] as Bridge[]) out.push(row(`and ${r.sizes.peers} TCP connections (TCP4-LISTEN,fork)`, b, r.memory.tcpConnections[b]));
   for (const b of ['ours', 'socat'] as Bridge[]) out.push(row(`${r.memory.manyPeers} UDP peers and ${r.memory.manyPeers} TCP connections`, b, r.memory.many[b]));
@@ -103,12 +111,15 @@ function memoryRows(r: ForwardResults): string[] {
 /** The target: each UDP association or TCP connection costs ours at most this much above idle (socat: a process each). */
 export const PER_PEER_TARGET_KB = 10;
 
-/** kB (1000 bytes) of private + page tables per association or connection above idle, or null. */
-export function perPeerKb(r: ForwardResults, b: Bridge): number | null {
+/**
+ * kB (1000 bytes) of private + page tables per association or connection, above the reading at rest
+ * after the warm-up (`from: 'warm'`, the target's) or before any traffic (`'idle'`), or null.
+ */
+export function perPeerKb(r: ForwardResults, b: Bridge, from: 'warm' | 'idle' = 'warm'): number | null {
   const m = r.memory.many[b];
-  const idle = r.memory.idle[b];
+  const rest = r.memory[from][b];
   if (!m || !m.active) return null;
-  return ((ownKiB(m.memory) - ownKiB(idle.memory)) * 1.024) / m.active;
+  return ((ownKiB(m.memory) - ownKiB(rest.memory)) * 1.024) / m.active;
 }
 
 /** What one more socat process costs, and how many peers it would take for socat to cost what ours does. */
@@ -127,8 +138,8 @@ function evenAt(r: ForwardResults): string[] {
 
 export function renderForwardSection(r: ForwardResults): string {
   const m = r.machine;
-  const ours = figures(r.rounds, 'ours');
-  const socat = figures(r.rounds, 'socat');
+  const ours = figures(r.rounds, 'ours', r.sizes.uploadBytes);
+  const socat = figures(r.rounds, 'socat', r.sizes.uploadBytes);
   const connectMedian = { ours: median(ours.connect), socat: median(socat.connect) };
   const mem = (b: Bridge, k: 'udpPeers' | 'tcpConnections') => r.memory[k][b]?.memory ?? null;
   const memCompare = (k: 'udpPeers' | 'tcpConnections', f: (x: Memory) => number) => {
@@ -152,11 +163,13 @@ export function renderForwardSection(r: ForwardResults): string {
   }
   const per = { ours: perPeerKb(r, 'ours'), socat: perPeerKb(r, 'socat') };
   if (per.ours !== null && per.socat !== null) {
-    summary.push(`| each of ${r.memory.manyPeers} UDP associations and ${r.memory.manyPeers} TCP connections costs ≤ ${PER_PEER_TARGET_KB} kB above idle (private + page tables) | ours ${per.ours.toFixed(1)} kB, socat ${per.socat.toFixed(1)} kB (a process each, kernel structures not counted) | ${mark(per.ours <= PER_PEER_TARGET_KB)} |`);
+    const cold = perPeerKb(r, 'ours', 'idle');
+    summary.push(`| each of ${r.memory.manyPeers} UDP associations and ${r.memory.manyPeers} TCP connections costs ≤ ${PER_PEER_TARGET_KB} kB above its figure at rest after the warm-up (private + page tables) | ours ${per.ours.toFixed(1)} kB, socat ${per.socat.toFixed(1)} kB (a process each, kernel structures not counted); ours above its figure before any traffic: ${cold?.toFixed(1) ?? '—'} kB | ${mark(per.ours <= PER_PEER_TARGET_KB)} |`);
   }
+  summary.push(`| the relay's CPU per GB uploaded through the TCP line (lower is better; the guest's one vCPU pays it) | ${fixed(ours.cpuPerGb)} s vs ${fixed(socat.cpuPerGb)} s (${ratio(ours.cpuPerGb, socat.cpuPerGb)}) | for information |`);
   summary.push(`| ${r.sizes.peers} peers sending their first datagram at the same moment: answered within 1 s | ours ${r.burst.ours.answered} of ${r.burst.ours.peers}, socat ${r.burst.socat.answered} of ${r.burst.socat.peers} | for information |`);
   const roundRows = r.rounds.map((x) =>
-    `| ${x.round} | ${x.bridge} | ${fixed(carriedPerSecond(x))} | ${x.carried} of ${x.flood.sent} (${x.udp?.count ?? 0} read by the sink) | ${fixed(x.peers.roundTrips / (x.peers.ms / 1000))} | ${x.peers.timeouts} | ${fixed(perSecond(x.tcp) / 1e6)} | ${fixed(median(x.connect.times))} | ${fixed(percentile(x.connect.times, 99))} | ${x.connect.errors} |`);
+    `| ${x.round} | ${x.bridge} | ${fixed(carriedPerSecond(x))} | ${x.carried} of ${x.flood.sent} (${x.udp?.count ?? 0} read by the sink) | ${fixed(x.peers.roundTrips / (x.peers.ms / 1000))} | ${x.peers.timeouts} | ${x.tcp.map((t) => fixed(perSecond(t) / 1e6)).join(', ')} | ${fixed(median(x.connect.times))} | ${fixed(percentile(x.connect.times, 99))} | ${x.connect.errors} |`);
   const lines = [
     FORWARD_MARKS.start,
     '## wifibox-forward against socat, with the same forwarding.conf lines',
@@ -180,7 +193,7 @@ export function renderForwardSection(r: ForwardResults): string {
     '',
     '### Per round',
     '',
-    '| round | | UDP datagrams/s | carried | round trips/s (32 peers) | timeouts | TCP MB/s | connect median, ms | connect p99, ms | connect errors |',
+    '| round | | UDP datagrams/s | carried | round trips/s (32 peers) | timeouts | TCP MB/s, each upload | connect median, ms | connect p99, ms | connect errors |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...roundRows,
     '',
@@ -191,7 +204,9 @@ export function renderForwardSection(r: ForwardResults): string {
     '',
     '### Memory (/proc/PID/smaps_rollup, summed over the processes; MB = 10⁶ bytes)',
     '',
-    `Read before the timed rounds: idle (before any traffic), once ${r.sizes.peers} UDP peers have each exchanged datagrams`,
+    'Read before the timed rounds: idle (before any traffic), at rest after the untimed warm-up (nothing open; the first',
+    "connections' one-time costs, code compiled and the heap grown to its working size, are in it: each peer's cost is",
+    `counted above it), once ${r.sizes.peers} UDP peers have each exchanged datagrams`,
     `through the UDP-LISTEN,fork line, starting one after another (their associations, or socat's processes, stay),`,
     `then with ${r.sizes.peers} TCP connections open through the TCP line as well. socat is its three processes and all`,
     'their descendants (by PPID, all the way down). "open" is our status\'s count, or the line\'s socat',
@@ -219,7 +234,10 @@ export function renderForwardSection(r: ForwardResults): string {
     `  the other case: ${r.sizes.peers} new peers sending at the same moment, once each; socat's UDP-LISTEN,fork forks for the`,
     '  first, and the datagrams of the others that arrive meanwhile are not answered.',
     `- **TCP throughput**: one connection uploads ${(r.sizes.uploadBytes / 2 ** 20).toFixed(0)} MiB in 64 KiB writes; the host's sink counts the bytes`,
-    '  over the time from the first to the last it reads.',
+    `  over the time from the first to the last it reads. Each round has ${r.rounds[0]?.tcp.length ?? 0} uploads to each relay, in pairs, one to each, the`,
+    "  order alternating: the shared machine's speed drifts over seconds, and a pair meets the same drift. The",
+    '  summary takes the median of all uploads to each. The relay\'s CPU is its user and system time over each upload',
+    "  (/proc/PID/stat; socat's with the connection process it forked and reaped).",
     `- **Connect latency**: ${r.sizes.connects} connections to each per round, one after another, each from \`connect()\` to its`,
     "  first byte echoed by the host (the relay accepts, connects to the target, and carries a byte each way);",
     '  one client alternates between the two in blocks of 50, so both meet the same noise.',

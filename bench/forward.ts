@@ -4,13 +4,13 @@
 // connect latency through TCP4-LISTEN,fork, and the memory of each with 32 peers. Prints the
 // report and, for a full run (or with --write), writes its section of docs/BENCHMARKS.md.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { Lab } from '../lab/lab';
 import { packageNodeFlags } from '../lab/paths';
-import { sleep, waitFor, type LabProcess } from '../lab/proc';
+import { childrenOf, sleep, waitFor, type LabProcess } from '../lab/proc';
 import { readStatus } from '../lab/status';
 import type { BurstResult, ConnectResult, FloodResult, LoadOp, PeersResult, Tally } from './forward-load';
 import { FORWARD_MARKS, renderForwardSection, type Bridge, type ForwardResults, type Round } from './forward-report';
@@ -24,6 +24,8 @@ const HOST = '10.0.0.2';
 const PEERS = 32;
 /** The per-peer cost is read at this many UDP associations and as many TCP connections. */
 const MANY = 256;
+/** TCP uploads to each relay per round, in pairs. */
+const UPLOAD_PAIRS = 3;
 const CONF = '/run/bench-forward.conf';
 const RUN_DIR = '/run/bench-forward';
 const STATUS = `${RUN_DIR}/status.sock`;
@@ -199,6 +201,10 @@ export async function runForwardBench(argv: string[], command?: string): Promise
     }
     await sleep(500);
     await stats();
+    // At rest again: the first connections' one-time costs (code compiled, the heap grown to its
+    // working size) are in this figure, so what each peer adds is measured above it.
+    await sleep(1000);
+    const warm = { ours: memoryOf(relays, 'ours'), socat: memoryOf(relays, 'socat') };
 
     log(`memory with ${PEERS} UDP peers, then ${PEERS} TCP connections`);
     const withPeers: ForwardResults['memory']['udpPeers'] = { ours: null, socat: null };
@@ -247,10 +253,22 @@ export async function runForwardBench(argv: string[], command?: string): Promise
         const carried = (await sentToHost(l)) - txBefore;
         const udp = (await stats())[`udp:${target}`] ?? null;
         const peers = await once<PeersResult>({ op: 'udp-peers', host: wlan0, port: p.listen, peers: PEERS, seconds: size.peersSeconds, fromPort: PEER_PORTS });
-        await stats();
-        await once<{ ms: number }>({ op: 'tcp-upload', host: wlan0, port: p.tcp, bytes: size.uploadBytes });
-        const tcp = (await stats())[`tcp:${target + 2}`] ?? null;
-        measured.push({ round: i + 1, bridge: b, flood, carried, udp, peers, tcp });
+        measured.push({ round: i + 1, bridge: b, flood, carried, udp, peers, tcp: [], tcpCpu: [] });
+      }
+      // Uploads in pairs, one to each, the order alternating: the shared machine's speed drifts over
+      // seconds, and a pair meets the same drift.
+      log(`round ${i + 1}/${size.rounds}: ${UPLOAD_PAIRS} uploads to each, alternating`);
+      for (let k = 0; k < UPLOAD_PAIRS; k++) {
+        for (const m of k % 2 ? [...measured].reverse() : measured) {
+          await stats();
+          const relay = m.bridge === 'ours' ? relays.ours.pid : relays.socat[2]!.pid;
+          const cpuBefore = cpuSeconds(relay);
+          await once<{ ms: number }>({ op: 'tcp-upload', host: wlan0, port: ports(m.bridge).tcp, bytes: size.uploadBytes });
+          m.tcp.push((await stats())[`tcp:${BASES[m.bridge] + 1002}`] ?? null);
+          // socat's connection was a child of its own: its CPU counts once the listener has reaped it.
+          await waitFor('the TCP line\'s connection process reaped', () => childrenOf(relay).length === 0 || null, 10_000, 20);
+          m.tcpCpu.push(cpuSeconds(relay) - cpuBefore);
+        }
       }
       log(`round ${i + 1}/${size.rounds}: connects to both, alternating`);
       const connects = await once<ConnectResult[]>({ op: 'tcp-connect', host: wlan0, ports: order.map((b) => ports(b).tcp), n: size.connects, block: 50 });
@@ -266,11 +284,21 @@ export async function runForwardBench(argv: string[], command?: string): Promise
       sizes: { ...size, peers: PEERS },
       rounds,
       burst,
-      memory: { idle, udpPeers: withPeers, tcpConnections: withConnections, many, manyPeers: MANY },
+      memory: { idle, warm, udpPeers: withPeers, tcpConnections: withConnections, many, manyPeers: MANY },
       durationSec: (Date.now() - t0) / 1000,
     };
     publishSection(renderForwardSection(results), FORWARD_MARKS, quick ? 'quick run' : null, argv, log);
   });
+}
+
+/** Clock ticks a second, as /proc/PID/stat counts them (USER_HZ: 100 on Linux). */
+const TICKS = 100;
+
+/** CPU seconds a process has used, user and system, with those of its children it has reaped. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return (f[11]! + f[12]! + f[13]! + f[14]!) / TICKS;
 }
 
 /** The associations or connections open now: from our status, or socat's children of that line. */
