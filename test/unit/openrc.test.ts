@@ -1,6 +1,8 @@
 // The OpenRC service files keep the names and order the guest image's runlevels expect
 // (shellcheck: test/lab/openrc.test.ts).
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/paths';
@@ -32,5 +34,22 @@ describe('OpenRC service files', () => {
     expect(forwarding).toMatch(/^\s*need net$/m);
     expect(forwarding).toMatch(/^\s*after firewall$/m);
     expect(forwarding).toMatch(/^\s*supervise-daemon "\$\{RC_SVCNAME\}" --signal HUP$/m);
+  });
+
+  it('uds_passthru start takes a run folder wifibox-init makes at the same moment (mkdir finds it there)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wbx-initd-'));
+    mkdirSync(join(dir, 'run'));
+    try {
+      // OpenRC's helpers stubbed; mkdir loses the race: the folder appears, and mkdir fails.
+      const script = `. "$1"; parts="$2/run/wifibox-init/parts"
+        ebegin() { :; }; eend() { return "$1"; }; eerror() { echo "$*" >&2; }; wait_state() { return 0; }
+        mkdir() { command mkdir "$@"; return 1; }
+        start`;
+      execFileSync('sh', ['-c', script, 'sh', scripts[1]!, dir], { stdio: 'pipe' });
+      expect(readFileSync(join(dir, 'run/wifibox-init/parts/passthru.args'), 'utf8')).toMatch(/^# rc-service .* start/);
+      expect(existsSync(join(dir, 'run/wifibox-init/parts/passthru.args.new'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
