@@ -5,6 +5,8 @@
 //   http URL BODY                        GET URL every 20 ms (each its own connection, 1.5 s timeout,
 //                                        at most 64 pending) until an answer's body is BODY: one
 //                                        {"event":"page"} line, then exit. Other bodies are counted.
+//   watch URL BODY MS                    GET URL every 20 ms for MS milliseconds, as `http` does: one
+//                                        {"event":"ok"} line for every answer whose body is BODY.
 //   lookup EVENTS NAME [--page BODY] [--until ADDRESS]
 //                                        as a host resolver that follows its DHCP lease: every 20 ms,
 //                                        read the udhcpc events file EVENTS (JSON lines), and ask each
@@ -94,26 +96,23 @@ function resolver() {
   };
 }
 
-/** GETs url every EVERY_MS until a body is `want`; then onPage once. */
-function fetchUntil(url, want, onPage) {
+/**
+ * GETs url every EVERY_MS (each its own connection, 1.5 s timeout, at most 64 pending) while
+ * more() says so; onSent() for each GET started, onBody(trimmed body) for each answer.
+ */
+function getEvery(url, more, onBody, onSent = () => undefined) {
   let inflight = 0;
-  let attempts = 0;
-  let other = 0;
-  let done = false;
   const attempt = () => {
-    if (done) return;
+    if (!more()) return;
     if (inflight < 64) {
       inflight++;
-      attempts++;
+      onSent();
       const req = http.get(url, { timeout: 1500, agent: false }, (res) => {
         let body = '';
         res.on('data', (c) => (body += c));
         res.on('end', () => {
           inflight--;
-          if (done) return;
-          if (body.trim() !== want) return void other++;
-          done = true;
-          onPage({ event: 'page', url, attempts, other });
+          onBody(body.trim());
         });
       });
       req.on('timeout', () => req.destroy());
@@ -122,6 +121,20 @@ function fetchUntil(url, want, onPage) {
     setTimeout(attempt, EVERY_MS);
   };
   attempt();
+}
+
+/** GETs url until a body is `want`; then onPage once. */
+function fetchUntil(url, want, onPage) {
+  let attempts = 0;
+  let other = 0;
+  let done = false;
+  const onBody = (body) => {
+    if (done) return;
+    if (body !== want) return void other++;
+    done = true;
+    onPage({ event: 'page', url, attempts, other });
+  };
+  getEvery(url, () => !done, onBody, () => attempts++);
 }
 
 /** The latest event of the host's DHCP client, when it is a lease (bound or renew): its DNS servers. */
@@ -187,10 +200,18 @@ async function latency(name, rounds, servers) {
   exitAfter({ event: 'latency', servers, times, failures });
 }
 
+/** GETs url for ms milliseconds: an {"event":"ok"} line for each answer whose body is `want`. */
+function watch(url, want, ms) {
+  const end = Date.now() + ms;
+  getEvery(url, () => Date.now() < end, (body) => body === want && say({ event: 'ok' }));
+  setTimeout(() => process.exit(0), ms + 1600);
+}
+
 const [mode, ...args] = process.argv.slice(2);
 const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 say({ event: 'start', mode });
 if (mode === 'http') fetchUntil(args[0], args[1], exitAfter);
+else if (mode === 'watch') watch(args[0], args[1], Number(args[2]));
 else if (mode === 'lookup') lookup(args[0], args[1], { page: option('--page'), until: option('--until') });
 else if (mode === 'latency') void latency(args[0], Number(args[1]), args.slice(2));
 else {

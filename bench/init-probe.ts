@@ -12,7 +12,7 @@ const PROBE = join(repoRoot(), 'bench', 'init-probe.cjs');
 const WATCH_EVERY_MS = 5;
 
 export interface ProbeLine {
-  event: 'start' | 'page' | 'answer' | 'latency';
+  event: 'start' | 'page' | 'answer' | 'latency' | 'ok';
   at: number;
   /** page: GETs started, and answers with another body (that did not come through the NAT). */
   attempts?: number;
@@ -55,6 +55,11 @@ export async function probeStarted(p: LabProcess): Promise<void> {
 /** GETs of the wireless web server by address from the host, until one comes through the guest's NAT. */
 export function startHttpProbe(lab: Lab, name: string): LabProcess {
   return lab.startInHost(name, [process.execPath, PROBE, 'http', `http://${lab.addr.air}:8080/`, lab.addr.guestWlan0]);
+}
+
+/** GETs of the wireless web server by address from the host for `ms`: a line for every answer through the NAT. */
+export function startHttpWatch(lab: Lab, name: string, ms: number): LabProcess {
+  return lab.startInHost(name, [process.execPath, PROBE, 'watch', `http://${lab.addr.air}:8080/`, lab.addr.guestWlan0, String(ms)]);
 }
 
 /**

@@ -2,7 +2,8 @@
 // then wifibox-init against the old OpenRC sequence, then wifibox-diag against the same information
 // by hand, then wifibox-forward against socat, then the whole guest at rest (wake-ups, memory) in
 // both runtime layouts, then a resume on one CPU in both; `npm run bench -- init [...]`,
-// `-- diag [...]`, `-- forward [...]`, `-- guest [...]` or `-- start [...]` runs only that one.
+// `-- diag [...]`, `-- forward [...]`, `-- guest [...]` or `-- start [...]` runs only that one;
+// `-- resume [--runs N] [--json]` (the host's dhclient, OpenRC's order, a router's dnsmasq) runs only on its own.
 // `soak [--minutes N]` and `reliability` (npm run soak, npm run reliability) write docs/RELIABILITY.md.
 // The same bundle also runs as the bench's client (in the lab's host namespace), as its launcher
 // (in the guest) and as the forwarding bench's load; the orchestrators start those modes themselves.
@@ -15,6 +16,7 @@ import { runStartBench } from './start';
 import { runInitBench } from './init';
 import { runLauncher } from './launcher';
 import { runReliability, runSoakBench } from './reliability';
+import { runResumeBench } from './resume';
 import { runBench } from './run';
 
 function main(argv: string[]): void {
@@ -40,6 +42,8 @@ function main(argv: string[]): void {
     runStartBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else if (argv[0] === 'guest') {
     runGuestBench(argv.slice(1)).then(() => process.exit(0), fail);
+  } else if (argv[0] === 'resume') {
+    runResumeBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else if (argv[0] === 'init') {
     runInitBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else {

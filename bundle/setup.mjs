@@ -28,8 +28,9 @@ export const PACKAGES = {
   // shellcheck and openrc: the service files, linted and run; musl-tools, binutils: the Alpine
   // (musl) build of the addon, checked with readelf; tar: the diag bundle read back.
   test: ['shellcheck', 'openrc', 'musl-tools', 'binutils', 'tar'],
-  // The old glue's `networking` service, measured against wifibox-init.
-  bench: ['ifupdown-ng'],
+  // The old glue's `networking` service, measured against wifibox-init; ISC dhclient, the host's
+  // DHCP client in the resume bench (FreeBSD's dhclient descends from it).
+  bench: ['ifupdown-ng', 'isc-dhcp-client'],
 };
 
 const NEEDS = {

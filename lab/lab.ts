@@ -137,6 +137,11 @@ export class Lab {
   startWirelessNetwork(dns?: string, domain?: string, leaseSeconds?: number): Promise<{ dhcp: LabProcess; web: LabProcess; dns: LabProcess }> {
     return this.wireless.start(dns, domain, leaseSeconds);
   }
+  /** The wireless network as a router's dnsmasq runs it (DHCP and DNS), knowing the card or not (lab/wireless.ts). */
+  startWirelessRouter(knowsCard: boolean, leaseSeconds?: number): Promise<{ router: LabProcess; web: LabProcess }> {
+    return this.wireless.startRouter(knowsCard, leaseSeconds);
+  }
+
   startWirelessDns(address: string, records: Record<string, string>): Promise<LabProcess> {
     return this.wireless.startDns(address, records);
   }

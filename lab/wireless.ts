@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSYBOX } from './guest';
-import type { Addresses, Namespaces } from './namespaces';
+import { WLAN0_MAC, type Addresses, type Namespaces } from './namespaces';
 import { labScript } from './paths';
 import { must, waitFor, type LabProcess, type RunOptions, type RunResult } from './proc';
 
@@ -65,6 +65,31 @@ export class WirelessNetwork {
     ].join('\n'));
     // -a 100: a router checks an address it offers for a moment, not the 2 s of busybox's default.
     return this.lab.startInAir(`air-udhcpd-${this.dhcpSeq}`, [BUSYBOX, 'udhcpd', '-f', '-a', '100', conf]);
+  }
+
+  /**
+   * The wireless network as a home router runs it: one dnsmasq for DHCP and DNS (knowing
+   * WIRELESS_NAME), and the web server. Its one address for the card is wlan0's every time. With
+   * `knowsCard`, its lease file already has the card (it answers at once, as a network the laptop
+   * was on before); without, the card is new to it and it checks the address by ping before it
+   * offers it (dnsmasq's own behaviour, up to 3 s).
+   */
+  async startRouter(knowsCard: boolean, leaseSeconds = 3600): Promise<{ router: LabProcess; web: LabProcess }> {
+    const { dir, addr } = this.lab;
+    await must(['ip', '-n', this.lab.ns.air, 'addr', 'replace', `${WIRELESS_DNS}/24`, 'dev', 'ap0']);
+    const leases = join(dir, 'air-dnsmasq.leases');
+    const expires = Math.floor(Date.now() / 1000) + leaseSeconds;
+    writeFileSync(leases, knowsCard ? `${expires} ${WLAN0_MAC} ${addr.guestWlan0} * *\n` : '');
+    const router = this.lab.startInAir('air-router', ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
+      '--bind-interfaces', '--interface=ap0', '--port=53', '--user=nobody', '--group=nogroup',
+      `--pid-file=${join(dir, 'air-router.pid')}`, '--log-facility=-', '--log-dhcp',
+      `--dhcp-range=${addr.guestWlan0},${addr.guestWlan0},255.255.255.0,${leaseSeconds}s`, `--dhcp-leasefile=${leases}`,
+      `--dhcp-option=option:router,${addr.air}`, `--dhcp-option=option:dns-server,${WIRELESS_DNS}`,
+      `--dhcp-option=option:domain-name,${WIRELESS_DOMAIN}`, `--host-record=${WIRELESS_NAME},${addr.air}`]);
+    await waitFor('the wireless router (dnsmasq)', async () => (await this.lab.air(['ss', '-Hlun', 'sport = :67'])).stdout.includes(':67'), 5000);
+    const web = this.lab.startInAir('air-web', [process.execPath, labScript('web-server.cjs'), addr.air, '8080']);
+    await waitFor('the wireless web server', async () => (await this.lab.air(['ss', '-Htln', 'sport = :8080'])).stdout.includes(':8080'), 5000);
+    return { router, web };
   }
 
   /**

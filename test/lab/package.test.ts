@@ -1,15 +1,14 @@
 // The package's data, unpacked into a temporary root, runs in the
 // lab guest under real OpenRC (Debian's openrc-run and supervise-daemon, in the guest's own
 // mount namespace with its own /run): start, status, a respawn after kill -9, stop.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lab } from '../../lab/lab';
-import { LAB_SYS_BUS_PCI } from '../../lab/guest';
 import { pidsIn } from '../../lab/namespaces';
-import { repoRoot } from '../../lab/paths';
-import { must, waitFor } from '../../lab/proc';
+import { packageRoot } from '../../lab/package-root';
+import { waitFor } from '../../lab/proc';
 import { initStatus, passthruStatus } from '../../lab/status';
 import { labForFile } from '../helpers/lab-file';
 
@@ -25,22 +24,7 @@ const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').sp
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'wbx-pkg-'));
-  await must([process.execPath, join(repoRoot(), 'bundle', 'apk.mjs'), '--out', tmp], { timeoutMs: 120_000 });
-  const apk = readdirSync(tmp).find((f) => f.endsWith('.apk'))!;
-  version = /^wifibox-agents-(.+)-r\d+\.apk$/.exec(apk)![1]!;
-  // What `apk add --allow-untrusted` would lay down: the data member's files (GNU tar reads the
-  // concatenated gzip members; apk's own PAX records are not its business).
-  root = join(tmp, 'root');
-  mkdirSync(root);
-  await must(['tar', '-xzf', join(tmp, apk), '-C', root, '--warning=no-unknown-keyword', '--exclude=.PKGINFO']);
-  // The lab's settings for the services, and a stand-in for Alpine's localmount (Debian's
-  // OpenRC has none): what the guest image's runlevels would provide.
-  etc = join(tmp, 'etc-lab');
-  mkdirSync(join(etc, 'conf.d'), { recursive: true });
-  mkdirSync(join(etc, 'init.d'), { recursive: true });
-  writeFileSync(join(etc, 'conf.d', 'wifibox-init'), `WIFIBOX_INIT_OPTS="--loglevel info --udhcpd /run/lab-bin/udhcpd --sys-bus-pci ${LAB_SYS_BUS_PCI}"\nRESPAWN_DELAY=1\n`);
-  writeFileSync(join(etc, 'conf.d', 'uds_passthru'), 'UDS_PASSTHRU_OPTS="--loglevel info"\n');
-  writeFileSync(join(etc, 'init.d', 'localmount'), '#!/sbin/openrc-run\nstart() { :; }\n', { mode: 0o755 });
+  ({ root, etc, version } = await packageRoot(tmp));
 }, 180_000);
 
 // After the lab's own teardown (afterAll hooks run last registered, first).
