@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # dhclient sets reason, interface and the new_*/old_* variables
 # ISC dhclient's script for the lab's host (-sf), never this machine's own (Debian's would rewrite
 # /etc/resolv.conf). It does to wifibox0's address and route what Debian's dhclient-script does,
 # inside the namespace dhclient runs in, and records each call as a JSON line:
