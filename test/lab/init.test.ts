@@ -121,7 +121,13 @@ describe('wifibox-init, station flavor', () => {
     // The killed dhcpcd's helpers went with it: every dhcpcd in the guest belongs to the new one.
     const dhcpcd = (await status()).daemons.find((d: any) => d.name === 'dhcpcd').pid as number;
     for (const pid of await pidsIn(lab.ns.guest)) {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // A process that ended between the listing and the read (a hook run, say) is not left over.
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
       const [comm, pgid] = [stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2])];
       if (comm === 'dhcpcd') expect(pgid).toBe(dhcpcd);
     }
