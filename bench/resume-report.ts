@@ -5,6 +5,8 @@ import type { SectionMarks } from './sections';
 import { median } from './stats';
 
 export const RESUME_MARKS: SectionMarks = { start: '<!-- resume-bench:start -->', end: '<!-- resume-bench:end -->' };
+/** The same bench with a line added to the host's dhclient.conf (--host-reboot). */
+export const RESUME_HOST_CONF_MARKS: SectionMarks = { start: '<!-- resume-host-conf-bench:start -->', end: '<!-- resume-host-conf-bench:end -->' };
 
 export type Sequence = 'ours' | 'old';
 export type Network = 'known' | 'new';
@@ -42,6 +44,8 @@ export interface ResumeResults {
   machine: MachineFacts;
   runs: number;
   windowMs: number;
+  /** What the host's dhclient.conf has besides its `request` line ('' for ISC dhclient's defaults). */
+  hostConf: string;
   all: ResumeRun[];
   durationSec: number;
 }
@@ -120,9 +124,12 @@ function runRows(r: ResumeResults): string[] {
 export function renderResumeSection(r: ResumeResults): string {
   const m = r.machine;
   const notes = r.all.flatMap((x) => x.notes.map((n) => `- ${x.sequence}, ${x.network} network #${x.index + 1}: ${n}`));
+  const marks = r.hostConf ? RESUME_HOST_CONF_MARKS : RESUME_MARKS;
   return [
-    RESUME_MARKS.start,
-    '## A resume as users live it: the host\'s dhclient, OpenRC\'s order, a router\'s dnsmasq',
+    marks.start,
+    r.hostConf
+      ? `## A resume with \`${r.hostConf.trim()}\` in the host's dhclient.conf`
+      : '## A resume as users live it: the host\'s dhclient, OpenRC\'s order, a router\'s dnsmasq',
     '',
     `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
     `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node} (tree ${m.git}).`,
@@ -144,6 +151,7 @@ export function renderResumeSection(r: ResumeResults): string {
     'through the DNS servers of its current lease every 20 ms, and a `wpa_cli -p <host socket dir> status`',
     `every 50 ms. Each run is watched for ${r.windowMs / 1000} s from t0: dhclient asks again about 3 s after its start and gives`,
     'INIT-REBOOT up after 10 s. Figures are medians of the runs.',
+    ...(r.hostConf ? ['', `Here the host's dhclient.conf also says \`${r.hostConf.trim()}\`; everything else is as in the section above.`] : []),
     '',
     '### A network the card knows',
     '',
@@ -157,6 +165,6 @@ export function renderResumeSection(r: ResumeResults): string {
     '',
     ...runRows(r),
     ...(notes.length ? ['', ...notes] : []),
-    RESUME_MARKS.end,
+    marks.end,
   ].join('\n');
 }

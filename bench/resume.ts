@@ -1,4 +1,4 @@
-// npm run bench -- resume [--runs N] [--json]: a resume as users live it. The host's client is ISC
+// npm run bench -- resume [--runs N] [--host-reboot S] [--json]: a resume as users live it. The host's client is ISC
 // dhclient on wifibox0 with the lease it got from the guest before (FreeBSD's dhclient is its
 // descendant: the same INIT-REBOOT, intervals and reboot timeout); the guest is started again as
 // the image starts it, its services run by real openrc-run in runlevel order, every guest process
@@ -22,7 +22,7 @@ import { benchLog, inLab, onInterrupt, privateDist } from './harness';
 import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
 import { probeLine, probeLines, probeStarted, startHttpWatch, startLookupProbe, watchGuest, WLAN0_ROUTE, type HostLease } from './init-probe';
 import { machineFacts } from './machine';
-import { renderResumeSection, RESUME_MARKS, summarize, type Network, type ResumeResults, type ResumeRun, type Sequence } from './resume-report';
+import { renderResumeSection, RESUME_HOST_CONF_MARKS, RESUME_MARKS, summarize, type Network, type ResumeResults, type ResumeRun, type Sequence } from './resume-report';
 import { publishSection } from './sections';
 
 const log = benchLog('resume');
@@ -44,15 +44,16 @@ interface HostLeaseFile {
 }
 
 /** ISC dhclient in the host namespace on wifibox0, with the lab's script and its files in the lab's folder. */
-function startDhclient(lab: Lab, leases: string | null): { proc: LabProcess; events: string; leaseFile: string } {
+function startDhclient(lab: Lab, leases: string | null, hostConf: string): { proc: LabProcess; events: string; leaseFile: string } {
   const events = join(lab.dir, 'host-dhcp-events.jsonl');
   const script = join(lab.dir, 'dhclient-script');
   writeFileSync(script, readFileSync(labScript('dhclient-script.sh'), 'utf8').replaceAll('@EVENTS@', events), { mode: 0o755 });
   const leaseFile = join(lab.dir, 'dhclient.leases');
   writeFileSync(leaseFile, leases ?? '');
   const conf = join(lab.dir, 'dhclient.conf');
-  // ISC dhclient's own defaults for the timings (initial-interval, backoff-cutoff, reboot); only what it asks for.
-  writeFileSync(conf, 'request subnet-mask, broadcast-address, routers, domain-name-servers, domain-name;\n');
+  // ISC dhclient's own defaults for the timings (initial-interval, backoff-cutoff, reboot) unless
+  // hostConf sets one; only what it asks for.
+  writeFileSync(conf, `request subnet-mask, broadcast-address, routers, domain-name-servers, domain-name;\n${hostConf}`);
   const proc = lab.startInHost('host-dhclient', ['dhclient', '-4', '-d', '-v', '-sf', script, '-lf', leaseFile, '-pf', join(lab.dir, 'dhclient.pid'), '-cf', conf, 'wifibox0']);
   return { proc, events, leaseFile };
 }
@@ -100,12 +101,12 @@ async function labFor(sequence: Sequence, network: Network, pkg: PackageRoot, di
 }
 
 /** A first boot of the guest, to give the host the lease a resume starts from. */
-async function firstBoot(sequence: Sequence, pkg: PackageRoot, distDir: string, onLab: (l: Lab | null) => void): Promise<HostLeaseFile> {
+async function firstBoot(sequence: Sequence, pkg: PackageRoot, distDir: string, hostConf: string, onLab: (l: Lab | null) => void): Promise<HostLeaseFile> {
   const lab = await labFor(sequence, 'known', pkg, distDir);
   onLab(lab);
   try {
     const notes: string[] = [];
-    const dhclient = startDhclient(lab, null);
+    const dhclient = startDhclient(lab, null, hostConf);
     await startGuest(lab, sequence, notes);
     const bound = await waitFor('the host\'s first lease', () => leaseEvents(dhclient.events).find((e) => e.event === 'bound'), 60_000, 50).catch((err: Error) => {
       throw new Error(`${sequence} first boot: ${err.message}${notes.length ? `; ${notes.join('; ')}` : ''}\n${lab.logTails(25)}`);
@@ -122,7 +123,7 @@ async function firstBoot(sequence: Sequence, pkg: PackageRoot, distDir: string, 
 /** Lines {"event":"ok","at"} of the HTTP watch probe: every answer through the NAT. */
 const okTimes = (p: LabProcess): number[] => probeLines(p).filter((l) => l.event === 'ok').map((l) => l.at);
 
-async function resumeOnce(sequence: Sequence, network: Network, index: number, first: HostLeaseFile, pkg: PackageRoot, distDir: string, onLab: (l: Lab | null) => void): Promise<ResumeRun> {
+async function resumeOnce(sequence: Sequence, network: Network, index: number, first: HostLeaseFile, pkg: PackageRoot, distDir: string, hostConf: string, onLab: (l: Lab | null) => void): Promise<ResumeRun> {
   const lab = await labFor(sequence, network, pkg, distDir);
   onLab(lab);
   const notes: string[] = [];
@@ -140,7 +141,7 @@ async function resumeOnce(sequence: Sequence, network: Network, index: number, f
     await Promise.all([probeStarted(http), probeStarted(names)]);
 
     const t0 = Date.now();
-    const dhclient = startDhclient(lab, first.leases);
+    const dhclient = startDhclient(lab, first.leases, hostConf);
     const cli = wpaCliProbe(lab, t0 + WINDOW_MS);
     const returned = await startGuest(lab, sequence, notes);
     const wpaCliAt = await cli;
@@ -207,6 +208,12 @@ export async function runResumeBench(argv: string[], command = 'npm run bench --
   const runsArg = argv.indexOf('--runs');
   const runs = runsArg >= 0 ? Number(argv[runsArg + 1]) : DEFAULT_RUNS;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a whole number of at least 1, got '${argv[runsArg + 1]}'`);
+  // --host-reboot N: the host's dhclient.conf says `reboot N;` (how long it asks for its old
+  // address before it starts over), measured in a section of its own.
+  const rebootArg = argv.indexOf('--host-reboot');
+  const hostReboot = rebootArg >= 0 ? Number(argv[rebootArg + 1]) : null;
+  if (hostReboot !== null && !(Number.isInteger(hostReboot) && hostReboot >= 0)) throw new Error(`--host-reboot: expected seconds (a whole number), got '${argv[rebootArg + 1]}'`);
+  const hostConf = hostReboot === null ? '' : `reboot ${hostReboot};\n`;
   const dist = privateDist('resume', ['wifibox-init.js', 'wifibox-passthru.js', 'wifibox-forward.js', 'wifibox-diag.js', 'wifibox-dhcpcd-hook', 'wifibox_dgram.node']);
   const tmp = mkdtempSync(join(tmpdir(), 'wbx-resume-'));
   let current: Lab | null = null;
@@ -216,15 +223,15 @@ export async function runResumeBench(argv: string[], command = 'npm run bench --
     const all: ResumeRun[] = [];
     for (const sequence of ['ours', 'old'] as Sequence[]) {
       log(`${sequence}: a first boot, for the host's lease`);
-      const first = await firstBoot(sequence, pkg, dist.dir, (l) => (current = l));
+      const first = await firstBoot(sequence, pkg, dist.dir, hostConf, (l) => (current = l));
       for (const network of ['known', 'new'] as Network[]) {
         for (let i = 0; i < runs && !interrupt.interrupted; i++) {
-          all.push(await resumeOnce(sequence, network, i, first, pkg, dist.dir, (l) => (current = l)));
+          all.push(await resumeOnce(sequence, network, i, first, pkg, dist.dir, hostConf, (l) => (current = l)));
         }
       }
     }
-    const results: ResumeResults = { command, machine: machineFacts(), runs, windowMs: WINDOW_MS, all, durationSec: (Date.now() - t0) / 1000 };
-    publishSection(renderResumeSection(results), RESUME_MARKS, null, argv, log);
+    const results: ResumeResults = { command: [command, ...argv].join(' '), machine: machineFacts(), runs, windowMs: WINDOW_MS, hostConf, all, durationSec: (Date.now() - t0) / 1000 };
+    publishSection(renderResumeSection(results), hostConf ? RESUME_HOST_CONF_MARKS : RESUME_MARKS, null, argv, log);
     // Last, for scripts: the medians of the known network, the old glue's under `old`, the new network's under `newNetwork`.
     if (argv.includes('--json')) {
       const known = { ...summarize(results, 'ours', 'known'), old: summarize(results, 'old', 'known') };

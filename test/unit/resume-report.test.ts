@@ -8,7 +8,7 @@ const run = (over: Partial<ResumeRun>): ResumeRun => ({
 });
 
 const results = (all: ResumeRun[]): ResumeResults => ({
-  command: 'npm run bench -- resume', runs: 3, windowMs: 14_000, all, durationSec: 1,
+  command: 'npm run bench -- resume', runs: 3, windowMs: 14_000, hostConf: '', all, durationSec: 1,
   machine: { date: '2026-12-03', nproc: 2, cpu: 'test', kernel: 'test', node: 'v20', git: 'abc' } as ResumeResults['machine'],
 });
 
@@ -38,5 +38,11 @@ describe('the resume bench summary', () => {
     const text = renderResumeSection(r);
     expect(text).toMatch(/`wpa_cli -p <host socket dir> status` answered through the passthrough \| not reached \|/);
     expect(text.startsWith('<!-- resume-bench:start -->')).toBe(true);
+  });
+
+  it('a run with a line in the host\'s dhclient.conf goes to a section of its own that names the line', () => {
+    const text = renderResumeSection({ ...results([run({})]), hostConf: 'reboot 0;\n' });
+    expect(text.startsWith('<!-- resume-host-conf-bench:start -->\n## A resume with `reboot 0;` in the host\'s dhclient.conf')).toBe(true);
+    expect(text.endsWith('<!-- resume-host-conf-bench:end -->')).toBe(true);
   });
 });
