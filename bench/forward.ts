@@ -4,7 +4,7 @@
 // connect latency through TCP4-LISTEN,fork, and the memory of each with 32 peers. Prints the
 // report and, for a full run (or with --write), writes its section of docs/BENCHMARKS.md.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
@@ -16,7 +16,7 @@ import type { BurstResult, ConnectResult, FloodResult, LoadOp, PeersResult, Tall
 import { FORWARD_MARKS, renderForwardSection, type Bridge, type ForwardResults, type Round } from './forward-report';
 import { benchLog, inLab, onInterrupt, privateDist } from './harness';
 import { firstLine, machineFacts } from './machine';
-import { addMemory, comm, NO_MEMORY, smapsRollup, treeMemory, type Memory } from './memory';
+import { addMemory, comm, cpuSeconds, NO_MEMORY, smapsRollup, treeMemory, type Memory } from './memory';
 import { publishSection } from './sections';
 
 const log = benchLog('bench forward');
@@ -262,12 +262,12 @@ export async function runForwardBench(argv: string[], command?: string): Promise
         for (const m of k % 2 ? [...measured].reverse() : measured) {
           await stats();
           const relay = m.bridge === 'ours' ? relays.ours.pid : relays.socat[2]!.pid;
-          const cpuBefore = cpuSeconds(relay);
+          const cpuBefore = cpuSeconds(relay, { reapedChildren: true });
           await once<{ ms: number }>({ op: 'tcp-upload', host: wlan0, port: ports(m.bridge).tcp, bytes: size.uploadBytes });
           m.tcp.push((await stats())[`tcp:${BASES[m.bridge] + 1002}`] ?? null);
           // socat's connection was a child of its own: its CPU counts once the listener has reaped it.
           await waitFor('the TCP line\'s connection process reaped', () => childrenOf(relay).length === 0 || null, 10_000, 20);
-          m.tcpCpu.push(cpuSeconds(relay) - cpuBefore);
+          m.tcpCpu.push(cpuSeconds(relay, { reapedChildren: true }) - cpuBefore);
         }
       }
       log(`round ${i + 1}/${size.rounds}: connects to both, alternating`);
@@ -289,16 +289,6 @@ export async function runForwardBench(argv: string[], command?: string): Promise
     };
     publishSection(renderForwardSection(results), FORWARD_MARKS, quick ? 'quick run' : null, argv, log);
   });
-}
-
-/** Clock ticks a second, as /proc/PID/stat counts them (USER_HZ: 100 on Linux). */
-const TICKS = 100;
-
-/** CPU seconds a process has used, user and system, with those of its children it has reaped. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  return (f[11]! + f[12]! + f[13]! + f[14]!) / TICKS;
 }
 
 /** The associations or connections open now: from our status, or socat's children of that line. */

@@ -12,6 +12,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { costAtRest, privateKb } from '../lab/cost';
+import { GUEST_BUDGET } from '../lab/budget';
 import { Lab } from '../lab/lab';
 import { ControlLoad } from '../lab/load';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
@@ -22,7 +23,6 @@ import { machineFacts } from './machine';
 import { publishSection } from './sections';
 
 const log = benchLog('bench guest');
-const BUDGET = { memoryMB: 48, cpus: '0' };
 const REST_MS = 60_000;
 /** After the load, this long before its memory is read: its connections closed, each runtime settled (agents/common/settle.ts). */
 const SETTLE_AFTER_LOAD_MS = 15_000;
@@ -71,7 +71,7 @@ const HOST_SERVICE = `require('node:net').createServer(() => {}).listen(${TCP_PO
 const BARE_NODE = `require('node:net').createServer().listen(0); require('node:dgram').createSocket('udp4').bind(0);`;
 
 async function guestCost(layout: Layout, distDir: string, onLab: (l: Lab | null) => void): Promise<GuestLayoutFigures> {
-  const lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget: BUDGET, distDir });
+  const lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget: GUEST_BUDGET, distDir });
   onLab(lab);
   try {
     await lab.startWirelessNetwork(undefined, undefined, WIRELESS_LEASE_S);
@@ -163,7 +163,7 @@ export async function runGuestBench(argv: string[], command = 'npm run bench -- 
       log(layout);
       layouts.push(await guestCost(layout, dist.dir, (l) => (current = l)));
     }
-    const results: GuestResults = { command, machine: machineFacts(), budget: BUDGET, restMs: REST_MS, settleAfterLoadMs: SETTLE_AFTER_LOAD_MS, clients: CLIENTS, requests: REQUESTS, peers: PEERS, layouts, durationSec: (Date.now() - t0) / 1000 };
+    const results: GuestResults = { command, machine: machineFacts(), budget: GUEST_BUDGET, restMs: REST_MS, settleAfterLoadMs: SETTLE_AFTER_LOAD_MS, clients: CLIENTS, requests: REQUESTS, peers: PEERS, layouts, durationSec: (Date.now() - t0) / 1000 };
     if (layouts.length < 2) process.stdout.write(`${JSON.stringify(layouts, null, 2)}\n`);
     else publishSection(renderGuestSection(results), GUEST_MARKS, null, argv, log);
   });

@@ -86,11 +86,18 @@ export interface HostLease {
   ip?: string;
   dns?: string;
   lease?: string;
+  /** The lab's dhclient script: the lease's routers. */
+  router?: string;
+}
+
+/** Every event of the host's DHCP client so far (bound, renew, deconfig, ...); a line being written is skipped. */
+export function hostEvents(file: string): HostLease[] {
+  return existsSync(file) ? jsonLines<HostLease>(readFileSync(file, 'utf8')) : [];
 }
 
 /** The host's lease events (bound, renew) so far. */
 export function hostLeases(file: string): HostLease[] {
-  return existsSync(file) ? jsonLines<HostLease>(readFileSync(file, 'utf8')).filter((e) => e.event === 'bound' || e.event === 'renew') : [];
+  return hostEvents(file).filter((e) => e.event === 'bound' || e.event === 'renew');
 }
 
 /** A watch of the guest's network namespace: when each of `patterns` first matches its /proc/<anchor>/net file. */

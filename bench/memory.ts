@@ -1,4 +1,4 @@
-// Process memory and process trees, read from /proc (the lab has no PID namespace, so the
+// Process memory, CPU time and process trees, read from /proc (the lab has no PID namespace, so the
 // guest's processes are visible here under their own PIDs).
 import { readFileSync } from 'node:fs';
 import { processName } from '../agents/common/process';
@@ -60,6 +60,23 @@ export function treeMemory(pid: number, deep = false): { total: Memory; children
     }
   }
   return { total, children };
+}
+
+/** Clock ticks a second, as /proc/PID/stat counts them (USER_HZ: 100 on Linux). */
+const TICKS = 100;
+
+/**
+ * User + system CPU seconds a process has used so far; with `reapedChildren`, those of the
+ * children it has waited for too (socat's forked connections). 0 once it is gone.
+ */
+export function cpuSeconds(pid: number, o: { reapedChildren?: boolean } = {}): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return (f[11]! + f[12]! + (o.reapedChildren ? f[13]! + f[14]! : 0)) / TICKS;
+  } catch {
+    return 0;
+  }
 }
 
 /** What the kernel calls a process, '' when it is gone. */

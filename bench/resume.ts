@@ -9,9 +9,10 @@
 // left, and wifibox0 (fixed MAC, as a host's bridge keeps its own) has the address and route of
 // its lease, as the host keeps them while the guest is away. t0 is the first service's exec; the
 // host's dhclient starts then too (devd's `dhclient wifibox0` as the guest's tap comes up).
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GUEST_BUDGET } from '../lab/budget';
 import { Lab } from '../lab/lab';
 import { packageRoot, type PackageRoot } from '../lab/package-root';
 import { labScript } from '../lab/paths';
@@ -20,14 +21,12 @@ import { initStatus } from '../lab/status';
 import { WIRELESS_NAME } from '../lab/wireless';
 import { benchLog, inLab, onInterrupt, privateDist } from './harness';
 import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
-import { probeLine, probeLines, probeStarted, startHttpWatch, startLookupProbe, watchGuest, WLAN0_ROUTE, type HostLease } from './init-probe';
+import { hostEvents, probeLine, probeLines, probeStarted, startHttpWatch, startLookupProbe, watchGuest, WLAN0_ROUTE, type HostLease } from './init-probe';
 import { machineFacts } from './machine';
 import { renderResumeSection, RESUME_HOST_CONF_MARKS, RESUME_MARKS, summarize, type Network, type ResumeResults, type ResumeRun, type Sequence } from './resume-report';
 import { publishSection } from './sections';
 
 const log = benchLog('resume');
-/** The guest's one vCPU and its memory (as the start bench). */
-const ONE_CPU = { memoryMB: 48, cpus: '0' };
 /** The host's wifibox0: a bridge keeps its MAC across the guest's restarts, and udhcpd hashes it to the address. */
 const HOST_MAC = '02:77:00:00:00:10';
 /** How long each run watches from t0: dhclient asks again about 3 s after its start, and gives INIT-REBOOT up at 10 s. */
@@ -40,7 +39,7 @@ interface HostLeaseFile {
   /** dhclient's lease file, as it wrote it. */
   leases: string;
   /** The lease as the host's resolv.conf and wifibox0 have it. */
-  bound: HostLease & { router?: string };
+  bound: HostLease;
 }
 
 /** ISC dhclient in the host namespace on wifibox0, with the lab's script and its files in the lab's folder. */
@@ -57,9 +56,6 @@ function startDhclient(lab: Lab, leases: string | null, hostConf: string): { pro
   const proc = lab.startInHost('host-dhclient', ['dhclient', '-4', '-d', '-v', '-sf', script, '-lf', leaseFile, '-pf', join(lab.dir, 'dhclient.pid'), '-cf', conf, 'wifibox0']);
   return { proc, events, leaseFile };
 }
-
-const leaseEvents = (events: string): (HostLease & { router?: string })[] =>
-  existsSync(events) ? readFileSync(events, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) : [];
 
 /**
  * The guest's services, started as OpenRC starts them, one after the other; resolves when the last
@@ -87,7 +83,7 @@ async function startGuest(lab: Lab, sequence: Sequence, notes: string[]): Promis
 }
 
 async function labFor(sequence: Sequence, network: Network, pkg: PackageRoot, distDir: string): Promise<Lab> {
-  const lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget: ONE_CPU, distDir });
+  const lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget: GUEST_BUDGET, distDir });
   await lab.host(['ip', 'link', 'set', 'wifibox0', 'address', HOST_MAC]);
   await lab.startWirelessRouter(network === 'known');
   if (sequence === 'ours') {
@@ -108,7 +104,7 @@ async function firstBoot(sequence: Sequence, pkg: PackageRoot, distDir: string, 
     const notes: string[] = [];
     const dhclient = startDhclient(lab, null, hostConf);
     await startGuest(lab, sequence, notes);
-    const bound = await waitFor('the host\'s first lease', () => leaseEvents(dhclient.events).find((e) => e.event === 'bound'), 60_000, 50).catch((err: Error) => {
+    const bound = await waitFor('the host\'s first lease', () => hostEvents(dhclient.events).find((e) => e.event === 'bound'), 60_000, 50).catch((err: Error) => {
       throw new Error(`${sequence} first boot: ${err.message}${notes.length ? `; ${notes.join('; ')}` : ''}\n${lab.logTails(25)}`);
     });
     await lab.stop(dhclient.proc);
@@ -165,10 +161,10 @@ async function resumeOnce(sequence: Sequence, network: Network, index: number, f
       wlanLeaseMs: ms(wlan),
       addressBefore: address,
       addressAfter: /inet ([\d.]+)\//.exec(after)?.[1] ?? null,
-      addressKept: after.includes(`inet ${address}/`) && !leaseEvents(events).some((e) => e.event === 'deconfig'),
+      addressKept: after.includes(`inet ${address}/`) && !hostEvents(events).some((e) => e.event === 'deconfig'),
       longestGapMs: gaps.length ? Math.max(...gaps) : null,
       naks,
-      hostEvents: leaseEvents(events).slice(1).map((e) => `${e.event} ${e.ip ?? ''} at ${((e.at - t0) / 1000).toFixed(2)} s`),
+      hostEvents: hostEvents(events).slice(1).map((e) => `${e.event} ${e.ip ?? ''} at ${((e.at - t0) / 1000).toFixed(2)} s`),
       services: Object.fromEntries(Object.entries(returned).map(([k, at]) => [k, at - t0])),
       notes,
     };

@@ -8,8 +8,9 @@
 // spawn of wifibox-init): the host's traffic through the NAT (an HTTP probe from the host), and
 // the CPU time (user + system, /proc/PID/stat) the runtimes used from their exec until every part
 // was ready (the network's steps and lease, port 1200 listening, every forwarding line listening).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { GUEST_BUDGET } from '../lab/budget';
 import { Lab } from '../lab/lab';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { forwardStatus, initStatus } from '../lab/status';
@@ -17,31 +18,17 @@ import { benchLog, onInterrupt, privateDist } from './harness';
 import { probeLine, probeStarted, startHttpProbe } from './init-probe';
 import { associate, hostClientLeadMs } from './init-runs';
 import { machineFacts } from './machine';
+import { cpuSeconds } from './memory';
 import { publishSection } from './sections';
 import { renderStartSection, START_MARKS, type StartLayout, type StartRun } from './start-report';
 
 const log = benchLog('bench start');
-const ONE_CPU = { memoryMB: 48, cpus: '0' };
 const RUN_TIMEOUT_MS = 60_000;
 const FORWARDING = 'UDP4-RECV:11223,broadcast,reuseaddr UDP4:10.0.0.2:11223\nUDP-LISTEN:11224,broadcast,fork,reuseaddr UDP:10.0.0.2:11224\n';
-/** Clock ticks a second, as /proc/PID/stat counts them (USER_HZ: 100 on Linux). */
-const TICKS = 100;
-
 let aborted = false;
 
-/** User + system CPU seconds a process has used so far (0 once it is gone). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS;
-  } catch {
-    return 0;
-  }
-}
-
 async function runOnce(layout: StartLayout, index: number, distDir: string): Promise<StartRun> {
-  const lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget: ONE_CPU, distDir });
+  const lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget: GUEST_BUDGET, distDir });
   const notes: string[] = [];
   try {
     await lab.startWirelessNetwork();

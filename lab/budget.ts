@@ -11,6 +11,9 @@ export interface BudgetOptions {
   cpus: string;
 }
 
+/** The guest's budget: 48 MB for all its processes (a 128 MB VM less the kernel and the rest), one CPU. */
+export const GUEST_BUDGET: BudgetOptions = { memoryMB: 48, cpus: '0' };
+
 export interface BudgetUse {
   limitBytes: number;
   /** The most the guest's processes held at once (memory.max_usage_in_bytes). */

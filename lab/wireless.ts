@@ -34,9 +34,15 @@ export class WirelessNetwork {
   async start(dns = WIRELESS_DNS, domain = WIRELESS_DOMAIN, leaseSeconds = 120): Promise<{ dhcp: LabProcess; web: LabProcess; dns: LabProcess }> {
     const dnsServer = await this.startDns(dns, { [WIRELESS_NAME]: this.lab.addr.air });
     const dhcp = this.startDhcp(dns, domain, leaseSeconds);
+    const web = await this.startWeb();
+    return { dhcp, web, dns: dnsServer };
+  }
+
+  /** The wireless network's web server, answering with the address it sees, once it listens. */
+  private async startWeb(): Promise<LabProcess> {
     const web = this.lab.startInAir('air-web', [process.execPath, labScript('web-server.cjs'), this.lab.addr.air, '8080']);
     await waitFor('the wireless web server', async () => (await this.lab.air(['ss', '-Htln', 'sport = :8080'])).stdout.includes(':8080'), 5000);
-    return { dhcp, web, dns: dnsServer };
+    return web;
   }
 
   /**
@@ -87,8 +93,7 @@ export class WirelessNetwork {
       `--dhcp-option=option:router,${addr.air}`, `--dhcp-option=option:dns-server,${WIRELESS_DNS}`,
       `--dhcp-option=option:domain-name,${WIRELESS_DOMAIN}`, `--host-record=${WIRELESS_NAME},${addr.air}`]);
     await waitFor('the wireless router (dnsmasq)', async () => (await this.lab.air(['ss', '-Hlun', 'sport = :67'])).stdout.includes(':67'), 5000);
-    const web = this.lab.startInAir('air-web', [process.execPath, labScript('web-server.cjs'), addr.air, '8080']);
-    await waitFor('the wireless web server', async () => (await this.lab.air(['ss', '-Htln', 'sport = :8080'])).stdout.includes(':8080'), 5000);
+    const web = await this.startWeb();
     return { router, web };
   }
 
