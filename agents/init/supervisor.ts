@@ -127,7 +127,8 @@ export class Supervisor {
   /** Restart on purpose (new config): not counted as a crash. */
   async restart(): Promise<void> {
     await this.stop();
-    if (!this.disposed) this.start(); // a teardown that came meanwhile wins
+    // A teardown that came meanwhile wins; so does a restart that came meanwhile and started it already.
+    if (!this.disposed && !this.handle) this.start();
   }
 
   /** Stops it for good: no restart, deliberate or not, brings it back. */
