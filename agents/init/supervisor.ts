@@ -127,8 +127,7 @@ export class Supervisor {
   /** Restart on purpose (new config): not counted as a crash. */
   async restart(): Promise<void> {
     await this.stop();
-    // A teardown that came meanwhile wins; so does a restart that came meanwhile and started it already.
-    if (!this.disposed && !this.handle) this.start();
+    if (!this.disposed) this.start(); // a teardown that came meanwhile wins
   }
 
   /** Stops it for good: no restart, deliberate or not, brings it back. */

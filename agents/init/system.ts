@@ -94,8 +94,6 @@ export interface InitSystem {
   after(ms: number, fn: () => void): Timer;
   /** Calls `onChange` whenever a network interface appears, goes or changes (rtnetlink). */
   watchLinks(onChange: () => void): LinkWatch;
-  /** Calls `onChange` whenever the kernel's neighbour (ARP) table changes (rtnetlink). */
-  watchNeighbours(onChange: () => void): LinkWatch;
   /** The DNS relay's sockets. */
   relayNet: RelayNet;
 }
@@ -269,6 +267,5 @@ export const realSystem: InitSystem = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   after,
   watchLinks: (onChange) => watchRoute(ROUTE_GROUPS.link, onChange),
-  watchNeighbours: (onChange) => watchRoute(ROUTE_GROUPS.neighbour, onChange),
   relayNet: realRelayNet,
 };

@@ -210,23 +210,6 @@ export class FakeInitSystem implements InitSystem {
     return this.timers.filter((t) => !t.cancelled).length;
   }
 
-  private neighbourWatchers = new Set<() => void>();
-
-  watchNeighbours(onChange: () => void): { close(): void } {
-    this.neighbourWatchers.add(onChange);
-    return { close: () => void this.neighbourWatchers.delete(onChange) };
-  }
-
-  /** The kernel's neighbour table becomes `arp` (/proc/net/arp's text), and every neighbour watch is told. */
-  setNeighbours(path: string, arp: string): void {
-    this.files.set(path, arp);
-    for (const w of [...this.neighbourWatchers]) w();
-  }
-
-  get neighbourWatches(): number {
-    return this.neighbourWatchers.size;
-  }
-
   get linkWatches(): number {
     return this.linkWatchers.size;
   }

@@ -15,7 +15,7 @@ const STATION = ['wpa_supplicant/appliance'];
 const STATION6 = [...STATION, 'optional/ipv6/wpa_supplicant/appliance'];
 
 const OPTS: InitOptions = {
-  confDir: '/media/etc', procSys: '/proc/sys', arpTable: '/proc/net/arp', sysClassNet: '/sys/class/net', sysBusPci: '/sys/bus/pci',
+  confDir: '/media/etc', procSys: '/proc/sys', sysClassNet: '/sys/class/net', sysBusPci: '/sys/bus/pci',
   runDir: '/run/wifibox-init', dhcpcdRunDir: '/run/dhcpcd', tmpDir: '/tmp', statusSocket: '/run/wifibox-init.sock', hookSocket: '/run/wifibox-init/hook.sock',
   hookPath: '/usr/lib/wifibox-agents/wifibox-dhcpcd-hook', resolvConf: '/etc/resolv.conf',
   lanInterface: 'eth0', wirelessInterface: 'wlan0', shortLeaseSeconds: 10, leaseWriteSeconds: 10,
@@ -333,25 +333,6 @@ describe('wifibox-init orchestrator', () => {
     expect(at(/run ip link set wlan0 up/, from)).toBeGreaterThan(0);
     expect(at(/^start dhcpcd/, from)).toBeGreaterThan(at(/run ip link set wlan0 up/, from));
     expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'running', restarts: 0 });
-  });
-
-  it('a host seen using an address of the range gets it as a static lease: udhcpd restarted once to read it, not again for the same host', async () => {
-    const o = orchestrator();
-    await o.up();
-    expect(sys.neighbourWatches).toBe(1);
-    const arp = (line: string) => `IP address       HW type     Flags       HW address            Mask     Device\n${line}\n`;
-    sys.setNeighbours(OPTS.arpTable, arp('10.0.0.109       0x1         0x2         52:54:00:ab:cd:ef     *        eth0'));
-    await settle();
-    expect(sys.started('udhcpd')).toHaveLength(2);
-    expect(sys.started('udhcpd')[0]!.signals).toEqual(['SIGTERM']);
-    expect(sys.files.get('/tmp/udhcpd.conf')).toMatch(/^static_lease\t52:54:00:ab:cd:ef\t10\.0\.0\.109$/m);
-    expect(status().daemons.find((d: { name: string }) => d.name === 'udhcpd')).toMatchObject({ state: 'running', restarts: 0 });
-    // The same host again, a neighbour on another interface, an address udhcpd does not hand out: nothing.
-    sys.setNeighbours(OPTS.arpTable, arp('10.0.0.109       0x1         0x2         52:54:00:ab:cd:ef     *        eth0\n192.168.77.1  0x1  0x2  02:00:00:00:00:01  *  wlan0\n10.0.0.1  0x1  0x2  02:00:00:00:00:02  *  eth0'));
-    await settle();
-    expect(sys.started('udhcpd')).toHaveLength(2);
-    await o.down();
-    expect(sys.neighbourWatches).toBe(0);
   });
 
   it('at rest nothing is timed: no timer is pending once the network is up, and wlan0 is watched by one link watch', async () => {

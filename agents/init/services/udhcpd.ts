@@ -3,8 +3,7 @@
 // network, so it is rendered into the guest's /tmp and udhcpd restarted when they change.
 import { join } from 'node:path';
 import { renderUdhcpd } from '../config/udhcpd';
-import type { LinkWatch, Timer } from '../system';
-import { leasesToPin, neighboursOn, staticLeaseLines, type HostLease } from './host-leases';
+import type { Timer } from '../system';
 import { dnsChanged, firstLease, SupervisedDaemon, type ServiceContext, type WirelessChange } from './service';
 
 /** With the relay, a restart for a new domain waits until udhcpd has run this long (see restartSettled). */
@@ -20,9 +19,6 @@ export interface UdhcpdInfo {
 export class UdhcpdService extends SupervisedDaemon {
   private rendered: UdhcpdInfo | null = null;
   private pendingRestart: Timer | null = null;
-  /** Hosts seen using an address udhcpd may not remember (see host-leases.ts), kept as static leases. */
-  private readonly pinned: HostLease[] = [];
-  private neighbours: LinkWatch | null = null;
 
   constructor(ctx: ServiceContext) {
     super('udhcpd', ctx);
@@ -59,7 +55,6 @@ export class UdhcpdService extends SupervisedDaemon {
     // busybox udhcpd writes its lease file every auto_time seconds (default 2 h) and on SIGTERM:
     // write it often, so hosts keep their addresses even when udhcpd is killed outright.
     if (!/^\s*auto_time\s/im.test(t.text)) text += `auto_time\t${o.leaseWriteSeconds}\n`;
-    text += staticLeaseLines(this.pinned);
     const path = join(o.tmpDir, 'udhcpd.conf');
     this.ctx.sys.writeAtomic(path, text);
     this.rendered = { config: path, leaseSeconds: known ? t.leaseSeconds : o.shortLeaseSeconds, dnsKnown: known, renderedAt: this.ctx.sys.now().toISOString() };
@@ -70,33 +65,6 @@ export class UdhcpdService extends SupervisedDaemon {
     // -a: busybox udhcpd waits up to 2 s for an ARP reply before offering an address; the host is
     // the only client on eth0, so 100 ms is plenty and its first lease comes sooner.
     return [this.ctx.opts.tools.udhcpd, '-f', '-a', '100', this.render()];
-  }
-
-  override async start(): Promise<void> {
-    await super.start();
-    // The station flavor's one host on eth0. An access point's clients are many and come and go:
-    // pinning each would restart udhcpd for every one.
-    if (this.ctx.plan.flavor === 'station') {
-      this.neighbours = this.ctx.sys.watchNeighbours(() => this.onNeighbours());
-      this.onNeighbours();
-    }
-  }
-
-  /**
-   * A host that uses an address of udhcpd's range (it answered or asked ARP on udhcpd's interface)
-   * gets it as a static lease: udhcpd is restarted to read it (SIGTERM: it writes its leases first),
-   * so its INIT-REBOOT request is ACKed rather than NAKed. Once per host and address.
-   */
-  private onNeighbours(): void {
-    const t = this.ctx.cfg.udhcpd!;
-    const arp = this.ctx.sys.read(this.ctx.opts.arpTable);
-    if (arp === null || !this.supervisor) return;
-    const fresh = leasesToPin(neighboursOn(arp, t.interface), t, this.pinned);
-    if (fresh.length === 0) return;
-    this.pinned.push(...fresh);
-    this.render();
-    this.ctx.log.info({ hosts: fresh }, 'udhcpd keeps the address each host already uses (a static lease)');
-    this.supervisor.restart().catch((err: unknown) => this.ctx.log.error({ err }, 'udhcpd: restart for a static lease failed'));
   }
 
   async onWireless(c: WirelessChange): Promise<void> {
@@ -137,8 +105,6 @@ export class UdhcpdService extends SupervisedDaemon {
   }
 
   override async stop(): Promise<void> {
-    this.neighbours?.close();
-    this.neighbours = null;
     this.pendingRestart?.cancel();
     this.pendingRestart = null;
     await super.stop();
