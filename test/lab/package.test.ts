@@ -20,7 +20,15 @@ let root: string;
 let etc: string;
 
 const rc = (svc: string, cmd: string) => lab.guest([`/etc/init.d/${svc}`, cmd], { timeoutMs: 60_000 });
-const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+// A guest process may end between the namespace's PID list and this read: it has no command line.
+const cmdline = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
+};
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'wbx-pkg-'));
