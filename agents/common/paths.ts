@@ -21,6 +21,8 @@ export const GUEST_PATHS = {
   hostapdConfDir: '/etc/hostapd',
   resolvConf: '/etc/resolv.conf',
   proc: '/proc',
+  /** The kernel's IPv4 neighbours (of the namespace that reads it). */
+  arpTable: '/proc/net/arp',
   procSys: '/proc/sys',
   sysClassNet: '/sys/class/net',
   sysBusPci: '/sys/bus/pci',

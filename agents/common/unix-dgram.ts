@@ -122,7 +122,7 @@ export function injectPollError(socket: DatagramSocket, errno: number): void {
 }
 
 /** The kernel's rtnetlink multicast groups (linux/rtnetlink.h) an agent may wait on. */
-export const ROUTE_GROUPS = { link: 0x1, ipv4Address: 0x10 } as const;
+export const ROUTE_GROUPS = { link: 0x1, neighbour: 0x4, ipv4Address: 0x10 } as const;
 
 export interface RouteWatch {
   close(): void;

@@ -1,40 +1,27 @@
 // DHCP: wlan0's lease (from wifibox-init) and what udhcpd hands out: the DNS in its rendered
 // config and the leases in its lease file.
+import { readLeaseFile } from '../common/udhcpd-leases';
 import type { InitView } from './agents';
 import type { DiagOptions } from './options';
 import type { DhcpInfo, UdhcpdLeaseInfo } from './report';
 import type { DiagSystem } from './system';
 import { errText } from './util';
 
-// busybox's lease file (networking/udhcp): an 8-byte big-endian time of writing, then one
-// record per lease: u32 seconds left at that time, the IPv4 address, a 6-byte MAC, a 20-byte
-// NUL-padded hostname and 2 bytes of padding; every number in network byte order.
-const HEADER_BYTES = 8;
-const RECORD_BYTES = 36;
-
 export function parseUdhcpdLeases(buf: Buffer, now: Date): { writtenAt: string | null; leases: UdhcpdLeaseInfo[] } {
-  if (buf.length < HEADER_BYTES) return { writtenAt: null, leases: [] };
-  const writtenSec = Number(buf.readBigInt64BE(0));
-  const leases: UdhcpdLeaseInfo[] = [];
-  for (let o = HEADER_BYTES; o + RECORD_BYTES <= buf.length; o += RECORD_BYTES) {
-    const left = buf.readUInt32BE(o);
-    const ip = [...buf.subarray(o + 4, o + 8)].join('.');
-    if (ip === '0.0.0.0') continue;
-    const mac = [...buf.subarray(o + 8, o + 14)].map((b) => b.toString(16).padStart(2, '0')).join(':');
-    const raw = buf.subarray(o + 14, o + 34);
-    const end = raw.indexOf(0);
-    // Hostnames come from clients: keep only printable characters.
-    const hostname = raw.subarray(0, end < 0 ? raw.length : end).toString('latin1').replace(/[^\x20-\x7e]/g, '?');
-    const expiresMs = (writtenSec + left) * 1000;
-    leases.push({
-      address: ip,
-      mac,
-      hostname: hostname || null,
+  const { writtenAt, records } = readLeaseFile(buf);
+  if (writtenAt === null) return { writtenAt: null, leases: [] };
+  const leases = records.map((r): UdhcpdLeaseInfo => {
+    const expiresMs = (writtenAt + r.secondsLeft) * 1000;
+    return {
+      address: r.ip,
+      mac: r.mac,
+      // Hostnames come from clients: keep only printable characters.
+      hostname: r.hostname.replace(/[^\x20-\x7e]/g, '?') || null,
       expiresAt: new Date(expiresMs).toISOString(),
       expired: expiresMs <= now.getTime(),
-    });
-  }
-  return { writtenAt: new Date(writtenSec * 1000).toISOString(), leases };
+    };
+  });
+  return { writtenAt: new Date(writtenAt * 1000).toISOString(), leases };
 }
 
 /** The DNS servers (`opt dns`) and lease file a udhcpd config names. */

@@ -15,6 +15,8 @@ export interface InitTools {
 export interface InitOptions {
   confDir: string;
   procSys: string;
+  /** The kernel's IPv4 neighbour table: where udhcpd's host is seen using its address. */
+  arpTable: string;
   sysClassNet: string;
   sysBusPci: string;
   runDir: string;

@@ -23,6 +23,7 @@ const SPEC = {
   'conf-dir': { type: 'string', default: GUEST_PATHS.confDir, arg: 'DIR', help: 'the appliance configuration folder' },
   'dry-run': { type: 'boolean', help: 'print the plan (and any config problems) and exit' },
   'proc-sys': { type: 'string', default: GUEST_PATHS.procSys, arg: 'DIR', help: 'where sysctl values are written' },
+  'arp-table': { type: 'string', default: GUEST_PATHS.arpTable, arg: 'PATH', help: 'the kernel\'s neighbour table, where the host is seen using its address' },
   'sys-class-net': { type: 'string', default: GUEST_PATHS.sysClassNet, arg: 'DIR', help: 'where network devices appear' },
   'sys-bus-pci': { type: 'string', default: GUEST_PATHS.sysBusPci, arg: 'DIR', help: 'where the wireless PCI device is released on stop' },
   'run-dir': { type: 'string', default: GUEST_PATHS.initRunDir, arg: 'DIR', help: 'private folder (the dhcpcd hook\'s socket)' },
@@ -53,6 +54,7 @@ function readOptions(argv: string[]) {
   const init: InitOptions = {
     confDir: o['conf-dir'],
     procSys: o['proc-sys'],
+    arpTable: o['arp-table'],
     sysClassNet: o['sys-class-net'],
     sysBusPci: o['sys-bus-pci'],
     runDir,

@@ -124,10 +124,19 @@ export class Supervisor {
     this.st = { ...this.st, state: 'waiting', lastExit: why, lastExitAt: this.sys.now().toISOString() };
   }
 
-  /** Restart on purpose (new config): not counted as a crash. */
-  async restart(): Promise<void> {
+  /**
+   * Restart on purpose (new config): not counted as a crash. `whileStopped` runs once it is gone
+   * and before it starts again (a file it reads only when it starts).
+   */
+  async restart(whileStopped?: () => void): Promise<void> {
     await this.stop();
-    if (!this.disposed) this.start(); // a teardown that came meanwhile wins
+    // A teardown that came meanwhile wins; so does a restart that came meanwhile and started it already.
+    if (this.disposed || this.handle) return;
+    try {
+      whileStopped?.();
+    } finally {
+      this.start();
+    }
   }
 
   /** Stops it for good: no restart, deliberate or not, brings it back. */

@@ -59,6 +59,8 @@ export interface InitSystem {
    */
   startDaemon(argv: readonly string[], output: string): DaemonHandle;
   read(path: string): string | null;
+  /** A file's bytes, null when there is none. */
+  readBytes(path: string): Buffer | null;
   /**
    * A file this agent wrote in its own folder, null when there is none; throws when something else
    * is there (a symlink, which is never followed; another user's file).
@@ -68,7 +70,7 @@ export interface InitSystem {
   exists(path: string): boolean;
   write(path: string, text: string): void;
   /** Write a temp file, fsync, rename: a reader never sees half a file. */
-  writeAtomic(path: string, text: string): void;
+  writeAtomic(path: string, data: string | Buffer): void;
   remove(path: string): void;
   /** Its own folder, mode 0700; a symlink there is removed, not followed (what was removed is returned). */
   makePrivateDir(path: string): string | null;
@@ -94,6 +96,8 @@ export interface InitSystem {
   after(ms: number, fn: () => void): Timer;
   /** Calls `onChange` whenever a network interface appears, goes or changes (rtnetlink). */
   watchLinks(onChange: () => void): LinkWatch;
+  /** Calls `onChange` whenever the kernel's neighbour (ARP) table changes (rtnetlink). */
+  watchNeighbours(onChange: () => void): LinkWatch;
   /** The DNS relay's sockets. */
   relayNet: RelayNet;
 }
@@ -204,8 +208,12 @@ export const realSystem: InitSystem = {
     };
   },
   read(path) {
+    const bytes = realSystem.readBytes(path);
+    return bytes === null ? null : bytes.toString('utf8');
+  },
+  readBytes(path) {
     try {
-      return readFileSync(path, 'utf8');
+      return readFileSync(path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
@@ -223,7 +231,7 @@ export const realSystem: InitSystem = {
   write(path, text) {
     writeFileSync(path, text);
   },
-  writeAtomic: (path, text) => writeFileAtomic(path, text),
+  writeAtomic: (path, data) => writeFileAtomic(path, data),
   remove(path) {
     rmSync(path, { force: true });
   },
@@ -267,5 +275,6 @@ export const realSystem: InitSystem = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   after,
   watchLinks: (onChange) => watchRoute(ROUTE_GROUPS.link, onChange),
+  watchNeighbours: (onChange) => watchRoute(ROUTE_GROUPS.neighbour, onChange),
   relayNet: realRelayNet,
 };

@@ -97,6 +97,14 @@ export class FakeInitSystem implements InitSystem {
     return this.files.get(path) ?? null;
   }
 
+  /** Files written as bytes (udhcpd's lease file), apart from the text files. */
+  readonly blobs = new Map<string, Buffer>();
+
+  readBytes(path: string): Buffer | null {
+    const text = this.files.get(path);
+    return this.blobs.get(path) ?? (text === undefined ? null : Buffer.from(text));
+  }
+
   readOwn(path: string): string | null {
     return this.read(path);
   }
@@ -121,17 +129,24 @@ export class FakeInitSystem implements InitSystem {
   /** Paths whose next atomic write fails as a full file system would (ENOSPC), once each. */
   readonly failWrites: string[] = [];
 
-  writeAtomic(path: string, text: string): void {
+  writeAtomic(path: string, data: string | Buffer): void {
     const i = this.failWrites.indexOf(path);
     if (i >= 0) {
       this.failWrites.splice(i, 1);
       throw Object.assign(new Error(`ENOSPC: no space left on device, open '${path}'`), { code: 'ENOSPC' });
     }
-    this.files.set(path, text);
+    if (typeof data === 'string') {
+      this.blobs.delete(path);
+      this.files.set(path, data);
+    } else {
+      this.files.delete(path);
+      this.blobs.set(path, data);
+    }
   }
 
   remove(path: string): void {
     this.files.delete(path);
+    this.blobs.delete(path);
   }
 
   /** Folders whose makePrivateDir fails, as one planted by another user would: path → the error's message. */
@@ -208,6 +223,23 @@ export class FakeInitSystem implements InitSystem {
   /** Timers still to fire: at rest, there must be none (nothing wakes the guest's vCPU). */
   get pendingTimers(): number {
     return this.timers.filter((t) => !t.cancelled).length;
+  }
+
+  private neighbourWatchers = new Set<() => void>();
+
+  watchNeighbours(onChange: () => void): { close(): void } {
+    this.neighbourWatchers.add(onChange);
+    return { close: () => void this.neighbourWatchers.delete(onChange) };
+  }
+
+  /** The kernel's neighbour table becomes `arp` (/proc/net/arp's text), and every neighbour watch is told. */
+  setNeighbours(path: string, arp: string): void {
+    this.files.set(path, arp);
+    for (const w of [...this.neighbourWatchers]) w();
+  }
+
+  get neighbourWatches(): number {
+    return this.neighbourWatchers.size;
   }
 
   get linkWatches(): number {

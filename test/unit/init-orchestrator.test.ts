@@ -3,6 +3,7 @@
 // (or, when not installed, reported once), and what a change of the wireless DNS sets off.
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { readLeaseFile, writeLeaseFile } from '../../agents/common/udhcpd-leases';
 import type { InitOptions } from '../../agents/init/options';
 import { Orchestrator } from '../../agents/init/orchestrator';
 import { DOMAIN_RESTART_SETTLE_MS } from '../../agents/init/services/udhcpd';
@@ -15,7 +16,7 @@ const STATION = ['wpa_supplicant/appliance'];
 const STATION6 = [...STATION, 'optional/ipv6/wpa_supplicant/appliance'];
 
 const OPTS: InitOptions = {
-  confDir: '/media/etc', procSys: '/proc/sys', sysClassNet: '/sys/class/net', sysBusPci: '/sys/bus/pci',
+  confDir: '/media/etc', procSys: '/proc/sys', arpTable: '/proc/net/arp', sysClassNet: '/sys/class/net', sysBusPci: '/sys/bus/pci',
   runDir: '/run/wifibox-init', dhcpcdRunDir: '/run/dhcpcd', tmpDir: '/tmp', statusSocket: '/run/wifibox-init.sock', hookSocket: '/run/wifibox-init/hook.sock',
   hookPath: '/usr/lib/wifibox-agents/wifibox-dhcpcd-hook', resolvConf: '/etc/resolv.conf',
   lanInterface: 'eth0', wirelessInterface: 'wlan0', shortLeaseSeconds: 10, leaseWriteSeconds: 10,
@@ -333,6 +334,47 @@ describe('wifibox-init orchestrator', () => {
     expect(at(/run ip link set wlan0 up/, from)).toBeGreaterThan(0);
     expect(at(/^start dhcpcd/, from)).toBeGreaterThan(at(/run ip link set wlan0 up/, from));
     expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'running', restarts: 0 });
+  });
+
+  it('a host seen using an address of the range that udhcpd does not remember: its lease written into the lease file while udhcpd is stopped, once', async () => {
+    const o = orchestrator();
+    await o.up();
+    expect(sys.neighbourWatches).toBe(1);
+    const file = '/var/lib/misc/udhcpd.leases';
+    const now = Math.floor(sys.now().getTime() / 1000);
+    // What udhcpd wrote before (another host, 100 s ago with 500 s left): kept, its time counted on.
+    const other = { ip: '10.0.0.7', mac: '02:11:22:33:44:55', secondsLeft: 500, hostname: 'phone' };
+    sys.blobs.set(file, writeLeaseFile(now - 100, [other]));
+    const arp = (line: string) => `IP address       HW type     Flags       HW address            Mask     Device\n${line}\n`;
+    let writtenWhileRunning = false;
+    const orig = sys.writeAtomic.bind(sys);
+    sys.writeAtomic = (path, data) => {
+      if (path === file && sys.started('udhcpd').some((d) => d.signals.length === 0)) writtenWhileRunning = true;
+      orig(path, data);
+    };
+    sys.setNeighbours(OPTS.arpTable, arp('10.0.0.109       0x1         0x2         52:54:00:AB:CD:EF     *        eth0'));
+    await settle();
+    expect(sys.started('udhcpd')).toHaveLength(2);
+    expect(sys.started('udhcpd')[0]!.signals).toEqual(['SIGTERM']);
+    expect(writtenWhileRunning).toBe(false);
+    expect(readLeaseFile(sys.readBytes(file)!)).toEqual({
+      writtenAt: now,
+      records: [{ ...other, secondsLeft: 400 }, { ip: '10.0.0.109', mac: '52:54:00:ab:cd:ef', secondsLeft: 864000, hostname: '' }],
+    });
+    expect(sys.read('/tmp/udhcpd.conf')).not.toMatch(/static_lease/);
+    expect(status().daemons.find((d: { name: string }) => d.name === 'udhcpd')).toMatchObject({ state: 'running', restarts: 0 });
+    // The same host again, a neighbour on another interface, an address udhcpd does not hand out,
+    // a host whose MAC the file already has: nothing.
+    sys.setNeighbours(OPTS.arpTable, arp([
+      '10.0.0.109       0x1         0x2         52:54:00:ab:cd:ef     *        eth0',
+      '192.168.77.1  0x1  0x2  02:00:00:00:00:01  *  wlan0',
+      '10.0.0.1  0x1  0x2  02:00:00:00:00:02  *  eth0',
+      '10.0.0.8  0x1  0x2  02:11:22:33:44:55  *  eth0',
+    ].join('\n')));
+    await settle();
+    expect(sys.started('udhcpd')).toHaveLength(2);
+    await o.down();
+    expect(sys.neighbourWatches).toBe(0);
   });
 
   it('at rest nothing is timed: no timer is pending once the network is up, and wlan0 is watched by one link watch', async () => {

@@ -3,7 +3,9 @@
 // network, so it is rendered into the guest's /tmp and udhcpd restarted when they change.
 import { join } from 'node:path';
 import { renderUdhcpd } from '../config/udhcpd';
-import type { Timer } from '../system';
+import type { LinkWatch, Timer } from '../system';
+import { readLeaseFile, writeLeaseFile } from '../../common/udhcpd-leases';
+import { leasesToRecord, neighboursOn, UDHCPD_DEFAULT_LEASE_FILE, UDHCPD_DEFAULT_LEASE_SECONDS, withLeases, type HostLease } from './host-leases';
 import { dnsChanged, firstLease, SupervisedDaemon, type ServiceContext, type WirelessChange } from './service';
 
 /** With the relay, a restart for a new domain waits until udhcpd has run this long (see restartSettled). */
@@ -19,6 +21,11 @@ export interface UdhcpdInfo {
 export class UdhcpdService extends SupervisedDaemon {
   private rendered: UdhcpdInfo | null = null;
   private pendingRestart: Timer | null = null;
+  /** Hosts seen using an address udhcpd did not remember, whose lease was written (see host-leases.ts). */
+  private readonly recorded: HostLease[] = [];
+  private neighbours: LinkWatch | null = null;
+  /** udhcpd's restarts, one after the other: a lease written while it runs would be lost. */
+  private restarts: Promise<void> = Promise.resolve();
 
   constructor(ctx: ServiceContext) {
     super('udhcpd', ctx);
@@ -67,6 +74,53 @@ export class UdhcpdService extends SupervisedDaemon {
     return [this.ctx.opts.tools.udhcpd, '-f', '-a', '100', this.render()];
   }
 
+  override async start(): Promise<void> {
+    await super.start();
+    // The station flavor's one host on eth0. An access point's clients are many and come and go:
+    // recording each would restart udhcpd for every one.
+    if (this.ctx.plan.flavor === 'station') {
+      this.neighbours = this.ctx.sys.watchNeighbours(() => this.onNeighbours());
+      this.onNeighbours();
+    }
+  }
+
+  /**
+   * A host that uses an address of udhcpd's range (it answered or asked ARP on udhcpd's interface)
+   * while udhcpd's lease file has no lease for it or that address: udhcpd is stopped (SIGTERM: it
+   * writes its leases first), the host's lease added to the file, and udhcpd started again to read
+   * it, so the host's INIT-REBOOT request is ACKed rather than NAKed. Once per host and address.
+   */
+  private onNeighbours(): void {
+    const t = this.ctx.cfg.udhcpd!;
+    const arp = this.ctx.sys.read(this.ctx.opts.arpTable);
+    if (arp === null || !this.supervisor) return;
+    const file = t.leaseFile ?? UDHCPD_DEFAULT_LEASE_FILE;
+    const readFile = () => readLeaseFile(this.ctx.sys.readBytes(file) ?? Buffer.alloc(0));
+    const seen = neighboursOn(arp, t.interface);
+    const fresh = leasesToRecord(seen, t, readFile().records, this.recorded);
+    if (fresh.length === 0) return;
+    this.recorded.push(...fresh);
+    // udhcpd writes its file only now and then: a lease it gave a moment ago may be in it only
+    // once it has stopped. Then nothing is added (at a first start: one restart, nothing lost).
+    const write = () => {
+      const now = Math.floor(this.ctx.sys.now().getTime() / 1000);
+      const before = readFile();
+      const add = leasesToRecord(fresh, t, before.records, []);
+      if (add.length === 0) return;
+      const seconds = this.rendered?.leaseSeconds ?? UDHCPD_DEFAULT_LEASE_SECONDS;
+      this.ctx.sys.writeAtomic(file, writeLeaseFile(now, withLeases(before, add, now, seconds)));
+      this.ctx.log.info({ hosts: add, leaseFile: file }, 'udhcpd keeps the address each host already uses (its lease written back)');
+    };
+    this.restart(write).catch((err: unknown) => this.ctx.log.error({ err }, 'udhcpd: could not write the host\'s lease'));
+  }
+
+  /** Restarts udhcpd after any restart under way; `whileStopped` runs between its stop and its start. */
+  private restart(whileStopped?: () => void): Promise<void> {
+    const next = this.restarts.then(() => this.supervisor?.restart(whileStopped));
+    this.restarts = next.catch(() => undefined);
+    return next;
+  }
+
   async onWireless(c: WirelessChange): Promise<void> {
     // With the relay, only the domain and search list are in udhcpd's hands (hosts take them at renewal).
     const changed = this.ctx.relayOn
@@ -81,7 +135,7 @@ export class UdhcpdService extends SupervisedDaemon {
       return;
     }
     // SIGTERM makes busybox udhcpd write its lease file first: hosts keep their addresses.
-    await this.supervisor?.restart();
+    await this.restart();
     this.ctx.log.info({ dns: d.dns, domain: d.domain }, 'udhcpd now hands out the wireless network\'s DNS');
   }
 
@@ -98,13 +152,15 @@ export class UdhcpdService extends SupervisedDaemon {
     const wait = Number.isNaN(since) ? 0 : since + DOMAIN_RESTART_SETTLE_MS - this.ctx.sys.now().getTime();
     const restart = () => {
       this.pendingRestart = null;
-      this.supervisor?.restart().catch((err: unknown) => this.ctx.log.error({ err }, 'udhcpd: restart for the new domain failed'));
+      this.restart().catch((err: unknown) => this.ctx.log.error({ err }, 'udhcpd: restart for the new domain failed'));
     };
     if (wait <= 0) restart();
     else this.pendingRestart = this.ctx.sys.after(wait, restart);
   }
 
   override async stop(): Promise<void> {
+    this.neighbours?.close();
+    this.neighbours = null;
     this.pendingRestart?.cancel();
     this.pendingRestart = null;
     await super.stop();
