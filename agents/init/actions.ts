@@ -48,25 +48,50 @@ async function ip(ctx: ActionContext, args: string[]): Promise<void> {
   if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
 }
 
-/** Adds an address (and its default route) and records its removal. */
-async function addAddress(ctx: ActionContext, iface: string, family: 4 | 6, cidr: string, gateway: string | null): Promise<void> {
+/** Adds an address and records its removal. */
+async function addAddress(ctx: ActionContext, iface: string, family: 4 | 6, cidr: string): Promise<void> {
   await ip(ctx, [`-${family}`, 'addr', 'replace', cidr, 'dev', iface, ...(family === 6 ? ['nodad'] : [])]);
   ctx.teardown.push(`remove ${cidr} from ${iface}`, () => ctx.sys.run([ctx.opts.tools.ip, `-${family}`, 'addr', 'del', cidr, 'dev', iface]).then(() => undefined));
+}
+
+async function addGateway(ctx: ActionContext, iface: string, family: 4 | 6, gateway: string | null): Promise<void> {
   if (gateway) await ip(ctx, [`-${family}`, 'route', 'replace', 'default', 'via', gateway, 'dev', iface]);
 }
 
+/**
+ * The kernel announces the interface's IPv4 addresses (a gratuitous ARP) as its link comes up
+ * (arp_notify). At a resume the host has been sending to the guest's address all along: its ARP
+ * request goes unanswered while the guest boots and is asked again only a second later, so
+ * without the announcement its traffic waits up to that second. A value the user's sysctl files
+ * set for the interface is theirs.
+ */
+function announceOnUp(ctx: ActionContext, iface: string): string[] {
+  const key = `net.ipv4.conf.${iface.replace(/\./g, '/')}.arp_notify`;
+  if (ctx.cfg.sysctl.some((e) => e.key === key)) return [];
+  return writeSysctl(ctx, [{ key, value: '1', file: '(wifibox-init)', line: 0, ignoreErrors: false }]);
+}
+
 async function configureIface(ctx: ActionContext, iface: IfaceConfig): Promise<string[]> {
+  const v4 = iface.inet?.method === 'static' ? iface.inet : null;
+  const warnings: string[] = [];
+  // The address before the link comes up: then the kernel announces it (see announceOnUp).
+  if (v4) {
+    warnings.push(...announceOnUp(ctx, iface.name));
+    await addAddress(ctx, iface.name, 4, `${v4.address}/${v4.prefixLength}`);
+  }
   await ip(ctx, ['link', 'set', iface.name, 'up']);
-  if (iface.inet?.method === 'static') {
-    await addAddress(ctx, iface.name, 4, `${iface.inet.address}/${iface.inet.prefixLength}`, iface.inet.gateway);
-  } else if (iface.inet?.method === 'dhcp') {
+  if (v4) await addGateway(ctx, iface.name, 4, v4.gateway);
+  if (iface.inet?.method === 'dhcp') {
     // dhcpcd keeps the lease's address when it stops: a stopped guest keeps none.
     ctx.teardown.push(`flush ${iface.name}'s DHCP address`, async () => {
       if (ctx.sys.exists(join(ctx.opts.sysClassNet, iface.name))) await ctx.sys.run([ctx.opts.tools.ip, '-4', 'addr', 'flush', 'dev', iface.name]);
     });
   }
-  if (iface.inet6) await addAddress(ctx, iface.name, 6, `${iface.inet6.address}/${iface.inet6.prefixLength}`, iface.inet6.gateway);
-  return [];
+  if (iface.inet6) {
+    await addAddress(ctx, iface.name, 6, `${iface.inet6.address}/${iface.inet6.prefixLength}`);
+    await addGateway(ctx, iface.name, 6, iface.inet6.gateway);
+  }
+  return warnings;
 }
 
 /** Said once the device is this late: a driver that does not load is worth a line in the log. */

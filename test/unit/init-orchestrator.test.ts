@@ -65,6 +65,21 @@ describe('wifibox-init orchestrator', () => {
     expect(at(/write \/proc\/sys\/net\/ipv4\/ip_forward 1/)).toBeGreaterThan(at(/run iptables-restore/));
   });
 
+  it('eth0 is announced as it comes up: arp_notify, then its address, then the link up (the kernel sends a gratuitous ARP); a user\'s own arp_notify is kept', async () => {
+    await orchestrator().up();
+    const notify = at(/^write \/proc\/sys\/net\/ipv4\/conf\/eth0\/arp_notify 1$/);
+    expect(notify).toBeGreaterThanOrEqual(0);
+    expect(at(/run ip -4 addr replace 10\.0\.0\.1\/24 dev eth0/)).toBeGreaterThan(notify);
+    expect(at(/run ip link set eth0 up/)).toBeGreaterThan(at(/run ip -4 addr replace 10\.0\.0\.1\/24 dev eth0/));
+    // wlan0 (DHCP) has no address of its own to announce.
+    expect(at(/conf\/wlan0\/arp_notify/)).toBe(-1);
+
+    sys = new FakeInitSystem();
+    sys.dirs.add('/sys/class/net/wlan0');
+    await orchestrator(STATION, { 'sysctl.conf': (t) => `${t}net.ipv4.conf.eth0.arp_notify = 0\n` }).up();
+    expect(sys.effects.filter((e) => e.includes('eth0/arp_notify'))).toEqual(['write /proc/sys/net/ipv4/conf/eth0/arp_notify 0']);
+  });
+
   it('a failed step blocks the steps after it, and only those', async () => {
     sys.onRun = (argv) => (argv[0] === 'iptables-restore' ? { code: 2, stdout: '', stderr: 'iptables-restore: line 3 failed\n' } : { code: 0, stdout: '', stderr: '' });
     await orchestrator().up();
