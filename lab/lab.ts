@@ -145,8 +145,13 @@ export class Lab {
     return this.wireless.startRouter(knowsCard, leaseSeconds);
   }
 
+  /** A dnsmasq of the wireless network knowing only `records` (name → address, or 'address,ttl'). */
   startWirelessDns(address: string, records: Record<string, string>): Promise<LabProcess> {
     return this.wireless.startDns(address, records);
+  }
+  /** A DNS server of the wireless network that answers what `upstream` answers, `delayMs` later (lab/wireless.ts). */
+  startFarWirelessDns(address: string, upstream: string, delayMs: number): Promise<LabProcess> {
+    return this.wireless.startFarDns(address, upstream, delayMs);
   }
 
   /**

@@ -60,6 +60,17 @@ export class WirelessNetwork {
     return p;
   }
 
+  /**
+   * A DNS server of the wireless network `delayMs` away (lab/dns-delay.cjs, on an address of its
+   * own): it passes each question on to `upstream` after that delay, and says what it passed on.
+   */
+  async startFarDns(address: string, upstream: string, delayMs: number): Promise<LabProcess> {
+    await must(['ip', '-n', this.lab.ns.air, 'addr', 'replace', `${address}/24`, 'dev', 'ap0']);
+    const p = this.lab.startInAir(`air-far-dns-${address}`, [process.execPath, labScript('dns-delay.cjs'), address, upstream, String(delayMs)]);
+    await waitFor(`the far DNS server at ${address}`, () => p.output().includes('"listening"'), 5000);
+    return p;
+  }
+
   startDhcp(dns: string, domain: string, leaseSeconds: number): LabProcess {
     const { dir, addr } = this.lab;
     const conf = join(dir, `air-udhcpd-${++this.dhcpSeq}.conf`);

@@ -113,6 +113,17 @@ export interface RelayStatus {
   counters: RelayCounters;
   upstream: UpstreamStats[];
   medianUpstreamMs: number | null;
+  cache: RelayCacheStatus;
+}
+
+/** The relay's answer cache (capacity 0: turned off); hits, misses and flushes since it started. */
+export interface RelayCacheStatus {
+  capacity: number;
+  names: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+  flushes: number;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // The agents' status endpoints (one JSON document, then EOF), projected into the report's shape.
 // Read defensively: the agent may be an older or newer build than this command.
-import type { ForwardLineStatus, ForwardStatus, InitStatus, PassthruStatus, RelayStatus, UpstreamStats } from '../common/status';
+import type { ForwardLineStatus, ForwardStatus, InitStatus, PassthruStatus, RelayCacheStatus, RelayStatus, UpstreamStats } from '../common/status';
 import type { DiagOptions } from './options';
 import type {
   AgentInfo, DaemonInfo, DnsRelayInfo, ForwardInfo, ForwardLineInfo, InitInfo, PassthruInfo, PassthruPortInfo, StepInfo, WirelessLeaseInfo,
@@ -64,7 +64,9 @@ function readRelay(v: unknown): DnsRelayInfo | null {
       timeouts: count(u.timeouts) ?? 0, lastTimeoutAt: isoTime(u.lastTimeoutAt) };
   });
   const source = r.source === 'wireless' || r.source === 'fallback' || r.source === 'none' ? r.source : null;
-  return { listening: strings(r.listening), servers: strings(r.servers), source, inFlight: count(r.inFlight), counters: counts(r.counters), upstream, medianUpstreamMs: num(r.medianUpstreamMs) };
+  const c = isObject(r.cache) ? (r.cache as Loose<RelayCacheStatus>) : null;
+  const cache = c ? { capacity: count(c.capacity) ?? 0, names: count(c.names) ?? 0, bytes: count(c.bytes) ?? 0, hits: count(c.hits) ?? 0, misses: count(c.misses) ?? 0, flushes: count(c.flushes) ?? 0 } : null;
+  return { listening: strings(r.listening), servers: strings(r.servers), source, inFlight: count(r.inFlight), counters: counts(r.counters), upstream, medianUpstreamMs: num(r.medianUpstreamMs), cache };
 }
 
 export async function readInit(sys: DiagSystem, opts: DiagOptions): Promise<InitView> {

@@ -112,6 +112,19 @@ export interface DnsRelayInfo {
   /** The current servers first, then those asked before. */
   upstream: DnsUpstreamInfo[];
   medianUpstreamMs: number | null;
+  /** The answer cache; null when this wifibox-init has none. */
+  cache: DnsCacheInfo | null;
+}
+
+export interface DnsCacheInfo {
+  /** Names it keeps at most (0: turned off). */
+  capacity: number;
+  names: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+  /** Emptied: another network, or SIGHUP. */
+  flushes: number;
 }
 
 export interface PassthruInfo extends AgentInfo {

@@ -104,6 +104,7 @@ const report = object<R.DiagReport>({
       dnsRelay: nullable(object<R.DnsRelayInfo>({
         listening: array(string), servers: array(string), source: nullable(oneOf('wireless', 'fallback', 'none')), inFlight: nullable(count),
         counters: record(count), medianUpstreamMs: nullable(number),
+        cache: nullable(object<R.DnsCacheInfo>({ capacity: count, names: count, bytes: count, hits: count, misses: count, flushes: count })),
         upstream: array(object<R.DnsUpstreamInfo>({
           server: string, sent: count, answered: count, lastAnswerAt: nullable(isoTime), timeouts: count, lastTimeoutAt: nullable(isoTime),
         })),

@@ -78,6 +78,12 @@ function relayLines(r: DnsRelayInfo, now: Date): string[] {
   const out = [`    dns relay: ${where}, ${asks}`];
   out.push(`      ${n('queries')} queries${n('tcpQueries') ? ` (${n('tcpQueries')} over TCP)` : ''}, ${n('answered')} answered${n('truncated') ? ` (${n('truncated')} truncated)` : ''}, ${n('servfail')} SERVFAIL, `
     + `${dropped} dropped${drops.length ? ` (${drops.map((k) => `${n(k)} ${DROPPED[k] ?? k}`).join(', ')})` : ''}${r.medianUpstreamMs !== null ? `, median ${r.medianUpstreamMs} ms` : ''}`);
+  const c = r.cache;
+  if (c) {
+    out.push(c.capacity === 0
+      ? '      cache: off (cache = 0 in wifibox-agents.conf)'
+      : `      cache: ${c.names} of ${c.capacity} names (${(c.bytes / 1024).toFixed(1)} KiB), ${c.hits} hits, ${c.misses} misses, emptied ${c.flushes} time${c.flushes === 1 ? '' : 's'}`);
+  }
   // Only the servers that have failed to answer: the healthy ones are in the counts above.
   for (const u of r.upstream.filter((x) => x.timeouts > 0)) {
     out.push(`      ${u.server}: ${u.sent} sent, ${u.answered} answered, ${u.timeouts} timed out (last ${ago(u.lastTimeoutAt, now)} ago), `

@@ -157,6 +157,11 @@ export class Orchestrator {
     });
   }
 
+  /** SIGHUP: the DNS relay forgets the answers it kept (the network part reads no files again). */
+  reload(): void {
+    this.services.find((s): s is DnsRelayService => s instanceof DnsRelayService)?.flushCache();
+  }
+
   status(): InitStatus {
     const now = this.sys.now();
     const udhcpd = this.services.find((s): s is UdhcpdService => s instanceof UdhcpdService);

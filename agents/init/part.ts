@@ -83,6 +83,8 @@ export interface InitPart {
   up(): Promise<void>;
   /** Stops the daemons and undoes the steps, newest first. */
   down(): Promise<void>;
+  /** SIGHUP: the DNS relay empties its cache. */
+  reload(): void;
 }
 
 /**
@@ -112,5 +114,6 @@ export function startInit(argv: string[]): InitPart | null {
       log.info('every step has run');
     },
     down: () => orch.down(),
+    reload: () => orch.reload(),
   };
 }

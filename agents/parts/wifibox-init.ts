@@ -26,9 +26,11 @@ async function main(argv: string[]): Promise<void> {
     await passthru.stop();
     await init.down();
   }, { failCode: 1 });
-  // The network part does not reload (restart the service to apply new files); the passthrough does.
+  // The network part does not read its files again (restart the service to apply new ones); its
+  // DNS relay forgets the answers it kept. The passthrough reads its config again.
   process.on('SIGHUP', () => {
-    init.log.info('SIGHUP: the passthrough reads uds_passthru.conf again; the network part does not reload (restart wifibox-init to apply new files)');
+    init.log.info('SIGHUP: the passthrough reads uds_passthru.conf again, the DNS relay empties its cache; the network part does not reload (restart wifibox-init to apply new files)');
+    init.reload();
     passthru.reload();
   });
   const up = init.up();

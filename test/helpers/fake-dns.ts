@@ -31,16 +31,41 @@ export function readQuestion(msg: Buffer): { name: string; end: number } {
   return { name: labels.join('.'), end: p + 5 };
 }
 
+export interface AnswerShape {
+  /** The A record's TTL (60 by default). */
+  ttl?: number;
+  /** NXDOMAIN with an SOA record in the authority section: its TTL and its minimum. */
+  soa?: { ttl: number; minimum: number };
+}
+
+/** An SOA record for the question's name (compressed): ns and mailbox names, five numbers. */
+function soaRecord(ttl: number, minimum: number): Buffer {
+  const rdata = Buffer.concat([Buffer.from([2, 110, 115, 0xc0, 12, 1, 104, 0xc0, 12]), Buffer.alloc(20)]);
+  rdata.writeUInt32BE(1, 9);
+  rdata.writeUInt32BE(minimum, rdata.length - 4);
+  const head = Buffer.from([0xc0, 12, 0, 6, 0, 1, 0, 0, 0, 0, 0, 0]);
+  head.writeUInt32BE(ttl, 6);
+  head.writeUInt16BE(rdata.length, 10);
+  return Buffer.concat([head, rdata]);
+}
+
 /** The answer: question copied, one A record if the name is in `records`, NXDOMAIN otherwise. */
-export function answer(q: Buffer, records: Record<string, string>, truncated = false): Buffer {
+export function answer(q: Buffer, records: Record<string, string>, truncated = false, shape: AnswerShape = {}): Buffer {
   const { name, end } = readQuestion(q);
   const ip = records[name.toLowerCase()];
   const header = Buffer.from(q.subarray(0, 12));
   header.writeUInt16BE(0x8180 | (truncated ? 0x0200 : 0) | (ip ? 0 : 3), 2);
   header.writeUInt16BE(ip ? 1 : 0, 6);
   header.writeUInt16BE(0, 10);
+  header.writeUInt16BE(!ip && shape.soa ? 1 : 0, 8);
   const parts = [header, q.subarray(12, end)];
-  if (ip) parts.push(Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, ...ip.split('.').map(Number)]));
+  if (ip) {
+    const rr = Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, ...ip.split('.').map(Number)]);
+    rr.writeUInt32BE(shape.ttl ?? 60, 6);
+    parts.push(rr);
+  } else if (shape.soa) {
+    parts.push(soaRecord(shape.soa.ttl, shape.soa.minimum));
+  }
   return Buffer.concat(parts);
 }
 
@@ -56,6 +81,8 @@ export type Mode = 'answer' | 'silent' | 'truncated';
 export class FakeDnsServer {
   readonly asked: Asked[] = [];
   mode: Mode = 'answer';
+  /** TTLs and negative answers of what it answers. */
+  shape: AnswerShape = {};
   /** Called with each UDP query before answering: a test can play an attacker here. */
   onUdpQuery: (msg: Buffer, from: { address: string; port: number }) => void = () => undefined;
   private udp!: UdpSocket;
@@ -71,7 +98,7 @@ export class FakeDnsServer {
     this.udp.on('message', (msg, r) => {
       this.asked.push({ id: msg.readUInt16BE(0), name: readQuestion(msg).name, port: r.port, tcp: false });
       this.onUdpQuery(msg, r);
-      if (this.mode !== 'silent') this.udp.send(answer(msg, this.records, this.mode === 'truncated'), r.port, r.address);
+      if (this.mode !== 'silent') this.udp.send(answer(msg, this.records, this.mode === 'truncated', this.shape), r.port, r.address);
     });
     await new Promise<void>((res) => this.udp.bind(port, this.address, res));
     this.tcp = createServer((s) => {
@@ -82,7 +109,7 @@ export class FakeDnsServer {
         const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
         this.asked.push({ id: msg.readUInt16BE(0), name: readQuestion(msg).name, port: s.remotePort ?? 0, tcp: true });
         if (this.mode === 'silent') return;
-        const a = answer(msg, this.records);
+        const a = answer(msg, this.records, false, this.shape);
         s.end(Buffer.concat([Buffer.from([a.length >> 8, a.length & 255]), a]));
       });
       s.on('error', () => undefined);

@@ -8,7 +8,7 @@ import { INIT_SETTINGS } from '../../agents/init/settings';
 import { REPO } from '../helpers/paths';
 
 const F = '/media/etc/wifibox-agents.conf';
-const DEFAULTS = { relay: true, relay_timeout: 1, relay_max_queries: 256, arp_probe: false, start_delay: false, rapid_commit: true };
+const DEFAULTS = { relay: true, relay_timeout: 1, relay_max_queries: 256, cache: 1000, arp_probe: false, start_delay: false, rapid_commit: true };
 const read = (text: string | null) => readAgentsConf(text, F, 'init', INIT_SETTINGS);
 
 describe('wifibox-agents.conf', () => {
@@ -18,9 +18,9 @@ describe('wifibox-agents.conf', () => {
   });
 
   it('takes yes/no, true/false, on/off, 1/0 and numbers in range, comments after values', () => {
-    const r = read('[init]\nrelay = No ; back to before\narp_probe=on\nstart_delay = 1\nrapid_commit = false # no\nrelay_timeout = 2.5\nrelay_max_queries = 64\n');
+    const r = read('[init]\nrelay = No ; back to before\narp_probe=on\nstart_delay = 1\nrapid_commit = false # no\nrelay_timeout = 2.5\nrelay_max_queries = 64\ncache = 0\n');
     expect(r.problems).toEqual([]);
-    expect(r.settings).toEqual({ relay: false, relay_timeout: 2.5, relay_max_queries: 64, arp_probe: true, start_delay: true, rapid_commit: false });
+    expect(r.settings).toEqual({ relay: false, relay_timeout: 2.5, relay_max_queries: 64, cache: 0, arp_probe: true, start_delay: true, rapid_commit: false });
   });
 
   it('a bad value: FILE:LINE error, that key keeps its default, the others apply', () => {
@@ -39,7 +39,7 @@ describe('wifibox-agents.conf', () => {
     expect(r.problems.map((p) => `${p.line} ${p.severity} ${p.message}`)).toEqual([
       "1 warning 'relay' is outside any section (ignored); expected it under [init]",
       '4 warning unknown section [forwardng] (ignored); expected [init]',
-      "3 warning unknown key 'relai' in [init] (ignored); expected one of relay, relay_timeout, relay_max_queries, arp_probe, start_delay, rapid_commit",
+      "3 warning unknown key 'relai' in [init] (ignored); expected one of relay, relay_timeout, relay_max_queries, cache, arp_probe, start_delay, rapid_commit",
     ]);
   });
 

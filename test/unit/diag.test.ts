@@ -61,6 +61,7 @@ const RELAY_STATUS = {
   counters: { queries: 12, tcpQueries: 0, answered: 12, truncated: 0, servfail: 0, droppedMalformed: 0, droppedOversized: 0, droppedOverload: 0, droppedOutsidePeer: 0 },
   upstream: [{ server: '192.168.77.53', sent: 12, answered: 12, timeouts: 0, lastAnswerAt: '2026-11-26T15:06:09.100Z', lastTimeoutAt: null }],
   medianUpstreamMs: 0.4,
+  cache: { capacity: 1000, names: 7, bytes: 812, hits: 5, misses: 7, flushes: 1 },
 };
 /** With the relay, udhcpd hands out the guest's own LAN address in place of %%DNS%%. */
 const RELAY_UDHCPD_CONF = UDHCPD_CONF.replace('opt\tdns\t192.168.77.53', 'opt\tdns\t10.0.0.1');
@@ -360,7 +361,7 @@ describe('wifibox-diag gathering', () => {
     const odd = { listening: '10.0.0.1', servers: [1, '9.9.9.9'], source: 'carrier-pigeon', inFlight: -1, medianUpstreamMs: 'fast',
       counters: { queries: 3, futureCounter: 2, bad: 'x', half: 1.5 }, upstream: [{ server: '9.9.9.9', sent: 'many', lastAnswerAt: 'yesterday' }, 7] };
     const o = await diagnoseGuest(fakeSystem(relayGuest(odd)).sys, OPTS);
-    expect(o.agents.init.dnsRelay).toEqual({ listening: [], servers: ['9.9.9.9'], source: null, inFlight: null, medianUpstreamMs: null, counters: { queries: 3, futureCounter: 2 },
+    expect(o.agents.init.dnsRelay).toEqual({ listening: [], servers: ['9.9.9.9'], source: null, inFlight: null, medianUpstreamMs: null, counters: { queries: 3, futureCounter: 2 }, cache: null,
       upstream: [{ server: '9.9.9.9', sent: 0, answered: 0, timeouts: 0, lastAnswerAt: null, lastTimeoutAt: null }] });
     expect(validateReport(JSON.parse(JSON.stringify(o)))).toEqual([]);
   });
@@ -371,9 +372,10 @@ describe('wifibox-diag gathering', () => {
     const at = relay.indexOf('    dns relay: on 10.0.0.1, asks 192.168.77.53 (wireless)');
     expect(at).toBeGreaterThan(relay.indexOf('  wifibox-init      0.1.0+test  pid 100  up 11s  flavor station'));
     expect(relay[at + 1]).toBe('      12 queries, 12 answered, 0 SERVFAIL, 0 dropped, median 0.4 ms');
+    expect(relay[at + 2]).toBe('      cache: 7 of 1000 names (0.8 KiB), 5 hits, 7 misses, emptied 1 time');
     expect(lines(await diagnoseGuest(fakeSystem(healthyGuest()).sys, OPTS))).toContain('    dns relay: off (the host is given the wireless DNS itself)');
     const troubled = {
-      ...RELAY_STATUS, listening: [], servers: ['192.168.77.53', '192.168.77.54'], medianUpstreamMs: null,
+      ...RELAY_STATUS, listening: [], servers: ['192.168.77.53', '192.168.77.54'], medianUpstreamMs: null, cache: { ...RELAY_STATUS.cache, capacity: 0 },
       counters: { ...RELAY_STATUS.counters, queries: 20, tcpQueries: 2, servfail: 3, droppedMalformed: 2, droppedOutsidePeer: 1 },
       upstream: [{ server: '192.168.77.53', sent: 9, answered: 4, timeouts: 5, lastAnswerAt: '2026-11-26T15:05:10.000Z', lastTimeoutAt: '2026-11-26T15:06:08.000Z' },
         { server: '192.168.77.54', sent: 5, answered: 5, timeouts: 0, lastAnswerAt: '2026-11-26T15:06:09.000Z', lastTimeoutAt: null },
@@ -382,8 +384,9 @@ describe('wifibox-diag gathering', () => {
     const t = lines(await diagnoseGuest(fakeSystem(relayGuest(troubled)).sys, OPTS));
     const tAt = t.indexOf('    dns relay: NOT listening, asks 192.168.77.53 192.168.77.54 (wireless)');
     expect(tAt).toBeGreaterThan(0);
-    expect(t.slice(tAt + 1, tAt + 4)).toEqual([
+    expect(t.slice(tAt + 1, tAt + 5)).toEqual([
       '      20 queries (2 over TCP), 12 answered, 3 SERVFAIL, 3 dropped (2 malformed, 1 from outside the LAN)',
+      '      cache: off (cache = 0 in wifibox-agents.conf)',
       '      192.168.77.53: 9 sent, 4 answered, 5 timed out (last 2s ago), last answer 1m00s ago',
       '      192.168.77.1: 2 sent, 0 answered, 2 timed out (last 10s ago), never answered; no longer asked',
     ]);

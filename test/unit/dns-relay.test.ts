@@ -27,7 +27,7 @@ beforeEach(async () => {
   up2 = new FakeDnsServer('127.0.0.3', { 'portal.wireless.lab': '192.168.77.2', 'only.second.lab': '10.9.9.9' });
   await up1.start(port);
   await up2.start(port);
-  relay = new DnsRelay(realRelayNet, { port: relayPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256 }, pino({ level: 'silent' }), () => new Date());
+  relay = new DnsRelay(realRelayNet, { port: relayPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256, cache: { names: 0, bytes: 0 } }, pino({ level: 'silent' }), () => new Date());
   await relay.listen([LAN]);
   relay.setServers(['127.0.0.2', '127.0.0.3'], 'wireless');
 });
@@ -145,7 +145,7 @@ describe('DNS relay', () => {
       const sockets: Socket[] = [];
       relay.close();
       const net: RelayNet = { ...realRelayNet, tcpServer: (a, p, on) => realRelayNet.tcpServer(a, p, (s) => on(sockets[sockets.push(s) - 1]!)) };
-      relay = new DnsRelay(net, { port: relayPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256 }, pino({ level: 'silent' }), () => new Date());
+      relay = new DnsRelay(net, { port: relayPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256, cache: { names: 0, bytes: 0 } }, pino({ level: 'silent' }), () => new Date());
       await relay.listen([LAN]);
       relay.setServers([], 'none'); // every answer a SERVFAIL at once
       // 40,000 SERVFAILs of 261 bytes: 10 MB, more than the kernel's buffers take between the two.
@@ -203,7 +203,7 @@ describe('DNS relay', () => {
 
   it('past the in-flight limit, queries are dropped and counted', async () => {
     relay.close();
-    relay = new DnsRelay(realRelayNet, { port: relayPort, upstreamPort: port, timeoutMs: 500, maxInFlight: 2 }, pino({ level: 'silent' }), () => new Date());
+    relay = new DnsRelay(realRelayNet, { port: relayPort, upstreamPort: port, timeoutMs: 500, maxInFlight: 2, cache: { names: 0, bytes: 0 } }, pino({ level: 'silent' }), () => new Date());
     await relay.listen([LAN]);
     relay.setServers(['127.0.0.2'], 'wireless');
     up1.mode = 'silent';
@@ -238,5 +238,80 @@ describe('DNS relay', () => {
     expect(canonicalAddress('fd00:0:0:1:0:0:0:1')).toBe('fd00:0:0:1::1');
     expect(canonicalAddress('192.168.77.53')).toBe('192.168.77.53');
     expect(canonicalAddress('nonsense')).toBeNull();
+  });
+});
+
+describe('DNS relay with its cache', () => {
+  let cached: DnsRelay;
+  let cachedPort: number;
+  const atCached = () => ({ address: RELAY, port: cachedPort });
+
+  beforeEach(async () => {
+    cachedPort = await freePort();
+    cached = new DnsRelay(realRelayNet, { port: cachedPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256, cache: { names: 100, bytes: 1 << 20 } }, pino({ level: 'silent' }), () => new Date());
+    await cached.listen([LAN]);
+    cached.setServers(['127.0.0.2', '127.0.0.3'], 'wireless');
+  });
+
+  afterEach(() => cached.close());
+
+  it('a repeated name is answered from the cache, over UDP and TCP, each host with its own ID; the server is asked once', async () => {
+    for (const id of [1, 2, 3]) {
+      const a = await askUdp(atCached(), query('portal.wireless.lab', id));
+      expect(a!.readUInt16BE(0)).toBe(id);
+      expect(addressIn(a!)).toBe('192.168.77.1');
+    }
+    expect(addressIn((await askTcp(atCached(), query('PORTAL.wireless.lab', 4)))!)).toBe('192.168.77.1');
+    expect(up1.asked).toHaveLength(1);
+    expect(cached.status().cache).toMatchObject({ capacity: 100, names: 1, hits: 3, misses: 1, flushes: 0 });
+  });
+
+  it('new servers empty it: the next answer comes from the new network', async () => {
+    await askUdp(atCached(), query('portal.wireless.lab', 1));
+    cached.setServers(['127.0.0.3'], 'wireless');
+    expect(addressIn((await askUdp(atCached(), query('portal.wireless.lab', 2)))!)).toBe('192.168.77.2');
+    expect(up2.asked).toHaveLength(1);
+    expect(cached.status().cache).toMatchObject({ names: 1, flushes: 1 });
+  });
+
+  it('a truncated UDP answer is asked again over TCP and kept whole, never truncated', async () => {
+    up1.mode = 'truncated';
+    const a = await askUdp(atCached(), query('portal.wireless.lab', 5));
+    expect(a!.readUInt16BE(2) & 0x0200).toBe(0); // the whole answer fits the host's 512 bytes
+    expect(addressIn(a!)).toBe('192.168.77.1');
+    expect(up1.asked.map((q) => q.tcp)).toEqual([false, true]);
+    const again = await askUdp(atCached(), query('portal.wireless.lab', 6));
+    expect(again!.readUInt16BE(2) & 0x0200).toBe(0);
+    expect(up1.asked).toHaveLength(2);
+  });
+
+  it('a forged answer (another address, port, ID or question) is never kept: what is kept is the server\'s', async () => {
+    const forger = createSocket('udp4');
+    await new Promise<void>((r) => forger.bind(port, '127.0.0.9', r));
+    const otherPort = createSocket('udp4');
+    await new Promise<void>((r) => otherPort.bind(0, '127.0.0.2', r));
+    up1.mode = 'silent';
+    up1.onUdpQuery = (msg, from) => {
+      const forged = (ip: string) => answer(msg, { 'portal.wireless.lab': ip }, false, { ttl: 3600 });
+      forger.send(forged('6.6.6.1'), from.port, from.address);
+      otherPort.send(forged('6.6.6.2'), from.port, from.address);
+      const wrongId = forged('6.6.6.3');
+      wrongId.writeUInt16BE(msg.readUInt16BE(0) ^ 1, 0);
+      up1.sendFrom(wrongId, from);
+      const otherQuestion = answer(Buffer.concat([msg.subarray(0, 12), query('portal.wireless.lab.evil', 0).subarray(12)]), { 'portal.wireless.lab.evil': '6.6.6.4' });
+      up1.sendFrom(otherQuestion, from);
+      setTimeout(() => up1.sendFrom(answer(msg, up1.records), from), 50);
+    };
+    expect(addressIn((await askUdp(atCached(), query('portal.wireless.lab', 3)))!)).toBe('192.168.77.1');
+    up1.onUdpQuery = () => undefined;
+    for (const name of ['portal.wireless.lab', 'portal.wireless.lab.evil']) {
+      const a = await askUdp(atCached(), query(name, 4));
+      // The forged answer to another question was not kept: that name is asked, of the next server.
+      expect(addressIn(a!)).toBe(name === 'portal.wireless.lab' ? '192.168.77.1' : 'rcode=3');
+    }
+    expect(up2.asked.map((q) => q.name)).toEqual(['portal.wireless.lab.evil']);
+    expect(cached.status().cache).toMatchObject({ names: 1, hits: 1 });
+    forger.close();
+    otherPort.close();
   });
 });

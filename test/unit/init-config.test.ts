@@ -704,7 +704,7 @@ describe('loadGuestConfig', () => {
       udhcpd: null,
       dhcpcdConf: null,
       radvd: null,
-      settings: { relay: true, relay_timeout: 1, relay_max_queries: 256, arp_probe: false, start_delay: false, rapid_commit: true },
+      settings: { relay: true, relay_timeout: 1, relay_max_queries: 256, cache: 1000, arp_probe: false, start_delay: false, rapid_commit: true },
       flavor: 'station',
       problems: [],
     });

@@ -5,6 +5,7 @@
 // counted, never a crash.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { AnswerCache, queryShape, type CacheLimits } from './cache';
 import { HEADER_BYTES, isTruncated, parseQuery, servfail, withId, type DnsQuery } from './message';
 import type { Closable, Peer, RelayNet, UdpEndpoint } from './net';
 import type { RelayStatus, ServerSource } from '../../common/status';
@@ -20,6 +21,8 @@ export interface RelaySettings {
   /** How long one upstream server gets before the next is asked. */
   timeoutMs: number;
   maxInFlight: number;
+  /** The answer cache's bounds (names 0: no cache). */
+  cache: CacheLimits;
 }
 
 /** A query is a few hundred bytes; even with EDNS options, more than this is not one. */
@@ -43,13 +46,16 @@ export class DnsRelay {
   private readonly listening: string[] = [];
   private inFlight = 0;
   private tcpClients = 0;
+  private readonly cache: AnswerCache;
 
   constructor(
     private readonly net: RelayNet,
     private readonly settings: RelaySettings,
     private readonly log: Logger,
     private readonly clock: () => Date,
-  ) {}
+  ) {
+    this.cache = new AnswerCache(settings.cache, () => net.now());
+  }
 
   /** Listens on each LAN address (UDP and TCP); one that fails is logged, the others still serve. */
   async listen(lan: LanAddress[]): Promise<void> {
@@ -68,9 +74,21 @@ export class DnsRelay {
 
   setServers(servers: string[], source: ServerSource): void {
     const canonical = servers.map(canonicalAddress).filter((a): a is string => a !== null);
-    if (canonical.join(' ') !== this.servers.join(' ')) this.log.info({ servers: canonical, source }, 'DNS relay asks new servers');
+    if (canonical.join(' ') !== this.servers.join(' ')) {
+      this.log.info({ servers: canonical, source }, 'DNS relay asks new servers');
+      // Another network's servers: what the old ones said is not this network's answer.
+      this.flushCache('the DNS servers changed');
+    }
     this.servers = canonical;
     this.source = canonical.length ? source : 'none';
+  }
+
+  /** Forgets every answer kept (another network; SIGHUP). */
+  flushCache(why: string): void {
+    const { names } = this.cache.size;
+    if (names === 0) return;
+    this.cache.flush();
+    this.log.info({ names, why }, 'DNS relay: cache emptied');
   }
 
   close(): void {
@@ -87,6 +105,7 @@ export class DnsRelay {
       counters: { ...this.stats.counters },
       upstream: this.stats.servers(this.servers),
       medianUpstreamMs: this.stats.medianUpstreamMs(),
+      cache: { capacity: this.settings.cache.names, ...this.cache.size, ...this.cache.counters },
     };
   }
 
@@ -165,8 +184,17 @@ export class DnsRelay {
     s.on('drain', take);
   }
 
-  /** Asks the current servers in turn; resolves with what goes back to the host (its own ID). */
+  /**
+   * From the cache, or asks the current servers in turn; resolves with what goes back to the host
+   * (its own ID). A truncated UDP answer is asked again over TCP for the cache: the host gets the
+   * whole answer when it takes one that large, else the truncated one (and asks again over TCP,
+   * then from the cache).
+   */
   private async relay(q: DnsQuery, msg: Buffer, tcp: boolean): Promise<Buffer> {
+    const shape = this.cache.enabled ? queryShape(msg) : null;
+    const udpLimit = tcp || !shape ? null : shape.udpLimit;
+    const kept = shape ? this.cache.get(msg, shape, udpLimit) : null;
+    if (kept) return kept;
     this.inFlight++;
     try {
       for (const server of [...this.servers]) {
@@ -182,8 +210,17 @@ export class DnsRelay {
         }
         this.stats.answered(server, this.net.now() - started, this.clock());
         this.stats.counters.answered++;
-        if (isTruncated(answer)) this.stats.counters.truncated++;
-        return withId(answer, q.id);
+        if (!isTruncated(answer)) {
+          if (shape) this.cache.put(shape, answer);
+          return withId(answer, q.id);
+        }
+        this.stats.counters.truncated++;
+        if (!shape) return withId(answer, q.id);
+        const tcpId = this.net.randomId();
+        const whole = await askTcp(this.net, to, withId(msg, tcpId), tcpId, q.question, this.settings.timeoutMs);
+        if (whole === null || isTruncated(whole)) return withId(answer, q.id);
+        this.cache.put(shape, whole);
+        return withId(udpLimit === null || whole.length <= udpLimit ? whole : answer, q.id);
       }
       this.stats.counters.servfail++;
       return servfail(q);
