@@ -127,18 +127,28 @@ describe('the DNS relay\'s cache', () => {
     }));
   });
 
-  it('least recently used goes first, by names and by bytes', () => {
+  it('least recently used goes first (by generations: what was asked for since the last turn stays), by names and by bytes', () => {
     const { cache } = cacheAt(2);
     keep(cache, 'a.lab', 60);
     keep(cache, 'b.lab', 60);
-    expect(ask(cache, 'a.lab')).not.toBeNull(); // a is now the more recent
-    keep(cache, 'c.lab', 60);
-    expect(ask(cache, 'b.lab')).toBeNull();
-    expect(ask(cache, 'a.lab')).not.toBeNull();
-    const small = cacheAt(100, 100).cache;
-    const one = keep(small, 'a.lab', 60).length;
+    keep(cache, 'c.lab', 60); // the oldest, a, goes
+    expect(ask(cache, 'a.lab')).toBeNull();
+    expect(ask(cache, 'b.lab')).not.toBeNull(); // b is asked for again
+    keep(cache, 'd.lab', 60); // c, not asked for since it was kept, goes before b
+    expect(ask(cache, 'c.lab')).toBeNull();
+    expect(ask(cache, 'b.lab')).not.toBeNull();
+    expect(ask(cache, 'd.lab')).not.toBeNull();
+    expect(cache.size.names).toBe(2);
+    const probe = cacheAt().cache;
+    keep(probe, 'a.lab', 60);
+    const one = probe.size.bytes;
+    expect(one).toBeGreaterThan(0);
+    const small = cacheAt(100, 2 * one - 1).cache;
+    keep(small, 'a.lab', 60);
     keep(small, 'b.lab', 60);
-    expect(small.size).toEqual({ names: 100 >= 2 * one ? 2 : 1, bytes: (100 >= 2 * one ? 2 : 1) * one });
+    expect(small.size).toEqual({ names: 1, bytes: one });
+    expect(ask(small, 'a.lab')).toBeNull();
+    expect(ask(small, 'b.lab')).not.toBeNull();
     const off = cacheAt(0).cache;
     keep(off, 'a.lab', 60);
     expect(ask(off, 'a.lab')).toBeNull();

@@ -59,7 +59,17 @@ export function parseQuery(msg: Buffer): DnsQuery | null {
   // A query carries no answers or authority records (an EDNS OPT record is additional: allowed).
   if (msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return null;
   const end = HEADER_BYTES + question.length - 4;
-  return { id: msg.readUInt16BE(0), flags, question: Buffer.from(question), name: nameText(msg, HEADER_BYTES, end), type: question.readUInt16BE(question.length - 4) };
+  const copy = Buffer.from(question);
+  return {
+    id: msg.readUInt16BE(0),
+    flags,
+    question: copy,
+    // Only the log reads it: made when asked for, not for every query.
+    get name() {
+      return nameText(copy, 0, end - HEADER_BYTES);
+    },
+    type: question.readUInt16BE(question.length - 4),
+  };
 }
 
 /** Names compare without regard to ASCII case (RFC 4343); type and class exactly. */

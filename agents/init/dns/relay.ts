@@ -5,7 +5,7 @@
 // counted, never a crash.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { AnswerCache, queryShape, type CacheLimits } from './cache';
+import { AnswerCache, queryShape, type CacheLimits, type QueryShape } from './cache';
 import { HEADER_BYTES, isTruncated, parseQuery, servfail, withId, type DnsQuery } from './message';
 import type { Closable, Peer, RelayNet, UdpEndpoint } from './net';
 import type { RelayStatus, ServerSource } from '../../common/status';
@@ -60,6 +60,7 @@ export class DnsRelay {
   /** Listens on each LAN address (UDP and TCP); one that fails is logged, the others still serve. */
   async listen(lan: LanAddress[]): Promise<void> {
     this.lan = lan;
+    this.lastPeer = null;
     for (const l of lan) {
       try {
         const udp = await this.net.udp(l.address, this.settings.port, (msg, from) => this.onUdp(udp, msg, from));
@@ -109,10 +110,18 @@ export class DnsRelay {
     };
   }
 
+  /** The last peer checked, and whether it is one of the LAN's: a host asks again and again. */
+  private lastPeer: { address: string; ok: boolean } | null = null;
+
+  private fromLan(peer: string): boolean {
+    if (this.lastPeer?.address !== peer) this.lastPeer = { address: peer, ok: this.lan.some((l) => inNetwork(peer, l)) };
+    return this.lastPeer.ok;
+  }
+
   /** The query, when it may be relayed; null (and counted) when it is dropped. */
   private admit(msg: Buffer, from: string): DnsQuery | null {
     const c = this.stats.counters;
-    if (!this.lan.some((l) => inNetwork(from, l))) {
+    if (!this.fromLan(from)) {
       c.droppedOutsidePeer++;
       return null;
     }
@@ -135,12 +144,17 @@ export class DnsRelay {
 
   private onUdp(socket: UdpEndpoint, msg: Buffer, from: Peer): void {
     const q = this.admit(msg, from.address);
-    if (q) void this.relay(q, msg, false).then((answer) => socket.send(answer, from));
+    if (!q) return;
+    // A cache hit is answered at once, without a promise: most of a busy host's questions.
+    const shape = this.cache.enabled ? queryShape(msg) : null;
+    const kept = shape ? this.cache.get(msg, shape, shape.udpLimit) : null;
+    if (kept) socket.send(kept, from);
+    else void this.relay(q, msg, false, shape, true).then((answer) => socket.send(answer, from));
   }
 
   private onTcp(s: Socket): void {
     const peer = s.remoteAddress ?? '';
-    if (!this.lan.some((l) => inNetwork(peer, l)) || this.tcpClients >= MAX_TCP_CLIENTS) {
+    if (!this.fromLan(peer) || this.tcpClients >= MAX_TCP_CLIENTS) {
       if (this.tcpClients >= MAX_TCP_CLIENTS) this.stats.counters.droppedOverload++;
       else this.stats.counters.droppedOutsidePeer++;
       s.destroy();
@@ -190,10 +204,11 @@ export class DnsRelay {
    * whole answer when it takes one that large, else the truncated one (and asks again over TCP,
    * then from the cache).
    */
-  private async relay(q: DnsQuery, msg: Buffer, tcp: boolean): Promise<Buffer> {
-    const shape = this.cache.enabled ? queryShape(msg) : null;
+  private async relay(q: DnsQuery, msg: Buffer, tcp: boolean, known: QueryShape | null = null, asked = false): Promise<Buffer> {
+    const shape = known ?? (this.cache.enabled ? queryShape(msg) : null);
     const udpLimit = tcp || !shape ? null : shape.udpLimit;
-    const kept = shape ? this.cache.get(msg, shape, udpLimit) : null;
+    // `asked`: the cache was asked already (and missed).
+    const kept = shape && !asked ? this.cache.get(msg, shape, udpLimit) : null;
     if (kept) return kept;
     this.inFlight++;
     try {
