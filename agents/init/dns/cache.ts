@@ -132,8 +132,9 @@ export interface QueryShape {
  * it speaks EDNS (an answer carries an OPT record only then), asks for DNSSEC records (DO) or
  * for no checking (CD). Null when the query is not well formed.
  */
-export function queryShape(query: Buffer): QueryShape | null {
-  const q = questionOf(query);
+export function queryShape(query: Buffer, question?: Buffer): QueryShape | null {
+  // `question`: the query's question as its parser found it already.
+  const q = question ?? questionOf(query);
   if (q === null) return null;
   // Most queries carry no other record: no OPT to look for.
   const records = query.readUInt16BE(10) === 0 ? [] : recordsOf(query);
@@ -154,31 +155,32 @@ export function queryShape(query: Buffer): QueryShape | null {
 }
 
 /**
- * An entry is one string (a string costs far less than an object and a Buffer of its own): the
- * time it was kept (ms, 6 bytes), the answer's header but its ID, and its records after the
- * question (the key has the question; the host gets its own ID and question back).
+ * An entry is one string (a string costs far less than an object and a Buffer of its own): when
+ * it was kept (ms, 6 bytes), for how long (s, 4), how many TTLs it has (1) and where each is in
+ * the records (2 each), the answer's header but its ID (10), and its records after the question
+ * (the key has the question; the host gets its own ID and question back). A hit walks nothing.
  */
 const STORED_AT_BYTES = 6;
+const SECONDS_AT = STORED_AT_BYTES;
+const COUNT_AT = SECONDS_AT + 4;
+const OFFSETS_AT = COUNT_AT + 1;
 const ID_BYTES = 2;
-const ENTRY_HEAD = STORED_AT_BYTES + HEADER_BYTES - ID_BYTES;
+const MAX_TTLS = 255;
 
-function entryOf(answer: Buffer, questionLength: number, storedAt: number): string {
-  const out = Buffer.allocUnsafe(ENTRY_HEAD + answer.length - HEADER_BYTES - questionLength);
+/** The entry for a keepable answer; null when it has more TTLs than an entry holds. */
+function entryOf(answer: Buffer, question: Buffer, records: Record[], seconds: number, storedAt: number): string | null {
+  const tailAt = HEADER_BYTES + question.length;
+  const ttls = records.filter((r) => r.type !== TYPE_OPT).map((r) => r.ttlAt - tailAt);
+  if (ttls.length > MAX_TTLS) return null;
+  const head = OFFSETS_AT + 2 * ttls.length;
+  const out = Buffer.allocUnsafe(head + HEADER_BYTES - ID_BYTES + answer.length - tailAt);
   out.writeUIntBE(Math.floor(storedAt), 0, STORED_AT_BYTES);
-  answer.copy(out, STORED_AT_BYTES, ID_BYTES, HEADER_BYTES);
-  answer.copy(out, ENTRY_HEAD, HEADER_BYTES + questionLength);
+  out.writeUInt32BE(seconds, SECONDS_AT);
+  out[COUNT_AT] = ttls.length;
+  ttls.forEach((t, i) => out.writeUInt16BE(t, OFFSETS_AT + 2 * i));
+  answer.copy(out, head, ID_BYTES, HEADER_BYTES);
+  answer.copy(out, head + HEADER_BYTES - ID_BYTES, tailAt);
   return out.toString('latin1');
-}
-
-/** The answer for `query` (its ID and question) from an entry, and when the entry was kept. */
-function answerOf(entry: string, query: Buffer, question: Buffer): { answer: Buffer; storedAt: number } {
-  const e = Buffer.from(entry, 'latin1');
-  const out = Buffer.allocUnsafe(HEADER_BYTES + question.length + e.length - ENTRY_HEAD);
-  query.copy(out, 0, 0, ID_BYTES);
-  e.copy(out, ID_BYTES, STORED_AT_BYTES, ENTRY_HEAD);
-  question.copy(out, HEADER_BYTES);
-  e.copy(out, HEADER_BYTES + question.length, ENTRY_HEAD);
-  return { answer: out, storedAt: e.readUIntBE(0, STORED_AT_BYTES) };
 }
 
 export class AnswerCache {
@@ -228,23 +230,32 @@ export class AnswerCache {
       this.counters.misses++;
       return null;
     }
-    const { answer, storedAt } = answerOf(entry, query, shape.question);
+    const e = Buffer.from(entry, 'latin1');
+    const storedAt = e.readUIntBE(0, STORED_AT_BYTES);
     const now = this.now();
-    // Kept answers were keepable and well formed: one walk gives their records and their time.
-    const records = recordsOf(answer)!;
-    if (now >= storedAt + keepSeconds(answer, records) * 1000) {
+    if (now >= storedAt + e.readUInt32BE(SECONDS_AT) * 1000) {
       this.remove(shape.key, entry);
       this.counters.misses++;
       return null;
     }
+    const count = e[COUNT_AT]!;
+    const head = OFFSETS_AT + 2 * count;
+    const question = shape.question;
+    const answer = Buffer.allocUnsafe(ID_BYTES + question.length + e.length - head);
     if (udpLimit !== null && answer.length > udpLimit) {
       this.counters.misses++;
       return null;
     }
+    query.copy(answer, 0, 0, ID_BYTES);
+    e.copy(answer, ID_BYTES, head, head + HEADER_BYTES - ID_BYTES);
+    question.copy(answer, HEADER_BYTES);
+    const tailAt = HEADER_BYTES + question.length;
+    e.copy(answer, tailAt, head + HEADER_BYTES - ID_BYTES);
     this.counters.hits++;
     const elapsed = Math.floor((now - storedAt) / 1000);
-    for (const r of records) {
-      if (r.type !== TYPE_OPT) answer.writeUInt32BE(Math.max(0, r.ttl - elapsed), r.ttlAt);
+    for (let i = 0; i < count; i++) {
+      const at = tailAt + e.readUInt16BE(OFFSETS_AT + 2 * i);
+      answer.writeUInt32BE(Math.max(0, answer.readUInt32BE(at) - elapsed), at);
     }
     return answer;
   }
@@ -256,8 +267,11 @@ export class AnswerCache {
     const kept = this.young.get(shape.key) ?? this.old.get(shape.key);
     if (kept !== undefined) this.remove(shape.key, kept);
     const question = questionOf(answer);
-    if (question === null || cacheSeconds(answer) <= 0) return;
-    const entry = entryOf(answer, question.length, this.now());
+    const records = question !== null && keepable(answer) ? recordsOf(answer) : null;
+    const seconds = keepSeconds(answer, records);
+    if (question === null || records === null || seconds <= 0) return;
+    const entry = entryOf(answer, question, records, seconds, this.now());
+    if (entry === null) return;
     this.young.set(shape.key, entry);
     this.bytes += shape.key.length + entry.length;
     while (this.young.size + this.old.size > this.limits.names || this.bytes > this.limits.bytes) this.evictOne();

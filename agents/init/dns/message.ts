@@ -59,14 +59,14 @@ export function parseQuery(msg: Buffer): DnsQuery | null {
   // A query carries no answers or authority records (an EDNS OPT record is additional: allowed).
   if (msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return null;
   const end = HEADER_BYTES + question.length - 4;
-  const copy = Buffer.from(question);
   return {
     id: msg.readUInt16BE(0),
     flags,
-    question: copy,
+    // A view of the query (each datagram is a Buffer of its own): not copied for every query.
+    question,
     // Only the log reads it: made when asked for, not for every query.
     get name() {
-      return nameText(copy, 0, end - HEADER_BYTES);
+      return nameText(question, 0, end - HEADER_BYTES);
     },
     type: question.readUInt16BE(question.length - 4),
   };

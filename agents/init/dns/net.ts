@@ -53,7 +53,8 @@ export const realRelayNet: RelayNet = {
         // After binding, a send error (no route, the peer's ICMP) concerns one query only.
         s.on('error', () => undefined);
         resolve({
-          send: (msg, to) => s.send(msg, to.port, to.address, () => undefined),
+          // No callback: Node would defer one to the next tick for every send; an error is the socket's.
+          send: (msg, to) => s.send(msg, to.port, to.address),
           close: () => {
             try {
               s.close();

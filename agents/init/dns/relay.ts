@@ -146,7 +146,7 @@ export class DnsRelay {
     const q = this.admit(msg, from.address);
     if (!q) return;
     // A cache hit is answered at once, without a promise: most of a busy host's questions.
-    const shape = this.cache.enabled ? queryShape(msg) : null;
+    const shape = this.cache.enabled ? queryShape(msg, q.question) : null;
     const kept = shape ? this.cache.get(msg, shape, shape.udpLimit) : null;
     if (kept) socket.send(kept, from);
     else void this.relay(q, msg, false, shape, true).then((answer) => socket.send(answer, from));
@@ -205,7 +205,7 @@ export class DnsRelay {
    * then from the cache).
    */
   private async relay(q: DnsQuery, msg: Buffer, tcp: boolean, known: QueryShape | null = null, asked = false): Promise<Buffer> {
-    const shape = known ?? (this.cache.enabled ? queryShape(msg) : null);
+    const shape = known ?? (this.cache.enabled ? queryShape(msg, q.question) : null);
     const udpLimit = tcp || !shape ? null : shape.udpLimit;
     // `asked`: the cache was asked already (and missed).
     const kept = shape && !asked ? this.cache.get(msg, shape, udpLimit) : null;
