@@ -200,6 +200,29 @@ async function latency(name, rounds, servers) {
   exitAfter({ event: 'latency', servers, times, failures });
 }
 
+/**
+ * Queries for `name` to `server`, `concurrency` of them in flight at all times, for `seconds`:
+ * the answers per second (a query unanswered within 1 s counts as lost and is replaced).
+ */
+async function qps(server, name, seconds, concurrency) {
+  const r = resolver();
+  const end = Date.now() + seconds * 1000;
+  let answered = 0;
+  let lost = 0;
+  const worker = async () => {
+    while (Date.now() < end) {
+      const a = await r.ask(server, name);
+      if (a && a.address) answered++;
+      else lost++;
+    }
+  };
+  const started = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  r.close();
+  exitAfter({ event: 'qps', server, answered, lost, perSecond: answered / elapsed });
+}
+
 /** GETs url for ms milliseconds: an {"event":"ok"} line for each answer whose body is `want`. */
 function watch(url, want, ms) {
   const end = Date.now() + ms;
@@ -214,6 +237,7 @@ if (mode === 'http') fetchUntil(args[0], args[1], exitAfter);
 else if (mode === 'watch') watch(args[0], args[1], Number(args[2]));
 else if (mode === 'lookup') lookup(args[0], args[1], { page: option('--page'), until: option('--until') });
 else if (mode === 'latency') void latency(args[0], Number(args[1]), args.slice(2));
+else if (mode === 'qps') void qps(args[0], args[1], Number(args[2]), Number(args[3]));
 else {
   process.stderr.write(`unknown mode '${mode}'\n`);
   process.exit(64);

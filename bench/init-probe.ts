@@ -8,7 +8,7 @@ import { repoRoot } from '../lab/paths';
 import { waitFor, type LabProcess } from '../lab/proc';
 
 /** The probe script, run by node in a namespace (the guest sees the checkout at the same path). */
-const PROBE = join(repoRoot(), 'bench', 'init-probe.cjs');
+export const PROBE = join(repoRoot(), 'bench', 'init-probe.cjs');
 const WATCH_EVERY_MS = 5;
 
 export interface ProbeLine {

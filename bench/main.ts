@@ -3,12 +3,14 @@
 // by hand, then wifibox-forward against socat, then the whole guest at rest (wake-ups, memory) in
 // both runtime layouts, then a resume on one CPU in both; `npm run bench -- init [...]`,
 // `-- diag [...]`, `-- forward [...]`, `-- guest [...]` or `-- start [...]` runs only that one;
+// `-- dns-cache` (the relay's cache against dnsmasq's) runs only that one too;
 // `-- resume [--runs N] [--json]` (the host's dhclient, OpenRC's order, a router's dnsmasq) runs only on its own.
 // `soak [--minutes N]` and `reliability` (npm run soak, npm run reliability) write docs/RELIABILITY.md.
 // The same bundle also runs as the bench's client (in the lab's host namespace), as its launcher
 // (in the guest) and as the forwarding bench's load; the orchestrators start those modes themselves.
 import { runClient } from './client';
 import { runDiagBench } from './diag';
+import { runDnsCacheBench } from './dns-cache';
 import { runForwardBench } from './forward';
 import { runForwardLoad } from './forward-load';
 import { runGuestBench } from './guest';
@@ -44,11 +46,13 @@ function main(argv: string[]): void {
     runGuestBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else if (argv[0] === 'resume') {
     runResumeBench(argv.slice(1)).then(() => process.exit(0), fail);
+  } else if (argv[0] === 'dns-cache') {
+    runDnsCacheBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else if (argv[0] === 'init') {
     runInitBench(argv.slice(1)).then(() => process.exit(0), fail);
   } else {
     const command = ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' ');
-    runBench(argv).then(() => runInitBench(argv)).then(() => runDiagBench(argv, command)).then(() => runForwardBench(argv, command)).then(() => runGuestBench(argv, command)).then(() => runStartBench(argv, command)).then(() => process.exit(0), fail);
+    runBench(argv).then(() => runInitBench(argv)).then(() => runDiagBench(argv, command)).then(() => runForwardBench(argv, command)).then(() => runGuestBench(argv, command)).then(() => runStartBench(argv, command)).then(() => runDnsCacheBench(argv, command)).then(() => process.exit(0), fail);
   }
 }
 

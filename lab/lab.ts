@@ -146,8 +146,8 @@ export class Lab {
   }
 
   /** A dnsmasq of the wireless network knowing only `records` (name → address, or 'address,ttl'). */
-  startWirelessDns(address: string, records: Record<string, string>): Promise<LabProcess> {
-    return this.wireless.startDns(address, records);
+  startWirelessDns(address: string, records: Record<string, string>, extra?: readonly string[]): Promise<LabProcess> {
+    return this.wireless.startDns(address, records, extra);
   }
   /** A DNS server of the wireless network that answers what `upstream` answers, `delayMs` later (lab/wireless.ts). */
   startFarWirelessDns(address: string, upstream: string, delayMs: number): Promise<LabProcess> {

@@ -49,13 +49,13 @@ export class WirelessNetwork {
    * A DNS server of the wireless network (Debian's dnsmasq) on an address of its own, knowing
    * only `records`: nothing of this machine's (no /etc/hosts, no resolv.conf, no config file).
    */
-  async startDns(address: string, records: Record<string, string>): Promise<LabProcess> {
+  async startDns(address: string, records: Record<string, string>, extra: readonly string[] = []): Promise<LabProcess> {
     await must(['ip', '-n', this.lab.ns.air, 'addr', 'replace', `${address}/24`, 'dev', 'ap0']);
     const name = `air-dns-${address}`;
     const p = this.lab.startInAir(name, ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
       '--bind-interfaces', `--listen-address=${address}`, '--port=53', '--user=nobody', '--group=nogroup',
       `--pid-file=${join(this.lab.dir, `${name}.pid`)}`, '--log-facility=-', '--log-queries',
-      ...Object.entries(records).map(([n, ip]) => `--host-record=${n},${ip}`)]);
+      ...Object.entries(records).map(([n, ip]) => `--host-record=${n},${ip}`), ...extra]);
     await waitFor(`the wireless DNS server at ${address}`, async () => (await this.lab.air(['ss', '-Hlun', `src ${address}:53`])).stdout.includes(':53'), 5000);
     return p;
   }
