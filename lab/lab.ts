@@ -150,8 +150,8 @@ export class Lab {
     return this.wireless.startDns(address, records, extra);
   }
   /** A DNS server of the wireless network that answers what `upstream` answers, `delayMs` later (lab/wireless.ts). */
-  startFarWirelessDns(address: string, upstream: string, delayMs: number): Promise<LabProcess> {
-    return this.wireless.startFarDns(address, upstream, delayMs);
+  startFarWirelessDns(address: string, upstream: string, delayMs: number, forger?: string): Promise<LabProcess> {
+    return this.wireless.startFarDns(address, upstream, delayMs, forger);
   }
 
   /**

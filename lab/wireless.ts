@@ -63,10 +63,11 @@ export class WirelessNetwork {
   /**
    * A DNS server of the wireless network `delayMs` away (lab/dns-delay.cjs, on an address of its
    * own): it passes each question on to `upstream` after that delay, and says what it passed on.
+   * With `forger` (another address), forged answers come before each real one.
    */
-  async startFarDns(address: string, upstream: string, delayMs: number): Promise<LabProcess> {
-    await must(['ip', '-n', this.lab.ns.air, 'addr', 'replace', `${address}/24`, 'dev', 'ap0']);
-    const p = this.lab.startInAir(`air-far-dns-${address}`, [process.execPath, labScript('dns-delay.cjs'), address, upstream, String(delayMs)]);
+  async startFarDns(address: string, upstream: string, delayMs: number, forger?: string): Promise<LabProcess> {
+    for (const a of [address, ...(forger ? [forger] : [])]) await must(['ip', '-n', this.lab.ns.air, 'addr', 'replace', `${a}/24`, 'dev', 'ap0']);
+    const p = this.lab.startInAir(`air-far-dns-${address}`, [process.execPath, labScript('dns-delay.cjs'), address, upstream, String(delayMs), ...(forger ? [forger] : [])]);
     await waitFor(`the far DNS server at ${address}`, () => p.output().includes('"listening"'), 5000);
     return p;
   }

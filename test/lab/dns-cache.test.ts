@@ -79,4 +79,20 @@ describe('the DNS relay\'s cache, the wireless DNS 30 ms away', () => {
     expect(after.flushes).toBeGreaterThan(before.flushes);
     expect(after.hits).toBe(before.hits);
   }, 60_000);
+
+  it('forged answers (from another address, another port, with another ID, for another question) are never kept: what the host gets, then and from the cache, is the server\'s', async () => {
+    const forging = await lab.startFarWirelessDns('192.168.77.57', '192.168.77.54', FAR_DELAY_MS, '192.168.77.58');
+    await lab.stop(air.dhcp);
+    air.dhcp = lab.startWirelessDhcp('192.168.77.57', 'wireless.lab', 120);
+    const r = await lab.guest(['dhcpcd', '-n', 'wlan0']);
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor('the forging server at the relay', async () => (await relay()).servers.join(' ') === '192.168.77.57', 20_000, 50);
+    const before = (await relay()).cache;
+    for (let i = 0; i < 3; i++) expect(await lab.lookup('host', LONG, lab.addr.guestEth0)).toBe('192.168.77.201');
+    const asked = forging.output().split('\n').filter((l) => l.includes('"asked"') && l.includes(LONG));
+    expect(asked).toHaveLength(1);
+    // The forger did its part: four forged answers came before the real one.
+    expect(forging.output().split('\n').filter((l) => l.includes('"forged"')).map((l) => JSON.parse(l).forgedRecords)).toEqual([4]);
+    expect((await relay()).cache.hits - before.hits).toBe(2);
+  }, 60_000);
 });
