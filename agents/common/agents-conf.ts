@@ -82,6 +82,10 @@ export function readAgentsConf<S extends SectionSpec>(text: string | null, file:
   for (const [name, value] of Object.entries(parsed)) {
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       if (!(AGENT_SECTIONS as readonly string[]).includes(name)) problem(sectionLine(name), 'warning', `unknown section [${shorten(name)}] (ignored); expected ${known}`);
+    } else if (where.sections.has(name)) {
+      // `ini` then drops the whole section of that name: every setting in it would go unread.
+      problem(where.keys.get(`\0${name}`) ?? 0, 'error',
+        `'${shorten(name)}' outside any section hides the section [${shorten(name)}] (line ${where.sections.get(name)}): none of its settings is read; remove this line or put it under a section`);
     } else {
       problem(where.keys.get(`\0${name}`) ?? 0, 'warning', `'${shorten(name)}' is outside any section (ignored); expected it under ${known}`);
     }

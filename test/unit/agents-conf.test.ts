@@ -43,6 +43,16 @@ describe('wifibox-agents.conf', () => {
     ]);
   });
 
+  it('a key outside any section named like a section (ini then drops that section whole) is an error with its line, not a silently lost section', () => {
+    const r = read('# mine\ninit = yes\n[init]\nrelay = no\n');
+    expect(r.settings).toEqual(DEFAULTS);
+    expect(r.problems.map((p) => `${p.line} ${p.severity} ${p.message}`)).toEqual([
+      "2 error 'init' outside any section hides the section [init] (line 3): none of its settings is read; remove this line or put it under a section",
+    ]);
+    // Without the stray line the section is read.
+    expect(read('# mine\n[init]\nrelay = no\n').settings.relay).toBe(false);
+  });
+
   it('a key set twice has its later value, and a problem points at that later line', () => {
     const r = read('[init]\nrelay_timeout = 2\n\n[init]\nrelay_timeout = never\n');
     expect(r.problems.map((p) => p.line)).toEqual([5]);
