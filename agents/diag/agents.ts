@@ -1,5 +1,6 @@
 // The agents' status endpoints (one JSON document, then EOF), projected into the report's shape.
 // Read defensively: the agent may be an older or newer build than this command.
+import { join } from 'node:path';
 import type { ForwardLineStatus, ForwardStatus, InitStatus, PassthruStatus, RelayCacheStatus, RelayStatus, UpstreamStats } from '../common/status';
 import type { DiagOptions } from './options';
 import type {
@@ -69,6 +70,20 @@ function readRelay(v: unknown): DnsRelayInfo | null {
   return { listening: strings(r.listening), servers: strings(r.servers), source, inFlight: count(r.inFlight), counters: counts(r.counters), upstream, medianUpstreamMs: num(r.medianUpstreamMs), cache };
 }
 
+/** Lines of a daemon's output shown at most: the reason it died is in its last words. */
+export const OUTPUT_LINES = 5;
+
+/** The last lines a daemon printed (wifibox-init keeps them in `<run dir>/<name>.out`); none when there is no such file. */
+function lastOutput(sys: DiagSystem, opts: DiagOptions, name: string): string[] {
+  if (!/^[a-z0-9_-]+$/.test(name)) return [];
+  try {
+    const lines = sys.readText(join(opts.initRunDir, `${name}.out`)).split('\n').map((l) => l.replace(/[^\x20-\x7e\t]/g, '?').trimEnd()).filter(Boolean);
+    return lines.slice(-OUTPUT_LINES);
+  } catch {
+    return [];
+  }
+}
+
 export async function readInit(sys: DiagSystem, opts: DiagOptions): Promise<InitView> {
   const r = await fetchStatus(sys, opts.initSocket, opts.timeoutMs);
   const doc = 'doc' in r ? (r.doc as Loose<InitStatus>) : null;
@@ -90,7 +105,9 @@ export async function readInit(sys: DiagSystem, opts: DiagOptions): Promise<Init
     restarts: num(d.restarts) ?? 0,
     lastExit: str(d.lastExit),
     since: isoTime(d.since),
+    lastOutput: [],
   }));
+  for (const d of daemons) if (d.state === 'failed' || d.restarts > 0) d.lastOutput = lastOutput(sys, opts, d.name);
   const dns = isObject(doc.dns) ? doc.dns : {};
   let lease: WirelessLeaseInfo | null = null;
   if (isObject(doc.lease)) {

@@ -35,5 +35,10 @@ export function bundleFiles(sys: DiagSystem, opts: DiagOptions, report: DiagRepo
   const rendered = [report.dhcp.udhcpd.config, join(opts.tmpDir, 'radvd.conf')];
   for (const path of rendered) if (listed(sys.kind(path))) out.push({ name: `rendered/${basename(path)}`, path });
   if (listed(sys.kind(opts.syslogFile))) out.push({ name: `log/${basename(opts.syslogFile)}`, path: opts.syslogFile });
+  // Each daemon's last output, which wifibox-init keeps in its run folder (redacted as every member is).
+  for (const d of report.agents.init.daemons) {
+    const path = join(opts.initRunDir, `${d.name}.out`);
+    if (/^[a-z0-9_-]+$/.test(d.name) && listed(sys.kind(path))) out.push({ name: `run/${d.name}.out`, path });
+  }
   return out.slice(0, MAX_FILES);
 }

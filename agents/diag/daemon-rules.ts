@@ -12,6 +12,9 @@ const DAEMON_CAUSES: Record<string, string> = {
   radvd: 'radvd rejects its config, or IPv6 forwarding is off.',
 };
 
+/** A daemon's last words (its output file), as evidence. */
+const said = (d: DaemonInfo): string[] => d.lastOutput.map((l) => `${d.name} said: ${l}`);
+
 export function restartLoops(c: RuleContext): Problem[] {
   const now = c.now.getTime();
   return c.facts.agents.init.daemons.flatMap((d) => {
@@ -22,7 +25,7 @@ export function restartLoops(c: RuleContext): Problem[] {
     return [problem('daemon-restarting', 'degraded', `${d.name} keeps dying: restarted ${d.restarts} time(s)${d.state === 'backoff' ? ', waiting to start again' : ''}`,
       `${DAEMON_CAUSES[d.name] ?? `${d.name} exits soon after it starts.`} Last exit: ${d.lastExit ?? 'unknown'}.`,
       `wifibox-init logs the daemon's last output with each restart: see its lines in the log below.`,
-      [`${d.name}: ${d.state}, restarts ${d.restarts}, last exit ${d.lastExit ?? '?'}, since ${d.since ?? '?'}`])];
+      [`${d.name}: ${d.state}, restarts ${d.restarts}, last exit ${d.lastExit ?? '?'}, since ${d.since ?? '?'}`, ...said(d)])];
   });
 }
 
@@ -60,6 +63,6 @@ export function daemonsFailed(c: RuleContext): Problem[] {
     return problem('daemon-failed', severity, `${d.name} could not be started (${missing ? 'not installed' : 'cannot run'}): ${what}`,
       `wifibox-init could not run ${d.name} (${d.lastExit ?? 'could not be started'}): ${why}. It does not try again.`,
       `${install}${path}; then ${RESTART_HINT}.`,
-      [`${d.name}: failed, ${d.lastExit ?? 'no reason given'}`]);
+      [`${d.name}: failed, ${d.lastExit ?? 'no reason given'}`, ...said(d)]);
   });
 }

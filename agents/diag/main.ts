@@ -23,6 +23,7 @@ const path = (def: string, help: string, arg = 'PATH') => ({ type: 'string', def
 const SPEC = {
   json: { type: 'boolean', help: 'print the report as JSON (its shape: docs/diag.md in the source)' },
   'init-socket': path(DEFAULTS.initSocket, 'wifibox-init\'s status endpoint'),
+  'init-run-dir': path(DEFAULTS.initRunDir, 'wifibox-init\'s run folder, where each daemon\'s last output is', 'DIR'),
   'passthru-socket': path(DEFAULTS.passthruSocket, 'wifibox-passthru\'s status endpoint'),
   'forward-socket': path(DEFAULTS.forwardSocket, 'wifibox-forward\'s status endpoint'),
   'wpa-supplicant-dir': path(DEFAULTS.wpaSupplicantDir, 'wpa_supplicant\'s control socket folder', 'DIR'),
@@ -67,6 +68,7 @@ function readOptions(argv: string[]): Invocation | null {
     initSocket: o['init-socket'],
     passthruSocket: o['passthru-socket'],
     forwardSocket: o['forward-socket'],
+    initRunDir: o['init-run-dir'],
     wpaSupplicantDir: o['wpa-supplicant-dir'],
     hostapdDir: o['hostapd-dir'],
     wirelessInterface: o['wireless-interface'],

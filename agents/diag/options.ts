@@ -10,6 +10,8 @@ export interface DiagOptions {
   hostapdDir: string;
   wirelessInterface: string;
   lanInterface: string;
+  /** wifibox-init's run folder: each daemon's last output (`<name>.out`). */
+  initRunDir: string;
   /** Used when wifibox-init cannot say where it rendered udhcpd's config. */
   udhcpdConf: string;
   /** Used when the rendered config names no lease_file. */
@@ -36,6 +38,7 @@ export interface DiagOptions {
 
 export const DEFAULTS: DiagOptions = {
   initSocket: GUEST_PATHS.initStatusSocket,
+  initRunDir: GUEST_PATHS.initRunDir,
   passthruSocket: GUEST_PATHS.passthruStatusSocket,
   forwardSocket: GUEST_PATHS.forwardStatusSocket,
   wpaSupplicantDir: GUEST_PATHS.wpaSupplicantDir,

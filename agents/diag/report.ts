@@ -68,6 +68,8 @@ export interface DaemonInfo {
   restarts: number;
   lastExit: string | null;
   since: string | null;
+  /** A daemon in trouble (failed, or restarted): the last lines it printed (its output file in wifibox-init's run folder). */
+  lastOutput: string[];
 }
 
 export interface AgentInfo {

@@ -100,7 +100,7 @@ const report = object<R.DiagReport>({
       flavor: nullable(oneOf('station', 'access-point')),
       configProblems: array(string),
       steps: array(object<R.StepInfo>({ id: string, state: string, why: nullable(string), warnings: array(string) })),
-      daemons: array(object<R.DaemonInfo>({ name: string, state: string, pid: nullable(count), restarts: count, lastExit: nullable(string), since: nullable(isoTime) })),
+      daemons: array(object<R.DaemonInfo>({ name: string, state: string, pid: nullable(count), restarts: count, lastExit: nullable(string), since: nullable(isoTime), lastOutput: array(string) })),
       dnsRelay: nullable(object<R.DnsRelayInfo>({
         listening: array(string), servers: array(string), source: nullable(oneOf('wireless', 'fallback', 'none')), inFlight: nullable(count),
         counters: record(count), medianUpstreamMs: nullable(number),

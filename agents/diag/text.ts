@@ -33,7 +33,11 @@ function agents(r: DiagReport, now: Date): string[] {
     out.push(`    steps: ${init.steps.filter((s) => s.state === 'ok').length} of ${init.steps.length} ok${notOk.length ? '' : ` (${init.steps.map((s) => s.id).join(', ')})`}`);
     for (const s of notOk) out.push(`      ${s.id}: ${s.state}${s.why ? ` - ${s.why}` : ''}`);
     for (const s of init.steps) for (const w of s.warnings) out.push(`      ${s.id} warning: ${w}`);
-    for (const d of init.daemons) out.push(daemonLine(d, now));
+    for (const d of init.daemons) {
+      out.push(daemonLine(d, now));
+      // A daemon in trouble: its last words, as it printed them.
+      for (const l of d.lastOutput) out.push(`      | ${l}`);
+    }
     if (init.dnsRelay) out.push(...relayLines(init.dnsRelay, now));
     else if (init.flavor === 'station') out.push('    dns relay: off (the host is given the wireless DNS itself)');
     for (const p of init.configProblems) out.push(`    config: ${p}`);

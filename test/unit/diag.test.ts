@@ -349,6 +349,21 @@ describe('wifibox-diag gathering', () => {
     }
   });
 
+  it('a daemon in trouble: its last output (wifibox-init\'s <name>.out) in its problem\'s evidence and under its line; a healthy one\'s is not read', async () => {
+    const g = healthyGuest();
+    const out = ['starting', 'line 2', 'line 3', 'line 4', 'udhcpd: bind: Address in use', 'udhcpd: exiting \x1b[2J'].join('\n');
+    const looping = { ...INIT_STATUS, daemons: [INIT_STATUS.daemons[0], { name: 'udhcpd', state: 'backoff', pid: null, restarts: 4, lastExit: 'exited with 1', since: '2026-11-26T15:06:06.957Z' }] };
+    const guest = { ...g, files: { ...g.files, '/run/wifibox-init/udhcpd.out': out, '/run/wifibox-init/dhcpcd.out': 'all is well\n' }, sockets: { ...g.sockets, '/run/wifibox-init.sock': JSON.stringify(looping) } };
+    const r = await diagnoseGuest(fakeSystem(guest).sys, OPTS);
+    const said = ['line 2', 'line 3', 'line 4', 'udhcpd: bind: Address in use', 'udhcpd: exiting ?[2J'];
+    expect(r.agents.init.daemons.map((d) => [d.name, d.lastOutput])).toEqual([['dhcpcd', []], ['udhcpd', said]]);
+    expect(r.problems.find((p) => p.id === 'daemon-restarting')!.evidence.slice(1)).toEqual(said.map((l) => `udhcpd said: ${l}`));
+    const text = renderText(r).split('\n');
+    const at = text.findIndex((l) => l.startsWith('    udhcpd   backoff'));
+    expect(text.slice(at + 1, at + 6)).toEqual(said.map((l) => `      | ${l}`));
+    expect(validateReport(JSON.parse(JSON.stringify(r)))).toEqual([]);
+  });
+
   it('the DNS relay\'s status comes into the report; a relay status from another build is read defensively', async () => {
     const { sys } = fakeSystem(relayGuest());
     const r = await diagnoseGuest(sys, OPTS);
@@ -713,7 +728,7 @@ describe('wifibox-diag verdict rules', () => {
 
   it('a daemon that could not be started at all: down for the station\'s udhcpd and dhcpcd, not also "restarting", its consequences not repeated', async () => {
     const fail = (name: string, extra: Partial<Facts['agents']['init']['daemons'][number]> = {}) => (f: Facts) => {
-      const d = f.agents.init.daemons.find((x) => x.name === name) ?? (f.agents.init.daemons[f.agents.init.daemons.push({ name, state: '', pid: null, restarts: 0, lastExit: null, since: null }) - 1]!);
+      const d = f.agents.init.daemons.find((x) => x.name === name) ?? (f.agents.init.daemons[f.agents.init.daemons.push({ name, state: '', pid: null, restarts: 0, lastExit: null, since: null, lastOutput: [] }) - 1]!);
       Object.assign(d, { state: 'failed', pid: null, lastExit: 'could not be started: ENOENT' }, extra);
     };
     // Restarted often and lately before it went missing: still one problem, not a restart loop too.

@@ -310,15 +310,22 @@ describe('wifibox-diag: its private socket, and the files a bundle reads', () =>
     writeFileSync(join(conf, 'interfaces.conf'), 'auto lo\n');
     symlinkSync(shadow, join(conf, 'iptables'));
     symlinkSync(victim, join(conf, 'sub'));
-    const opts = { ...DIAG_DEFAULTS, confDir: conf, tmpDir: tmp, wpaSupplicantConfDir: join(dir, 'none'), hostapdConfDir: join(dir, 'none'), syslogFile: join(dir, 'none') };
-    const report = { dhcp: { udhcpd: { config: join(tmp, 'udhcpd.conf') } } } as DiagReport;
+    // The daemons' output files in wifibox-init's run folder: a planted symlink is not followed either.
+    const run = join(dir, 'run');
+    mkdirSync(run);
+    writeFileSync(join(run, 'dhcpcd.out'), 'dhcpcd: no carrier\n');
+    symlinkSync(shadow, join(run, 'udhcpd.out'));
+    const opts = { ...DIAG_DEFAULTS, confDir: conf, tmpDir: tmp, initRunDir: run, wpaSupplicantConfDir: join(dir, 'none'), hostapdConfDir: join(dir, 'none'), syslogFile: join(dir, 'none') };
+    const daemons = [{ name: 'dhcpcd' }, { name: 'udhcpd' }, { name: '../escape' }];
+    const report = { dhcp: { udhcpd: { config: join(tmp, 'udhcpd.conf') } }, agents: { init: { daemons } } } as DiagReport;
     const files = bundleFiles(diagSystem, opts, report);
-    expect(files.map((f) => f.name).sort()).toEqual(['appliance/interfaces.conf', 'appliance/iptables', 'appliance/sub', 'rendered/radvd.conf', 'rendered/udhcpd.conf']);
+    expect(files.map((f) => f.name).sort()).toEqual(['appliance/interfaces.conf', 'appliance/iptables', 'appliance/sub', 'rendered/radvd.conf', 'rendered/udhcpd.conf', 'run/dhcpcd.out', 'run/udhcpd.out']);
     const bundle = join(dir, 'bundle.tar.gz');
     const r = writeBundle(bundle, { report: 'report\n', json: {}, files });
-    expect(r.missing.sort()).toEqual([join(conf, 'iptables'), join(conf, 'sub'), join(tmp, 'radvd.conf'), join(tmp, 'udhcpd.conf')]);
+    expect(r.missing.sort()).toEqual([join(conf, 'iptables'), join(conf, 'sub'), join(run, 'udhcpd.out'), join(tmp, 'radvd.conf'), join(tmp, 'udhcpd.conf')]);
     const tar = gunzipSync(readFileSync(bundle)).toString('latin1');
     expect(tar).toContain('auto lo');
+    expect(tar).toContain('dhcpcd: no carrier');
     expect(tar).not.toContain('hashhashhash');
     expect(tar).not.toContain('precious');
   });
