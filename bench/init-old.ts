@@ -87,8 +87,6 @@ mark iptables
 exec /run/lab-bin/udhcpd -f /tmp/udhcpd.conf   # udhcpd (default runlevel)
 `;
 
-export const OLD_SCRIPTS = { interfaces: INTERFACES, udhcpdHook: UDHCPD_HOOK, serviceUdhcpd: SERVICE_UDHCPD, boot: BOOT };
-
 /**
  * Lays the old sequence's files out in the guest and gives the guest the folders the real one
  * has: dhcpcd's hook folder with the upstream hook, and an empty /etc/network (so ifupdown-ng
