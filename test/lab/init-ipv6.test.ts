@@ -118,13 +118,12 @@ describe('wifibox-init, station flavor with the IPv6 overlay', () => {
   it('5e. kill -9 of radvd: back within 3 s with a new pid, counted as a restart', async () => {
     const before = await radvdOf();
     expect(before.state).toBe('running');
-    const t0 = Date.now();
     process.kill(before.pid, 'SIGKILL');
+    // waitFor fails past its 3 s: the bound is kept there, not checked twice.
     const after = await waitFor('radvd to be back', async () => {
       const d = await radvdOf();
       return d.state === 'running' && d.pid !== before.pid ? d : null;
     }, 3000, 20);
-    expect(Date.now() - t0).toBeLessThan(3000);
     expect(after.restarts).toBe(before.restarts + 1);
     expect(existsSync(`/proc/${after.pid}`)).toBe(true);
     // It advertises again, from the same rendered config.

@@ -108,13 +108,12 @@ describe('wifibox-init, station flavor', () => {
     for (const name of ['udhcpd', 'dhcpcd']) {
       const before = (await status()).daemons.find((d: any) => d.name === name);
       expect(before.state).toBe('running');
-      const t0 = Date.now();
       process.kill(before.pid, 'SIGKILL');
+      // waitFor fails past its 3 s: the bound is kept there, not checked twice.
       const after = await waitFor(`${name} to be back`, async () => {
         const d = (await status()).daemons.find((x: any) => x.name === name);
         return d.state === 'running' && d.pid !== before.pid ? d : null;
       }, 3000, 20);
-      expect(Date.now() - t0).toBeLessThan(3000);
       expect(after.restarts).toBe(before.restarts + 1);
     }
     expect(await leases()).toContain(hostIp);

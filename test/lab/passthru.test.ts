@@ -54,11 +54,9 @@ describe('passthru through the host socat half', () => {
     let screen = '';
     term.onData((d) => (screen += d));
     try {
-      const started = Date.now();
-      // The empty reply to "BSS RANGE=ALL MASK=0x2" (empty scan list) must not stall the prompt.
+      // The empty reply to "BSS RANGE=ALL MASK=0x2" (empty scan list) must not stall the prompt:
+      // waitFor fails past its 2 s.
       await waitFor('the interactive prompt', () => /Interactive mode[\s\S]*> /.test(screen), 2000, 10);
-      const promptMs = Date.now() - started;
-      expect(promptMs).toBeLessThan(2000);
 
       const mark = () => screen.length;
       let m = mark();
