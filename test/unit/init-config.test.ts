@@ -209,6 +209,7 @@ describe('udhcpd.conf samples', () => {
         leaseFile: null,
         placeholders: ['DNS', 'DOMAIN'],
         fixedDns: ['8.8.8.8', '8.8.4.4'],
+        staticLeases: [],
       },
       problems: [],
     });

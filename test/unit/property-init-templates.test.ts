@@ -101,6 +101,7 @@ const udhcpdFile = fc
       leaseFile: g.single.lease_file,
       placeholders: [...new Set(placeholders)] as UdhcpdTemplate['placeholders'],
       fixedDns: g.dns?.[1] ?? [],
+      staticLeases: [],
     };
     return { text: lines.join(nl) + nl, expected };
   });

@@ -26,6 +26,8 @@ export interface UdhcpdTemplate {
   placeholders: UdhcpdPlaceholder[];
   /** The DNS servers the file names itself, besides %%DNS%% (`opt dns %%DNS%% 8.8.8.8`). */
   fixedDns: string[];
+  /** Its `static_lease MAC ADDRESS` lines (MAC in lower case), as udhcpd reads them. */
+  staticLeases: Array<{ mac: string; ip: string }>;
 }
 
 export interface UdhcpdValues {
@@ -136,6 +138,10 @@ export function parseUdhcpdTemplate(text: string, file: string): { template: Udh
       fixedDns: splitLines(text).map(splitLine).flatMap((l) => {
         const w = l.words.map((x) => x.text.toLowerCase());
         return (w[0] === 'opt' || w[0] === 'option') && w[1] === 'dns' ? w.slice(2).filter((a) => parseIPv4(a) !== null) : [];
+      }),
+      staticLeases: splitLines(text).map(splitLine).flatMap((l) => {
+        const [key, mac, ip] = l.words.map((x) => x.text);
+        return key?.toLowerCase() === 'static_lease' && mac && ip ? [{ mac: mac.toLowerCase(), ip }] : [];
       }),
     },
     problems,

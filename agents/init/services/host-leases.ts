@@ -14,8 +14,6 @@ export interface HostLease {
   ip: string;
 }
 
-/** busybox udhcpd's lease file when its config names none. */
-export const UDHCPD_DEFAULT_LEASE_FILE = '/var/lib/misc/udhcpd.leases';
 /** busybox udhcpd's lease time when its config sets none (10 days). */
 export const UDHCPD_DEFAULT_LEASE_SECONDS = 864_000;
 
@@ -36,16 +34,6 @@ export function neighboursOn(arp: string, iface: string): HostLease[] {
   return out;
 }
 
-/** The static_lease lines of the template, as udhcpd reads them (MAC then address). */
-function templateLeases(t: UdhcpdTemplate): HostLease[] {
-  const out: HostLease[] = [];
-  for (const raw of t.text.split('\n')) {
-    const [key, mac, ip] = raw.replace(/#.*/, '').trim().split(/\s+/);
-    if (key?.toLowerCase() === 'static_lease' && mac && ip) out.push({ mac: mac.toLowerCase(), ip });
-  }
-  return out;
-}
-
 /**
  * Of the neighbours seen, those whose lease to write: inside the template's range (udhcpd would
  * hand the address out and reads only such leases back), and neither the MAC nor the address
@@ -56,7 +44,7 @@ export function leasesToRecord(seen: readonly HostLease[], t: UdhcpdTemplate, in
   const start = parseIPv4(t.start);
   const end = parseIPv4(t.end);
   if (start === null || end === null) return [];
-  const taken = [...templateLeases(t), ...inFile, ...written];
+  const taken = [...t.staticLeases, ...inFile, ...written];
   const out: HostLease[] = [];
   for (const n of seen) {
     const ip = parseIPv4(n.ip) as number;

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { renderUdhcpd } from '../config/udhcpd';
 import type { LinkWatch, Timer } from '../system';
 import { readLeaseFile, writeLeaseFile } from '../../common/udhcpd-leases';
-import { leasesToRecord, neighboursOn, UDHCPD_DEFAULT_LEASE_FILE, UDHCPD_DEFAULT_LEASE_SECONDS, withLeases, type HostLease } from './host-leases';
+import { GUEST_PATHS } from '../../common/paths';
+import { leasesToRecord, neighboursOn, UDHCPD_DEFAULT_LEASE_SECONDS, withLeases, type HostLease } from './host-leases';
 import { dnsChanged, firstLease, SupervisedDaemon, type ServiceContext, type WirelessChange } from './service';
 
 /** With the relay, a restart for a new domain waits until udhcpd has run this long (see restartSettled). */
@@ -94,7 +95,8 @@ export class UdhcpdService extends SupervisedDaemon {
     const t = this.ctx.cfg.udhcpd!;
     const arp = this.ctx.sys.read(this.ctx.opts.arpTable);
     if (arp === null || !this.supervisor) return;
-    const file = t.leaseFile ?? UDHCPD_DEFAULT_LEASE_FILE;
+    // busybox udhcpd's own default when its config names none.
+    const file = t.leaseFile ?? GUEST_PATHS.udhcpdLeases;
     const readFile = () => readLeaseFile(this.ctx.sys.readBytes(file) ?? Buffer.alloc(0));
     const seen = neighboursOn(arp, t.interface);
     const fresh = leasesToRecord(seen, t, readFile().records, this.recorded);
