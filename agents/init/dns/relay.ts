@@ -146,10 +146,15 @@ export class DnsRelay {
     const q = this.admit(msg, from.address);
     if (!q) return;
     // A cache hit is answered at once, without a promise: most of a busy host's questions.
-    const shape = this.cache.enabled ? queryShape(msg, q.question) : null;
-    const kept = shape ? this.cache.get(msg, shape, shape.udpLimit) : null;
+    const { shape, kept } = this.fromCache(q, msg, false);
     if (kept) socket.send(kept, from);
-    else void this.relay(q, msg, false, shape, true).then((answer) => socket.send(answer, from));
+    else void this.relay(q, msg, false, shape).then((answer) => socket.send(answer, from));
+  }
+
+  /** The query's cache key (null: no cache) and its answer from the cache (null: a miss). */
+  private fromCache(q: DnsQuery, msg: Buffer, tcp: boolean): { shape: QueryShape | null; kept: Buffer | null } {
+    const shape = this.cache.enabled ? queryShape(msg, q.question) : null;
+    return { shape, kept: shape ? this.cache.get(msg, shape, tcp ? null : shape.udpLimit) : null };
   }
 
   private onTcp(s: Socket): void {
@@ -181,7 +186,8 @@ export class DnsRelay {
         if (!q) continue;
         this.stats.counters.tcpQueries++;
         pipelined++;
-        void this.relay(q, msg, true).then((answer) => {
+        const { shape, kept } = this.fromCache(q, msg, true);
+        void (kept ? Promise.resolve(kept) : this.relay(q, msg, true, shape)).then((answer) => {
           pipelined--;
           if (!s.destroyed) s.write(Buffer.concat([frameLength(answer.length), answer]));
           take();
@@ -199,17 +205,14 @@ export class DnsRelay {
   }
 
   /**
-   * From the cache, or asks the current servers in turn; resolves with what goes back to the host
-   * (its own ID). A truncated UDP answer is asked again over TCP for the cache: the host gets the
-   * whole answer when it takes one that large, else the truncated one (and asks again over TCP,
-   * then from the cache).
+   * Asks the current servers in turn (the cache, asked first, had no answer); resolves with what
+   * goes back to the host (its own ID), and keeps the answer under `shape` (null: no cache). A
+   * truncated UDP answer is asked again over TCP for the cache: the host gets the whole answer
+   * when it takes one that large, else the truncated one (and asks again over TCP, then from the
+   * cache).
    */
-  private async relay(q: DnsQuery, msg: Buffer, tcp: boolean, known: QueryShape | null = null, asked = false): Promise<Buffer> {
-    const shape = known ?? (this.cache.enabled ? queryShape(msg, q.question) : null);
+  private async relay(q: DnsQuery, msg: Buffer, tcp: boolean, shape: QueryShape | null): Promise<Buffer> {
     const udpLimit = tcp || !shape ? null : shape.udpLimit;
-    // `asked`: the cache was asked already (and missed).
-    const kept = shape && !asked ? this.cache.get(msg, shape, udpLimit) : null;
-    if (kept) return kept;
     this.inFlight++;
     try {
       for (const server of [...this.servers]) {
