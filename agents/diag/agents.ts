@@ -73,11 +73,17 @@ function readRelay(v: unknown): DnsRelayInfo | null {
 /** Lines of a daemon's output shown at most: the reason it died is in its last words. */
 export const OUTPUT_LINES = 5;
 
-/** The last lines a daemon printed (wifibox-init keeps them in `<run dir>/<name>.out`); none when there is no such file. */
+/** Where wifibox-init keeps a daemon's output (`<run dir>/<name>.out`); null for a name that is no file name of its. */
+export function daemonOutputFile(opts: DiagOptions, name: string): string | null {
+  return /^[a-z0-9_-]+$/.test(name) ? join(opts.initRunDir, `${name}.out`) : null;
+}
+
+/** The last lines a daemon printed; none when there is no such file. */
 function lastOutput(sys: DiagSystem, opts: DiagOptions, name: string): string[] {
-  if (!/^[a-z0-9_-]+$/.test(name)) return [];
+  const file = daemonOutputFile(opts, name);
+  if (file === null) return [];
   try {
-    const lines = sys.readText(join(opts.initRunDir, `${name}.out`)).split('\n').map((l) => l.replace(/[^\x20-\x7e\t]/g, '?').trimEnd()).filter(Boolean);
+    const lines = sys.readText(file).split('\n').map((l) => l.replace(/[^\x20-\x7e\t]/g, '?').trimEnd()).filter(Boolean);
     return lines.slice(-OUTPUT_LINES);
   } catch {
     return [];
@@ -98,16 +104,14 @@ export async function readInit(sys: DiagSystem, opts: DiagOptions): Promise<Init
     why: str(s.why),
     warnings: strings(s.warnings),
   }));
-  const daemons: DaemonInfo[] = arr(doc.daemons).filter(isObject).map((d) => ({
-    name: str(d.name) ?? '?',
-    state: str(d.state) ?? '?',
-    pid: num(d.pid),
-    restarts: num(d.restarts) ?? 0,
-    lastExit: str(d.lastExit),
-    since: isoTime(d.since),
-    lastOutput: [],
-  }));
-  for (const d of daemons) if (d.state === 'failed' || d.restarts > 0) d.lastOutput = lastOutput(sys, opts, d.name);
+  const daemons: DaemonInfo[] = arr(doc.daemons).filter(isObject).map((d) => {
+    const name = str(d.name) ?? '?';
+    const state = str(d.state) ?? '?';
+    const restarts = num(d.restarts) ?? 0;
+    // Only a daemon in trouble: its last words say why.
+    const output = state === 'failed' || restarts > 0 ? lastOutput(sys, opts, name) : [];
+    return { name, state, pid: num(d.pid), restarts, lastExit: str(d.lastExit), since: isoTime(d.since), lastOutput: output };
+  });
   const dns = isObject(doc.dns) ? doc.dns : {};
   let lease: WirelessLeaseInfo | null = null;
   if (isObject(doc.lease)) {

@@ -2,6 +2,7 @@
 // agents rendered from it, and the log. bundle.ts redacts every one of them. A symlink is listed
 // but never followed (bundle.ts reads none): its name shows in missing.txt, not what it points to.
 import { basename, join } from 'node:path';
+import { daemonOutputFile } from './agents';
 import type { DiagOptions } from './options';
 import type { DiagReport } from './report';
 import type { DiagSystem } from './system';
@@ -37,8 +38,8 @@ export function bundleFiles(sys: DiagSystem, opts: DiagOptions, report: DiagRepo
   if (listed(sys.kind(opts.syslogFile))) out.push({ name: `log/${basename(opts.syslogFile)}`, path: opts.syslogFile });
   // Each daemon's last output, which wifibox-init keeps in its run folder (redacted as every member is).
   for (const d of report.agents.init.daemons) {
-    const path = join(opts.initRunDir, `${d.name}.out`);
-    if (/^[a-z0-9_-]+$/.test(d.name) && listed(sys.kind(path))) out.push({ name: `run/${d.name}.out`, path });
+    const path = daemonOutputFile(opts, d.name);
+    if (path !== null && listed(sys.kind(path))) out.push({ name: `run/${d.name}.out`, path });
   }
   return out.slice(0, MAX_FILES);
 }
