@@ -40,6 +40,34 @@ afterEach(() => {
 
 const at = () => ({ address: RELAY, port: relayPort });
 
+/**
+ * `server` answers each UDP question 50 ms late, and before that come four forged answers saying
+ * 6.6.6.N: from another address (on the server's port), from another port of the server's
+ * address, with another ID, and for the question `otherName`. Returns how to close the forgers.
+ */
+async function forgeBefore(server: FakeDnsServer, otherName: string, ttl?: number): Promise<() => void> {
+  const forger = createSocket('udp4');
+  await new Promise<void>((r) => forger.bind(port, '127.0.0.9', r));
+  const otherPort = createSocket('udp4');
+  await new Promise<void>((r) => otherPort.bind(0, server.address, r));
+  server.mode = 'silent';
+  const shape = ttl === undefined ? {} : { ttl };
+  server.onUdpQuery = (msg, from) => {
+    const forged = (ip: string) => answer(msg, { [readQuestion(msg).name.toLowerCase()]: ip }, false, shape);
+    forger.send(forged('6.6.6.1'), from.port, from.address); // another address
+    otherPort.send(forged('6.6.6.2'), from.port, from.address); // another port
+    const wrongId = forged('6.6.6.3');
+    wrongId.writeUInt16BE(msg.readUInt16BE(0) ^ 1, 0);
+    server.sendFrom(wrongId, from);
+    server.sendFrom(answer(Buffer.concat([msg.subarray(0, 12), query(otherName, 0).subarray(12)]), { [otherName]: '6.6.6.4' }, false, shape), from); // another question
+    setTimeout(() => server.sendFrom(answer(msg, server.records), from), 50);
+  };
+  return () => {
+    forger.close();
+    otherPort.close();
+  };
+}
+
 describe('DNS relay', () => {
   it('relays a question to the first server; the host gets its own ID back, the server saw a random one', async () => {
     const a = await askUdp(at(), query('portal.wireless.lab', 0x1234));
@@ -75,26 +103,11 @@ describe('DNS relay', () => {
   });
 
   it('takes an answer only from the server asked, with our ID, to the question asked', async () => {
-    const forger = createSocket('udp4');
-    await new Promise<void>((r) => forger.bind(port, '127.0.0.9', r));
-    const otherPort = createSocket('udp4');
-    await new Promise<void>((r) => otherPort.bind(0, '127.0.0.2', r));
-    up1.mode = 'silent';
-    up1.onUdpQuery = (msg, from) => {
-      const forged = (records: Record<string, string>) => answer(msg, records);
-      forger.send(forged({ 'portal.wireless.lab': '6.6.6.1' }), from.port, from.address); // another address
-      otherPort.send(forged({ 'portal.wireless.lab': '6.6.6.2' }), from.port, from.address); // another port
-      const wrongId = forged({ 'portal.wireless.lab': '6.6.6.3' });
-      wrongId.writeUInt16BE(msg.readUInt16BE(0) ^ 1, 0);
-      up1.sendFrom(wrongId, from);
-      up1.sendFrom(answer(Buffer.concat([msg.subarray(0, 12), query('evil.lab', 0).subarray(12)]), { 'evil.lab': '6.6.6.4' }), from); // another question
-      setTimeout(() => up1.sendFrom(answer(msg, up1.records), from), 50);
-    };
+    const close = await forgeBefore(up1, 'evil.lab');
     const a = await askUdp(at(), query('portal.wireless.lab', 3));
     expect(addressIn(a!)).toBe('192.168.77.1');
     expect(relay.status().upstream.find((u) => u.server === '127.0.0.2')).toMatchObject({ answered: 1, timeouts: 0 });
-    forger.close();
-    otherPort.close();
+    close();
   });
 
   it('never answers a peer outside the LAN network, over UDP or TCP', async () => {
@@ -286,22 +299,7 @@ describe('DNS relay with its cache', () => {
   });
 
   it('a forged answer (another address, port, ID or question) is never kept: what is kept is the server\'s', async () => {
-    const forger = createSocket('udp4');
-    await new Promise<void>((r) => forger.bind(port, '127.0.0.9', r));
-    const otherPort = createSocket('udp4');
-    await new Promise<void>((r) => otherPort.bind(0, '127.0.0.2', r));
-    up1.mode = 'silent';
-    up1.onUdpQuery = (msg, from) => {
-      const forged = (ip: string) => answer(msg, { 'portal.wireless.lab': ip }, false, { ttl: 3600 });
-      forger.send(forged('6.6.6.1'), from.port, from.address);
-      otherPort.send(forged('6.6.6.2'), from.port, from.address);
-      const wrongId = forged('6.6.6.3');
-      wrongId.writeUInt16BE(msg.readUInt16BE(0) ^ 1, 0);
-      up1.sendFrom(wrongId, from);
-      const otherQuestion = answer(Buffer.concat([msg.subarray(0, 12), query('portal.wireless.lab.evil', 0).subarray(12)]), { 'portal.wireless.lab.evil': '6.6.6.4' });
-      up1.sendFrom(otherQuestion, from);
-      setTimeout(() => up1.sendFrom(answer(msg, up1.records), from), 50);
-    };
+    const close = await forgeBefore(up1, 'portal.wireless.lab.evil', 3600);
     expect(addressIn((await askUdp(atCached(), query('portal.wireless.lab', 3)))!)).toBe('192.168.77.1');
     up1.onUdpQuery = () => undefined;
     for (const name of ['portal.wireless.lab', 'portal.wireless.lab.evil']) {
@@ -311,7 +309,6 @@ describe('DNS relay with its cache', () => {
     }
     expect(up2.asked.map((q) => q.name)).toEqual(['portal.wireless.lab.evil']);
     expect(cached.status().cache).toMatchObject({ names: 1, hits: 1 });
-    forger.close();
-    otherPort.close();
+    close();
   });
 });
