@@ -72,18 +72,10 @@ async function qps(lab: Lab, server: string): Promise<number> {
   return jsonOut<{ perSecond: number }>(r.stdout, 'qps').perSecond;
 }
 
-/** NAMES distinct questions to the relay, FILL_CONCURRENCY at a time (a shell loop would cost more than it measures). */
+/** NAMES distinct questions to the relay, FILL_CONCURRENCY at a time. */
 async function fill(lab: Lab): Promise<void> {
-  const script = [
-    "const dgram = require('node:dgram'); const s = dgram.createSocket('udp4'); const pending = new Map(); let next = 0, done = 0, id = 0;",
-    'const q = (n) => { const l = [`n${n}`, "bulk", "lab"]; return Buffer.concat([Buffer.from([0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), ...l.flatMap((x) => [Buffer.from([x.length]), Buffer.from(x)]), Buffer.from([0, 0, 1, 0, 1])]); };',
-    `const send = () => { if (next >= ${NAMES}) return; const m = q(next++); id = (id + 1) & 0xffff; m.writeUInt16BE(id, 0); const t = setTimeout(() => { pending.delete(m.readUInt16BE(0)); finish(); }, 3000); pending.set(id, t); s.send(m, 53, '${lab.addr.guestEth0}'); };`,
-    `const finish = () => { done++; if (done >= ${NAMES}) { s.close(); process.exit(0); } send(); };`,
-    "s.on('message', (m) => { const t = pending.get(m.readUInt16BE(0)); if (!t) return; clearTimeout(t); pending.delete(m.readUInt16BE(0)); finish(); });",
-    `s.bind(0, () => { for (let i = 0; i < ${FILL_CONCURRENCY}; i++) send(); });`,
-  ].join('\n');
-  const r = await lab.host(onHostCpu([process.execPath, '-e', script]), { timeoutMs: 300_000 });
-  if (r.code !== 0) throw new Error(`filling the cache failed: ${r.stderr}`);
+  const r = await lab.host(onHostCpu([process.execPath, PROBE, 'names', lab.addr.guestEth0, 'bulk.lab', String(NAMES), String(FILL_CONCURRENCY)]), { timeoutMs: 300_000 });
+  log(`${jsonOut<{ answered: number }>(r.stdout, 'names').answered} of ${NAMES} names answered`);
 }
 
 const farAsked = (far: LabProcess): number => far.output().split('\n').filter((l) => l.includes('"asked"')).length;

@@ -201,6 +201,25 @@ async function latency(name, rounds, servers) {
 }
 
 /**
+ * `count` distinct names (n0.<domain>, n1.<domain>, …) asked of `server`, `concurrency` at a time,
+ * each once (a name unanswered within 3 s is not asked again): how many were answered.
+ */
+async function names(server, domain, count, concurrency) {
+  const r = resolver();
+  let next = 0;
+  let answered = 0;
+  const worker = async () => {
+    while (next < count) {
+      const a = await r.ask(server, `n${next++}.${domain}`, 3000);
+      if (a && a.address) answered++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  r.close();
+  exitAfter({ event: 'names', asked: count, answered });
+}
+
+/**
  * Queries for `name` to `server`, `concurrency` of them in flight at all times, for `seconds`:
  * the answers per second (a query unanswered within 1 s counts as lost and is replaced).
  */
@@ -238,6 +257,7 @@ else if (mode === 'watch') watch(args[0], args[1], Number(args[2]));
 else if (mode === 'lookup') lookup(args[0], args[1], { page: option('--page'), until: option('--until') });
 else if (mode === 'latency') void latency(args[0], Number(args[1]), args.slice(2));
 else if (mode === 'qps') void qps(args[0], args[1], Number(args[2]), Number(args[3]));
+else if (mode === 'names') void names(args[0], args[1], Number(args[2]), Number(args[3]));
 else {
   process.stderr.write(`unknown mode '${mode}'\n`);
   process.exit(64);
