@@ -16,7 +16,7 @@ export type SectionSpec = Record<string, Setting>;
 export type SettingsOf<S extends SectionSpec> = { -readonly [K in keyof S]: S[K] extends { kind: 'boolean' } ? boolean : number };
 
 /** Every agent's section: a section named here is never "unknown" to another agent. */
-export const AGENT_SECTIONS = ['init'] as const;
+const AGENT_SECTIONS = ['init'] as const;
 
 const TRUE = new Set(['yes', 'true', 'on', '1']);
 const FALSE = new Set(['no', 'false', 'off', '0']);

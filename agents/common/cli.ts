@@ -77,7 +77,7 @@ export function numberOption(name: string, value: string, min: number, max: numb
   return n;
 }
 
-export interface StopOptions {
+interface StopOptions {
   /** Exit code when stopping fails (0 where a supervisor must not see a crash). */
   failCode: number;
   /** A hard exit after this long, whatever still hangs; none when undefined. */

@@ -24,7 +24,7 @@ export function parseLogLevel(s: string): LogLevelName {
   throw new Error(`invalid log level ${JSON.stringify(s)}: expected one of ${LEVEL_NAMES.join(', ')}`);
 }
 
-export interface LogOptions {
+interface LogOptions {
   name: string;
   level: LogLevelName;
   /** syslogd's socket; used only if it exists and is a socket. */
@@ -34,12 +34,12 @@ export interface LogOptions {
 }
 
 /** A pino record as parsed back from its JSON line. */
-export type LogRecord = Record<string, unknown>;
+type LogRecord = Record<string, unknown>;
 
 const FACILITY_DAEMON = 3;
 
 /** Syslog severity for a pino numeric level. */
-export function syslogSeverity(level: number): number {
+function syslogSeverity(level: number): number {
   if (level >= 60) return 2; // fatal -> crit
   if (level >= 50) return 3; // error -> err
   if (level >= 40) return 4; // warn -> warning

@@ -29,7 +29,7 @@ export function formatProblem(p: ConfigProblem): string {
 /** How a parser tells of a problem; the file is the collector's. */
 export type Report = (line: number, severity: ConfigProblem['severity'], message: string) => void;
 
-export interface Collector {
+interface Collector {
   problems: ConfigProblem[];
   report: Report;
 }

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 
 /** Something at a path the agent owns that it will not use. */
-export class PlantedPathError extends Error {}
+class PlantedPathError extends Error {}
 
 function lstatOrNull(path: string): Stats | null {
   try {
@@ -91,7 +91,7 @@ export function readOwnFile(path: string): string | null {
  * Clears the way for a socket at `path`: a socket (a crash's) or a symlink is removed, never
  * followed; a regular file or a folder is nobody's socket and is refused.
  */
-export function clearSocketPath(path: string): void {
+function clearSocketPath(path: string): void {
   const st = lstatOrNull(path);
   if (st === null) return;
   if (st.isSymbolicLink()) removeLink(path);

@@ -29,7 +29,7 @@ export interface SettleSystem {
   after(ms: number, fn: () => void): Timer;
 }
 
-export interface Settler {
+interface Settler {
   /** How many times it gave memory back (the status and tests). */
   readonly settled: number;
   stop(): void;

@@ -16,7 +16,7 @@ export interface LeaseRecord {
   hostname: string;
 }
 
-export interface LeaseFile {
+interface LeaseFile {
   /** Seconds since 1970; null when the file is too short to have a header. */
   writtenAt: number | null;
   records: LeaseRecord[];

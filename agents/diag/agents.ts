@@ -17,12 +17,12 @@ export interface InitView {
   forwarding: boolean | null;
 }
 
-export interface PassthruView {
+interface PassthruView {
   info: PassthruInfo;
   ports: PassthruPortInfo[];
 }
 
-export interface ForwardView {
+interface ForwardView {
   info: ForwardInfo;
   lines: ForwardLineInfo[];
 }
@@ -71,7 +71,7 @@ function readRelay(v: unknown): DnsRelayInfo | null {
 }
 
 /** Lines of a daemon's output shown at most: the reason it died is in its last words. */
-export const OUTPUT_LINES = 5;
+const OUTPUT_LINES = 5;
 
 /** Where wifibox-init keeps a daemon's output (`<run dir>/<name>.out`); null for a name that is no file name of its. */
 export function daemonOutputFile(opts: DiagOptions, name: string): string | null {

@@ -21,7 +21,7 @@ export interface BundleSystem {
   writeAtomic(path: string, data: Buffer): void;
 }
 
-export interface BundleResult {
+interface BundleResult {
   file: string;
   bytes: number;
   /** How many secret values were replaced, over all members. */

@@ -34,7 +34,7 @@ export function parseIpRoute(json: string): RouteInfo[] {
   }));
 }
 
-export interface InterfacesView {
+interface InterfacesView {
   error: string | null;
   links: LinkInfo[];
   routes: RouteInfo[];

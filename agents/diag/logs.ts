@@ -13,12 +13,12 @@ const LEVELS: Record<string, LogLine['level'] | 'other'> = {
 // Only when the line carries no level (a syslogd that does not write `facility.level`).
 const SOUNDS_BAD = /\b(error|fail(ed|ure)?|fatal|cannot|can't|unable|denied|refus(ed|ing)|timed? ?out|warn(ing)?)\b/i;
 /** wpa_supplicant/hostapd words for a key the network does not accept. */
-export const AUTH_FAILURE = /WRONG_KEY|pre-shared key may be incorrect|4-Way Handshake failed|auth_failures=|CTRL-EVENT-AUTH-REJECT|CTRL-EVENT-ASSOC-REJECT|invalid MIC/i;
+const AUTH_FAILURE = /WRONG_KEY|pre-shared key may be incorrect|4-Way Handshake failed|auth_failures=|CTRL-EVENT-AUTH-REJECT|CTRL-EVENT-ASSOC-REJECT|invalid MIC/i;
 /** Kernel lines about wireless drivers and firmware. */
-export const WIRELESS_KERNEL =
+const WIRELESS_KERNEL =
   /direct firmware load|firmware(:| file| load).*(fail|error|missing|not found)|(fail|unable)\w* to (load|fetch|request|find) (the )?firmware|\bwlan\d|iwlwifi|iwlmvm|\bath\d+k|\bath\d*\b|\brtw|rtl8\w+|rtlwifi|brcmf|brcmsmac|\bmt7\d+|mt76|mwifiex|cfg80211|mac80211|ieee80211|\bphy\d+\b|wi-?fi|wireless/i;
 
-export interface SyslogEntry {
+interface SyslogEntry {
   program: string;
   level: LogLine['level'] | 'other' | null;
   message: string;

@@ -16,7 +16,7 @@ export function parseKbLines(text: string): Map<string, number> {
   return m;
 }
 
-export function processMemory(sys: DiagSystem, proc: string, name: string, pid: number): ProcessMemory {
+function processMemory(sys: DiagSystem, proc: string, name: string, pid: number): ProcessMemory {
   try {
     const m = parseKbLines(sys.readText(join(proc, String(pid), 'smaps_rollup')));
     const rss = m.get('Rss') ?? null;

@@ -9,7 +9,7 @@ import { forward } from './forward-rules';
 import type { Health, Problem } from './report';
 import { endpointCause, isStation, problem, RESTART_HINT, type RuleContext } from './rule-context';
 
-export const MEMORY_LOW = { percent: 10, kib: 8 * 1024 };
+const MEMORY_LOW = { percent: 10, kib: 8 * 1024 };
 
 const wlanLink = (c: RuleContext) => c.facts.interfaces.links.find((l) => l.name === c.opts.wirelessInterface);
 const step = (c: RuleContext, id: string) => c.facts.agents.init.steps.find((s) => s.id === id);

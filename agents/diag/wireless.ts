@@ -6,7 +6,7 @@ import type { AccessPointInfo, PciDevice, StationInfo, WirelessInfo } from './re
 import type { DiagSystem } from './system';
 import { errText, intOrNull, keyValues } from './util';
 
-export type WirelessDaemon = 'wpa_supplicant' | 'hostapd';
+type WirelessDaemon = 'wpa_supplicant' | 'hostapd';
 
 /**
  * Which daemon this guest should run: init's flavor when it says, else whichever control socket
@@ -61,7 +61,7 @@ export function findProcesses(sys: DiagSystem, proc: string, names: readonly str
 }
 
 /** PCI devices that are (or drive) a wireless card: class 0x0280, or with a wireless interface. */
-export function readPci(sys: DiagSystem, sysBusPci: string): PciDevice[] {
+function readPci(sys: DiagSystem, sysBusPci: string): PciDevice[] {
   const devices = join(sysBusPci, 'devices');
   let slots: string[];
   try {

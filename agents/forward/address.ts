@@ -4,11 +4,11 @@
 import { parseIPv4 } from '../common/ipv4';
 import { shorten } from '../common/problems';
 
-export type ListenKind = 'udp-recv' | 'udp-listen' | 'tcp-listen';
-export type Protocol = 'udp' | 'tcp';
+type ListenKind = 'udp-recv' | 'udp-listen' | 'tcp-listen';
+type Protocol = 'udp' | 'tcp';
 
 /** range=: a peer matches when (peer AND mask) equals (base AND mask), as socat compares. */
-export interface PeerRange {
+interface PeerRange {
   base: number;
   mask: number;
   /** As written, for status and logs. */
@@ -44,7 +44,7 @@ export interface TargetAddress {
   connectTimeoutMs: number | null;
 }
 
-export type SocatAddress = ListenAddress | TargetAddress;
+type SocatAddress = ListenAddress | TargetAddress;
 
 export const SUPPORTED_FORMS = 'UDP4-RECV:PORT, UDP-LISTEN:PORT or TCP-LISTEN:PORT (with options), then UDP4:HOST:PORT or TCP4:HOST:PORT';
 
@@ -85,7 +85,7 @@ function unsupportedType(type: string): string {
   return `address type '${shorten(type)}' is not supported`;
 }
 
-export function parsePort(s: string): number | null {
+function parsePort(s: string): number | null {
   if (!/^[0-9]{1,5}$/.test(s)) return null;
   const n = Number(s);
   return n >= 1 && n <= 65535 ? n : null;

@@ -24,7 +24,7 @@ export interface ForwardOptions {
 }
 
 /** The package's own user (its install adds it): what faces the wireless network is never root. */
-export const FORWARD_USER = 'wifibox';
+const FORWARD_USER = 'wifibox';
 
 export const DEFAULTS = {
   config: `${GUEST_PATHS.confDir}/forwarding.conf`,
@@ -35,7 +35,7 @@ export const DEFAULTS = {
 } satisfies ForwardOptions;
 
 /** What a load changes: the lines to open, the relays to close, those kept (with their new line). */
-export interface ForwardPlan {
+interface ForwardPlan {
   open: ForwardLine[];
   close: string[];
   keep: ForwardLine[];

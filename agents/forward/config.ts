@@ -19,7 +19,7 @@ export interface ForwardLine {
   closeTimeoutMs: number | null;
 }
 
-export interface ForwardConfig {
+interface ForwardConfig {
   file: string;
   lines: ForwardLine[];
   problems: ConfigProblem[];

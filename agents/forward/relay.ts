@@ -24,13 +24,13 @@ export interface RelayLimits {
   connectTimeoutMs: number;
 }
 
-export interface RelayEnv {
+interface RelayEnv {
   sys: ForwardSystem;
   log: Logger;
   limits: RelayLimits;
 }
 
-export function newForwardCounters(): ForwardCounters {
+function newForwardCounters(): ForwardCounters {
   return { datagrams: 0, replies: 0, connections: 0, bytesIn: 0, bytesOut: 0, refusedPeer: 0, refusedLimit: 0, dropped: 0, idleClosed: 0, errors: 0 };
 }
 

@@ -22,7 +22,7 @@ export interface UdpPort {
   close(): void;
 }
 
-export interface UdpOptions {
+interface UdpOptions {
   address: string;
   port: number;
   reuseAddr: boolean;

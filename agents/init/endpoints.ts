@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { InitSystem, Served } from './system';
 
-export interface EndpointHandlers {
+interface EndpointHandlers {
   status(): object;
   /** A report from the dhcpcd hook: dhcpcd-run-hooks(8) variables by name. */
   hookReport(env: Record<string, string>): void;

@@ -2,7 +2,7 @@
 // iptables-restore unchanged; on stop, every table it named back to ACCEPT, flushed, no user chains.
 import type { InitSystem } from './system';
 
-export interface FirewallTools {
+interface FirewallTools {
   restore: string;
   iptables: string;
 }

@@ -1,7 +1,7 @@
 // wifibox-init's settings: the guest's paths and programs (options of main.ts, each with the
 // guest's real value as its default) and the timings that can be tuned.
 
-export interface InitTools {
+interface InitTools {
   ip: string;
   iptablesRestore: string;
   ip6tablesRestore: string;

@@ -76,7 +76,7 @@ function readOptions(argv: string[]) {
   return { init, dryRun: o['dry-run'], level: parseLogLevel(o.loglevel), syslog: o.syslog };
 }
 
-export interface InitPart {
+interface InitPart {
   opts: InitOptions;
   log: Logger;
   /** Runs every step; resolves once each has run. */

@@ -16,7 +16,7 @@ export type Action =
   | { kind: 'service'; service: ServiceName; iface: string };
 
 /** What wifibox-init runs and follows: the daemons, and its own DNS relay. */
-export type ServiceName = 'udhcpd' | 'dhcpcd' | 'radvd' | 'dns-relay';
+type ServiceName = 'udhcpd' | 'dhcpcd' | 'radvd' | 'dns-relay';
 
 export interface Step {
   id: string;
@@ -32,7 +32,7 @@ export interface Plan {
   steps: Step[];
 }
 
-export interface PlanOptions {
+interface PlanOptions {
   lanInterface: string;
   wirelessInterface: string;
 }

@@ -6,7 +6,7 @@ import type { StepState, StepStatus } from '../common/status';
 import type { Plan, Step } from './plan';
 
 /** Applies one step; resolves with its warnings, rejects with why it failed. */
-export type ApplyStep = (step: Step) => Promise<string[]>;
+type ApplyStep = (step: Step) => Promise<string[]>;
 
 export class StepScheduler {
   private readonly states = new Map<string, StepStatus>();

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { DaemonStatus } from '../common/status';
 import type { DaemonHandle, InitSystem, Timer } from './system';
 
-export interface SupervisorHooks {
+interface SupervisorHooks {
   /** Told of each new process, so a later orchestrator can find what this one left. */
   onSpawn?(pid: number): void;
   /** Asked when it exits on its own: a reason not to restart it (what it needs is gone), or null. */

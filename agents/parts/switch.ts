@@ -12,7 +12,7 @@ export interface RunningPart {
 }
 
 /** Starts the part with its options; a fault of its own goes to onFault. Throws on bad options. */
-export type PartStarter = (args: string[], onFault: (err: unknown) => void) => RunningPart;
+type PartStarter = (args: string[], onFault: (err: unknown) => void) => RunningPart;
 
 export interface SwitchSystem {
   /** The file's text, or null when it is not there; throws for what is not a file of its own. */

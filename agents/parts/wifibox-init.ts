@@ -14,7 +14,7 @@ import { PartSwitch } from './switch';
 import { realSwitchSystem } from './system';
 
 /** The folder of the parts' args and state files, in wifibox-init's own run folder. */
-export const PARTS_DIR = 'parts';
+const PARTS_DIR = 'parts';
 
 async function main(argv: string[]): Promise<void> {
   const init = startInit(argv);

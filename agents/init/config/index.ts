@@ -29,7 +29,7 @@ export interface GuestConfigFiles {
   list(dir: string): string[];
 }
 
-export interface RestoreFile {
+interface RestoreFile {
   file: string;
   /** Fed to iptables-restore / ip6tables-restore unchanged. */
   text: string;
@@ -58,7 +58,7 @@ export interface GuestConfig {
 }
 
 /** Where the files are, and which interfaces are which (the options of wifibox-init). */
-export interface GuestConfigPlace {
+interface GuestConfigPlace {
   dir: string;
   lanInterface: string;
   wirelessInterface: string;

@@ -12,14 +12,14 @@ export interface CacheLimits {
   bytes: number;
 }
 
-export interface CacheCounters {
+interface CacheCounters {
   hits: number;
   misses: number;
   flushes: number;
 }
 
 /** Longest a positive answer is kept, whatever its TTL says (a day). */
-export const MAX_TTL_SECONDS = 86_400;
+const MAX_TTL_SECONDS = 86_400;
 /** Longest a negative answer is kept (RFC 2308 allows up to 3 hours; a few minutes is kinder). */
 export const MAX_NEGATIVE_TTL_SECONDS = 300;
 /** An answer larger than this is not kept. */

@@ -73,7 +73,7 @@ export function parseQuery(msg: Buffer): DnsQuery | null {
 }
 
 /** Names compare without regard to ASCII case (RFC 4343); type and class exactly. */
-export function sameQuestion(a: Buffer, b: Buffer): boolean {
+function sameQuestion(a: Buffer, b: Buffer): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     let x = a[i]!;

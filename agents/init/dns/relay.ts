@@ -13,7 +13,7 @@ import { RelayStats } from './stats';
 import { askTcp, askUdp, frameLength } from './upstream';
 import { canonicalAddress, inNetwork, type LanAddress } from './lan';
 
-export interface RelaySettings {
+interface RelaySettings {
   /** Where hosts ask (53). */
   port: number;
   /** Where the upstream servers answer (53). */

@@ -9,7 +9,7 @@ import type { GuestService, ServiceContext, WirelessChange } from './service';
 
 const DNS_PORT = 53;
 /** The cache's bound in bytes of answers, beside its bound in names (a few hundred bytes each). */
-export const CACHE_MAX_BYTES = 2 * 1024 * 1024;
+const CACHE_MAX_BYTES = 2 * 1024 * 1024;
 
 /** The same wireless lease: the same network's DHCP server gave the same address and router. */
 const sameLease = (a: WirelessLease | null, b: WirelessLease | null): boolean =>

@@ -12,7 +12,7 @@ import { dnsChanged, firstLease, SupervisedDaemon, type ServiceContext, type Wir
 /** With the relay, a restart for a new domain waits until udhcpd has run this long (see restartSettled). */
 export const DOMAIN_RESTART_SETTLE_MS = 5000;
 
-export interface UdhcpdInfo {
+interface UdhcpdInfo {
   config: string;
   leaseSeconds: number | null;
   dnsKnown: boolean;
