@@ -441,6 +441,7 @@ const BAD_INTERFACES: BadInput[] = [
   { name: 'gateway outside the network', text: lines('iface eth0 inet static', '  address 10.0.0.2/24', '  gateway 10.0.1.1'), line: 3, fragment: 'gateway 10.0.1.1 is outside 10.0.0.2/24; expected an address in that network' },
   { name: 'gateway garbage', text: lines('iface eth0 inet static', '  address 10.0.0.2/24', '  gateway router'), line: 3, fragment: "gateway 'router' is not an IPv4 address" },
   { name: 'IPv6 gateway outside', text: lines('iface eth0 inet6 static', '  address fd00::2/64', '  gateway fd01::1'), line: 3, fragment: 'gateway fd01::1 is outside fd00::2/64; expected an address in that network or a link-local' },
+  { name: 'IPv6 gateway garbage', text: lines('iface eth0 inet6 static', '  address fd00::2/64', '  gateway 10.0.0.1'), line: 3, fragment: "gateway '10.0.0.1' is not an IPv6 address; expected a form like fd00::1 or fe80::1" },
   { name: 'inet6 dhcp', text: lines('iface wlan0 inet6 dhcp'), line: 1, fragment: "iface wlan0 inet6: method 'dhcp'; expected static, manual, loopback (wlan0 gets IPv6 from dhcpcd" },
   { name: 'unknown method', text: lines('iface eth0 inet ppp'), line: 1, fragment: "iface eth0 inet: method 'ppp'; expected static, dhcp, manual, loopback" },
   { name: 'no method', text: lines('iface eth0 inet'), line: 1, fragment: 'iface eth0 inet: no method; expected static, dhcp' },

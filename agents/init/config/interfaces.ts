@@ -187,7 +187,7 @@ function applyStanza(s: Stanza, byName: Map<string, IfaceConfig>, report: Report
     report(s.line, 'error', `iface ${s.name} ${s.family} static has no address; expected an 'address A/PREFIX' line below it`);
     return;
   }
-  const parsed = s.family === 'inet' ? staticInet4(s, address, report) : staticInet6(s, address, report);
+  const parsed = s.family === 'inet' ? staticAddress(INET4, s, address, report) : staticAddress(INET6, s, address, report);
   if (parsed === null) return;
   if (s.family === 'inet') iface.inet = { method: 'static', ...parsed, line: s.line };
   else iface.inet6 = { method: 'static', ...parsed, line: s.line };
@@ -235,59 +235,64 @@ function resolvePrefix(s: Stanza, address: Option, fromAddress: string | null, f
   return prefix;
 }
 
-function staticInet4(s: Stanza, address: Option, report: Report): StaticAddress | null {
-  const { ip, prefix: prefixText } = splitAddress(address);
-  const ipNum = parseIPv4(ip);
-  if (ipNum === null) {
-    const hint = parseIPv6(ip) !== null ? ` (an IPv6 address belongs under iface ${s.name} inet6 static)` : '';
-    report(address.line, 'error', `address '${shorten(ip)}' is not an IPv4 address; expected four numbers 0-255 like 10.0.0.1${hint}`);
-    return null;
-  }
-  const prefix = resolvePrefix(s, address, prefixText, (m) => (m.includes('.') ? prefixOfDottedMask(m) : parsePrefix(m, 32)), report);
-  if (prefix === null) return null;
-
-  let gateway: string | null = null;
-  const gw = s.gateways[0];
-  if (gw !== undefined) {
-    const g = parseIPv4(gw.value);
-    if (g === null) {
-      report(gw.line, 'error', `gateway '${shorten(gw.value)}' is not an IPv4 address; expected four numbers 0-255 like 10.0.0.1`);
-      return null;
-    }
-    if (!sameNetwork4(g, ipNum, prefix)) {
-      // `ip route add default via` refuses a next hop it cannot reach on the link.
-      report(gw.line, 'error', `gateway ${gw.value} is outside ${ip}/${prefix}; expected an address in that network`);
-      return null;
-    }
-    gateway = gw.value;
-  }
-  return { address: ip, prefixLength: prefix, gateway };
+/** What an inet and an inet6 stanza's static address differ in: parsing, and the words of its errors. */
+interface AddressFamily<A> {
+  name: 'IPv4' | 'IPv6';
+  parse(text: string): A | null;
+  /** For the hint when an address of the other family is given. */
+  other: { name: 'IPv4' | 'IPv6'; family: Family; parse(text: string): unknown };
+  expected: string;
+  gatewayExpected: string;
+  prefixOf(mask: string): number | null;
+  /** Whether the next hop `gw` is one `ip route add default via` takes for address/prefix. */
+  reaches(gw: A, address: A, prefix: number): boolean;
+  reachExpected: string;
 }
 
-function staticInet6(s: Stanza, address: Option, report: Report): StaticAddress | null {
+const INET4: AddressFamily<number> = {
+  name: 'IPv4',
+  parse: parseIPv4,
+  other: { name: 'IPv6', family: 'inet6', parse: parseIPv6 },
+  expected: 'four numbers 0-255 like 10.0.0.1',
+  gatewayExpected: 'four numbers 0-255 like 10.0.0.1',
+  prefixOf: (m) => (m.includes('.') ? prefixOfDottedMask(m) : parsePrefix(m, 32)),
+  // `ip route add default via` refuses a next hop it cannot reach on the link.
+  reaches: (gw, address, prefix) => sameNetwork4(gw, address, prefix),
+  reachExpected: 'an address in that network',
+};
+
+const INET6: AddressFamily<number[]> = {
+  name: 'IPv6',
+  parse: parseIPv6,
+  other: { name: 'IPv4', family: 'inet', parse: parseIPv4 },
+  expected: 'a form like fd00::1',
+  gatewayExpected: 'a form like fd00::1 or fe80::1',
+  prefixOf: (m) => parsePrefix(m, 128),
+  reaches: (gw, address, prefix) => isLinkLocal6(gw) || sameNetwork6(gw, address, prefix),
+  reachExpected: 'an address in that network or a link-local fe80:: address',
+};
+
+function staticAddress<A>(f: AddressFamily<A>, s: Stanza, address: Option, report: Report): StaticAddress | null {
   const { ip, prefix: prefixText } = splitAddress(address);
-  const groups = parseIPv6(ip);
-  if (groups === null) {
-    const hint = parseIPv4(ip) !== null ? ` (an IPv4 address belongs under iface ${s.name} inet static)` : '';
-    report(address.line, 'error', `address '${shorten(ip)}' is not an IPv6 address; expected a form like fd00::1${hint}`);
+  const parsed = f.parse(ip);
+  if (parsed === null) {
+    const hint = f.other.parse(ip) !== null ? ` (an ${f.other.name} address belongs under iface ${s.name} ${f.other.family} static)` : '';
+    report(address.line, 'error', `address '${shorten(ip)}' is not an ${f.name} address; expected ${f.expected}${hint}`);
     return null;
   }
-  const prefix = resolvePrefix(s, address, prefixText, (m) => parsePrefix(m, 128), report);
+  const prefix = resolvePrefix(s, address, prefixText, f.prefixOf, report);
   if (prefix === null) return null;
 
-  let gateway: string | null = null;
   const gw = s.gateways[0];
-  if (gw !== undefined) {
-    const g = parseIPv6(gw.value);
-    if (g === null) {
-      report(gw.line, 'error', `gateway '${shorten(gw.value)}' is not an IPv6 address; expected a form like fd00::1 or fe80::1`);
-      return null;
-    }
-    if (!isLinkLocal6(g) && !sameNetwork6(g, groups, prefix)) {
-      report(gw.line, 'error', `gateway ${gw.value} is outside ${ip}/${prefix}; expected an address in that network or a link-local fe80:: address`);
-      return null;
-    }
-    gateway = gw.value;
+  if (gw === undefined) return { address: ip, prefixLength: prefix, gateway: null };
+  const g = f.parse(gw.value);
+  if (g === null) {
+    report(gw.line, 'error', `gateway '${shorten(gw.value)}' is not an ${f.name} address; expected ${f.gatewayExpected}`);
+    return null;
   }
-  return { address: ip, prefixLength: prefix, gateway };
+  if (!f.reaches(g, parsed, prefix)) {
+    report(gw.line, 'error', `gateway ${gw.value} is outside ${ip}/${prefix}; expected ${f.reachExpected}`);
+    return null;
+  }
+  return { address: ip, prefixLength: prefix, gateway: gw.value };
 }
