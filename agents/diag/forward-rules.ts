@@ -2,7 +2,7 @@
 // lines, lines it refused, lines that cannot listen. Each is degraded: the host's own traffic
 // does not depend on it.
 import type { Problem } from './report';
-import { endpointCause, problem, RESTART_HINT, type RuleContext } from './rule-context';
+import { unreachable, problem, RESTART_HINT, type RuleContext } from './rule-context';
 
 const RELOAD = '`rc-service forwarding reload` (or restart it)';
 const SUPPORTED = 'UDP4-RECV:PORT, UDP-LISTEN:PORT or TCP-LISTEN:PORT (with bind=, range=, fork, reuseaddr, broadcast), then UDP4:ADDRESS:PORT or TCP4:ADDRESS:PORT';
@@ -29,10 +29,10 @@ export function forward(c: RuleContext): Problem[] {
   if (!a.reachable) {
     // Not set up (no forwarding.conf, or only comments) and not running: as it should be.
     if (a.error === 'ENOENT' && lines === 0) return [];
-    return [problem('forward-unreachable', 'degraded', `forwarding status endpoint ${a.endpoint}: not reachable (${a.error})`,
-      `${endpointCause(a.error, 'wifibox-forward')} ${a.config} has ${lines} line(s), which nothing forwards now.`,
+    return [unreachable('forward-unreachable', 'forwarding', a, 'wifibox-forward',
       `Start the service: \`rc-service forwarding start\` (\`rc-update add forwarding\` to start it at boot); see wifibox-forward's lines in the log below, or ${RESTART_HINT}.`,
-      [`${a.endpoint}: ${a.error}`, `${a.config}: ${a.configuredLines === null ? 'not readable' : `${lines} line(s)`}`])];
+      `${a.config} has ${lines} line(s), which nothing forwards now.`,
+      [`${a.config}: ${a.configuredLines === null ? 'not readable' : `${lines} line(s)`}`])];
   }
   const out: Problem[] = [];
   const refused = a.configProblems.filter((p) => /:\d+: error: /.test(p));

@@ -18,8 +18,19 @@ export function problem(id: ProblemId, severity: Severity, summary: string, caus
 
 export const isStation = (c: RuleContext): boolean => c.facts.wireless.daemon === 'wpa_supplicant';
 
+/**
+ * The problem of an agent whose status endpoint does not answer: `what` names the endpoint,
+ * `moreCause` says what it costs the user, `moreEvidence` what else shows it.
+ */
+export function unreachable(
+  id: ProblemId, what: string, agent: { endpoint: string; error: string | null }, command: string, fix: string, moreCause = '', moreEvidence: string[] = [],
+): Problem {
+  const cause = endpointCause(agent.error, command) + (moreCause ? ` ${moreCause}` : '');
+  return problem(id, 'degraded', `${what} status endpoint ${agent.endpoint}: not reachable (${agent.error})`, cause, fix, [`${agent.endpoint}: ${agent.error}`, ...moreEvidence]);
+}
+
 /** Why an agent's status endpoint did not answer, from its error. */
-export function endpointCause(error: string | null, agent: string): string {
+function endpointCause(error: string | null, agent: string): string {
   switch (error) {
     case 'ENOENT':
       return `${agent} is not running (its status socket is not there).`;

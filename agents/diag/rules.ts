@@ -7,7 +7,7 @@ import { daemonsFailed, restartLoops } from './daemon-rules';
 import { dnsPropagation, wirelessDnsSilent } from './dns-rules';
 import { forward } from './forward-rules';
 import type { Health, Problem } from './report';
-import { endpointCause, isStation, problem, RESTART_HINT, type RuleContext } from './rule-context';
+import { unreachable, isStation, problem, RESTART_HINT, type RuleContext } from './rule-context';
 
 const MEMORY_LOW = { percent: 10, kib: 8 * 1024 };
 
@@ -223,10 +223,8 @@ function nat(c: RuleContext): Problem | null {
 function initAgent(c: RuleContext): Problem[] {
   const i = c.facts.agents.init;
   if (!i.reachable) {
-    return [problem('init-unreachable', 'degraded', `init status endpoint ${i.endpoint}: not reachable (${i.error})`,
-      endpointCause(i.error, 'wifibox-init'),
-      `See wifibox-init's lines in the log below; start its service again, or ${RESTART_HINT}. Until then nothing follows the wireless DNS or restarts dhcpcd and udhcpd.`,
-      [`${i.endpoint}: ${i.error}`])];
+    return [unreachable('init-unreachable', 'init', i, 'wifibox-init',
+      `See wifibox-init's lines in the log below; start its service again, or ${RESTART_HINT}. Until then nothing follows the wireless DNS or restarts dhcpcd and udhcpd.`)];
   }
   const out: Problem[] = [];
   if (i.configProblems.length) {
@@ -255,10 +253,9 @@ function passthru(c: RuleContext): Problem[] {
   const a = c.facts.agents.passthru;
   const client = c.facts.wireless.daemon === 'hostapd' ? 'hostapd_cli' : 'wpa_cli';
   if (!a.reachable) {
-    return [problem('passthru-unreachable', 'degraded', `passthru status endpoint ${a.endpoint}: not reachable (${a.error})`,
-      `${endpointCause(a.error, 'wifibox-passthru')} The host's ${client} cannot reach ${c.facts.wireless.daemon}; the network itself is not affected.`,
+    return [unreachable('passthru-unreachable', 'passthru', a, 'wifibox-passthru',
       `See wifibox-passthru's lines in the log below; start its service again, or ${RESTART_HINT}.`,
-      [`${a.endpoint}: ${a.error}`])];
+      `The host's ${client} cannot reach ${c.facts.wireless.daemon}; the network itself is not affected.`)];
   }
   const out: Problem[] = [];
   const ports = c.facts.passthrough.ports;
