@@ -3,12 +3,16 @@ import { optionsOrExit, stopOnSignals, VERSION } from '../common/cli';
 import { createLogger } from '../common/log';
 import { realSettleSystem, settleAfterBursts } from '../common/settle';
 import { ForwardAgent } from './agent';
+import { dryRun } from './dry-run';
 import { COMMAND, readOptions } from './options';
 import { realSystem } from './system';
 
 function main(argv: string[]): void {
   const parsed = optionsOrExit(COMMAND, () => readOptions(argv));
   if (!parsed) return;
+  if (parsed.dryRun) {
+    process.exit(dryRun(parsed.agent, realSystem, (s) => process.stdout.write(s), (s) => process.stderr.write(s)));
+  }
   const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
   const agent = new ForwardAgent(parsed.agent, realSystem, log);
   const settler = settleAfterBursts(realSettleSystem, (bytes) => log.debug({ bytes }, 'quiet after a burst: heap pages given back'));

@@ -13,6 +13,7 @@ const seconds = (ms: number) => String(ms / 1000);
 const valued = (arg: string, def: string, help: string): OptionSpec => ({ type: 'string', arg, default: def, help });
 const SPEC = {
   config: valued('FILE', DEFAULTS.config, 'one socat address pair per line'),
+  'dry-run': { type: 'boolean', help: 'print the plan (and any config problems) and exit' },
   'status-socket': valued('PATH', DEFAULTS.statusSocket, 'UNIX socket that answers with the status as JSON'),
   'run-dir': valued('DIR', DEFAULTS.runDir, 'its own folder (mode 0700, handed to --user); \'\' for none'),
   user: valued('NAME', DEFAULTS.user, 'started as root, serve as this user once the lines are bound'),
@@ -42,5 +43,5 @@ export function readOptions(argv: string[], out?: (s: string) => void) {
       connectTimeoutMs: ms('connect-timeout'),
     },
   };
-  return { level: parseLogLevel(o.loglevel), syslog: o.syslog, agent };
+  return { dryRun: o['dry-run'], level: parseLogLevel(o.loglevel), syslog: o.syslog, agent };
 }

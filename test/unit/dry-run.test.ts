@@ -1,12 +1,16 @@
-// --dry-run of wifibox-passthru, as wifibox-init's: the config read and
+// --dry-run of wifibox-passthru and wifibox-forward, as wifibox-init's: the config read and
 // checked, the problems on stderr, the plan on stdout, exit 1 when the config has an error (or
-// cannot be read) and 0 otherwise; nothing listens and no file is made.
+// cannot be read) and 0 otherwise; nothing listens, nothing is bound, no file is made.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dryRun as forwardDryRun } from '../../agents/forward/dry-run';
+import { formatForwardPlan, planForward } from '../../agents/forward/agent';
+import { parseForwardConfig } from '../../agents/forward/config';
+import { readOptions as forwardOptions } from '../../agents/forward/options';
 import { dryRun as passthruDryRun } from '../../agents/passthru/dry-run';
 import { readOptions as passthruOptions } from '../../agents/passthru/options';
 import { startPassthru } from '../../agents/passthru/part';
@@ -93,15 +97,71 @@ describe('wifibox-passthru --dry-run', () => {
   });
 });
 
-// The command itself: --dry-run exits with the plan's status before any logger, socket or
+const FORWARD_CONF = '/media/etc/forwarding.conf';
+const forward = (text: string | null) =>
+  run((out, err) => forwardDryRun({ config: FORWARD_CONF }, files(text === null ? {} : { [FORWARD_CONF]: text }), out, err));
+
+describe('wifibox-forward --dry-run', () => {
+  it('is an option of the command, off unless given, and in --help', () => {
+    expect(forwardOptions([])!.dryRun).toBe(false);
+    expect(forwardOptions(['--dry-run'])!.dryRun).toBe(true);
+    let help = '';
+    forwardOptions(['--help'], (s) => void (help += s));
+    expect(help).toMatch(/^ {2}--dry-run +print the plan \(and any config problems\) and exit$/m);
+  });
+
+  it('a good file: each line as it is understood on stdout, exit 0', () => {
+    const r = forward(
+      '# the sample\nUDP4-RECV:11223,broadcast,reuseaddr UDP4:10.0.0.2:11223\n' +
+        '-u TCP4-LISTEN:8080,bind=192.168.77.2,range=192.168.77.0/24,fork,reuseaddr TCP4:10.0.0.2:8080\n',
+    );
+    expect(r).toEqual({
+      code: 0,
+      stdout:
+        'open     line 2: udp-recv 0.0.0.0:11223 → udp 10.0.0.2:11223\n' +
+        'open     line 3: tcp-listen 192.168.77.2:8080 → tcp 10.0.0.2:8080  (fork, range 192.168.77.0/24, one way)\n',
+      stderr: '',
+    });
+  });
+
+  it('a line that cannot be served: said on stderr, the others still planned, exit 1; a warning alone exits 0', () => {
+    const r = forward('EXEC:/bin/sh UDP4:10.0.0.2:1\nUDP4-RECV:11223 UDP4:10.0.0.2:11223\n');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^\/media\/etc\/forwarding\.conf:1: error: address type EXEC runs a program/);
+    expect(r.stdout).toBe('open     line 2: udp-recv 0.0.0.0:11223 → udp 10.0.0.2:11223\n');
+    const warned = forward('-d UDP4-RECV:11223 UDP4:10.0.0.2:11223\n');
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toMatch(/forwarding\.conf:1: warning: socat option -d/);
+  });
+
+  it('a file that cannot be read, or with no line: said, nothing planned; exit 1 and 0', () => {
+    expect(forward(null)).toEqual({
+      code: 1,
+      stdout: 'none     no line in the configuration: nothing is served\n',
+      stderr: `${FORWARD_CONF}:0: error: cannot read (ENOENT); expected the file forwarding.conf\n`,
+    });
+    expect(forward('# nothing yet\n')).toEqual({ code: 0, stdout: 'none     no line in the configuration: nothing is served\n', stderr: '' });
+  });
+
+  it('the plan as printed says what a reload closes and keeps too', () => {
+    const { lines } = parseForwardConfig('UDP4-RECV:1 UDP4:10.0.0.2:1\nUDP4-RECV:2 UDP4:10.0.0.2:2\n', FORWARD_CONF);
+    expect(formatForwardPlan(planForward(lines, new Set(['UDP4-RECV:1 UDP4:10.0.0.2:1', 'UDP4-RECV:3 UDP4:10.0.0.2:3'])))).toBe(
+      'close    UDP4-RECV:3 UDP4:10.0.0.2:3\n' +
+        'keep     line 1: udp-recv 0.0.0.0:1 → udp 10.0.0.2:1\n' +
+        'open     line 2: udp-recv 0.0.0.0:2 → udp 10.0.0.2:2\n',
+    );
+  });
+});
+
+// The commands themselves: --dry-run exits with the plan's status before any logger, socket or
 // signal handler is set up.
-describe('the command with --dry-run', () => {
+describe('the commands with --dry-run', () => {
   let dir = '';
   const bundles = new Map<string, string>();
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wifibox-dry-run-'));
-    for (const agent of ['passthru']) {
+    for (const agent of ['passthru', 'forward']) {
       const out = await build({ entryPoints: [join(REPO, 'agents', agent, 'main.ts')], bundle: true, platform: 'node', format: 'cjs', write: false, logLevel: 'silent' });
       const file = join(dir, `${agent}.js`);
       writeFileSync(file, out.outputFiles[0]!.contents);
@@ -132,5 +192,13 @@ describe('the command with --dry-run', () => {
     const bad = command('passthru', 'bad.conf', 'sockets="path=/x/wlan0,port=99999"\n');
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/bad\.conf:1: error: socket port '99999' is invalid/);
+  });
+
+  it('wifibox-forward: exit 0 with the plan, 1 with an error', () => {
+    const good = command('forward', 'good.fwd', 'UDP4-RECV:11223 UDP4:10.0.0.2:11223\n');
+    expect([good.status, good.stdout, good.stderr]).toEqual([0, 'open     line 1: udp-recv 0.0.0.0:11223 → udp 10.0.0.2:11223\n', '']);
+    const bad = command('forward', 'bad.fwd', 'SYSTEM:true UDP4:10.0.0.2:1\n');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/bad\.fwd:1: error: /);
   });
 });
