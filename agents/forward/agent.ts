@@ -7,7 +7,7 @@ import { VERSION } from '../common/cli';
 import { GUEST_PATHS } from '../common/paths';
 import { formatProblem } from '../common/problems';
 import type { ForwardStatus } from '../common/status';
-import { parseForwardConfig, type ForwardLine } from './config';
+import { parseForwardConfig, type ForwardConfig, type ForwardLine } from './config';
 import type { LineRelay, RelayLimits } from './relay';
 import type { Account, ForwardSystem } from './system';
 import { TcpRelay } from './tcp-relay';
@@ -49,6 +49,37 @@ export function planForward(wanted: readonly ForwardLine[], running: ReadonlySet
     close: [...running].filter((t) => !texts.has(t)),
     keep: wanted.filter((l) => running.has(l.text)),
   };
+}
+
+/** The plan as a person reads it: one line per line of forwarding.conf, as it is understood. */
+export function formatForwardPlan(plan: ForwardPlan): string {
+  const rows: string[] = [];
+  const row = (what: string, text: string) => rows.push(`${what.padEnd(8)} ${text}`);
+  const served = (l: ForwardLine) => {
+    const notes = [l.listen.fork ? 'fork' : '', l.listen.range ? `range ${l.listen.range.text}` : '', l.oneWay ? 'one way' : ''].filter(Boolean);
+    return `line ${l.line}: ${l.listen.kind} ${l.listen.address}:${l.listen.port} → ${l.target.protocol} ${l.target.host}:${l.target.port}${notes.length ? `  (${notes.join(', ')})` : ''}`;
+  };
+  for (const text of plan.close) row('close', text);
+  for (const l of plan.keep) row('keep', served(l));
+  for (const l of plan.open) row('open', served(l));
+  if (!plan.keep.length && !plan.open.length) row('none', 'no line in the configuration: nothing is served');
+  return rows.join('\n') + '\n';
+}
+
+/**
+ * forwarding.conf read and checked; a file that cannot be read is one error, with no lines
+ * (`kept`: the lines read before are kept, and the error says so).
+ */
+export function readForwardConfig(sys: Pick<ForwardSystem, 'readText'>, file: string, kept = false): { config: ForwardConfig; readable: boolean } {
+  let text: string;
+  try {
+    text = sys.readText(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    const message = `cannot read (${code}); expected the file forwarding.conf${kept ? ' — the lines read before are kept' : ''}`;
+    return { config: { file, lines: [], problems: [{ file, line: 0, severity: 'error', message }] }, readable: false };
+  }
+  return { config: parseForwardConfig(text, file), readable: true };
 }
 
 export class ForwardAgent {
@@ -132,23 +163,12 @@ export class ForwardAgent {
 
   /** The file's lines, or null when it cannot be read and a configuration read before is kept. */
   private read(): ForwardLine[] | null {
-    let text: string;
-    try {
-      text = this.sys.readText(this.opts.config);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      const kept = this.relays.size > 0;
-      // 9P may fail for a moment, or the file be half saved: what runs keeps running.
-      const problem = formatProblem({ file: this.opts.config, line: 0, severity: 'error',
-        message: `cannot read (${code}); expected the file forwarding.conf${kept ? ' — the lines read before are kept' : ''}` });
-      this.log.error(problem);
-      this.problems = [problem];
-      return kept ? null : [];
-    }
-    const config = parseForwardConfig(text, this.opts.config);
+    const kept = this.relays.size > 0;
+    const { config, readable } = readForwardConfig(this.sys, this.opts.config, kept);
     this.problems = config.problems.map(formatProblem);
     for (const p of config.problems) this.log[p.severity === 'error' ? 'error' : 'warn'](formatProblem(p));
-    return config.lines;
+    // 9P may fail for a moment, or the file be half saved: what runs keeps running.
+    return readable || !kept ? config.lines : null;
   }
 
   status(): ForwardStatus {

@@ -1,13 +1,13 @@
-// The passthru agent: config → validated config → plan (address + ports) → listen → status.
+// The passthru agent: config → validated config → plan (address + ports, plan.ts) → listen → status.
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import { VERSION } from '../common/cli';
-import { prefixOfDottedMask } from '../common/ipv4';
 import { GUEST_INTERFACES, GUEST_PATHS } from '../common/paths';
 import { formatProblem, type ConfigProblem } from '../common/problems';
 import type { PassthruStatus, PortCounters } from '../common/status';
 import { parsePassthruConfig, type PassthruConfig, type PassthruNetwork } from './config';
 import type { ConversationLimits } from './conversation';
+import { listenNetwork, planPassthru, sameNetwork } from './plan';
 import { PassthruPort } from './port';
 import type { PassthruSystem, Watch } from './system';
 
@@ -64,18 +64,15 @@ export class PassthruAgent {
   }
 
   private load(): void {
-    let text: string;
-    try {
-      text = this.sys.readText(this.opts.config);
-    } catch (err) {
-      const msg = `${this.opts.config}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    const read = readPassthruConfig(this.sys, this.opts.config);
+    if (read.unreadable !== null) {
       // On a reload, a file that cannot be read for a moment (9P, a save in progress) must not
       // close every port: the last good configuration stays.
-      this.log.error(this.config ? `${msg}; keeping the configuration read before` : msg);
-      this.loadProblems = [msg];
+      this.log.error(this.config ? `${read.unreadable}; keeping the configuration read before` : read.unreadable);
+      this.loadProblems = [read.unreadable];
       return;
     }
-    const parsed = parsePassthruConfig(text, this.opts.config);
+    const parsed = read.config;
     this.loadProblems = parsed.problems.map((p: ConfigProblem) => formatProblem(p));
     for (const p of parsed.problems) {
       if (p.severity === 'error') this.log.error(formatProblem(p));
@@ -95,40 +92,11 @@ export class PassthruAgent {
     this.config = parsed;
   }
 
-  /**
-   * Works out where to listen: the configured `network`, or eth0's address when it is empty.
-   * Null with the reason while there is nowhere safe to listen yet.
-   */
-  private resolveNetwork(): { net: PassthruNetwork | null; wait: string | null } {
-    const addrs = this.sys.ipv4Addresses();
-    if (this.config?.network) {
-      const n = this.config.network;
-      const first = Number(n.address.split('.')[0]);
-      if (n.address === '0.0.0.0' || first === 0 || first >= 224 || n.prefixLength === 0) {
-        return { net: null, wait: `network= names ${n.address}/${n.prefixLength}; expected the guest's own unicast address on ${this.opts.lanInterface} and its network: refusing to listen` };
-      }
-      // Listen only once the address is the LAN interface's: never on the wireless side, even
-      // when wlan0's DHCP hands it that address later.
-      const owner = addrs.find((a) => a.address === n.address);
-      if (!owner) return { net: null, wait: `${n.address} (network=) is on no interface yet; waiting for it on ${this.opts.lanInterface}` };
-      if (owner.iface !== this.opts.lanInterface) {
-        return { net: null, wait: `network= names ${n.address}, an address of ${owner.iface}, not of ${this.opts.lanInterface}: refusing to listen there` };
-      }
-      return { net: n, wait: null };
-    }
-    const lan = addrs.find((a) => a.iface === this.opts.lanInterface);
-    if (!lan) return { net: null, wait: `no IPv4 address on ${this.opts.lanInterface} yet; waiting for one` };
-    // The kernel's masks are contiguous; anything else would make peer checks meaningless.
-    const prefixLength = prefixOfDottedMask(lan.netmask);
-    if (prefixLength === null) return { net: null, wait: `${this.opts.lanInterface}'s netmask ${lan.netmask} is not a contiguous IPv4 mask; waiting for a usable address` };
-    return { net: { address: lan.address, mask: lan.netmask, prefixLength }, wait: null };
-  }
-
   /** An address changed: one to wait for arrived, or the one in use moved (eth0 renumbered, or it went to another interface). */
   private checkAddress(): void {
     if (!this.config?.sockets.length) return;
-    const { net } = this.resolveNetwork();
-    if (!this.network || !net || net.address !== this.network.address || net.prefixLength !== this.network.prefixLength) this.apply(this.keptCounters);
+    const { network } = listenNetwork(this.config.network, this.sys.ipv4Addresses(), this.opts.lanInterface);
+    if (!sameNetwork(network, this.network)) this.apply(this.keptCounters);
   }
 
   /** Counters of ports closed while there was no address, for the ports opened when it is back. */
@@ -136,29 +104,25 @@ export class PassthruAgent {
 
   /** Brings the ports in line with the config; ports whose socket and address are unchanged keep their connections. */
   private apply(keepCounters: Map<number, PortCounters>): void {
-    const wanted = this.config?.sockets ?? [];
-    const { net, wait } = wanted.length ? this.resolveNetwork() : { net: null, wait: null };
-    if (wait !== this.waitReason) {
+    const running = { network: this.network, ports: new Map([...this.ports].map(([port, p]) => [port, p.socket.path])) };
+    const plan = planPassthru(this.config, this.sys.ipv4Addresses(), this.opts.lanInterface, running);
+    if (plan.waiting !== this.waitReason) {
       // Said once when it starts, not every second while it lasts.
-      if (wait) this.log.warn(wait);
-      this.waitReason = wait;
+      if (plan.waiting) this.log.warn(plan.waiting);
+      this.waitReason = plan.waiting;
     }
-    const changedNet =
-      !net || !this.network || net.address !== this.network.address || net.prefixLength !== this.network.prefixLength;
+    const net = plan.network;
     this.network = net;
     this.keptCounters = net ? new Map() : keepCounters;
-    for (const [port, p] of this.ports) {
-      const w = wanted.find((s) => s.port === port);
-      if (!w || w.path !== p.socket.path || changedNet) {
-        keepCounters.set(port, p.counters);
-        void p.stop();
-        this.ports.delete(port);
-        this.log.info({ port }, 'port closed (configuration changed)');
-      }
+    for (const port of plan.close) {
+      const p = this.ports.get(port) as PassthruPort;
+      keepCounters.set(port, p.counters);
+      void p.stop();
+      this.ports.delete(port);
+      this.log.info({ port }, 'port closed (configuration changed)');
     }
     if (!net) return;
-    for (const s of wanted) {
-      if (this.ports.has(s.port)) continue;
+    for (const s of plan.listen) {
       const p = new PassthruPort(
         s,
         {
@@ -225,6 +189,20 @@ export class PassthruAgent {
     this.sys.removeFile(this.opts.statusSocket);
     this.sys.removeDir(this.opts.runtimeDir);
   }
+}
+
+/** The config file read and checked, or why it cannot be read ("FILE: cannot read: ENOENT"). */
+export function readPassthruConfig(
+  sys: Pick<PassthruSystem, 'readText'>,
+  file: string,
+): { config: PassthruConfig; unreadable: null } | { config: null; unreadable: string } {
+  let text: string;
+  try {
+    text = sys.readText(file);
+  } catch (err) {
+    return { config: null, unreadable: `${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
+  return { config: parsePassthruConfig(text, file), unreadable: null };
 }
 
 /** An error's message with the line numbers it quotes set aside ("the socket on line 4"). */

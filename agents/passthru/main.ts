@@ -4,6 +4,7 @@ import { optionsOrExit, stopOnSignals, VERSION } from '../common/cli';
 import { createLogger } from '../common/log';
 import { realSettleSystem, settleAfterBursts } from '../common/settle';
 import { PassthruAgent } from './agent';
+import { dryRun } from './dry-run';
 import { COMMAND, readOptions } from './options';
 import { realSystem } from './system';
 
@@ -11,6 +12,9 @@ function main(argv: string[]): void {
   const parsed = optionsOrExit(COMMAND, () => readOptions(argv));
   if (!parsed) return;
   const opts = parsed.agent;
+  if (parsed.dryRun) {
+    process.exit(dryRun(opts, realSystem, (s) => process.stdout.write(s), (s) => process.stderr.write(s)));
+  }
   const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
   const agent = new PassthruAgent(opts, realSystem, log);
   // The 1 s promise to OpenRC holds even if something hangs: a hard exit after 900 ms.

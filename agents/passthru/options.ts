@@ -11,6 +11,7 @@ const SUMMARY =
 
 const SPEC = {
   config: { type: 'string', default: DEFAULTS.config, arg: 'FILE', help: 'socket list and network' },
+  'dry-run': { type: 'boolean', help: 'print the plan (and any config problems) and exit' },
   'runtime-dir': { type: 'string', default: DEFAULTS.runtimeDir, arg: 'DIR', help: 'private folder for client sockets (mode 0700)' },
   'status-socket': { type: 'string', default: DEFAULTS.statusSocket, arg: 'PATH', help: 'UNIX socket that answers with the status as JSON' },
   'lan-interface': { type: 'string', default: DEFAULTS.lanInterface, arg: 'IF', help: 'interface whose address is used when network= is empty' },
@@ -29,6 +30,7 @@ export function readOptions(argv: string[], out?: (s: string) => void) {
   const o = parseOptions(COMMAND, SUMMARY, SPEC, argv, out);
   if (!o) return null;
   return {
+    dryRun: o['dry-run'],
     level: parseLogLevel(o.loglevel),
     syslog: o.syslog,
     agent: {

@@ -13,11 +13,12 @@ export interface RunningPassthru {
 /**
  * Starts the passthrough with `argv` (wifibox-passthru's options). A fault in its own callbacks
  * goes to `onFault` (the host stops it and starts it again); the process goes on. Throws on a bad
- * option, as the command would refuse it.
+ * option, as the command would refuse it, and on --help, --version and --dry-run, which run nothing.
  */
 export function startPassthru(argv: string[], onFault: (err: unknown) => void, base: PassthruSystem = realSystem): RunningPassthru {
   const parsed = readOptions(argv, () => undefined);
   if (!parsed) throw new Error('--help and --version are not options of a running passthrough');
+  if (parsed.dryRun) throw new Error('--dry-run is not an option of a running passthrough; expected it on the command: wifibox-passthru --dry-run');
   const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
   const agent = new PassthruAgent(parsed.agent, containFaults(base, onFault), log);
   agent.start();

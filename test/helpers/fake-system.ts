@@ -1,7 +1,8 @@
 // A fake PassthruSystem for unit tests: datagram sockets that record what is bound and sent
-// (and can be told to fail), and a daemon side the test drives by hand.
+// (and can be told to fail), a daemon side the test drives by hand, and a clock that moves only
+// when the test moves it.
 import type { DatagramSocket } from '../../agents/common/unix-dgram';
-import { realSystem, type PassthruSystem } from '../../agents/passthru/system';
+import type { PassthruSystem, Timer } from '../../agents/passthru/system';
 
 export interface SentDatagram {
   msg: Buffer;
@@ -139,9 +140,71 @@ export class FakeSystem implements PassthruSystem {
     throw errnoError('ENOENT', 'open', path);
   }
 
-  // Time is the real clock's: these tests watch conversations on real TCP sockets.
-  now = realSystem.now;
-  monotonic = realSystem.monotonic;
-  after = realSystem.after;
-  until = realSystem.until;
+  // The clock: whole microseconds since the fake system was made, so that steps of a fraction of
+  // a millisecond add up exactly, and a timer falls due at the very time the test advances to.
+  private micros = 0;
+  private timers: { at: number; seq: number; fn: () => void }[] = [];
+  private armed = 0;
+
+  /** The wall clock: whole milliseconds, as Date.now() gives them, from a fixed date. */
+  now(): number {
+    return FAKE_EPOCH + Math.floor(this.micros / 1000);
+  }
+
+  /** Milliseconds since the fake system was made, with the fraction. */
+  monotonic(): number {
+    return this.micros / 1000;
+  }
+
+  /** Falls due `ms` from now; fires only within advance(). */
+  after(ms: number, fn: () => void): Timer {
+    // As Node's setTimeout: a delay under 1 ms is 1 ms.
+    const t = { at: this.micros + Math.round((ms >= 1 ? ms : 1) * 1000), seq: this.armed++, fn };
+    this.timers.push(t);
+    return { cancel: () => void (this.timers = this.timers.filter((x) => x !== t)) };
+  }
+
+  /**
+   * Moves the clock on by `ms`, firing every timer that falls due meanwhile, in the order they
+   * fall due (those armed by a timer included), each with the clock at its own time.
+   */
+  advance(ms: number): void {
+    const until = this.micros + Math.round(ms * 1000);
+    for (let fired = 0; ; fired++) {
+      if (fired > 100_000) throw new Error('FakeSystem.advance: timers keep arming timers that fall due at once');
+      const due = this.timers.filter((t) => t.at <= until).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((t) => t !== due);
+      this.micros = due.at;
+      due.fn();
+    }
+    this.micros = until;
+  }
+
+  /**
+   * Advances `stepMs` at a time, letting pending callbacks and I/O run between steps, until
+   * `done()` holds; fails once `maxMs` of fake time has gone by without it.
+   */
+  async advanceUntil(what: string, done: () => boolean, stepMs: number, maxMs: number): Promise<void> {
+    for (let spent = 0; !done(); spent += stepMs) {
+      if (spent >= maxMs) throw new Error(`${what}: not within ${maxMs} ms of fake time`);
+      this.advance(stepMs);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Resolves once `done()` holds, looked at every fake millisecond, or once `ms` have gone by. */
+  until(done: () => boolean, ms: number): Promise<void> {
+    const deadline = this.micros + ms * 1000;
+    return new Promise((resolve) => {
+      const look = (): void => {
+        if (done() || this.micros >= deadline) resolve();
+        else this.after(1, look);
+      };
+      look();
+    });
+  }
 }
+
+/** The fake wall clock's start, a whole millisecond: its milliseconds begin where the monotonic clock's do. */
+const FAKE_EPOCH = Date.UTC(2026, 10, 26, 14, 0, 0);

@@ -1,13 +1,17 @@
 // Unit tests for one passthru conversation: a real TCP pair on 127.0.0.1 (the client plays the
 // host's socat child), a fake PassthruSystem standing in for the datagram side, where the test
 // plays the daemon. No root, no network beyond loopback, no real UNIX sockets.
+//
+// The conversation's timers and clocks are the fake system's: time moves only when a test
+// advances it, so "not before the linger" or "a gap of 5 ms" is checked exactly, not by sleeping.
+// Only the loopback I/O is waited for, on a condition.
 import net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Conversation, type ConversationLimits } from '../../agents/passthru/conversation';
 import type { PortCounters } from '../../agents/common/status';
 import { newCounters } from '../../agents/passthru/counters';
+import { waitFor as waitForCondition } from '../../lab/proc';
 import { FakeSystem, type FakeDatagram } from '../helpers/fake-system';
 
 const DAEMON = '/run/wpa_supplicant/wlan0';
@@ -22,31 +26,28 @@ const LIMITS: ConversationLimits = {
 };
 const log = pino({ level: 'silent' });
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 1000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(2);
-  }
-}
+/** Loopback I/O takes well under a millisecond: looked at every millisecond. */
+const waitFor = (what: string, cond: () => boolean, timeoutMs = 1000) => waitForCondition(what, cond, timeoutMs, 1);
 
 /** The host's socat child: writes one request, half-closes, relays whatever comes back. */
 class HostChild {
+  /** What it read, one entry per read, with the fake clock's time. */
   readonly chunks: { data: Buffer; at: number }[] = [];
   /** 'data:<text>' / 'end' / 'close', in order. */
   readonly seen: string[] = [];
-  endAt = -1;
+  ended = false;
   closed = false;
 
-  constructor(readonly sock: net.Socket) {
+  constructor(
+    readonly sock: net.Socket,
+    clock: () => number,
+  ) {
     sock.on('data', (data: Buffer) => {
-      this.chunks.push({ data, at: performance.now() });
+      this.chunks.push({ data, at: clock() });
       this.seen.push(`data:${data.length > 64 ? `<${data.length} bytes>` : data.toString()}`);
     });
     sock.on('end', () => {
-      this.endAt = performance.now();
+      this.ended = true;
       this.seen.push('end');
     });
     sock.on('close', () => {
@@ -54,10 +55,6 @@ class HostChild {
       this.seen.push('close');
     });
     sock.on('error', () => undefined);
-  }
-
-  get ended(): boolean {
-    return this.endAt >= 0;
   }
 
   received(): Buffer {
@@ -76,15 +73,17 @@ interface Harness {
   dgram: FakeDatagram;
   counters: PortCounters;
   conv: Conversation;
+  /** The guest's end of the connection, the one the conversation reads and writes. */
   guest: net.Socket;
+  /** The guest has read the host's half-close (and the conversation has seen it). */
+  hostEnded: boolean;
   host: HostChild;
   limits: ConversationLimits;
   closedCalls: Conversation[];
-  /** Every write the conversation made to its TCP socket, with its time. */
+  /** Every write the conversation made to its TCP socket, with the fake clock's time. */
   writes: { data: string; at: number }[];
   /** sys.removed as it was when onClosed ran. */
   removedAtClose: string[] | null;
-  openedAt: number;
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -98,7 +97,7 @@ async function open(over: Partial<ConversationLimits> = {}, opts: { paused?: boo
   if (opts.stale) sys.stale.add(CLIENT);
   const counters = newCounters();
   const limits = { ...LIMITS, ...over };
-  const partial: Partial<Harness> = { sys, counters, limits, closedCalls: [], removedAtClose: null, writes: [] };
+  const partial: Partial<Harness> = { sys, counters, limits, closedCalls: [], removedAtClose: null, writes: [], hostEnded: false };
   const guestSockets: net.Socket[] = [];
   let onConv: (() => void) | null = null;
   const server = net.createServer({ allowHalfOpen: true }, (sock) => {
@@ -107,7 +106,7 @@ async function open(over: Partial<ConversationLimits> = {}, opts: { paused?: boo
     h.guest = sock;
     const write = sock.write as (...args: unknown[]) => boolean;
     sock.write = ((...args: unknown[]) => {
-      h.writes.push({ data: String(args[0]), at: performance.now() });
+      h.writes.push({ data: String(args[0]), at: sys.monotonic() });
       return write.apply(sock, args);
     }) as typeof sock.write;
     h.conv = new Conversation(sock, {
@@ -123,9 +122,14 @@ async function open(over: Partial<ConversationLimits> = {}, opts: { paused?: boo
         h.removedAtClose = [...sys.removed];
       },
     });
+    // Added after the conversation's own listener: by the time this runs, it has seen the FIN.
+    sock.on('end', () => {
+      h.hostEnded = true;
+    });
     h.dgram = sys.last;
     onConv?.();
   });
+  // Nothing to wait out at the end: the conversation's timers are the fake system's, and go with it.
   cleanups.push(
     () =>
       new Promise<void>((resolve) => {
@@ -142,22 +146,15 @@ async function open(over: Partial<ConversationLimits> = {}, opts: { paused?: boo
     onConv = resolve;
   });
   const sock = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-  const host = new HostChild(sock);
+  const host = new HostChild(sock, () => sys.monotonic());
   if (opts.paused) sock.pause();
-  cleanups.push(async () => {
-    sock.destroy();
-    for (const s of guestSockets) s.destroy();
-    // The conversation sees its socket go ('close'), and a monitor runs out its DETACH wait.
-    const h = partial as Harness;
-    await waitFor('the conversation to close at cleanup', () => !h.conv || h.conv.isClosed, 500).catch(() => undefined);
-  });
+  cleanups.push(() => void sock.destroy());
   await new Promise<void>((resolve, reject) => {
     sock.once('connect', () => resolve());
     sock.once('error', reject);
   });
   await convReady;
   partial.host = host;
-  partial.openedAt = performance.now();
   return partial as Harness;
 }
 
@@ -165,13 +162,24 @@ function sentText(h: Harness): { msg: string; dest: string }[] {
   return h.dgram.sent.map((d) => ({ msg: d.msg.toString(), dest: d.dest }));
 }
 
+/** Waits until the guest has read `bytes` bytes from the host in all: what is written next is a read of its own. */
+async function readByGuest(h: Harness, bytes: number): Promise<void> {
+  await waitFor(`${bytes} bytes read by the guest`, () => h.guest.bytesRead >= bytes);
+}
+
+/** The host's half-close is in and the reply through: the linger runs out, and the conversation closes. */
+async function lingerOut(h: Harness): Promise<void> {
+  await waitFor("the host's half-close at the guest", () => h.hostEnded);
+  h.sys.advance(h.limits.lingerMs);
+}
+
 /** ATTACH, half-close, "OK\n": an attached monitor. */
 async function attach(h: Harness): Promise<void> {
   h.host.request('ATTACH');
   await waitFor('ATTACH at the daemon', () => h.dgram.sent.length === 1);
   expect(sentText(h)).toEqual([{ msg: 'ATTACH', dest: DAEMON }]);
-  // The host's FIN has arrived by now or will shortly; make sure it has before the reply.
-  await sleep(15);
+  // The reply comes after the host's half-close, as a real host child's does.
+  await waitFor("the host's half-close at the guest", () => h.hostEnded);
   h.dgram.deliver('OK\n');
   expect(h.conv.attached).toBe(true);
 }
@@ -191,9 +199,12 @@ describe('Conversation: a host that sends on and on', () => {
   /** Requests written one by one, each a read of its own; what reached the daemon, joined. */
   async function sendEach(h: Harness, n: number): Promise<string> {
     const all = Array.from({ length: n }, (_, i) => `R${i};`);
+    let bytes = 0;
     for (const r of all) {
       h.host.sock.write(r);
-      await sleep(3);
+      // Read by the guest, though maybe not taken from its buffer while it holds the host back.
+      await readByGuest(h, (bytes += r.length));
+      h.sys.advance(3); // requests some time apart, as a host's are: a retry's back-off runs meanwhile
     }
     return all.join('');
   }
@@ -204,7 +215,10 @@ describe('Conversation: a host that sends on and on', () => {
     h.sys.onSend = (_msg, _dest, sock) => setImmediate(() => sock.deliver('OK\n'));
     h.sys.failNextSends('EAGAIN', 40);
     const all = await sendEach(h, 20);
-    await waitFor('everything at the daemon', () => atDaemon(h).join('').length === all.length, 3000);
+    // Its first request still waits for room (60 ms of 40 failures' back-off): none after it was taken in.
+    expect(h.counters.bytesIn).toBe('R0;'.length);
+    // The retries back off 1, 2, 4, 8, then 16 ms: 40 failures take about 600 ms.
+    await h.sys.advanceUntil('everything at the daemon', () => atDaemon(h).join('').length === all.length, 16, 5000);
     expect(atDaemon(h).join('')).toBe(all);
     expect(atDaemon(h)[0]).toBe('R0;');
     expect(h.counters).toMatchObject({ errors: 0, bytesIn: all.length });
@@ -213,12 +227,13 @@ describe('Conversation: a host that sends on and on', () => {
   it('is not read while four of its requests are unanswered; each reply lets the next in', async () => {
     const h = await open({ idleMs: 10_000 });
     const all = await sendEach(h, 12);
-    await sleep(30);
+    // Every request has reached the guest: only the four it took are at the daemon.
     expect(atDaemon(h)).toEqual(['R0;', 'R1;', 'R2;', 'R3;']);
     for (let i = 0; atDaemon(h).join('') !== all; i++) {
       expect(i).toBeLessThan(12);
+      const before = atDaemon(h).length;
       h.dgram.deliver('OK\n');
-      await sleep(10);
+      await waitFor('the next request at the daemon', () => atDaemon(h).length > before);
     }
     expect(h.host.received().toString()).toMatch(/^(OK\n)+$/);
   });
@@ -241,22 +256,27 @@ describe('Conversation: one request, one reply', () => {
 
     h.host.request('PING');
     await waitFor('PING at the daemon', () => h.dgram.sent.length >= 1);
-    await sleep(30); // the host's FIN is in; nothing more may be sent, and nothing closed yet
+    await waitFor("the host's half-close at the guest", () => h.hostEnded);
+    h.sys.advance(30); // the host's FIN is in; nothing more may be sent, and nothing closed yet
     expect(sentText(h)).toEqual([{ msg: 'PING', dest: DAEMON }]);
     expect(h.host.seen).toEqual([]);
+    expect(h.guest.writableEnded).toBe(false);
     expect(h.conv.isClosed).toBe(false);
     expect(h.closedCalls).toEqual([]);
 
-    const replyAt = performance.now();
     expect(h.dgram.deliver('PONG\n')).toBe(true);
+    // Closed after the linger, not at once.
+    expect(h.conv.lingering).toBe(true);
+    h.sys.advance(LIMITS.lingerMs - 1);
+    expect(h.guest.writableEnded).toBe(false);
+    expect(h.closedCalls).toEqual([]);
+    h.sys.advance(1);
+    expect(h.guest.writableEnded).toBe(true);
     await waitFor("the host child's end", () => h.host.ended);
     expect(h.host.received().toString()).toBe('PONG\n');
     expect(h.host.seen.slice(0, 2)).toEqual(['data:PONG\n', 'end']);
-    // Closed after the linger, not at once (1 ms of timer granularity allowed).
-    expect(h.host.endAt - replyAt).toBeGreaterThanOrEqual(LIMITS.lingerMs - 1);
     expect(h.conv.lingering).toBe(true);
 
-    await waitFor('onClosed', () => h.closedCalls.length > 0);
     expect(h.closedCalls).toEqual([h.conv]);
     expect(h.conv.isClosed).toBe(true);
     expect(h.dgram.closed).toBe(true);
@@ -273,12 +293,14 @@ describe('Conversation: one request, one reply', () => {
     await waitFor('PING at the daemon', () => h.dgram.sent.length === 1);
     h.dgram.deliver('PONG\n');
     await waitFor('the reply', () => h.host.chunks.length === 1);
-    await sleep(30);
+    h.sys.advance(30); // past the linger: still open, the host has not half-closed
+    expect(h.guest.writableEnded).toBe(false);
     expect(h.host.ended).toBe(false);
     expect(h.conv.isClosed).toBe(false);
     h.host.sock.end();
+    await lingerOut(h);
+    expect(h.closedCalls).toHaveLength(1);
     await waitFor("the host child's end", () => h.host.ended);
-    await waitFor('onClosed', () => h.closedCalls.length === 1);
     expect(h.host.received().toString()).toBe('PONG\n');
   });
 
@@ -286,8 +308,14 @@ describe('Conversation: one request, one reply', () => {
     const h = await open();
     h.host.request('PING');
     await waitFor('PING at the daemon', () => h.dgram.sent.length === 1);
+    await waitFor("the host's half-close at the guest", () => h.hostEnded);
     h.dgram.deliver('PONG\n');
+    await waitFor('the reply', () => h.host.chunks.length === 1);
+    h.sys.advance(LIMITS.lingerMs - 1);
+    expect(h.conv.lingering).toBe(true);
+    expect(h.conv.isClosed).toBe(false);
     h.dgram.deliver('PONG2\n');
+    await lingerOut(h);
     await waitFor("the host child's end", () => h.host.ended);
     expect(h.host.seen.slice(0, 3)).toEqual(['data:PONG\n', 'data:PONG2\n', 'end']);
     expect(h.counters).toMatchObject({ requests: 1, replies: 2, bytesOut: 11 });
@@ -298,10 +326,11 @@ describe('Conversation: one request, one reply', () => {
     h.host.request('BSS RANGE=ALL MASK=0x2');
     await waitFor('the request at the daemon', () => h.dgram.sent.length === 1);
     h.dgram.deliver(Buffer.alloc(0));
+    await lingerOut(h);
     await waitFor("the host child's end", () => h.host.ended);
     expect(h.host.received().toString('hex')).toBe(Buffer.from('\n').toString('hex'));
     expect(h.host.seen.slice(0, 2)).toEqual(['data:\n', 'end']);
-    await waitFor('onClosed', () => h.closedCalls.length === 1);
+    expect(h.closedCalls).toHaveLength(1);
     expect(h.counters).toEqual({
       ...newCounters(),
       requests: 1,
@@ -317,17 +346,18 @@ describe('Conversation: one request, one reply', () => {
     const a = Buffer.alloc(3000, 'a');
     const b = Buffer.alloc(3000, 'b');
     h.host.sock.write(a);
-    await sleep(4);
+    await readByGuest(h, a.length);
     h.host.sock.write(b);
-    await sleep(4);
+    await readByGuest(h, a.length + b.length);
     h.host.sock.end();
     await waitFor('the request at the daemon', () => h.dgram.sent.length >= 1);
-    await sleep(40); // longer than the gather's quiet spell: no second datagram follows
+    h.sys.advance(40); // longer than the gather's quiet spell: no second datagram follows
     expect(h.dgram.sent).toHaveLength(1);
     expect(h.dgram.sent[0]!.dest).toBe(DAEMON);
     expect(h.dgram.sent[0]!.msg.length).toBe(6000);
     expect(h.dgram.sent[0]!.msg.equals(Buffer.concat([a, b]))).toBe(true);
     h.dgram.deliver('OK\n');
+    await lingerOut(h);
     await waitFor("the host child's end", () => h.host.ended);
     expect(h.host.received().toString()).toBe('OK\n');
     expect(h.counters).toMatchObject({ requests: 1, replies: 1, bytesIn: 6000, bytesOut: 3, oversized: 0, errors: 0 });
@@ -337,8 +367,11 @@ describe('Conversation: one request, one reply', () => {
     const h = await open();
     const req = Buffer.alloc(2000, 'x');
     h.host.sock.write(req);
-    await waitFor('the request at the daemon', () => h.dgram.sent.length >= 1, 500);
-    await sleep(30);
+    await readByGuest(h, req.length);
+    expect(h.dgram.sent).toEqual([]); // gathering
+    h.sys.advance(30); // the quiet spell
+    expect(h.dgram.sent).toHaveLength(1);
+    h.sys.advance(30);
     expect(h.dgram.sent).toHaveLength(1);
     expect(h.dgram.sent[0]!.msg.equals(req)).toBe(true);
     expect(h.host.ended).toBe(false);
@@ -369,13 +402,17 @@ describe('Conversation: one request, one reply', () => {
     const h = await open();
     h.sys.failNextSends('EAGAIN', 3);
     h.host.request('STATUS');
-    await waitFor('the request at the daemon', () => h.dgram.sent.length >= 1);
+    await waitFor('the first attempt', () => h.dgram.attempts >= 1);
+    expect(h.dgram.attempts).toBe(1);
+    expect(h.dgram.sent).toEqual([]);
+    h.sys.advance(1 + 2 + 4); // the retries back off 1, 2, then 4 ms
     expect(h.dgram.attempts).toBe(4);
     expect(sentText(h)).toEqual([{ msg: 'STATUS', dest: DAEMON }]);
     h.dgram.deliver('wpa_state=COMPLETED\n');
+    await lingerOut(h);
     await waitFor("the host child's end", () => h.host.ended);
     expect(h.host.received().toString()).toBe('wpa_state=COMPLETED\n');
-    await sleep(20);
+    h.sys.advance(20);
     expect(h.dgram.sent).toHaveLength(1);
     expect(h.counters).toMatchObject({ requests: 1, replies: 1, errors: 0 });
   });
@@ -413,27 +450,31 @@ describe('Conversation: monitors', () => {
   it('keeps an attached monitor open, paces its events, and DETACHes on close', async () => {
     const h = await open();
     await attach(h);
-    await sleep(100); // far past the linger
-    expect(h.host.ended).toBe(false);
+    h.sys.advance(LIMITS.idleMs + 100); // far past the linger and the idle timeout
+    expect(h.guest.writableEnded).toBe(false);
     expect(h.conv.attached).toBe(true);
     expect(h.conv.isClosed).toBe(false);
     expect(h.conv.lingering).toBe(false);
     expect(h.closedCalls).toEqual([]);
-    expect(h.host.received().toString()).toBe('OK\n');
+    await waitFor('the OK', () => h.host.received().toString() === 'OK\n');
+    expect(h.host.ended).toBe(false);
 
     h.dgram.deliver('<3>CTRL-EVENT-A');
     h.dgram.deliver('<3>CTRL-EVENT-B');
-    await waitFor('both events', () => h.host.chunks.length >= 3);
-    await sleep(20);
+    await waitFor('the first event', () => h.host.chunks.length >= 2);
+    h.sys.advance(LIMITS.messageGapMs - 1);
+    expect(h.writes.map((w) => w.data)).toEqual(['OK\n', '<3>CTRL-EVENT-A']);
+    h.sys.advance(1);
+    // Everything written has been read: no other chunk is on its way.
+    await waitFor('both events', () => h.host.received().length === h.counters.bytesOut);
     const [ok, evA, evB, ...rest] = h.host.chunks;
     expect(rest).toEqual([]);
     expect(ok!.data.toString()).toBe('OK\n');
     // Two separate reads on the host, so socat makes two datagrams of them.
     expect(evA!.data.toString()).toBe('<3>CTRL-EVENT-A');
     expect(evB!.data.toString()).toBe('<3>CTRL-EVENT-B');
-    // messageGapMs apart as the client sees them, give or take when its reads are scheduled;
-    // the exact bound on the guest's writes is checked in 'message pacing' below.
-    expect(evB!.at - evA!.at).toBeGreaterThanOrEqual(LIMITS.messageGapMs - 1);
+    // messageGapMs apart as the client sees them.
+    expect(evB!.at - evA!.at).toBeGreaterThanOrEqual(LIMITS.messageGapMs);
     expect(h.counters).toMatchObject({ requests: 1, replies: 1, events: 2, bytesOut: 3 + 15 + 15 });
 
     h.conv.close('test');
@@ -442,7 +483,7 @@ describe('Conversation: monitors', () => {
       { msg: 'DETACH', dest: DAEMON },
     ]);
     // Not gone before the daemon answered DETACH.
-    await sleep(5);
+    h.sys.advance(LIMITS.detachWaitMs - 1);
     expect(h.closedCalls).toEqual([]);
     expect(h.sys.removed).toEqual([]);
     h.dgram.deliver('OK\n');
@@ -459,13 +500,13 @@ describe('Conversation: monitors', () => {
   it('gives up waiting for the DETACH reply after detachWaitMs', async () => {
     const h = await open();
     await attach(h);
-    const closeAt = performance.now();
     h.conv.close('test');
     expect(sentText(h).map((d) => d.msg)).toEqual(['ATTACH', 'DETACH']);
-    await sleep(LIMITS.detachWaitMs / 2);
+    h.sys.advance(LIMITS.detachWaitMs - 1);
     expect(h.closedCalls).toEqual([]);
-    await waitFor('onClosed', () => h.closedCalls.length === 1, 500);
-    expect(performance.now() - closeAt).toBeGreaterThanOrEqual(LIMITS.detachWaitMs - 1);
+    expect(h.dgram.closed).toBe(false);
+    h.sys.advance(1);
+    expect(h.closedCalls).toEqual([h.conv]);
     expect(h.removedAtClose).toEqual([CLIENT]);
     expect(h.dgram.closed).toBe(true);
   });
@@ -476,13 +517,15 @@ describe('Conversation: monitors', () => {
     // The host child had already half-closed, so its exit sends nothing: the guest finds out
     // on writing the next events (RST, then EPIPE), or through keepalive.
     h.host.sock.destroy();
-    await sleep(10);
+    await waitFor('the host child gone', () => h.host.closed);
+    h.sys.advance(100);
     expect(h.conv.isClosed).toBe(false);
-    for (let k = 0; k < 5 && h.dgram.sent.length < 2; k++) {
+    expect(h.dgram.sent).toHaveLength(1);
+    for (let k = 0; k < 5; k++) {
       h.dgram.deliver(`<3>CTRL-EVENT-${k}`);
-      await sleep(15);
+      h.sys.advance(LIMITS.messageGapMs);
     }
-    await waitFor('DETACH at the daemon', () => h.dgram.sent.length === 2, 200);
+    await waitFor('DETACH at the daemon', () => h.dgram.sent.length === 2);
     expect(sentText(h)[1]).toEqual({ msg: 'DETACH', dest: DAEMON });
     h.dgram.deliver('OK\n');
     expect(h.closedCalls).toEqual([h.conv]);
@@ -492,10 +535,14 @@ describe('Conversation: monitors', () => {
     const h = await open();
     h.host.request('ATTACH');
     await waitFor('ATTACH at the daemon', () => h.dgram.sent.length === 1);
+    await waitFor("the host's half-close at the guest", () => h.hostEnded);
     h.dgram.deliver('FAIL\n');
     expect(h.conv.attached).toBe(false);
+    h.sys.advance(LIMITS.lingerMs - 1);
+    expect(h.closedCalls).toEqual([]);
+    h.sys.advance(1);
+    expect(h.closedCalls).toHaveLength(1);
     await waitFor("the host child's end", () => h.host.ended);
-    await waitFor('onClosed', () => h.closedCalls.length === 1);
     expect(h.host.received().toString()).toBe('FAIL\n');
     expect(sentText(h).map((d) => d.msg)).toEqual(['ATTACH']);
   });
@@ -505,13 +552,13 @@ describe('Conversation: limits', () => {
   it('closes a connection that says nothing after idleMs', async () => {
     const idleMs = 100;
     const h = await open({ idleMs });
-    await sleep(idleMs / 2);
-    expect(h.host.ended).toBe(false);
+    h.sys.advance(idleMs - 1);
+    expect(h.guest.writableEnded).toBe(false);
     expect(h.conv.isClosed).toBe(false);
-    await waitFor("the host child's end", () => h.host.ended, 1000);
-    expect(h.host.endAt - h.openedAt).toBeGreaterThanOrEqual(idleMs - 10);
+    h.sys.advance(1);
+    expect(h.closedCalls).toHaveLength(1);
+    await waitFor("the host child's end", () => h.host.ended);
     expect(h.host.chunks).toEqual([]);
-    await waitFor('onClosed', () => h.closedCalls.length === 1);
     expect(h.dgram.attempts).toBe(0);
     expect(h.removedAtClose).toEqual([CLIENT]);
     expect(h.counters).toEqual(newCounters());
@@ -521,11 +568,11 @@ describe('Conversation: limits', () => {
     const maxBuffered = 4096;
     const h = await open({ maxBuffered }, { paused: true });
     await attach(h);
-    await sleep(10);
+    h.sys.advance(10);
     const n = 64;
     const event = (i: number) => Buffer.from(`<3>EV ${String(i).padStart(4, '0')} `.padEnd(1024, '.'));
     for (let i = 0; i < n; i++) h.dgram.deliver(event(i));
-    await sleep(80); // the paced queue drains
+    h.sys.advance(80); // the paced queue drains
     expect(h.counters.events).toBe(n);
     expect(h.counters.dropped).toBeGreaterThan(0);
     expect(h.counters.bytesOut).toBeLessThanOrEqual(3 + maxBuffered + 1024);
@@ -573,43 +620,29 @@ describe('Conversation: limits', () => {
   });
 });
 
-// Spins (synchronously) until late in a Date.now() millisecond, and returns that millisecond.
-function spinToLateInMillisecond(): number {
-  for (;;) {
-    const before = Date.now();
-    let m = before;
-    while (m === before) m = Date.now();
-    const start = performance.now();
-    while (performance.now() - start < 0.85) {
-      /* spin */
-    }
-    if (Date.now() === m) return m;
-  }
-}
-
-function spinToNextMillisecond(m: number): void {
-  while (Date.now() <= m) {
-    /* spin */
-  }
+/** Both clocks `fraction` into a millisecond, at least 20 ms on: any gap since the last message is long past. */
+function toFractionOfMillisecond(h: Harness, fraction: number): void {
+  const t = h.sys.monotonic();
+  h.sys.advance(Math.floor(t) + 20 + fraction - t);
 }
 
 // Regression: pacing once kept `lastWrite` as Date.now(), in whole milliseconds, so two
 // messages that straddled a millisecond boundary left up to ~1 ms sooner than messageGapMs
 // apart (timers add their own 1 ms granularity). With a gap of 1 ms the second message went
-// out at once, and the host read both as one datagram.
+// out at once, and the host read both as one datagram. The fake wall clock, like Date.now(),
+// gives whole milliseconds.
 describe('Conversation: message pacing', () => {
   it('keeps at least messageGapMs between two events that straddle a millisecond boundary', async () => {
     const h = await open({ messageGapMs: 5 });
     await attach(h);
     const gaps: number[] = [];
-    // A few tries: a timer that happens to fire late can hide the shortfall once.
-    for (let k = 0; k < 3; k++) {
-      await sleep(20);
-      const m = spinToLateInMillisecond();
+    // The first event late in a millisecond, the second 0.1 ms into the next.
+    for (const [k, late] of [0.9, 0.99, 0.5].entries()) {
+      toFractionOfMillisecond(h, late);
       h.dgram.deliver(`<3>CTRL-EVENT-A${k}`);
-      spinToNextMillisecond(m);
+      h.sys.advance(1 - late + 0.1);
       h.dgram.deliver(`<3>CTRL-EVENT-B${k}`);
-      await waitFor('both events written', () => h.writes.length >= 3 + 2 * k);
+      h.sys.advance(5 + 1);
       const [a, b] = h.writes.slice(1 + 2 * k);
       expect([a!.data, b!.data]).toEqual([`<3>CTRL-EVENT-A${k}`, `<3>CTRL-EVENT-B${k}`]);
       gaps.push(b!.at - a!.at);
@@ -618,16 +651,16 @@ describe('Conversation: message pacing', () => {
   });
 
   it('does not write the second of two events at once with messageGapMs 1', async () => {
-    // Today the second event is written in the same tick as the first (~0.15 ms later), and the
-    // host reads the two as one: this test's client then sees "<3>CTRL-EVENT-A<3>CTRL-EVENT-B".
+    // Before the fix the second event was written in the same tick as the first (~0.15 ms later),
+    // and the host read the two as one: this test's client then saw "<3>CTRL-EVENT-A<3>CTRL-EVENT-B".
     const h = await open({ messageGapMs: 1 });
     await attach(h);
-    await sleep(20);
-    const m = spinToLateInMillisecond();
+    toFractionOfMillisecond(h, 0.9);
     h.dgram.deliver('<3>CTRL-EVENT-A');
-    spinToNextMillisecond(m);
+    h.sys.advance(0.2); // the wall clock's next millisecond
     h.dgram.deliver('<3>CTRL-EVENT-B');
-    await waitFor('both events written', () => h.writes.length >= 3);
+    expect(h.writes.map((w) => w.data)).toEqual(['OK\n', '<3>CTRL-EVENT-A']);
+    h.sys.advance(1);
     const [, a, b] = h.writes;
     expect([a!.data, b!.data]).toEqual(['<3>CTRL-EVENT-A', '<3>CTRL-EVENT-B']);
     expect(b!.at - a!.at).toBeGreaterThanOrEqual(1);
@@ -643,7 +676,7 @@ describe('Conversation: one open connection (a client that keeps it)', () => {
       h.host.sock.write(`PING${i}`);
       await waitFor('the request', () => h.dgram.sent.length === i + 1);
       h.dgram.deliver('PONG\n');
-      await waitFor('the reply', () => h.writes.length === before + 1);
+      expect(h.writes).toHaveLength(before + 1); // at once: the fake clock has not moved
     }
     const gaps = h.writes.slice(1).map((w, i) => w.at - h.writes[i]!.at);
     // Without the reset each reply would wait out the 200 ms gap.

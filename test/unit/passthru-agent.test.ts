@@ -158,10 +158,10 @@ describe('passthru agent plan', () => {
   it('never listens on 0.0.0.0, nor before network= is eth0\'s own address', async () => {
     const p = port();
     const addrs: InterfaceAddress[] = [];
-    const any = setup(`network=0.0.0.0:0.0.0.0\nsockets="path=/x/wlan0,port=${p}"\n`, addrs).agent;
-    any.start();
-    expect(any.status().waiting).toMatch(/expected the guest's own unicast address/);
-    await any.stop();
+    const wildcard = setup(`network=0.0.0.0:0.0.0.0\nsockets="path=/x/wlan0,port=${p}"\n`, addrs).agent;
+    wildcard.start();
+    expect(wildcard.status().waiting).toMatch(/expected the guest's own unicast address/);
+    await wildcard.stop();
     const q = port();
     const { agent: late, addressesChanged } = setup(`network=127.0.0.1:255.0.0.0\nsockets="path=/x/wlan0,port=${q}"\n`, addrs);
     late.start();
