@@ -19,7 +19,7 @@ export interface ForwardLine {
   closeTimeoutMs: number | null;
 }
 
-interface ForwardConfig {
+export interface ForwardConfig {
   file: string;
   lines: ForwardLine[];
   problems: ConfigProblem[];

@@ -26,7 +26,7 @@ export interface ConversationLimits {
   messageGapMs: number;
 }
 
-export interface ConversationEnv {
+interface ConversationEnv {
   id: number;
   daemonPath: string;
   clientPath: string;

@@ -5,7 +5,7 @@ import { PassthruAgent } from './agent';
 import { COMMAND, readOptions } from './options';
 import { containFaults, realSystem, type PassthruSystem } from './system';
 
-export interface RunningPassthru {
+interface RunningPassthru {
   reload(): void;
   stop(): Promise<void>;
 }

@@ -6,7 +6,7 @@ import type { PassthruConfig, PassthruNetwork, PassthruSocket } from './config';
 import type { InterfaceAddress } from './system';
 
 /** Where the ports listen: the network served (its address the one listened on), or why not yet. */
-export type ListenNetwork = { network: PassthruNetwork; waiting: null } | { network: null; waiting: string };
+type ListenNetwork = { network: PassthruNetwork; waiting: null } | { network: null; waiting: string };
 
 /** The ports that run now: the network they listen on, and each one's daemon socket path. */
 export interface RunningPorts {
@@ -14,7 +14,7 @@ export interface RunningPorts {
   ports: ReadonlyMap<number, string>;
 }
 
-export interface PassthruPlan {
+interface PassthruPlan {
   /** The network served, its address the one every port listens on; null while none may be. */
   network: PassthruNetwork | null;
   /** Why nothing listens yet; null when the ports listen, or when there are none. */

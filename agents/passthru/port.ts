@@ -7,7 +7,7 @@ import { Conversation, type ConversationLimits } from './conversation';
 import { newCounters } from './counters';
 import type { PassthruSystem, Timer, Watch } from './system';
 
-export interface PortEnv {
+interface PortEnv {
   listenAddress: string;
   network: PassthruNetwork;
   runtimeDir: string;
@@ -24,7 +24,7 @@ let nextConversation = 0;
 const REFUSAL_LOG_EVERY_MS = 60_000;
 
 /** hostapd's control interface reads 4096 bytes at most, wpa_supplicant's 8192. */
-export function daemonRequestLimit(path: string): number {
+function daemonRequestLimit(path: string): number {
   return /(^|\/)hostapd(\/|$)/.test(path) ? 4096 : 8192;
 }
 

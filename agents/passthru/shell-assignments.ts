@@ -9,7 +9,7 @@ import { shorten, type Report } from '../common/problems';
  * an error was already reported: whatever contains it is dropped silently
  * instead of being reported a second time under a confusing name.
  */
-export interface Value {
+interface Value {
   text: string;
   lines: number[];
   bad: boolean[];
