@@ -10,7 +10,7 @@ import { DIAG_LAB_ARGS, startHealthyGuest, writeDiagStandIns } from '../../lab/d
 import { LAB_PCI_DEVICE, LAB_SYS_BUS_PCI } from '../../lab/guest';
 import type { Lab } from '../../lab/lab';
 import { waitFor, type LabProcess } from '../../lab/proc';
-import { initStatus } from '../../lab/status';
+import { daemonOf, initStatus } from '../../lab/status';
 import { WIRELESS_DNS, WIRELESS_DOMAIN } from '../../lab/wireless';
 import { labForFile } from '../helpers/lab-file';
 
@@ -203,13 +203,7 @@ describe('wifibox-diag in the lab guest', () => {
     process.kill(init.pid, 'SIGTERM');
     expect(await init.exited).toBe(0);
     init = lab.startInit(['--udhcpd', '/bin/false'], 'init-crashing-udhcpd');
-    await waitFor('udhcpd to have died 3 times', async () => {
-      try {
-        return ((await initStatus(lab)).daemons.find((x: { name: string }) => x.name === 'udhcpd')?.restarts ?? 0) >= 3;
-      } catch {
-        return false;
-      }
-    }, 15_000, 100);
+    await waitFor('udhcpd to have died 3 times', async () => daemonOf(await initStatus(lab), 'udhcpd').restarts >= 3, 15_000, 100);
     const d = await until('daemon-restarting');
     expect(d.code).toBeGreaterThan(0);
     const p = d.report.problems.find((x) => x.id === 'daemon-restarting')!;

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Lab } from '../../lab/lab';
 import { repoRoot } from '../../lab/paths';
 import { waitFor, type LabProcess } from '../../lab/proc';
-import { initStatus } from '../../lab/status';
+import { initStatus, relayOf } from '../../lab/status';
 import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
@@ -24,7 +24,7 @@ const SHORT_TTL_S = 2;
 const farAsked = (name: string): number[] =>
   far.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; name: string; at: number })
     .filter((e) => e.event === 'asked' && e.name === name).map((e) => e.at);
-const relay = async () => (await initStatus(lab)).dnsRelay;
+const relay = async () => relayOf(await initStatus(lab));
 
 labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
   lab = l;
@@ -92,7 +92,7 @@ describe('the DNS relay\'s cache, the wireless DNS 30 ms away', () => {
     const asked = forging.output().split('\n').filter((l) => l.includes('"asked"') && l.includes(LONG));
     expect(asked).toHaveLength(1);
     // The forger did its part: four forged answers came before the real one.
-    expect(forging.output().split('\n').filter((l) => l.includes('"forged"')).map((l) => JSON.parse(l).forgedRecords)).toEqual([4]);
+    expect(forging.output().split('\n').filter((l) => l.includes('"forged"')).map((l) => (JSON.parse(l) as { forgedRecords: number }).forgedRecords)).toEqual([4]);
     expect((await relay()).cache.hits - before.hits).toBe(2);
   }, 60_000);
 });
