@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { GUEST_PATHS } from '../../agents/common/paths';
 import { dhcpEvents, type Lab } from '../../lab/lab';
 import { LAB_PCI_DEVICE } from '../../lab/guest';
 import { pidsIn } from '../../lab/namespaces';
@@ -99,7 +100,7 @@ describe('wifibox-init, station flavor', () => {
   it('6. kill -9 of dhcpcd or udhcpd: back within 3 s, and udhcpd\'s leases survive', async () => {
     const hostIp = lastLease()?.ip;
     if (hostIp === undefined) throw new Error('no address in the host\'s lease');
-    const leases = async () => (await lab.guest(['/run/lab-bin/dumpleases', '-f', '/var/lib/misc/udhcpd.leases'])).stdout;
+    const leases = async () => (await lab.guest(['/run/lab-bin/dumpleases', '-f', GUEST_PATHS.udhcpdLeases])).stdout;
     await waitFor('the host\'s lease in udhcpd\'s lease file', async () => (await leases()).includes(hostIp), 15_000, 200);
     for (const name of ['udhcpd', 'dhcpcd']) {
       const before = daemonOf(await status(), name);
@@ -152,7 +153,7 @@ describe('wifibox-init, station flavor', () => {
     expect(nat).toMatch(/-P POSTROUTING ACCEPT/);
     expect(await lab.guestSysctl('net.ipv4.ip_forward')).toBe('0');
     expect(readFileSync(lab.guestPath(`${LAB_PCI_DEVICE}/remove`), 'utf8').trim()).toBe('1');
-    expect(existsSync(lab.guestPath('/run/wifibox-init.sock'))).toBe(false);
+    expect(existsSync(lab.guestPath(GUEST_PATHS.initStatusSocket))).toBe(false);
     // Nothing of ours left running in the guest: only the lab's anchor process.
     await waitFor('the guest to be empty', async () => (await pidsIn(lab.ns.guest)).length === 1, 3000);
     expect(await pidsIn(lab.ns.guest)).toEqual([lab.guestPid]);

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GUEST_PATHS } from '../../agents/common/paths';
 import type { Lab } from '../../lab/lab';
 import { clientSsid } from '../../lab/guest-files';
 import { childrenOf, isSameProcess, sleep, waitFor, type LabProcess } from '../../lab/proc';
@@ -124,8 +125,8 @@ describe('passthru lifecycle', () => {
     await Promise.all(load);
     expect(tookMs).toBeLessThan(1000);
     expect(await mainAgent.exited).toBe(0);
-    expect(existsSync(lab.guestPath('/run/wifibox-passthru'))).toBe(false);
-    expect(existsSync(lab.guestPath('/run/wifibox-passthru.sock'))).toBe(false);
+    expect(existsSync(lab.guestPath(GUEST_PATHS.passthruRunDir))).toBe(false);
+    expect(existsSync(lab.guestPath(GUEST_PATHS.passthruStatusSocket))).toBe(false);
     expect(childrenOf(agent)).toEqual([]);
     // Every monitor was DETACHed on the way out.
     const log = readFileSync(wpa.log, 'utf8');

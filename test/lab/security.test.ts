@@ -7,6 +7,7 @@ import { appendFileSync, chmodSync, lstatSync, mkdirSync, readdirSync, readFileS
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { GUEST_PATHS } from '../../agents/common/paths';
 import { openDatagramSocket } from '../../agents/common/unix-dgram';
 import { DIAG_LAB_ARGS, writeDiagStandIns } from '../../lab/diag-guest';
 import type { Lab } from '../../lab/lab';
@@ -25,7 +26,8 @@ let bridge: { dir: string };
 let hostIp: string;
 
 const VICTIM = '/run/lab-victim';
-const SOCKETS = ['/run/wifibox-init.sock', '/run/wifibox-init/hook.sock', '/run/wifibox-passthru.sock', '/run/wifibox-forward/status.sock'];
+// wifibox-init's hook socket is in its run folder (agents/init/part.ts).
+const SOCKETS = [GUEST_PATHS.initStatusSocket, `${GUEST_PATHS.initRunDir}/hook.sock`, GUEST_PATHS.passthruStatusSocket, GUEST_PATHS.forwardStatusSocket];
 
 /** Secrets planted in the configs and in the host's requests: none may appear in a log line. */
 const SECRET = {
