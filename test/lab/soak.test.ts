@@ -1,7 +1,7 @@
 // A 60-second soak (bench/soak.ts, the runner `npm run soak` runs for 10 minutes): the guest as the
 // fault suite boots it, inside its budget, under steady load from 32 checking host clients with a
 // fault every 10 s. It writes no docs; `npm run soak` does.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bootGuest, GUEST_BUDGET, type FaultContext } from '../../lab/faults';
 import type { GuestHoldings } from '../../lab/leaks';
 import { runSoak, soakOptions, type SoakResult } from '../../bench/soak';
@@ -18,14 +18,19 @@ labForFile({ flavor: 'wpa_supplicant', configureGuest: false, budget: GUEST_BUDG
   ({ ctx, baseline } = await bootGuest(l));
 }, 60);
 
+// The soak runs once, after the lab's setup and before any test: each test only reads its result,
+// so any one of them runs alone (-t) or in any order.
+beforeAll(async () => {
+  soak = await runSoak(ctx, baseline, soakOptions(SOAK_MS));
+}, SOAK_MS + 90_000);
+
 describe(`a ${SOAK_MS / 1000}-second soak under load and faults, inside the guest's budget`, () => {
-  it('runs its faults, each followed by service again', async () => {
-    soak = await runSoak(ctx, baseline, soakOptions(SOAK_MS));
+  it('runs its faults, each followed by service again', () => {
     expect(soak.faults.map((f) => f.id)).toEqual(['wpa-killed', 'host-socat-restarted', 'dhcpcd-killed', 'udhcpd-killed', 'wlan0-reset']);
     expect(soak.faults.filter((f) => f.error !== undefined || f.recoveryMs === null)).toEqual([]);
     // Sampled all along: a window's worth at each end.
     expect(soak.samples.length).toBeGreaterThanOrEqual(28);
-  }, SOAK_MS + 90_000);
+  });
 
   it('no client ever got another\'s reply, and the load was served', () => {
     expect(soak.load.samples).toEqual([]);
