@@ -92,7 +92,7 @@ async function phase(lab: Lab, far: LabProcess, hostEvents: string, cache: numbe
   await sleep(SETTLE_MS);
   const m = smapsRollup(init.pid);
   const st = await initStatus(lab);
-  log(`cache = ${cache}: ${st.dnsRelay.cache.names} names kept, memory ${(m.privateClean + m.privateDirty + m.pageTables) / 1024} MB`);
+  log(`cache = ${cache}: ${st.dnsRelay!.cache.names} names kept, memory ${(m.privateClean + m.privateDirty + m.pageTables) / 1024} MB`);
   return { phase: { cache, memoryKiB: m.privateClean + m.privateDirty + m.pageTables, repeatedMs: repeatedMs!, farAsked: farAsked(far) - askedBefore }, init };
 }
 

@@ -119,7 +119,7 @@ async function renewalSeen(lab: Lab, sequence: Sequence, since: number): Promise
   }
   const st = await initStatus(lab, 2000).catch(() => null);
   const servers: string[] = st?.dnsRelay?.servers ?? st?.dns?.dns ?? [];
-  return servers.includes(NEW_DNS) && st.leaseEvent ? { at: Date.parse(st.leaseEvent.at), reason: st.leaseEvent.reason } : null;
+  return servers.includes(NEW_DNS) && st?.leaseEvent ? { at: Date.parse(st.leaseEvent.at), reason: st.leaseEvent.reason } : null;
 }
 
 async function renewal(lab: Lab, sequence: Sequence, c: AfterContext): Promise<Renewal> {

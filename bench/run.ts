@@ -66,7 +66,7 @@ interface AgentStatus {
 
 /** The agent's status endpoint (a UNIX socket in the guest's /run), or null. */
 function agentStatus(lab: Lab): Promise<AgentStatus | null> {
-  return passthruStatus(lab, 2000).catch(() => null);
+  return passthruStatus(lab, 2000).catch(() => null) as Promise<AgentStatus | null>;
 }
 
 async function agentRequests(lab: Lab): Promise<number | null> {

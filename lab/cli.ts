@@ -1,10 +1,10 @@
 // npm run lab [-- up|down|preflight] [--flavor wpa_supplicant|hostapd]
 // Brings the simulated guest up with the real agents and shows a wpa_cli round trip from the
 // host namespace; `down` removes every lab; `preflight` is what `npm test` checks first.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Lab, missingTools } from './lab';
+import { dhcpEvents, Lab, missingTools } from './lab';
 import { LAB_SYS_BUS_PCI } from './guest';
 import type { Flavor } from './namespaces';
 import { removeLabs } from './stale';
@@ -51,10 +51,7 @@ async function up(flavor: Flavor): Promise<void> {
     console.log(`lab ${lab.tag} is up (${flavor} flavor): wifibox-init (pid ${init.pid}: the network and the passthrough), ${flavor}, wifibox-forward (pid ${forward.pid}: the forwarding sample's two lines)\n`);
     if (station) {
       const dhcp = lab.startDhcpClient('host', 'wifibox0');
-      const lease = await waitFor('the host\'s lease from the guest', () => {
-        const events = existsSync(dhcp.events) ? readFileSync(dhcp.events, 'utf8').trim().split('\n').filter(Boolean) : [];
-        return events.map((l) => JSON.parse(l)).find((e) => e.event === 'bound');
-      }, 20_000);
+      const lease = await waitFor('the host\'s lease from the guest', () => dhcpEvents(dhcp.events).find((e) => e.event === 'bound'), 20_000);
       console.log(`host  $ udhcpc -i wifibox0        → lease ${lease.ip} from ${lease.serverid ?? lease.router} (the guest's udhcpd)`);
       const seen = await waitFor('the wireless network through the guest', () => lab.httpGet('host', `http://${lab.addr.air}:8080/`), 30_000, 200);
       console.log(`host  $ GET http://${lab.addr.air}:8080/ → the wireless network's web server saw ${seen} (the guest's wlan0: NAT)`);

@@ -13,7 +13,7 @@ import { packageNodeFlags } from './paths';
 import { guestHoldings, type GuestHoldings } from './leaks';
 import { ControlLoad, ReachProbe } from './load';
 import { isSameProcess, sleep, waitFor, type LabProcess } from './proc';
-import { daemonStatus, initStatus } from './status';
+import { daemonStatus, initStatus, pidOf } from './status';
 import { WIRELESS_DNS, WIRELESS_DOMAIN } from './wireless';
 
 // The fault suite's guest runs in the guest's budget (lab/budget.ts); its importers find it here too.
@@ -122,7 +122,7 @@ export async function serviceBack(c: FaultContext, since: number, withinMs: numb
 }
 
 export const daemonPid = async (c: FaultContext, name: string): Promise<number> =>
-  (await daemonStatus(c.lab, name)).pid as number;
+  pidOf(await daemonStatus(c.lab, name));
 
 /**
  * A fault that takes something away and gives it back: `stop` it, let `pass` go by (a respawn

@@ -52,6 +52,35 @@ export function missingTools(tools: readonly string[] = REQUIRED_TOOLS): string[
   return tools.filter((t) => !path.some((d) => existsSync(join(d, t))));
 }
 
+/**
+ * One line of a DHCP client's events file (startDhcpClient): the event udhcpc ran its script for
+ * (bound, renew, deconfig, leasefail, nak), when, and udhcpc's variables for it, those it set.
+ */
+export interface DhcpEvent {
+  event: string;
+  at: number;
+  interface?: string;
+  ip?: string;
+  subnet?: string;
+  mask?: string;
+  router?: string;
+  /** Space-separated, as udhcpc gives them. */
+  dns?: string;
+  domain?: string;
+  search?: string;
+  lease?: string;
+  serverid?: string;
+}
+
+/** The events in a DHCP client's file, oldest first; none while there is no file (or no whole line) yet. */
+export function dhcpEvents(file: string): DhcpEvent[] {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as DhcpEvent);
+  } catch {
+    return [];
+  }
+}
+
 export class Lab {
   readonly dir: string;
   readonly ns: Namespaces;

@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import { daemonFault, INIT_ARGS, outage, RESPAWN_INIT_MS, wirelessDhcp, type Fault, type FaultContext, type FaultTimes } from '../../lab/faults';
 import { HostClient } from '../../lab/host-client';
 import { sleep, waitFor } from '../../lab/proc';
-import { daemonStatus, initStatus, passthruStatus } from '../../lab/status';
+import { daemonStatus, initStatus, passthruStatus, portOf } from '../../lab/status';
 import { WIRELESS_DOMAIN, WIRELESS_NAME } from '../../lab/wireless';
 
 export interface FaultCase extends Fault {
@@ -46,7 +46,7 @@ export const FAULT_CASES: FaultCase[] = [
       c.init = c.lab.startInit(INIT_ARGS);
       await waitFor('every step of the new wifibox-init', async () => {
         const st = await initStatus(c.lab).catch(() => null);
-        return st?.pid === c.init.pid && st.steps.every((s: { state: string }) => s.state === 'ok') && st.lease?.address;
+        return st?.pid === c.init.pid && st.steps.every((s) => s.state === 'ok') && st.lease?.address;
       }, 20_000, 50);
     }),
     check: noGapOverOneSecond,
@@ -58,7 +58,7 @@ export const FAULT_CASES: FaultCase[] = [
     withinMs: 1000,
     after: 'the fault',
     async inject(c) {
-      daemonsBefore = (await initStatus(c.lab)).daemons.map((d: { name: string; pid: number }) => `${d.name} ${d.pid}`);
+      daemonsBefore = (await initStatus(c.lab)).daemons.map((d) => `${d.name} ${d.pid}`);
       const faultAt = Date.now();
       const logged = c.init.output().split('fault in the part').length;
       process.kill(c.init.pid, 'SIGUSR2');
@@ -69,7 +69,7 @@ export const FAULT_CASES: FaultCase[] = [
     async check(c, t) {
       const st = await initStatus(c.lab);
       expect(st.pid, 'the same runtime').toBe(c.init.pid);
-      expect(st.daemons.map((d: { name: string; pid: number }) => `${d.name} ${d.pid}`), 'its daemons untouched').toEqual(daemonsBefore);
+      expect(st.daemons.map((d) => `${d.name} ${d.pid}`), 'its daemons untouched').toEqual(daemonsBefore);
       expect(await c.lab.lookup('host', WIRELESS_NAME, c.lab.addr.guestEth0, 5000), 'a name through the DNS relay').not.toBeNull();
       return noGapOverOneSecond(c, t);
     },
@@ -82,7 +82,8 @@ export const FAULT_CASES: FaultCase[] = [
     // What is wifibox-init's own: dhcpcd started again as soon as wlan0 is back (the kernel tells
     // it), never after a backoff (the old glue: 9-14 s).
     async check(c, t) {
-      const since = (await daemonStatus(c.lab, 'dhcpcd')).since as string;
+      const { since } = await daemonStatus(c.lab, 'dhcpcd');
+      if (since === null) throw new Error('dhcpcd not started again: no since in wifibox-init\'s status');
       // wlan0 exists a moment before the lab has plugged it in completely (restoredAt): never below 0.
       const dhcpcdAgainMs = Math.max(0, Date.parse(since) - t.restoredAt);
       expect(dhcpcdAgainMs, 'dhcpcd started again, ms after wlan0 is back').toBeLessThanOrEqual(boundOf(1000));
@@ -176,13 +177,13 @@ export const FAULT_CASES: FaultCase[] = [
       writeFileSync(file, good.slice(0, good.length / 2) + '\0\0"\n$(');
       process.kill(c.init.pid, 'SIGHUP');
       process.kill(c.init.pid, 'SIGHUP'); // wifibox-init does not reload: it says so and goes on
-      await waitFor('the corrupt file named', async () => (await passthruStatus(c.lab)).problems.some((p: string) => p.includes('keeping the configuration read before')), 5000, 20);
-      expect((await passthruStatus(c.lab)).ports.map((p: { listening: boolean }) => p.listening)).toEqual([true, true]);
+      await waitFor('the corrupt file named', async () => (await passthruStatus(c.lab)).problems.some((p) => p.includes('keeping the configuration read before')), 5000, 20);
+      expect((await passthruStatus(c.lab)).ports.map((p) => p.listening)).toEqual([true, true]);
       renameSync(file, `${file}.saved`);
       mkdirSync(file);
       process.kill(c.init.pid, 'SIGHUP');
-      await waitFor('the unreadable file named', async () => (await passthruStatus(c.lab)).problems.some((p: string) => /cannot read: EISDIR/.test(p)), 5000, 20);
-      expect((await passthruStatus(c.lab)).ports.map((p: { listening: boolean }) => p.listening)).toEqual([true, true]);
+      await waitFor('the unreadable file named', async () => (await passthruStatus(c.lab)).problems.some((p) => /cannot read: EISDIR/.test(p)), 5000, 20);
+      expect((await passthruStatus(c.lab)).ports.map((p) => p.listening)).toEqual([true, true]);
       rmSync(file, { recursive: true });
       writeFileSync(file, good);
       rmSync(`${file}.saved`);
@@ -215,12 +216,12 @@ export const FAULT_CASES: FaultCase[] = [
     withinMs: 2000,
     after: 'the flood ended',
     async inject(c) {
-      const before = (await passthruStatus(c.lab)).ports[0].counters.refusedLimit as number;
+      const before = portOf(await passthruStatus(c.lab), 1200).counters.refusedLimit;
       const faultAt = Date.now();
       const r = await c.lab.host([process.execPath, join(__dirname, 'flood.cjs'), c.lab.addr.guestEth0, '1200', '100', '1500'], { timeoutMs: 20_000 });
       const flood = JSON.parse(r.stdout) as { opened: number; closedByPeer: number };
       expect(flood.closedByPeer).toBeGreaterThan(0);
-      expect((await passthruStatus(c.lab)).ports[0].counters.refusedLimit).toBeGreaterThan(before);
+      expect(portOf(await passthruStatus(c.lab), 1200).counters.refusedLimit).toBeGreaterThan(before);
       return { faultAt, restoredAt: Date.now() };
     },
   },

@@ -4,13 +4,14 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { RESTART_LOOP } from '../../agents/diag/daemon-rules';
 import type { DiagReport, ProblemId } from '../../agents/diag/report';
 import { validateReport } from '../../agents/diag/shape';
 import { DIAG_LAB_ARGS, startHealthyGuest, writeDiagStandIns } from '../../lab/diag-guest';
 import { LAB_PCI_DEVICE, LAB_SYS_BUS_PCI } from '../../lab/guest';
 import type { Lab } from '../../lab/lab';
 import { waitFor, type LabProcess } from '../../lab/proc';
-import { initStatus } from '../../lab/status';
+import { daemonOf, initStatus } from '../../lab/status';
 import { WIRELESS_DNS, WIRELESS_DOMAIN } from '../../lab/wireless';
 import { labForFile } from '../helpers/lab-file';
 
@@ -203,13 +204,8 @@ describe('wifibox-diag in the lab guest', () => {
     process.kill(init.pid, 'SIGTERM');
     expect(await init.exited).toBe(0);
     init = lab.startInit(['--udhcpd', '/bin/false'], 'init-crashing-udhcpd');
-    await waitFor('udhcpd to have died 3 times', async () => {
-      try {
-        return ((await initStatus(lab)).daemons.find((x: { name: string }) => x.name === 'udhcpd')?.restarts ?? 0) >= 3;
-      } catch {
-        return false;
-      }
-    }, 15_000, 100);
+    // As many restarts as wifibox-diag takes for a loop.
+    await waitFor(`udhcpd to have died ${RESTART_LOOP.restarts} times`, async () => daemonOf(await initStatus(lab), 'udhcpd').restarts >= RESTART_LOOP.restarts, 15_000, 100);
     const d = await until('daemon-restarting');
     expect(d.code).toBeGreaterThan(0);
     const p = d.report.problems.find((x) => x.id === 'daemon-restarting')!;

@@ -11,7 +11,7 @@ import { DIAG_LAB_ARGS, writeDiagStandIns } from '../../lab/diag-guest';
 import type { Lab } from '../../lab/lab';
 import { pidsIn } from '../../lab/namespaces';
 import { waitFor, type LabProcess } from '../../lab/proc';
-import { forwardStatus } from '../../lab/status';
+import { forwardStatus, lineOf } from '../../lab/status';
 import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
@@ -68,7 +68,7 @@ labForFile({ flavor: 'wpa_supplicant' }, async (l) => {
   forward = lab.startForward();
   await waitFor('every line to listen', async () => {
     const st = await forwardStatus(lab, 2000).catch(() => null);
-    return st?.lines.length === 3 && st.lines.every((x: { listening: boolean }) => x.listening);
+    return st?.lines.length === 3 && st.lines.every((x) => x.listening);
   }, 10_000, 100);
 });
 
@@ -112,7 +112,7 @@ describe('wifibox-forward in the lab guest', () => {
       return received().length > 0;
     }, 10_000, 200);
     expect(received()[0]).toMatchObject({ discovery: expect.stringMatching(/^discover \d+$/), from: lab.addr.guestEth0 });
-    const line = (await forwardStatus(lab)).lines.find((x: { line: number }) => x.line === 2);
+    const line = lineOf(await forwardStatus(lab), 2);
     expect(line).toMatchObject({ kind: 'udp-recv', listen: '0.0.0.0:11223', target: '10.0.0.2:11223', listening: true });
     expect(line.counters.datagrams).toBeGreaterThanOrEqual(1);
   });
@@ -123,7 +123,7 @@ describe('wifibox-forward in the lab guest', () => {
       return a.code === 0 ? a.stdout.trim() : null;
     }, 10_000, 100);
     expect(r).toBe('host answers hello');
-    expect((await forwardStatus(lab)).lines.find((x: { line: number }) => x.line === 3)).toMatchObject({ active: 1, peers: [lab.addr.air] });
+    expect(lineOf(await forwardStatus(lab), 3)).toMatchObject({ active: 1, peers: [lab.addr.air] });
   });
 
   it('a TCP port on wlan0\'s address reaches a service on the host, and is not open on eth0', async () => {
@@ -141,7 +141,7 @@ describe('wifibox-forward in the lab guest', () => {
     expect(forward.output()).toMatch(problem);
     const st = await forwardStatus(lab);
     expect(st.problems).toEqual([expect.stringMatching(problem)]);
-    expect(st.lines.map((x: { line: number }) => x.line)).toEqual([2, 3, 4]);
+    expect(st.lines.map((x) => x.line)).toEqual([2, 3, 4]);
     const comm = (pid: number) => {
       try {
         return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -166,13 +166,13 @@ describe('wifibox-forward in the lab guest', () => {
   });
 
   it('SIGHUP: the fixed file is read again, unchanged lines keep their counts', async () => {
-    const before = (await forwardStatus(lab)).lines.find((x: { line: number }) => x.line === 2).counters.datagrams;
+    const before = lineOf(await forwardStatus(lab), 2).counters.datagrams;
     writeFileSync(join(lab.dir, 'appliance', 'forwarding.conf'), CONF.replace(/^TCP4-LISTEN:8081.*\n/m, ''));
     process.kill(forward.pid, 'SIGHUP');
     await waitFor('the problem to go', async () => (await forwardStatus(lab)).problems.length === 0, 5000, 50);
     const st = await forwardStatus(lab);
-    expect(st.lines.map((x: { line: number; listening: boolean }) => [x.line, x.listening])).toEqual([[2, true], [3, true], [4, true]]);
-    expect(st.lines[0].counters.datagrams).toBe(before);
+    expect(st.lines.map((x) => [x.line, x.listening])).toEqual([[2, true], [3, true], [4, true]]);
+    expect(lineOf(st, 2).counters.datagrams).toBe(before);
     expect(st.pid).toBe(forward.pid);
   });
 

@@ -3,11 +3,10 @@
 // reaches the host through NAT out of eth0.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
-import type { Lab } from '../../lab/lab';
+import { dhcpEvents, type Lab } from '../../lab/lab';
 import { repoRoot } from '../../lab/paths';
 import { waitFor } from '../../lab/proc';
-import { initStatus } from '../../lab/status';
+import { initStatus, stepOf } from '../../lab/status';
 import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
@@ -15,13 +14,8 @@ let lab: Lab;
 labForFile({ flavor: 'hostapd', configureGuest: false }, async (l) => {
   lab = l;
   lab.startInit();
-  await waitFor('wlan0 configured', async () => {
-    try {
-      return (await initStatus(lab)).steps.find((s: any) => s.id === 'iface:wlan0')?.state === 'ok';
-    } catch {
-      return false;
-    }
-  }, 10_000);
+  // Until wifibox-init answers, and has the step, waitFor asks again.
+  await waitFor('wlan0 configured', async () => stepOf(await initStatus(lab), 'iface:wlan0').state === 'ok', 10_000);
   await lab.startWirelessDaemon();
   lab.startInHost('host-web', [process.execPath, join(repoRoot(), 'lab', 'web-server.cjs'), lab.addr.hostWifibox0, '8080']);
 });
@@ -29,13 +23,7 @@ labForFile({ flavor: 'hostapd', configureGuest: false }, async (l) => {
 describe('wifibox-init, access-point flavor', () => {
   it('4. a wireless client gets a lease from the guest on wlan0 and reaches the host via NAT out of eth0', async () => {
     const client = lab.startDhcpClient('air', 'ap0');
-    const lease = await waitFor('the wireless client\'s lease', () => {
-      try {
-        return readFileSync(client.events, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.event === 'bound');
-      } catch {
-        return null;
-      }
-    }, 15_000);
+    const lease = await waitFor('the wireless client\'s lease', () => dhcpEvents(client.events).find((e) => e.event === 'bound'), 15_000);
     expect(lease.ip).toMatch(/^192\.168\.0\.\d+$/);
     expect(lease.router).toBe('192.168.0.1');
     // The host's web server sees the guest's eth0 address: MASQUERADE out of eth0.
@@ -43,8 +31,8 @@ describe('wifibox-init, access-point flavor', () => {
     expect(seen).toBe(lab.addr.guestEth0);
     const st = await initStatus(lab);
     expect(st.flavor).toBe('access-point');
-    expect(st.steps.filter((s: any) => s.state !== 'ok')).toEqual([]);
-    expect(st.daemons.map((d: any) => [d.name, d.state])).toEqual([['udhcpd', 'running']]);
+    expect(st.steps.filter((s) => s.state !== 'ok')).toEqual([]);
+    expect(st.daemons.map((d) => [d.name, d.state])).toEqual([['udhcpd', 'running']]);
     const hostapd = await lab.guest(['hostapd_cli', '-p', '/var/run/hostapd', '-i', 'wlan0', 'ping']);
     expect(hostapd.stdout.trim()).toBe('PONG');
   }, 60_000);

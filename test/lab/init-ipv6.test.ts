@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { missingTools, type Lab } from '../../lab/lab';
 import { WIRELESS_NAME } from '../../lab/wireless';
 import { waitFor, type LabProcess } from '../../lab/proc';
-import { initStatus } from '../../lab/status';
+import { daemonOf, initStatus, pidOf, relayOf } from '../../lab/status';
 import { labForFile } from '../helpers/lab-file';
 import { machineSnapshot } from '../helpers/machine';
 
@@ -28,7 +28,7 @@ let machineBefore: Record<string, string>;
 
 const status = () => initStatus(lab);
 const radvdConf = () => readFileSync(lab.guestPath('/tmp/radvd.conf'), 'utf8');
-const radvdOf = async () => (await status()).daemons.find((d: any) => d.name === 'radvd');
+const radvdOf = async () => daemonOf(await status(), 'radvd');
 const inet6 = async (iface: string) => (await lab.guest(['ip', '-6', '-o', 'addr', 'show', 'dev', iface])).stdout;
 const globalOn = (out: string, prefix: string) =>
   [...out.matchAll(/inet6 ([0-9a-f:]+)\/(\d+) scope global/g)].map((m) => `${m[1]}/${m[2]}`).filter((a) => a.startsWith(prefix));
@@ -53,11 +53,11 @@ labForFile({ flavor: 'wpa_supplicant', configureGuest: false, overlays: [OVERLAY
 
 describe('wifibox-init, station flavor with the IPv6 overlay', () => {
   it('5a. every step comes up; eth0 has the sample\'s inet6 address, wlan0 one of the wireless prefix (SLAAC by dhcpcd)', async () => {
-    await waitFor('every step to be done', async () => (await status()).steps.every((s: any) => s.state !== 'pending' && s.state !== 'running'), 20_000, 100);
+    await waitFor('every step to be done', async () => (await status()).steps.every((s) => s.state !== 'pending' && s.state !== 'running'), 20_000, 100);
     const st = await status();
     expect(st.problems).toEqual([]);
-    expect(st.steps.filter((s: any) => s.state !== 'ok')).toEqual([]);
-    expect(st.steps.map((s: any) => s.id)).toEqual(expect.arrayContaining(['firewall6', 'forwarding6', 'iface:eth0', 'iface:wlan0', 'dhcpcd', 'radvd']));
+    expect(st.steps.filter((s) => s.state !== 'ok')).toEqual([]);
+    expect(st.steps.map((s) => s.id)).toEqual(expect.arrayContaining(['firewall6', 'forwarding6', 'iface:eth0', 'iface:wlan0', 'dhcpcd', 'radvd']));
     // As the old ip6tables service did (IPFORWARD="yes"): routing once the IPv6 NAT is loaded.
     expect(await lab.guestSysctl('net.ipv6.conf.all.forwarding')).toBe('1');
     expect(await inet6('eth0')).toContain(`inet6 ${ETH0_INET6}/64 scope global`);
@@ -83,12 +83,12 @@ describe('wifibox-init, station flavor with the IPv6 overlay', () => {
       return s.dns.dns6.includes(AIR_DNS6) ? s : null;
     }, 30_000, 200);
     expect(st.dns.dns6).toEqual([AIR_DNS6]);
-    await waitFor('the relay to ask the wireless IPv6 DNS', async () => (await status()).dnsRelay.servers.includes(AIR_DNS6), 10_000, 100);
-    expect((await status()).dnsRelay).toMatchObject({ listening: ['10.0.0.1', ETH0_INET6], servers: ['192.168.77.53', AIR_DNS6], source: 'wireless' });
+    await waitFor('the relay to ask the wireless IPv6 DNS', async () => relayOf(await status()).servers.includes(AIR_DNS6), 10_000, 100);
+    expect(relayOf(await status())).toMatchObject({ listening: ['10.0.0.1', ETH0_INET6], servers: ['192.168.77.53', AIR_DNS6], source: 'wireless' });
     expect(radvdConf()).toContain(`RDNSS ${ETH0_INET6} ${SAMPLE_RDNSS} {`);
     // The sample's comment names the placeholder; no setting keeps it.
     expect(radvdConf().split('\n').filter((l) => !/^\s*#/.test(l)).join('\n')).not.toContain('%%');
-    const radvd = await waitFor('radvd running', async () => ((await radvdOf())?.state === 'running' ? radvdOf() : null), 5000, 50);
+    const radvd = await waitFor('radvd running', async () => ((await radvdOf()).state === 'running' ? radvdOf() : null), 5000, 50);
     expect(radvd.pid).toBeGreaterThan(0);
     // The host solicits a router advertisement on wifibox0: the guest's radvd answers with the
     // eth0 prefix and the guest's own address as its DNS.
@@ -110,7 +110,7 @@ describe('wifibox-init, station flavor with the IPv6 overlay', () => {
     airRa = await lab.startWirelessRa(AIR_DNS6_NEXT, AIR_PREFIX, AIR_ADDRESS);
     await waitFor('the new IPv6 DNS in the status', async () => (await status()).dns.dns6.includes(AIR_DNS6_NEXT), 30_000, 200);
     expect((await status()).dns.dns6).toEqual([AIR_DNS6_NEXT]);
-    await waitFor('the relay to ask the new IPv6 DNS', async () => (await status()).dnsRelay.servers.includes(AIR_DNS6_NEXT), 10_000, 100);
+    await waitFor('the relay to ask the new IPv6 DNS', async () => relayOf(await status()).servers.includes(AIR_DNS6_NEXT), 10_000, 100);
     expect(radvdConf()).toBe(conf);
     expect(await radvdOf()).toMatchObject({ state: 'running', pid: before.pid, restarts: before.restarts });
   }, 60_000);
@@ -118,7 +118,7 @@ describe('wifibox-init, station flavor with the IPv6 overlay', () => {
   it('5e. kill -9 of radvd: back within 3 s with a new pid, counted as a restart', async () => {
     const before = await radvdOf();
     expect(before.state).toBe('running');
-    process.kill(before.pid, 'SIGKILL');
+    process.kill(pidOf(before), 'SIGKILL');
     // waitFor fails past its 3 s: the bound is kept there, not checked twice.
     const after = await waitFor('radvd to be back', async () => {
       const d = await radvdOf();
@@ -132,7 +132,7 @@ describe('wifibox-init, station flavor with the IPv6 overlay', () => {
 
   it('5f. SIGTERM: radvd stopped, inet6 address removed, ip6tables NAT flushed', async () => {
     const st = await status();
-    const pids = st.daemons.map((d: any) => d.pid).filter(Boolean) as number[];
+    const pids = st.daemons.map(pidOf);
     expect(pids.length).toBe(3);
     process.kill(init.pid, 'SIGTERM');
     expect(await init.exited).toBe(0);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Lab } from '../../lab/lab';
 import { sleep, waitFor } from '../../lab/proc';
-import { initStatus } from '../../lab/status';
+import { initStatus, stepOf } from '../../lab/status';
 import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
@@ -22,15 +22,15 @@ describe('wifibox-init, wlan0 late', () => {
     await waitFor('the host\'s lease', () => readFileSync(host.events, 'utf8').includes('"bound"'), 10_000, 50);
     await sleep(3000);
     const waiting = await status();
-    expect(waiting.steps.find((s: any) => s.id === 'wait:wlan0').state).toBe('running');
-    expect(waiting.steps.find((s: any) => s.id === 'dhcpcd').state).toBe('pending');
+    expect(stepOf(waiting, 'wait:wlan0').state).toBe('running');
+    expect(stepOf(waiting, 'dhcpcd').state).toBe('pending');
 
     await lab.plugWlan();
     await lab.startWirelessNetwork();
-    await waitFor('wlan0 to be configured', async () => (await status()).steps.find((s: any) => s.id === 'iface:wlan0').state === 'ok', 5000);
+    await waitFor('wlan0 to be configured', async () => stepOf(await status(), 'iface:wlan0').state === 'ok', 5000);
     await waitFor('the wireless lease', async () => (await status()).lease?.address === lab.addr.guestWlan0, 30_000, 200);
     const st = await status();
-    expect(st.steps.filter((s: any) => s.state !== 'ok')).toEqual([]);
-    expect(st.daemons.map((d: any) => d.name).sort()).toEqual(['dhcpcd', 'udhcpd']);
+    expect(st.steps.filter((s) => s.state !== 'ok')).toEqual([]);
+    expect(st.daemons.map((d) => d.name).sort()).toEqual(['dhcpcd', 'udhcpd']);
   }, 60_000);
 });

@@ -5,7 +5,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Lab } from '../../lab/lab';
+import type { DiagReport } from '../../agents/diag/report';
+import { dhcpEvents, type Lab } from '../../lab/lab';
 import { waitFor, type LabProcess } from '../../lab/proc';
 import { initStatus } from '../../lab/status';
 import { labForFile } from '../helpers/lab-file';
@@ -15,13 +16,7 @@ let air: { dhcp: LabProcess };
 let hostDhcp: { proc: LabProcess; events: string };
 
 const status = () => initStatus(lab);
-const events = (): any[] => {
-  try {
-    return readFileSync(hostDhcp.events, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  } catch {
-    return [];
-  }
-};
+const events = () => dhcpEvents(hostDhcp.events);
 const lastLease = () => [...events()].reverse().find((e) => e.event === 'bound' || e.event === 'renew');
 
 labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
@@ -40,10 +35,10 @@ describe('wifibox-agents.conf: the old behaviour, and a bad line', () => {
       const l = lastLease();
       return l && (l.dns ?? '').split(' ').includes('192.168.77.53') && l.domain === 'wireless.lab' ? l : null;
     }, 60_000, 200);
-    expect(withDns.dns.split(' ')).toEqual(['192.168.77.53', '8.8.8.8', '8.8.4.4']);
+    expect(withDns.dns?.split(' ')).toEqual(['192.168.77.53', '8.8.8.8', '8.8.4.4']);
     const st = await status();
     expect(st.dnsRelay).toBeNull();
-    expect(st.steps.map((s: any) => s.id)).not.toContain('dns-relay');
+    expect(st.steps.map((s) => s.id)).not.toContain('dns-relay');
     expect(st.udhcpd).toMatchObject({ dnsKnown: true, leaseSeconds: 864000 });
   }, 90_000);
 
@@ -62,7 +57,7 @@ describe('wifibox-agents.conf: the old behaviour, and a bad line', () => {
     // dhcpcd rewrites its own command line: wifibox-init's log says how it was started.
     const started = readFileSync(join(lab.dir, 'logs', 'init.log'), 'utf8').split('\n').filter((l) => l.includes('"daemon":"dhcpcd"') && l.includes('"daemon started"'));
     expect(started.length).toBeGreaterThan(0);
-    const argv = (JSON.parse(started[0]!).argv as string).split(' ');
+    const argv = (JSON.parse(started[0]!) as { argv: string }).argv.split(' ');
     expect(argv).not.toContain('--noarp');
     expect(argv).not.toContain('--nodelay');
     expect(argv.join(' ')).toContain('--option rapid_commit');
@@ -72,7 +67,7 @@ describe('wifibox-agents.conf: the old behaviour, and a bad line', () => {
     const st = await status();
     expect(st.problems).toEqual(["/media/etc/wifibox-agents.conf:5: error: relay_timeout = 'soon' is not valid; expected a number from 0.1 to 10 (seconds) (the default, 1, is used)"]);
     const diag = await lab.guest([process.execPath, join(lab.opts.distDir, 'wifibox-diag.js'), '--json']);
-    const report = JSON.parse(diag.stdout);
-    expect(report.problems.find((p: any) => p.id === 'init-config').evidence.join('\n')).toContain('wifibox-agents.conf:5');
+    const report = JSON.parse(diag.stdout) as DiagReport;
+    expect(report.problems.find((p) => p.id === 'init-config')?.evidence.join('\n')).toContain('wifibox-agents.conf:5');
   });
 });

@@ -9,7 +9,7 @@ import type { Lab } from '../../lab/lab';
 import { pidsIn } from '../../lab/namespaces';
 import { packageRoot } from '../../lab/package-root';
 import { waitFor } from '../../lab/proc';
-import { initStatus, passthruStatus } from '../../lab/status';
+import { initStatus, passthruStatus, portOf } from '../../lab/status';
 import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
@@ -73,15 +73,15 @@ describe('the package under OpenRC in the lab guest', () => {
     await expect(passthruStatus(lab, 1000)).rejects.toThrow();
     const r = await rc('uds_passthru', 'start');
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    await waitFor('port 1200 listening again', async () => (await passthruStatus(lab).catch(() => null))?.ports.find((x: any) => x.port === 1200)?.listening, 15_000, 100);
+    await waitFor('port 1200 listening again', async () => portOf(await passthruStatus(lab), 1200).listening, 15_000, 100);
     const after = await initStatus(lab);
     expect(after.pid).toBe(before.pid);
-    expect(after.daemons.map((d: any) => [d.name, d.pid])).toEqual(before.daemons.map((d: any) => [d.name, d.pid]));
-    expect(after.steps.every((x: any) => x.state === 'ok')).toBe(true);
+    expect(after.daemons.map((d) => [d.name, d.pid])).toEqual(before.daemons.map((d) => [d.name, d.pid]));
+    expect(after.steps.every((x) => x.state === 'ok')).toBe(true);
   }, 60_000);
 
   it('3. the passthrough round trip works through the packaged agent', async () => {
-    await waitFor('port 1200 listening', async () => (await passthruStatus(lab)).ports.find((x: any) => x.port === 1200)?.listening, 15_000);
+    await waitFor('port 1200 listening', async () => portOf(await passthruStatus(lab), 1200).listening, 15_000);
     // The host gets its address from the packaged orchestrator's udhcpd, as a real host does.
     const dhcp = lab.startDhcpClient('host', 'wifibox0');
     await waitFor('the host\'s lease', () => readFileSync(dhcp.events, 'utf8').includes('"bound"'), 15_000, 100);
@@ -92,19 +92,19 @@ describe('the package under OpenRC in the lab guest', () => {
 
   it('4. supervise-daemon respawns wifibox-init after kill -9: the new runtime takes its daemons over and runs the passthrough again', async () => {
     const init = await initStatus(lab);
-    const daemons = init.daemons.map((d: any) => d.pid);
+    const daemons = init.daemons.map((d) => d.pid);
     process.kill(init.pid, 'SIGKILL');
     const again = await waitFor('a new wifibox-init with its daemons', async () => {
       const st = await initStatus(lab).catch(() => null);
-      return st && st.pid !== init.pid && st.daemons.length === 2 && st.daemons.every((d: any) => d.state === 'running') ? st : null;
+      return st && st.pid !== init.pid && st.daemons.length === 2 && st.daemons.every((d) => d.state === 'running') ? st : null;
     }, 20_000, 100);
     // The daemons the killed orchestrator left were stopped, not doubled.
     for (const pid of daemons) expect(await waitFor(`old daemon ${pid} gone`, () => !readdirSafe(`/proc/${pid}`), 5000)).toBe(true);
-    expect(again.daemons.every((d: any) => !daemons.includes(d.pid))).toBe(true);
+    expect(again.daemons.every((d) => !daemons.includes(d.pid))).toBe(true);
     expect((await rc('wifibox-init', 'status')).code).toBe(0);
     const p = await waitFor('the passthrough in the new runtime', async () => {
       const st = await passthruStatus(lab).catch(() => null);
-      return st?.pid === again.pid && st.ports.find((x: any) => x.port === 1200)?.listening ? st : null;
+      return st?.pid === again.pid && portOf(st, 1200).listening ? st : null;
     }, 15_000, 100);
     expect(p.state).toBe('serving');
   }, 60_000);

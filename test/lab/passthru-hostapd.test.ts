@@ -2,7 +2,7 @@
 // with the upstream hostapd appliance samples unchanged (network=10.0.0.2, /var/run/hostapd).
 import { describe, expect, it } from 'vitest';
 import type { Lab } from '../../lab/lab';
-import { passthruStatus } from '../../lab/status';
+import { passthruStatus, portOf } from '../../lab/status';
 import { labForFile, pingAndStatus } from '../helpers/lab-file';
 
 let lab: Lab;
@@ -22,7 +22,7 @@ describe('hostapd flavor', () => {
     expect(cli.status).toMatch(/^state=ENABLED$/m);
     const status = await passthruStatus(lab);
     expect(status.address).toBe('10.0.0.2');
-    expect(status.ports.map((p: any) => [p.port, p.path, p.daemon])).toEqual([[1200, '/var/run/hostapd/wlan0', 'up']]);
+    expect(status.ports.map((p) => [p.port, p.path, p.daemon])).toEqual([[1200, '/var/run/hostapd/wlan0', 'up']]);
   });
 
   it('10b. a monitor on hostapd gets its events; requests over hostapd\'s 4096-byte limit are refused', async () => {
@@ -36,6 +36,6 @@ describe('hostapd flavor', () => {
     const big = await lab.host(['socat', '-t', '2', '-', `TCP4:${lab.addr.guestEth0}:1200`], { input: `SET ${'x'.repeat(5000)}`, timeoutMs: 10_000 });
     expect(big.stdout).toBe('FAIL\n');
     const status = await passthruStatus(lab);
-    expect(status.ports[0].counters.oversized).toBe(1);
+    expect(portOf(status, 1200).counters.oversized).toBe(1);
   });
 });

@@ -8,7 +8,7 @@ import type { Lab } from '../../lab/lab';
 import { DEFAULTS as PASSTHRU_DEFAULTS } from '../../agents/passthru/agent';
 import { clientSsid } from '../../lab/guest-files';
 import { childrenOf, isZombie, sleep, waitFor, type LabProcess } from '../../lab/proc';
-import { passthruStatus } from '../../lab/status';
+import { passthruStatus, portOf } from '../../lab/status';
 import { labForFile, pingAndStatus } from '../helpers/lab-file';
 
 let lab: Lab;
@@ -18,6 +18,8 @@ let plain: { path: string; dir: string; proc: LabProcess }; // the host command 
 let long: { path: string; dir: string; proc: LabProcess }; // the host command with -t 3600
 
 const status = () => passthruStatus(lab);
+/** The port both host bridges reach. */
+const port1200 = async () => portOf(await status(), 1200);
 const wpaLog = () => readFileSync(wpa.log, 'utf8');
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 /** Children of a host socat listener: one per conversation the guest has not closed yet. */
@@ -40,9 +42,9 @@ describe('passthru through the host socat half', () => {
   });
 
   it('1b. an empty reply (empty scan list) reaches the host as a single newline', async () => {
-    const before = (await status()).ports.find((p: any) => p.port === 1200).counters.emptyReplies;
+    const before = (await port1200()).counters.emptyReplies;
     expect(await client(plain.path).request('BSS RANGE=ALL MASK=0x2', 2000)).toBe('\n');
-    const after = (await status()).ports.find((p: any) => p.port === 1200).counters.emptyReplies;
+    const after = (await port1200()).counters.emptyReplies;
     expect(after).toBe(before + 1);
   });
 
@@ -94,7 +96,7 @@ describe('passthru through the host socat half', () => {
     expect(conversations(long.proc.pid).length).toBe(1);
     // Interactive wpa_cli (test 2) left a monitor whose host child exits once it fails to relay
     // an event to the departed client; the guest closes it on the RST that follows.
-    await waitFor('only this monitor left', async () => (await status()).ports.find((p: any) => p.port === 1200).monitors === 1, 3000);
+    await waitFor('only this monitor left', async () => (await port1200()).monitors === 1, 3000);
 
     expect(await monitor.request('DETACH')).not.toBeNull(); // a new connection: the daemon says FAIL
     monitor.close();
@@ -105,7 +107,7 @@ describe('passthru through the host socat half', () => {
   it(`4. ${CLIENTS} concurrent clients x ${REQUESTS} requests, each reply identifies its client: 0 wrong, 0 lost`, async () => {
     let wrong = 0;
     let lost = 0;
-    const before = (await status()).ports.find((p: any) => p.port === 1200).counters;
+    const before = (await port1200()).counters;
     await Promise.all(
       Array.from({ length: CLIENTS }, async (_, i) => {
         const c = client(plain.path);
@@ -117,7 +119,7 @@ describe('passthru through the host socat half', () => {
       }),
     );
     expect({ wrong, lost }).toEqual({ wrong: 0, lost: 0 });
-    const after = (await status()).ports.find((p: any) => p.port === 1200).counters;
+    const after = (await port1200()).counters;
     expect(after.requests - before.requests).toBeGreaterThanOrEqual(CLIENTS * REQUESTS);
     expect(after.refusedLimit).toBe(before.refusedLimit);
   });
@@ -126,11 +128,14 @@ describe('passthru through the host socat half', () => {
     const log0 = wpaLog();
     const monitor = client(long.path);
     expect(await monitor.request('ATTACH')).toBe('OK\n');
-    const workers = Array.from({ length: 4 }, async (_, w) => {
+    const WORKERS = 4;
+    const EACH = 240;
+    const ATTACH_EVERY = 40;
+    const workers = Array.from({ length: WORKERS }, async (_, w) => {
       const c = client(plain.path);
-      for (let i = 0; i < 240; i++) {
+      for (let i = 0; i < EACH; i++) {
         // Some connections attach too (a short-lived monitor): they must be DETACHed on close.
-        const req = i % 40 === 0 ? 'ATTACH' : i === 130 && w === 0 ? 'REASSOCIATE' : 'PING';
+        const req = i % ATTACH_EVERY === 0 ? 'ATTACH' : i === 130 && w === 0 ? 'REASSOCIATE' : 'PING';
         expect(await c.request(req)).toMatch(req === 'PING' ? /^PONG\n$/ : /^OK\n$/);
       }
     });
@@ -158,12 +163,13 @@ describe('passthru through the host socat half', () => {
     await waitFor('every client socket to be gone', () => left().length === 0, 5000).catch(async (err) => {
       throw new Error(`${err.message}: left ${left().join(' ')}; status ${JSON.stringify((await status()).ports[0])}`);
     });
-    const st = (await status()).ports.find((p: any) => p.port === 1200);
+    const st = await port1200();
     expect(st.active).toBe(0);
     expect(st.monitors).toBe(0);
     // wpa_supplicant logs every monitor it gains and loses: none may be left attached.
     const log = wpaLog();
-    expect(count(log.slice(log0.length), 'CTRL_IFACE monitor attached')).toBeGreaterThanOrEqual(1 + 4 * 6);
+    // This test's monitor, and each worker's short-lived ones.
+    expect(count(log.slice(log0.length), 'CTRL_IFACE monitor attached')).toBeGreaterThanOrEqual(1 + WORKERS * (EACH / ATTACH_EVERY));
     const attached = count(log, 'CTRL_IFACE monitor attached');
     expect(attached).toBeGreaterThan(0);
     expect(count(log, 'CTRL_IFACE monitor detached')).toBe(attached);
@@ -173,34 +179,34 @@ describe('passthru through the host socat half', () => {
 
 describe('limits and bad input', () => {
   it('8a. an oversized request is refused, not truncated', async () => {
-    const before = (await status()).ports.find((p: any) => p.port === 1200).counters.oversized;
+    const before = (await port1200()).counters.oversized;
     const big = `SET_NETWORK 1 ssid "${'x'.repeat(9000)}"`;
     const r = await lab.host(['socat', '-t', '2', '-', `TCP4:${lab.addr.guestEth0}:1200`], { input: big, timeoutMs: 10_000 });
     expect(r.stdout).toBe('FAIL\n');
-    const after = (await status()).ports.find((p: any) => p.port === 1200).counters.oversized;
+    const after = (await port1200()).counters.oversized;
     expect(after).toBe(before + 1);
     expect(await client(plain.path).request('GET_NETWORK 1 ssid')).toBe(`"${clientSsid(0)}"`);
   });
 
   it('8b. a connection flood past the limit is refused and counted; service goes on', async () => {
-    const activeBefore = (await status()).ports.find((p: any) => p.port === 1200).active;
+    const activeBefore = (await port1200()).active;
     const flood = join(__dirname, '..', 'helpers', 'flood.cjs');
     const FLOOD = 100;
     const r = await lab.host([process.execPath, flood, lab.addr.guestEth0, '1200', String(FLOOD), '1500'], { timeoutMs: 20_000 });
     expect(r.code, r.stderr).toBe(0);
-    const res = JSON.parse(r.stdout);
+    const res = JSON.parse(r.stdout) as { opened: number; closedByPeer: number };
     expect(res.opened).toBe(FLOOD);
     // The lab's passthrough runs with the default limit: every connection past it is refused.
     const overLimit = FLOOD - PASSTHRU_DEFAULTS.maxConnections;
-    const st = (await status()).ports.find((p: any) => p.port === 1200);
+    const st = await port1200();
     expect(st.counters.refusedLimit).toBeGreaterThanOrEqual(overLimit);
     expect(res.closedByPeer).toBeGreaterThanOrEqual(overLimit);
-    await waitFor('the flood to be gone', async () => (await status()).ports.find((p: any) => p.port === 1200).active === activeBefore, 5000);
+    await waitFor('the flood to be gone', async () => (await port1200()).active === activeBefore, 5000);
     expect(await client(plain.path).request('PING')).toBe('PONG\n');
   });
 
   it('7. a peer outside network is refused; nothing listens on the wireless side', async () => {
-    const before = (await status()).ports.find((p: any) => p.port === 1200).counters;
+    const before = (await port1200()).counters;
     // From the wireless network, routed to the guest's eth0 address: accepted by the kernel,
     // refused by the agent before anything reaches the daemon.
     const viaRoute = await lab.air(['socat', '-t', '1', '-', `TCP4:${lab.addr.guestEth0}:1200`], { input: 'PING', timeoutMs: 10_000 });
@@ -208,9 +214,9 @@ describe('limits and bad input', () => {
     const direct = await lab.air(['socat', '-t', '1', '-', `TCP4:${lab.addr.guestWlan0}:1200`], { input: 'PING', timeoutMs: 10_000 });
     expect(direct.code).not.toBe(0);
     expect(direct.stderr).toMatch(/Connection refused/);
-    const after = (await status()).ports.find((p: any) => p.port === 1200).counters;
+    const port = await port1200();
+    const after = port.counters;
     expect(after.refusedPeer).toBe(before.refusedPeer + 1);
-    const port = (await status()).ports.find((p: any) => p.port === 1200);
     expect(port.lastRefused).toMatchObject({ peer: lab.addr.air, why: 'outside the configured network' });
     expect(after.requests).toBe(before.requests);
     expect(agent.output()).toMatch(/refused a connection: outside the configured network/);

@@ -7,11 +7,12 @@ import { appendFileSync, chmodSync, lstatSync, mkdirSync, readdirSync, readFileS
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { GUEST_PATHS } from '../../agents/common/paths';
 import { openDatagramSocket } from '../../agents/common/unix-dgram';
 import { DIAG_LAB_ARGS, writeDiagStandIns } from '../../lab/diag-guest';
 import type { Lab } from '../../lab/lab';
 import { isSameProcess, waitFor, type LabProcess } from '../../lab/proc';
-import { forwardStatus, initStatus, passthruStatus } from '../../lab/status';
+import { forwardStatus, initStatus, lineOf, passthruStatus, portOf, relayOf } from '../../lab/status';
 import { labForFile } from '../helpers/lab-file';
 
 let lab: Lab;
@@ -25,7 +26,8 @@ let bridge: { dir: string };
 let hostIp: string;
 
 const VICTIM = '/run/lab-victim';
-const SOCKETS = ['/run/wifibox-init.sock', '/run/wifibox-init/hook.sock', '/run/wifibox-passthru.sock', '/run/wifibox-forward/status.sock'];
+// wifibox-init's hook socket is in its run folder (agents/init/part.ts).
+const SOCKETS = [GUEST_PATHS.initStatusSocket, `${GUEST_PATHS.initRunDir}/hook.sock`, GUEST_PATHS.passthruStatusSocket, GUEST_PATHS.forwardStatusSocket];
 
 /** Secrets planted in the configs and in the host's requests: none may appear in a log line. */
 const SECRET = {
@@ -142,7 +144,7 @@ describe('planted in /run before the agents started', () => {
     expect(passthru.output()).toMatch(/runtime folder: removed a symbolic link to \/run\/lab-victim/);
     expect(forward.output()).toMatch(/run folder: removed a symbolic link to \/run\/lab-victim/);
     expect((await lab.hostCli(['ping'], { timeoutMs: 15_000 }, bridge.dir)).stdout.trim()).toBe('PONG');
-    expect((await initStatus(lab)).steps.filter((s: { state: string }) => s.state !== 'ok')).toEqual([]);
+    expect((await initStatus(lab)).steps.filter((s) => s.state !== 'ok')).toEqual([]);
     expect((await forwardStatus(lab)).state).toBe('serving');
     expect((await passthruStatus(lab)).state).toBe('serving');
   });
@@ -158,19 +160,19 @@ describe('planted in /run before the agents started', () => {
 
 describe('who reaches what', () => {
   it('the DNS relay over TCP: no guest address answers the wireless side; the host is answered', async () => {
-    const before = (await initStatus(lab)).dnsRelay.counters;
+    const before = relayOf(await initStatus(lab)).counters;
     // Dropped unanswered: a FIN, or a reset when the query was already in the relay's buffer (which
     // comes first is the kernel's race, and either way nothing is answered).
     expect(['closed', 'ECONNRESET']).toContain((await lab.air(node(DNS_OVER_TCP, '10.0.0.1'))).stdout.trim());
     expect((await lab.air(node(DNS_OVER_TCP, lab.addr.guestWlan0))).stdout.trim()).toBe('ECONNREFUSED');
-    const after = (await initStatus(lab)).dnsRelay.counters;
+    const after = relayOf(await initStatus(lab)).counters;
     expect(after.droppedOutsidePeer).toBe(before.droppedOutsidePeer + 1);
     expect(after.tcpQueries).toBe(before.tcpQueries);
     expect((await lab.host(node(DNS_OVER_TCP, '10.0.0.1'))).stdout.trim()).toBe('answered');
   });
 
   it('wifibox-forward: a line without bind= listens on the LAN side too, and its range= refuses the host there', async () => {
-    const line = async () => (await forwardStatus(lab)).lines.find((x: { line: number }) => x.line === 1);
+    const line = async () => lineOf(await forwardStatus(lab), 1);
     expect(await line()).toMatchObject({ listen: '0.0.0.0:8090', range: '192.168.77.0/24', listening: true });
     expect((await lab.host(node(TCP_SAYS, lab.addr.guestEth0, '8090'))).stdout.trim()).toBe('ECONNRESET');
     expect(await line()).toMatchObject({ counters: { refusedPeer: 1, connections: 0 }, lastRefused: { peer: hostIp } });
@@ -193,7 +195,7 @@ describe('no secret in a log line', () => {
     expect((await lab.host(['socat', '-t', '2', '-', `TCP4:${lab.addr.guestEth0}:1200`], { input: big, timeoutMs: 10_000 })).stdout).toBe('FAIL\n');
     // The daemon's own debug log has the PINs in clear, as every command it gets: the bundle below.
     await waitFor('the WPS commands in wpa_supplicant\'s log', () => wpa.output().includes(`WPS_REG 02:00:00:00:00:01 ${SECRET.wpsRegPin}`), 5000);
-    expect((await passthruStatus(lab)).ports.find((p: { port: number }) => p.port === 1200).counters.oversized).toBe(1);
+    expect(portOf(await passthruStatus(lab), 1200).counters.oversized).toBe(1);
   });
 
   it('in wifibox-init\'s, wifibox-passthru\'s and wifibox-forward\'s logs at debug level', () => {

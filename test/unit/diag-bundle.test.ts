@@ -144,14 +144,15 @@ describe('buildBundle: secrets', () => {
   });
 
   it('report.json is still valid JSON with the secrets replaced', () => {
-    const json = JSON.parse(byName(ms).get('report.json')!);
+    // The planted report (plantedInput), not one wifibox-diag made: only what is checked here.
+    const json = JSON.parse(byName(ms).get('report.json')!) as { wireless: unknown; problems: { evidence: unknown }[] };
     expect(json.wireless).toEqual({
       ssid: 'HomeNet',
       key_mgmt: 'WPA2-PSK',
       config: { psk: REDACTED, sae_password: REDACTED, ap_pin: REDACTED, identity: 'alice@example.edu', password: null },
       passwords: REDACTED,
     });
-    expect(json.problems[0].evidence).toEqual([`wpa_supplicant.conf:8: psk="${REDACTED}"`, `hostapd.conf:11: wpa_passphrase=${REDACTED}`]);
+    expect(json.problems[0]?.evidence).toEqual([`wpa_supplicant.conf:8: psk="${REDACTED}"`, `hostapd.conf:11: wpa_passphrase=${REDACTED}`]);
   });
 
   it('counts what it replaced', () => {

@@ -882,15 +882,22 @@ describe('wifibox-diag and wifibox-forward', () => {
 // ---- the JSON shape check itself ----
 
 describe('wifibox-diag JSON shape', () => {
-  const healthy = async (): Promise<DiagReport> => JSON.parse(JSON.stringify((await judge(() => undefined)).report));
+  const healthy = async (): Promise<DiagReport> => JSON.parse(JSON.stringify((await judge(() => undefined)).report)) as DiagReport;
+  /** The object at `path` (keys and array indexes, dot-separated) of a report, to break its shape on purpose. */
+  const objectAt = (report: DiagReport, path: string): Record<string, unknown> => {
+    let o: unknown = report;
+    for (const key of path.split('.')) o = typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[key] : undefined;
+    if (typeof o !== 'object' || o === null) throw new Error(`no object at ${path} in the report`);
+    return o as Record<string, unknown>;
+  };
 
   it('rejects a missing field, an undocumented one, a wrong type and an unknown problem id', async () => {
-    const r = (await healthy()) as unknown as Record<string, any>;
-    delete r.memory.totalKiB;
-    r.nat.extra = 1;
-    r.wireless.present = 'yes';
-    r.problems.push({ id: 'nope', severity: 'down', summary: '', cause: '', fix: '', evidence: [] });
-    r.dhcp.udhcpd.leases[0].expiresAt = 'tomorrow';
+    const r = await healthy();
+    delete objectAt(r, 'memory').totalKiB;
+    objectAt(r, 'nat').extra = 1;
+    objectAt(r, 'wireless').present = 'yes';
+    (r.problems as unknown[]).push({ id: 'nope', severity: 'down', summary: '', cause: '', fix: '', evidence: [] });
+    objectAt(r, 'dhcp.udhcpd.leases.0').expiresAt = 'tomorrow';
     expect(validateReport(r)).toEqual([
       '$.problems[0].id: expected one of "no-wireless-interface", "wireless-daemon-down", "wireless-control-socket", "wireless-not-associated", "wireless-auth-failed", "access-point-disabled", "no-wireless-lease", "no-wireless-address", "lan-no-address", "dns-not-propagated", "wireless-dns-not-answering", "forwarding-off", "nat-missing", "init-unreachable", "init-config", "init-step-failed", "daemon-restarting", "daemon-failed", "passthru-unreachable", "passthru-not-listening", "passthru-refusing-host", "forward-unreachable", "forward-config", "forward-not-listening", "memory-low", "check-failed", "no-default-route", got "nope"',
       '$.wireless.present: expected a boolean, got string',
@@ -902,20 +909,20 @@ describe('wifibox-diag JSON shape', () => {
   });
 
   it('agents.init.dnsRelay: null or the relay\'s object, always present, each field checked', async () => {
-    const r = (await healthy()) as unknown as Record<string, any>;
+    const r = await healthy();
     expect(r.agents.init.dnsRelay).toBeNull();
     expect(validateReport(r)).toEqual([]);
-    r.agents.init.dnsRelay = structuredClone(RELAY_STATUS);
+    objectAt(r, 'agents.init').dnsRelay = structuredClone(RELAY_STATUS);
     expect(validateReport(r)).toEqual([]);
-    r.agents.init.dnsRelay.source = 'dhcp';
-    r.agents.init.dnsRelay.upstream[0].timeouts = -1;
-    delete r.agents.init.dnsRelay.medianUpstreamMs;
+    objectAt(r, 'agents.init.dnsRelay').source = 'dhcp';
+    objectAt(r, 'agents.init.dnsRelay.upstream.0').timeouts = -1;
+    delete objectAt(r, 'agents.init.dnsRelay').medianUpstreamMs;
     expect(validateReport(r)).toEqual([
       '$.agents.init.dnsRelay.source: expected one of "wireless", "fallback", "none", got "dhcp"',
       '$.agents.init.dnsRelay.medianUpstreamMs: missing',
       '$.agents.init.dnsRelay.upstream[0].timeouts: expected a whole number >= 0, got number',
     ]);
-    delete r.agents.init.dnsRelay;
+    delete objectAt(r, 'agents.init').dnsRelay;
     expect(validateReport(r)).toEqual(['$.agents.init.dnsRelay: missing']);
   });
 });

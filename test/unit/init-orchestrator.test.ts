@@ -4,10 +4,12 @@
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { readLeaseFile, writeLeaseFile } from '../../agents/common/udhcpd-leases';
+import type { InitStatus } from '../../agents/common/status';
 import type { InitOptions } from '../../agents/init/options';
 import { Orchestrator } from '../../agents/init/orchestrator';
 import { DOMAIN_RESTART_SETTLE_MS } from '../../agents/init/services/udhcpd';
 import { makePlan } from '../../agents/init/plan';
+import { daemonOf, relayOf, stepOf } from '../../lab/status';
 import { FakeInitSystem, settle } from '../helpers/fake-init-system';
 import { capturingLogger } from '../helpers/log-lines';
 import { sampleConfig } from '../helpers/samples';
@@ -32,8 +34,8 @@ function orchestrator(dirs = STATION, change: Record<string, (t: string) => stri
   return new Orchestrator(cfg, makePlan(cfg, { lanInterface: 'eth0', wirelessInterface: 'wlan0' }), OPTS, sys, silent);
 }
 
-const status = () => JSON.parse(sys.connect(OPTS.statusSocket));
-const stepState = (id: string) => status().steps.find((s: { id: string }) => s.id === id)?.state;
+const status = () => JSON.parse(sys.connect(OPTS.statusSocket)) as InitStatus;
+const stepState = (id: string) => status().steps.find((s) => s.id === id)?.state;
 /** The position of the first effect matching `re` (-1: none). */
 const at = (re: RegExp, from = 0) => sys.effects.findIndex((e, i) => i >= from && re.test(e));
 const report = (env: Record<string, string>) => expect(sys.connect(OPTS.hookSocket, Object.entries(env).map(([k, v]) => `${k}=${v}\0`).join(''))).toBe('OK\n');
@@ -58,7 +60,7 @@ describe('wifibox-init orchestrator', () => {
     sys.setLink('wlan0', true);
     await sys.advance(5000);
     await up;
-    expect(status().steps.every((s: { state: string }) => s.state === 'ok')).toBe(true);
+    expect(status().steps.every((s) => s.state === 'ok')).toBe(true);
     expect(at(/run ip link set wlan0 up/)).toBeGreaterThan(at(/^start udhcpd/));
     expect(at(/^start dhcpcd .* wlan0$/)).toBeGreaterThan(at(/run ip link set wlan0 up/));
     // Forwarding only once the NAT is in place.
@@ -84,7 +86,7 @@ describe('wifibox-init orchestrator', () => {
     sys.onRun = (argv) => (argv[0] === 'iptables-restore' ? { code: 2, stdout: '', stderr: 'iptables-restore: line 3 failed\n' } : { code: 0, stdout: '', stderr: '' });
     await orchestrator().up();
     const st = status();
-    const byId = (id: string) => st.steps.find((s: { id: string }) => s.id === id);
+    const byId = (id: string) => stepOf(st, id);
     expect(byId('firewall').state).toBe('failed');
     expect(byId('firewall').why).toBe('/media/etc/iptables:3: iptables-restore rejected the rules: iptables-restore: line 3 failed');
     expect(byId('forwarding')).toMatchObject({ state: 'blocked', why: 'waits for firewall, which did not come up' });
@@ -135,12 +137,12 @@ describe('wifibox-init orchestrator', () => {
     const [first] = sys.started('udhcpd');
     first!.exit({ code: 1, signal: null });
     await settle();
-    expect(status().daemons.find((d: { name: string }) => d.name === 'udhcpd')).toMatchObject({ state: 'backoff', restarts: 1, lastExit: 'exited with 1' });
+    expect(daemonOf(status(), 'udhcpd')).toMatchObject({ state: 'backoff', restarts: 1, lastExit: 'exited with 1' });
     await sys.advance(199);
     expect(sys.started('udhcpd')).toHaveLength(1);
     await sys.advance(1);
     expect(sys.started('udhcpd')).toHaveLength(2);
-    expect(status().daemons.find((d: { name: string }) => d.name === 'udhcpd')).toMatchObject({ state: 'running', restarts: 1 });
+    expect(daemonOf(status(), 'udhcpd')).toMatchObject({ state: 'running', restarts: 1 });
     // The next death waits twice as long.
     sys.started('udhcpd')[1]!.exit({ code: 1, signal: null });
     await sys.advance(399);
@@ -154,7 +156,7 @@ describe('wifibox-init orchestrator', () => {
     await orchestrator().up();
     await sys.advance(60_000);
     expect(sys.started('udhcpd')).toHaveLength(1);
-    expect(status().daemons.find((d: { name: string }) => d.name === 'udhcpd')).toMatchObject({ state: 'failed', restarts: 0, lastExit: 'could not be started: ENOENT' });
+    expect(daemonOf(status(), 'udhcpd')).toMatchObject({ state: 'failed', restarts: 0, lastExit: 'could not be started: ENOENT' });
   });
 
   it('relay = no: short leases until the wireless DNS comes; then resolv.conf written, udhcpd re-rendered with it and restarted; the same DNS again changes nothing', async () => {
@@ -170,7 +172,7 @@ describe('wifibox-init orchestrator', () => {
     expect(status().udhcpd).toMatchObject({ dnsKnown: true, leaseSeconds: 864000 });
     expect(sys.started('udhcpd')).toHaveLength(2);
     expect(sys.started('udhcpd')[0]!.signals).toEqual(['SIGTERM']);
-    expect(status().daemons.find((d: { name: string }) => d.name === 'udhcpd').restarts).toBe(0); // on purpose: not a crash
+    expect(daemonOf(status(), 'udhcpd').restarts).toBe(0); // on purpose: not a crash
     report({ ...BOUND, reason: 'RENEW' });
     await settle();
     expect(sys.started('udhcpd')).toHaveLength(2);
@@ -178,7 +180,7 @@ describe('wifibox-init orchestrator', () => {
     await settle();
     expect(sys.started('udhcpd')).toHaveLength(3);
     expect(conf()).toMatch(/^opt\s+dns\s+192\.168\.77\.54/m);
-    expect(status().leaseEvent.reason).toBe('RENEW');
+    expect(status().leaseEvent?.reason).toBe('RENEW');
   });
 
   it('radvd finds no file at its pid file\'s path (radvd would write through a symlink there)', async () => {
@@ -217,9 +219,9 @@ describe('wifibox-init orchestrator', () => {
     expect(sys.effects.some((e) => /signal (group )?600/.test(e))).toBe(false);
     // Then it records its own daemons for the next one: dhcpcd to be killed outright, so its
     // address stays while the next wifibox-init takes over; udhcpd to be stopped cleanly.
-    const known = JSON.parse(sys.read('/run/wifibox-init/daemons.json')!);
+    const known = JSON.parse(sys.read('/run/wifibox-init/daemons.json')!) as Record<string, { takeover: string }>;
     expect(Object.keys(known).sort()).toEqual(['dhcpcd', 'udhcpd']);
-    expect([known.dhcpcd.takeover, known.udhcpd.takeover]).toEqual(['SIGKILL', 'SIGTERM']);
+    expect([known.dhcpcd?.takeover, known.udhcpd?.takeover]).toEqual(['SIGKILL', 'SIGTERM']);
   });
 
   it('takes over with the signal each daemon was recorded with', async () => {
@@ -298,7 +300,7 @@ describe('wifibox-init orchestrator', () => {
     report({ ...BOUND, reason: 'RENEW', new_domain_name_servers: '192.168.77.54' });
     report({ reason: 'ROUTERADVERT', interface: 'wlan0', nd1_rdnss1_servers: '2001:db8:77::53' });
     await settle();
-    expect(status().dnsRelay.servers).toEqual(['192.168.77.54', '2001:db8:77::53']);
+    expect(relayOf(status()).servers).toEqual(['192.168.77.54', '2001:db8:77::53']);
     expect(sys.started('udhcpd')).toHaveLength(2);
     expect(sys.started('radvd')[0]!.signals).toEqual([]);
     expect(sys.read('/tmp/udhcpd.conf')).toMatch(/^opt\s+dns\s+10\.0\.0\.1 /m);
@@ -340,7 +342,7 @@ describe('wifibox-init orchestrator', () => {
     sys.setLink('wlan0', false);
     await settle(); // told by the kernel: no time passes
     expect(sys.started('dhcpcd')[0]!.signals).toEqual(['SIGTERM']);
-    expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'waiting', lastExit: 'wlan0 is gone; waiting for it to come back', restarts: 0 });
+    expect(daemonOf(status(), 'dhcpcd')).toMatchObject({ state: 'waiting', lastExit: 'wlan0 is gone; waiting for it to come back', restarts: 0 });
     await sys.advance(10_000);
     expect(sys.started('dhcpcd')).toHaveLength(1);
     const from = sys.effects.length;
@@ -348,7 +350,7 @@ describe('wifibox-init orchestrator', () => {
     await settle();
     expect(at(/run ip link set wlan0 up/, from)).toBeGreaterThan(0);
     expect(at(/^start dhcpcd/, from)).toBeGreaterThan(at(/run ip link set wlan0 up/, from));
-    expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'running', restarts: 0 });
+    expect(daemonOf(status(), 'dhcpcd')).toMatchObject({ state: 'running', restarts: 0 });
   });
 
   it('a host seen using an address of the range that udhcpd does not remember: its lease written into the lease file while udhcpd is stopped, once', async () => {
@@ -377,7 +379,7 @@ describe('wifibox-init orchestrator', () => {
       records: [{ ...other, secondsLeft: 400 }, { ip: '10.0.0.109', mac: '52:54:00:ab:cd:ef', secondsLeft: 864000, hostname: '' }],
     });
     expect(sys.read('/tmp/udhcpd.conf')).not.toMatch(/static_lease/);
-    expect(status().daemons.find((d: { name: string }) => d.name === 'udhcpd')).toMatchObject({ state: 'running', restarts: 0 });
+    expect(daemonOf(status(), 'udhcpd')).toMatchObject({ state: 'running', restarts: 0 });
     // The same host again, a neighbour on another interface, an address udhcpd does not hand out,
     // a host whose MAC the file already has: nothing.
     sys.setNeighbours(OPTS.arpTable, arp([
@@ -411,7 +413,7 @@ describe('wifibox-init orchestrator', () => {
     sys.setLink('wlan0', false);
     sys.started('dhcpcd')[0]!.exit({ code: 1, signal: null }); // "removing interface", before the next look
     await settle();
-    expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd').state).toBe('waiting');
+    expect(daemonOf(status(), 'dhcpcd').state).toBe('waiting');
     // Back before the next look at it: still a return, and dhcpcd starts.
     sys.setLink('wlan0', true);
     await sys.advance(200);
@@ -420,11 +422,11 @@ describe('wifibox-init orchestrator', () => {
     sys.started('dhcpcd')[1]!.exit({ code: 1, signal: null });
     await sys.advance(1000);
     expect(sys.started('dhcpcd')).toHaveLength(2);
-    expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'waiting', restarts: 0 });
+    expect(daemonOf(status(), 'dhcpcd')).toMatchObject({ state: 'waiting', restarts: 0 });
     sys.setLink('wlan0', true);
     await sys.advance(200);
     expect(sys.started('dhcpcd')).toHaveLength(3);
-    expect(status().daemons.find((d: { name: string }) => d.name === 'dhcpcd')).toMatchObject({ state: 'running', restarts: 0 });
+    expect(daemonOf(status(), 'dhcpcd')).toMatchObject({ state: 'running', restarts: 0 });
   });
 
   it('a service that cannot follow the wireless DNS (a full /tmp) is tried again, not left behind until the next change', async () => {
@@ -436,7 +438,7 @@ describe('wifibox-init orchestrator', () => {
     expect(sys.read('/etc/resolv.conf')).toContain('192.168.77.53'); // the others went on
     await sys.advance(1000);
     expect(sys.read('/tmp/udhcpd.conf')).toMatch(/^opt\s+dns\s+192\.168\.77\.53/m);
-    expect(status().udhcpd.dnsKnown).toBe(true);
+    expect(status().udhcpd?.dnsKnown).toBe(true);
     expect(sys.started('udhcpd')).toHaveLength(2);
   });
 
