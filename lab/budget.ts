@@ -36,7 +36,7 @@ export function budgetDirs(tag: string): string[] {
 }
 
 /** Whether this machine can give the guest a budget (cgroup v1 memory and cpuset mounted). */
-export function budgetAvailable(): boolean {
+function budgetAvailable(): boolean {
   return existsSync(join(MEMORY, 'cgroup.procs')) && existsSync(join(CPUSET, 'cgroup.procs'));
 }
 

@@ -6,7 +6,7 @@ import { smapsRollup } from '../bench/memory';
 import { sleep } from './proc';
 
 /** Voluntary and involuntary context switches of every thread of `pid` so far. */
-export function contextSwitches(pid: number): number {
+function contextSwitches(pid: number): number {
   let total = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {

@@ -24,7 +24,7 @@ export const LOAD_CLIENTS = 32;
 /** The respawn delays of the packaged services (init/*.confd): supervise-daemon waits that long. */
 export const RESPAWN_INIT_MS = 2000;
 export const INIT_ARGS = ['--loglevel', 'info'];
-export const PASSTHRU_ARGS = ['--loglevel', 'info', '--idle-timeout', '2'];
+const PASSTHRU_ARGS = ['--loglevel', 'info', '--idle-timeout', '2'];
 
 export interface FaultContext {
   lab: Lab;
@@ -121,7 +121,7 @@ export async function serviceBack(c: FaultContext, since: number, withinMs: numb
   }
 }
 
-export const daemonPid = async (c: FaultContext, name: string): Promise<number> =>
+const daemonPid = async (c: FaultContext, name: string): Promise<number> =>
   pidOf(await daemonStatus(c.lab, name));
 
 /**

@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path';
 import type { Flavor } from './namespaces';
 
-export interface GuestFilesOptions {
+interface GuestFilesOptions {
   upstreamDir: string;
   overlays: readonly string[];
   clientNetworks: number;
@@ -38,7 +38,7 @@ export function writeGuestFiles(dir: string, flavor: Flavor, o: GuestFilesOption
 }
 
 /** The package's user (apk/APKBUILD adds it in the guest image): wifibox-forward serves as it. */
-export const PACKAGE_USER = 'wifibox';
+const PACKAGE_USER = 'wifibox';
 
 /**
  * passwd and group for the guest: this machine's, with the package's user and group added as a

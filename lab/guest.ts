@@ -18,7 +18,7 @@ export const LAB_SYS_BUS_PCI = '/run/lab-sys/bus/pci';
 export const LAB_PCI_DEVICE = `${LAB_SYS_BUS_PCI}/devices/0000:00:06.0`;
 
 /** Where the wireless daemon's config lives in the guest. */
-export function appDirOf(flavor: Flavor): string {
+function appDirOf(flavor: Flavor): string {
   return flavor === 'wpa_supplicant' ? '/etc/wpa_supplicant' : '/etc/hostapd';
 }
 
@@ -118,7 +118,7 @@ export async function isGuestMountPoint(anchorPid: number, path: string): Promis
  * Lays `layers` (folders of this machine, first on top) over a guest folder with a read-only
  * overlay mount: the guest sees added files, this machine's folder is untouched.
  */
-export async function overlayInGuest(anchorPid: number, target: string, layers: readonly string[]): Promise<void> {
+async function overlayInGuest(anchorPid: number, target: string, layers: readonly string[]): Promise<void> {
   // The layers are staged under the guest's own /run: the lab folder is hidden behind it.
   const staged: string[] = [];
   for (const [i, layer] of layers.entries()) {

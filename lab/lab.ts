@@ -56,7 +56,7 @@ export function missingTools(tools: readonly string[] = REQUIRED_TOOLS): string[
  * One line of a DHCP client's events file (startDhcpClient): the event udhcpc ran its script for
  * (bound, renew, deconfig, leasefail, nak), when, and udhcpc's variables for it, those it set.
  */
-export interface DhcpEvent {
+interface DhcpEvent {
   event: string;
   at: number;
   interface?: string;

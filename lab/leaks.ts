@@ -88,7 +88,7 @@ export async function guestHoldings(lab: Lab, agents: Record<string, number>): P
 }
 
 /** What `now` holds that `baseline` did not, or lacks, in words; none is the answer wanted. */
-export function holdingsDiff(baseline: GuestHoldings, now: GuestHoldings): string[] {
+function holdingsDiff(baseline: GuestHoldings, now: GuestHoldings): string[] {
   const diff: string[] = [];
   for (const k of ['processes', 'runFiles', 'rules', 'addresses'] as const) {
     const count = (list: string[], x: string) => list.filter((y) => y === x).length;

@@ -31,7 +31,7 @@ export function namespacesOf(tag: string): Namespaces {
 }
 
 /** What decides the links and addresses (LabOptions explains each). */
-export interface NetworkPlan {
+interface NetworkPlan {
   flavor: Flavor;
   addr: Addresses;
   configureGuest: boolean;

@@ -6,7 +6,7 @@ import { GUEST_PATHS } from '../agents/common/paths';
 import type { DaemonStatus, ForwardLineStatus, ForwardStatus, InitStatus, PassthruStatus, PortStatus, RelayStatus, StepStatus } from '../agents/common/status';
 
 /** A status document as sent: a JSON object, its fields not yet known. */
-export type StatusDocument = Record<string, unknown>;
+type StatusDocument = Record<string, unknown>;
 
 /** Reads a status endpoint; rejects when it cannot, or (with timeoutMs) when it stays silent that long. */
 export function readStatus(path: string, timeoutMs?: number): Promise<StatusDocument> {

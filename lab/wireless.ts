@@ -15,7 +15,7 @@ export const WIRELESS_DOMAIN = 'wireless.lab';
 export const WIRELESS_NAME = 'portal.wireless.lab';
 
 /** What the wireless network needs of its lab. */
-export interface WirelessSide {
+interface WirelessSide {
   readonly dir: string;
   readonly ns: Namespaces;
   readonly addr: Addresses;

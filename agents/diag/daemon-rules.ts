@@ -4,7 +4,7 @@ import type { DaemonInfo, Problem, Severity } from './report';
 import { problem, RESTART_HINT, type RuleContext } from './rule-context';
 
 /** A daemon restarted this often, and again within a minute (the supervisor's "healthy" time), is in a loop. */
-const RESTART_LOOP = { restarts: 3, withinMs: 60_000 };
+export const RESTART_LOOP = { restarts: 3, withinMs: 60_000 };
 
 const DAEMON_CAUSES: Record<string, string> = {
   udhcpd: 'udhcpd rejects its config, or another DHCP server already holds port 67.',
