@@ -13,6 +13,7 @@ import { sleep, waitFor } from '../lab/proc';
 import { WIRELESS_DNS } from '../lab/wireless';
 import { benchLog, inLab, onInterrupt, privateDist } from './harness';
 import { TIME } from './jobs';
+import { mbOrDash, wallMs } from './format';
 import { firstLine, machineFacts, type MachineFacts } from './machine';
 import { startLauncher, useBenchScript, type LauncherClient } from './procs';
 import type { Step } from './protocol';
@@ -162,8 +163,6 @@ async function measure(lab: Lab, launcher: LauncherClient, kind: Kind, distDir: 
 // ---------------------------------------------------------------------------------------------
 // Figures and the report.
 
-const ms = (v: number): string => (Number.isNaN(v) ? '—' : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
-const mb = (kib: number | null): string => (kib === null || Number.isNaN(kib) ? '—' : ((kib * 1024) / 1e6).toFixed(1));
 
 interface DiagMachine extends MachineFacts {
   diag: string;
@@ -227,7 +226,7 @@ export function renderDiagSection(r: DiagResults): string {
     const rss = rssOf(r.rss, k).peak;
     const ratio = k === 'manual' ? '1' : `${(med / manualMedian).toFixed(1)}×`;
     const tgt = target ? `≤ 1 s, every run: ${max <= TARGET_MS ? '✓' : '✗'}` : k === 'manual' ? '' : 'for information';
-    return `| ${what} | ${v.length} | ${ms(med)} | ${ms(percentile(v, 90))} | ${ms(max)} | ${ratio} | ${codesText(by(k))} | ${mb(rss)} | ${Math.round(median(by(k).map((s) => s.stdoutBytes)))} | ${tgt} |`;
+    return `| ${what} | ${v.length} | ${wallMs(med)} | ${wallMs(percentile(v, 90))} | ${wallMs(max)} | ${ratio} | ${codesText(by(k))} | ${mbOrDash(rss)} | ${Math.round(median(by(k).map((s) => s.stdoutBytes)))} | ${tgt} |`;
   };
   const resident = pidsLeft.length ? `${new Set(pidsLeft).size} (${[...new Set(pidsLeft)].join('; ')})` : '0';
   const files = filesLeft.length ? `${new Set(filesLeft).size} (${[...new Set(filesLeft)].join(', ')})` : '0';
@@ -259,9 +258,9 @@ export function renderDiagSection(r: DiagResults): string {
     `**Files left in the guest's /run or /tmp: ${files}.**` +
       ` (By hand, for comparison: ${manualLeft.length ? [...new Set(manualLeft)].join(', ') : 'none'}.)`,
     '',
-    `wifibox-diag's own \`durationMs\` (its gathering, from its --json report): median ${ms(median(by('json').map((s) => s.durationMs ?? NaN)))} ms;` +
-      ` the rest of its wall time is /bin/sh, Node's start-up and loading the bundle (bare \`node -e 0\`: ${ms(median(t('node')))} ms).` +
-      ` By hand, the six commands' peak RSS, MB: ${MANUAL.map((c, i) => `${c.short} ${mb(manualRss.perStepMax[i] ?? null)}`).join(', ')}.`,
+    `wifibox-diag's own \`durationMs\` (its gathering, from its --json report): median ${wallMs(median(by('json').map((s) => s.durationMs ?? NaN)))} ms;` +
+      ` the rest of its wall time is /bin/sh, Node's start-up and loading the bundle (bare \`node -e 0\`: ${wallMs(median(t('node')))} ms).` +
+      ` By hand, the six commands' peak RSS, MB: ${MANUAL.map((c, i) => `${c.short} ${mbOrDash(manualRss.perStepMax[i] ?? null)}`).join(', ')}.`,
     '',
     '### How each figure is measured',
     '',

@@ -9,6 +9,7 @@ import { GUEST_BUDGET } from '../lab/budget';
 import { Lab } from '../lab/lab';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { initStatus } from '../lab/status';
+import { emojiMark } from './format';
 import { benchLog, inLab, onInterrupt, privateDist } from './harness';
 import { PROBE } from './init-probe';
 import { machineFacts, type MachineFacts } from './machine';
@@ -98,7 +99,6 @@ async function phase(lab: Lab, far: LabProcess, hostEvents: string, cache: numbe
 
 function render(r: Results): string {
   const m = r.machine;
-  const ratio = (a: number, b: number) => (a / b).toFixed(2);
   const lat = r.ours.latencyMs / r.dnsmasq.latencyMs;
   // Each turn of ours against the dnsmasq turn right after it: the machine's load drifts.
   const q = median(r.ours.qps.map((x, i) => x / r.dnsmasq.qps[i]!));
@@ -120,13 +120,13 @@ function render(r: Results): string {
     '',
     '| | relay (ours) | dnsmasq | ratio | target |',
     '|---|---:|---:|---:|---|',
-    `| repeated name, latency (ms) | ${r.ours.latencyMs.toFixed(3)} | ${r.dnsmasq.latencyMs.toFixed(3)} | ${ratio(r.ours.latencyMs, r.dnsmasq.latencyMs)} | ≤ 2×: ${lat <= 2 ? '✅' : '❌'} |`,
-    `| repeated name, queries/s | ${median(r.ours.qps).toFixed(0)} | ${median(r.dnsmasq.qps).toFixed(0)} | ${q.toFixed(2)} (the turns' ratios' median) | ≥ 0.5×: ${q >= 0.5 ? '✅' : '❌'} |`,
+    `| repeated name, latency (ms) | ${r.ours.latencyMs.toFixed(3)} | ${r.dnsmasq.latencyMs.toFixed(3)} | ${lat.toFixed(2)} | ≤ 2×: ${emojiMark(lat <= 2)} |`,
+    `| repeated name, queries/s | ${median(r.ours.qps).toFixed(0)} | ${median(r.dnsmasq.qps).toFixed(0)} | ${q.toFixed(2)} (the turns' ratios' median) | ≥ 0.5×: ${emojiMark(q >= 0.5)} |`,
     '',
     '| wifibox-init | cache on | cache off | difference | target |',
     '|---|---:|---:|---:|---|',
-    `| memory after ${NAMES.toLocaleString('en')} names (MB) | ${(r.on.memoryKiB / 1024).toFixed(2)} | ${(r.off.memoryKiB / 1024).toFixed(2)} | ${extraMB.toFixed(2)} | ≤ 2 MB: ${extraMB <= 2 ? '✅' : '❌'} |`,
-    `| the repeated name's latency (ms) | ${r.on.repeatedMs.toFixed(3)} | ${r.off.repeatedMs.toFixed(3)} | | ≤ 1 ms with the cache: ${r.on.repeatedMs <= 1 ? '✅' : '❌'} |`,
+    `| memory after ${NAMES.toLocaleString('en')} names (MB) | ${(r.on.memoryKiB / 1024).toFixed(2)} | ${(r.off.memoryKiB / 1024).toFixed(2)} | ${extraMB.toFixed(2)} | ≤ 2 MB: ${emojiMark(extraMB <= 2)} |`,
+    `| the repeated name's latency (ms) | ${r.on.repeatedMs.toFixed(3)} | ${r.off.repeatedMs.toFixed(3)} | | ≤ 1 ms with the cache: ${emojiMark(r.on.repeatedMs <= 1)} |`,
     `| questions that reached the far server | ${r.on.farAsked} | ${r.off.farAsked} | | |`,
     '',
     `Every queries/s turn: ours ${r.ours.qps.map((x) => x.toFixed(0)).join(', ')}; dnsmasq ${r.dnsmasq.qps.map((x) => x.toFixed(0)).join(', ')}.`,

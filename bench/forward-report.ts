@@ -1,5 +1,6 @@
 // The forwarding benchmark's figures as the markdown section of docs/BENCHMARKS.md.
 import type { BurstResult, ConnectResult, FloodResult, PeersResult, Tally } from './forward-load';
+import { mark, mb, ratio, sig3 } from './format';
 import type { MachineFacts } from './machine';
 import type { Memory } from './memory';
 import type { SectionMarks } from './sections';
@@ -55,11 +56,6 @@ export interface ForwardResults {
 }
 
 const perSecond = (t: Tally | null): number => (t && t.firstMs !== null && t.lastMs !== null && t.lastMs > t.firstMs ? t.count / ((t.lastMs - t.firstMs) / 1000) : NaN);
-/** Three significant digits (thousands grouped): 0.583, 21.4, 210, 49,851. */
-const fixed = (v: number): string => (Number.isNaN(v) ? '—' : v >= 1000 ? Math.round(v).toLocaleString('en-US') : String(Number(v.toPrecision(3))));
-const mb = (kib: number): string => ((kib * 1024) / 1e6).toFixed(1);
-const ratio = (a: number, b: number): string => (Number.isNaN(a) || Number.isNaN(b) || b === 0 ? '—' : `${(a / b).toFixed(2)}×`);
-const mark = (ok: boolean): string => (ok ? '✓' : '✗');
 
 interface Figures {
   datagramsPerSec: number;
@@ -157,7 +153,7 @@ export function renderForwardSection(r: ForwardResults): string {
     ['TCP connect to first echoed byte, median ms (lower is better)', connectMedian.ours, connectMedian.socat, ' ms', false],
   ] as const;
   const summary = rows.map(([what, a, b, unit, higher]) =>
-    `| ${what}: ≥ socat | ${fixed(a)}${unit} vs ${fixed(b)}${unit} (${ratio(a, b)}) | ${mark(higher ? a >= b : a <= b)} |`);
+    `| ${what}: ≥ socat | ${sig3(a)}${unit} vs ${sig3(b)}${unit} (${ratio(a, b)}) | ${mark(higher ? a >= b : a <= b)} |`);
   if (pss && own && rss) {
     summary.push(`| memory with ${r.sizes.peers} UDP peers and ${r.sizes.peers} TCP connections: < socat (PSS, and private + page tables) | PSS ${mb(pss.ours)} vs ${mb(pss.socat)} MB (${ratio(pss.ours, pss.socat)}); private + page tables ${mb(own.ours)} vs ${mb(own.socat)} MB (${ratio(own.ours, own.socat)}); RSS summed ${mb(rss.ours)} vs ${mb(rss.socat)} MB | ${mark(pss.ours < pss.socat && own.ours < own.socat)} |`);
   }
@@ -166,10 +162,10 @@ export function renderForwardSection(r: ForwardResults): string {
     const cold = perPeerKb(r, 'ours', 'idle');
     summary.push(`| each of ${r.memory.manyPeers} UDP associations and ${r.memory.manyPeers} TCP connections costs ≤ ${PER_PEER_TARGET_KB} kB above its figure at rest after the warm-up (private + page tables) | ours ${per.ours.toFixed(1)} kB, socat ${per.socat.toFixed(1)} kB (a process each, kernel structures not counted); ours above its figure before any traffic: ${cold?.toFixed(1) ?? '—'} kB | ${mark(per.ours <= PER_PEER_TARGET_KB)} |`);
   }
-  summary.push(`| the relay's CPU per GB uploaded through the TCP line (lower is better; the guest's one vCPU pays it) | ${fixed(ours.cpuPerGb)} s vs ${fixed(socat.cpuPerGb)} s (${ratio(ours.cpuPerGb, socat.cpuPerGb)}) | for information |`);
+  summary.push(`| the relay's CPU per GB uploaded through the TCP line (lower is better; the guest's one vCPU pays it) | ${sig3(ours.cpuPerGb)} s vs ${sig3(socat.cpuPerGb)} s (${ratio(ours.cpuPerGb, socat.cpuPerGb)}) | for information |`);
   summary.push(`| ${r.sizes.peers} peers sending their first datagram at the same moment: answered within 1 s | ours ${r.burst.ours.answered} of ${r.burst.ours.peers}, socat ${r.burst.socat.answered} of ${r.burst.socat.peers} | for information |`);
   const roundRows = r.rounds.map((x) =>
-    `| ${x.round} | ${x.bridge} | ${fixed(carriedPerSecond(x))} | ${x.carried} of ${x.flood.sent} (${x.udp?.count ?? 0} read by the sink) | ${fixed(x.peers.roundTrips / (x.peers.ms / 1000))} | ${x.peers.timeouts} | ${x.tcp.map((t) => fixed(perSecond(t) / 1e6)).join(', ')} | ${fixed(median(x.connect.times))} | ${fixed(percentile(x.connect.times, 99))} | ${x.connect.errors} |`);
+    `| ${x.round} | ${x.bridge} | ${sig3(carriedPerSecond(x))} | ${x.carried} of ${x.flood.sent} (${x.udp?.count ?? 0} read by the sink) | ${sig3(x.peers.roundTrips / (x.peers.ms / 1000))} | ${x.peers.timeouts} | ${x.tcp.map((t) => sig3(perSecond(t) / 1e6)).join(', ')} | ${sig3(median(x.connect.times))} | ${sig3(percentile(x.connect.times, 99))} | ${x.connect.errors} |`);
   const lines = [
     FORWARD_MARKS.start,
     '## wifibox-forward against socat, with the same forwarding.conf lines',
@@ -197,10 +193,10 @@ export function renderForwardSection(r: ForwardResults): string {
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...roundRows,
     '',
-    `Our sender offered a median ${fixed(ours.senderPerSec)} datagrams/s to ours and ${fixed(socat.senderPerSec)} to socat; ` +
+    `Our sender offered a median ${sig3(ours.senderPerSec)} datagrams/s to ours and ${sig3(socat.senderPerSec)} to socat; ` +
       `median share carried ${(ours.delivered * 100).toFixed(0)}% and ${(socat.delivered * 100).toFixed(0)}%. ` +
-      `Round trips of the ${r.sizes.peers} peers, median ms: ours ${fixed(ours.peerMs)}, socat ${fixed(socat.peerMs)} (timeouts: ${ours.peerTimeouts}, ${socat.peerTimeouts}). ` +
-      `TCP connects: ${ours.connect.length} and ${socat.connect.length}, p99 ${fixed(percentile(ours.connect, 99))} and ${fixed(percentile(socat.connect, 99))} ms; errors ${ours.connectErrors} and ${socat.connectErrors}.`,
+      `Round trips of the ${r.sizes.peers} peers, median ms: ours ${sig3(ours.peerMs)}, socat ${sig3(socat.peerMs)} (timeouts: ${ours.peerTimeouts}, ${socat.peerTimeouts}). ` +
+      `TCP connects: ${ours.connect.length} and ${socat.connect.length}, p99 ${sig3(percentile(ours.connect, 99))} and ${sig3(percentile(socat.connect, 99))} ms; errors ${ours.connectErrors} and ${socat.connectErrors}.`,
     '',
     '### Memory (/proc/PID/smaps_rollup, summed over the processes; MB = 10⁶ bytes)',
     '',

@@ -6,6 +6,7 @@ import { pidsIn } from '../lab/namespaces';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { daemonStatus, initStatus } from '../lab/status';
 import { WIRELESS_DNS, WIRELESS_DOMAIN, WIRELESS_NAME } from '../lab/wireless';
+import { fixed3 } from './format';
 import type { Sequence } from './init-runs';
 import { oldMarks } from './init-old';
 import {
@@ -209,8 +210,7 @@ export async function afterStart(lab: Lab, sequence: Sequence, c: AfterContext):
   const latency = sequence === 'ours' ? await attempt('(g)', () => relayLatency(lab)) : null;
   const renewed = await attempt('(e)', () => renewal(lab, sequence, c));
   const replugged = await attempt('(f)', () => replug(lab, sequence, c));
-  const f = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toFixed(3));
-  c.log(`(e) ${f(renewed?.answered)} s after the renewal (${renewed?.reason ?? 'none seen'}); (f) ${f(replugged?.reached)} s after wlan0 back` +
+  c.log(`(e) ${fixed3(renewed?.answered)} s after the renewal (${renewed?.reason ?? 'none seen'}); (f) ${fixed3(replugged?.reached)} s after wlan0 back` +
     (latency ? `; (g) ${latency.relay.length} rounds` : ''));
   return { renewal: renewed, replug: replugged, latency };
 }

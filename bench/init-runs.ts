@@ -7,6 +7,7 @@ import { pidsIn } from '../lab/namespaces';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { initStatus } from '../lab/status';
 import { WIRELESS_NAME } from '../lab/wireless';
+import { fixed3 } from './format';
 import { afterStart, type After } from './init-after';
 import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
 import { hostLeases, probeLine, probeStarted, startHttpProbe, startLookupProbe, UDHCPD_LISTENING, watchGuest, WLAN0_ROUTE } from './init-probe';
@@ -183,9 +184,8 @@ export async function runOnce(sequence: Sequence, index: number, distDir: string
       wlanLease: secs(watch.at.wlan, t0),
       udhcpdListening: secs(watch.at.udhcpd, t0),
     };
-    const fmt = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
-    log(`${sequence} #${index + 1}: (a) ${fmt(start.firstLease)} s, (b) ${fmt(start.reached)} s, (c) ${fmt(start.resolved)} s, (d) ${fmt(start.page)} s; ` +
-      `wlan0 lease ${fmt(start.wlanLease)} s, udhcpd listening ${fmt(start.udhcpdListening)} s${notes.length ? `; ${notes.join('; ')}` : ''}`);
+    log(`${sequence} #${index + 1}: (a) ${fixed3(start.firstLease)} s, (b) ${fixed3(start.reached)} s, (c) ${fixed3(start.resolved)} s, (d) ${fixed3(start.page)} s; ` +
+      `wlan0 lease ${fixed3(start.wlanLease)} s, udhcpd listening ${fixed3(start.udhcpdListening)} s${notes.length ? `; ${notes.join('; ')}` : ''}`);
     const after = await afterStart(lab, sequence, { air, events: hostDhcp.events, notes,
       log: (m) => log(`${sequence} #${index + 1}: ${m}`), aborted: () => aborted });
     if (notes.length || process.env.WIFIBOX_BENCH_DEBUG) log(lab.logTails(process.env.WIFIBOX_BENCH_DEBUG ? 80 : 20));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { bootGuest, GUEST_BUDGET, type FaultResult, type FaultSuiteOutput } from '../lab/faults';
 import { Lab } from '../lab/lab';
 import { repoRoot } from '../lab/paths';
+import { mark, mbOfBytes } from './format';
 import { benchLog, inLab, onInterrupt, privateDist } from './harness';
 import { firstLine, machineFacts, machineLine, type MachineFacts } from './machine';
 import { publishSection, type Doc, type SectionMarks } from './sections';
@@ -63,8 +64,6 @@ function extraFigures(r: FaultResult): string {
   return extra.length ? extra.join('; ') : '—';
 }
 
-const mark = (ok: boolean): string => (ok ? '✓' : '✗');
-const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
 
 export function renderFaultsSection(suite: FaultSuiteOutput, x: { command: string; passed: boolean; tookMs: number; machine: MachineFacts; programs: string[] }): string {
   const use = suite.use;
@@ -93,7 +92,7 @@ export function renderFaultsSection(suite: FaultSuiteOutput, x: { command: strin
     '',
     ...suite.results.filter((r) => r.leaks.length).map((r) => `Left over after \`${r.id}\`: ${r.leaks.join('; ')}.`),
     use
-      ? `The budget over the whole suite: limit ${mb(use.limitBytes)} MB; the most held at once ${mb(use.maxUsageBytes)} MB (memory.max_usage_in_bytes, page cache included); the limit was hit ${use.failcnt} times; OOM kills: ${use.oomKills} ${mark(use.oomKills === 0)}.`
+      ? `The budget over the whole suite: limit ${mbOfBytes(use.limitBytes)} MB; the most held at once ${mbOfBytes(use.maxUsageBytes)} MB (memory.max_usage_in_bytes, page cache included); the limit was hit ${use.failcnt} times; OOM kills: ${use.oomKills} ${mark(use.oomKills === 0)}.`
       : 'The budget was not read (the suite ended before its lab was up).',
     FAULTS_MARKS.end,
   ].join('\n');

@@ -1,7 +1,8 @@
 // The start bench's section of docs/BENCHMARKS.md: a resume on one CPU, the network first.
+import { emojiMark, fixed3 } from './format';
 import { machineLine, type MachineFacts } from './machine';
 import type { SectionMarks } from './sections';
-import { median } from './stats';
+import { medianOfPresent } from './stats';
 
 export const START_MARKS: SectionMarks = { start: '<!-- start-bench:start -->', end: '<!-- start-bench:end -->' };
 
@@ -32,21 +33,16 @@ export interface StartResults {
   durationSec: number;
 }
 
-const s3 = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
-const mark = (ok: boolean): string => (ok ? '✅' : '❌');
 
 export function renderStartSection(r: StartResults): string {
   const layouts: StartLayout[] = ['init alone', 'two runtimes', 'three runtimes'];
   const of = (l: StartLayout) => r.runs.filter((x) => x.layout === l);
-  const med = (l: StartLayout, f: (x: StartRun) => number | null): number | null => {
-    const v = of(l).map(f).filter((x): x is number => x !== null);
-    return v.length ? median(v) : null;
-  };
+  const med = (l: StartLayout, f: (x: StartRun) => number | null): number | null => medianOfPresent(of(l).map(f));
   const alone = med('init alone', (x) => x.reached);
   const two = med('two runtimes', (x) => x.reached);
   const ratio = alone && two ? two / alone : null;
-  const rows = layouts.map((l) => `| ${l} | ${of(l)[0]?.runtimes ?? '—'} | ${of(l).length} | ${s3(med(l, (x) => x.reached))} | ${s3(med(l, (x) => x.ready))} | ${s3(med(l, (x) => x.cpuSeconds))} |`);
-  const runRows = r.runs.map((x) => `| ${x.index + 1} | ${x.layout} | ${s3(x.reached)} | ${s3(x.ready)} | ${s3(x.servicesStarted)} | ${x.cpuSeconds.toFixed(2)} | ${x.notes.join('; ')} |`);
+  const rows = layouts.map((l) => `| ${l} | ${of(l)[0]?.runtimes ?? '—'} | ${of(l).length} | ${fixed3(med(l, (x) => x.reached))} | ${fixed3(med(l, (x) => x.ready))} | ${fixed3(med(l, (x) => x.cpuSeconds))} |`);
+  const runRows = r.runs.map((x) => `| ${x.index + 1} | ${x.layout} | ${fixed3(x.reached)} | ${fixed3(x.ready)} | ${fixed3(x.servicesStarted)} | ${x.cpuSeconds.toFixed(2)} | ${x.notes.join('; ')} |`);
   return [
     START_MARKS.start,
     '## A resume on one CPU: the network first',
@@ -70,8 +66,8 @@ export function renderStartSection(r: StartResults): string {
     '',
     '| target | measured | |',
     '|---|---|---|',
-    `| the host's traffic with every part starting ≤ ${START_TARGET_RATIO}× wifibox-init alone | ${s3(two)} s vs ${s3(alone)} s (${ratio === null ? '—' : `${ratio.toFixed(2)}×`}) | ${mark(ratio !== null && ratio <= START_TARGET_RATIO)} |`,
-    `| CPU until every part is ready: two runtimes against three | ${s3(med('two runtimes', (x) => x.cpuSeconds))} s vs ${s3(med('three runtimes', (x) => x.cpuSeconds))} s | for information |`,
+    `| the host's traffic with every part starting ≤ ${START_TARGET_RATIO}× wifibox-init alone | ${fixed3(two)} s vs ${fixed3(alone)} s (${ratio === null ? '—' : `${ratio.toFixed(2)}×`}) | ${emojiMark(ratio !== null && ratio <= START_TARGET_RATIO)} |`,
+    `| CPU until every part is ready: two runtimes against three | ${fixed3(med('two runtimes', (x) => x.cpuSeconds))} s vs ${fixed3(med('three runtimes', (x) => x.cpuSeconds))} s | for information |`,
     '',
     '| run | layout | traffic, s | ready, s | services started, s | CPU, s | notes |',
     '|---:|---|---:|---:|---:|---:|---|',
