@@ -3,8 +3,8 @@
 import { WIRELESS_DNS, WIRELESS_NAME } from '../lab/wireless';
 import { seconds } from './format';
 import { AFTER_BOUND_MS, LATENCY_ROUNDS, NEW_ANSWER, NEW_DNS, UNPLUGGED_MS } from './init-after';
-import type { Medians } from './init-report';
-import { REST_MS, type RunFigures } from './init-runs';
+import type { Medians, RunFigures } from './init-figures';
+import { REST_MS } from './init-runs';
 
 export const BOUND_S = AFTER_BOUND_MS / 1000;
 

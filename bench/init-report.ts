@@ -1,13 +1,14 @@
 // The init benchmark's section of docs/BENCHMARKS.md: the tables (the words around them are in
 // init-report-text.ts).
-import { NEW_DNS } from './init-after';
 import { fixed3, mark, mb, ratio, seconds } from './format';
+import { NEW_DNS } from './init-after';
+import { FIGURES, medianOver, mediansOf, type Figure, type RunFigures } from './init-figures';
 import { BOUND_S, howMeasured, reading, setup } from './init-report-text';
-import { REST_MS, type RunFigures } from './init-runs';
+import { REST_MS } from './init-runs';
 import type { MachineFacts } from './machine';
 import type { Memory } from './memory';
 import type { SectionMarks } from './sections';
-import { median as medianOf, medianOfPresent, percentile } from './stats';
+import { median as medianOf, percentile } from './stats';
 
 export const INIT_MARKS: SectionMarks = { start: '<!-- init-bench:start -->', end: '<!-- init-bench:end -->' };
 
@@ -32,50 +33,6 @@ export interface InitResults {
 /** The targets set for wifibox-init (seconds, but the relay's latency: ms). */
 const TARGET = { firstLease: 0.3, reachedOverLease: 0.3, journey: 1.0, renewal: 1, replug: 1, relayAddedMs: 0.3 };
 const OLD_FIRST_LEASE_IN_ISSUE_S = 8.3;
-
-type Get = (r: RunFigures) => number | null | undefined;
-const minus = (a: number | null | undefined, b: number | null | undefined): number | null => (a === null || a === undefined || b === null || b === undefined ? null : a - b);
-/** What each figure is, from one run; differences are taken per run, then the median (not the difference of two medians). */
-export const FIGURES = {
-  firstLease: (r) => r.firstLease,
-  reached: (r) => r.reached,
-  resolved: (r) => r.resolved,
-  page: (r) => r.page,
-  wlanLease: (r) => r.wlanLease,
-  reachedOverLease: (r) => minus(r.reached, r.wlanLease),
-  reportOverLease: (r) => minus(r.leaseReported, r.wlanLease),
-  resolvedOverLease: (r) => minus(r.resolved, r.wlanLease),
-  resolvedOverFirstLease: (r) => minus(r.resolved, r.firstLease),
-  pageOverResolved: (r) => minus(r.page, r.resolved),
-  guestPart: (r) => minus(r.page, r.firstLease === null || r.wlanLease === null ? null : Math.max(r.firstLease, r.wlanLease)),
-  udhcpdListening: (r) => r.udhcpdListening,
-  firstLeaseOverListening: (r) => minus(r.firstLease, r.udhcpdListening),
-  renewal: (r) => r.renewal?.answered,
-  renewalFromReturn: (r) => r.renewal?.answeredAfterReturn,
-  renewed: (r) => r.renewal?.renewed,
-  dhcpcdReturned: (r) => r.renewal?.dhcpcdReturned,
-  replug: (r) => r.replug?.reached,
-  replugWaiting: (r) => r.replug?.waiting,
-  replugGone: (r) => r.replug?.gone,
-  replugDhcpcd: (r) => r.replug?.dhcpcdStarted,
-  replugCarrier: (r) => r.replug?.carrier,
-  replugLease: (r) => r.replug?.wlanLease,
-  replugLeaseOverCarrier: (r) => minus(r.replug?.wlanLease, r.replug?.carrier),
-  replugReachedOverLease: (r) => minus(r.replug?.reached, r.replug?.wlanLease),
-} satisfies Record<string, Get>;
-type Figure = keyof typeof FIGURES;
-/** Each figure's median over one side's runs (null: no run had it). */
-export type Medians = Record<Figure, number | null>;
-
-/** The median of the figures there are, and how many runs had none. */
-function medianOver(runs: RunFigures[], get: Get): { v: number | null; missing: number } {
-  const values = runs.map(get);
-  return { v: medianOfPresent(values), missing: values.filter((x) => x === null || x === undefined).length };
-}
-
-function mediansOf(runs: RunFigures[]): Medians {
-  return Object.fromEntries(Object.entries(FIGURES).map(([k, get]) => [k, medianOver(runs, get).v])) as Medians;
-}
 
 /** A median's cell: "not within N s" when no run saw it, and how many did when only some did. */
 function cell(runs: RunFigures[], f: Figure, boundS: number): string {

@@ -8,12 +8,11 @@ import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { initStatus } from '../lab/status';
 import { WIRELESS_NAME } from '../lab/wireless';
 import { fixed3 } from './format';
-import { afterStart, type After } from './init-after';
+import { afterStart } from './init-after';
+import type { RunFigures, Sequence } from './init-figures';
 import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
 import { hostLeases, probeLine, probeStarted, startHttpProbe, startLookupProbe, UDHCPD_LISTENING, watchGuest, WLAN0_ROUTE } from './init-probe';
 import { comm, NO_MEMORY, addMemory, smapsRollup, type Memory } from './memory';
-
-export type Sequence = 'ours' | 'old';
 
 /** Every wait for the start's moments ends here; what did not happen by then is reported as not reached. */
 const RUN_TIMEOUT_MS = 60_000;
@@ -33,44 +32,6 @@ let aborted = false;
 /** Ends the run in progress early (Ctrl-C): its lab still comes down. */
 export function abortRuns(): void {
   aborted = true;
-}
-
-/** Seconds from t0 (the spawn of wifibox-init or of the old boot script); null: not reached. */
-export interface RunFigures extends After {
-  sequence: Sequence;
-  index: number;
-  /** (a) The host's first lease: the host's udhcpc script's 'bound' event. */
-  firstLease: number | null;
-  /** (b) The first HTTP answer from the wireless network's web server by address, through the guest's NAT. */
-  reached: number | null;
-  /** (c) The host's first answer for WIRELESS_NAME from a DNS server of its current lease. */
-  resolved: number | null;
-  /** (d) The page fetched by that name (from the answer of (c)) arrived, through the NAT. */
-  page: number | null;
-  /** (c): which server answered, and how many answers without an address came before. */
-  resolvedBy: string | null;
-  emptyAnswers: number;
-  /** The guest's dhcpcd got its wireless lease: wlan0's prefix route appears (the address is added). */
-  wlanLease: number | null;
-  /** The guest's udhcpd has its DHCP socket (port 67) open. */
-  udhcpdListening: number | null;
-  /** Ours: the status's lease.obtainedAt (the hook's report arrived); old: 99-udhcpd.conf ran for BOUND. */
-  leaseReported: number | null;
-  /** What the host's first lease said. */
-  firstLeaseDns: string;
-  firstLeaseSeconds: number | null;
-  /** udhcpd's command line as /proc shows it at rest (dhcpcd's is not there: it retitles itself). */
-  udhcpdCommand: string | null;
-  /** Moments inside the sequence (seconds from t0): steps (ours) or marks of the boot script (old). */
-  inside: Record<string, number>;
-  /** HTTP answers seen before (b) that came without NAT (the web server saw the host's own address). */
-  unNatAnswers: number;
-  /** Ours only: the orchestrator process at rest, REST_MS after (d). */
-  memory: Memory | null;
-  /** dhcpcd's and udhcpd's processes in the guest, at the same moment (for information). */
-  daemons: Memory | null;
-  /** Anything odd seen in this run. */
-  notes: string[];
 }
 
 /** dhcpcd's and udhcpd's processes in the guest namespace: their memory summed, and udhcpd's command line. */

@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import { benchLog, onInterrupt, privateDist } from './harness';
 import { INIT_MARKS, renderInitSection, type InitMachine, type InitResults } from './init-report';
-import { abortRuns, runOnce, type RunFigures, type Sequence } from './init-runs';
+import type { RunFigures, Sequence } from './init-figures';
+import { abortRuns, runOnce } from './init-runs';
 import { firstLine, machineFacts } from './machine';
 import { publishSection } from './sections';
 
