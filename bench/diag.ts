@@ -14,7 +14,7 @@ import { WIRELESS_DNS } from '../lab/wireless';
 import { benchLog, inLab, onInterrupt, privateDist } from './harness';
 import { TIME } from './jobs';
 import { mbOrDash, wallMs } from './format';
-import { firstLine, machineFacts, type MachineFacts } from './machine';
+import { agentVersion, machineFacts, programVersion, type MachineFacts } from './machine';
 import { startLauncher, useBenchScript, type LauncherClient } from './procs';
 import type { Step } from './protocol';
 import { publishSection, type SectionMarks } from './sections';
@@ -292,12 +292,11 @@ export function renderDiagSection(r: DiagResults): string {
 function machine(distDir: string): DiagMachine {
   return {
     ...machineFacts(),
-    diag: firstLine([process.execPath, join(distDir, 'wifibox-diag.js'), '--version']),
-    // some builds print their help and exit 1
-    busybox: firstLine(['busybox'], /BusyBox v\S+/, 'BusyBox (version unknown)'),
-    iproute: firstLine(['ip', '-V']),
-    iptables: firstLine(['iptables', '-V']),
-    wpaCli: firstLine(['wpa_cli', '-v']),
+    diag: agentVersion(distDir, 'wifibox-diag.js'),
+    busybox: programVersion.busybox('BusyBox (version unknown)'),
+    iproute: programVersion.iproute(),
+    iptables: programVersion.iptables(),
+    wpaCli: programVersion.wpaCli(),
   };
 }
 

@@ -15,7 +15,7 @@ import { readStatus } from '../lab/status';
 import type { BurstResult, ConnectResult, FloodResult, LoadOp, PeersResult, Tally } from './forward-load';
 import { FORWARD_MARKS, renderForwardSection, type Bridge, type ForwardResults, type Round } from './forward-report';
 import { benchLog, inLab, onInterrupt, privateDist } from './harness';
-import { firstLine, machineFacts } from './machine';
+import { agentVersion, machineFacts, programVersion } from './machine';
 import { addMemory, comm, cpuSeconds, NO_MEMORY, smapsRollup, treeMemory, type Memory } from './memory';
 import { publishSection } from './sections';
 
@@ -189,8 +189,8 @@ export async function runForwardBench(argv: string[], command?: string): Promise
     const idle = { ours: memoryOf(relays, 'ours'), socat: memoryOf(relays, 'socat') };
     const info = {
       ...machineFacts(),
-      socat: firstLine(['socat', '-V'], /socat version \S+/, 'socat (version unknown)'),
-      agent: firstLine([process.execPath, join(dist.dir, 'wifibox-forward.js'), '--version']),
+      socat: programVersion.socat(),
+      agent: agentVersion(dist.dir, 'wifibox-forward.js'),
       pinned,
     };
 

@@ -4,27 +4,25 @@
 // network from the start, then a new wireless DNS server, wlan0 removed and back, and the DNS
 // relay's latency. Prints the report and, for a full run (or with --write), writes its section of
 // docs/BENCHMARKS.md. WIFIBOX_BENCH_DEBUG=1 prints every run's process logs and figures.
-import { join } from 'node:path';
 import { benchLog, onInterrupt, privateDist } from './harness';
 import { INIT_MARKS, renderInitSection, type InitMachine, type InitResults } from './init-report';
 import type { RunFigures, Sequence } from './init-figures';
 import { abortRuns, runOnce } from './init-runs';
-import { firstLine, machineFacts } from './machine';
+import { agentVersion, machineFacts, programVersion } from './machine';
 import { publishSection } from './sections';
 
 const log = benchLog('bench init');
 
 function machine(distDir: string): InitMachine {
-  const deb = (pkg: string) => firstLine(['dpkg-query', '-W', '-f', '${Version}', pkg]);
   return {
     ...machineFacts(),
-    dhcpcd: firstLine(['dhcpcd', '--version']),
-    busybox: firstLine(['busybox'], /BusyBox v\S+/),
-    dnsmasq: firstLine(['dnsmasq', '--version'], /Dnsmasq version \S+/),
-    ifupdownNg: `${firstLine(['ifup', '--version'])} (Debian package ${deb('ifupdown-ng')})`,
-    iptables: firstLine(['iptables', '-V']),
-    procps: firstLine(['sysctl', '--version']),
-    agent: firstLine([process.execPath, join(distDir, 'wifibox-init.js'), '--version']),
+    dhcpcd: programVersion.dhcpcd(),
+    busybox: programVersion.busybox(),
+    dnsmasq: programVersion.dnsmasq(),
+    ifupdownNg: programVersion.ifupdownNg(),
+    iptables: programVersion.iptables(),
+    procps: programVersion.procps(),
+    agent: agentVersion(distDir, 'wifibox-init.js'),
   };
 }
 

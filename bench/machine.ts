@@ -1,6 +1,7 @@
 // The machine and the tree a benchmark ran on, as each report states them.
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, release } from 'node:os';
+import { join } from 'node:path';
 import { repoRoot } from '../lab/paths';
 
 /** What every report says; each adds the versions of the programs it measured. */
@@ -26,6 +27,28 @@ export function firstLine(argv: readonly string[], pattern?: RegExp, unknown?: s
     return hit || (unknown ?? `unknown (${(err as Error).message.split('\n')[0]})`);
   }
 }
+
+/** `--version` of one of our bundles in distDir (wifibox-init.js, …), run by this node. */
+export function agentVersion(distDir: string, bundle: string): string {
+  return firstLine([process.execPath, join(distDir, bundle), '--version']);
+}
+
+const debianPackage = (pkg: string): string => firstLine(['dpkg-query', '-W', '-f', '${Version}', pkg]);
+
+/** The versions of the programs the benches measure ours against, each read one way for every report. */
+export const programVersion = {
+  socat: (): string => firstLine(['socat', '-V'], /socat version \S+/, 'socat (version unknown)'),
+  wpaSupplicant: (): string => firstLine(['wpa_supplicant', '-v']),
+  wpaCli: (): string => firstLine(['wpa_cli', '-v']),
+  dhcpcd: (): string => firstLine(['dhcpcd', '--version']),
+  /** Some builds print their help and exit 1: `unknown` is what to say when no version is in it. */
+  busybox: (unknown?: string): string => firstLine(['busybox'], /BusyBox v\S+/, unknown),
+  dnsmasq: (): string => firstLine(['dnsmasq', '--version'], /Dnsmasq version \S+/),
+  ifupdownNg: (): string => `${firstLine(['ifup', '--version'])} (Debian package ${debianPackage('ifupdown-ng')})`,
+  iproute: (): string => firstLine(['ip', '-V']),
+  iptables: (): string => firstLine(['iptables', '-V']),
+  procps: (): string => firstLine(['sysctl', '--version']),
+};
 
 export function machineFacts(): MachineFacts {
   const dirty = firstLine(['git', '-C', repoRoot(), 'status', '--porcelain']) ? '+uncommitted changes' : '';

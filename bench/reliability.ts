@@ -12,7 +12,7 @@ import { Lab } from '../lab/lab';
 import { repoRoot } from '../lab/paths';
 import { mark, mbOfBytes } from './format';
 import { benchLog, inLab, onInterrupt, privateDist } from './harness';
-import { firstLine, machineFacts, machineLine, type MachineFacts } from './machine';
+import { agentVersion, machineFacts, machineLine, programVersion, type MachineFacts } from './machine';
 import { publishSection, type Doc, type SectionMarks } from './sections';
 import { runSoak, soakOptions } from './soak';
 import { renderSoakSection, SOAK_MARKS, soakFailures } from './soak-report';
@@ -37,15 +37,14 @@ const SOAK_MINUTES = 10;
 
 /** The machine, and the versions of what the guest runs (the agents from distDir). */
 function programs(distDir: string): { machine: MachineFacts; programs: string[] } {
-  const agent = (f: string) => firstLine([process.execPath, join(distDir, f), '--version']);
   return {
     machine: machineFacts(),
     programs: [
-      firstLine(['wpa_supplicant', '-v']),
-      firstLine(['dhcpcd', '--version']),
-      firstLine(['busybox'], /BusyBox v\S+/),
-      firstLine(['socat', '-V'], /socat version \S+/, 'socat (version unknown)'),
-      agent('wifibox-init.js'),
+      programVersion.wpaSupplicant(),
+      programVersion.dhcpcd(),
+      programVersion.busybox(),
+      programVersion.socat(),
+      agentVersion(distDir, 'wifibox-init.js'),
     ],
   };
 }

@@ -6,7 +6,7 @@ import { Lab } from '../lab/lab';
 import { childrenOf, sleep, waitFor, type LabProcess } from '../lab/proc';
 import { passthruStatus } from '../lab/status';
 import { benchLog, onInterrupt, privateDist } from './harness';
-import { firstLine, machineFacts } from './machine';
+import { agentVersion, machineFacts, programVersion } from './machine';
 import { comm, sampleChildren, samplePeakMemory, smapsRollup, treeMemory, type Memory } from './memory';
 import { holdConnections, LauncherClient, runClient, startLauncher, stopClients, useBenchScript } from './procs';
 import type { ConcurrentResult, LatencyResult, LauncherReply } from './protocol';
@@ -39,9 +39,9 @@ const log = benchLog('bench');
 function machine(lab: Lab): Machine {
   return {
     ...machineFacts(),
-    socat: firstLine(['socat', '-V'], /socat version \S+/, 'socat (version unknown)'),
-    wpaSupplicant: firstLine(['wpa_supplicant', '-v']),
-    agent: firstLine([process.execPath, join(lab.opts.distDir, 'wifibox-passthru.js'), '--version']),
+    socat: programVersion.socat(),
+    wpaSupplicant: programVersion.wpaSupplicant(),
+    agent: agentVersion(lab.opts.distDir, 'wifibox-passthru.js'),
   };
 }
 
