@@ -175,26 +175,9 @@ function summaryTable(r: Results): string[] {
   ];
 }
 
-export function renderSection(r: Results): string {
-  const m = r.machine;
-  const c = r.agentCounters;
-  const lines = [
-    PASSTHRU_MARKS.start,
-    '## Passthru agent against the old socat glue',
-    '',
-    `Command: \`${r.command}\`${r.quick ? ' (quick: small N, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
-    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ${m.socat}, ${m.wpaSupplicant}; agent ${m.agent} (tree ${m.git}).`,
-    '',
-    'Both bridges run in the same lab at the same time, in the guest namespace, in front of one real',
-    'wpa_supplicant (wired driver): ours (`wifibox-passthru --loglevel warn`, port 1200) and the old glue',
-    'exactly as the old script starts it (`socat TCP4-LISTEN:1300,reuseaddr,bind=10.0.0.1,range=…,fork',
-    'UNIX-SENDTO:/var/run/wpa_supplicant/wlan0,bind=/run/old-socat-client,unlink-early`). Clients run in',
-    'the host namespace. Latencies are measured in alternating blocks (ours, socat, floor, then floor,',
-    'socat, ours, …) so all see the same noise. p99 is nearest-rank. Each test waits until the previous',
-    "one's connections and forked children are gone.",
-    '',
-    ...summaryTable(r),
-    '',
+/** Tests 1–3: the round trips, each against socat's (and the floor's, where there is one). */
+function latencySections(r: Results): string[] {
+  return [
     `### 1. Round trip over a fresh TCP connection per request (the host's pattern), N = ${r.fresh.n} each`,
     '',
     'Connect, write `PING`, half-close, read until `PONG\\n`; timed from the connect call to the reply.',
@@ -220,7 +203,16 @@ export function renderSection(r: Results): string {
     `old socat ${r.chain.peakHostChildren.socat}.`,
     '',
     ...latencyTable(r.chain, null),
-    '',
+  ];
+}
+
+/** A few of the wrong answers a bridge gave, each in backquotes (a backquote in it written as '). */
+const wrongExamples = (who: string, sample: string[]): string[] =>
+  sample.length ? ['', `${who}, examples of wrong answers: ${sample.map((s) => `\`${s.replace(/`/g, "'")}\``).join('; ')}.`] : [];
+
+/** Test 4: many clients at once through the whole chain. */
+function concurrentSection(r: Results): string[] {
+  return [
     `### 4. ${r.concurrent.ours.clients} concurrent clients through the full chain, ${r.concurrent.ours.sent / r.concurrent.ours.clients} requests each`,
     '',
     'Each client has its own bound datagram socket and asks `GET_NETWORK <i+1> ssid`, whose answer',
@@ -228,9 +220,14 @@ export function renderSection(r: Results): string {
     'then the old socat.',
     '',
     ...concurrentTable(r.concurrent),
-    ...(r.concurrent.socat.sampleWrong.length ? ['', `Old socat, examples of wrong answers: ${r.concurrent.socat.sampleWrong.map((s) => `\`${s.replace(/`/g, "'")}\``).join('; ')}.`] : []),
-    ...(r.concurrent.ours.sampleWrong.length ? ['', `Ours, examples of wrong answers: ${r.concurrent.ours.sampleWrong.map((s) => `\`${s.replace(/`/g, "'")}\``).join('; ')}.`] : []),
-    '',
+    ...wrongExamples('Old socat', r.concurrent.socat.sampleWrong),
+    ...wrongExamples('Ours', r.concurrent.ours.sampleWrong),
+  ];
+}
+
+/** Test 5: the memory of both, idle, with connections held, after the load. */
+function memorySection(r: Results): string[] {
+  return [
     '### 5. Memory (/proc/PID/smaps_rollup; MB = 10⁶ bytes)',
     '',
     'Connections are opened one by one from the host namespace straight to the guest port and held idle',
@@ -240,7 +237,13 @@ export function renderSection(r: Results): string {
     'tests 1–4 (its heap grows under load); the peak rows show the highest figures seen during them.',
     '',
     ...memoryTable(r.memory),
-    '',
+  ];
+}
+
+/** Test 6: exec to listening; and our agent's own counters at the end. */
+function startupSection(r: Results): string[] {
+  const c = r.agentCounters;
+  return [
     `### 6. Time from exec to listening, ${r.startup.runs} runs each`,
     '',
     'A small launcher runs inside the guest (started once through nsenter, so neither nsenter nor',
@@ -260,6 +263,35 @@ export function renderSection(r: Results): string {
             '.',
         ]
       : []),
+  ];
+}
+
+export function renderSection(r: Results): string {
+  const m = r.machine;
+  const lines = [
+    PASSTHRU_MARKS.start,
+    '## Passthru agent against the old socat glue',
+    '',
+    `Command: \`${r.command}\`${r.quick ? ' (quick: small N, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
+    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ${m.socat}, ${m.wpaSupplicant}; agent ${m.agent} (tree ${m.git}).`,
+    '',
+    'Both bridges run in the same lab at the same time, in the guest namespace, in front of one real',
+    'wpa_supplicant (wired driver): ours (`wifibox-passthru --loglevel warn`, port 1200) and the old glue',
+    'exactly as the old script starts it (`socat TCP4-LISTEN:1300,reuseaddr,bind=10.0.0.1,range=…,fork',
+    'UNIX-SENDTO:/var/run/wpa_supplicant/wlan0,bind=/run/old-socat-client,unlink-early`). Clients run in',
+    'the host namespace. Latencies are measured in alternating blocks (ours, socat, floor, then floor,',
+    'socat, ours, …) so all see the same noise. p99 is nearest-rank. Each test waits until the previous',
+    "one's connections and forked children are gone.",
+    '',
+    ...summaryTable(r),
+    '',
+    ...latencySections(r),
+    '',
+    ...concurrentSection(r),
+    '',
+    ...memorySection(r),
+    '',
+    ...startupSection(r),
     PASSTHRU_MARKS.end,
   ];
   return lines.join('\n');
