@@ -11,7 +11,7 @@ import { fixed3 } from './format';
 import { afterStart } from './init-after';
 import type { RunFigures, Sequence } from './init-figures';
 import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
-import { hostLeases, probeLine, probeStarted, startHttpProbe, startLookupProbe, UDHCPD_LISTENING, watchGuest, WLAN0_ROUTE } from './init-probe';
+import { hostLeases, probeLine, probeStarted, startHttpProbe, startLookupProbe, UDHCPD_LISTENING, watchGuest, WLAN0_ROUTE, type HostLease, type ProbeLine } from './init-probe';
 import { comm, NO_MEMORY, addMemory, smapsRollup, type Memory } from './memory';
 
 /** Every wait for the start's moments ends here; what did not happen by then is reported as not reached. */
@@ -83,6 +83,51 @@ export async function associate(lab: Lab): Promise<void> {
     /^wpa_state=COMPLETED$/m.test((await lab.guest(['wpa_cli', '-p', lab.controlDir, '-i', 'wlan0', 'status'])).stdout), 10_000);
 }
 
+/** Until both probes have their page, the sequence's process exits, `deadline` passes or the run is aborted. */
+async function untilBothPages(proc: LabProcess, http: LabProcess, journey: LabProcess, deadline: number, notes: string[]): Promise<void> {
+  while (Date.now() < deadline && !aborted) {
+    if (probeLine(http, 'page') && probeLine(journey, 'page')) break;
+    if (comm(proc.pid) === '') {
+      notes.push(`${proc.name} exited early`);
+      break;
+    }
+    await sleep(20);
+  }
+}
+
+/** (a)–(d) as the host saw them: its first lease, and its probes' first page and answer (undefined: not seen). */
+interface HostMoments {
+  first: HostLease | undefined;
+  reached: ProbeLine | undefined;
+  answer: ProbeLine | undefined;
+  page: ProbeLine | undefined;
+}
+
+/** The host's moments so far; what did not come is a note. */
+function hostMoments(http: LabProcess, journey: LabProcess, events: string, notes: string[]): HostMoments {
+  const reached = probeLine(http, 'page');
+  const answer = probeLine(journey, 'answer');
+  const page = probeLine(journey, 'page');
+  const first = hostLeases(events).find((e) => e.event === 'bound');
+  const within = `within ${RUN_TIMEOUT_MS / 1000} s`;
+  if (!first) notes.push('the host got no lease');
+  if (!reached) notes.push(`the host did not reach the wireless network ${within}`);
+  if (!answer) notes.push(`the host did not resolve ${WIRELESS_NAME} ${within}`);
+  else if (!page) notes.push(`the host did not fetch the page by its name ${within}`);
+  return { first, reached, answer, page };
+}
+
+/** At rest, REST_MS after the last moment seen ((d) when it came): ours' orchestrator's memory, and the guest's daemons'. */
+async function atRest(lab: Lab, sequence: Sequence, proc: LabProcess, last: number, notes: string[]): Promise<{ memory: Memory | null; daemons: Awaited<ReturnType<typeof guestDaemons>> }> {
+  if (!aborted) await sleep(Math.max(0, last + REST_MS - Date.now()));
+  let memory: Memory | null = null;
+  if (sequence === 'ours') {
+    if (comm(proc.pid) === 'node') memory = smapsRollup(proc.pid);
+    else notes.push(`PID ${proc.pid} is '${comm(proc.pid)}', not node: no memory figure`);
+  }
+  return { memory, daemons: await guestDaemons(lab) };
+}
+
 /**
  * One run in a fresh lab. The wireless network, wpa_supplicant, the host's DHCP client (busybox
  * udhcpc, one DISCOVER a second) and the observers start first; t0 is taken just before the spawn.
@@ -106,35 +151,10 @@ export async function runOnce(sequence: Sequence, index: number, distDir: string
 
     const t0 = Date.now();
     const proc: LabProcess = sequence === 'ours' ? lab.startInit(['--loglevel', 'warn']) : lab.startInGuest('old-boot', OLD_BOOT_ARGV);
-    const deadline = t0 + RUN_TIMEOUT_MS;
-    while (Date.now() < deadline && !aborted) {
-      if (probeLine(http, 'page') && probeLine(journey, 'page')) break;
-      if (comm(proc.pid) === '') {
-        notes.push(`${proc.name} exited early`);
-        break;
-      }
-      await sleep(20);
-    }
-    const reached = probeLine(http, 'page');
-    const answer = probeLine(journey, 'answer');
-    const page = probeLine(journey, 'page');
-    const first = hostLeases(hostDhcp.events).find((e) => e.event === 'bound');
-    const within = `within ${RUN_TIMEOUT_MS / 1000} s`;
-    if (!first) notes.push('the host got no lease');
-    if (!reached) notes.push(`the host did not reach the wireless network ${within}`);
-    if (!answer) notes.push(`the host did not resolve ${WIRELESS_NAME} ${within}`);
-    else if (!page) notes.push(`the host did not fetch the page by its name ${within}`);
+    await untilBothPages(proc, http, journey, t0 + RUN_TIMEOUT_MS, notes);
+    const { first, reached, answer, page } = hostMoments(http, journey, hostDhcp.events, notes);
     const { inside, leaseReported } = await insideOf(lab, sequence, t0, notes);
-
-    // At rest: REST_MS after (d) (or after the last thing seen).
-    const last = Math.max(page?.at ?? 0, answer?.at ?? 0, reached?.at ?? 0, first?.at ?? 0, t0);
-    if (!aborted) await sleep(Math.max(0, last + REST_MS - Date.now()));
-    let memory: Memory | null = null;
-    if (sequence === 'ours') {
-      if (comm(proc.pid) === 'node') memory = smapsRollup(proc.pid);
-      else notes.push(`PID ${proc.pid} is '${comm(proc.pid)}', not node: no memory figure`);
-    }
-    const daemons = await guestDaemons(lab);
+    const { memory, daemons } = await atRest(lab, sequence, proc, Math.max(page?.at ?? 0, answer?.at ?? 0, reached?.at ?? 0, first?.at ?? 0, t0), notes);
     for (const p of [http, journey]) await lab.stop(p);
 
     const start = {
