@@ -4,7 +4,7 @@ import { WIRELESS_DNS } from '../lab/wireless';
 import { MANUAL, type Kind, type RssSample, type Sample } from './diag-runs';
 import { mark, mbOrDash, wallMs } from './format';
 import { TIME } from './jobs';
-import type { MachineFacts } from './machine';
+import { machineLine, type MachineFacts } from './machine';
 import type { SectionMarks } from './sections';
 import { median, percentile } from './stats';
 
@@ -144,8 +144,7 @@ export function renderDiagSection(r: DiagResults): string {
     '## wifibox-diag on a healthy lab guest, against the same information by hand',
     '',
     `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s${r.quick ? ` (quick: ${r.runs} runs each)` : ''}.`,
-    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ${m.busybox}, ${m.iproute}, ${m.iptables}, ${m.wpaCli}; ` +
-      `${m.diag} (tree ${m.git}).`,
+    machineLine(m, [m.busybox, m.iproute, m.iptables, m.wpaCli], m.diag),
     '',
     'The guest is set up as `test/lab/diag.test.ts` sets it up (station flavor, guest unconfigured): the wireless',
     `network (udhcpd handing wlan0 its address with DNS ${WIRELESS_DNS}, a web server), \`wifibox-init --lease-write 1\`,`,

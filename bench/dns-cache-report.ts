@@ -1,6 +1,6 @@
 // The dns-cache bench's figures (bench/dns-cache.ts) as the markdown section of docs/BENCHMARKS.md.
 import { emojiMark } from './format';
-import type { MachineFacts } from './machine';
+import { machineLine, type MachineFacts } from './machine';
 import type { SectionMarks } from './sections';
 import { median } from './stats';
 
@@ -51,7 +51,7 @@ export function renderDnsCacheSection(r: DnsCacheResults): string {
     '## The DNS relay\'s cache against dnsmasq\'s',
     '',
     `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
-    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node} (tree ${m.git}).`,
+    machineLine(m, []),
     '',
     `The guest's processes on CPU 0 in a 48 MB budget, the host's probes on CPU 1; the wireless network's DNS ${r.sizes.farDelayMs} ms away (lab/dns-delay.cjs`,
     'in front of a dnsmasq). In the same guest, dnsmasq as a caching forwarder (`--cache-size=10000`) on a second',

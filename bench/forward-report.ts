@@ -1,7 +1,7 @@
 // The forwarding benchmark's figures as the markdown section of docs/BENCHMARKS.md.
 import type { BurstResult, ConnectResult, FloodResult, PeersResult, Tally } from './forward-load';
 import { mark, mb, ratio, sig3 } from './format';
-import type { MachineFacts } from './machine';
+import { machineLine, type MachineFacts } from './machine';
 import type { Memory } from './memory';
 import type { SectionMarks } from './sections';
 import { median, percentile } from './stats';
@@ -234,7 +234,7 @@ export function renderForwardSection(r: ForwardResults): string {
     '## wifibox-forward against socat, with the same forwarding.conf lines',
     '',
     `Command: \`${r.command}\`${r.quick ? ' (quick: short runs, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
-    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ${m.socat}; agent ${m.agent} (tree ${m.git}).`,
+    machineLine(m, [m.socat], `agent ${m.agent}`),
     '',
     'Both run in the same lab guest at the same time: ours (`wifibox-forward --loglevel warn`, with the',
     "package's `--max-semi-space-size=1`) serving the three lines below in one process, and socat as the old",

@@ -3,7 +3,7 @@
 import type { BudgetUse } from '../lab/budget';
 import type { AgentCost } from '../lab/cost';
 import { emojiMark, kbToMB, mb } from './format';
-import { machineLine, type MachineFacts } from './machine';
+import { commandAndMachine, type MachineFacts } from './machine';
 import type { SectionMarks } from './sections';
 
 export const GUEST_MARKS: SectionMarks = { start: '<!-- guest-bench:start -->', end: '<!-- guest-bench:end -->' };
@@ -56,7 +56,7 @@ export function renderGuestSection(r: GuestResults): string {
     GUEST_MARKS.start,
     '## The guest at rest: wake-ups and memory',
     '',
-    `Command: \`${r.command}\` (${r.machine.date.slice(0, 10)}, ${Math.round(r.durationSec)} s). ${machineLine(r.machine, [])}`,
+    commandAndMachine(r.command, r.machine, r.durationSec),
     '',
     `The guest as the image runs it, inside its real budget (${r.budget.memoryMB} MB for all its processes, CPU ${r.budget.cpus} only): wifibox-init,`,
     'wpa_supplicant, the passthrough, and wifibox-forward on the forwarding sample\'s two lines (`UDP4-RECV:11223`, `UDP-LISTEN:11224,fork`)',

@@ -5,7 +5,7 @@ import { NEW_DNS } from './init-after';
 import { FIGURES, medianOver, mediansOf, type Figure, type RunFigures } from './init-figures';
 import { BOUND_S, howMeasured, reading, setup } from './init-report-text';
 import { REST_MS } from './init-runs';
-import type { MachineFacts } from './machine';
+import { machineLine, type MachineFacts } from './machine';
 import type { Memory } from './memory';
 import type { SectionMarks } from './sections';
 import { median as medianOf, percentile } from './stats';
@@ -177,8 +177,7 @@ export function renderInitSection(r: InitResults): string {
     '## wifibox-init against the old OpenRC sequence (station flavor)',
     '',
     `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s${r.quick ? ' (quick: one run each)' : ''}.`,
-    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ${m.dhcpcd}, ${m.busybox}, ${m.dnsmasq}, ${m.ifupdownNg}, ${m.iptables}, ${m.procps}; ` +
-      `orchestrator ${m.agent} (tree ${m.git}).`,
+    machineLine(m, [m.dhcpcd, m.busybox, m.dnsmasq, m.ifupdownNg, m.iptables, m.procps], `orchestrator ${m.agent}`),
     '',
     ...setup(n, { ours: command(ours), old: command(old) }),
     '',

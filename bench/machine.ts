@@ -1,4 +1,4 @@
-// The machine and the tree a benchmark ran on, as each report states them.
+// The machine and the tree a benchmark ran on, and the lines in which each report states them.
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, release } from 'node:os';
 import { join } from 'node:path';
@@ -62,7 +62,12 @@ export function machineFacts(): MachineFacts {
   };
 }
 
-/** The report's Machine: line, with the versions of the programs it measured. */
-export function machineLine(m: MachineFacts, programs: readonly string[]): string {
-  return `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}${programs.map((p) => `, ${p}`).join('')} (tree ${m.git}).`;
+/** The report's Machine: line, with the versions of the programs it measured, and of ours when it names it apart. */
+export function machineLine(m: MachineFacts, programs: readonly string[], ours?: string): string {
+  return `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}${programs.map((p) => `, ${p}`).join('')}${ours === undefined ? '' : `; ${ours}`} (tree ${m.git}).`;
+}
+
+/** A report's short first line: its command, the day and how long it took, then the Machine: line. */
+export function commandAndMachine(command: string, m: MachineFacts, durationSec: number): string {
+  return `Command: \`${command}\` (${m.date.slice(0, 10)}, ${Math.round(durationSec)} s). ${machineLine(m, [])}`;
 }

@@ -1,6 +1,6 @@
 // Turns the measurements into the markdown section of docs/BENCHMARKS.md.
 import { kbToMB, latencyMs, mark, mb, ratio } from './format';
-import type { MachineFacts } from './machine';
+import { machineLine, type MachineFacts } from './machine';
 import type { Memory } from './memory';
 import type { ConcurrentResult, TargetLatency } from './protocol';
 import type { SectionMarks } from './sections';
@@ -273,7 +273,7 @@ export function renderSection(r: Results): string {
     '## Passthru agent against the old socat glue',
     '',
     `Command: \`${r.command}\`${r.quick ? ' (quick: small N, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
-    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ${m.socat}, ${m.wpaSupplicant}; agent ${m.agent} (tree ${m.git}).`,
+    machineLine(m, [m.socat, m.wpaSupplicant], `agent ${m.agent}`),
     '',
     'Both bridges run in the same lab at the same time, in the guest namespace, in front of one real',
     'wpa_supplicant (wired driver): ours (`wifibox-passthru --loglevel warn`, port 1200) and the old glue',

@@ -1,7 +1,7 @@
 // The resume bench's figures (bench/resume.ts) as the markdown section of docs/BENCHMARKS.md, and
 // the medians `--json` prints.
 import { emojiMark, msAsSeconds } from './format';
-import type { MachineFacts } from './machine';
+import { machineLine, type MachineFacts } from './machine';
 import type { SectionMarks } from './sections';
 import { median, medianOfAll } from './stats';
 
@@ -129,7 +129,7 @@ export function renderResumeSection(r: ResumeResults): string {
       : '## A resume as users live it: the host\'s dhclient, OpenRC\'s order, a router\'s dnsmasq',
     '',
     `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
-    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node} (tree ${m.git}).`,
+    machineLine(m, []),
     '',
     'Each run is a fresh lab, all guest processes on one CPU (the guest\'s vCPU) in a 48 MB budget. The host\'s',
     'wifibox0 has a fixed MAC (a bridge keeps its own) and the address and default route of the lease it got from',

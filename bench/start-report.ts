@@ -1,6 +1,6 @@
 // The start bench's section of docs/BENCHMARKS.md: a resume on one CPU, the network first.
 import { emojiMark, fixed3 } from './format';
-import { machineLine, type MachineFacts } from './machine';
+import { commandAndMachine, type MachineFacts } from './machine';
 import type { SectionMarks } from './sections';
 import { medianOfPresent } from './stats';
 
@@ -47,7 +47,7 @@ export function renderStartSection(r: StartResults): string {
     START_MARKS.start,
     '## A resume on one CPU: the network first',
     '',
-    `Command: \`${r.command}\` (${r.machine.date.slice(0, 10)}, ${Math.round(r.durationSec)} s). ${machineLine(r.machine, [])}`,
+    commandAndMachine(r.command, r.machine, r.durationSec),
     '',
     'Each run a fresh lab whose guest processes all share CPU 0 (its budget\'s cpuset: the guest\'s one vCPU). As in the',
     'init bench, the wireless network and an associated wpa_supplicant are there before t0 (its service comes before',
