@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { bootGuest, GUEST_BUDGET, type FaultSuiteOutput } from '../lab/faults';
 import { Lab } from '../lab/lab';
 import { repoRoot } from '../lab/paths';
+import { numberOption } from './args';
 import { FAULTS_MARKS, renderFaultsSection } from './faults-report';
 import { benchLog, inLab, onInterrupt, privateDist } from './harness';
 import { agentVersion, machineFacts, programVersion, type MachineFacts } from './machine';
@@ -74,9 +75,7 @@ export async function runReliability(argv: string[]): Promise<void> {
 /** npm run soak [-- --minutes N] [--write]: the soak in a lab of its own, its section rendered. */
 export async function runSoakBench(argv: string[]): Promise<void> {
   const log = benchLog('soak');
-  const at = argv.indexOf('--minutes');
-  const minutes = at >= 0 ? Number(argv[at + 1]) : SOAK_MINUTES;
-  if (!(minutes > 0 && minutes <= 24 * 60)) throw new Error(`--minutes: expected a number of minutes above 0 (at most a day), got '${argv[at + 1]}'`);
+  const { value: minutes, given: minutesGiven } = numberOption(argv, '--minutes', SOAK_MINUTES, (n) => n > 0 && n <= 24 * 60, 'a number of minutes above 0 (at most a day)');
   // For trying V8 settings or another CPU: such a soak is printed, never written into the doc.
   const flagsAt = argv.indexOf('--node-flags');
   const extraFlags = flagsAt >= 0 ? (argv[flagsAt + 1] ?? '').split(/\s+/).filter(Boolean) : [];
@@ -97,7 +96,7 @@ export async function runSoakBench(argv: string[]): Promise<void> {
     log(`soaking for ${minutes} min${extraFlags.length ? ` with ${extraFlags.join(' ')}` : ''}`);
     const result = await runSoak(ctx, baseline, soakOptions(minutes * 60_000), log);
     failures = soakFailures(result);
-    const command = `npm run soak${at >= 0 ? ` -- --minutes ${minutes}` : ''}`;
+    const command = `npm run soak${minutesGiven ? ` -- --minutes ${minutes}` : ''}`;
     publishSection(renderSoakSection(result, { command, ...programs(dist.dir) }), SOAK_MARKS, minutes !== SOAK_MINUTES ? `not the ${SOAK_MINUTES}-minute soak` : extraFlags.length || budget !== GUEST_BUDGET ? 'not the package\'s node flags and budget' : null, argv, log, RELIABILITY_DOC);
   });
   if (failures.length) throw new Error(`the soak failed: ${failures.join('; ')}`);
