@@ -105,13 +105,13 @@ function memoryRows(r: ForwardResults): string[] {
 }
 
 /** The target: each UDP association or TCP connection costs ours at most this much above idle (socat: a process each). */
-export const PER_PEER_TARGET_KB = 10;
+const PER_PEER_TARGET_KB = 10;
 
 /**
  * kB (1000 bytes) of private + page tables per association or connection, above the reading at rest
  * after the warm-up (`from: 'warm'`, the target's) or before any traffic (`'idle'`), or null.
  */
-export function perPeerKb(r: ForwardResults, b: Bridge, from: 'warm' | 'idle' = 'warm'): number | null {
+function perPeerKb(r: ForwardResults, b: Bridge, from: 'warm' | 'idle' = 'warm'): number | null {
   const m = r.memory.many[b];
   const rest = r.memory[from][b];
   if (!m || !m.active) return null;

@@ -98,7 +98,7 @@ class Load {
   }
 }
 
-export interface Relays {
+interface Relays {
   ours: LabProcess;
   socat: LabProcess[];
 }

@@ -9,7 +9,7 @@ import type { SectionMarks } from './sections';
 export const GUEST_MARKS: SectionMarks = { start: '<!-- guest-bench:start -->', end: '<!-- guest-bench:end -->' };
 
 /** The targets: wake-ups in a minute at rest, MB private + page tables at rest and after the load. */
-export const TARGETS = { wakeups: 2, restMB: 20, loadMB: 24 };
+const TARGETS = { wakeups: 2, restMB: 20, loadMB: 24 };
 
 export interface GuestLayoutFigures {
   layout: string;

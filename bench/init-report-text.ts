@@ -9,7 +9,7 @@ import { REST_MS } from './init-runs';
 export const BOUND_S = AFTER_BOUND_MS / 1000;
 
 /** udhcpd's command line per sequence, as /proc showed it (null: not seen). */
-export interface Commands {
+interface Commands {
   ours: string | null;
   old: string | null;
 }

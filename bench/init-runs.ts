@@ -11,7 +11,7 @@ import { fixed3 } from './format';
 import { afterStart } from './init-after';
 import type { RunFigures, Sequence } from './init-figures';
 import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
-import { hostLeases, probeLine, probeStarted, startHttpProbe, startLookupProbe, UDHCPD_LISTENING, watchGuest, WLAN0_ROUTE, type HostLease, type ProbeLine } from './init-probe';
+import { hostLeases, probeLine, probeStarted, startHttpProbe, startLookupProbe, UDHCPD_LISTENING, watchGuest, WLAN0_ROUTE, type GuestWatch, type HostLease, type ProbeLine } from './init-probe';
 import { comm, NO_MEMORY, addMemory, smapsRollup, type Memory } from './memory';
 
 /** Every wait for the start's moments ends here; what did not happen by then is reported as not reached. */
@@ -136,7 +136,7 @@ export async function runOnce(sequence: Sequence, index: number, distDir: string
   const lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, distDir });
   log(`${sequence} #${index + 1}: lab ${lab.tag}`);
   const notes: string[] = [];
-  let watch: ReturnType<typeof watchGuest<'udhcpd' | 'wlan'>> | null = null;
+  let watch: GuestWatch<'udhcpd' | 'wlan'> | null = null;
   try {
     const air = await lab.startWirelessNetwork();
     await associate(lab);

@@ -18,7 +18,7 @@ import { publishSection, type Doc } from './sections';
 import { runSoak, soakOptions } from './soak';
 import { renderSoakSection, SOAK_MARKS, soakFailures } from './soak-report';
 
-export const RELIABILITY_DOC: Doc = {
+const RELIABILITY_DOC: Doc = {
   name: 'RELIABILITY.md',
   header: [
     '# Reliability',

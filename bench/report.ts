@@ -24,7 +24,7 @@ export interface LatencyPair {
   note?: string | null;
 }
 
-export interface MemoryFigures {
+interface MemoryFigures {
   oursIdle: Memory;
   oursHeld: Memory;
   oursHeldCount: number;

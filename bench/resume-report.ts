@@ -51,7 +51,7 @@ export interface ResumeResults {
   durationSec: number;
 }
 
-export interface ResumeSummary {
+interface ResumeSummary {
   runs: number;
   hostTrafficMs: number | null;
   hostNamesMs: number | null;

@@ -22,7 +22,7 @@ import { WIRELESS_NAME } from '../lab/wireless';
 import { numberOption, wholeFrom } from './args';
 import { benchLog, inLab, onInterrupt, privateDist } from './harness';
 import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
-import { hostEvents, probeLine, probeLines, probeStarted, startHttpWatch, startLookupProbe, watchGuest, WLAN0_ROUTE, type HostLease } from './init-probe';
+import { hostEvents, probeLine, probeLines, probeStarted, startHttpWatch, startLookupProbe, watchGuest, WLAN0_ROUTE, type GuestWatch, type HostLease } from './init-probe';
 import { machineFacts } from './machine';
 import { renderResumeSection, RESUME_HOST_CONF_MARKS, RESUME_MARKS, summarize, type Network, type ResumeResults, type ResumeRun, type Sequence } from './resume-report';
 import { publishSection } from './sections';
@@ -124,7 +124,7 @@ async function resumeOnce(sequence: Sequence, network: Network, index: number, f
   const lab = await labFor(sequence, network, pkg, distDir);
   onLab(lab);
   const notes: string[] = [];
-  let watch: ReturnType<typeof watchGuest<'wlan'>> | null = null;
+  let watch: GuestWatch<'wlan'> | null = null;
   try {
     // The host as the guest left it: its address and route, and the resolv.conf of its lease.
     const address = first.bound.ip!;

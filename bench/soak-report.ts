@@ -11,7 +11,7 @@ import { median } from './stats';
 export const SOAK_MARKS: SectionMarks = { start: '<!-- soak:start -->', end: '<!-- soak:end -->' };
 
 /** The issue's target: each agent's memory over 10 minutes, after warm-up. */
-export const GROWTH_TARGET = 0.1;
+const GROWTH_TARGET = 0.1;
 /**
  * What the 60-second soak in `npm test` allows. Its windows are 12 s of 6 samples each, 36 s
  * apart, with the heap still settling (V8 grows the old generation until its first full
@@ -21,7 +21,7 @@ export const GROWTH_TARGET = 0.1;
 export const SHORT_SOAK_GROWTH_LIMIT = 0.25;
 
 /** A figure's medians in the first window after warm-up and in the last one, in kB. */
-export interface Growth {
+interface Growth {
   first: number;
   last: number;
   /** (last − first) / first. */
@@ -30,7 +30,7 @@ export interface Growth {
   max: number;
 }
 
-export interface AgentFigures {
+interface AgentFigures {
   pss: Growth;
   /** PSS less its file-backed share: the agent's own part of it. */
   pssOwn: Growth;
@@ -93,7 +93,7 @@ export function soakFailures(r: SoakResult): string[] {
   return out;
 }
 
-export interface SoakReportContext {
+interface SoakReportContext {
   command: string;
   machine: MachineFacts;
   programs: string[];

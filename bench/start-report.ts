@@ -9,7 +9,7 @@ export const START_MARKS: SectionMarks = { start: '<!-- start-bench:start -->', 
 export type StartLayout = 'init alone' | 'two runtimes' | 'three runtimes';
 
 /** The target: the host's traffic with every part starting at most this many times later than with wifibox-init alone. */
-export const START_TARGET_RATIO = 1.1;
+const START_TARGET_RATIO = 1.1;
 
 export interface StartRun {
   layout: StartLayout;
@@ -26,7 +26,7 @@ export interface StartRun {
   notes: string[];
 }
 
-export interface StartResults {
+interface StartResults {
   command: string;
   machine: MachineFacts;
   runs: StartRun[];
