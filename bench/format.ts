@@ -41,8 +41,8 @@ export const sig3 = (v: number): string => (Number.isNaN(v) ? '—' : v >= 1000 
 /** A change as a signed percentage with one decimal: +3.2%, -0.5%. */
 export const signedPercent = (g: number): string => `${g >= 0 ? '+' : ''}${(g * 100).toFixed(1)}%`;
 
-/** Whether a target is met, as the passthru, init, forward and reliability sections write it. */
+/** Whether a target is met: ✓ or ✗. */
 export const mark = (ok: boolean): string => (ok ? '✓' : '✗');
 
-/** The same, as the guest, start, resume and dns-cache sections write it. */
+/** The same as the guest, start, resume and dns-cache sections have always written it: ✅ or ❌. */
 export const emojiMark = (ok: boolean): string => (ok ? '✅' : '❌');
