@@ -51,7 +51,7 @@ export interface ConnectResult {
 }
 
 /** The first byte a TCP client sends: E asks for an echo, anything else is counted and dropped. */
-export const ECHO = 0x45;
+const ECHO = 0x45;
 
 const print = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
 /** The last result: the process exits once it is written whole. */

@@ -1,6 +1,7 @@
 // The forwarding benchmark's figures as the markdown section of docs/BENCHMARKS.md.
 import type { BurstResult, ConnectResult, FloodResult, PeersResult, Tally } from './forward-load';
-import type { MachineFacts } from './machine';
+import { mark, mb, ratio, sig3 } from './format';
+import { machineLine, type MachineFacts } from './machine';
 import type { Memory } from './memory';
 import type { SectionMarks } from './sections';
 import { median, percentile } from './stats';
@@ -55,11 +56,6 @@ export interface ForwardResults {
 }
 
 const perSecond = (t: Tally | null): number => (t && t.firstMs !== null && t.lastMs !== null && t.lastMs > t.firstMs ? t.count / ((t.lastMs - t.firstMs) / 1000) : NaN);
-/** Three significant digits (thousands grouped): 0.583, 21.4, 210, 49,851. */
-const fixed = (v: number): string => (Number.isNaN(v) ? '—' : v >= 1000 ? Math.round(v).toLocaleString('en-US') : String(Number(v.toPrecision(3))));
-const mb = (kib: number): string => ((kib * 1024) / 1e6).toFixed(1);
-const ratio = (a: number, b: number): string => (Number.isNaN(a) || Number.isNaN(b) || b === 0 ? '—' : `${(a / b).toFixed(2)}×`);
-const mark = (ok: boolean): string => (ok ? '✓' : '✗');
 
 interface Figures {
   datagramsPerSec: number;
@@ -109,13 +105,13 @@ function memoryRows(r: ForwardResults): string[] {
 }
 
 /** The target: each UDP association or TCP connection costs ours at most this much above idle (socat: a process each). */
-export const PER_PEER_TARGET_KB = 10;
+const PER_PEER_TARGET_KB = 10;
 
 /**
  * kB (1000 bytes) of private + page tables per association or connection, above the reading at rest
  * after the warm-up (`from: 'warm'`, the target's) or before any traffic (`'idle'`), or null.
  */
-export function perPeerKb(r: ForwardResults, b: Bridge, from: 'warm' | 'idle' = 'warm'): number | null {
+function perPeerKb(r: ForwardResults, b: Bridge, from: 'warm' | 'idle' = 'warm'): number | null {
   const m = r.memory.many[b];
   const rest = r.memory[from][b];
   if (!m || !m.active) return null;
@@ -136,74 +132,59 @@ function evenAt(r: ForwardResults): string[] {
     'shell per line (its log pipe), the script itself and its sleep loop: not counted either.'];
 }
 
-export function renderForwardSection(r: ForwardResults): string {
-  const m = r.machine;
-  const ours = figures(r.rounds, 'ours', r.sizes.uploadBytes);
-  const socat = figures(r.rounds, 'socat', r.sizes.uploadBytes);
+/** The memory with the peers and as many connections: ours against socat, when both were read. */
+function memoryRow(r: ForwardResults): string[] {
+  const ours = r.memory.tcpConnections.ours?.memory;
+  const socat = r.memory.tcpConnections.socat?.memory;
+  if (!ours || !socat) return [];
+  const both = (f: (x: Memory) => number) => ({ ours: f(ours), socat: f(socat) });
+  const pss = both((x) => x.pss);
+  const own = both(ownKiB);
+  const rss = both((x) => x.rss);
+  return [`| memory with ${r.sizes.peers} UDP peers and ${r.sizes.peers} TCP connections: < socat (PSS, and private + page tables) | PSS ${mb(pss.ours)} vs ${mb(pss.socat)} MB (${ratio(pss.ours, pss.socat)}); private + page tables ${mb(own.ours)} vs ${mb(own.socat)} MB (${ratio(own.ours, own.socat)}); RSS summed ${mb(rss.ours)} vs ${mb(rss.socat)} MB | ${mark(pss.ours < pss.socat && own.ours < own.socat)} |`];
+}
+
+/** The summary's rows: each target of the issue with both relays' figures. */
+function summaryRows(r: ForwardResults, ours: Figures, socat: Figures): string[] {
   const connectMedian = { ours: median(ours.connect), socat: median(socat.connect) };
-  const mem = (b: Bridge, k: 'udpPeers' | 'tcpConnections') => r.memory[k][b]?.memory ?? null;
-  const memCompare = (k: 'udpPeers' | 'tcpConnections', f: (x: Memory) => number) => {
-    const a = mem('ours', k);
-    const b = mem('socat', k);
-    return a && b ? { ours: f(a), socat: f(b) } : null;
-  };
-  const pss = memCompare('tcpConnections', (x) => x.pss);
-  const own = memCompare('tcpConnections', ownKiB);
-  const rss = memCompare('tcpConnections', (x) => x.rss);
   const rows = [
     ['UDP datagrams/s through `UDP4-RECV` (64-byte datagrams, one sender flooding)', ours.datagramsPerSec, socat.datagramsPerSec, '/s', true],
     [`UDP round trips/s, ${r.sizes.peers} peers through \`UDP-LISTEN,fork\``, ours.roundTripsPerSec, socat.roundTripsPerSec, '/s', true],
     ['TCP throughput through `TCP4-LISTEN,fork`, MB/s', ours.mbPerSec, socat.mbPerSec, ' MB/s', true],
     ['TCP connect to first echoed byte, median ms (lower is better)', connectMedian.ours, connectMedian.socat, ' ms', false],
   ] as const;
-  const summary = rows.map(([what, a, b, unit, higher]) =>
-    `| ${what}: ≥ socat | ${fixed(a)}${unit} vs ${fixed(b)}${unit} (${ratio(a, b)}) | ${mark(higher ? a >= b : a <= b)} |`);
-  if (pss && own && rss) {
-    summary.push(`| memory with ${r.sizes.peers} UDP peers and ${r.sizes.peers} TCP connections: < socat (PSS, and private + page tables) | PSS ${mb(pss.ours)} vs ${mb(pss.socat)} MB (${ratio(pss.ours, pss.socat)}); private + page tables ${mb(own.ours)} vs ${mb(own.socat)} MB (${ratio(own.ours, own.socat)}); RSS summed ${mb(rss.ours)} vs ${mb(rss.socat)} MB | ${mark(pss.ours < pss.socat && own.ours < own.socat)} |`);
-  }
+  const summary: string[] = rows.map(([what, a, b, unit, higher]) =>
+    `| ${what}: ≥ socat | ${sig3(a)}${unit} vs ${sig3(b)}${unit} (${ratio(a, b)}) | ${mark(higher ? a >= b : a <= b)} |`);
+  summary.push(...memoryRow(r));
   const per = { ours: perPeerKb(r, 'ours'), socat: perPeerKb(r, 'socat') };
   if (per.ours !== null && per.socat !== null) {
     const cold = perPeerKb(r, 'ours', 'idle');
     summary.push(`| each of ${r.memory.manyPeers} UDP associations and ${r.memory.manyPeers} TCP connections costs ≤ ${PER_PEER_TARGET_KB} kB above its figure at rest after the warm-up (private + page tables) | ours ${per.ours.toFixed(1)} kB, socat ${per.socat.toFixed(1)} kB (a process each, kernel structures not counted); ours above its figure before any traffic: ${cold?.toFixed(1) ?? '—'} kB | ${mark(per.ours <= PER_PEER_TARGET_KB)} |`);
   }
-  summary.push(`| the relay's CPU per GB uploaded through the TCP line (lower is better; the guest's one vCPU pays it) | ${fixed(ours.cpuPerGb)} s vs ${fixed(socat.cpuPerGb)} s (${ratio(ours.cpuPerGb, socat.cpuPerGb)}) | for information |`);
+  summary.push(`| the relay's CPU per GB uploaded through the TCP line (lower is better; the guest's one vCPU pays it) | ${sig3(ours.cpuPerGb)} s vs ${sig3(socat.cpuPerGb)} s (${ratio(ours.cpuPerGb, socat.cpuPerGb)}) | for information |`);
   summary.push(`| ${r.sizes.peers} peers sending their first datagram at the same moment: answered within 1 s | ours ${r.burst.ours.answered} of ${r.burst.ours.peers}, socat ${r.burst.socat.answered} of ${r.burst.socat.peers} | for information |`);
-  const roundRows = r.rounds.map((x) =>
-    `| ${x.round} | ${x.bridge} | ${fixed(carriedPerSecond(x))} | ${x.carried} of ${x.flood.sent} (${x.udp?.count ?? 0} read by the sink) | ${fixed(x.peers.roundTrips / (x.peers.ms / 1000))} | ${x.peers.timeouts} | ${x.tcp.map((t) => fixed(perSecond(t) / 1e6)).join(', ')} | ${fixed(median(x.connect.times))} | ${fixed(percentile(x.connect.times, 99))} | ${x.connect.errors} |`);
-  const lines = [
-    FORWARD_MARKS.start,
-    '## wifibox-forward against socat, with the same forwarding.conf lines',
-    '',
-    `Command: \`${r.command}\`${r.quick ? ' (quick: short runs, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
-    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ${m.socat}; agent ${m.agent} (tree ${m.git}).`,
-    '',
-    'Both run in the same lab guest at the same time: ours (`wifibox-forward --loglevel warn`, with the',
-    "package's `--max-semi-space-size=1`) serving the three lines below in one process, and socat as the old",
-    '`forwarding` service ran it, one `socat <line>` per line, with the same lines on other ports:',
-    '',
-    ...r.lines.ours.map((x) => `    ${x}`),
-    '',
-    `Clients run in the wireless network's namespace (to wlan0, ${'192.168.77.2'}), the targets in the host's`,
-    `(10.0.0.2). ${m.pinned ? 'Both relays are pinned to CPU 1, as the guest has one vCPU, and the clients and targets to CPU 0.' : 'One CPU: nothing is pinned.'}`,
-    `Each of ${r.sizes.rounds} round(s) measures ours then socat (socat first in even rounds); the summary takes the medians.`,
-    '',
-    '| target | measured (ours vs socat) | met |',
-    '|---|---|---|',
-    ...summary,
-    '',
-    '### Per round',
-    '',
-    '| round | | UDP datagrams/s | carried | round trips/s (32 peers) | timeouts | TCP MB/s, each upload | connect median, ms | connect p99, ms | connect errors |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...roundRows,
-    '',
-    `Our sender offered a median ${fixed(ours.senderPerSec)} datagrams/s to ours and ${fixed(socat.senderPerSec)} to socat; ` +
+  return summary;
+}
+
+/** Each round's figures, ours and socat's. */
+function roundRows(r: ForwardResults): string[] {
+  return r.rounds.map((x) =>
+    `| ${x.round} | ${x.bridge} | ${sig3(carriedPerSecond(x))} | ${x.carried} of ${x.flood.sent} (${x.udp?.count ?? 0} read by the sink) | ${sig3(x.peers.roundTrips / (x.peers.ms / 1000))} | ${x.peers.timeouts} | ${x.tcp.map((t) => sig3(perSecond(t) / 1e6)).join(', ')} | ${sig3(median(x.connect.times))} | ${sig3(percentile(x.connect.times, 99))} | ${x.connect.errors} |`);
+}
+
+/** What the summary's medians leave out: the sender's rate, the share carried, the peers' round trips, the connects' p99. */
+function roundsText(r: ForwardResults, ours: Figures, socat: Figures): string {
+  return (
+    `Our sender offered a median ${sig3(ours.senderPerSec)} datagrams/s to ours and ${sig3(socat.senderPerSec)} to socat; ` +
       `median share carried ${(ours.delivered * 100).toFixed(0)}% and ${(socat.delivered * 100).toFixed(0)}%. ` +
-      `Round trips of the ${r.sizes.peers} peers, median ms: ours ${fixed(ours.peerMs)}, socat ${fixed(socat.peerMs)} (timeouts: ${ours.peerTimeouts}, ${socat.peerTimeouts}). ` +
-      `TCP connects: ${ours.connect.length} and ${socat.connect.length}, p99 ${fixed(percentile(ours.connect, 99))} and ${fixed(percentile(socat.connect, 99))} ms; errors ${ours.connectErrors} and ${socat.connectErrors}.`,
-    '',
-    '### Memory (/proc/PID/smaps_rollup, summed over the processes; MB = 10⁶ bytes)',
-    '',
+      `Round trips of the ${r.sizes.peers} peers, median ms: ours ${sig3(ours.peerMs)}, socat ${sig3(socat.peerMs)} (timeouts: ${ours.peerTimeouts}, ${socat.peerTimeouts}). ` +
+      `TCP connects: ${ours.connect.length} and ${socat.connect.length}, p99 ${sig3(percentile(ours.connect, 99))} and ${sig3(percentile(socat.connect, 99))} ms; errors ${ours.connectErrors} and ${socat.connectErrors}.`
+  );
+}
+
+/** What the memory table's readings are, and what each figure counts. */
+function memoryText(r: ForwardResults): string[] {
+  return [
     'Read before the timed rounds: idle (before any traffic), at rest after the untimed warm-up (nothing open; the first',
     "connections' one-time costs, code compiled and the heap grown to its working size, are in it: each peer's cost is",
     `counted above it), once ${r.sizes.peers} UDP peers have each exchanged datagrams`,
@@ -215,12 +196,11 @@ export function renderForwardSection(r: ForwardResults): string {
     "shared with the guest's other agents (and here with the bench's node processes), so ours' PSS is lower",
     "than it would be alone; socat's forked children share its pages, so each costs little more than its",
     'page tables. The summed RSS counts shared pages once per process.',
-    '',
-    ...memoryRows(r),
-    ...evenAt(r),
-    '',
-    '### How each figure is measured',
-    '',
+  ];
+}
+
+function howMeasured(r: ForwardResults): string[] {
+  return [
     '- **UDP datagrams/s**: one client socket sends 64-byte datagrams to the `UDP4-RECV` line as fast as it',
     `  can for ${r.sizes.floodSeconds} s (bursts of 256 sends, then a turn of its event loop). What the relay carried is`,
     "  the packets the guest sent out of eth0 meanwhile (and 0.3 s after, for its queue), from the kernel's",
@@ -242,6 +222,52 @@ export function renderForwardSection(r: ForwardResults): string {
     "  first byte echoed by the host (the relay accepts, connects to the target, and carries a byte each way);",
     '  one client alternates between the two in blocks of 50, so both meet the same noise.',
     '- Before the rounds, both are warmed up untimed (a short flood, 20 connects).',
+  ];
+}
+
+export function renderForwardSection(r: ForwardResults): string {
+  const m = r.machine;
+  const ours = figures(r.rounds, 'ours', r.sizes.uploadBytes);
+  const socat = figures(r.rounds, 'socat', r.sizes.uploadBytes);
+  const lines = [
+    FORWARD_MARKS.start,
+    '## wifibox-forward against socat, with the same forwarding.conf lines',
+    '',
+    `Command: \`${r.command}\`${r.quick ? ' (quick: short runs, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
+    machineLine(m, [m.socat], `agent ${m.agent}`),
+    '',
+    'Both run in the same lab guest at the same time: ours (`wifibox-forward --loglevel warn`, with the',
+    "package's `--max-semi-space-size=1`) serving the three lines below in one process, and socat as the old",
+    '`forwarding` service ran it, one `socat <line>` per line, with the same lines on other ports:',
+    '',
+    ...r.lines.ours.map((x) => `    ${x}`),
+    '',
+    `Clients run in the wireless network's namespace (to wlan0, ${'192.168.77.2'}), the targets in the host's`,
+    `(10.0.0.2). ${m.pinned ? 'Both relays are pinned to CPU 1, as the guest has one vCPU, and the clients and targets to CPU 0.' : 'One CPU: nothing is pinned.'}`,
+    `Each of ${r.sizes.rounds} round(s) measures ours then socat (socat first in even rounds); the summary takes the medians.`,
+    '',
+    '| target | measured (ours vs socat) | met |',
+    '|---|---|---|',
+    ...summaryRows(r, ours, socat),
+    '',
+    '### Per round',
+    '',
+    '| round | | UDP datagrams/s | carried | round trips/s (32 peers) | timeouts | TCP MB/s, each upload | connect median, ms | connect p99, ms | connect errors |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...roundRows(r),
+    '',
+    roundsText(r, ours, socat),
+    '',
+    '### Memory (/proc/PID/smaps_rollup, summed over the processes; MB = 10⁶ bytes)',
+    '',
+    ...memoryText(r),
+    '',
+    ...memoryRows(r),
+    ...evenAt(r),
+    '',
+    '### How each figure is measured',
+    '',
+    ...howMeasured(r),
     FORWARD_MARKS.end,
   ];
   return lines.join('\n');

@@ -2,13 +2,14 @@
 // rest and after the load, against the targets and against the other layout measured in the same run.
 import type { BudgetUse } from '../lab/budget';
 import type { AgentCost } from '../lab/cost';
-import { machineLine, type MachineFacts } from './machine';
+import { emojiMark, kbToMB, mb } from './format';
+import { commandAndMachine, type MachineFacts } from './machine';
 import type { SectionMarks } from './sections';
 
 export const GUEST_MARKS: SectionMarks = { start: '<!-- guest-bench:start -->', end: '<!-- guest-bench:end -->' };
 
 /** The issue's targets: wake-ups in a minute at rest, MB private + page tables at rest and after the load. */
-export const TARGETS = { wakeups: 2, restMB: 20, loadMB: 24 };
+const TARGETS = { wakeups: 2, restMB: 20, loadMB: 24 };
 
 export interface GuestLayoutFigures {
   layout: string;
@@ -36,10 +37,7 @@ export interface GuestResults {
   durationSec: number;
 }
 
-/** kB (as /proc gives them) in MB of 10^6 bytes, as the other sections of the page. */
-const mb = (kb: number): string => ((kb * 1024) / 1e6).toFixed(1);
 const sum = (costs: readonly AgentCost[], key: 'privateKb' | 'wakeups'): number => costs.reduce((n, c) => n + c[key], 0);
-const mark = (ok: boolean): string => (ok ? '✅' : '❌');
 
 export function renderGuestSection(r: GuestResults): string {
   const [now, before] = r.layouts as [GuestLayoutFigures, GuestLayoutFigures];
@@ -58,7 +56,7 @@ export function renderGuestSection(r: GuestResults): string {
     GUEST_MARKS.start,
     '## The guest at rest: wake-ups and memory',
     '',
-    `Command: \`${r.command}\` (${r.machine.date.slice(0, 10)}, ${Math.round(r.durationSec)} s). ${machineLine(r.machine, [])}`,
+    commandAndMachine(r.command, r.machine, r.durationSec),
     '',
     `The guest as the image runs it, inside its real budget (${r.budget.memoryMB} MB for all its processes, CPU ${r.budget.cpus} only): wifibox-init,`,
     'wpa_supplicant, the passthrough, and wifibox-forward on the forwarding sample\'s two lines (`UDP4-RECV:11223`, `UDP-LISTEN:11224,fork`)',
@@ -81,10 +79,10 @@ export function renderGuestSection(r: GuestResults): string {
     '',
     '| target | measured (two runtimes) | |',
     '|---|---|---|',
-    `| the agents together wake at most ${TARGETS.wakeups} times in a minute at rest (before the polls went: about 590) | ${wakeNow} | ${mark(wakeNow <= TARGETS.wakeups)} |`,
-    `| at most ${TARGETS.restMB} MB private + page tables at rest (three runtimes in this run: ${mb(restBefore)} MB) | ${mb(restNow)} MB (${(restNow / restBefore).toFixed(2)}× three runtimes') | ${mark((restNow * 1024) / 1e6 <= TARGETS.restMB)} |`,
-    `| at most ${TARGETS.loadMB} MB after the whole-guest load (three runtimes: ${mb(sum(before.afterLoad, 'privateKb'))} MB) | ${mb(loadNow)} MB ${r.settleAfterLoadMs / 1000} s after it (at its end: ${mb(sum(now.atLoadEnd, 'privateKb'))} MB) | ${mark((loadNow * 1024) / 1e6 <= TARGETS.loadMB)} |`,
-    `| no OOM kill in the ${r.budget.memoryMB} MB budget; the load answered right | OOM kills ${now.budget?.oomKills ?? '—'} / ${before.budget?.oomKills ?? '—'}; ${now.load.ok} and ${before.load.ok} right replies, ${now.load.wrong + before.load.wrong} wrong; forward held ${now.load.forwardActive} / ${before.load.forwardActive} peers and connections | ${mark(now.budget?.oomKills === 0 && now.load.wrong === 0 && before.load.wrong === 0)} |`,
+    `| the agents together wake at most ${TARGETS.wakeups} times in a minute at rest (before the polls went: about 590) | ${wakeNow} | ${emojiMark(wakeNow <= TARGETS.wakeups)} |`,
+    `| at most ${TARGETS.restMB} MB private + page tables at rest (three runtimes in this run: ${mb(restBefore)} MB) | ${mb(restNow)} MB (${(restNow / restBefore).toFixed(2)}× three runtimes') | ${emojiMark(kbToMB(restNow) <= TARGETS.restMB)} |`,
+    `| at most ${TARGETS.loadMB} MB after the whole-guest load (three runtimes: ${mb(sum(before.afterLoad, 'privateKb'))} MB) | ${mb(loadNow)} MB ${r.settleAfterLoadMs / 1000} s after it (at its end: ${mb(sum(now.atLoadEnd, 'privateKb'))} MB) | ${emojiMark(kbToMB(loadNow) <= TARGETS.loadMB)} |`,
+    `| no OOM kill in the ${r.budget.memoryMB} MB budget; the load answered right | OOM kills ${now.budget?.oomKills ?? '—'} / ${before.budget?.oomKills ?? '—'}; ${now.load.ok} and ${before.load.ok} right replies, ${now.load.wrong + before.load.wrong} wrong; forward held ${now.load.forwardActive} / ${before.load.forwardActive} peers and connections | ${emojiMark(now.budget?.oomKills === 0 && now.load.wrong === 0 && before.load.wrong === 0)} |`,
     GUEST_MARKS.end,
   ].join('\n');
 }

@@ -33,7 +33,7 @@ const TCP_PORT = 8080;
 /** A router's lease (an hour): a renewal is not what the guest at rest is measured on. */
 const WIRELESS_LEASE_S = 3600;
 
-export type Layout = 'two runtimes' | 'three runtimes';
+type Layout = 'two runtimes' | 'three runtimes';
 
 /** forwarding.conf: the upstream sample's two lines as users have them, and a TCP line for the load. */
 function forwardingConf(hostIp: string): string {

@@ -6,7 +6,8 @@ import { pidsIn } from '../lab/namespaces';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { daemonStatus, initStatus } from '../lab/status';
 import { WIRELESS_DNS, WIRELESS_DOMAIN, WIRELESS_NAME } from '../lab/wireless';
-import type { Sequence } from './init-runs';
+import { fixed3 } from './format';
+import type { After, Latency, Renewal, Replug, Sequence } from './init-figures';
 import { oldMarks } from './init-old';
 import {
   guestLatency,
@@ -33,56 +34,6 @@ export const UNPLUGGED_MS = 1000;
 /** (g): rounds of one query to the relay and one to the wireless DNS server directly. */
 export const LATENCY_ROUNDS = 400;
 const POLL_MS = 20;
-
-/** (e) Seconds; null: not seen (within AFTER_BOUND_MS). */
-export interface Renewal {
-  /** From the spawn of `dhcpcd -n wlan0` in the guest to its return, and its exit code. */
-  dhcpcdReturned: number | null;
-  exitCode: number | null;
-  /** From that spawn to the renewal as the guest knew it (ours: status leaseEvent.at; old: the hook's mark). */
-  renewed: number | null;
-  /** dhcpcd's reason for that event. */
-  reason: string | null;
-  /** From the renewal to the host's first lookup answered by the new server (its current lease unchanged). */
-  answered: number | null;
-  /** From `dhcpcd -n`'s return to that answer. */
-  answeredAfterReturn: number | null;
-  /** What the host's lookups answered last when the new server's answer did not come. */
-  lastAnswer: string | null;
-  /** Lease events of the host meanwhile (none expected: it does not renew). */
-  hostLeaseEvents: number;
-}
-
-/** (f) Seconds from wlan0 back; null: not seen (within AFTER_BOUND_MS). */
-export interface Replug {
-  /** Ours: from the removal to the status saying dhcpcd is 'waiting'. */
-  waiting: number | null;
-  /** From the removal to wlan0 back. */
-  gone: number;
-  /** Ours: dhcpcd's latest start (its status `since`). */
-  dhcpcdStarted: number | null;
-  /** wlan0 has its carrier, up (`ip monitor`'s "state UP"): dhcpcd waits for it. */
-  carrier: number | null;
-  /** wlan0's prefix route is back (dhcpcd set the address). */
-  wlanLease: number | null;
-  /** The host's first HTTP answer from the wireless network through the NAT. */
-  reached: number | null;
-  /** dhcpcd processes in the guest at the end. */
-  dhcpcdAfter: number;
-}
-
-/** (g) Milliseconds, one pair a round (the relay, the wireless DNS server directly). */
-export interface Latency {
-  relay: number[];
-  direct: number[];
-  failures: number;
-}
-
-export interface After {
-  renewal: Renewal | null;
-  replug: Replug | null;
-  latency: Latency | null;
-}
 
 interface AfterContext {
   air: { dhcp: LabProcess };
@@ -209,8 +160,7 @@ export async function afterStart(lab: Lab, sequence: Sequence, c: AfterContext):
   const latency = sequence === 'ours' ? await attempt('(g)', () => relayLatency(lab)) : null;
   const renewed = await attempt('(e)', () => renewal(lab, sequence, c));
   const replugged = await attempt('(f)', () => replug(lab, sequence, c));
-  const f = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toFixed(3));
-  c.log(`(e) ${f(renewed?.answered)} s after the renewal (${renewed?.reason ?? 'none seen'}); (f) ${f(replugged?.reached)} s after wlan0 back` +
+  c.log(`(e) ${fixed3(renewed?.answered)} s after the renewal (${renewed?.reason ?? 'none seen'}); (f) ${fixed3(replugged?.reached)} s after wlan0 back` +
     (latency ? `; (g) ${latency.relay.length} rounds` : ''));
   return { renewal: renewed, replug: replugged, latency };
 }

@@ -14,9 +14,9 @@ import type { Lab } from '../lab/lab';
 import { globalSysctlKeys } from '../lab/guest-files';
 
 /** The folder, in the guest's own /run, that holds everything below. */
-export const OLD_DIR = '/run/old-boot';
+const OLD_DIR = '/run/old-boot';
 /** Lines "<what> <epoch ms>" the boot script and the hook append as they go. */
-export const OLD_MARKS = `${OLD_DIR}/marks`;
+const OLD_MARKS = `${OLD_DIR}/marks`;
 
 /** The guest's /etc/network/interfaces, as the ifupdown-ng package of the guest image installs it. */
 const INTERFACES = 'auto lo\niface lo inet loopback\n\nauto eth0\nauto wlan0\n\nsource /media/etc/interfaces.conf\n';

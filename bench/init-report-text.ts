@@ -1,15 +1,15 @@
 // The words of the init benchmark's section: what each run sets up, what the figures say (with
 // this run's numbers), and how each is measured. The tables are in init-report.ts.
 import { WIRELESS_DNS, WIRELESS_NAME } from '../lab/wireless';
+import { seconds } from './format';
 import { AFTER_BOUND_MS, LATENCY_ROUNDS, NEW_ANSWER, NEW_DNS, UNPLUGGED_MS } from './init-after';
-import type { Medians } from './init-report';
-import { REST_MS, type RunFigures } from './init-runs';
+import type { Medians, RunFigures } from './init-figures';
+import { REST_MS } from './init-runs';
 
-export const s = (v: number | null): string => (v === null ? '—' : Math.abs(v) < 1 ? v.toFixed(3) : v.toFixed(2));
 export const BOUND_S = AFTER_BOUND_MS / 1000;
 
 /** udhcpd's command line per sequence, as /proc showed it (null: not seen). */
-export interface Commands {
+interface Commands {
   ours: string | null;
   old: string | null;
 }
@@ -60,29 +60,29 @@ export function setup(runs: number, udhcpd: Commands): string[] {
 
 function startReading(o: Medians, d: Medians, udhcpd: Commands): string[] {
   const out = [
-    `- (a): ours has udhcpd listening at ${s(o.udhcpdListening)} s and the host's lease ${s(o.firstLeaseOverListening)} s later (old: ` +
-      `${s(d.firstLeaseOverListening)} s after its udhcpd). That gap is udhcpd's and the host client's: the host's udhcpc asks once a ` +
+    `- (a): ours has udhcpd listening at ${seconds(o.udhcpdListening)} s and the host's lease ${seconds(o.firstLeaseOverListening)} s later (old: ` +
+      `${seconds(d.firstLeaseOverListening)} s after its udhcpd). That gap is udhcpd's and the host client's: the host's udhcpc asks once a ` +
       'second, and what it sends before udhcpd listens is lost; udhcpd then checks the address by ARP before it offers it ' +
       `(\`udhcpd --help\`: "-a MSEC Timeout for ARP ping (default 2000)"): ours for ${arpWait(udhcpd.ours)}, the old one for ${arpWait(udhcpd.old)}.`,
-    `- (b): both wait for dhcpcd's wireless lease (ours ${s(o.wlanLease)} s, old ${s(d.wlanLease)} s). The lab's wireless DHCP server ` +
+    `- (b): both wait for dhcpcd's wireless lease (ours ${seconds(o.wlanLease)} s, old ${seconds(d.wlanLease)} s). The lab's wireless DHCP server ` +
       '(busybox udhcpd `-a 100`, as a router that checks an address it offers for a moment) answers within about 0.1 s; ours then ' +
       'takes the offer at once (`--noarp`, `--nodelay`, rapid commit asked), the old dhcpcd first waits a random moment and probes ' +
-      `the address by ARP itself ("probing address" in its log). Ours reaches the wireless network ${s(o.reachedOverLease)} s after ` +
+      `the address by ARP itself ("probing address" in its log). Ours reaches the wireless network ${seconds(o.reachedOverLease)} s after ` +
       (o.firstLease !== null && o.wlanLease !== null && o.firstLease > o.wlanLease
-        ? `that lease: NAT and forwarding were in place before, but the host's own lease came later (${s(o.firstLease)} s, see (a)). `
+        ? `that lease: NAT and forwarding were in place before, but the host's own lease came later (${seconds(o.firstLease)} s, see (a)). `
         : 'that lease: NAT, forwarding and the host\'s lease were in place before. ') +
       'The old sequence starts udhcpd only after ' +
-      `\`networking\`, so the host still needs its lease then: ${s(d.reachedOverLease)} s.`,
+      `\`networking\`, so the host still needs its lease then: ${seconds(d.reachedOverLease)} s.`,
     `- (c), (d): ours' first lease already names the guest (10.0.0.1) as the host's DNS server, with the full lease; the relay ` +
       'answers the name once the hook has reported dhcpcd\'s lease and its DNS server (until then it has only udhcpd.conf\'s ' +
-      `fixed servers, which the lab does not reach): (c) is ${s(o.resolvedOverLease)} s after dhcpcd's lease, and the page by that ` +
-      `name ${s(o.pageOverResolved)} s after (c). The old sequence's first lease comes after dhcpcd's and names ${WIRELESS_DNS} itself ` +
-      `(asked through the NAT): (c) is ${s(d.resolvedOverFirstLease)} s after (a).`,
+      `fixed servers, which the lab does not reach): (c) is ${seconds(o.resolvedOverLease)} s after dhcpcd's lease, and the page by that ` +
+      `name ${seconds(o.pageOverResolved)} s after (c). The old sequence's first lease comes after dhcpcd's and names ${WIRELESS_DNS} itself ` +
+      `(asked through the NAT): (c) is ${seconds(d.resolvedOverFirstLease)} s after (a).`,
   ];
   if (o.page !== null && o.page > 1.0) {
-    out.push(`- (d) misses its 1.0 s target: it cannot come before the later of the host's lease (${s(o.firstLease)} s: the host's ` +
-      `client retries once a second, see (a)) and dhcpcd's wireless lease (${s(o.wlanLease)} s). What is left to the guest after ` +
-      `the later of the two leases is ${s(o.guestPart)} s.`);
+    out.push(`- (d) misses its 1.0 s target: it cannot come before the later of the host's lease (${seconds(o.firstLease)} s: the host's ` +
+      `client retries once a second, see (a)) and dhcpcd's wireless lease (${seconds(o.wlanLease)} s). What is left to the guest after ` +
+      `the later of the two leases is ${seconds(o.guestPart)} s.`);
   }
   return out;
 }
@@ -94,24 +94,24 @@ function afterReading(o: Medians, d: Medians, runs: RunFigures[]): string[] {
   const distinct = (values: (string | number | null | undefined)[]) => [...new Set(values.map((v) => String(v ?? '—')))].join(', ');
   const out = [
     `- (e): ours' relay asks the new server from the moment the hook reports the renewal; the host's next lookup (the probe ` +
-      `asks every 20 ms) is answered by it ${s(o.renewal)} s later, its lease unchanged (host lease events meanwhile: ` +
+      `asks every 20 ms) is answered by it ${seconds(o.renewal)} s later, its lease unchanged (host lease events meanwhile: ` +
       `${hostEvents(ours)}). The old hook writes the new server into /tmp/udhcpd.conf and restarts udhcpd, but the host keeps ` +
       'asking the servers its lease named (864000 s: it renews in half of that), and the old server still answers: the ' +
       `host's last answer was ${distinct(old.map((r) => r.renewal?.lastAnswer))} (host lease events meanwhile: ${hostEvents(old)}); ` +
-      `${d.renewal === null ? `not within ${BOUND_S} s.` : `(e) ${s(d.renewal)} s.`}`,
-    `- (f): ours' status says dhcpcd is waiting ${s(o.replugWaiting)} s after wlan0 went (dhcpcd ends by itself: "removing ` +
-      `interface"), and dhcpcd is started again ${s(o.replugDhcpcd)} s after wlan0 is back (the kernel tells wifibox-init of the ` +
-      `link: rtnetlink). The kernel reports wlan0's carrier ${s(o.replugCarrier)} s after wlan0 is back, and dhcpcd ` +
+      `${d.renewal === null ? `not within ${BOUND_S} s.` : `(e) ${seconds(d.renewal)} s.`}`,
+    `- (f): ours' status says dhcpcd is waiting ${seconds(o.replugWaiting)} s after wlan0 went (dhcpcd ends by itself: "removing ` +
+      `interface"), and dhcpcd is started again ${seconds(o.replugDhcpcd)} s after wlan0 is back (the kernel tells wifibox-init of the ` +
+      `link: rtnetlink). The kernel reports wlan0's carrier ${seconds(o.replugCarrier)} s after wlan0 is back, and dhcpcd ` +
       'waits for the carrier. (The lab makes wlan0\'s veth pair on the wireless side with its peer at an interface index of ' +
       'its own, on the bridge and up, before wlan0 enters the guest: a card\'s link is whole when its interface appears. ' +
       'With both ends made in their namespaces at once, their indexes were equal and the kernel applied the carrier up to ' +
       'a second late, and a dhcpcd started at once sent its first request into a port not yet on the bridge and asked again ' +
       '4 ± 1 s later.) ' +
-      `dhcpcd's lease follows ${s(o.replugLeaseOverCarrier)} s ` +
+      `dhcpcd's lease follows ${seconds(o.replugLeaseOverCarrier)} s ` +
       'after the carrier (it asks again for the address it had, and the wireless DHCP server, which knows the card, ' +
-      `acknowledges it at once), and the host's traffic ${s(o.replugReachedOverLease)} s after the lease. The old dhcpcd ends ` +
+      `acknowledges it at once), and the host's traffic ${seconds(o.replugReachedOverLease)} s after the lease. The old dhcpcd ends ` +
       `too, and nothing starts it again (dhcpcd processes in the old guest after (f): ${distinct(old.map((r) => r.replug?.dhcpcdAfter))}): ` +
-      `wlan0 came back without an address${d.replug === null ? `, and the host's traffic did not get through within ${BOUND_S} s.` : `; (f) ${s(d.replug)} s.`}`,
+      `wlan0 came back without an address${d.replug === null ? `, and the host's traffic did not get through within ${BOUND_S} s.` : `; (f) ${seconds(d.replug)} s.`}`,
   ];
   return out;
 }

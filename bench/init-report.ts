@@ -1,9 +1,11 @@
 // The init benchmark's section of docs/BENCHMARKS.md: the tables (the words around them are in
 // init-report-text.ts).
+import { fixed3, mark, mb, ratio, seconds } from './format';
 import { NEW_DNS } from './init-after';
-import { BOUND_S, howMeasured, reading, s, setup } from './init-report-text';
-import { REST_MS, type RunFigures } from './init-runs';
-import type { MachineFacts } from './machine';
+import { FIGURES, medianOver, mediansOf, type Figure, type RunFigures } from './init-figures';
+import { BOUND_S, howMeasured, reading, setup } from './init-report-text';
+import { REST_MS } from './init-runs';
+import { machineLine, type MachineFacts } from './machine';
 import type { Memory } from './memory';
 import type { SectionMarks } from './sections';
 import { median as medianOf, percentile } from './stats';
@@ -32,60 +34,12 @@ export interface InitResults {
 const TARGET = { firstLease: 0.3, reachedOverLease: 0.3, journey: 1.0, renewal: 1, replug: 1, relayAddedMs: 0.3 };
 const OLD_FIRST_LEASE_IN_ISSUE_S = 8.3;
 
-type Get = (r: RunFigures) => number | null | undefined;
-const minus = (a: number | null | undefined, b: number | null | undefined): number | null => (a === null || a === undefined || b === null || b === undefined ? null : a - b);
-/** What each figure is, from one run; differences are taken per run, then the median (not the difference of two medians). */
-export const FIGURES = {
-  firstLease: (r) => r.firstLease,
-  reached: (r) => r.reached,
-  resolved: (r) => r.resolved,
-  page: (r) => r.page,
-  wlanLease: (r) => r.wlanLease,
-  reachedOverLease: (r) => minus(r.reached, r.wlanLease),
-  reportOverLease: (r) => minus(r.leaseReported, r.wlanLease),
-  resolvedOverLease: (r) => minus(r.resolved, r.wlanLease),
-  resolvedOverFirstLease: (r) => minus(r.resolved, r.firstLease),
-  pageOverResolved: (r) => minus(r.page, r.resolved),
-  guestPart: (r) => minus(r.page, r.firstLease === null || r.wlanLease === null ? null : Math.max(r.firstLease, r.wlanLease)),
-  udhcpdListening: (r) => r.udhcpdListening,
-  firstLeaseOverListening: (r) => minus(r.firstLease, r.udhcpdListening),
-  renewal: (r) => r.renewal?.answered,
-  renewalFromReturn: (r) => r.renewal?.answeredAfterReturn,
-  renewed: (r) => r.renewal?.renewed,
-  dhcpcdReturned: (r) => r.renewal?.dhcpcdReturned,
-  replug: (r) => r.replug?.reached,
-  replugWaiting: (r) => r.replug?.waiting,
-  replugGone: (r) => r.replug?.gone,
-  replugDhcpcd: (r) => r.replug?.dhcpcdStarted,
-  replugCarrier: (r) => r.replug?.carrier,
-  replugLease: (r) => r.replug?.wlanLease,
-  replugLeaseOverCarrier: (r) => minus(r.replug?.wlanLease, r.replug?.carrier),
-  replugReachedOverLease: (r) => minus(r.replug?.reached, r.replug?.wlanLease),
-} satisfies Record<string, Get>;
-type Figure = keyof typeof FIGURES;
-/** Each figure's median over one side's runs (null: no run had it). */
-export type Medians = Record<Figure, number | null>;
-
-/** The median of the figures there are, and how many runs had none. */
-function medianOver(runs: RunFigures[], get: Get): { v: number | null; missing: number } {
-  const v = runs.map(get).filter((x): x is number => x !== null && x !== undefined);
-  return { v: v.length ? medianOf(v) : null, missing: runs.length - v.length };
-}
-
-const ratio = (a: number | null, b: number | null): string => (a === null || b === null || b === 0 ? '—' : `${(a / b).toFixed(2)}×`);
-const mb = (kb: number): string => ((kb * 1024) / 1e6).toFixed(1);
-const mark = (ok: boolean): string => (ok ? '✓' : '✗');
-
-function mediansOf(runs: RunFigures[]): Medians {
-  return Object.fromEntries(Object.entries(FIGURES).map(([k, get]) => [k, medianOver(runs, get).v])) as Medians;
-}
-
 /** A median's cell: "not within N s" when no run saw it, and how many did when only some did. */
 function cell(runs: RunFigures[], f: Figure, boundS: number): string {
   const { v, missing } = medianOver(runs, FIGURES[f]);
   if (!runs.length) return '—';
   if (v === null) return `not within ${boundS} s`;
-  return missing ? `${s(v)} (${runs.length - missing} of ${runs.length} runs; the others: not within ${boundS} s)` : s(v);
+  return missing ? `${seconds(v)} (${runs.length - missing} of ${runs.length} runs; the others: not within ${boundS} s)` : seconds(v);
 }
 
 /** Met only when every run saw it and the median is within. */
@@ -153,35 +107,33 @@ function latencyTable(ours: RunFigures[]): string[] {
   const direct = ours.flatMap((r) => r.latency?.direct ?? []);
   const added = ours.flatMap(addedMs);
   if (!relay.length) return ['(g) was not measured.'];
-  const ms = (v: number) => v.toFixed(3);
   const addedMedian = medianOf(added);
   const failures = ours.reduce((n, r) => n + (r.latency?.failures ?? 0), 0);
   return [
     `| ms, ${relay.length} rounds (${ours.filter((r) => r.latency).length} runs) | the relay (10.0.0.1) | the wireless DNS server directly (192.168.77.53) | added by the relay (per round) | target |`,
     '|---|---:|---:|---:|---|',
-    `| median | ${ms(medianOf(relay))} | ${ms(medianOf(direct))} | ${ms(addedMedian)} | ≤ ${TARGET.relayAddedMs} ms: ${mark(addedMedian <= TARGET.relayAddedMs)} |`,
-    `| p90 | ${ms(percentile(relay, 90))} | ${ms(percentile(direct, 90))} | ${ms(percentile(added, 90))} | |`,
-    `| p99 | ${ms(percentile(relay, 99))} | ${ms(percentile(direct, 99))} | ${ms(percentile(added, 99))} | |`,
+    `| median | ${fixed3(medianOf(relay))} | ${fixed3(medianOf(direct))} | ${fixed3(addedMedian)} | ≤ ${TARGET.relayAddedMs} ms: ${mark(addedMedian <= TARGET.relayAddedMs)} |`,
+    `| p90 | ${fixed3(percentile(relay, 90))} | ${fixed3(percentile(direct, 90))} | ${fixed3(percentile(added, 90))} | |`,
+    `| p99 | ${fixed3(percentile(relay, 99))} | ${fixed3(percentile(direct, 99))} | ${fixed3(percentile(added, 99))} | |`,
     '',
     `Rounds with a query unanswered or without an address (not counted): ${failures}.`,
   ];
 }
 
 function perRunTables(runs: RunFigures[]): string[] {
-  const f = (v: number | null | undefined) => (v === null || v === undefined ? '—' : s(v));
   const said = (r: RunFigures) => `dns \`${r.firstLeaseDns || '(none)'}\`, lease ${r.firstLeaseSeconds ?? '—'} s`;
-  const added = (r: RunFigures) => (addedMs(r).length ? medianOf(addedMs(r)).toFixed(3) : '—');
+  const added = (r: RunFigures) => (addedMs(r).length ? fixed3(medianOf(addedMs(r))) : '—');
   return [
     '| run | (a) | (b) | (c) | (d) | dhcpcd\'s lease | (b) − lease | udhcpd listening | (c) answered by | the host\'s first lease said |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
-    ...runs.map((r) => `| ${r.sequence} #${r.index + 1} | ${f(r.firstLease)} | ${f(r.reached)} | ${f(r.resolved)} | ${f(r.page)} | ${f(r.wlanLease)} | ` +
-      `${f(FIGURES.reachedOverLease(r))} | ${f(r.udhcpdListening)} | ${r.resolvedBy ?? '—'} | ${said(r)} |`),
+    ...runs.map((r) => `| ${r.sequence} #${r.index + 1} | ${seconds(r.firstLease)} | ${seconds(r.reached)} | ${seconds(r.resolved)} | ${seconds(r.page)} | ${seconds(r.wlanLease)} | ` +
+      `${seconds(FIGURES.reachedOverLease(r))} | ${seconds(r.udhcpdListening)} | ${r.resolvedBy ?? '—'} | ${said(r)} |`),
     '',
     '| run | (e) | (e) from `dhcpcd -n`\'s return | renewal seen (reason) | the host\'s last answer | (f) | wlan0 gone | dhcpcd again | carrier | wlan0\'s lease | dhcpcd processes after (f) | (g) added, ms |',
     '|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...runs.map((r) => `| ${r.sequence} #${r.index + 1} | ${f(r.renewal?.answered)} | ${f(r.renewal?.answeredAfterReturn)} | ` +
-      `${f(r.renewal?.renewed)} (${r.renewal?.reason ?? 'none'}) | ${r.renewal?.lastAnswer ?? '—'} | ${f(r.replug?.reached)} | ${f(r.replug?.gone)} | ${f(r.replug?.dhcpcdStarted)} | ` +
-      `${f(r.replug?.carrier)} | ${f(r.replug?.wlanLease)} | ${r.replug?.dhcpcdAfter ?? '—'} | ${added(r)} |`),
+    ...runs.map((r) => `| ${r.sequence} #${r.index + 1} | ${seconds(r.renewal?.answered)} | ${seconds(r.renewal?.answeredAfterReturn)} | ` +
+      `${seconds(r.renewal?.renewed)} (${r.renewal?.reason ?? 'none'}) | ${r.renewal?.lastAnswer ?? '—'} | ${seconds(r.replug?.reached)} | ${seconds(r.replug?.gone)} | ${seconds(r.replug?.dhcpcdStarted)} | ` +
+      `${seconds(r.replug?.carrier)} | ${seconds(r.replug?.wlanLease)} | ${r.replug?.dhcpcdAfter ?? '—'} | ${added(r)} |`),
   ];
 }
 
@@ -189,7 +141,7 @@ function perRunTables(runs: RunFigures[]): string[] {
 function insideList(runs: RunFigures[]): string {
   const keys = new Set(runs.flatMap((r) => Object.keys(r.inside)));
   const med = [...keys].map((k) => ({ k, v: medianOver(runs, (r) => r.inside[k] ?? null).v })).filter((x): x is { k: string; v: number } => x.v !== null);
-  return med.sort((a, b) => a.v - b.v).map((x) => `${x.k} ${s(x.v)}`).join(' · ');
+  return med.sort((a, b) => a.v - b.v).map((x) => `${x.k} ${seconds(x.v)}`).join(' · ');
 }
 
 function medianMemory(runs: RunFigures[], get: (r: RunFigures) => Memory | null): Memory | null {
@@ -225,8 +177,7 @@ export function renderInitSection(r: InitResults): string {
     '## wifibox-init against the old OpenRC sequence (station flavor)',
     '',
     `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s${r.quick ? ' (quick: one run each)' : ''}.`,
-    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ${m.dhcpcd}, ${m.busybox}, ${m.dnsmasq}, ${m.ifupdownNg}, ${m.iptables}, ${m.procps}; ` +
-      `orchestrator ${m.agent} (tree ${m.git}).`,
+    machineLine(m, [m.dhcpcd, m.busybox, m.dnsmasq, m.ifupdownNg, m.iptables, m.procps], `orchestrator ${m.agent}`),
     '',
     ...setup(n, { ours: command(ours), old: command(old) }),
     '',

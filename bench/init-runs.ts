@@ -7,12 +7,12 @@ import { pidsIn } from '../lab/namespaces';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { initStatus } from '../lab/status';
 import { WIRELESS_NAME } from '../lab/wireless';
-import { afterStart, type After } from './init-after';
+import { fixed3 } from './format';
+import { afterStart } from './init-after';
+import type { RunFigures, Sequence } from './init-figures';
 import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
-import { hostLeases, probeLine, probeStarted, startHttpProbe, startLookupProbe, UDHCPD_LISTENING, watchGuest, WLAN0_ROUTE } from './init-probe';
+import { hostLeases, probeLine, probeStarted, startHttpProbe, startLookupProbe, UDHCPD_LISTENING, watchGuest, WLAN0_ROUTE, type GuestWatch, type HostLease, type ProbeLine } from './init-probe';
 import { comm, NO_MEMORY, addMemory, smapsRollup, type Memory } from './memory';
-
-export type Sequence = 'ours' | 'old';
 
 /** Every wait for the start's moments ends here; what did not happen by then is reported as not reached. */
 const RUN_TIMEOUT_MS = 60_000;
@@ -32,44 +32,6 @@ let aborted = false;
 /** Ends the run in progress early (Ctrl-C): its lab still comes down. */
 export function abortRuns(): void {
   aborted = true;
-}
-
-/** Seconds from t0 (the spawn of wifibox-init or of the old boot script); null: not reached. */
-export interface RunFigures extends After {
-  sequence: Sequence;
-  index: number;
-  /** (a) The host's first lease: the host's udhcpc script's 'bound' event. */
-  firstLease: number | null;
-  /** (b) The first HTTP answer from the wireless network's web server by address, through the guest's NAT. */
-  reached: number | null;
-  /** (c) The host's first answer for WIRELESS_NAME from a DNS server of its current lease. */
-  resolved: number | null;
-  /** (d) The page fetched by that name (from the answer of (c)) arrived, through the NAT. */
-  page: number | null;
-  /** (c): which server answered, and how many answers without an address came before. */
-  resolvedBy: string | null;
-  emptyAnswers: number;
-  /** The guest's dhcpcd got its wireless lease: wlan0's prefix route appears (the address is added). */
-  wlanLease: number | null;
-  /** The guest's udhcpd has its DHCP socket (port 67) open. */
-  udhcpdListening: number | null;
-  /** Ours: the status's lease.obtainedAt (the hook's report arrived); old: 99-udhcpd.conf ran for BOUND. */
-  leaseReported: number | null;
-  /** What the host's first lease said. */
-  firstLeaseDns: string;
-  firstLeaseSeconds: number | null;
-  /** udhcpd's command line as /proc shows it at rest (dhcpcd's is not there: it retitles itself). */
-  udhcpdCommand: string | null;
-  /** Moments inside the sequence (seconds from t0): steps (ours) or marks of the boot script (old). */
-  inside: Record<string, number>;
-  /** HTTP answers seen before (b) that came without NAT (the web server saw the host's own address). */
-  unNatAnswers: number;
-  /** Ours only: the orchestrator process at rest, REST_MS after (d). */
-  memory: Memory | null;
-  /** dhcpcd's and udhcpd's processes in the guest, at the same moment (for information). */
-  daemons: Memory | null;
-  /** Anything odd seen in this run. */
-  notes: string[];
 }
 
 /** dhcpcd's and udhcpd's processes in the guest namespace: their memory summed, and udhcpd's command line. */
@@ -121,6 +83,51 @@ export async function associate(lab: Lab): Promise<void> {
     /^wpa_state=COMPLETED$/m.test((await lab.guest(['wpa_cli', '-p', lab.controlDir, '-i', 'wlan0', 'status'])).stdout), 10_000);
 }
 
+/** Until both probes have their page, the sequence's process exits, `deadline` passes or the run is aborted. */
+async function untilBothPages(proc: LabProcess, http: LabProcess, journey: LabProcess, deadline: number, notes: string[]): Promise<void> {
+  while (Date.now() < deadline && !aborted) {
+    if (probeLine(http, 'page') && probeLine(journey, 'page')) break;
+    if (comm(proc.pid) === '') {
+      notes.push(`${proc.name} exited early`);
+      break;
+    }
+    await sleep(20);
+  }
+}
+
+/** (a)–(d) as the host saw them: its first lease, and its probes' first page and answer (undefined: not seen). */
+interface HostMoments {
+  first: HostLease | undefined;
+  reached: ProbeLine | undefined;
+  answer: ProbeLine | undefined;
+  page: ProbeLine | undefined;
+}
+
+/** The host's moments so far; what did not come is a note. */
+function hostMoments(http: LabProcess, journey: LabProcess, events: string, notes: string[]): HostMoments {
+  const reached = probeLine(http, 'page');
+  const answer = probeLine(journey, 'answer');
+  const page = probeLine(journey, 'page');
+  const first = hostLeases(events).find((e) => e.event === 'bound');
+  const within = `within ${RUN_TIMEOUT_MS / 1000} s`;
+  if (!first) notes.push('the host got no lease');
+  if (!reached) notes.push(`the host did not reach the wireless network ${within}`);
+  if (!answer) notes.push(`the host did not resolve ${WIRELESS_NAME} ${within}`);
+  else if (!page) notes.push(`the host did not fetch the page by its name ${within}`);
+  return { first, reached, answer, page };
+}
+
+/** At rest, REST_MS after the last moment seen ((d) when it came): ours' orchestrator's memory, and the guest's daemons'. */
+async function atRest(lab: Lab, sequence: Sequence, proc: LabProcess, last: number, notes: string[]): Promise<{ memory: Memory | null; daemons: Awaited<ReturnType<typeof guestDaemons>> }> {
+  if (!aborted) await sleep(Math.max(0, last + REST_MS - Date.now()));
+  let memory: Memory | null = null;
+  if (sequence === 'ours') {
+    if (comm(proc.pid) === 'node') memory = smapsRollup(proc.pid);
+    else notes.push(`PID ${proc.pid} is '${comm(proc.pid)}', not node: no memory figure`);
+  }
+  return { memory, daemons: await guestDaemons(lab) };
+}
+
 /**
  * One run in a fresh lab. The wireless network, wpa_supplicant, the host's DHCP client (busybox
  * udhcpc, one DISCOVER a second) and the observers start first; t0 is taken just before the spawn.
@@ -129,7 +136,7 @@ export async function runOnce(sequence: Sequence, index: number, distDir: string
   const lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, distDir });
   log(`${sequence} #${index + 1}: lab ${lab.tag}`);
   const notes: string[] = [];
-  let watch: ReturnType<typeof watchGuest<'udhcpd' | 'wlan'>> | null = null;
+  let watch: GuestWatch<'udhcpd' | 'wlan'> | null = null;
   try {
     const air = await lab.startWirelessNetwork();
     await associate(lab);
@@ -144,35 +151,10 @@ export async function runOnce(sequence: Sequence, index: number, distDir: string
 
     const t0 = Date.now();
     const proc: LabProcess = sequence === 'ours' ? lab.startInit(['--loglevel', 'warn']) : lab.startInGuest('old-boot', OLD_BOOT_ARGV);
-    const deadline = t0 + RUN_TIMEOUT_MS;
-    while (Date.now() < deadline && !aborted) {
-      if (probeLine(http, 'page') && probeLine(journey, 'page')) break;
-      if (comm(proc.pid) === '') {
-        notes.push(`${proc.name} exited early`);
-        break;
-      }
-      await sleep(20);
-    }
-    const reached = probeLine(http, 'page');
-    const answer = probeLine(journey, 'answer');
-    const page = probeLine(journey, 'page');
-    const first = hostLeases(hostDhcp.events).find((e) => e.event === 'bound');
-    const within = `within ${RUN_TIMEOUT_MS / 1000} s`;
-    if (!first) notes.push('the host got no lease');
-    if (!reached) notes.push(`the host did not reach the wireless network ${within}`);
-    if (!answer) notes.push(`the host did not resolve ${WIRELESS_NAME} ${within}`);
-    else if (!page) notes.push(`the host did not fetch the page by its name ${within}`);
+    await untilBothPages(proc, http, journey, t0 + RUN_TIMEOUT_MS, notes);
+    const { first, reached, answer, page } = hostMoments(http, journey, hostDhcp.events, notes);
     const { inside, leaseReported } = await insideOf(lab, sequence, t0, notes);
-
-    // At rest: REST_MS after (d) (or after the last thing seen).
-    const last = Math.max(page?.at ?? 0, answer?.at ?? 0, reached?.at ?? 0, first?.at ?? 0, t0);
-    if (!aborted) await sleep(Math.max(0, last + REST_MS - Date.now()));
-    let memory: Memory | null = null;
-    if (sequence === 'ours') {
-      if (comm(proc.pid) === 'node') memory = smapsRollup(proc.pid);
-      else notes.push(`PID ${proc.pid} is '${comm(proc.pid)}', not node: no memory figure`);
-    }
-    const daemons = await guestDaemons(lab);
+    const { memory, daemons } = await atRest(lab, sequence, proc, Math.max(page?.at ?? 0, answer?.at ?? 0, reached?.at ?? 0, first?.at ?? 0, t0), notes);
     for (const p of [http, journey]) await lab.stop(p);
 
     const start = {
@@ -183,9 +165,8 @@ export async function runOnce(sequence: Sequence, index: number, distDir: string
       wlanLease: secs(watch.at.wlan, t0),
       udhcpdListening: secs(watch.at.udhcpd, t0),
     };
-    const fmt = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
-    log(`${sequence} #${index + 1}: (a) ${fmt(start.firstLease)} s, (b) ${fmt(start.reached)} s, (c) ${fmt(start.resolved)} s, (d) ${fmt(start.page)} s; ` +
-      `wlan0 lease ${fmt(start.wlanLease)} s, udhcpd listening ${fmt(start.udhcpdListening)} s${notes.length ? `; ${notes.join('; ')}` : ''}`);
+    log(`${sequence} #${index + 1}: (a) ${fixed3(start.firstLease)} s, (b) ${fixed3(start.reached)} s, (c) ${fixed3(start.resolved)} s, (d) ${fixed3(start.page)} s; ` +
+      `wlan0 lease ${fixed3(start.wlanLease)} s, udhcpd listening ${fixed3(start.udhcpdListening)} s${notes.length ? `; ${notes.join('; ')}` : ''}`);
     const after = await afterStart(lab, sequence, { air, events: hostDhcp.events, notes,
       log: (m) => log(`${sequence} #${index + 1}: ${m}`), aborted: () => aborted });
     if (notes.length || process.env.WIFIBOX_BENCH_DEBUG) log(lab.logTails(process.env.WIFIBOX_BENCH_DEBUG ? 80 : 20));

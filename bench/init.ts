@@ -4,34 +4,32 @@
 // network from the start, then a new wireless DNS server, wlan0 removed and back, and the DNS
 // relay's latency. Prints the report and, for a full run (or with --write), writes its section of
 // docs/BENCHMARKS.md. WIFIBOX_BENCH_DEBUG=1 prints every run's process logs and figures.
-import { join } from 'node:path';
+import { runsOption } from './args';
 import { benchLog, onInterrupt, privateDist } from './harness';
 import { INIT_MARKS, renderInitSection, type InitMachine, type InitResults } from './init-report';
-import { abortRuns, runOnce, type RunFigures, type Sequence } from './init-runs';
-import { firstLine, machineFacts } from './machine';
+import type { RunFigures, Sequence } from './init-figures';
+import { abortRuns, runOnce } from './init-runs';
+import { agentVersion, machineFacts, programVersion } from './machine';
 import { publishSection } from './sections';
 
 const log = benchLog('bench init');
 
 function machine(distDir: string): InitMachine {
-  const deb = (pkg: string) => firstLine(['dpkg-query', '-W', '-f', '${Version}', pkg]);
   return {
     ...machineFacts(),
-    dhcpcd: firstLine(['dhcpcd', '--version']),
-    busybox: firstLine(['busybox'], /BusyBox v\S+/),
-    dnsmasq: firstLine(['dnsmasq', '--version'], /Dnsmasq version \S+/),
-    ifupdownNg: `${firstLine(['ifup', '--version'])} (Debian package ${deb('ifupdown-ng')})`,
-    iptables: firstLine(['iptables', '-V']),
-    procps: firstLine(['sysctl', '--version']),
-    agent: firstLine([process.execPath, join(distDir, 'wifibox-init.js'), '--version']),
+    dhcpcd: programVersion.dhcpcd(),
+    busybox: programVersion.busybox(),
+    dnsmasq: programVersion.dnsmasq(),
+    ifupdownNg: programVersion.ifupdownNg(),
+    iptables: programVersion.iptables(),
+    procps: programVersion.procps(),
+    agent: agentVersion(distDir, 'wifibox-init.js'),
   };
 }
 
 export async function runInitBench(argv: string[]): Promise<void> {
   const quick = argv.includes('--quick');
-  const runsArg = argv.indexOf('--runs');
-  const runs = runsArg >= 0 ? Number(argv[runsArg + 1]) : quick ? 1 : 5;
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a whole number from 1, got '${argv[runsArg + 1]}'`);
+  const { value: runs, given: runsGiven } = runsOption(argv, quick ? 1 : 5);
   const only = argv.includes('--only-ours') ? ['ours'] : argv.includes('--only-old') ? ['old'] : ['ours', 'old'];
   const t0 = Date.now();
   const dist = privateDist('init', ['wifibox-init.js', 'wifibox-dhcpcd-hook', 'wifibox_dgram.node']);
@@ -51,12 +49,12 @@ export async function runInitBench(argv: string[]): Promise<void> {
     if (interrupt.interrupted) throw new Error('interrupted');
     const results: InitResults = {
       quick,
-      command: `npm run bench -- init${quick ? ' --quick' : ''}${runsArg >= 0 ? ` --runs ${runs}` : ''}${only.length < 2 ? ` --only-${only[0]}` : ''}`,
+      command: `npm run bench -- init${quick ? ' --quick' : ''}${runsGiven ? ` --runs ${runs}` : ''}${only.length < 2 ? ` --only-${only[0]}` : ''}`,
       machine: info,
       runs: figures,
       durationSec: (Date.now() - t0) / 1000,
     };
-    const partial = quick || only.length < 2 || runsArg >= 0;
+    const partial = quick || only.length < 2 || runsGiven;
     publishSection(renderInitSection(results), INIT_MARKS, partial ? 'not a full run' : null, argv, log);
   } finally {
     dist.remove();

@@ -1,6 +1,7 @@
-// The machine and the tree a benchmark ran on, as each report states them.
+// The machine and the tree a benchmark ran on, and the lines in which each report states them.
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, release } from 'node:os';
+import { join } from 'node:path';
 import { repoRoot } from '../lab/paths';
 
 /** What every report says; each adds the versions of the programs it measured. */
@@ -27,6 +28,28 @@ export function firstLine(argv: readonly string[], pattern?: RegExp, unknown?: s
   }
 }
 
+/** `--version` of one of our bundles in distDir (wifibox-init.js, …), run by this node. */
+export function agentVersion(distDir: string, bundle: string): string {
+  return firstLine([process.execPath, join(distDir, bundle), '--version']);
+}
+
+const debianPackage = (pkg: string): string => firstLine(['dpkg-query', '-W', '-f', '${Version}', pkg]);
+
+/** The versions of the programs the benches measure ours against, each read one way for every report. */
+export const programVersion = {
+  socat: (): string => firstLine(['socat', '-V'], /socat version \S+/, 'socat (version unknown)'),
+  wpaSupplicant: (): string => firstLine(['wpa_supplicant', '-v']),
+  wpaCli: (): string => firstLine(['wpa_cli', '-v']),
+  dhcpcd: (): string => firstLine(['dhcpcd', '--version']),
+  /** Some builds print their help and exit 1: `unknown` is what to say when no version is in it. */
+  busybox: (unknown?: string): string => firstLine(['busybox'], /BusyBox v\S+/, unknown),
+  dnsmasq: (): string => firstLine(['dnsmasq', '--version'], /Dnsmasq version \S+/),
+  ifupdownNg: (): string => `${firstLine(['ifup', '--version'])} (Debian package ${debianPackage('ifupdown-ng')})`,
+  iproute: (): string => firstLine(['ip', '-V']),
+  iptables: (): string => firstLine(['iptables', '-V']),
+  procps: (): string => firstLine(['sysctl', '--version']),
+};
+
 export function machineFacts(): MachineFacts {
   const dirty = firstLine(['git', '-C', repoRoot(), 'status', '--porcelain']) ? '+uncommitted changes' : '';
   return {
@@ -39,7 +62,12 @@ export function machineFacts(): MachineFacts {
   };
 }
 
-/** The report's Machine: line, with the versions of the programs it measured. */
-export function machineLine(m: MachineFacts, programs: readonly string[]): string {
-  return `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}${programs.map((p) => `, ${p}`).join('')} (tree ${m.git}).`;
+/** The report's Machine: line, with the versions of the programs it measured, and of ours when it names it apart. */
+export function machineLine(m: MachineFacts, programs: readonly string[], ours?: string): string {
+  return `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}${programs.map((p) => `, ${p}`).join('')}${ours === undefined ? '' : `; ${ours}`} (tree ${m.git}).`;
+}
+
+/** A report's short first line: its command, the day and how long it took, then the Machine: line. */
+export function commandAndMachine(command: string, m: MachineFacts, durationSec: number): string {
+  return `Command: \`${command}\` (${m.date.slice(0, 10)}, ${Math.round(durationSec)} s). ${machineLine(m, [])}`;
 }

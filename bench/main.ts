@@ -21,39 +21,43 @@ import { runReliability, runSoakBench } from './reliability';
 import { runResumeBench } from './resume';
 import { runBench } from './run';
 
+/** `npm run bench -- <name> [...]`: that bench alone, with the rest of the command line. */
+const BENCHES = new Map<string, (argv: string[]) => Promise<void>>([
+  ['diag', runDiagBench],
+  ['forward', runForwardBench],
+  ['soak', runSoakBench],
+  ['reliability', runReliability],
+  ['start', runStartBench],
+  ['guest', runGuestBench],
+  ['resume', runResumeBench],
+  ['dns-cache', runDnsCacheBench],
+  ['init', runInitBench],
+]);
+
+/** The bundle's other modes, which the orchestrators start with one argument of their own. */
+const MODES = new Map<string, (arg: string | undefined) => Promise<void>>([
+  ['--client', (json) => runClient(json ?? '')],
+  ['--forward-load', (json) => runForwardLoad(json ?? '')],
+]);
+
+/** `npm run bench [-- --quick ...]`: every bench of docs/BENCHMARKS.md in turn, under the one command. */
+async function runAll(argv: string[]): Promise<void> {
+  const command = ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' ');
+  await runBench(argv);
+  await runInitBench(argv);
+  for (const run of [runDiagBench, runForwardBench, runGuestBench, runStartBench, runDnsCacheBench]) await run(argv, command);
+}
+
 function main(argv: string[]): void {
   const fail = (err: unknown) => {
     process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
   };
-  if (argv[0] === '--client') {
-    runClient(argv[1] ?? '').then(() => process.exit(0), fail);
-  } else if (argv[0] === '--forward-load') {
-    runForwardLoad(argv[1] ?? '').then(() => process.exit(0), fail);
-  } else if (argv[0] === '--launcher') {
-    runLauncher(argv[1] ?? '/run/bench-launcher.sock');
-  } else if (argv[0] === 'diag') {
-    runDiagBench(argv.slice(1)).then(() => process.exit(0), fail);
-  } else if (argv[0] === 'forward') {
-    runForwardBench(argv.slice(1)).then(() => process.exit(0), fail);
-  } else if (argv[0] === 'soak') {
-    runSoakBench(argv.slice(1)).then(() => process.exit(0), fail);
-  } else if (argv[0] === 'reliability') {
-    runReliability(argv.slice(1)).then(() => process.exit(0), fail);
-  } else if (argv[0] === 'start') {
-    runStartBench(argv.slice(1)).then(() => process.exit(0), fail);
-  } else if (argv[0] === 'guest') {
-    runGuestBench(argv.slice(1)).then(() => process.exit(0), fail);
-  } else if (argv[0] === 'resume') {
-    runResumeBench(argv.slice(1)).then(() => process.exit(0), fail);
-  } else if (argv[0] === 'dns-cache') {
-    runDnsCacheBench(argv.slice(1)).then(() => process.exit(0), fail);
-  } else if (argv[0] === 'init') {
-    runInitBench(argv.slice(1)).then(() => process.exit(0), fail);
-  } else {
-    const command = ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' ');
-    runBench(argv).then(() => runInitBench(argv)).then(() => runDiagBench(argv, command)).then(() => runForwardBench(argv, command)).then(() => runGuestBench(argv, command)).then(() => runStartBench(argv, command)).then(() => runDnsCacheBench(argv, command)).then(() => process.exit(0), fail);
-  }
+  const [first = '', ...rest] = argv;
+  const mode = MODES.get(first);
+  const bench = BENCHES.get(first);
+  if (first === '--launcher') runLauncher(argv[1] ?? '/run/bench-launcher.sock');
+  else (mode ? mode(argv[1]) : bench ? bench(rest) : runAll(argv)).then(() => process.exit(0), fail);
 }
 
 main(process.argv.slice(2));

@@ -12,13 +12,10 @@ const LAUNCHER_SOCKET = '/run/bench-launcher.sock';
 const started = new Set<ChildProcess>();
 
 // The bench's own bundle, as its client and launcher modes run it: normally a private copy
-// (see run.ts: a rebuild rewrites dist/ in place, which crashes whatever has the addon loaded).
+// (harness.ts privateDist: a rebuild rewrites dist/ in place, which crashes whatever has the addon loaded).
 let benchScript = __filename;
 export function useBenchScript(path: string): void {
   benchScript = path;
-}
-export function benchScriptPath(): string {
-  return benchScript;
 }
 
 /** Stops every client this process started that is still running (by its PID). */
@@ -150,7 +147,7 @@ export class LauncherClient {
 
 /** The launcher in the guest; lab.down() stops it, and it stops whatever it started. */
 export async function startLauncher(lab: Lab): Promise<LauncherClient> {
-  const proc = lab.startInGuest('bench-launcher', [process.execPath, benchScriptPath(), '--launcher', LAUNCHER_SOCKET]);
+  const proc = lab.startInGuest('bench-launcher', [process.execPath, benchScript, '--launcher', LAUNCHER_SOCKET]);
   const sockPath = lab.guestPath(LAUNCHER_SOCKET);
   return waitFor('the bench launcher', async () => {
     if (comm(proc.pid) === '') throw new Error(`launcher exited: ${proc.output()}`);

@@ -62,7 +62,7 @@ export interface LauncherStart {
   probeEveryMs?: number;
 }
 
-export interface LauncherStop {
+interface LauncherStop {
   op: 'stop';
   pid: number;
 }
@@ -89,17 +89,17 @@ export interface StepResult {
 }
 
 /** The steps one after another, each once the previous has exited and its output has ended. */
-export interface LauncherJob {
+interface LauncherJob {
   op: 'job';
   steps: Step[];
 }
 
 export type LauncherRequest = LauncherStart | LauncherStop | LauncherJob;
 
-export type StartReply = { ok: true; pid: number; ms: number; probes: number };
-export type StopReply = { ok: true; pid: number; exit: number | null };
+type StartReply = { ok: true; pid: number; ms: number; probes: number };
+type StopReply = { ok: true; pid: number; exit: number | null };
 export type JobReply = { ok: true; steps: StepResult[]; totalMs: number };
-export type LauncherFailure = { ok: false; error: string };
+type LauncherFailure = { ok: false; error: string };
 
 export type LauncherReply = StartReply | StopReply | JobReply | LauncherFailure;
 

@@ -7,18 +7,18 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootGuest, GUEST_BUDGET, type FaultResult, type FaultSuiteOutput } from '../lab/faults';
+import { bootGuest, GUEST_BUDGET, type FaultSuiteOutput } from '../lab/faults';
 import { Lab } from '../lab/lab';
 import { repoRoot } from '../lab/paths';
+import { numberOption } from './args';
+import { FAULTS_MARKS, renderFaultsSection } from './faults-report';
 import { benchLog, inLab, onInterrupt, privateDist } from './harness';
-import { firstLine, machineFacts, machineLine, type MachineFacts } from './machine';
-import { publishSection, type Doc, type SectionMarks } from './sections';
+import { agentVersion, machineFacts, programVersion, type MachineFacts } from './machine';
+import { publishSection, type Doc } from './sections';
 import { runSoak, soakOptions } from './soak';
 import { renderSoakSection, SOAK_MARKS, soakFailures } from './soak-report';
 
-export const FAULTS_MARKS: SectionMarks = { start: '<!-- faults:start -->', end: '<!-- faults:end -->' };
-
-export const RELIABILITY_DOC: Doc = {
+const RELIABILITY_DOC: Doc = {
   name: 'RELIABILITY.md',
   header: [
     '# Reliability',
@@ -36,67 +36,16 @@ const SOAK_MINUTES = 10;
 
 /** The machine, and the versions of what the guest runs (the agents from distDir). */
 function programs(distDir: string): { machine: MachineFacts; programs: string[] } {
-  const agent = (f: string) => firstLine([process.execPath, join(distDir, f), '--version']);
   return {
     machine: machineFacts(),
     programs: [
-      firstLine(['wpa_supplicant', '-v']),
-      firstLine(['dhcpcd', '--version']),
-      firstLine(['busybox'], /BusyBox v\S+/),
-      firstLine(['socat', '-V'], /socat version \S+/, 'socat (version unknown)'),
-      agent('wifibox-init.js'),
+      programVersion.wpaSupplicant(),
+      programVersion.dhcpcd(),
+      programVersion.busybox(),
+      programVersion.socat(),
+      agentVersion(distDir, 'wifibox-init.js'),
     ],
   };
-}
-
-/** The figures a case adds, in words. */
-const FIGURES: Record<string, (v: unknown) => string> = {
-  gapMs: (v) => `the host without the wireless network ${v} ms at most`,
-  renderedMs: (v) => `udhcpd.conf rendered ${v} ms after /tmp had room`,
-  reattachAttempts: (v) => `ATTACHes the monitor needed: ${v}`,
-  dhcpcdAgainMs: (v) => `dhcpcd started again ${v} ms after wlan0 was back`,
-};
-const COMMON = new Set(['id', 'fault', 'holds', 'withinMs', 'after', 'recoveryMs', 'leaks', 'wrongReplies']);
-
-function extraFigures(r: FaultResult): string {
-  const extra = Object.entries(r).filter(([k]) => !COMMON.has(k)).map(([k, v]) => FIGURES[k]?.(v) ?? `${k}: ${String(v)}`);
-  return extra.length ? extra.join('; ') : '—';
-}
-
-const mark = (ok: boolean): string => (ok ? '✓' : '✗');
-const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
-
-export function renderFaultsSection(suite: FaultSuiteOutput, x: { command: string; passed: boolean; tookMs: number; machine: MachineFacts; programs: string[] }): string {
-  const use = suite.use;
-  return [
-    FAULTS_MARKS.start,
-    '## Faults under load',
-    '',
-    `Command: \`${x.command}\` — run ${x.machine.date}, took ${Math.round(x.tookMs / 1000)} s; the suite ${x.passed ? 'passed' : '**failed**'} (vitest on \`test/lab/faults.test.ts\`).`,
-    machineLine(x.machine, x.programs),
-    '',
-    `One lab, the guest inside its budget (${suite.budget.memoryMB} MB for all its processes, CPU ${suite.budget.cpus}): wifibox-init`,
-    'with udhcpd and dhcpcd and the passthrough (a part of its runtime, switched on as `rc-service uds_passthru start` does),',
-    'wpa_supplicant, the host\'s DHCP client and socat (`-t 3600`).',
-    `During each case 32 host clients ask for their own network's ssid as fast as they are answered; a probe`,
-    'fetches a page from the wireless network through the NAT every 50 ms. Each case injects one fault and',
-    'restarts what its service would (after the packaged respawn delay). Recovery is the time from the',
-    'moment named to the first `wpa_cli ping` answered through the passthrough and the first page through',
-    'the NAT, both. "Leaks" compares the guest at rest after the case with the guest at rest before the',
-    'first one: processes, run files, each agent\'s descriptors, firewall rules, addresses. A wrong reply is',
-    'a client given another\'s.',
-    '',
-    '| fault | what must hold | stated time | recovery | leaks found | wrong replies | other figures |',
-    '|---|---|---|---:|---:|---:|---|',
-    ...suite.results.map((r) =>
-      `| \`${r.id}\`: ${r.fault} | ${r.holds} | ≤ ${r.withinMs} ms after ${r.after} | ${r.recoveryMs} ms ${mark(r.recoveryMs <= r.withinMs)} | ${r.leaks.length} ${mark(r.leaks.length === 0)} | ${r.wrongReplies} ${mark(r.wrongReplies === 0)} | ${extraFigures(r)} |`),
-    '',
-    ...suite.results.filter((r) => r.leaks.length).map((r) => `Left over after \`${r.id}\`: ${r.leaks.join('; ')}.`),
-    use
-      ? `The budget over the whole suite: limit ${mb(use.limitBytes)} MB; the most held at once ${mb(use.maxUsageBytes)} MB (memory.max_usage_in_bytes, page cache included); the limit was hit ${use.failcnt} times; OOM kills: ${use.oomKills} ${mark(use.oomKills === 0)}.`
-      : 'The budget was not read (the suite ended before its lab was up).',
-    FAULTS_MARKS.end,
-  ].join('\n');
 }
 
 /** npm run reliability: the fault suite through vitest, its figures rendered. */
@@ -126,9 +75,7 @@ export async function runReliability(argv: string[]): Promise<void> {
 /** npm run soak [-- --minutes N] [--write]: the soak in a lab of its own, its section rendered. */
 export async function runSoakBench(argv: string[]): Promise<void> {
   const log = benchLog('soak');
-  const at = argv.indexOf('--minutes');
-  const minutes = at >= 0 ? Number(argv[at + 1]) : SOAK_MINUTES;
-  if (!(minutes > 0 && minutes <= 24 * 60)) throw new Error(`--minutes: expected a number of minutes above 0 (at most a day), got '${argv[at + 1]}'`);
+  const { value: minutes, given: minutesGiven } = numberOption(argv, '--minutes', SOAK_MINUTES, (n) => n > 0 && n <= 24 * 60, 'a number of minutes above 0 (at most a day)');
   // For trying V8 settings or another CPU: such a soak is printed, never written into the doc.
   const flagsAt = argv.indexOf('--node-flags');
   const extraFlags = flagsAt >= 0 ? (argv[flagsAt + 1] ?? '').split(/\s+/).filter(Boolean) : [];
@@ -149,7 +96,7 @@ export async function runSoakBench(argv: string[]): Promise<void> {
     log(`soaking for ${minutes} min${extraFlags.length ? ` with ${extraFlags.join(' ')}` : ''}`);
     const result = await runSoak(ctx, baseline, soakOptions(minutes * 60_000), log);
     failures = soakFailures(result);
-    const command = `npm run soak${at >= 0 ? ` -- --minutes ${minutes}` : ''}`;
+    const command = `npm run soak${minutesGiven ? ` -- --minutes ${minutes}` : ''}`;
     publishSection(renderSoakSection(result, { command, ...programs(dist.dir) }), SOAK_MARKS, minutes !== SOAK_MINUTES ? `not the ${SOAK_MINUTES}-minute soak` : extraFlags.length || budget !== GUEST_BUDGET ? 'not the package\'s node flags and budget' : null, argv, log, RELIABILITY_DOC);
   });
   if (failures.length) throw new Error(`the soak failed: ${failures.join('; ')}`);

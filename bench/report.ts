@@ -1,5 +1,6 @@
 // Turns the measurements into the markdown section of docs/BENCHMARKS.md.
-import type { MachineFacts } from './machine';
+import { kbToMB, latencyMs, mark, mb, ratio } from './format';
+import { machineLine, type MachineFacts } from './machine';
 import type { Memory } from './memory';
 import type { ConcurrentResult, TargetLatency } from './protocol';
 import type { SectionMarks } from './sections';
@@ -23,7 +24,7 @@ export interface LatencyPair {
   note?: string | null;
 }
 
-export interface MemoryFigures {
+interface MemoryFigures {
   oursIdle: Memory;
   oursHeld: Memory;
   oursHeldCount: number;
@@ -64,11 +65,6 @@ export interface Results {
   durationSec: number;
 }
 
-const ms = (v: number): string => (Number.isFinite(v) ? (v < 1 ? v.toFixed(3) : v < 100 ? v.toFixed(2) : v.toFixed(0)) : '—');
-const ratio = (a: number, b: number): string => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '—');
-const mb = (kb: number): string => ((kb * 1024) / 1e6).toFixed(1);
-const mark = (ok: boolean): string => (ok ? '✓' : '✗');
-
 function failures(t: TargetLatency): string {
   const notes = [t.firstError, t.gaveUpAfter !== null ? `gave up after ${t.gaveUpAfter}: 5 lost in a row` : null].filter(Boolean);
   return `${t.lost} / ${t.wrong} / ${t.errors}${notes.length ? ` (${notes.join('; ')})` : ''}`;
@@ -80,16 +76,16 @@ function latencyTable(p: LatencyPair, target: { ratio: number } | null): string[
   const f = p.floor ? summarize(p.floor.times) : null;
   const r = o.median / s.median;
   const verdict = target ? `≤ ${target.ratio}× socat's median: ${mark(r <= target.ratio)}` : 'no target (reported)';
-  const fl = (v: (x: Summary) => number) => (f ? ` ${ms(v(f))} |` : '');
+  const fl = (v: (x: Summary) => number) => (f ? ` ${latencyMs(v(f))} |` : '');
   const head = f ? ' trivial Node responder (floor) |' : '';
   return [
     `| | ours (:1200) | old socat (:1300) | ours / socat |${head} target |`,
     `|---|---:|---:|---:|${f ? '---:|' : ''}---|`,
-    `| median, ms | ${ms(o.median)} | ${ms(s.median)} | ${ratio(o.median, s.median)} |${fl((x) => x.median)} ${verdict} |`,
-    `| p99, ms | ${ms(o.p99)} | ${ms(s.p99)} | ${ratio(o.p99, s.p99)} |${fl((x) => x.p99)} |`,
-    `| mean, ms | ${ms(o.mean)} | ${ms(s.mean)} | ${ratio(o.mean, s.mean)} |${fl((x) => x.mean)} |`,
+    `| median, ms | ${latencyMs(o.median)} | ${latencyMs(s.median)} | ${ratio(o.median, s.median)} |${fl((x) => x.median)} ${verdict} |`,
+    `| p99, ms | ${latencyMs(o.p99)} | ${latencyMs(s.p99)} | ${ratio(o.p99, s.p99)} |${fl((x) => x.p99)} |`,
+    `| mean, ms | ${latencyMs(o.mean)} | ${latencyMs(s.mean)} | ${ratio(o.mean, s.mean)} |${fl((x) => x.mean)} |`,
     ...(f
-      ? [`| median above the floor, ms | ${ms(o.median - f.median)} | ${ms(s.median - f.median)} | ${ratio(o.median - f.median, s.median - f.median)} | — | for information |`]
+      ? [`| median above the floor, ms | ${latencyMs(o.median - f.median)} | ${latencyMs(s.median - f.median)} | ${ratio(o.median - f.median, s.median - f.median)} | — | for information |`]
       : []),
     `| answered | ${o.n} of ${p.n} | ${s.n} of ${p.n} | |${f ? ` ${f.n} of ${p.n} |` : ''} |`,
     `| lost / wrong / errors | ${failures(p.ours)} | ${failures(p.socat)} | |${p.floor ? ` ${failures(p.floor)} |` : ''} |`,
@@ -125,7 +121,7 @@ function concurrentTable(c: Results['concurrent']): string[] {
 function memoryTable(m: MemoryFigures): string[] {
   const row = (label: string, v: Memory, extra = '') =>
     `| ${label} | ${mb(v.rss)} | ${mb(v.pss)} | ${mb(v.privateDirty)} | ${mb(v.privateClean)} | ${extra} |`;
-  const ok = (v: Memory) => `≤ 12 MB private dirty: ${mark((v.privateDirty * 1024) / 1e6 <= 12)}`;
+  const ok = (v: Memory) => `≤ 12 MB private dirty: ${mark(kbToMB(v.privateDirty) <= 12)}`;
   return [
     '| process(es) | RSS, MB | PSS, MB | private dirty, MB | private clean, MB | target / note |',
     '|---|---:|---:|---:|---:|---|',
@@ -150,11 +146,11 @@ function startupTable(s: StartupFigures): string[] {
   return [
     '| | median, ms | min, ms | max, ms | target |',
     '|---|---:|---:|---:|---|',
-    `| ours | ${ms(o.median)} | ${ms(o.min)} | ${ms(o.max)} | ≤ 150 ms: ${mark(o.median <= 150)} |`,
-    `| old socat | ${ms(k.median)} | ${ms(k.min)} | ${ms(k.max)} | |`,
-    `| bare \`node -e\` listening on a port | ${ms(f.median)} | ${ms(f.min)} | ${ms(f.max)} | for information |`,
+    `| ours | ${latencyMs(o.median)} | ${latencyMs(o.min)} | ${latencyMs(o.max)} | ≤ 150 ms: ${mark(o.median <= 150)} |`,
+    `| old socat | ${latencyMs(k.median)} | ${latencyMs(k.min)} | ${latencyMs(k.max)} | |`,
+    `| bare \`node -e\` listening on a port | ${latencyMs(f.median)} | ${latencyMs(f.min)} | ${latencyMs(f.max)} | for information |`,
     '',
-    `ours / socat: ${ratio(o.median, k.median)}; ours − bare node: ${ms(o.median - f.median)} ms.`,
+    `ours / socat: ${ratio(o.median, k.median)}; ours − bare node: ${latencyMs(o.median - f.median)} ms.`,
   ];
 }
 
@@ -163,42 +159,25 @@ function summaryTable(r: Results): string[] {
   const med = (t: TargetLatency) => summarize(t.times).median;
   const freshRatio = med(r.fresh.ours) / med(r.fresh.socat);
   const openRatio = med(r.open.ours) / med(r.open.socat);
-  const dirty = (v: Memory) => (v.privateDirty * 1024) / 1e6;
+  const dirty = (v: Memory) => kbToMB(v.privateDirty);
   const worstDirty = Math.max(dirty(r.memory.oursHeld), dirty(r.memory.oursHeldAfter));
   const start = summarize(r.startup.ours).median;
   const cc = r.concurrent.ours;
   return [
     '| target | measured | met |',
     '|---|---|---|',
-    `| fresh connection per request: ≤ 0.3× socat's round trip | ${ratio(med(r.fresh.ours), med(r.fresh.socat))} (${ms(med(r.fresh.ours))} vs ${ms(med(r.fresh.socat))} ms median) | ${mark(freshRatio <= 0.3)} |`,
-    `| one open connection: ≤ 1.2× socat's round trip | ${ratio(med(r.open.ours), med(r.open.socat))} (${ms(med(r.open.ours))} vs ${ms(med(r.open.socat))} ms median) | ${mark(openRatio <= 1.2)} |`,
-    `| full host + guest chain | ${ratio(med(r.chain.ours), med(r.chain.socat))} (${ms(med(r.chain.ours))} vs ${ms(med(r.chain.socat))} ms median) | no target |`,
+    `| fresh connection per request: ≤ 0.3× socat's round trip | ${ratio(med(r.fresh.ours), med(r.fresh.socat))} (${latencyMs(med(r.fresh.ours))} vs ${latencyMs(med(r.fresh.socat))} ms median) | ${mark(freshRatio <= 0.3)} |`,
+    `| one open connection: ≤ 1.2× socat's round trip | ${ratio(med(r.open.ours), med(r.open.socat))} (${latencyMs(med(r.open.ours))} vs ${latencyMs(med(r.open.socat))} ms median) | ${mark(openRatio <= 1.2)} |`,
+    `| full host + guest chain | ${ratio(med(r.chain.ours), med(r.chain.socat))} (${latencyMs(med(r.chain.ours))} vs ${latencyMs(med(r.chain.socat))} ms median) | no target |`,
     `| ${cc.clients} concurrent clients: requests/s, wrong, lost | ours ${((cc.sent / cc.elapsedMs) * 1000).toFixed(0)}/s, ${cc.wrong} wrong, ${cc.lost} lost; socat ${((r.concurrent.socat.sent / r.concurrent.socat.elapsedMs) * 1000).toFixed(0)}/s, ${r.concurrent.socat.wrong} wrong, ${r.concurrent.socat.lost} lost | ${mark(cc.wrong === 0 && cc.lost === 0)} (none wrong or lost) |`,
     `| ≤ 12 MB private dirty at ${r.memory.oursHeldCount} connections | ${mb(r.memory.oursHeld.privateDirty)} MB fresh, ${mb(r.memory.oursHeldAfter.privateDirty)} MB after the load tests; peak under load ${mb(r.memory.oursPeak.privateDirty)} MB | ${mark(worstDirty <= 12)} |`,
-    `| exec to listening ≤ 150 ms | ${ms(start)} ms median (bare \`node\` on this machine: ${ms(summarize(r.startup.nodeFloor).median)} ms) | ${mark(start <= 150)} |`,
+    `| exec to listening ≤ 150 ms | ${latencyMs(start)} ms median (bare \`node\` on this machine: ${latencyMs(summarize(r.startup.nodeFloor).median)} ms) | ${mark(start <= 150)} |`,
   ];
 }
 
-export function renderSection(r: Results): string {
-  const m = r.machine;
-  const c = r.agentCounters;
-  const lines = [
-    PASSTHRU_MARKS.start,
-    '## Passthru agent against the old socat glue',
-    '',
-    `Command: \`${r.command}\`${r.quick ? ' (quick: small N, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
-    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ${m.socat}, ${m.wpaSupplicant}; agent ${m.agent} (tree ${m.git}).`,
-    '',
-    'Both bridges run in the same lab at the same time, in the guest namespace, in front of one real',
-    'wpa_supplicant (wired driver): ours (`wifibox-passthru --loglevel warn`, port 1200) and the old glue',
-    'exactly as the old script starts it (`socat TCP4-LISTEN:1300,reuseaddr,bind=10.0.0.1,range=…,fork',
-    'UNIX-SENDTO:/var/run/wpa_supplicant/wlan0,bind=/run/old-socat-client,unlink-early`). Clients run in',
-    'the host namespace. Latencies are measured in alternating blocks (ours, socat, floor, then floor,',
-    'socat, ours, …) so all see the same noise. p99 is nearest-rank. Each test waits until the previous',
-    "one's connections and forked children are gone.",
-    '',
-    ...summaryTable(r),
-    '',
+/** Tests 1–3: the round trips, each against socat's (and the floor's, where there is one). */
+function latencySections(r: Results): string[] {
+  return [
     `### 1. Round trip over a fresh TCP connection per request (the host's pattern), N = ${r.fresh.n} each`,
     '',
     'Connect, write `PING`, half-close, read until `PONG\\n`; timed from the connect call to the reply.',
@@ -224,7 +203,16 @@ export function renderSection(r: Results): string {
     `old socat ${r.chain.peakHostChildren.socat}.`,
     '',
     ...latencyTable(r.chain, null),
-    '',
+  ];
+}
+
+/** A few of the wrong answers a bridge gave, each in backquotes (a backquote in it written as '). */
+const wrongExamples = (who: string, sample: string[]): string[] =>
+  sample.length ? ['', `${who}, examples of wrong answers: ${sample.map((s) => `\`${s.replace(/`/g, "'")}\``).join('; ')}.`] : [];
+
+/** Test 4: many clients at once through the whole chain. */
+function concurrentSection(r: Results): string[] {
+  return [
     `### 4. ${r.concurrent.ours.clients} concurrent clients through the full chain, ${r.concurrent.ours.sent / r.concurrent.ours.clients} requests each`,
     '',
     'Each client has its own bound datagram socket and asks `GET_NETWORK <i+1> ssid`, whose answer',
@@ -232,9 +220,14 @@ export function renderSection(r: Results): string {
     'then the old socat.',
     '',
     ...concurrentTable(r.concurrent),
-    ...(r.concurrent.socat.sampleWrong.length ? ['', `Old socat, examples of wrong answers: ${r.concurrent.socat.sampleWrong.map((s) => `\`${s.replace(/`/g, "'")}\``).join('; ')}.`] : []),
-    ...(r.concurrent.ours.sampleWrong.length ? ['', `Ours, examples of wrong answers: ${r.concurrent.ours.sampleWrong.map((s) => `\`${s.replace(/`/g, "'")}\``).join('; ')}.`] : []),
-    '',
+    ...wrongExamples('Old socat', r.concurrent.socat.sampleWrong),
+    ...wrongExamples('Ours', r.concurrent.ours.sampleWrong),
+  ];
+}
+
+/** Test 5: the memory of both, idle, with connections held, after the load. */
+function memorySection(r: Results): string[] {
+  return [
     '### 5. Memory (/proc/PID/smaps_rollup; MB = 10⁶ bytes)',
     '',
     'Connections are opened one by one from the host namespace straight to the guest port and held idle',
@@ -244,7 +237,13 @@ export function renderSection(r: Results): string {
     'tests 1–4 (its heap grows under load); the peak rows show the highest figures seen during them.',
     '',
     ...memoryTable(r.memory),
-    '',
+  ];
+}
+
+/** Test 6: exec to listening; and our agent's own counters at the end. */
+function startupSection(r: Results): string[] {
+  const c = r.agentCounters;
+  return [
     `### 6. Time from exec to listening, ${r.startup.runs} runs each`,
     '',
     'A small launcher runs inside the guest (started once through nsenter, so neither nsenter nor',
@@ -264,6 +263,35 @@ export function renderSection(r: Results): string {
             '.',
         ]
       : []),
+  ];
+}
+
+export function renderSection(r: Results): string {
+  const m = r.machine;
+  const lines = [
+    PASSTHRU_MARKS.start,
+    '## Passthru agent against the old socat glue',
+    '',
+    `Command: \`${r.command}\`${r.quick ? ' (quick: small N, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
+    machineLine(m, [m.socat, m.wpaSupplicant], `agent ${m.agent}`),
+    '',
+    'Both bridges run in the same lab at the same time, in the guest namespace, in front of one real',
+    'wpa_supplicant (wired driver): ours (`wifibox-passthru --loglevel warn`, port 1200) and the old glue',
+    'exactly as the old script starts it (`socat TCP4-LISTEN:1300,reuseaddr,bind=10.0.0.1,range=…,fork',
+    'UNIX-SENDTO:/var/run/wpa_supplicant/wlan0,bind=/run/old-socat-client,unlink-early`). Clients run in',
+    'the host namespace. Latencies are measured in alternating blocks (ours, socat, floor, then floor,',
+    'socat, ours, …) so all see the same noise. p99 is nearest-rank. Each test waits until the previous',
+    "one's connections and forked children are gone.",
+    '',
+    ...summaryTable(r),
+    '',
+    ...latencySections(r),
+    '',
+    ...concurrentSection(r),
+    '',
+    ...memorySection(r),
+    '',
+    ...startupSection(r),
     PASSTHRU_MARKS.end,
   ];
   return lines.join('\n');

@@ -1,8 +1,9 @@
 // The resume bench's figures (bench/resume.ts) as the markdown section of docs/BENCHMARKS.md, and
 // the medians `--json` prints.
-import type { MachineFacts } from './machine';
+import { emojiMark, msAsSeconds } from './format';
+import { machineLine, type MachineFacts } from './machine';
 import type { SectionMarks } from './sections';
-import { median } from './stats';
+import { median, medianOfAll } from './stats';
 
 export const RESUME_MARKS: SectionMarks = { start: '<!-- resume-bench:start -->', end: '<!-- resume-bench:end -->' };
 /** The same bench with a line added to the host's dhclient.conf (--host-reboot). */
@@ -50,7 +51,7 @@ export interface ResumeResults {
   durationSec: number;
 }
 
-export interface ResumeSummary {
+interface ResumeSummary {
   runs: number;
   hostTrafficMs: number | null;
   hostNamesMs: number | null;
@@ -67,10 +68,6 @@ export interface ResumeSummary {
   namesAfterLeaseMs: number | null;
 }
 
-const med = (xs: (number | null)[]): number | null => {
-  const v = xs.filter((x): x is number => x !== null);
-  return v.length === xs.length && v.length ? median(v) : null;
-};
 const diff = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
 
 /** Medians of one sequence on one network; a figure not reached in some run is null. */
@@ -79,26 +76,26 @@ export function summarize(r: ResumeResults, sequence: Sequence, network: Network
   const gaps = runs.map((x) => x.longestGapMs).filter((x): x is number => x !== null);
   return {
     runs: runs.length,
-    hostTrafficMs: med(runs.map((x) => x.hostTrafficMs)),
-    hostNamesMs: med(runs.map((x) => x.hostNamesMs)),
-    wpaCliMs: med(runs.map((x) => x.wpaCliMs)),
-    wlanLeaseMs: med(runs.map((x) => x.wlanLeaseMs)),
+    hostTrafficMs: medianOfAll(runs.map((x) => x.hostTrafficMs)),
+    hostNamesMs: medianOfAll(runs.map((x) => x.hostNamesMs)),
+    wpaCliMs: medianOfAll(runs.map((x) => x.wpaCliMs)),
+    wlanLeaseMs: medianOfAll(runs.map((x) => x.wlanLeaseMs)),
     addressKept: runs.length > 0 && runs.every((x) => x.addressKept),
     longestGapMs: gaps.length ? Math.max(...gaps) : null,
     naks: median(runs.map((x) => x.naks)),
-    trafficAfterLeaseMs: med(runs.map((x) => diff(x.hostTrafficMs, x.wlanLeaseMs))),
-    namesAfterLeaseMs: med(runs.map((x) => diff(x.hostNamesMs, x.wlanLeaseMs))),
+    trafficAfterLeaseMs: medianOfAll(runs.map((x) => diff(x.hostTrafficMs, x.wlanLeaseMs))),
+    namesAfterLeaseMs: medianOfAll(runs.map((x) => diff(x.hostNamesMs, x.wlanLeaseMs))),
   };
 }
 
-const s = (ms: number | null): string => (ms === null ? 'not reached' : (ms / 1000).toFixed(3));
-const ok = (v: boolean): string => (v ? '✅' : '❌');
+/** ms from t0 as seconds; a figure not within the window is 'not reached'. */
+const s = (ms: number | null): string => msAsSeconds(ms, 'not reached');
 
 function summaryRows(r: ResumeResults, network: Network): string[] {
   const ours = summarize(r, 'ours', network);
   const old = summarize(r, 'old', network);
   const within = (v: number | null, bound: number) => v !== null && v <= bound;
-  const target = (text: string, met: boolean) => (network === 'known' ? `${text}: ${ok(met)}` : 'reported');
+  const target = (text: string, met: boolean) => (network === 'known' ? `${text}: ${emojiMark(met)}` : 'reported');
   return [
     '| seconds from the guest\'s start | ours | old glue | target |',
     '|---|---:|---:|---|',
@@ -132,7 +129,7 @@ export function renderResumeSection(r: ResumeResults): string {
       : '## A resume as users live it: the host\'s dhclient, OpenRC\'s order, a router\'s dnsmasq',
     '',
     `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
-    `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node} (tree ${m.git}).`,
+    machineLine(m, []),
     '',
     'Each run is a fresh lab, all guest processes on one CPU (the guest\'s vCPU) in a 48 MB budget. The host\'s',
     'wifibox0 has a fixed MAC (a bridge keeps its own) and the address and default route of the lease it got from',

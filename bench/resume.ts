@@ -19,9 +19,10 @@ import { labScript } from '../lab/paths';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { initStatus } from '../lab/status';
 import { WIRELESS_NAME } from '../lab/wireless';
+import { numberOption, wholeFrom } from './args';
 import { benchLog, inLab, onInterrupt, privateDist } from './harness';
 import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
-import { hostEvents, probeLine, probeLines, probeStarted, startHttpWatch, startLookupProbe, watchGuest, WLAN0_ROUTE, type HostLease } from './init-probe';
+import { hostEvents, probeLine, probeLines, probeStarted, startHttpWatch, startLookupProbe, watchGuest, WLAN0_ROUTE, type GuestWatch, type HostLease } from './init-probe';
 import { machineFacts } from './machine';
 import { renderResumeSection, RESUME_HOST_CONF_MARKS, RESUME_MARKS, summarize, type Network, type ResumeResults, type ResumeRun, type Sequence } from './resume-report';
 import { publishSection } from './sections';
@@ -123,7 +124,7 @@ async function resumeOnce(sequence: Sequence, network: Network, index: number, f
   const lab = await labFor(sequence, network, pkg, distDir);
   onLab(lab);
   const notes: string[] = [];
-  let watch: ReturnType<typeof watchGuest<'wlan'>> | null = null;
+  let watch: GuestWatch<'wlan'> | null = null;
   try {
     // The host as the guest left it: its address and route, and the resolv.conf of its lease.
     const address = first.bound.ip!;
@@ -201,14 +202,10 @@ async function wpaCliProbe(lab: Lab, until: number): Promise<number | null> {
 
 export async function runResumeBench(argv: string[], command = 'npm run bench -- resume'): Promise<void> {
   const t0 = Date.now();
-  const runsArg = argv.indexOf('--runs');
-  const runs = runsArg >= 0 ? Number(argv[runsArg + 1]) : DEFAULT_RUNS;
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a whole number of at least 1, got '${argv[runsArg + 1]}'`);
+  const runs = numberOption(argv, '--runs', DEFAULT_RUNS, wholeFrom(1), 'a whole number of at least 1').value;
   // --host-reboot N: the host's dhclient.conf says `reboot N;` (how long it asks for its old
   // address before it starts over), measured in a section of its own.
-  const rebootArg = argv.indexOf('--host-reboot');
-  const hostReboot = rebootArg >= 0 ? Number(argv[rebootArg + 1]) : null;
-  if (hostReboot !== null && !(Number.isInteger(hostReboot) && hostReboot >= 0)) throw new Error(`--host-reboot: expected seconds (a whole number), got '${argv[rebootArg + 1]}'`);
+  const hostReboot = numberOption(argv, '--host-reboot', null, wholeFrom(0), 'seconds (a whole number)').value;
   const hostConf = hostReboot === null ? '' : `reboot ${hostReboot};\n`;
   const dist = privateDist('resume', ['wifibox-init.js', 'wifibox-passthru.js', 'wifibox-forward.js', 'wifibox-diag.js', 'wifibox-dhcpcd-hook', 'wifibox_dgram.node']);
   const tmp = mkdtempSync(join(tmpdir(), 'wbx-resume-'));

@@ -6,10 +6,10 @@ import { Lab } from '../lab/lab';
 import { childrenOf, sleep, waitFor, type LabProcess } from '../lab/proc';
 import { passthruStatus } from '../lab/status';
 import { benchLog, onInterrupt, privateDist } from './harness';
-import { firstLine, machineFacts } from './machine';
+import { agentVersion, machineFacts, programVersion } from './machine';
 import { comm, sampleChildren, samplePeakMemory, smapsRollup, treeMemory, type Memory } from './memory';
 import { holdConnections, LauncherClient, runClient, startLauncher, stopClients, useBenchScript } from './procs';
-import type { ConcurrentResult, LatencyResult, LauncherReply } from './protocol';
+import type { ConcurrentResult, HoldReady, LatencyResult, LauncherReply } from './protocol';
 import { PASSTHRU_MARKS, renderSection, type LatencyPair, type Machine, type Results, type StartupFigures } from './report';
 import { publishSection } from './sections';
 
@@ -39,9 +39,9 @@ const log = benchLog('bench');
 function machine(lab: Lab): Machine {
   return {
     ...machineFacts(),
-    socat: firstLine(['socat', '-V'], /socat version \S+/, 'socat (version unknown)'),
-    wpaSupplicant: firstLine(['wpa_supplicant', '-v']),
-    agent: firstLine([process.execPath, join(lab.opts.distDir, 'wifibox-passthru.js'), '--version']),
+    socat: programVersion.socat(),
+    wpaSupplicant: programVersion.wpaSupplicant(),
+    agent: agentVersion(lab.opts.distDir, 'wifibox-passthru.js'),
   };
 }
 
@@ -178,6 +178,182 @@ async function startupTimes(lab: Lab, launcher: LauncherClient, runs: number): P
   return { figures, nodeFloorMemory };
 }
 
+/** Both bridges up in the lab, the launcher and the floor responder in the guest: what the tests measure. */
+interface Bridges {
+  lab: Lab;
+  launcher: LauncherClient;
+  floorPid: number;
+  /** Our agent (node) and the old glue's socat listener, in the guest. */
+  ours: number;
+  old: number;
+  /** The host's socat in front of each, and its datagram socket. */
+  hostOurs: number;
+  hostOld: number;
+  oursSocket: string;
+  oldSocket: string;
+  /** When our agent was listening (Date.now()). */
+  oursListening: number;
+}
+
+/** Starts the daemon, both bridges with the host's socat in front of each, the launcher and the floor responder. */
+async function startBridges(lab: Lab): Promise<Bridges> {
+  await lab.startWirelessDaemon();
+  const oursProc = await lab.startPassthru(['--loglevel', 'warn']);
+  const oursListening = Date.now();
+  const oldProc = lab.startInGuest('old-socat', ['socat', `TCP4-LISTEN:${OLD_PORT},reuseaddr,bind=10.0.0.1,range=10.0.0.1:255.255.255.0,fork`,
+    `UNIX-SENDTO:${DAEMON_SOCKET},bind=${OLD_CLIENT_PATH},unlink-early`]);
+  await listeningInGuest(lab, OLD_PORT, oldProc);
+  const oursBridge = await lab.startHostBridge(OURS_PORT, 'wlan0');
+  const oldBridge = await lab.startHostBridge(OLD_PORT, 'old-wlan0');
+  const launcher = await startLauncher(lab);
+  const floor = await launcher.request({ op: 'start', argv: floorResponder(lab.addr.guestEth0, FLOOR_PORT), host: lab.addr.guestEth0, port: FLOOR_PORT, timeoutMs: 10_000 });
+  if (!floor.ok) throw new Error(`floor responder: ${floor.error}`);
+  return {
+    lab,
+    launcher,
+    floorPid: floor.pid,
+    ours: programPid(oursProc, 'node'),
+    old: programPid(oldProc, 'socat'),
+    hostOurs: programPid(oursBridge.proc, 'socat'),
+    hostOld: programPid(oldBridge.proc, 'socat'),
+    oursSocket: oursBridge.path,
+    oldSocket: oldBridge.path,
+    oursListening,
+  };
+}
+
+/** 5a and 5b: both idle before any traffic, then with HOLD idle connections each. */
+async function memoryBeforeLoad(b: Bridges): Promise<{ oursIdle: Memory; socatIdle: Memory; heldOurs: { memory: Memory; holding: number }; heldOld: HoldReady; socatHeld: { total: Memory; children: number } }> {
+  const { lab, ours, old } = b;
+  await sleep(Math.max(0, 1000 - (Date.now() - b.oursListening)));
+  const oursIdle = smapsRollup(ours);
+  const socatIdle = treeMemory(old).total;
+  log(`memory with ${HOLD} connections`);
+  const heldOurs = await oursWithConnections(lab, ours);
+  const heldOld = await holdConnections(lab, lab.addr.guestEth0, OLD_PORT, HOLD);
+  let socatHeld: { total: Memory; children: number };
+  try {
+    await waitFor(`socat to fork ${heldOld.ready.holding} children`, () => childrenOf(old).length >= heldOld.ready.holding, 10_000, 50)
+      .catch((err: Error) => log(`warning: ${err.message} (it has ${childrenOf(old).length})`));
+    await sleep(500);
+    socatHeld = treeMemory(old);
+  } finally {
+    await heldOld.release();
+  }
+  await settle(lab, OLD_PORT, old);
+  return { oursIdle, socatIdle, heldOurs, heldOld: heldOld.ready, socatHeld };
+}
+
+/** Tests 1–3: a fresh connection per request, one open connection, the full chain through the host's socat. */
+async function roundTrips(b: Bridges, size: Sizes): Promise<{ fresh: LatencyResult; open: LatencyResult; openNote: string | null; chain: LatencyResult; chainPeak: Record<string, number> }> {
+  const { lab, old } = b;
+  const host = lab.addr.guestEth0;
+  log(`1. fresh connection per request, N=${size.fresh}`);
+  const fresh = await runClient<LatencyResult>(lab, { op: 'fresh', host, ports: [OURS_PORT, OLD_PORT, FLOOR_PORT], n: size.fresh, block: 100, timeoutMs: 2000 }, 120_000);
+  await settle(lab, OURS_PORT, null);
+  await settle(lab, OLD_PORT, old);
+
+  log(`2. one open connection, N=${size.open}`);
+  const childrenBeforeOpen = childrenOf(old).length;
+  const open = await runClient<LatencyResult>(lab, { op: 'open', host, ports: [OURS_PORT, OLD_PORT, FLOOR_PORT], n: size.open, block: 300, timeoutMs: 2000 }, 120_000);
+  // The old glue's forked children all bind one client path, and each removes it when it exits:
+  // if the long-lived connection's replies stopped, say whether its path is still there.
+  const openNote = open.targets[1]!.gaveUpAfter !== null
+    ? `old socat's connection stopped getting replies after ${open.targets[1]!.gaveUpAfter} requests; ${OLD_CLIENT_PATH} ${existsSync(lab.guestPath(OLD_CLIENT_PATH)) ? 'still exists' : 'no longer exists'} (socat children before the test: ${childrenBeforeOpen}, now: ${childrenOf(old).length})`
+    : null;
+  if (openNote) log(openNote);
+
+  log(`3. full chain, N=${size.chain}`);
+  const sampler = sampleChildren({ ours: b.hostOurs, socat: b.hostOld });
+  const chain = await runClient<LatencyResult>(lab, { op: 'chain', sockets: [b.oursSocket, b.oldSocket], bindDir: join(lab.dir, 'host'), n: size.chain, block: 50, timeoutMs: 2000 }, 150_000);
+  const chainPeak = sampler.stop();
+  await settle(lab, OURS_PORT, null);
+  await settle(lab, OLD_PORT, old);
+  return { fresh, open, openNote, chain, chainPeak };
+}
+
+/** Test 4: many clients at once through the full chain, ours then socat, and the children each bridge forked meanwhile. */
+async function concurrentClients(b: Bridges, size: Sizes): Promise<{ ccOurs: ConcurrentResult; ccOld: ConcurrentResult; reachedOurs: number | null; ccPeak: Record<string, number> }> {
+  const { lab } = b;
+  const bindDir = join(lab.dir, 'host');
+  log(`4. ${size.clients} concurrent clients x ${size.perClient}`);
+  const sampler = sampleChildren({ ours: b.hostOurs, socat: b.hostOld, guest: b.old });
+  const requestsBefore = await agentRequests(lab);
+  const ccOurs = await runClient<ConcurrentResult>(lab, { op: 'concurrent', socket: b.oursSocket, bindDir, clients: size.clients, n: size.perClient, timeoutMs: 2000 }, 150_000);
+  await settle(lab, OURS_PORT, null);
+  // Whatever is lost on our side: did it reach the agent at all, or did the host's socat drop it?
+  const reachedOurs = requestsBefore === null ? null : ((await agentRequests(lab)) ?? requestsBefore) - requestsBefore;
+  const ccOld = await runClient<ConcurrentResult>(lab, { op: 'concurrent', socket: b.oldSocket, bindDir, clients: size.clients, n: size.perClient, timeoutMs: 2000 }, 150_000);
+  return { ccOurs, ccOld, reachedOurs, ccPeak: sampler.stop() };
+}
+
+/** Tests 1–4, with each bridge's peak memory sampled all along (for information). */
+async function underLoad(b: Bridges, size: Sizes) {
+  const oursPeak = samplePeakMemory(b.ours, false);
+  const socatPeak = samplePeakMemory(b.old, true, 500);
+  const trips = await roundTrips(b, size);
+  const cc = await concurrentClients(b, size);
+  const peaks = { ours: oursPeak.stop(), socat: socatPeak.stop() };
+  await settle(b.lab, OLD_PORT, b.old);
+  const loadEnded = Date.now();
+  const counters = (await agentStatus(b.lab))?.ports.find((p) => p.port === OURS_PORT)?.counters ?? null;
+  return { ...trips, ...cc, peaks, loadEnded, counters };
+}
+
+/** Test 6, once the floor responder is gone; the launcher is done with after it. */
+async function startupTest(b: Bridges, size: Sizes): Promise<{ figures: StartupFigures; nodeFloorMemory: Memory | null }> {
+  log(`6. time from exec to listening, ${size.startupRuns} runs each`);
+  const stopped = await b.launcher.request({ op: 'stop', pid: b.floorPid });
+  if (!stopped.ok) log(`warning: floor responder: ${stopped.error}`);
+  const startup = await startupTimes(b.lab, b.launcher, size.startupRuns);
+  b.launcher.close();
+  return startup;
+}
+
+/** 5c: our agent again, once it has been idle a while after the load (its heap has grown), idle and with HOLD connections. */
+async function memoryAfterLoad(b: Bridges, loadEnded: number): Promise<{ oursAfter: Memory; afterLoadSec: number; heldOursAfter: { memory: Memory; holding: number } }> {
+  await sleep(Math.max(0, AFTER_LOAD_IDLE_MS - (Date.now() - loadEnded)));
+  const afterLoadSec = (Date.now() - loadEnded) / 1000;
+  const oursAfter = smapsRollup(b.ours);
+  log(`memory with ${HOLD} connections again, ${afterLoadSec.toFixed(0)} s after the load`);
+  const heldOursAfter = await oursWithConnections(b.lab, b.ours);
+  return { oursAfter, afterLoadSec, heldOursAfter };
+}
+
+/** Every test, in the order they run (5a–5b, 1–4, 6, 5c), and the figures as the section takes them. */
+async function measure(lab: Lab, size: Sizes): Promise<Omit<Results, 'quick' | 'command' | 'machine' | 'durationSec'> & { heldOld: HoldReady }> {
+  const b = await startBridges(lab);
+  const before = await memoryBeforeLoad(b);
+  const load = await underLoad(b, size);
+  const startup = await startupTest(b, size);
+  const after = await memoryAfterLoad(b, load.loadEnded);
+  return {
+    fresh: pair(load.fresh, size.fresh),
+    open: { ...pair(load.open, size.open), note: load.openNote },
+    chain: { ...pair(load.chain, size.chain), peakHostChildren: { ours: load.chainPeak.ours!, socat: load.chainPeak.socat! } },
+    concurrent: { ours: load.ccOurs, socat: load.ccOld, reachedOurs: load.reachedOurs, peakHostChildren: { ours: load.ccPeak.ours!, socat: load.ccPeak.socat! }, peakGuestSocatChildren: load.ccPeak.guest! },
+    memory: {
+      oursIdle: before.oursIdle,
+      oursHeld: before.heldOurs.memory,
+      oursHeldCount: before.heldOurs.holding,
+      oursAfter: after.oursAfter,
+      oursHeldAfter: after.heldOursAfter.memory,
+      oursHeldAfterCount: after.heldOursAfter.holding,
+      afterLoadSec: after.afterLoadSec,
+      socatIdle: before.socatIdle,
+      socatHeld: before.socatHeld.total,
+      socatHeldCount: before.heldOld.holding,
+      socatHeldChildren: before.socatHeld.children,
+      nodeFloor: startup.nodeFloorMemory,
+      oursPeak: load.peaks.ours,
+      socatPeak: load.peaks.socat,
+    },
+    startup: startup.figures,
+    agentCounters: load.counters,
+    heldOld: before.heldOld,
+  };
+}
+
 export async function runBench(argv: string[]): Promise<void> {
   const quick = argv.includes('--quick');
   const size = quick ? QUICK : FULL;
@@ -202,127 +378,17 @@ export async function runBench(argv: string[]): Promise<void> {
   });
   try {
     const info = machine(lab);
-    await lab.startWirelessDaemon();
-    const oursProc = await lab.startPassthru(['--loglevel', 'warn']);
-    const oursListening = Date.now();
-    const oldProc = lab.startInGuest('old-socat', ['socat', `TCP4-LISTEN:${OLD_PORT},reuseaddr,bind=10.0.0.1,range=10.0.0.1:255.255.255.0,fork`,
-      `UNIX-SENDTO:${DAEMON_SOCKET},bind=${OLD_CLIENT_PATH},unlink-early`]);
-    await listeningInGuest(lab, OLD_PORT, oldProc);
-    const oursBridge = await lab.startHostBridge(OURS_PORT, 'wlan0');
-    const oldBridge = await lab.startHostBridge(OLD_PORT, 'old-wlan0');
-    const launcher = await startLauncher(lab);
-    const floor = await launcher.request({ op: 'start', argv: floorResponder(lab.addr.guestEth0, FLOOR_PORT), host: lab.addr.guestEth0, port: FLOOR_PORT, timeoutMs: 10_000 });
-    if (!floor.ok) throw new Error(`floor responder: ${floor.error}`);
-    const ours = programPid(oursProc, 'node');
-    const old = programPid(oldProc, 'socat');
-    const hostOurs = programPid(oursBridge.proc, 'socat');
-    const hostOld = programPid(oldBridge.proc, 'socat');
-    const host = lab.addr.guestEth0;
-    const bindDir = join(lab.dir, 'host');
-
-    // 5a. Memory idle, before any traffic.
-    await sleep(Math.max(0, 1000 - (Date.now() - oursListening)));
-    const oursIdle = smapsRollup(ours);
-    const socatIdle = treeMemory(old).total;
-
-    // 5b. Memory with 64 idle connections held open.
-    log(`memory with ${HOLD} connections`);
-    const heldOurs = await oursWithConnections(lab, ours);
-    const heldOld = await holdConnections(lab, host, OLD_PORT, HOLD);
-    let socatHeld: { total: Memory; children: number };
-    try {
-      await waitFor(`socat to fork ${heldOld.ready.holding} children`, () => childrenOf(old).length >= heldOld.ready.holding, 10_000, 50)
-        .catch((err: Error) => log(`warning: ${err.message} (it has ${childrenOf(old).length})`));
-      await sleep(500);
-      socatHeld = treeMemory(old);
-    } finally {
-      await heldOld.release();
-    }
-    await settle(lab, OLD_PORT, old);
-
-    // Peaks while tests 1–4 run, for information: the targets are about idle connections.
-    const oursPeak = samplePeakMemory(ours, false);
-    const socatPeak = samplePeakMemory(old, true, 500);
-    log(`1. fresh connection per request, N=${size.fresh}`);
-    const fresh = await runClient<LatencyResult>(lab, { op: 'fresh', host, ports: [OURS_PORT, OLD_PORT, FLOOR_PORT], n: size.fresh, block: 100, timeoutMs: 2000 }, 120_000);
-    await settle(lab, OURS_PORT, null);
-    await settle(lab, OLD_PORT, old);
-
-    log(`2. one open connection, N=${size.open}`);
-    const childrenBeforeOpen = childrenOf(old).length;
-    const open = await runClient<LatencyResult>(lab, { op: 'open', host, ports: [OURS_PORT, OLD_PORT, FLOOR_PORT], n: size.open, block: 300, timeoutMs: 2000 }, 120_000);
-    // The old glue's forked children all bind one client path, and each removes it when it exits:
-    // if the long-lived connection's replies stopped, say whether its path is still there.
-    const openNote = open.targets[1]!.gaveUpAfter !== null
-      ? `old socat's connection stopped getting replies after ${open.targets[1]!.gaveUpAfter} requests; ${OLD_CLIENT_PATH} ${existsSync(lab.guestPath(OLD_CLIENT_PATH)) ? 'still exists' : 'no longer exists'} (socat children before the test: ${childrenBeforeOpen}, now: ${childrenOf(old).length})`
-      : null;
-    if (openNote) log(openNote);
-
-    log(`3. full chain, N=${size.chain}`);
-    const sockets = [oursBridge.path, oldBridge.path];
-    let sampler = sampleChildren({ ours: hostOurs, socat: hostOld });
-    const chain = await runClient<LatencyResult>(lab, { op: 'chain', sockets, bindDir, n: size.chain, block: 50, timeoutMs: 2000 }, 150_000);
-    const chainPeak = sampler.stop();
-    await settle(lab, OURS_PORT, null);
-    await settle(lab, OLD_PORT, old);
-
-    log(`4. ${size.clients} concurrent clients x ${size.perClient}`);
-    sampler = sampleChildren({ ours: hostOurs, socat: hostOld, guest: old });
-    const requestsBefore = await agentRequests(lab);
-    const ccOurs = await runClient<ConcurrentResult>(lab, { op: 'concurrent', socket: oursBridge.path, bindDir, clients: size.clients, n: size.perClient, timeoutMs: 2000 }, 150_000);
-    await settle(lab, OURS_PORT, null);
-    // Whatever is lost on our side: did it reach the agent at all, or did the host's socat drop it?
-    const reachedOurs = requestsBefore === null ? null : ((await agentRequests(lab)) ?? requestsBefore) - requestsBefore;
-    const ccOld = await runClient<ConcurrentResult>(lab, { op: 'concurrent', socket: oldBridge.path, bindDir, clients: size.clients, n: size.perClient, timeoutMs: 2000 }, 150_000);
-    const ccPeak = sampler.stop();
-    const peaks = { ours: oursPeak.stop(), socat: socatPeak.stop() };
-    await settle(lab, OLD_PORT, old);
-    const loadEnded = Date.now();
-    const counters = (await agentStatus(lab))?.ports.find((p) => p.port === OURS_PORT)?.counters ?? null;
-
-    log(`6. time from exec to listening, ${size.startupRuns} runs each`);
-    const stopped = await launcher.request({ op: 'stop', pid: floor.pid });
-    if (!stopped.ok) log(`warning: floor responder: ${stopped.error}`);
-    const startup = await startupTimes(lab, launcher, size.startupRuns);
-    launcher.close();
-
-    // 5c. Our agent again, once it has been idle a while after the load (its heap has grown).
-    await sleep(Math.max(0, AFTER_LOAD_IDLE_MS - (Date.now() - loadEnded)));
-    const afterLoadSec = (Date.now() - loadEnded) / 1000;
-    const oursAfter = smapsRollup(ours);
-    log(`memory with ${HOLD} connections again, ${afterLoadSec.toFixed(0)} s after the load`);
-    const heldOursAfter = await oursWithConnections(lab, ours);
-
+    const { heldOld, ...figures } = await measure(lab, size);
     const results: Results = {
       quick,
       command: quick ? 'npm run bench -- --quick' : 'npm run bench',
       machine: info,
-      fresh: pair(fresh, size.fresh),
-      open: { ...pair(open, size.open), note: openNote },
-      chain: { ...pair(chain, size.chain), peakHostChildren: { ours: chainPeak.ours!, socat: chainPeak.socat! } },
-      concurrent: { ours: ccOurs, socat: ccOld, reachedOurs, peakHostChildren: { ours: ccPeak.ours!, socat: ccPeak.socat! }, peakGuestSocatChildren: ccPeak.guest! },
-      memory: {
-        oursIdle,
-        oursHeld: heldOurs.memory,
-        oursHeldCount: heldOurs.holding,
-        oursAfter,
-        oursHeldAfter: heldOursAfter.memory,
-        oursHeldAfterCount: heldOursAfter.holding,
-        afterLoadSec,
-        socatIdle,
-        socatHeld: socatHeld.total,
-        socatHeldCount: heldOld.ready.holding,
-        socatHeldChildren: socatHeld.children,
-        nodeFloor: startup.nodeFloorMemory,
-        oursPeak: peaks.ours,
-        socatPeak: peaks.socat,
-      },
-      startup: startup.figures,
-      agentCounters: counters,
+      ...figures,
       durationSec: (Date.now() - t0) / 1000,
     };
-    if (heldOurs.holding < HOLD || heldOursAfter.holding < HOLD || heldOld.ready.failed) {
-      log(`warning: could not open every held connection (ours ${heldOurs.holding} and ${heldOursAfter.holding}, socat ${heldOld.ready.holding} of ${HOLD})`);
+    const m = results.memory;
+    if (m.oursHeldCount < HOLD || m.oursHeldAfterCount < HOLD || heldOld.failed) {
+      log(`warning: could not open every held connection (ours ${m.oursHeldCount} and ${m.oursHeldAfterCount}, socat ${heldOld.holding} of ${HOLD})`);
     }
     publishSection(renderSection(results), PASSTHRU_MARKS, quick ? 'quick run' : null, argv, log);
   } catch (err) {

@@ -16,13 +16,13 @@ export interface Doc {
   header: string;
 }
 
-export const BENCHMARKS_DOC: Doc = {
+const BENCHMARKS_DOC: Doc = {
   name: 'BENCHMARKS.md',
   header: '# Benchmarks\n\nEvery figure here comes from a command in this repo; machines are shared and noisy, so compare ratios measured in the same run.\n',
 };
 
 /** Writes or replaces the section between its marks; appends it when they are missing. */
-export function replaceSection(file: string, section: string, marks: SectionMarks, header: string): void {
+function replaceSection(file: string, section: string, marks: SectionMarks, header: string): void {
   let text = existsSync(file) ? readFileSync(file, 'utf8') : header;
   const start = text.indexOf(marks.start);
   const end = text.indexOf(marks.end);

@@ -1,6 +1,7 @@
 // The soak's figures (each agent's growth after warm-up, its descriptors) and its section of
 // docs/RELIABILITY.md.
 import { GUEST_BUDGET, LOAD_CLIENTS } from '../lab/faults';
+import { mark, mb, mbOfBytes, signedPercent, wholeSeconds } from './format';
 import type { GcRun } from './gc-trace';
 import { machineLine, type MachineFacts } from './machine';
 import type { SectionMarks } from './sections';
@@ -10,7 +11,7 @@ import { median } from './stats';
 export const SOAK_MARKS: SectionMarks = { start: '<!-- soak:start -->', end: '<!-- soak:end -->' };
 
 /** The issue's target: each agent's memory over 10 minutes, after warm-up. */
-export const GROWTH_TARGET = 0.1;
+const GROWTH_TARGET = 0.1;
 /**
  * What the 60-second soak in `npm test` allows. Its windows are 12 s of 6 samples each, 36 s
  * apart, with the heap still settling (V8 grows the old generation until its first full
@@ -20,7 +21,7 @@ export const GROWTH_TARGET = 0.1;
 export const SHORT_SOAK_GROWTH_LIMIT = 0.25;
 
 /** A figure's medians in the first window after warm-up and in the last one, in kB. */
-export interface Growth {
+interface Growth {
   first: number;
   last: number;
   /** (last − first) / first. */
@@ -29,7 +30,7 @@ export interface Growth {
   max: number;
 }
 
-export interface AgentFigures {
+interface AgentFigures {
   pss: Growth;
   /** PSS less its file-backed share: the agent's own part of it. */
   pssOwn: Growth;
@@ -79,11 +80,6 @@ export function restarts(r: SoakResult): Record<string, number> {
   return Object.fromEntries(Object.entries(seen).map(([name, pids]) => [name, pids.size - 1]));
 }
 
-const mb = (kb: number): string => ((kb * 1024) / 1e6).toFixed(1);
-const mbBytes = (bytes: number): string => (bytes / 1e6).toFixed(1);
-const pct = (g: number): string => `${g >= 0 ? '+' : ''}${(g * 100).toFixed(1)}%`;
-const mark = (ok: boolean): string => (ok ? '✓' : '✗');
-const secs = (ms: number): string => String(Math.round(ms / 1000));
 
 /** What must hold of every soak, in words; [] when it all did. */
 export function soakFailures(r: SoakResult): string[] {
@@ -92,12 +88,12 @@ export function soakFailures(r: SoakResult): string[] {
   if (r.lookups.wrong) out.push(`${r.lookups.wrong} wrong DNS answers: ${r.lookups.samples.join('; ')}`);
   if (r.budget?.oomKills) out.push(`${r.budget.oomKills} OOM kills`);
   for (const [name, alive] of Object.entries(r.alive)) if (!alive) out.push(`${name} is not the process it was at the start`);
-  for (const f of r.faults) if (f.recoveryMs === null) out.push(`${f.id} at ${secs(f.at)} s: ${f.error ?? 'no recovery'}`);
+  for (const f of r.faults) if (f.recoveryMs === null) out.push(`${f.id} at ${wholeSeconds(f.at)} s: ${f.error ?? 'no recovery'}`);
   if (r.leaks.length) out.push(`left over: ${r.leaks.join('; ')}`);
   return out;
 }
 
-export interface SoakReportContext {
+interface SoakReportContext {
   command: string;
   machine: MachineFacts;
   programs: string[];
@@ -117,7 +113,7 @@ export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
     SOAK_MARKS.start,
     `## Soak: ${minutes} minute${minutes === 1 ? '' : 's'} under steady load and periodic faults`,
     '',
-    `Command: \`${x.command}\` — run ${r.startedAt}, took ${secs(r.tookMs)} s.`,
+    `Command: \`${x.command}\` — run ${r.startedAt}, took ${wholeSeconds(r.tookMs)} s.`,
     machineLine(x.machine, x.programs),
     '',
     `The guest as the fault suite boots it (below), inside its budget (${GUEST_BUDGET.memoryMB} MB for all its processes, CPU ${GUEST_BUDGET.cpus}),`,
@@ -131,16 +127,16 @@ export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
     'survive without gathering anything is their daemons, sockets and children coming and going.',
     '',
     `Every ${o.sampleEveryMs / 1000} s each agent's PSS and private dirty (\`/proc/PID/smaps_rollup\`) and open descriptors`,
-    `(\`/proc/PID/fd\`) are read. The first ${secs(o.warmupMs)} s are warm-up (V8's heaps and code caches fill); the growth compares`,
-    `the median of the first ${secs(o.windowMs)} s after warm-up with the median of the last ${secs(o.windowMs)} s. A median, not one sample:`,
+    `(\`/proc/PID/fd\`) are read. The first ${wholeSeconds(o.warmupMs)} s are warm-up (V8's heaps and code caches fill); the growth compares`,
+    `the median of the first ${wholeSeconds(o.windowMs)} s after warm-up with the median of the last ${wholeSeconds(o.windowMs)} s. A median, not one sample:`,
     'the heap is a saw-tooth between collections, and a single reading lands anywhere on it. PSS also',
     'carries a share of the node binary\'s pages, which moves with how many node processes on this',
     'machine map it; private dirty is the agent\'s own. MB = 10⁶ bytes.',
     '',
-    `| agent | figure | first ${secs(o.windowMs)} s after warm-up, MB | last ${secs(o.windowMs)} s, MB | growth | highest after warm-up, MB | target: growth ≤ ${GROWTH_TARGET * 100}% over 10 minutes |`,
+    `| agent | figure | first ${wholeSeconds(o.windowMs)} s after warm-up, MB | last ${wholeSeconds(o.windowMs)} s, MB | growth | highest after warm-up, MB | target: growth ≤ ${GROWTH_TARGET * 100}% over 10 minutes |`,
     '|---|---|---:|---:|---:|---:|---|',
     ...Object.entries(figures).flatMap(([name, f]) => {
-      const row = (what: string, g: Growth, verdict: string) => `| ${name} | ${what} | ${mb(g.first)} | ${mb(g.last)} | ${pct(g.growth)} | ${mb(g.max)} | ${verdict} |`;
+      const row = (what: string, g: Growth, verdict: string) => `| ${name} | ${what} | ${mb(g.first)} | ${mb(g.last)} | ${signedPercent(g.growth)} | ${mb(g.max)} | ${verdict} |`;
       const target = (g: Growth) => `${mark(g.growth <= GROWTH_TARGET)}${full ? '' : ` (a ${minutes}-minute run)`}`;
       return [row('PSS', f.pss, target(f.pss)), row('PSS less its file-backed share', f.pssOwn, 'for information'), row('private dirty', f.privateDirty, target(f.privateDirty))];
     }),
@@ -161,7 +157,7 @@ export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
     `| requests not answered: FAIL (daemon restarting) / no reply in 2 s | ${r.load.failed} / ${r.load.noReply} | during faults only |`,
     `| DNS lookups through the relay: answered / failed / wrong | ${r.lookups.answered} / ${r.lookups.failed} / ${r.lookups.wrong} | none wrong ${mark(r.lookups.wrong === 0)} |`,
     `| OOM kills in the budget | ${r.budget?.oomKills ?? '—'} | 0 ${mark(r.budget?.oomKills === 0)} |`,
-    `| the budget: the most held at once (page cache included) / anonymous memory at most (samples) | ${mbBytes(r.budget?.maxUsageBytes ?? NaN)} / ${mbBytes(rssMax)} MB of ${mbBytes(r.budget?.limitBytes ?? NaN)} MB; limit hit ${r.budget?.failcnt ?? '—'} times (the kernel reclaimed page cache) | |`,
+    `| the budget: the most held at once (page cache included) / anonymous memory at most (samples) | ${mbOfBytes(r.budget?.maxUsageBytes ?? NaN)} / ${mbOfBytes(rssMax)} MB of ${mbOfBytes(r.budget?.limitBytes ?? NaN)} MB; limit hit ${r.budget?.failcnt ?? '—'} times (the kernel reclaimed page cache) | |`,
     `| faults, service back (wpa_cli ping through the passthrough, and the NAT) | ${r.faults.length} faults; the slowest ${worst ? `${worst.recoveryMs} ms after ${worst.after} (\`${worst.id}\`, stated ${worst.withinMs} ms)` : '—'} | each within its stated time ${mark(r.faults.every((f) => f.recoveryMs !== null && f.recoveryMs <= f.withinMs))} |`,
     `| the longest time the host went without the wireless network (faults included) | ${r.longestGapMs} ms | |`,
     `| restarts seen (distinct PIDs in the samples, less one) | ${Object.entries(again).map(([n, k]) => `${n} ${k}`).join(', ')}; wifibox-init 0 | agents never ${mark(Object.values(r.alive).every(Boolean))} |`,
@@ -170,7 +166,7 @@ export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
     ...(failures.length ? [`**Failed:** ${failures.join('; ')}.`, ''] : []),
     '| # | at, s | fault | service back, ms | stated, ms |',
     '|---:|---:|---|---:|---:|',
-    ...r.faults.map((f, i) => `| ${i + 1} | ${secs(f.at)} | \`${f.id}\`: ${f.fault} | ${f.recoveryMs ?? f.error ?? '—'} | ${f.withinMs} after ${f.after} |`),
+    ...r.faults.map((f, i) => `| ${i + 1} | ${wholeSeconds(f.at)} | \`${f.id}\`: ${f.fault} | ${f.recoveryMs ?? f.error ?? '—'} | ${f.withinMs} after ${f.after} |`),
     '',
     ...sampleTable(r),
     SOAK_MARKS.end,
@@ -203,10 +199,10 @@ function sampleTable(r: SoakResult): string[] {
   return [
     `| t, s | ${names.map((n) => `${n}: PSS / private dirty, MB / fds`).join(' | ')} | budget: held / anonymous, MB |`,
     `|---:|${names.map(() => '---|').join('')}---|`,
-    ...rows.map((s) => `| ${secs(s.t)} | ${names.map((n) => {
+    ...rows.map((s) => `| ${wholeSeconds(s.t)} | ${names.map((n) => {
       const a = s.agents[n];
       return a ? `${mb(a.pssKb)} / ${mb(a.privateDirtyKb)} / ${a.fds}` : 'gone';
-    }).join(' | ')} | ${mbBytes(s.usageBytes)} / ${mbBytes(s.rssBytes)} |`),
+    }).join(' | ')} | ${mbOfBytes(s.usageBytes)} / ${mbOfBytes(s.rssBytes)} |`),
     '',
   ];
 }

@@ -6,7 +6,7 @@
 // The faults are those that leave the agents running (lab/faults.ts DAEMON_FAULTS): an agent
 // restarted would be a new process, and its growth would start again from nothing; these faults
 // are what an agent itself must survive without gathering anything (its daemons, sockets and
-// children coming and going). `npm run soak` (soak-bench.ts) and test/lab/soak.test.ts run it.
+// children coming and going). `npm run soak` (reliability.ts) and test/lab/soak.test.ts run it.
 import { readdirSync } from 'node:fs';
 import type { BudgetUse } from '../lab/budget';
 import { agentPids, daemonFault, LOAD_CLIENTS, passthruAtRest, serviceBack, type FaultContext } from '../lab/faults';
@@ -22,7 +22,7 @@ import { smapsRollup } from './memory';
 /** The faults in the order they come round: the passthrough's daemon and host side first. */
 export const SOAK_ROTATION = ['wpa-killed', 'host-socat-restarted', 'dhcpcd-killed', 'udhcpd-killed', 'wlan0-reset', 'eth0-flap', 'wireless-dhcp-gone'];
 
-export interface SoakOptions {
+interface SoakOptions {
   durationMs: number;
   /** Samples before this are not compared: V8's heaps and the agents' caches fill first. */
   warmupMs: number;
@@ -75,7 +75,7 @@ export interface SoakSample {
   daemons: Record<string, number>;
 }
 
-export interface SoakFault {
+interface SoakFault {
   id: string;
   fault: string;
   /** ms since the start. */

@@ -1,14 +1,15 @@
 // The start bench's section of docs/BENCHMARKS.md: a resume on one CPU, the network first.
-import { machineLine, type MachineFacts } from './machine';
+import { emojiMark, fixed3 } from './format';
+import { commandAndMachine, type MachineFacts } from './machine';
 import type { SectionMarks } from './sections';
-import { median } from './stats';
+import { medianOfPresent } from './stats';
 
 export const START_MARKS: SectionMarks = { start: '<!-- start-bench:start -->', end: '<!-- start-bench:end -->' };
 
 export type StartLayout = 'init alone' | 'two runtimes' | 'three runtimes';
 
 /** The target: the host's traffic with every part starting at most this many times later than with wifibox-init alone. */
-export const START_TARGET_RATIO = 1.1;
+const START_TARGET_RATIO = 1.1;
 
 export interface StartRun {
   layout: StartLayout;
@@ -25,33 +26,28 @@ export interface StartRun {
   notes: string[];
 }
 
-export interface StartResults {
+interface StartResults {
   command: string;
   machine: MachineFacts;
   runs: StartRun[];
   durationSec: number;
 }
 
-const s3 = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
-const mark = (ok: boolean): string => (ok ? '✅' : '❌');
 
 export function renderStartSection(r: StartResults): string {
   const layouts: StartLayout[] = ['init alone', 'two runtimes', 'three runtimes'];
   const of = (l: StartLayout) => r.runs.filter((x) => x.layout === l);
-  const med = (l: StartLayout, f: (x: StartRun) => number | null): number | null => {
-    const v = of(l).map(f).filter((x): x is number => x !== null);
-    return v.length ? median(v) : null;
-  };
+  const med = (l: StartLayout, f: (x: StartRun) => number | null): number | null => medianOfPresent(of(l).map(f));
   const alone = med('init alone', (x) => x.reached);
   const two = med('two runtimes', (x) => x.reached);
   const ratio = alone && two ? two / alone : null;
-  const rows = layouts.map((l) => `| ${l} | ${of(l)[0]?.runtimes ?? '—'} | ${of(l).length} | ${s3(med(l, (x) => x.reached))} | ${s3(med(l, (x) => x.ready))} | ${s3(med(l, (x) => x.cpuSeconds))} |`);
-  const runRows = r.runs.map((x) => `| ${x.index + 1} | ${x.layout} | ${s3(x.reached)} | ${s3(x.ready)} | ${s3(x.servicesStarted)} | ${x.cpuSeconds.toFixed(2)} | ${x.notes.join('; ')} |`);
+  const rows = layouts.map((l) => `| ${l} | ${of(l)[0]?.runtimes ?? '—'} | ${of(l).length} | ${fixed3(med(l, (x) => x.reached))} | ${fixed3(med(l, (x) => x.ready))} | ${fixed3(med(l, (x) => x.cpuSeconds))} |`);
+  const runRows = r.runs.map((x) => `| ${x.index + 1} | ${x.layout} | ${fixed3(x.reached)} | ${fixed3(x.ready)} | ${fixed3(x.servicesStarted)} | ${x.cpuSeconds.toFixed(2)} | ${x.notes.join('; ')} |`);
   return [
     START_MARKS.start,
     '## A resume on one CPU: the network first',
     '',
-    `Command: \`${r.command}\` (${r.machine.date.slice(0, 10)}, ${Math.round(r.durationSec)} s). ${machineLine(r.machine, [])}`,
+    commandAndMachine(r.command, r.machine, r.durationSec),
     '',
     'Each run a fresh lab whose guest processes all share CPU 0 (its budget\'s cpuset: the guest\'s one vCPU). As in the',
     'init bench, the wireless network and an associated wpa_supplicant are there before t0 (its service comes before',
@@ -70,8 +66,8 @@ export function renderStartSection(r: StartResults): string {
     '',
     '| target | measured | |',
     '|---|---|---|',
-    `| the host's traffic with every part starting ≤ ${START_TARGET_RATIO}× wifibox-init alone | ${s3(two)} s vs ${s3(alone)} s (${ratio === null ? '—' : `${ratio.toFixed(2)}×`}) | ${mark(ratio !== null && ratio <= START_TARGET_RATIO)} |`,
-    `| CPU until every part is ready: two runtimes against three | ${s3(med('two runtimes', (x) => x.cpuSeconds))} s vs ${s3(med('three runtimes', (x) => x.cpuSeconds))} s | for information |`,
+    `| the host's traffic with every part starting ≤ ${START_TARGET_RATIO}× wifibox-init alone | ${fixed3(two)} s vs ${fixed3(alone)} s (${ratio === null ? '—' : `${ratio.toFixed(2)}×`}) | ${emojiMark(ratio !== null && ratio <= START_TARGET_RATIO)} |`,
+    `| CPU until every part is ready: two runtimes against three | ${fixed3(med('two runtimes', (x) => x.cpuSeconds))} s vs ${fixed3(med('three runtimes', (x) => x.cpuSeconds))} s | for information |`,
     '',
     '| run | layout | traffic, s | ready, s | services started, s | CPU, s | notes |',
     '|---:|---|---:|---:|---:|---:|---|',

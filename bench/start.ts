@@ -14,6 +14,7 @@ import { GUEST_BUDGET } from '../lab/budget';
 import { Lab } from '../lab/lab';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { forwardStatus, initStatus } from '../lab/status';
+import { runsOption } from './args';
 import { benchLog, onInterrupt, privateDist } from './harness';
 import { probeLine, probeStarted, startHttpProbe } from './init-probe';
 import { associate, hostClientLeadMs } from './init-runs';
@@ -79,9 +80,7 @@ async function runOnce(layout: StartLayout, index: number, distDir: string): Pro
 }
 
 export async function runStartBench(argv: string[], command?: string): Promise<void> {
-  const runsArg = argv.indexOf('--runs');
-  const runs = runsArg >= 0 ? Number(argv[runsArg + 1]) : 5;
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a whole number from 1, got '${argv[runsArg + 1]}'`);
+  const { value: runs, given: runsGiven } = runsOption(argv, 5);
   const t0 = Date.now();
   const dist = privateDist('start', ['wifibox-init.js', 'wifibox-passthru.js', 'wifibox-forward.js', 'wifibox-dhcpcd-hook', 'wifibox_dgram.node']);
   const interrupt = onInterrupt(log, () => void (aborted = true));
@@ -93,8 +92,8 @@ export async function runStartBench(argv: string[], command?: string): Promise<v
       for (let k = 0; k < layouts.length && !interrupt.interrupted; k++) results.push(await runOnce(layouts[(i + k) % layouts.length]!, i, dist.dir));
     }
     if (interrupt.interrupted) throw new Error('interrupted');
-    const cmd = command ?? `npm run bench -- start${runsArg >= 0 ? ` --runs ${runs}` : ''}`;
-    publishSection(renderStartSection({ command: cmd, machine: machineFacts(), runs: results, durationSec: (Date.now() - t0) / 1000 }), START_MARKS, runsArg >= 0 ? 'not a full run' : null, argv, log);
+    const cmd = command ?? `npm run bench -- start${runsGiven ? ` --runs ${runs}` : ''}`;
+    publishSection(renderStartSection({ command: cmd, machine: machineFacts(), runs: results, durationSec: (Date.now() - t0) / 1000 }), START_MARKS, runsGiven ? 'not a full run' : null, argv, log);
   } finally {
     interrupt.off();
     dist.remove();

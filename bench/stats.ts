@@ -1,4 +1,4 @@
-// Small statistics over latency samples (milliseconds).
+// Small statistics over the benches' samples: medians, nearest-rank percentiles, a summary.
 
 export interface Summary {
   n: number;
@@ -30,6 +30,17 @@ export function percentile(values: readonly number[], p: number): number {
 
 export function median(values: readonly number[]): number {
   return medianOfSorted(ascending(values));
+}
+
+/** The median of the values that are there (null and undefined left out); null when none is. */
+export function medianOfPresent(values: readonly (number | null | undefined)[]): number | null {
+  const present = values.filter((x): x is number => x !== null && x !== undefined);
+  return present.length ? median(present) : null;
+}
+
+/** The median only when every value is there: null when one is missing (or there are none). */
+export function medianOfAll(values: readonly (number | null)[]): number | null {
+  return values.length && values.every((x) => x !== null) ? median(values as number[]) : null;
 }
 
 export function summarize(values: readonly number[]): Summary {
