@@ -92,7 +92,10 @@ const SCRIPT_KINDS = ['pre-install', 'post-install', 'pre-upgrade', 'post-upgrad
  */
 export function installScripts(apkbuild) {
   const pkgname = apkbuild.get('pkgname') ?? '';
-  const names = (apkbuild.get('install') ?? '').replace(/\$\{?pkgname\}?/g, pkgname).split(/\s+/).filter(Boolean);
+  const names = (apkbuild.get('install') ?? '')
+    .replace(/\$\{?pkgname\}?/g, pkgname)
+    .split(/\s+/)
+    .filter(Boolean);
   return names.map((file) => {
     const kind = SCRIPT_KINDS.find((k) => file === `${pkgname}.${k}`);
     if (!kind) throw new Error(`apk/APKBUILD: install= names ${file}; expected ${pkgname}.<${SCRIPT_KINDS.join('|')}>`);

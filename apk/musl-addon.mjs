@@ -28,11 +28,17 @@ export function muslHookCommand(p) {
 export function muslAddonCommand(p) {
   return [
     p.compiler,
-    '-std=gnu11', '-O2', '-Wall', '-Wextra', // as native/binding.gyp
-    '-fPIC', '-shared', '-nostdlib',
+    '-std=gnu11',
+    '-O2',
+    '-Wall',
+    '-Wextra', // as native/binding.gyp
+    '-fPIC',
+    '-shared',
+    '-nostdlib',
     '-s', // stripped, as abuild strips what it packages
     `-I${p.nodeInclude}`,
     p.source,
-    '-o', p.out,
+    '-o',
+    p.out,
   ];
 }

@@ -182,7 +182,13 @@ class HostClient {
  * Runs `n` requests per target in blocks of `block`, alternating between the targets. With
  * giveUpAfterLost, a target that lost that many in a row is dropped: the rest count as lost.
  */
-async function alternate(targets: number, n: number, block: number, one: (t: number) => Promise<Outcome>, giveUpAfterLost = Infinity): Promise<TargetLatency[]> {
+async function alternate(
+  targets: number,
+  n: number,
+  block: number,
+  one: (t: number) => Promise<Outcome>,
+  giveUpAfterLost = Infinity,
+): Promise<TargetLatency[]> {
   const out = Array.from({ length: targets }, emptyTarget);
   const lostInARow = new Array<number>(targets).fill(0);
   for (let done = 0; done < n; done += block) {
@@ -243,7 +249,19 @@ function expectedSsid(i: number): string {
 }
 
 async function concurrent(op: Extract<ClientOp, { op: 'concurrent' }>): Promise<ConcurrentResult> {
-  const res: ConcurrentResult = { clients: op.clients, sent: 0, ok: 0, wrong: 0, lost: 0, stray: 0, sendWaits: 0, sendErrors: 0, firstSendError: null, elapsedMs: 0, sampleWrong: [] };
+  const res: ConcurrentResult = {
+    clients: op.clients,
+    sent: 0,
+    ok: 0,
+    wrong: 0,
+    lost: 0,
+    stray: 0,
+    sendWaits: 0,
+    sendErrors: 0,
+    firstSendError: null,
+    elapsedMs: 0,
+    sampleWrong: [],
+  };
   const clients = Array.from({ length: op.clients }, (_, i) => new HostClient(join(op.bindDir, `bench-cc-${process.pid}-${i}`)));
   const t0 = performance.now();
   try {

@@ -75,7 +75,12 @@ function timesTable(r: DiagResults): string[] {
     '|---|---:|---:|---:|---:|---:|---|---:|---:|---|',
     timesRow(r, '`wifibox-diag` (text)', 'text', true),
     timesRow(r, '`wifibox-diag --json`', 'json', true),
-    timesRow(r, 'by hand: `ps`; `ip addr`; `ip route`; `iptables -t nat -L -v -n`; `wpa_cli -p /var/run/wpa_supplicant -i wlan0 status`; `cat /proc/meminfo`', 'manual', false),
+    timesRow(
+      r,
+      'by hand: `ps`; `ip addr`; `ip route`; `iptables -t nat -L -v -n`; `wpa_cli -p /var/run/wpa_supplicant -i wlan0 status`; `cat /proc/meminfo`',
+      'manual',
+      false,
+    ),
     timesRow(r, 'bare `node -e 0`', 'node', false),
   ];
 }
@@ -105,23 +110,23 @@ function leftAndSpent(r: DiagResults): string[] {
 
 function howMeasured(r: DiagResults): string[] {
   return [
-    '- **Wall time**: the launcher (a node process in the guest\'s network and mount namespaces, started once by',
-    '  `nsenter`) takes `performance.now()` right before `spawn()` and again at the child\'s `exit` event; stdout and',
+    "- **Wall time**: the launcher (a node process in the guest's network and mount namespaces, started once by",
+    "  `nsenter`) takes `performance.now()` right before `spawn()` and again at the child's `exit` event; stdout and",
     '  stderr are pipes it drains (and throws away, but for --json, which is parsed). wifibox-diag runs as the',
-    '  package\'s `/usr/sbin/wifibox-diag` does: `/bin/sh -c \'exec node …/wifibox-diag.js "$@"\'`, with the lab\'s',
+    "  package's `/usr/sbin/wifibox-diag` does: `/bin/sh -c 'exec node …/wifibox-diag.js \"$@\"'`, with the lab's",
     `  stand-ins for three guest paths (\`${DIAG_LAB_ARGS.join(' ')}\`, as the lab test passes them).`,
     '  "By hand" is the six commands started one after another, each once the previous has exited and its output',
     '  has ended, timed from the first spawn to the last exit (what typing them costs is not counted). `ps` is',
     '  `busybox ps`, as the guest (Alpine) has it; it lists every process of this machine, as the lab has no PID',
-    '  namespace. Percentiles are nearest-rank; the ratio is the medians\' ratio.',
+    "  namespace. Percentiles are nearest-rank; the ratio is the medians' ratio.",
     `- **Target**: the target is ≤ ${TARGET_MS / 1000} s on the lab guest; ✓ only if the slowest run of that row is within it.`,
-    '- **Exit codes**: each run\'s, from the same `exit` event (by hand: all six).',
+    "- **Exit codes**: each run's, from the same `exit` event (by hand: all six).",
     `- **Peak RSS**: \`${TIME} -f %M\` (the kernel's ru_maxrss of the reaped child, KiB; MB = 10⁶ bytes), in ${r.rssRuns}`,
-    '  separate runs of each row after the timed ones, so the wrapper\'s fork and exec are in no time above; the',
+    "  separate runs of each row after the timed ones, so the wrapper's fork and exec are in no time above; the",
     '  largest is shown. By hand: the largest of the six commands (they never run at the same time).',
     '- **Resident processes**: `ip netns pids <guest>` right before and right after each run; a PID that is new',
     '  after the run is looked at again 0.5 s later, and counted only if it is still there.',
-    '- **Files**: every path under the guest\'s /run and /tmp (its own tmpfs mounts), listed right before and right',
+    "- **Files**: every path under the guest's /run and /tmp (its own tmpfs mounts), listed right before and right",
     '  after each run; a new path is looked at again 0.5 s later, and counted only if it is still there.',
   ];
 }
@@ -131,7 +136,12 @@ function seenDuring(r: DiagResults): string[] {
   const transient = r.samples.flatMap((s) => s.transient.map((x) => `${s.kind}: ${x}`));
   const errors = r.samples.flatMap((s) => s.errors.map((x) => `${s.kind}: ${x}`));
   return [
-    ...(transient.length ? ['', `Seen during the runs, not counted (other processes\' doing): ${[...new Set(transient)].slice(0, 12).join('; ')}${transient.length > 12 ? '; …' : ''}.`] : []),
+    ...(transient.length
+      ? [
+          '',
+          `Seen during the runs, not counted (other processes\' doing): ${[...new Set(transient)].slice(0, 12).join('; ')}${transient.length > 12 ? '; …' : ''}.`,
+        ]
+      : []),
     ...(errors.length ? ['', `Errors: ${[...new Set(errors)].slice(0, 8).join('; ')}.`] : []),
   ];
 }
@@ -148,9 +158,9 @@ export function renderDiagSection(r: DiagResults): string {
     '',
     'The guest is set up as `test/lab/diag.test.ts` sets it up (station flavor, guest unconfigured): the wireless',
     `network (udhcpd handing wlan0 its address with DNS ${WIRELESS_DNS}, a web server), \`wifibox-init --lease-write 1\`,`,
-    'the host\'s DHCP client, wpa_supplicant (wired driver), `wifibox-passthru`; then the bench waits until init reports',
+    "the host's DHCP client, wpa_supplicant (wired driver), `wifibox-passthru`; then the bench waits until init reports",
     'the wireless lease and its DNS, fetches a page through the NAT from the host, sends `wpa_cli ping` through the',
-    'host\'s socat and the passthrough, and runs `wifibox-diag --json` (not counted) until it exits 0. Every',
+    "host's socat and the passthrough, and runs `wifibox-diag --json` (not counted) until it exits 0. Every",
     'program is then started by a launcher inside the guest (no nsenter in any figure), one at a time, in this',
     `order, ${r.runs} times: text, --json, by hand, bare node, then the reverse. Every run of wifibox-diag here said \`${health}\`.`,
     '',

@@ -19,7 +19,11 @@ export const MANUAL: { label: string; short: string; argv: string[] }[] = [
   { label: 'ip addr', short: 'ip addr', argv: ['ip', 'addr'] },
   { label: 'ip route', short: 'ip route', argv: ['ip', 'route'] },
   { label: 'iptables -t nat -L -v -n', short: 'iptables', argv: ['iptables', '-t', 'nat', '-L', '-v', '-n'] },
-  { label: 'wpa_cli -p /var/run/wpa_supplicant -i wlan0 status', short: 'wpa_cli', argv: ['wpa_cli', '-p', '/var/run/wpa_supplicant', '-i', 'wlan0', 'status'] },
+  {
+    label: 'wpa_cli -p /var/run/wpa_supplicant -i wlan0 status',
+    short: 'wpa_cli',
+    argv: ['wpa_cli', '-p', '/var/run/wpa_supplicant', '-i', 'wlan0', 'status'],
+  },
   { label: 'cat /proc/meminfo', short: 'cat', argv: ['cat', '/proc/meminfo'] },
 ];
 
@@ -172,10 +176,15 @@ async function measure(lab: Lab, launcher: LauncherClient, kind: Kind, distDir: 
 
 /** Until wifibox-diag --json exits 0, then one more of each other kind, untimed: the page cache holds every program from here on. */
 export async function warmUp(launcher: LauncherClient, distDir: string): Promise<void> {
-  await waitFor('wifibox-diag to say OK', async () => {
-    const r = await launcher.job(steps('json', distDir, false));
-    return r.steps[0]!.code === 0;
-  }, 20_000, 250);
+  await waitFor(
+    'wifibox-diag to say OK',
+    async () => {
+      const r = await launcher.job(steps('json', distDir, false));
+      return r.steps[0]!.code === 0;
+    },
+    20_000,
+    250,
+  );
   for (const k of ['text', 'manual', 'node'] as Kind[]) await launcher.job(steps(k, distDir, false));
 }
 

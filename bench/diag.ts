@@ -78,7 +78,16 @@ export async function runDiagBench(argv: string[], command?: string): Promise<vo
     log(`${o.runs} timed runs each done after ${((Date.now() - t0) / 1000).toFixed(1)} s; peak RSS runs`);
     const rss = await rssRuns(launcher, privateDir, o.rssRuns, stop);
     if (interrupt.interrupted) throw new Error('interrupted');
-    const results: DiagResults = { command: o.command, quick: o.quick, runs: o.runs, rssRuns: o.rssRuns, machine: info, samples, rss, durationSec: (Date.now() - t0) / 1000 };
+    const results: DiagResults = {
+      command: o.command,
+      quick: o.quick,
+      runs: o.runs,
+      rssRuns: o.rssRuns,
+      machine: info,
+      samples,
+      rss,
+      durationSec: (Date.now() - t0) / 1000,
+    };
     publishSection(renderDiagSection(results), DIAG_MARKS, o.quick ? 'quick run' : null, argv, log);
   });
 }

@@ -48,7 +48,7 @@ export function renderDnsCacheSection(r: DnsCacheResults): string {
   const extraMB = (r.on.memoryKiB - r.off.memoryKiB) / 1024;
   return [
     DNS_CACHE_MARKS.start,
-    '## The DNS relay\'s cache against dnsmasq\'s',
+    "## The DNS relay's cache against dnsmasq's",
     '',
     `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
     machineLine(m, []),

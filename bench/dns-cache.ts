@@ -52,24 +52,32 @@ async function latency(lab: Lab, servers: string[]): Promise<number[]> {
 }
 
 async function qps(lab: Lab, server: string): Promise<number> {
-  const r = await lab.host(onHostCpu([process.execPath, PROBE, 'qps', server, REPEATED, String(SIZES.qpsSeconds), String(SIZES.qpsConcurrency)]), { timeoutMs: 60_000 });
+  const r = await lab.host(onHostCpu([process.execPath, PROBE, 'qps', server, REPEATED, String(SIZES.qpsSeconds), String(SIZES.qpsConcurrency)]), {
+    timeoutMs: 60_000,
+  });
   return jsonOut<{ perSecond: number }>(r.stdout, 'qps').perSecond;
 }
 
 /** SIZES.names distinct questions to the relay, SIZES.fillConcurrency at a time. */
 async function fill(lab: Lab): Promise<void> {
-  const r = await lab.host(onHostCpu([process.execPath, PROBE, 'names', lab.addr.guestEth0, 'bulk.lab', String(SIZES.names), String(SIZES.fillConcurrency)]), { timeoutMs: 300_000 });
+  const r = await lab.host(onHostCpu([process.execPath, PROBE, 'names', lab.addr.guestEth0, 'bulk.lab', String(SIZES.names), String(SIZES.fillConcurrency)]), {
+    timeoutMs: 300_000,
+  });
   log(`${jsonOut<{ answered: number }>(r.stdout, 'names').answered} of ${SIZES.names} names answered`);
 }
 
-const farAsked = (far: LabProcess): number => far.output().split('\n').filter((l) => l.includes('"asked"')).length;
+const farAsked = (far: LabProcess): number =>
+  far
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('"asked"')).length;
 
 /** wifibox-init with `cache`, SIZES.names questions asked, its memory once quiet; the repeated name's latency. */
 async function phase(lab: Lab, far: LabProcess, hostEvents: string, cache: number): Promise<{ phase: Phase; init: LabProcess }> {
   writeFileSync(join(lab.dir, 'appliance', 'wifibox-agents.conf'), `[init]\ncache = ${cache}\n`);
   const init = lab.startInit(['--loglevel', 'warn'], `init-cache-${cache}`);
   await waitFor('the far DNS at the relay', async () => (await initStatus(lab).catch(() => null))?.dnsRelay?.servers.join(' ') === FAR_DNS || null, 30_000, 50);
-  await waitFor('the host\'s lease', () => (existsSync(hostEvents) && readFileSync(hostEvents, 'utf8').includes('"bound"')) || null, 30_000, 50);
+  await waitFor("the host's lease", () => (existsSync(hostEvents) && readFileSync(hostEvents, 'utf8').includes('"bound"')) || null, 30_000, 50);
   const askedBefore = farAsked(far);
   await fill(lab);
   const [repeatedMs] = await latency(lab, [lab.addr.guestEth0]);
@@ -85,38 +93,71 @@ export async function runDnsCacheBench(argv: string[], command = 'npm run bench 
   const dist = privateDist('dns-cache', ['wifibox-init.js', 'wifibox-passthru.js', 'wifibox_dgram.node', 'wifibox-dhcpcd-hook']);
   let lab: Lab | null = null;
   const interrupt = onInterrupt(log, () => void lab?.down());
-  await inLab({ lab: () => lab, cleanup: async () => { await lab?.down(); dist.remove(); }, interrupt }, async () => {
-    lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget: GUEST_BUDGET, distDir: dist.dir });
-    const air = await lab.startWirelessNetwork('192.168.77.53', 'wireless.lab');
-    await lab.startWirelessDns('192.168.77.54', { [REPEATED]: '192.168.77.201,3600' }, ['--address=/bulk.lab/192.0.2.7', '--local-ttl=3600']);
-    const far = await lab.startFarWirelessDns(FAR_DNS, '192.168.77.54', SIZES.farDelayMs);
-    await lab.stop(air.dhcp);
-    lab.startWirelessDhcp(FAR_DNS, 'wireless.lab', 3600);
-    const host = lab.startDhcpClient('host', 'wifibox0');
+  await inLab(
+    {
+      lab: () => lab,
+      cleanup: async () => {
+        await lab?.down();
+        dist.remove();
+      },
+      interrupt,
+    },
+    async () => {
+      lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget: GUEST_BUDGET, distDir: dist.dir });
+      const air = await lab.startWirelessNetwork('192.168.77.53', 'wireless.lab');
+      await lab.startWirelessDns('192.168.77.54', { [REPEATED]: '192.168.77.201,3600' }, ['--address=/bulk.lab/192.0.2.7', '--local-ttl=3600']);
+      const far = await lab.startFarWirelessDns(FAR_DNS, '192.168.77.54', SIZES.farDelayMs);
+      await lab.stop(air.dhcp);
+      lab.startWirelessDhcp(FAR_DNS, 'wireless.lab', 3600);
+      const host = lab.startDhcpClient('host', 'wifibox0');
 
-    log('cache off: a wifibox-init with cache = 0');
-    const off = await phase(lab, far, host.events, 0);
-    await lab.stop(off.init);
-    log('cache on: a wifibox-init with cache = 10000');
-    const on = await phase(lab, far, host.events, SIZES.names);
+      log('cache off: a wifibox-init with cache = 0');
+      const off = await phase(lab, far, host.events, 0);
+      await lab.stop(off.init);
+      log('cache on: a wifibox-init with cache = 10000');
+      const on = await phase(lab, far, host.events, SIZES.names);
 
-    await lab.guest(['ip', 'addr', 'replace', `${GUEST_DNSMASQ}/24`, 'dev', 'eth0']);
-    lab.startInGuest('guest-dnsmasq', ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--bind-interfaces',
-      `--listen-address=${GUEST_DNSMASQ}`, '--port=53', '--user=nobody', '--group=nogroup', `--pid-file=/run/bench-dnsmasq.pid`, '--log-facility=-',
-      `--server=${FAR_DNS}`, '--cache-size=10000']);
-    await waitFor('dnsmasq in the guest', async () => (await lab!.guest(['ss', '-Hlun', `src ${GUEST_DNSMASQ}:53`])).stdout.includes(':53') || null, 10_000, 50);
-    const [oursMs, dnsmasqMs] = await latency(lab, [lab.addr.guestEth0, GUEST_DNSMASQ]);
-    const oursQps: number[] = [];
-    const dnsmasqQps: number[] = [];
-    for (let i = 0; i < SIZES.qpsTurns; i++) {
-      oursQps.push(await qps(lab, lab.addr.guestEth0));
-      dnsmasqQps.push(await qps(lab, GUEST_DNSMASQ));
-    }
-    const results: DnsCacheResults = {
-      command: [command, ...argv].join(' '), machine: machineFacts(),
-      ours: { latencyMs: oursMs!, qps: oursQps }, dnsmasq: { latencyMs: dnsmasqMs!, qps: dnsmasqQps },
-      on: on.phase, off: off.phase, sizes: SIZES, durationSec: (Date.now() - t0) / 1000,
-    };
-    publishSection(renderDnsCacheSection(results), DNS_CACHE_MARKS, null, argv, log);
-  });
+      await lab.guest(['ip', 'addr', 'replace', `${GUEST_DNSMASQ}/24`, 'dev', 'eth0']);
+      lab.startInGuest('guest-dnsmasq', [
+        'dnsmasq',
+        '--keep-in-foreground',
+        '--conf-file=/dev/null',
+        '--no-resolv',
+        '--no-hosts',
+        '--bind-interfaces',
+        `--listen-address=${GUEST_DNSMASQ}`,
+        '--port=53',
+        '--user=nobody',
+        '--group=nogroup',
+        `--pid-file=/run/bench-dnsmasq.pid`,
+        '--log-facility=-',
+        `--server=${FAR_DNS}`,
+        '--cache-size=10000',
+      ]);
+      await waitFor(
+        'dnsmasq in the guest',
+        async () => (await lab!.guest(['ss', '-Hlun', `src ${GUEST_DNSMASQ}:53`])).stdout.includes(':53') || null,
+        10_000,
+        50,
+      );
+      const [oursMs, dnsmasqMs] = await latency(lab, [lab.addr.guestEth0, GUEST_DNSMASQ]);
+      const oursQps: number[] = [];
+      const dnsmasqQps: number[] = [];
+      for (let i = 0; i < SIZES.qpsTurns; i++) {
+        oursQps.push(await qps(lab, lab.addr.guestEth0));
+        dnsmasqQps.push(await qps(lab, GUEST_DNSMASQ));
+      }
+      const results: DnsCacheResults = {
+        command: [command, ...argv].join(' '),
+        machine: machineFacts(),
+        ours: { latencyMs: oursMs!, qps: oursQps },
+        dnsmasq: { latencyMs: dnsmasqMs!, qps: dnsmasqQps },
+        on: on.phase,
+        off: off.phase,
+        sizes: SIZES,
+        durationSec: (Date.now() - t0) / 1000,
+      };
+      publishSection(renderDnsCacheSection(results), DNS_CACHE_MARKS, null, argv, log);
+    },
+  );
 }

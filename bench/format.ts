@@ -14,8 +14,7 @@ export const mbOrDash = (kb: number | null): string => (kb === null || Number.is
 export const mbOfBytes = (bytes: number): string => (bytes / 1e6).toFixed(1);
 
 /** a / b with two decimals and ×; '—' when either is missing or the quotient is not finite (b = 0). */
-export const ratio = (a: number | null, b: number | null): string =>
-  a === null || b === null || !Number.isFinite(a / b) ? '—' : `${(a / b).toFixed(2)}×`;
+export const ratio = (a: number | null, b: number | null): string => (a === null || b === null || !Number.isFinite(a / b) ? '—' : `${(a / b).toFixed(2)}×`);
 
 /** A latency in ms: three decimals under 1 ms, two under 100 ms, none above; '—' when not finite. */
 export const latencyMs = (v: number): string => (Number.isFinite(v) ? (v < 1 ? v.toFixed(3) : v < 100 ? v.toFixed(2) : v.toFixed(0)) : '—');

@@ -131,37 +131,38 @@ async function udpPeers(o: Extract<LoadOp, { op: 'udp-peers' }>): Promise<PeersR
   let end = Infinity;
   let t0 = 0;
   let started: () => void = () => undefined;
-  const peer = (i: number) => new Promise<void>((resolve) => {
-    const s: UdpSocket = createSocket('udp4');
-    let sentAt = 0;
-    let seq = 0;
-    let timer: NodeJS.Timeout | null = null;
-    const next = () => {
-      if (timer) clearTimeout(timer);
-      if (performance.now() >= end) {
-        s.close();
-        resolve();
-        return;
-      }
-      sentAt = performance.now();
-      s.send(`peer ${i} ${++seq}`, o.port, o.host);
-      timer = setTimeout(() => {
+  const peer = (i: number) =>
+    new Promise<void>((resolve) => {
+      const s: UdpSocket = createSocket('udp4');
+      let sentAt = 0;
+      let seq = 0;
+      let timer: NodeJS.Timeout | null = null;
+      const next = () => {
+        if (timer) clearTimeout(timer);
+        if (performance.now() >= end) {
+          s.close();
+          resolve();
+          return;
+        }
+        sentAt = performance.now();
+        s.send(`peer ${i} ${++seq}`, o.port, o.host);
+        timer = setTimeout(() => {
+          if (seq === 1) started();
+          result.timeouts++;
+          next();
+        }, 1000);
+      };
+      s.on('message', (m) => {
+        // Only the answer to the datagram just sent: a late one, after a timeout, is not a round trip.
+        if (m.toString() !== `peer ${i} ${seq}`) return;
         if (seq === 1) started();
-        result.timeouts++;
+        if (end === Infinity) return next();
+        result.roundTrips++;
+        if (i % 4 === 0 && (result.sample.length < MAX_SAMPLE || result.roundTrips % 16 === 0)) result.sample.push(performance.now() - sentAt);
         next();
-      }, 1000);
-    };
-    s.on('message', (m) => {
-      // Only the answer to the datagram just sent: a late one, after a timeout, is not a round trip.
-      if (m.toString() !== `peer ${i} ${seq}`) return;
-      if (seq === 1) started();
-      if (end === Infinity) return next();
-      result.roundTrips++;
-      if (i % 4 === 0 && (result.sample.length < MAX_SAMPLE || result.roundTrips % 16 === 0)) result.sample.push(performance.now() - sentAt);
-      next();
+      });
+      s.bind(o.fromPort + i, next);
     });
-    s.bind(o.fromPort + i, next);
-  });
   const running: Promise<void>[] = [];
   for (let i = 0; i < o.peers; i++) {
     const first = new Promise<void>((res) => (started = res));
@@ -178,10 +179,16 @@ async function udpPeers(o: Extract<LoadOp, { op: 'udp-peers' }>): Promise<PeersR
 
 /** `peers` sockets send one datagram each at the same moment; who has an answer a second later? */
 async function udpBurst(o: Extract<LoadOp, { op: 'udp-burst' }>): Promise<BurstResult> {
-  const sockets = await Promise.all(Array.from({ length: o.peers }, (_, i) => new Promise<UdpSocket>((res) => {
-    const s = createSocket('udp4');
-    s.bind(o.fromPort + i, () => res(s));
-  })));
+  const sockets = await Promise.all(
+    Array.from(
+      { length: o.peers },
+      (_, i) =>
+        new Promise<UdpSocket>((res) => {
+          const s = createSocket('udp4');
+          s.bind(o.fromPort + i, () => res(s));
+        }),
+    ),
+  );
   const answered = new Set<number>();
   sockets.forEach((s, i) => s.on('message', () => answered.add(i)));
   sockets.forEach((s, i) => s.send(`burst ${i}`, o.port, o.host));

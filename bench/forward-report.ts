@@ -55,7 +55,8 @@ export interface ForwardResults {
   durationSec: number;
 }
 
-const perSecond = (t: Tally | null): number => (t && t.firstMs !== null && t.lastMs !== null && t.lastMs > t.firstMs ? t.count / ((t.lastMs - t.firstMs) / 1000) : NaN);
+const perSecond = (t: Tally | null): number =>
+  t && t.firstMs !== null && t.lastMs !== null && t.lastMs > t.firstMs ? t.count / ((t.lastMs - t.firstMs) / 1000) : NaN;
 
 interface Figures {
   datagramsPerSec: number;
@@ -81,7 +82,7 @@ function figures(rounds: Round[], b: Bridge, uploadBytes: number): Figures {
     peerMs: median(mine.flatMap((r) => r.peers.sample)),
     peerTimeouts: mine.reduce((n, r) => n + r.peers.timeouts, 0),
     mbPerSec: median(mine.flatMap((r) => r.tcp.map((t) => perSecond(t) / 1e6))),
-    cpuPerGb: mine.reduce((n, r) => n + r.tcpCpu.reduce((a, b) => a + b, 0), 0) / (mine.reduce((n, r) => n + r.tcp.length, 0) * uploadBytes / 1e9),
+    cpuPerGb: mine.reduce((n, r) => n + r.tcpCpu.reduce((a, b) => a + b, 0), 0) / ((mine.reduce((n, r) => n + r.tcp.length, 0) * uploadBytes) / 1e9),
     connect: mine.flatMap((r) => r.connect.times),
     connectErrors: mine.reduce((n, r) => n + r.connect.errors, 0),
   };
@@ -94,13 +95,19 @@ const ownKiB = (m: Memory): number => privateKiB(m) + m.pageTables;
 
 function memoryRows(r: ForwardResults): string[] {
   const row = (what: string, b: Bridge, m: { memory: Memory; processes: number; active?: number } | null) =>
-    m ? `| ${what} | ${b} | ${m.processes} | ${m.active ?? '—'} | ${mb(m.memory.rss)} | ${mb(m.memory.pss)} | ${mb(privateKiB(m.memory))} | ${mb(m.memory.pageTables)} | ${mb(ownKiB(m.memory))} |` : `| ${what} | ${b} | — | — | — | — | — | — | — |`;
-  const out = ['| | | processes | open | RSS, MB | PSS, MB | private, MB | page tables, MB | private + page tables, MB |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
+    m
+      ? `| ${what} | ${b} | ${m.processes} | ${m.active ?? '—'} | ${mb(m.memory.rss)} | ${mb(m.memory.pss)} | ${mb(privateKiB(m.memory))} | ${mb(m.memory.pageTables)} | ${mb(ownKiB(m.memory))} |`
+      : `| ${what} | ${b} | — | — | — | — | — | — | — |`;
+  const out = [
+    '| | | processes | open | RSS, MB | PSS, MB | private, MB | page tables, MB | private + page tables, MB |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
   for (const b of ['ours', 'socat'] as Bridge[]) out.push(row('idle, every line listening', b, r.memory.idle[b]));
   for (const b of ['ours', 'socat'] as Bridge[]) out.push(row('at rest after the warm-up', b, r.memory.warm[b]));
   for (const b of ['ours', 'socat'] as Bridge[]) out.push(row(`${r.sizes.peers} UDP peers (UDP-LISTEN,fork)`, b, r.memory.udpPeers[b]));
   for (const b of ['ours', 'socat'] as Bridge[]) out.push(row(`and ${r.sizes.peers} TCP connections (TCP4-LISTEN,fork)`, b, r.memory.tcpConnections[b]));
-  for (const b of ['ours', 'socat'] as Bridge[]) out.push(row(`${r.memory.manyPeers} UDP peers and ${r.memory.manyPeers} TCP connections`, b, r.memory.many[b]));
+  for (const b of ['ours', 'socat'] as Bridge[])
+    out.push(row(`${r.memory.manyPeers} UDP peers and ${r.memory.manyPeers} TCP connections`, b, r.memory.many[b]));
   return out;
 }
 
@@ -126,10 +133,13 @@ function evenAt(r: ForwardResults): string[] {
   if (!full || !ours || full.processes <= idle.processes) return [];
   const perProcess = (ownKiB(full.memory) - ownKiB(idle.memory)) / (full.processes - idle.processes);
   const even = (ownKiB(ours.memory) - ownKiB(idle.memory)) / perProcess;
-  return ['', `Each socat process past its three listeners cost ${(perProcess * 1.024).toFixed(0)} kB (private + page tables), and the kernel's own per-process`,
+  return [
+    '',
+    `Each socat process past its three listeners cost ${(perProcess * 1.024).toFixed(0)} kB (private + page tables), and the kernel's own per-process`,
     'structures (a 16 KiB kernel stack, task and file tables) come on top, in no figure here. At that rate socat',
     `would cost what ours costs here at about ${Math.round(even)} peers and connections in all. The old service also ran a`,
-    'shell per line (its log pipe), the script itself and its sleep loop: not counted either.'];
+    'shell per line (its log pipe), the script itself and its sleep loop: not counted either.',
+  ];
 }
 
 /** The memory with the peers and as many connections: ours against socat, when both were read. */
@@ -141,7 +151,9 @@ function memoryRow(r: ForwardResults): string[] {
   const pss = both((x) => x.pss);
   const own = both(ownKiB);
   const rss = both((x) => x.rss);
-  return [`| memory with ${r.sizes.peers} UDP peers and ${r.sizes.peers} TCP connections: < socat (PSS, and private + page tables) | PSS ${mb(pss.ours)} vs ${mb(pss.socat)} MB (${ratio(pss.ours, pss.socat)}); private + page tables ${mb(own.ours)} vs ${mb(own.socat)} MB (${ratio(own.ours, own.socat)}); RSS summed ${mb(rss.ours)} vs ${mb(rss.socat)} MB | ${mark(pss.ours < pss.socat && own.ours < own.socat)} |`];
+  return [
+    `| memory with ${r.sizes.peers} UDP peers and ${r.sizes.peers} TCP connections: < socat (PSS, and private + page tables) | PSS ${mb(pss.ours)} vs ${mb(pss.socat)} MB (${ratio(pss.ours, pss.socat)}); private + page tables ${mb(own.ours)} vs ${mb(own.socat)} MB (${ratio(own.ours, own.socat)}); RSS summed ${mb(rss.ours)} vs ${mb(rss.socat)} MB | ${mark(pss.ours < pss.socat && own.ours < own.socat)} |`,
+  ];
 }
 
 /** The summary's rows: each target of the issue with both relays' figures. */
@@ -153,32 +165,41 @@ function summaryRows(r: ForwardResults, ours: Figures, socat: Figures): string[]
     ['TCP throughput through `TCP4-LISTEN,fork`, MB/s', ours.mbPerSec, socat.mbPerSec, ' MB/s', true],
     ['TCP connect to first echoed byte, median ms (lower is better)', connectMedian.ours, connectMedian.socat, ' ms', false],
   ] as const;
-  const summary: string[] = rows.map(([what, a, b, unit, higher]) =>
-    `| ${what}: ≥ socat | ${sig3(a)}${unit} vs ${sig3(b)}${unit} (${ratio(a, b)}) | ${mark(higher ? a >= b : a <= b)} |`);
+  const summary: string[] = rows.map(
+    ([what, a, b, unit, higher]) => `| ${what}: ≥ socat | ${sig3(a)}${unit} vs ${sig3(b)}${unit} (${ratio(a, b)}) | ${mark(higher ? a >= b : a <= b)} |`,
+  );
   summary.push(...memoryRow(r));
   const per = { ours: perPeerKb(r, 'ours'), socat: perPeerKb(r, 'socat') };
   if (per.ours !== null && per.socat !== null) {
     const cold = perPeerKb(r, 'ours', 'idle');
-    summary.push(`| each of ${r.memory.manyPeers} UDP associations and ${r.memory.manyPeers} TCP connections costs ≤ ${PER_PEER_TARGET_KB} kB above its figure at rest after the warm-up (private + page tables) | ours ${per.ours.toFixed(1)} kB, socat ${per.socat.toFixed(1)} kB (a process each, kernel structures not counted); ours above its figure before any traffic: ${cold?.toFixed(1) ?? '—'} kB | ${mark(per.ours <= PER_PEER_TARGET_KB)} |`);
+    summary.push(
+      `| each of ${r.memory.manyPeers} UDP associations and ${r.memory.manyPeers} TCP connections costs ≤ ${PER_PEER_TARGET_KB} kB above its figure at rest after the warm-up (private + page tables) | ours ${per.ours.toFixed(1)} kB, socat ${per.socat.toFixed(1)} kB (a process each, kernel structures not counted); ours above its figure before any traffic: ${cold?.toFixed(1) ?? '—'} kB | ${mark(per.ours <= PER_PEER_TARGET_KB)} |`,
+    );
   }
-  summary.push(`| the relay's CPU per GB uploaded through the TCP line (lower is better; the guest's one vCPU pays it) | ${sig3(ours.cpuPerGb)} s vs ${sig3(socat.cpuPerGb)} s (${ratio(ours.cpuPerGb, socat.cpuPerGb)}) | for information |`);
-  summary.push(`| ${r.sizes.peers} peers sending their first datagram at the same moment: answered within 1 s | ours ${r.burst.ours.answered} of ${r.burst.ours.peers}, socat ${r.burst.socat.answered} of ${r.burst.socat.peers} | for information |`);
+  summary.push(
+    `| the relay's CPU per GB uploaded through the TCP line (lower is better; the guest's one vCPU pays it) | ${sig3(ours.cpuPerGb)} s vs ${sig3(socat.cpuPerGb)} s (${ratio(ours.cpuPerGb, socat.cpuPerGb)}) | for information |`,
+  );
+  summary.push(
+    `| ${r.sizes.peers} peers sending their first datagram at the same moment: answered within 1 s | ours ${r.burst.ours.answered} of ${r.burst.ours.peers}, socat ${r.burst.socat.answered} of ${r.burst.socat.peers} | for information |`,
+  );
   return summary;
 }
 
 /** Each round's figures, ours and socat's. */
 function roundRows(r: ForwardResults): string[] {
-  return r.rounds.map((x) =>
-    `| ${x.round} | ${x.bridge} | ${sig3(carriedPerSecond(x))} | ${x.carried} of ${x.flood.sent} (${x.udp?.count ?? 0} read by the sink) | ${sig3(x.peers.roundTrips / (x.peers.ms / 1000))} | ${x.peers.timeouts} | ${x.tcp.map((t) => sig3(perSecond(t) / 1e6)).join(', ')} | ${sig3(median(x.connect.times))} | ${sig3(percentile(x.connect.times, 99))} | ${x.connect.errors} |`);
+  return r.rounds.map(
+    (x) =>
+      `| ${x.round} | ${x.bridge} | ${sig3(carriedPerSecond(x))} | ${x.carried} of ${x.flood.sent} (${x.udp?.count ?? 0} read by the sink) | ${sig3(x.peers.roundTrips / (x.peers.ms / 1000))} | ${x.peers.timeouts} | ${x.tcp.map((t) => sig3(perSecond(t) / 1e6)).join(', ')} | ${sig3(median(x.connect.times))} | ${sig3(percentile(x.connect.times, 99))} | ${x.connect.errors} |`,
+  );
 }
 
 /** What the summary's medians leave out: the sender's rate, the share carried, the peers' round trips, the connects' p99. */
 function roundsText(r: ForwardResults, ours: Figures, socat: Figures): string {
   return (
     `Our sender offered a median ${sig3(ours.senderPerSec)} datagrams/s to ours and ${sig3(socat.senderPerSec)} to socat; ` +
-      `median share carried ${(ours.delivered * 100).toFixed(0)}% and ${(socat.delivered * 100).toFixed(0)}%. ` +
-      `Round trips of the ${r.sizes.peers} peers, median ms: ours ${sig3(ours.peerMs)}, socat ${sig3(socat.peerMs)} (timeouts: ${ours.peerTimeouts}, ${socat.peerTimeouts}). ` +
-      `TCP connects: ${ours.connect.length} and ${socat.connect.length}, p99 ${sig3(percentile(ours.connect, 99))} and ${sig3(percentile(socat.connect, 99))} ms; errors ${ours.connectErrors} and ${socat.connectErrors}.`
+    `median share carried ${(ours.delivered * 100).toFixed(0)}% and ${(socat.delivered * 100).toFixed(0)}%. ` +
+    `Round trips of the ${r.sizes.peers} peers, median ms: ours ${sig3(ours.peerMs)}, socat ${sig3(socat.peerMs)} (timeouts: ${ours.peerTimeouts}, ${socat.peerTimeouts}). ` +
+    `TCP connects: ${ours.connect.length} and ${socat.connect.length}, p99 ${sig3(percentile(ours.connect, 99))} and ${sig3(percentile(socat.connect, 99))} ms; errors ${ours.connectErrors} and ${socat.connectErrors}.`
   );
 }
 
@@ -192,7 +213,7 @@ function memoryText(r: ForwardResults): string[] {
     `then with ${r.sizes.peers} TCP connections open through the TCP line as well. socat is its three processes and all`,
     'their descendants (by PPID, all the way down). "open" is our status\'s count, or the line\'s socat',
     'descendants. "private" is Private_Clean + Private_Dirty: what goes when the processes go; the page',
-    'tables (VmPTE, /proc/PID/status) are in no smaps figure, and each process has its own. Node\'s code is',
+    "tables (VmPTE, /proc/PID/status) are in no smaps figure, and each process has its own. Node's code is",
     "shared with the guest's other agents (and here with the bench's node processes), so ours' PSS is lower",
     "than it would be alone; socat's forked children share its pages, so each costs little more than its",
     'page tables. The summed RSS counts shared pages once per process.',
@@ -204,22 +225,22 @@ function howMeasured(r: ForwardResults): string[] {
     '- **UDP datagrams/s**: one client socket sends 64-byte datagrams to the `UDP4-RECV` line as fast as it',
     `  can for ${r.sizes.floodSeconds} s (bursts of 256 sends, then a turn of its event loop). What the relay carried is`,
     "  the packets the guest sent out of eth0 meanwhile (and 0.3 s after, for its queue), from the kernel's",
-    '  counters (`ip -s -j link`), over the flood\'s time: the host\'s sink, sharing a CPU with the sender,',
+    "  counters (`ip -s -j link`), over the flood's time: the host's sink, sharing a CPU with the sender,",
     '  reads fewer than arrive. What a relay cannot take is dropped by its socket, so the rate is what the',
     '  relay carries.',
     `- **Round trips/s**: ${r.sizes.peers} client sockets each send a datagram to the \`UDP-LISTEN,fork\` line and wait for`,
     `  the host's echo (the same text) before the next, for ${r.sizes.peersSeconds} s once all run; a reply not back within a`,
     '  second is a timeout and the peer sends again. They start one after another, each once the one before',
-    "  has had its first answer, so a forking relay meets each new peer alone. The last row of the summary is",
+    '  has had its first answer, so a forking relay meets each new peer alone. The last row of the summary is',
     `  the other case: ${r.sizes.peers} new peers sending at the same moment, once each; socat's UDP-LISTEN,fork forks for the`,
     '  first, and the datagrams of the others that arrive meanwhile are not answered.',
     `- **TCP throughput**: one connection uploads ${(r.sizes.uploadBytes / 2 ** 20).toFixed(0)} MiB in 64 KiB writes; the host's sink counts the bytes`,
     `  over the time from the first to the last it reads. Each round has ${r.rounds[0]?.tcp.length ?? 0} uploads to each relay, in pairs, one to each, the`,
     "  order alternating: the shared machine's speed drifts over seconds, and a pair meets the same drift. The",
-    '  summary takes the median of all uploads to each. The relay\'s CPU is its user and system time over each upload',
+    "  summary takes the median of all uploads to each. The relay's CPU is its user and system time over each upload",
     "  (/proc/PID/stat; socat's with the connection process it forked and reaped).",
     `- **Connect latency**: ${r.sizes.connects} connections to each per round, one after another, each from \`connect()\` to its`,
-    "  first byte echoed by the host (the relay accepts, connects to the target, and carries a byte each way);",
+    '  first byte echoed by the host (the relay accepts, connects to the target, and carries a byte each way);',
     '  one client alternates between the two in blocks of 50, so both meet the same noise.',
     '- Before the rounds, both are warmed up untimed (a short flood, 20 connects).',
   ];

@@ -69,7 +69,9 @@ class Load {
   /** The next JSON line it prints (or an error with its stderr when it ends first or is too slow). */
   async next<T>(timeoutMs = 60_000): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms: ${this.stderr.slice(-500)}`)), timeoutMs)));
+    const late = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms: ${this.stderr.slice(-500)}`)), timeoutMs)),
+    );
     try {
       const r = await Promise.race([this.lines.next(), late]);
       if (r.done) throw new Error(`the load process ended: ${this.stderr.slice(-800)}`);
@@ -104,10 +106,15 @@ interface Relays {
 }
 
 async function listeningAll(lab: Lab, ports: number[]): Promise<void> {
-  await waitFor(`ports ${ports.join(', ')} in the guest`, async () => {
-    const out = (await lab.guest(['ss', '-Hlnut'])).stdout;
-    return ports.every((p) => new RegExp(`:${p}\\b`).test(out));
-  }, 10_000, 100);
+  await waitFor(
+    `ports ${ports.join(', ')} in the guest`,
+    async () => {
+      const out = (await lab.guest(['ss', '-Hlnut'])).stdout;
+      return ports.every((p) => new RegExp(`:${p}\\b`).test(out));
+    },
+    10_000,
+    100,
+  );
 }
 
 /** Each one's memory: our one process, or every socat with its children (one socat per line). */
@@ -132,7 +139,11 @@ export class ForwardLab {
   private readonly loads: Load[] = [];
   private services: Load | null = null;
 
-  constructor(readonly lab: Lab, private readonly script: string, private readonly loadCpu: string | null) {
+  constructor(
+    readonly lab: Lab,
+    private readonly script: string,
+    private readonly loadCpu: string | null,
+  ) {
     this.wlan0 = lab.addr.guestWlan0;
   }
 
@@ -172,11 +183,26 @@ export async function startRelays(f: ForwardLab, distDir: string, relayCpu: stri
   const l = f.lab;
   writeFileSync(l.guestPath(CONF), `${linesFor(BASES.ours, f.wlan0).join('\n')}\n`);
   const relays: Relays = {
-    ours: l.startInGuest('forward', [...relayCpu, process.execPath, ...packageNodeFlags('wifibox-forward'), join(distDir, 'wifibox-forward.js'),
+    ours: l.startInGuest('forward', [
+      ...relayCpu,
+      process.execPath,
+      ...packageNodeFlags('wifibox-forward'),
+      join(distDir, 'wifibox-forward.js'),
       // As the image runs it: root dropped to the package's user once its lines are bound.
-      '--config', CONF, '--run-dir', RUN_DIR, '--status-socket', STATUS, '--loglevel', 'warn',
+      '--config',
+      CONF,
+      '--run-dir',
+      RUN_DIR,
+      '--status-socket',
+      STATUS,
+      '--loglevel',
+      'warn',
       // Room for MANY peers and connections per line (the defaults are 64).
-      '--max-peers', String(MANY * 2), '--max-connections', String(MANY * 2)]),
+      '--max-peers',
+      String(MANY * 2),
+      '--max-connections',
+      String(MANY * 2),
+    ]),
     // As the old service ran them: one socat per line, its words as arguments.
     socat: linesFor(BASES.socat, f.wlan0).map((line, i) => l.startInGuest(`socat-${i}`, [...relayCpu, 'socat', ...line.split(' ')])),
   };
@@ -277,7 +303,7 @@ async function uploads(f: ForwardLab, relays: Relays, measured: Omit<Round, 'con
       await f.once<{ ms: number }>({ op: 'tcp-upload', host: f.wlan0, port: portsOf(m.bridge).tcp, bytes: size.uploadBytes });
       m.tcp.push((await f.stats())[`tcp:${BASES[m.bridge] + 1002}`] ?? null);
       // socat's connection was a child of its own: its CPU counts once the listener has reaped it.
-      await waitFor('the TCP line\'s connection process reaped', () => childrenOf(relay).length === 0 || null, 10_000, 20);
+      await waitFor("the TCP line's connection process reaped", () => childrenOf(relay).length === 0 || null, 10_000, 20);
       m.tcpCpu.push(cpuSeconds(relay, { reapedChildren: true }) - cpuBefore);
     }
   }

@@ -38,10 +38,10 @@ type Layout = 'two runtimes' | 'three runtimes';
 /** forwarding.conf: the upstream sample's two lines as users have them, and a TCP line for the load. */
 function forwardingConf(hostIp: string): string {
   return [
-    '# the upstream sample\'s two lines, active',
+    "# the upstream sample's two lines, active",
     'UDP4-RECV:11223,broadcast,reuseaddr UDP4:10.0.0.2:11223',
     'UDP-LISTEN:11224,broadcast,fork,reuseaddr UDP:10.0.0.2:11224',
-    '# the bench\'s load: TCP connections to a host service',
+    "# the bench's load: TCP connections to a host service",
     `TCP4-LISTEN:${TCP_PORT},fork,reuseaddr TCP4:${hostIp}:${TCP_PORT}`,
     '',
   ].join('\n');
@@ -81,12 +81,17 @@ async function guestCost(layout: Layout, distDir: string, onLab: (l: Lab | null)
     if (layout === 'two runtimes') await lab.startPassthruPart(['--loglevel', 'warn']);
     else passthru = await lab.startPassthru(['--loglevel', 'warn']);
     const dhcp = lab.startDhcpClient('host', 'wifibox0');
-    const hostIp = await waitFor('the host\'s lease', async () => /"event":"bound".*?"ip":"([\d.]+)"/.exec(await readText(dhcp.events))?.[1], 30_000, 100);
+    const hostIp = await waitFor("the host's lease", async () => /"event":"bound".*?"ip":"([\d.]+)"/.exec(await readText(dhcp.events))?.[1], 30_000, 100);
     const service = lab.startInHost('host-service', [process.execPath, '-e', HOST_SERVICE]);
-    await waitFor('the host\'s service', () => service.output().includes('ready'), 10_000, 50);
+    await waitFor("the host's service", () => service.output().includes('ready'), 10_000, 50);
     writeFileSync(join(lab.dir, 'appliance', 'forwarding.conf'), forwardingConf(hostIp));
     const forward = lab.startForward(['--loglevel', 'warn']);
-    await waitFor('forwarding\'s lines', async () => (await forwardStatus(lab, 2000).catch(() => null))?.lines.every((l: { listening: boolean }) => l.listening), 15_000, 100);
+    await waitFor(
+      "forwarding's lines",
+      async () => (await forwardStatus(lab, 2000).catch(() => null))?.lines.every((l: { listening: boolean }) => l.listening),
+      15_000,
+      100,
+    );
     const bridge = await lab.startHostBridge(1200, 'wlan0', 3600);
     await waitFor('the wireless lease', async () => (await initStatus(lab, 2000)).lease?.address, 30_000, 100);
 
@@ -99,16 +104,30 @@ async function guestCost(layout: Layout, distDir: string, onLab: (l: Lab | null)
     await lab.unplugWlan();
     await waitFor('dhcpcd to wait for wlan0', async () => (await daemonStatus(lab, 'dhcpcd')).state === 'waiting', 10_000, 20);
     await lab.plugWlan();
-    await waitFor('the wireless lease again', async () => {
-      const st = await initStatus(lab, 2000);
-      return st.lease?.address && st.daemons.find((d: { name: string }) => d.name === 'dhcpcd')?.state === 'running';
-    }, 30_000, 100);
-    await waitFor('the passthrough serving the new daemon', async () => (await lab.hostCli(['ping'], { timeoutMs: 5000 })).stdout.trim() === 'PONG', 20_000, 200);
+    await waitFor(
+      'the wireless lease again',
+      async () => {
+        const st = await initStatus(lab, 2000);
+        return st.lease?.address && st.daemons.find((d: { name: string }) => d.name === 'dhcpcd')?.state === 'running';
+      },
+      30_000,
+      100,
+    );
+    await waitFor(
+      'the passthrough serving the new daemon',
+      async () => (await lab.hostCli(['ping'], { timeoutMs: 5000 })).stdout.trim() === 'PONG',
+      20_000,
+      200,
+    );
     log(`${layout}: wlan0 gone and back; a minute left alone, then a minute at rest`);
 
     const bare = lab.startInGuest('bare-node', [process.execPath, '-e', BARE_NODE]);
     await sleep(60_000);
-    const agents: Record<string, number> = { 'wifibox-init': init.pid, ...(passthru ? { 'wifibox-passthru': passthru.pid } : {}), 'wifibox-forward': forward.pid };
+    const agents: Record<string, number> = {
+      'wifibox-init': init.pid,
+      ...(passthru ? { 'wifibox-passthru': passthru.pid } : {}),
+      'wifibox-forward': forward.pid,
+    };
     const rest = await costAtRest({ ...agents, 'bare node': bare.pid }, REST_MS);
     const bareNode = rest.find((c) => c.name === 'bare node')!;
     const atRest = rest.filter((c) => c.name !== 'bare node');
@@ -118,10 +137,15 @@ async function guestCost(layout: Layout, distDir: string, onLab: (l: Lab | null)
     const control = new ControlLoad(lab, bridge.path, CLIENTS);
     control.start();
     const peers = lab.startInAir('wireless-peers', [process.execPath, '-e', WIRELESS_PEERS, lab.addr.guestWlan0, '11224', String(TCP_PORT), String(PEERS)]);
-    await waitFor('the wireless peers', () => {
-      if (peers.output().includes('error')) throw new Error(`the wireless peers: ${peers.output()}`);
-      return peers.output().includes('ready');
-    }, 30_000, 50);
+    await waitFor(
+      'the wireless peers',
+      () => {
+        if (peers.output().includes('error')) throw new Error(`the wireless peers: ${peers.output()}`);
+        return peers.output().includes('ready');
+      },
+      30_000,
+      50,
+    );
     await waitFor(`${CLIENTS} × ${REQUESTS} requests`, () => control.ok >= CLIENTS * REQUESTS, 120_000, 100);
     const counts = await control.stop();
     const lines = (await forwardStatus(lab)).lines as Array<{ active: number }>;
@@ -153,7 +177,14 @@ const readText = async (path: string): Promise<string> => (existsSync(path) ? re
 
 export async function runGuestBench(argv: string[], command = 'npm run bench -- guest'): Promise<void> {
   const t0 = Date.now();
-  const dist = privateDist('guest', ['wifibox-init.js', 'wifibox-passthru.js', 'wifibox-forward.js', 'wifibox-diag.js', 'wifibox-dhcpcd-hook', 'wifibox_dgram.node']);
+  const dist = privateDist('guest', [
+    'wifibox-init.js',
+    'wifibox-passthru.js',
+    'wifibox-forward.js',
+    'wifibox-diag.js',
+    'wifibox-dhcpcd-hook',
+    'wifibox_dgram.node',
+  ]);
   let current: Lab | null = null;
   const interrupt = onInterrupt(log, () => void current?.down());
   await inLab({ lab: () => current, cleanup: async () => dist.remove(), interrupt }, async () => {
@@ -163,7 +194,18 @@ export async function runGuestBench(argv: string[], command = 'npm run bench -- 
       log(layout);
       layouts.push(await guestCost(layout, dist.dir, (l) => (current = l)));
     }
-    const results: GuestResults = { command, machine: machineFacts(), budget: GUEST_BUDGET, restMs: REST_MS, settleAfterLoadMs: SETTLE_AFTER_LOAD_MS, clients: CLIENTS, requests: REQUESTS, peers: PEERS, layouts, durationSec: (Date.now() - t0) / 1000 };
+    const results: GuestResults = {
+      command,
+      machine: machineFacts(),
+      budget: GUEST_BUDGET,
+      restMs: REST_MS,
+      settleAfterLoadMs: SETTLE_AFTER_LOAD_MS,
+      clients: CLIENTS,
+      requests: REQUESTS,
+      peers: PEERS,
+      layouts,
+      durationSec: (Date.now() - t0) / 1000,
+    };
     if (layouts.length < 2) process.stdout.write(`${JSON.stringify(layouts, null, 2)}\n`);
     else publishSection(renderGuestSection(results), GUEST_MARKS, null, argv, log);
   });

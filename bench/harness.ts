@@ -52,11 +52,14 @@ export function onInterrupt(log: Log, stop: () => void): { readonly interrupted:
  * A benchmark's body in its lab: when it fails, the lab's process logs are shown first; whatever
  * happens, `cleanup` runs (unless an interrupt has started it already) and the handler goes.
  */
-export async function inLab(o: {
-  lab: () => Lab | null;
-  cleanup: () => Promise<void>;
-  interrupt: { readonly interrupted: boolean; off(): void };
-}, body: () => Promise<void>): Promise<void> {
+export async function inLab(
+  o: {
+    lab: () => Lab | null;
+    cleanup: () => Promise<void>;
+    interrupt: { readonly interrupted: boolean; off(): void };
+  },
+  body: () => Promise<void>,
+): Promise<void> {
   try {
     await body();
   } catch (err) {

@@ -75,7 +75,7 @@ async function renewalSeen(lab: Lab, sequence: Sequence, since: number): Promise
 
 async function renewal(lab: Lab, sequence: Sequence, c: AfterContext): Promise<Renewal> {
   const probe = startLookupProbe(lab, 'lookup-renewal', c.events, WIRELESS_NAME, { until: NEW_ANSWER });
-  await waitFor('the host\'s lookups before the renewal', () => probeLine(probe, 'answer'), 10_000, POLL_MS);
+  await waitFor("the host's lookups before the renewal", () => probeLine(probe, 'answer'), 10_000, POLL_MS);
   await lab.startWirelessDns(NEW_DNS, { [WIRELESS_NAME]: NEW_ANSWER });
   await lab.stop(c.air.dhcp);
   c.air.dhcp = lab.startWirelessDhcp(NEW_DNS, WIRELESS_DOMAIN, 120);
@@ -160,7 +160,9 @@ export async function afterStart(lab: Lab, sequence: Sequence, c: AfterContext):
   const latency = sequence === 'ours' ? await attempt('(g)', () => relayLatency(lab)) : null;
   const renewed = await attempt('(e)', () => renewal(lab, sequence, c));
   const replugged = await attempt('(f)', () => replug(lab, sequence, c));
-  c.log(`(e) ${fixed3(renewed?.answered)} s after the renewal (${renewed?.reason ?? 'none seen'}); (f) ${fixed3(replugged?.reached)} s after wlan0 back` +
-    (latency ? `; (g) ${latency.relay.length} rounds` : ''));
+  c.log(
+    `(e) ${fixed3(renewed?.answered)} s after the renewal (${renewed?.reason ?? 'none seen'}); (f) ${fixed3(replugged?.reached)} s after wlan0 back` +
+      (latency ? `; (g) ${latency.relay.length} rounds` : ''),
+  );
   return { renewal: renewed, replug: replugged, latency };
 }

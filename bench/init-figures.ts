@@ -95,7 +95,8 @@ export interface RunFigures extends After {
 }
 
 type Get = (r: RunFigures) => number | null | undefined;
-const minus = (a: number | null | undefined, b: number | null | undefined): number | null => (a === null || a === undefined || b === null || b === undefined ? null : a - b);
+const minus = (a: number | null | undefined, b: number | null | undefined): number | null =>
+  a === null || a === undefined || b === null || b === undefined ? null : a - b;
 /** What each figure is, from one run; differences are taken per run, then the median (not the difference of two medians). */
 export const FIGURES = {
   firstLease: (r) => r.firstLease,

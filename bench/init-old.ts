@@ -105,7 +105,10 @@ export async function prepareOldSequence(lab: Lab): Promise<void> {
   for (const h of DEBIAN_HOOKS) copyFileSync(join(DEBIAN_HOOK_DIR, h), join(dir, 'hooks', h));
   writeFileSync(join(dir, 'hooks', '99-udhcpd.conf'), UDHCPD_HOOK);
   writeFileSync(join(dir, 'interfaces'), INTERFACES);
-  for (const [name, text] of [['service-udhcpd', SERVICE_UDHCPD], ['boot.sh', BOOT]] as const) {
+  for (const [name, text] of [
+    ['service-udhcpd', SERVICE_UDHCPD],
+    ['boot.sh', BOOT],
+  ] as const) {
     writeFileSync(join(dir, name), text);
     chmodSync(join(dir, name), 0o755);
   }
@@ -121,8 +124,10 @@ export const OLD_BOOT_ARGV = ['/bin/sh', `${OLD_DIR}/boot.sh`];
 export function oldMarks(lab: Lab): { what: string; at: number }[] {
   const file = lab.guestPath(OLD_MARKS);
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').flatMap((line) => {
-    const [what, at] = line.split(' ');
-    return what && at ? [{ what, at: Number(at) }] : [];
-  });
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((line) => {
+      const [what, at] = line.split(' ');
+      return what && at ? [{ what, at: Number(at) }] : [];
+    });
 }

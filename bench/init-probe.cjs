@@ -29,8 +29,7 @@ const QUERY_TIMEOUT_MS = 1000;
 const WARMUP_ROUNDS = 20;
 
 /** One JSON line (stamped now unless it has its time); with `exit`, the process exits once it is written. */
-const say = (obj, exit = false) =>
-  process.stdout.write(`${JSON.stringify({ ...obj, at: obj.at ?? Date.now() })}\n`, () => exit && process.exit(0));
+const say = (obj, exit = false) => process.stdout.write(`${JSON.stringify({ ...obj, at: obj.at ?? Date.now() })}\n`, () => exit && process.exit(0));
 const exitAfter = (obj) => say(obj, true);
 
 /** A standard query (RD set) for NAME's A record. */
@@ -41,7 +40,7 @@ function query(id, name) {
 
 /** Past a (possibly compressed) name at `at`; -1 when it runs off the end. */
 function skipName(msg, at) {
-  for (let p = at; p < msg.length; ) {
+  for (let p = at; p < msg.length;) {
     const len = msg[p];
     if (len === 0) return p + 1;
     if ((len & 0xc0) === 0xc0) return p + 2;
@@ -134,7 +133,12 @@ function fetchUntil(url, want, onPage) {
     done = true;
     onPage({ event: 'page', url, attempts, other });
   };
-  getEvery(url, () => !done, onBody, () => attempts++);
+  getEvery(
+    url,
+    () => !done,
+    onBody,
+    () => attempts++,
+  );
 }
 
 /** The latest event of the host's DHCP client, when it is a lease (bound or renew): its DNS servers. */
@@ -147,7 +151,12 @@ function currentLease(events) {
     return null;
   }
   if (!last || (last.event !== 'bound' && last.event !== 'renew')) return null;
-  return { at: last.at, dns: String(last.dns ?? '').split(/\s+/).filter(Boolean) };
+  return {
+    at: last.at,
+    dns: String(last.dns ?? '')
+      .split(/\s+/)
+      .filter(Boolean),
+  };
 }
 
 function lookup(events, name, flags) {
@@ -245,7 +254,11 @@ async function qps(server, name, seconds, concurrency) {
 /** GETs url for ms milliseconds: an {"event":"ok"} line for each answer whose body is `want`. */
 function watch(url, want, ms) {
   const end = Date.now() + ms;
-  getEvery(url, () => Date.now() < end, (body) => body === want && say({ event: 'ok' }));
+  getEvery(
+    url,
+    () => Date.now() < end,
+    (body) => body === want && say({ event: 'ok' }),
+  );
   setTimeout(() => process.exit(0), ms + 1600);
 }
 

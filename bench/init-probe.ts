@@ -33,13 +33,16 @@ export interface ProbeLine {
 
 /** The JSON lines of a text; a line being written (or not JSON) is skipped. */
 function jsonLines<T>(text: string): T[] {
-  return text.split('\n').filter((l) => l.startsWith('{')).flatMap((l) => {
-    try {
-      return [JSON.parse(l) as T];
-    } catch {
-      return [];
-    }
-  });
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as T];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /** Every line a probe has printed so far. */
@@ -67,8 +70,15 @@ export function startHttpWatch(lab: Lab, name: string, ms: number): LabProcess {
  * file); with `page`, then the page by that name through the NAT; with `until`, up to that answer.
  */
 export function startLookupProbe(lab: Lab, name: string, events: string, what: string, o: { page?: boolean; until?: string }): LabProcess {
-  return lab.startInHost(name, [process.execPath, PROBE, 'lookup', events, what,
-    ...(o.page ? ['--page', lab.addr.guestWlan0] : []), ...(o.until ? ['--until', o.until] : [])]);
+  return lab.startInHost(name, [
+    process.execPath,
+    PROBE,
+    'lookup',
+    events,
+    what,
+    ...(o.page ? ['--page', lab.addr.guestWlan0] : []),
+    ...(o.until ? ['--until', o.until] : []),
+  ]);
 }
 
 /** `rounds` rounds of one query for `name` to each server, from the guest, one at a time. */

@@ -67,16 +67,43 @@ function startTable(ours: RunFigures[], old: RunFigures[]): string[] {
   return [
     '| seconds from t0 | ours (wifibox-init) | old (OpenRC sequence) | ours / old | target |',
     '|---|---:|---:|---:|---|',
-    row(ours, old, '(a) the host\'s first lease', 'firstLease', `≤ ${TARGET.firstLease} s (the old glue: ~${OLD_FIRST_LEASE_IN_ISSUE_S} s): ${met(ours, 'firstLease', TARGET.firstLease)}`),
-    row(ours, old, '(b) the host\'s traffic reaches the wireless network (HTTP by address, through the NAT)', 'reached', `≤ dhcpcd's lease + ${TARGET.reachedOverLease} s: ${met(ours, 'reachedOverLease', TARGET.reachedOverLease)}`),
-    row(ours, old, '(c) the host resolves the wireless network\'s name through the DNS servers of its current lease', 'resolved', 'no target set'),
-    row(ours, old, '**(d) the whole journey: lease, name through that lease\'s DNS, page by that name**', 'page', `≤ ${TARGET.journey} s: ${met(ours, 'page', TARGET.journey)}`),
-    row(ours, old, '— dhcpcd\'s own wireless lease (wlan0 gets its address)', 'wlanLease', ''),
-    row(ours, old, '— (b) − dhcpcd\'s lease', 'reachedOverLease', `≤ ${TARGET.reachedOverLease} s: ${met(ours, 'reachedOverLease', TARGET.reachedOverLease)}`, { noRatio: true }),
-    row(ours, old, '— (c) − dhcpcd\'s lease', 'resolvedOverLease', 'for information', { noRatio: true }),
-    row(ours, old, '— (d) − the later of the host\'s lease and dhcpcd\'s (what is left to the guest)', 'guestPart', 'for information', { noRatio: true }),
-    row(ours, old, '— the hook\'s report after dhcpcd\'s lease (ours: status `lease.obtainedAt`, from a small C hook; old: 99-udhcpd.conf ran for BOUND, sourced shell)', 'reportOverLease', 'for information', { noRatio: true }),
-    row(ours, old, 'the guest\'s udhcpd listening (port 67 open)', 'udhcpdListening', 'for information'),
+    row(
+      ours,
+      old,
+      "(a) the host's first lease",
+      'firstLease',
+      `≤ ${TARGET.firstLease} s (the old glue: ~${OLD_FIRST_LEASE_IN_ISSUE_S} s): ${met(ours, 'firstLease', TARGET.firstLease)}`,
+    ),
+    row(
+      ours,
+      old,
+      "(b) the host's traffic reaches the wireless network (HTTP by address, through the NAT)",
+      'reached',
+      `≤ dhcpcd's lease + ${TARGET.reachedOverLease} s: ${met(ours, 'reachedOverLease', TARGET.reachedOverLease)}`,
+    ),
+    row(ours, old, "(c) the host resolves the wireless network's name through the DNS servers of its current lease", 'resolved', 'no target set'),
+    row(
+      ours,
+      old,
+      "**(d) the whole journey: lease, name through that lease's DNS, page by that name**",
+      'page',
+      `≤ ${TARGET.journey} s: ${met(ours, 'page', TARGET.journey)}`,
+    ),
+    row(ours, old, "— dhcpcd's own wireless lease (wlan0 gets its address)", 'wlanLease', ''),
+    row(ours, old, "— (b) − dhcpcd's lease", 'reachedOverLease', `≤ ${TARGET.reachedOverLease} s: ${met(ours, 'reachedOverLease', TARGET.reachedOverLease)}`, {
+      noRatio: true,
+    }),
+    row(ours, old, "— (c) − dhcpcd's lease", 'resolvedOverLease', 'for information', { noRatio: true }),
+    row(ours, old, "— (d) − the later of the host's lease and dhcpcd's (what is left to the guest)", 'guestPart', 'for information', { noRatio: true }),
+    row(
+      ours,
+      old,
+      "— the hook's report after dhcpcd's lease (ours: status `lease.obtainedAt`, from a small C hook; old: 99-udhcpd.conf ran for BOUND, sourced shell)",
+      'reportOverLease',
+      'for information',
+      { noRatio: true },
+    ),
+    row(ours, old, "the guest's udhcpd listening (port 67 open)", 'udhcpdListening', 'for information'),
   ];
 }
 
@@ -85,16 +112,28 @@ function afterTable(ours: RunFigures[], old: RunFigures[]): string[] {
   return [
     '| seconds | ours (wifibox-init) | old (OpenRC sequence) | ours / old | target |',
     '|---|---:|---:|---:|---|',
-    r(`**(e) a new wireless DNS server (${NEW_DNS}): from the guest's renewal to the host's first lookup it answers** (the host's lease unchanged)`, 'renewal', `≤ ${TARGET.renewal} s: ${met(ours, 'renewal', TARGET.renewal)}`),
-    r('— from `dhcpcd -n wlan0`\'s return to that answer', 'renewalFromReturn', 'for information'),
+    r(
+      `**(e) a new wireless DNS server (${NEW_DNS}): from the guest's renewal to the host's first lookup it answers** (the host's lease unchanged)`,
+      'renewal',
+      `≤ ${TARGET.renewal} s: ${met(ours, 'renewal', TARGET.renewal)}`,
+    ),
+    r("— from `dhcpcd -n wlan0`'s return to that answer", 'renewalFromReturn', 'for information'),
     r('— from the spawn of `dhcpcd -n wlan0` to its return', 'dhcpcdReturned', 'for information'),
-    r('— from that spawn to the renewal (ours: status `leaseEvent.at` once the relay asks the new server; old: the hook ran for the new lease)', 'renewed', 'for information'),
-    r('**(f) wlan0 removed and back: from wlan0 back to the host\'s traffic reaching the wireless network again**', 'replug', `≤ ${TARGET.replug} s: ${met(ours, 'replug', TARGET.replug)}`),
+    r(
+      '— from that spawn to the renewal (ours: status `leaseEvent.at` once the relay asks the new server; old: the hook ran for the new lease)',
+      'renewed',
+      'for information',
+    ),
+    r(
+      "**(f) wlan0 removed and back: from wlan0 back to the host's traffic reaching the wireless network again**",
+      'replug',
+      `≤ ${TARGET.replug} s: ${met(ours, 'replug', TARGET.replug)}`,
+    ),
     r('— wlan0 gone: the status says dhcpcd is waiting, after', 'replugWaiting', 'for information', { oursOnly: true }),
     r('— how long wlan0 was gone', 'replugGone', 'for information'),
-    r('— dhcpcd started again (its status\'s `since`), from wlan0 back', 'replugDhcpcd', 'for information', { oursOnly: true }),
-    r('— wlan0\'s carrier up (`ip monitor`: state UP), from wlan0 back', 'replugCarrier', 'for information'),
-    r('— wlan0\'s address again (dhcpcd\'s lease), from wlan0 back', 'replugLease', 'for information'),
+    r("— dhcpcd started again (its status's `since`), from wlan0 back", 'replugDhcpcd', 'for information', { oursOnly: true }),
+    r("— wlan0's carrier up (`ip monitor`: state UP), from wlan0 back", 'replugCarrier', 'for information'),
+    r("— wlan0's address again (dhcpcd's lease), from wlan0 back", 'replugLease', 'for information'),
   ];
 }
 
@@ -124,16 +163,22 @@ function perRunTables(runs: RunFigures[]): string[] {
   const said = (r: RunFigures) => `dns \`${r.firstLeaseDns || '(none)'}\`, lease ${r.firstLeaseSeconds ?? '—'} s`;
   const added = (r: RunFigures) => (addedMs(r).length ? fixed3(medianOf(addedMs(r))) : '—');
   return [
-    '| run | (a) | (b) | (c) | (d) | dhcpcd\'s lease | (b) − lease | udhcpd listening | (c) answered by | the host\'s first lease said |',
+    "| run | (a) | (b) | (c) | (d) | dhcpcd's lease | (b) − lease | udhcpd listening | (c) answered by | the host's first lease said |",
     '|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
-    ...runs.map((r) => `| ${r.sequence} #${r.index + 1} | ${seconds(r.firstLease)} | ${seconds(r.reached)} | ${seconds(r.resolved)} | ${seconds(r.page)} | ${seconds(r.wlanLease)} | ` +
-      `${seconds(FIGURES.reachedOverLease(r))} | ${seconds(r.udhcpdListening)} | ${r.resolvedBy ?? '—'} | ${said(r)} |`),
+    ...runs.map(
+      (r) =>
+        `| ${r.sequence} #${r.index + 1} | ${seconds(r.firstLease)} | ${seconds(r.reached)} | ${seconds(r.resolved)} | ${seconds(r.page)} | ${seconds(r.wlanLease)} | ` +
+        `${seconds(FIGURES.reachedOverLease(r))} | ${seconds(r.udhcpdListening)} | ${r.resolvedBy ?? '—'} | ${said(r)} |`,
+    ),
     '',
-    '| run | (e) | (e) from `dhcpcd -n`\'s return | renewal seen (reason) | the host\'s last answer | (f) | wlan0 gone | dhcpcd again | carrier | wlan0\'s lease | dhcpcd processes after (f) | (g) added, ms |',
+    "| run | (e) | (e) from `dhcpcd -n`'s return | renewal seen (reason) | the host's last answer | (f) | wlan0 gone | dhcpcd again | carrier | wlan0's lease | dhcpcd processes after (f) | (g) added, ms |",
     '|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...runs.map((r) => `| ${r.sequence} #${r.index + 1} | ${seconds(r.renewal?.answered)} | ${seconds(r.renewal?.answeredAfterReturn)} | ` +
-      `${seconds(r.renewal?.renewed)} (${r.renewal?.reason ?? 'none'}) | ${r.renewal?.lastAnswer ?? '—'} | ${seconds(r.replug?.reached)} | ${seconds(r.replug?.gone)} | ${seconds(r.replug?.dhcpcdStarted)} | ` +
-      `${seconds(r.replug?.carrier)} | ${seconds(r.replug?.wlanLease)} | ${r.replug?.dhcpcdAfter ?? '—'} | ${added(r)} |`),
+    ...runs.map(
+      (r) =>
+        `| ${r.sequence} #${r.index + 1} | ${seconds(r.renewal?.answered)} | ${seconds(r.renewal?.answeredAfterReturn)} | ` +
+        `${seconds(r.renewal?.renewed)} (${r.renewal?.reason ?? 'none'}) | ${r.renewal?.lastAnswer ?? '—'} | ${seconds(r.replug?.reached)} | ${seconds(r.replug?.gone)} | ${seconds(r.replug?.dhcpcdStarted)} | ` +
+        `${seconds(r.replug?.carrier)} | ${seconds(r.replug?.wlanLease)} | ${r.replug?.dhcpcdAfter ?? '—'} | ${added(r)} |`,
+    ),
   ];
 }
 
@@ -141,13 +186,26 @@ function perRunTables(runs: RunFigures[]): string[] {
 function insideList(runs: RunFigures[]): string {
   const keys = new Set(runs.flatMap((r) => Object.keys(r.inside)));
   const med = [...keys].map((k) => ({ k, v: medianOver(runs, (r) => r.inside[k] ?? null).v })).filter((x): x is { k: string; v: number } => x.v !== null);
-  return med.sort((a, b) => a.v - b.v).map((x) => `${x.k} ${seconds(x.v)}`).join(' · ');
+  return med
+    .sort((a, b) => a.v - b.v)
+    .map((x) => `${x.k} ${seconds(x.v)}`)
+    .join(' · ');
 }
 
 function medianMemory(runs: RunFigures[], get: (r: RunFigures) => Memory | null): Memory | null {
   const m = runs.map(get).filter((x): x is Memory => x !== null);
   const f = (k: keyof Memory) => medianOf(m.map((x) => x[k]));
-  return m.length ? { rss: f('rss'), pss: f('pss'), privateClean: f('privateClean'), privateDirty: f('privateDirty'), pssFile: f('pssFile'), pageTables: f('pageTables'), processes: f('processes') } : null;
+  return m.length
+    ? {
+        rss: f('rss'),
+        pss: f('pss'),
+        privateClean: f('privateClean'),
+        privateDirty: f('privateDirty'),
+        pssFile: f('pssFile'),
+        pageTables: f('pageTables'),
+        processes: f('processes'),
+      }
+    : null;
 }
 
 function memoryTable(ours: RunFigures[], old: RunFigures[]): string[] {
@@ -157,8 +215,12 @@ function memoryTable(ours: RunFigures[], old: RunFigures[]): string[] {
   return [
     '| process(es) | RSS, MB | PSS, MB | private dirty, MB | private clean, MB | note |',
     '|---|---:|---:|---:|---:|---|',
-    line(`ours: wifibox-init (one node process, with the DNS relay), ${REST_MS / 1000} s after (d)`, medianMemory(ours, (r) => r.memory), 'no target set'),
-    '| old: the orchestration itself | 0 | 0 | 0 | 0 | nothing stays: OpenRC\'s services and ifup exit once they have run |',
+    line(
+      `ours: wifibox-init (one node process, with the DNS relay), ${REST_MS / 1000} s after (d)`,
+      medianMemory(ours, (r) => r.memory),
+      'no target set',
+    ),
+    "| old: the orchestration itself | 0 | 0 | 0 | 0 | nothing stays: OpenRC's services and ifup exit once they have run |",
     line(`ours: dhcpcd + udhcpd (${od?.processes ?? 0} processes)`, od, 'the same programs in both, for information'),
     line(`old: dhcpcd + udhcpd (${dd?.processes ?? 0} processes)`, dd, ''),
   ];
@@ -193,7 +255,7 @@ export function renderInitSection(r: InitResults): string {
     '',
     ...reading.after(medians.ours, medians.old, r.runs),
     '',
-    '**(g) The DNS relay\'s added latency** (ours only: the old sequence has no relay; the guest asks the wireless DNS server itself, and the host asks it through the NAT):',
+    "**(g) The DNS relay's added latency** (ours only: the old sequence has no relay; the guest asks the wireless DNS server itself, and the host asks it through the NAT):",
     '',
     ...latencyTable(ours),
     '',

@@ -11,7 +11,19 @@ import { fixed3 } from './format';
 import { afterStart } from './init-after';
 import type { RunFigures, Sequence } from './init-figures';
 import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
-import { hostLeases, probeLine, probeStarted, startHttpProbe, startLookupProbe, UDHCPD_LISTENING, watchGuest, WLAN0_ROUTE, type GuestWatch, type HostLease, type ProbeLine } from './init-probe';
+import {
+  hostLeases,
+  probeLine,
+  probeStarted,
+  startHttpProbe,
+  startLookupProbe,
+  UDHCPD_LISTENING,
+  watchGuest,
+  WLAN0_ROUTE,
+  type GuestWatch,
+  type HostLease,
+  type ProbeLine,
+} from './init-probe';
 import { comm, NO_MEMORY, addMemory, smapsRollup, type Memory } from './memory';
 
 /** Every wait for the start's moments ends here; what did not happen by then is reported as not reached. */
@@ -79,8 +91,11 @@ async function insideOf(lab: Lab, sequence: Sequence, t0: number, notes: string[
 /** wpa_supplicant on wlan0, associated (the wired driver's "network" is there at once). */
 export async function associate(lab: Lab): Promise<void> {
   await lab.startWirelessDaemon();
-  await waitFor('wpa_supplicant to be associated', async () =>
-    /^wpa_state=COMPLETED$/m.test((await lab.guest(['wpa_cli', '-p', lab.controlDir, '-i', 'wlan0', 'status'])).stdout), 10_000);
+  await waitFor(
+    'wpa_supplicant to be associated',
+    async () => /^wpa_state=COMPLETED$/m.test((await lab.guest(['wpa_cli', '-p', lab.controlDir, '-i', 'wlan0', 'status'])).stdout),
+    10_000,
+  );
 }
 
 /** Until both probes have their page, the sequence's process exits, `deadline` passes or the run is aborted. */
@@ -118,7 +133,13 @@ function hostMoments(http: LabProcess, journey: LabProcess, events: string, note
 }
 
 /** At rest, REST_MS after the last moment seen ((d) when it came): ours' orchestrator's memory, and the guest's daemons'. */
-async function atRest(lab: Lab, sequence: Sequence, proc: LabProcess, last: number, notes: string[]): Promise<{ memory: Memory | null; daemons: Awaited<ReturnType<typeof guestDaemons>> }> {
+async function atRest(
+  lab: Lab,
+  sequence: Sequence,
+  proc: LabProcess,
+  last: number,
+  notes: string[],
+): Promise<{ memory: Memory | null; daemons: Awaited<ReturnType<typeof guestDaemons>> }> {
   if (!aborted) await sleep(Math.max(0, last + REST_MS - Date.now()));
   let memory: Memory | null = null;
   if (sequence === 'ours') {
@@ -165,10 +186,17 @@ export async function runOnce(sequence: Sequence, index: number, distDir: string
       wlanLease: secs(watch.at.wlan, t0),
       udhcpdListening: secs(watch.at.udhcpd, t0),
     };
-    log(`${sequence} #${index + 1}: (a) ${fixed3(start.firstLease)} s, (b) ${fixed3(start.reached)} s, (c) ${fixed3(start.resolved)} s, (d) ${fixed3(start.page)} s; ` +
-      `wlan0 lease ${fixed3(start.wlanLease)} s, udhcpd listening ${fixed3(start.udhcpdListening)} s${notes.length ? `; ${notes.join('; ')}` : ''}`);
-    const after = await afterStart(lab, sequence, { air, events: hostDhcp.events, notes,
-      log: (m) => log(`${sequence} #${index + 1}: ${m}`), aborted: () => aborted });
+    log(
+      `${sequence} #${index + 1}: (a) ${fixed3(start.firstLease)} s, (b) ${fixed3(start.reached)} s, (c) ${fixed3(start.resolved)} s, (d) ${fixed3(start.page)} s; ` +
+        `wlan0 lease ${fixed3(start.wlanLease)} s, udhcpd listening ${fixed3(start.udhcpdListening)} s${notes.length ? `; ${notes.join('; ')}` : ''}`,
+    );
+    const after = await afterStart(lab, sequence, {
+      air,
+      events: hostDhcp.events,
+      notes,
+      log: (m) => log(`${sequence} #${index + 1}: ${m}`),
+      aborted: () => aborted,
+    });
     if (notes.length || process.env.WIFIBOX_BENCH_DEBUG) log(lab.logTails(process.env.WIFIBOX_BENCH_DEBUG ? 80 : 20));
     const figures: RunFigures = {
       sequence,

@@ -27,7 +27,12 @@ function runStep(step: Step): Promise<StepResult & { t0: number; t1: number }> {
       running.delete(child);
       const m = new RegExp(`${RSS_TAG}(\\d+)\\s*$`).exec(err);
       resolve({
-        t0, t1, code, signal, ms: t1 - t0, stdoutBytes: bytes,
+        t0,
+        t1,
+        code,
+        signal,
+        ms: t1 - t0,
+        stdoutBytes: bytes,
         stdout: step.keepStdout ? Buffer.concat(out).toString('utf8') : null,
         stderrTail: (m ? err.slice(0, m.index) : err).slice(-2000),
         rssKiB: m ? Number(m[1]) : null,

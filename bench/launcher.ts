@@ -13,7 +13,14 @@ import type { LauncherReply, LauncherRequest, LauncherStart } from './protocol';
 const children = new Map<number, { child: ChildProcess; exited: Promise<number | null> }>();
 
 /** Resolves once a TCP connect to host:port succeeds; counts the attempts. */
-function waitListening(host: string, port: number, t0: number, timeoutMs: number, everyMs: number, gone: () => boolean): Promise<{ ms: number; probes: number }> {
+function waitListening(
+  host: string,
+  port: number,
+  t0: number,
+  timeoutMs: number,
+  everyMs: number,
+  gone: () => boolean,
+): Promise<{ ms: number; probes: number }> {
   return new Promise((resolve, reject) => {
     let probes = 0;
     const attempt = () => {

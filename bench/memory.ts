@@ -27,7 +27,15 @@ export function smapsRollup(pid: number): Memory {
     return Number(m?.[1] ?? 0);
   };
   const pte = /^VmPTE:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { rss: field('Rss'), pss: field('Pss'), privateClean: field('Private_Clean'), privateDirty: field('Private_Dirty'), pssFile: field('Pss_File', true), pageTables: Number(pte?.[1] ?? 0), processes: 1 };
+  return {
+    rss: field('Rss'),
+    pss: field('Pss'),
+    privateClean: field('Private_Clean'),
+    privateDirty: field('Private_Dirty'),
+    pssFile: field('Pss_File', true),
+    pageTables: Number(pte?.[1] ?? 0),
+    processes: 1,
+  };
 }
 
 export function addMemory(a: Memory, b: Memory): Memory {
@@ -72,7 +80,10 @@ const TICKS = 100;
 export function cpuSeconds(pid: number, o: { reapedChildren?: boolean } = {}): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     return (f[11]! + f[12]! + (o.reapedChildren ? f[13]! + f[14]! : 0)) / TICKS;
   } catch {
     return 0;

@@ -149,8 +149,13 @@ export class LauncherClient {
 export async function startLauncher(lab: Lab): Promise<LauncherClient> {
   const proc = lab.startInGuest('bench-launcher', [process.execPath, benchScript, '--launcher', LAUNCHER_SOCKET]);
   const sockPath = lab.guestPath(LAUNCHER_SOCKET);
-  return waitFor('the bench launcher', async () => {
-    if (comm(proc.pid) === '') throw new Error(`launcher exited: ${proc.output()}`);
-    return LauncherClient.connect(sockPath).catch(() => null);
-  }, 10_000, 20);
+  return waitFor(
+    'the bench launcher',
+    async () => {
+      if (comm(proc.pid) === '') throw new Error(`launcher exited: ${proc.output()}`);
+      return LauncherClient.connect(sockPath).catch(() => null);
+    },
+    10_000,
+    20,
+  );
 }

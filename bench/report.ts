@@ -58,7 +58,13 @@ export interface Results {
   fresh: LatencyPair;
   open: LatencyPair;
   chain: LatencyPair & { peakHostChildren: { ours: number; socat: number } };
-  concurrent: { ours: ConcurrentResult; socat: ConcurrentResult; reachedOurs: number | null; peakHostChildren: { ours: number; socat: number }; peakGuestSocatChildren: number };
+  concurrent: {
+    ours: ConcurrentResult;
+    socat: ConcurrentResult;
+    reachedOurs: number | null;
+    peakHostChildren: { ours: number; socat: number };
+    peakGuestSocatChildren: number;
+  };
   memory: MemoryFigures;
   startup: StartupFigures;
   agentCounters: Record<string, number> | null;
@@ -85,7 +91,9 @@ function latencyTable(p: LatencyPair, target: { ratio: number } | null): string[
     `| p99, ms | ${latencyMs(o.p99)} | ${latencyMs(s.p99)} | ${ratio(o.p99, s.p99)} |${fl((x) => x.p99)} |`,
     `| mean, ms | ${latencyMs(o.mean)} | ${latencyMs(s.mean)} | ${ratio(o.mean, s.mean)} |${fl((x) => x.mean)} |`,
     ...(f
-      ? [`| median above the floor, ms | ${latencyMs(o.median - f.median)} | ${latencyMs(s.median - f.median)} | ${ratio(o.median - f.median, s.median - f.median)} | — | for information |`]
+      ? [
+          `| median above the floor, ms | ${latencyMs(o.median - f.median)} | ${latencyMs(s.median - f.median)} | ${ratio(o.median - f.median, s.median - f.median)} | — | for information |`,
+        ]
       : []),
     `| answered | ${o.n} of ${p.n} | ${s.n} of ${p.n} | |${f ? ` ${f.n} of ${p.n} |` : ''} |`,
     `| lost / wrong / errors | ${failures(p.ours)} | ${failures(p.socat)} | |${p.floor ? ` ${failures(p.floor)} |` : ''} |`,
@@ -112,15 +120,17 @@ function concurrentTable(c: Results['concurrent']): string[] {
     `| peak guest socat children | — | ${c.peakGuestSocatChildren} | | |`,
     ...(clean
       ? []
-      : ['', c.reachedOurs !== null && c.reachedOurs < c.ours.sent && c.ours.wrong === 0
-        ? `**Some of our requests were lost: ${c.ours.sent - c.reachedOurs} never reached the agent (the host's socat did not pass them on); any others are the agent's doing.**`
-        : '**Our agent lost or mixed up replies: that is a bug.**']),
+      : [
+          '',
+          c.reachedOurs !== null && c.reachedOurs < c.ours.sent && c.ours.wrong === 0
+            ? `**Some of our requests were lost: ${c.ours.sent - c.reachedOurs} never reached the agent (the host's socat did not pass them on); any others are the agent's doing.**`
+            : '**Our agent lost or mixed up replies: that is a bug.**',
+        ]),
   ];
 }
 
 function memoryTable(m: MemoryFigures): string[] {
-  const row = (label: string, v: Memory, extra = '') =>
-    `| ${label} | ${mb(v.rss)} | ${mb(v.pss)} | ${mb(v.privateDirty)} | ${mb(v.privateClean)} | ${extra} |`;
+  const row = (label: string, v: Memory, extra = '') => `| ${label} | ${mb(v.rss)} | ${mb(v.pss)} | ${mb(v.privateDirty)} | ${mb(v.privateClean)} | ${extra} |`;
   const ok = (v: Memory) => `≤ 12 MB private dirty: ${mark(kbToMB(v.privateDirty) <= 12)}`;
   return [
     '| process(es) | RSS, MB | PSS, MB | private dirty, MB | private clean, MB | target / note |',
@@ -130,7 +140,11 @@ function memoryTable(m: MemoryFigures): string[] {
     row(`ours, idle again, ${m.afterLoadSec.toFixed(0)} s after tests 1–4`, m.oursAfter, 'for information'),
     row(`ours, ${m.oursHeldAfterCount} connections open, after that`, m.oursHeldAfter, ok(m.oursHeldAfter)),
     row('old socat listener, idle', m.socatIdle),
-    row(`old socat listener + ${m.socatHeldChildren} children, ${m.socatHeldCount} connections open`, m.socatHeld, 'summed over processes (RSS double-counts shared pages; PSS does not)'),
+    row(
+      `old socat listener + ${m.socatHeldChildren} children, ${m.socatHeldCount} connections open`,
+      m.socatHeld,
+      'summed over processes (RSS double-counts shared pages; PSS does not)',
+    ),
     row('ours, peak while tests 1–4 ran', m.oursPeak, 'for information; sampled every 250 ms'),
     row(`old socat + children, peak while tests 1–4 ran (up to ${m.socatPeak.processes} processes)`, m.socatPeak, 'for information; sampled every 500 ms'),
     ...(m.nodeFloor ? [row('bare `node -e` listening on a port (for information)', m.nodeFloor, 'what any Node process costs')] : []),

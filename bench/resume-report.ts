@@ -97,7 +97,7 @@ function summaryRows(r: ResumeResults, network: Network): string[] {
   const within = (v: number | null, bound: number) => v !== null && v <= bound;
   const target = (text: string, met: boolean) => (network === 'known' ? `${text}: ${emojiMark(met)}` : 'reported');
   return [
-    '| seconds from the guest\'s start | ours | old glue | target |',
+    "| seconds from the guest's start | ours | old glue | target |",
     '|---|---:|---:|---|',
     `| the host's traffic reaches the wireless network | ${s(ours.hostTrafficMs)} | ${s(old.hostTrafficMs)} | |`,
     `| the host resolves the wireless network's name (its resolv.conf unchanged) | ${s(ours.hostNamesMs)} | ${s(old.hostNamesMs)} | |`,
@@ -112,10 +112,20 @@ function summaryRows(r: ResumeResults, network: Network): string[] {
 }
 
 function runRows(r: ResumeResults): string[] {
-  const rows = r.all.map((x) => `| ${x.sequence} | ${x.network} | ${x.index + 1} | ${s(x.hostTrafficMs)} | ${s(x.hostNamesMs)} | ${s(x.wpaCliMs)} | ${s(x.wlanLeaseMs)} | ` +
-    `${x.addressKept ? 'kept' : `${x.addressBefore} → ${x.addressAfter ?? 'none'}`} | ${s(x.longestGapMs)} | ${x.naks} | ${x.hostEvents.join('; ') || '—'} | ${Object.entries(x.services).map(([k, ms]) => `${k} ${s(ms)}`).join(', ')} |`);
-  return ['| sequence | network | run | traffic | names | wpa_cli | wlan0 lease | host address | longest gap | NAKs | the host\'s client after t0 | services started (returned) |',
-    '|---|---|---:|---:|---:|---:|---:|---|---:|---:|---|---|', ...rows];
+  const rows = r.all.map(
+    (x) =>
+      `| ${x.sequence} | ${x.network} | ${x.index + 1} | ${s(x.hostTrafficMs)} | ${s(x.hostNamesMs)} | ${s(x.wpaCliMs)} | ${s(x.wlanLeaseMs)} | ` +
+      `${x.addressKept ? 'kept' : `${x.addressBefore} → ${x.addressAfter ?? 'none'}`} | ${s(x.longestGapMs)} | ${x.naks} | ${x.hostEvents.join('; ') || '—'} | ${Object.entries(
+        x.services,
+      )
+        .map(([k, ms]) => `${k} ${s(ms)}`)
+        .join(', ')} |`,
+  );
+  return [
+    "| sequence | network | run | traffic | names | wpa_cli | wlan0 lease | host address | longest gap | NAKs | the host's client after t0 | services started (returned) |",
+    '|---|---|---:|---:|---:|---:|---:|---|---:|---:|---|---|',
+    ...rows,
+  ];
 }
 
 export function renderResumeSection(r: ResumeResults): string {
@@ -126,29 +136,29 @@ export function renderResumeSection(r: ResumeResults): string {
     marks.start,
     r.hostConf
       ? `## A resume with \`${r.hostConf.trim()}\` in the host's dhclient.conf`
-      : '## A resume as users live it: the host\'s dhclient, OpenRC\'s order, a router\'s dnsmasq',
+      : "## A resume as users live it: the host's dhclient, OpenRC's order, a router's dnsmasq",
     '',
     `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
     machineLine(m, []),
     '',
-    'Each run is a fresh lab, all guest processes on one CPU (the guest\'s vCPU) in a 48 MB budget. The host\'s',
+    "Each run is a fresh lab, all guest processes on one CPU (the guest's vCPU) in a 48 MB budget. The host's",
     'wifibox0 has a fixed MAC (a bridge keeps its own) and the address and default route of the lease it got from',
     'the guest at a first boot before the runs, as the host keeps them while the guest is away; its resolv.conf',
-    'is that lease\'s. The wireless network is a router\'s dnsmasq (DHCP and DNS, the only one that knows',
+    "is that lease's. The wireless network is a router's dnsmasq (DHCP and DNS, the only one that knows",
     '`portal.wireless.lab`): "known" has the card in its lease file (it answers at once), "new" does not (it',
     'checks the address by ping first). t0 is the exec of the first service; then, one after the other as',
     'OpenRC starts them, wpa_supplicant and, for ours, `/etc/init.d/wifibox-init start`, `uds_passthru start`',
-    'and `forwarding start` (the package\'s service files, installed in the guest, run by Debian\'s openrc-run);',
-    'for the old glue, its boot sequence (sysctl, ifupdown-ng\'s networking with dhcpcd, iptables, udhcpd) and',
-    'its socat passthrough once the default runlevel comes. OpenRC\'s dependency tree is worked out before t0, as',
+    "and `forwarding start` (the package's service files, installed in the guest, run by Debian's openrc-run);",
+    "for the old glue, its boot sequence (sysctl, ifupdown-ng's networking with dhcpcd, iptables, udhcpd) and",
+    "its socat passthrough once the default runlevel comes. OpenRC's dependency tree is worked out before t0, as",
     'a booting guest does before its boot runlevel. At t0 the host starts ISC dhclient on wifibox0 with',
-    'its lease file (devd\'s `dhclient wifibox0` when the guest\'s tap comes up; FreeBSD\'s dhclient shares its',
-    'INIT-REBOOT, its intervals and its reboot timeout), with a script of the lab\'s that does to the address',
-    'what Debian\'s does (an EXPIRE, as after a NAK, removes it). The host\'s probes: an HTTP GET of the',
+    "its lease file (devd's `dhclient wifibox0` when the guest's tap comes up; FreeBSD's dhclient shares its",
+    "INIT-REBOOT, its intervals and its reboot timeout), with a script of the lab's that does to the address",
+    "what Debian's does (an EXPIRE, as after a NAK, removes it). The host's probes: an HTTP GET of the",
     'wireless web server by address every 20 ms (each answer through the NAT counts), a lookup of the name',
     'through the DNS servers of its current lease every 20 ms, and a `wpa_cli -p <host socket dir> status`',
-    'every 50 ms from t0; the first two run from before t0 (a laptop\'s programs go on sending; the host knows no',
-    'MAC for the guest\'s address yet, as each lab gives eth0 a new one, and its ARP goes unanswered meanwhile).',
+    "every 50 ms from t0; the first two run from before t0 (a laptop's programs go on sending; the host knows no",
+    "MAC for the guest's address yet, as each lab gives eth0 a new one, and its ARP goes unanswered meanwhile).",
     `Each run is watched for ${r.windowMs / 1000} s from t0: dhclient asks again about 3 s after its start and gives`,
     'INIT-REBOOT up after 10 s. Figures are medians of the runs.',
     ...(r.hostConf ? ['', `Here the host's dhclient.conf also says \`${r.hostConf.trim()}\`; everything else is as in the section above.`] : []),

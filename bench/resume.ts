@@ -22,9 +22,29 @@ import { WIRELESS_NAME } from '../lab/wireless';
 import { numberOption, wholeFrom } from './args';
 import { benchLog, inLab, onInterrupt, privateDist } from './harness';
 import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
-import { hostEvents, probeLine, probeLines, probeStarted, startHttpWatch, startLookupProbe, watchGuest, WLAN0_ROUTE, type GuestWatch, type HostLease } from './init-probe';
+import {
+  hostEvents,
+  probeLine,
+  probeLines,
+  probeStarted,
+  startHttpWatch,
+  startLookupProbe,
+  watchGuest,
+  WLAN0_ROUTE,
+  type GuestWatch,
+  type HostLease,
+} from './init-probe';
 import { machineFacts } from './machine';
-import { renderResumeSection, RESUME_HOST_CONF_MARKS, RESUME_MARKS, summarize, type Network, type ResumeResults, type ResumeRun, type Sequence } from './resume-report';
+import {
+  renderResumeSection,
+  RESUME_HOST_CONF_MARKS,
+  RESUME_MARKS,
+  summarize,
+  type Network,
+  type ResumeResults,
+  type ResumeRun,
+  type Sequence,
+} from './resume-report';
 import { publishSection } from './sections';
 
 const log = benchLog('resume');
@@ -54,7 +74,21 @@ function startDhclient(lab: Lab, leases: string | null, hostConf: string): { pro
   // ISC dhclient's own defaults for the timings (initial-interval, backoff-cutoff, reboot) unless
   // hostConf sets one; only what it asks for.
   writeFileSync(conf, `request subnet-mask, broadcast-address, routers, domain-name-servers, domain-name;\n${hostConf}`);
-  const proc = lab.startInHost('host-dhclient', ['dhclient', '-4', '-d', '-v', '-sf', script, '-lf', leaseFile, '-pf', join(lab.dir, 'dhclient.pid'), '-cf', conf, 'wifibox0']);
+  const proc = lab.startInHost('host-dhclient', [
+    'dhclient',
+    '-4',
+    '-d',
+    '-v',
+    '-sf',
+    script,
+    '-lf',
+    leaseFile,
+    '-pf',
+    join(lab.dir, 'dhclient.pid'),
+    '-cf',
+    conf,
+    'wifibox0',
+  ]);
   return { proc, events, leaseFile };
 }
 
@@ -105,9 +139,11 @@ async function firstBoot(sequence: Sequence, pkg: PackageRoot, distDir: string, 
     const notes: string[] = [];
     const dhclient = startDhclient(lab, null, hostConf);
     await startGuest(lab, sequence, notes);
-    const bound = await waitFor('the host\'s first lease', () => hostEvents(dhclient.events).find((e) => e.event === 'bound'), 60_000, 50).catch((err: Error) => {
-      throw new Error(`${sequence} first boot: ${err.message}${notes.length ? `; ${notes.join('; ')}` : ''}\n${lab.logTails(25)}`);
-    });
+    const bound = await waitFor("the host's first lease", () => hostEvents(dhclient.events).find((e) => e.event === 'bound'), 60_000, 50).catch(
+      (err: Error) => {
+        throw new Error(`${sequence} first boot: ${err.message}${notes.length ? `; ${notes.join('; ')}` : ''}\n${lab.logTails(25)}`);
+      },
+    );
     await lab.stop(dhclient.proc);
     if (notes.length) log(`${sequence} first boot: ${notes.join('; ')}`);
     return { leases: readFileSync(dhclient.leaseFile, 'utf8'), bound };
@@ -118,9 +154,21 @@ async function firstBoot(sequence: Sequence, pkg: PackageRoot, distDir: string, 
 }
 
 /** Lines {"event":"ok","at"} of the HTTP watch probe: every answer through the NAT. */
-const okTimes = (p: LabProcess): number[] => probeLines(p).filter((l) => l.event === 'ok').map((l) => l.at);
+const okTimes = (p: LabProcess): number[] =>
+  probeLines(p)
+    .filter((l) => l.event === 'ok')
+    .map((l) => l.at);
 
-async function resumeOnce(sequence: Sequence, network: Network, index: number, first: HostLeaseFile, pkg: PackageRoot, distDir: string, hostConf: string, onLab: (l: Lab | null) => void): Promise<ResumeRun> {
+async function resumeOnce(
+  sequence: Sequence,
+  network: Network,
+  index: number,
+  first: HostLeaseFile,
+  pkg: PackageRoot,
+  distDir: string,
+  hostConf: string,
+  onLab: (l: Lab | null) => void,
+): Promise<ResumeRun> {
   const lab = await labFor(sequence, network, pkg, distDir);
   onLab(lab);
   const notes: string[] = [];
@@ -149,7 +197,13 @@ async function resumeOnce(sequence: Sequence, network: Network, index: number, f
     const after = (await lab.host(['ip', '-4', '-o', 'addr', 'show', 'dev', 'wifibox0'])).stdout;
     const naks = (dhclient.proc.output().match(/DHCPNAK/g) ?? []).length;
     const answer = probeLine(names, 'answer');
-    const leaseAt = sequence === 'ours' ? await initStatus(lab, 2000).then((s) => (s.lease?.obtainedAt ? Date.parse(s.lease.obtainedAt) : null), () => null) : null;
+    const leaseAt =
+      sequence === 'ours'
+        ? await initStatus(lab, 2000).then(
+            (s) => (s.lease?.obtainedAt ? Date.parse(s.lease.obtainedAt) : null),
+            () => null,
+          )
+        : null;
     const wlan = watch.at.wlan ?? leaseAt;
     const ms = (at: number | null | undefined) => (at === null || at === undefined ? null : at - t0);
     const run: ResumeRun = {
@@ -165,15 +219,19 @@ async function resumeOnce(sequence: Sequence, network: Network, index: number, f
       addressKept: after.includes(`inet ${address}/`) && !hostEvents(events).some((e) => e.event === 'deconfig'),
       longestGapMs: gaps.length ? Math.max(...gaps) : null,
       naks,
-      hostEvents: hostEvents(events).slice(1).map((e) => `${e.event} ${e.ip ?? ''} at ${((e.at - t0) / 1000).toFixed(2)} s`),
+      hostEvents: hostEvents(events)
+        .slice(1)
+        .map((e) => `${e.event} ${e.ip ?? ''} at ${((e.at - t0) / 1000).toFixed(2)} s`),
       services: Object.fromEntries(Object.entries(returned).map(([k, at]) => [k, at - t0])),
       notes,
     };
     if (run.hostTrafficMs === null) notes.push(`the host's traffic did not reach the wireless network within ${WINDOW_MS / 1000} s`);
     if (run.hostNamesMs === null) notes.push(`the host did not resolve ${WIRELESS_NAME} within ${WINDOW_MS / 1000} s`);
-    log(`${sequence}, ${network} network #${index + 1}: traffic ${run.hostTrafficMs} ms, names ${run.hostNamesMs} ms, wpa_cli ${run.wpaCliMs} ms, ` +
-      `wlan0 lease ${run.wlanLeaseMs} ms, address ${run.addressKept ? 'kept' : `${address} → ${run.addressAfter}`}, longest gap ${run.longestGapMs} ms, NAKs ${naks}` +
-      `${notes.length ? `; ${notes.join('; ')}` : ''}`);
+    log(
+      `${sequence}, ${network} network #${index + 1}: traffic ${run.hostTrafficMs} ms, names ${run.hostNamesMs} ms, wpa_cli ${run.wpaCliMs} ms, ` +
+        `wlan0 lease ${run.wlanLeaseMs} ms, address ${run.addressKept ? 'kept' : `${address} → ${run.addressAfter}`}, longest gap ${run.longestGapMs} ms, NAKs ${naks}` +
+        `${notes.length ? `; ${notes.join('; ')}` : ''}`,
+    );
     if (notes.length || process.env.WIFIBOX_BENCH_DEBUG) log(lab.logTails(20));
     return run;
   } finally {
@@ -191,9 +249,14 @@ async function wpaCliProbe(lab: Lab, until: number): Promise<number | null> {
   let answered: number | null = null;
   const pending: Promise<void>[] = [];
   while (answered === null && Date.now() < until) {
-    pending.push(lab.hostCli(['status'], { timeoutMs: 2000 }).then((r) => {
-      if (answered === null && /^wpa_state=/m.test(r.stdout)) answered = Date.now();
-    }, () => undefined));
+    pending.push(
+      lab.hostCli(['status'], { timeoutMs: 2000 }).then(
+        (r) => {
+          if (answered === null && /^wpa_state=/m.test(r.stdout)) answered = Date.now();
+        },
+        () => undefined,
+      ),
+    );
     await sleep(50);
   }
   await Promise.all(pending);
@@ -207,28 +270,53 @@ export async function runResumeBench(argv: string[], command = 'npm run bench --
   // address before it starts over), measured in a section of its own.
   const hostReboot = numberOption(argv, '--host-reboot', null, wholeFrom(0), 'seconds (a whole number)').value;
   const hostConf = hostReboot === null ? '' : `reboot ${hostReboot};\n`;
-  const dist = privateDist('resume', ['wifibox-init.js', 'wifibox-passthru.js', 'wifibox-forward.js', 'wifibox-diag.js', 'wifibox-dhcpcd-hook', 'wifibox_dgram.node']);
+  const dist = privateDist('resume', [
+    'wifibox-init.js',
+    'wifibox-passthru.js',
+    'wifibox-forward.js',
+    'wifibox-diag.js',
+    'wifibox-dhcpcd-hook',
+    'wifibox_dgram.node',
+  ]);
   const tmp = mkdtempSync(join(tmpdir(), 'wbx-resume-'));
   let current: Lab | null = null;
   const interrupt = onInterrupt(log, () => void current?.down());
-  await inLab({ lab: () => current, cleanup: async () => { dist.remove(); rmSync(tmp, { recursive: true, force: true }); }, interrupt }, async () => {
-    const pkg = await packageRoot(tmp);
-    const all: ResumeRun[] = [];
-    for (const sequence of ['ours', 'old'] as Sequence[]) {
-      log(`${sequence}: a first boot, for the host's lease`);
-      const first = await firstBoot(sequence, pkg, dist.dir, hostConf, (l) => (current = l));
-      for (const network of ['known', 'new'] as Network[]) {
-        for (let i = 0; i < runs && !interrupt.interrupted; i++) {
-          all.push(await resumeOnce(sequence, network, i, first, pkg, dist.dir, hostConf, (l) => (current = l)));
+  await inLab(
+    {
+      lab: () => current,
+      cleanup: async () => {
+        dist.remove();
+        rmSync(tmp, { recursive: true, force: true });
+      },
+      interrupt,
+    },
+    async () => {
+      const pkg = await packageRoot(tmp);
+      const all: ResumeRun[] = [];
+      for (const sequence of ['ours', 'old'] as Sequence[]) {
+        log(`${sequence}: a first boot, for the host's lease`);
+        const first = await firstBoot(sequence, pkg, dist.dir, hostConf, (l) => (current = l));
+        for (const network of ['known', 'new'] as Network[]) {
+          for (let i = 0; i < runs && !interrupt.interrupted; i++) {
+            all.push(await resumeOnce(sequence, network, i, first, pkg, dist.dir, hostConf, (l) => (current = l)));
+          }
         }
       }
-    }
-    const results: ResumeResults = { command: [command, ...argv].join(' '), machine: machineFacts(), runs, windowMs: WINDOW_MS, hostConf, all, durationSec: (Date.now() - t0) / 1000 };
-    publishSection(renderResumeSection(results), hostConf ? RESUME_HOST_CONF_MARKS : RESUME_MARKS, null, argv, log);
-    // Last, for scripts: the medians of the known network, the old glue's under `old`, the new network's under `newNetwork`.
-    if (argv.includes('--json')) {
-      const known = { ...summarize(results, 'ours', 'known'), old: summarize(results, 'old', 'known') };
-      process.stdout.write(`${JSON.stringify({ ...known, newNetwork: { ...summarize(results, 'ours', 'new'), old: summarize(results, 'old', 'new') } })}\n`);
-    }
-  });
+      const results: ResumeResults = {
+        command: [command, ...argv].join(' '),
+        machine: machineFacts(),
+        runs,
+        windowMs: WINDOW_MS,
+        hostConf,
+        all,
+        durationSec: (Date.now() - t0) / 1000,
+      };
+      publishSection(renderResumeSection(results), hostConf ? RESUME_HOST_CONF_MARKS : RESUME_MARKS, null, argv, log);
+      // Last, for scripts: the medians of the known network, the old glue's under `old`, the new network's under `newNetwork`.
+      if (argv.includes('--json')) {
+        const known = { ...summarize(results, 'ours', 'known'), old: summarize(results, 'old', 'known') };
+        process.stdout.write(`${JSON.stringify({ ...known, newNetwork: { ...summarize(results, 'ours', 'new'), old: summarize(results, 'old', 'new') } })}\n`);
+      }
+    },
+  );
 }

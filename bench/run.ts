@@ -53,11 +53,15 @@ function programPid(p: LabProcess, want: string): number {
 }
 
 async function listeningInGuest(lab: Lab, port: number, p: LabProcess): Promise<void> {
-  await waitFor(`port ${port} in the guest`, async () => {
-    if (comm(p.pid) === '') throw new Error(`${p.name} exited: ${p.output()}`);
-    const r = await lab.guest(['ss', '-Htln', `sport = :${port}`]);
-    return r.stdout.includes(`:${port}`);
-  }, 10_000);
+  await waitFor(
+    `port ${port} in the guest`,
+    async () => {
+      if (comm(p.pid) === '') throw new Error(`${p.name} exited: ${p.output()}`);
+      const r = await lab.guest(['ss', '-Htln', `sport = :${port}`]);
+      return r.stdout.includes(`:${port}`);
+    },
+    10_000,
+  );
 }
 
 interface AgentStatus {
@@ -77,8 +81,12 @@ async function agentRequests(lab: Lab): Promise<number | null> {
 async function oursWithConnections(lab: Lab, pid: number): Promise<{ memory: Memory; holding: number }> {
   const held = await holdConnections(lab, lab.addr.guestEth0, OURS_PORT, HOLD);
   try {
-    await waitFor(`the agent to have ${held.ready.holding} connections`, async () =>
-      (await agentStatus(lab))?.ports.find((p) => p.port === OURS_PORT)?.active === held.ready.holding, 10_000, 100);
+    await waitFor(
+      `the agent to have ${held.ready.holding} connections`,
+      async () => (await agentStatus(lab))?.ports.find((p) => p.port === OURS_PORT)?.active === held.ready.holding,
+      10_000,
+      100,
+    );
     await sleep(500);
     return { memory: smapsRollup(pid), holding: held.ready.holding };
   } finally {
@@ -93,11 +101,16 @@ async function oursWithConnections(lab: Lab, pid: number): Promise<{ memory: Mem
  * the old socat's backlog of 5 only accepts seconds later) lands in the next test.
  */
 async function settle(lab: Lab, port: number, socatPid: number | null): Promise<void> {
-  await waitFor(`the connections to port ${port} to go away`, async () => {
-    if (socatPid !== null && childrenOf(socatPid).length > 0) return false;
-    const r = await lab.host(['ss', '-Htn', `dport = :${port}`], { timeoutMs: 5000 });
-    return !r.stdout.split('\n').some((l) => l.trim() && !l.startsWith('TIME-WAIT'));
-  }, 15_000, 100).catch((err: Error) => log(`warning: ${err.message}`));
+  await waitFor(
+    `the connections to port ${port} to go away`,
+    async () => {
+      if (socatPid !== null && childrenOf(socatPid).length > 0) return false;
+      const r = await lab.host(['ss', '-Htn', `dport = :${port}`], { timeoutMs: 5000 });
+      return !r.stdout.split('\n').some((l) => l.trim() && !l.startsWith('TIME-WAIT'));
+    },
+    15_000,
+    100,
+  ).catch((err: Error) => log(`warning: ${err.message}`));
 }
 
 /** What a failed run shows about both bridges before the lab goes away. */
@@ -142,14 +155,27 @@ async function startupTimes(lab: Lab, launcher: LauncherClient, runs: number): P
         {
           name: 'ours',
           port: oursPort,
-          argv: [process.execPath, join(lab.opts.distDir, 'wifibox-passthru.js'), '--config', conf, '--runtime-dir', `/run/bench-rt-${i}`,
-            '--status-socket', `/run/bench-${i}.sock`, '--loglevel', 'warn'],
+          argv: [
+            process.execPath,
+            join(lab.opts.distDir, 'wifibox-passthru.js'),
+            '--config',
+            conf,
+            '--runtime-dir',
+            `/run/bench-rt-${i}`,
+            '--status-socket',
+            `/run/bench-${i}.sock`,
+            '--loglevel',
+            'warn',
+          ],
         },
         {
           name: 'socat',
           port: oldPort,
-          argv: ['socat', `TCP4-LISTEN:${oldPort},reuseaddr,bind=${lab.addr.guestEth0},range=${lab.addr.guestEth0}:255.255.255.0,fork`,
-            `UNIX-SENDTO:${DAEMON_SOCKET},bind=/run/bench-old-${i},unlink-early`],
+          argv: [
+            'socat',
+            `TCP4-LISTEN:${oldPort},reuseaddr,bind=${lab.addr.guestEth0},range=${lab.addr.guestEth0}:255.255.255.0,fork`,
+            `UNIX-SENDTO:${DAEMON_SOCKET},bind=/run/bench-old-${i},unlink-early`,
+          ],
         },
         {
           name: 'nodeFloor',
@@ -200,13 +226,22 @@ async function startBridges(lab: Lab): Promise<Bridges> {
   await lab.startWirelessDaemon();
   const oursProc = await lab.startPassthru(['--loglevel', 'warn']);
   const oursListening = Date.now();
-  const oldProc = lab.startInGuest('old-socat', ['socat', `TCP4-LISTEN:${OLD_PORT},reuseaddr,bind=10.0.0.1,range=10.0.0.1:255.255.255.0,fork`,
-    `UNIX-SENDTO:${DAEMON_SOCKET},bind=${OLD_CLIENT_PATH},unlink-early`]);
+  const oldProc = lab.startInGuest('old-socat', [
+    'socat',
+    `TCP4-LISTEN:${OLD_PORT},reuseaddr,bind=10.0.0.1,range=10.0.0.1:255.255.255.0,fork`,
+    `UNIX-SENDTO:${DAEMON_SOCKET},bind=${OLD_CLIENT_PATH},unlink-early`,
+  ]);
   await listeningInGuest(lab, OLD_PORT, oldProc);
   const oursBridge = await lab.startHostBridge(OURS_PORT, 'wlan0');
   const oldBridge = await lab.startHostBridge(OLD_PORT, 'old-wlan0');
   const launcher = await startLauncher(lab);
-  const floor = await launcher.request({ op: 'start', argv: floorResponder(lab.addr.guestEth0, FLOOR_PORT), host: lab.addr.guestEth0, port: FLOOR_PORT, timeoutMs: 10_000 });
+  const floor = await launcher.request({
+    op: 'start',
+    argv: floorResponder(lab.addr.guestEth0, FLOOR_PORT),
+    host: lab.addr.guestEth0,
+    port: FLOOR_PORT,
+    timeoutMs: 10_000,
+  });
   if (!floor.ok) throw new Error(`floor responder: ${floor.error}`);
   return {
     lab,
@@ -223,7 +258,15 @@ async function startBridges(lab: Lab): Promise<Bridges> {
 }
 
 /** 5a and 5b: both idle before any traffic, then with HOLD idle connections each. */
-async function memoryBeforeLoad(b: Bridges): Promise<{ oursIdle: Memory; socatIdle: Memory; heldOurs: { memory: Memory; holding: number }; heldOld: HoldReady; socatHeld: { total: Memory; children: number } }> {
+async function memoryBeforeLoad(
+  b: Bridges,
+): Promise<{
+  oursIdle: Memory;
+  socatIdle: Memory;
+  heldOurs: { memory: Memory; holding: number };
+  heldOld: HoldReady;
+  socatHeld: { total: Memory; children: number };
+}> {
   const { lab, ours, old } = b;
   await sleep(Math.max(0, 1000 - (Date.now() - b.oursListening)));
   const oursIdle = smapsRollup(ours);
@@ -233,8 +276,9 @@ async function memoryBeforeLoad(b: Bridges): Promise<{ oursIdle: Memory; socatId
   const heldOld = await holdConnections(lab, lab.addr.guestEth0, OLD_PORT, HOLD);
   let socatHeld: { total: Memory; children: number };
   try {
-    await waitFor(`socat to fork ${heldOld.ready.holding} children`, () => childrenOf(old).length >= heldOld.ready.holding, 10_000, 50)
-      .catch((err: Error) => log(`warning: ${err.message} (it has ${childrenOf(old).length})`));
+    await waitFor(`socat to fork ${heldOld.ready.holding} children`, () => childrenOf(old).length >= heldOld.ready.holding, 10_000, 50).catch((err: Error) =>
+      log(`warning: ${err.message} (it has ${childrenOf(old).length})`),
+    );
     await sleep(500);
     socatHeld = treeMemory(old);
   } finally {
@@ -245,27 +289,43 @@ async function memoryBeforeLoad(b: Bridges): Promise<{ oursIdle: Memory; socatId
 }
 
 /** Tests 1–3: a fresh connection per request, one open connection, the full chain through the host's socat. */
-async function roundTrips(b: Bridges, size: Sizes): Promise<{ fresh: LatencyResult; open: LatencyResult; openNote: string | null; chain: LatencyResult; chainPeak: Record<string, number> }> {
+async function roundTrips(
+  b: Bridges,
+  size: Sizes,
+): Promise<{ fresh: LatencyResult; open: LatencyResult; openNote: string | null; chain: LatencyResult; chainPeak: Record<string, number> }> {
   const { lab, old } = b;
   const host = lab.addr.guestEth0;
   log(`1. fresh connection per request, N=${size.fresh}`);
-  const fresh = await runClient<LatencyResult>(lab, { op: 'fresh', host, ports: [OURS_PORT, OLD_PORT, FLOOR_PORT], n: size.fresh, block: 100, timeoutMs: 2000 }, 120_000);
+  const fresh = await runClient<LatencyResult>(
+    lab,
+    { op: 'fresh', host, ports: [OURS_PORT, OLD_PORT, FLOOR_PORT], n: size.fresh, block: 100, timeoutMs: 2000 },
+    120_000,
+  );
   await settle(lab, OURS_PORT, null);
   await settle(lab, OLD_PORT, old);
 
   log(`2. one open connection, N=${size.open}`);
   const childrenBeforeOpen = childrenOf(old).length;
-  const open = await runClient<LatencyResult>(lab, { op: 'open', host, ports: [OURS_PORT, OLD_PORT, FLOOR_PORT], n: size.open, block: 300, timeoutMs: 2000 }, 120_000);
+  const open = await runClient<LatencyResult>(
+    lab,
+    { op: 'open', host, ports: [OURS_PORT, OLD_PORT, FLOOR_PORT], n: size.open, block: 300, timeoutMs: 2000 },
+    120_000,
+  );
   // The old glue's forked children all bind one client path, and each removes it when it exits:
   // if the long-lived connection's replies stopped, say whether its path is still there.
-  const openNote = open.targets[1]!.gaveUpAfter !== null
-    ? `old socat's connection stopped getting replies after ${open.targets[1]!.gaveUpAfter} requests; ${OLD_CLIENT_PATH} ${existsSync(lab.guestPath(OLD_CLIENT_PATH)) ? 'still exists' : 'no longer exists'} (socat children before the test: ${childrenBeforeOpen}, now: ${childrenOf(old).length})`
-    : null;
+  const openNote =
+    open.targets[1]!.gaveUpAfter !== null
+      ? `old socat's connection stopped getting replies after ${open.targets[1]!.gaveUpAfter} requests; ${OLD_CLIENT_PATH} ${existsSync(lab.guestPath(OLD_CLIENT_PATH)) ? 'still exists' : 'no longer exists'} (socat children before the test: ${childrenBeforeOpen}, now: ${childrenOf(old).length})`
+      : null;
   if (openNote) log(openNote);
 
   log(`3. full chain, N=${size.chain}`);
   const sampler = sampleChildren({ ours: b.hostOurs, socat: b.hostOld });
-  const chain = await runClient<LatencyResult>(lab, { op: 'chain', sockets: [b.oursSocket, b.oldSocket], bindDir: join(lab.dir, 'host'), n: size.chain, block: 50, timeoutMs: 2000 }, 150_000);
+  const chain = await runClient<LatencyResult>(
+    lab,
+    { op: 'chain', sockets: [b.oursSocket, b.oldSocket], bindDir: join(lab.dir, 'host'), n: size.chain, block: 50, timeoutMs: 2000 },
+    150_000,
+  );
   const chainPeak = sampler.stop();
   await settle(lab, OURS_PORT, null);
   await settle(lab, OLD_PORT, old);
@@ -273,17 +333,28 @@ async function roundTrips(b: Bridges, size: Sizes): Promise<{ fresh: LatencyResu
 }
 
 /** Test 4: many clients at once through the full chain, ours then socat, and the children each bridge forked meanwhile. */
-async function concurrentClients(b: Bridges, size: Sizes): Promise<{ ccOurs: ConcurrentResult; ccOld: ConcurrentResult; reachedOurs: number | null; ccPeak: Record<string, number> }> {
+async function concurrentClients(
+  b: Bridges,
+  size: Sizes,
+): Promise<{ ccOurs: ConcurrentResult; ccOld: ConcurrentResult; reachedOurs: number | null; ccPeak: Record<string, number> }> {
   const { lab } = b;
   const bindDir = join(lab.dir, 'host');
   log(`4. ${size.clients} concurrent clients x ${size.perClient}`);
   const sampler = sampleChildren({ ours: b.hostOurs, socat: b.hostOld, guest: b.old });
   const requestsBefore = await agentRequests(lab);
-  const ccOurs = await runClient<ConcurrentResult>(lab, { op: 'concurrent', socket: b.oursSocket, bindDir, clients: size.clients, n: size.perClient, timeoutMs: 2000 }, 150_000);
+  const ccOurs = await runClient<ConcurrentResult>(
+    lab,
+    { op: 'concurrent', socket: b.oursSocket, bindDir, clients: size.clients, n: size.perClient, timeoutMs: 2000 },
+    150_000,
+  );
   await settle(lab, OURS_PORT, null);
   // Whatever is lost on our side: did it reach the agent at all, or did the host's socat drop it?
   const reachedOurs = requestsBefore === null ? null : ((await agentRequests(lab)) ?? requestsBefore) - requestsBefore;
-  const ccOld = await runClient<ConcurrentResult>(lab, { op: 'concurrent', socket: b.oldSocket, bindDir, clients: size.clients, n: size.perClient, timeoutMs: 2000 }, 150_000);
+  const ccOld = await runClient<ConcurrentResult>(
+    lab,
+    { op: 'concurrent', socket: b.oldSocket, bindDir, clients: size.clients, n: size.perClient, timeoutMs: 2000 },
+    150_000,
+  );
   return { ccOurs, ccOld, reachedOurs, ccPeak: sampler.stop() };
 }
 
@@ -311,7 +382,10 @@ async function startupTest(b: Bridges, size: Sizes): Promise<{ figures: StartupF
 }
 
 /** 5c: our agent again, once it has been idle a while after the load (its heap has grown), idle and with HOLD connections. */
-async function memoryAfterLoad(b: Bridges, loadEnded: number): Promise<{ oursAfter: Memory; afterLoadSec: number; heldOursAfter: { memory: Memory; holding: number } }> {
+async function memoryAfterLoad(
+  b: Bridges,
+  loadEnded: number,
+): Promise<{ oursAfter: Memory; afterLoadSec: number; heldOursAfter: { memory: Memory; holding: number } }> {
   await sleep(Math.max(0, AFTER_LOAD_IDLE_MS - (Date.now() - loadEnded)));
   const afterLoadSec = (Date.now() - loadEnded) / 1000;
   const oursAfter = smapsRollup(b.ours);
@@ -331,7 +405,13 @@ async function measure(lab: Lab, size: Sizes): Promise<Omit<Results, 'quick' | '
     fresh: pair(load.fresh, size.fresh),
     open: { ...pair(load.open, size.open), note: load.openNote },
     chain: { ...pair(load.chain, size.chain), peakHostChildren: { ours: load.chainPeak.ours!, socat: load.chainPeak.socat! } },
-    concurrent: { ours: load.ccOurs, socat: load.ccOld, reachedOurs: load.reachedOurs, peakHostChildren: { ours: load.ccPeak.ours!, socat: load.ccPeak.socat! }, peakGuestSocatChildren: load.ccPeak.guest! },
+    concurrent: {
+      ours: load.ccOurs,
+      socat: load.ccOld,
+      reachedOurs: load.reachedOurs,
+      peakHostChildren: { ours: load.ccPeak.ours!, socat: load.ccPeak.socat! },
+      peakGuestSocatChildren: load.ccPeak.guest!,
+    },
     memory: {
       oursIdle: before.oursIdle,
       oursHeld: before.heldOurs.memory,

@@ -80,7 +80,6 @@ export function restarts(r: SoakResult): Record<string, number> {
   return Object.fromEntries(Object.entries(seen).map(([name, pids]) => [name, pids.size - 1]));
 }
 
-
 /** What must hold of every soak, in words; [] when it all did. */
 export function soakFailures(r: SoakResult): string[] {
   const out: string[] = [];
@@ -122,7 +121,7 @@ export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
     'probe fetches a page from the wireless network through the NAT every 50 ms; the host looks up',
     `\`portal.wireless.lab\` through wifibox-init's DNS relay every ${o.lookupEveryMs / 1000} s. Every ${o.faultEveryMs / 1000} s one fault, in turn:`,
     `${SOAK_ROTATION.map((id) => `\`${id}\``).join(', ')} (the fault suite's own injections).`,
-    'wifibox-init\'s runtime (the network and the passthrough) is never restarted, so it is one process from start to',
+    "wifibox-init's runtime (the network and the passthrough) is never restarted, so it is one process from start to",
     'end and its growth means something (an agent started again begins from nothing); what they must',
     'survive without gathering anything is their daemons, sockets and children coming and going.',
     '',
@@ -130,25 +129,32 @@ export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
     `(\`/proc/PID/fd\`) are read. The first ${wholeSeconds(o.warmupMs)} s are warm-up (V8's heaps and code caches fill); the growth compares`,
     `the median of the first ${wholeSeconds(o.windowMs)} s after warm-up with the median of the last ${wholeSeconds(o.windowMs)} s. A median, not one sample:`,
     'the heap is a saw-tooth between collections, and a single reading lands anywhere on it. PSS also',
-    'carries a share of the node binary\'s pages, which moves with how many node processes on this',
-    'machine map it; private dirty is the agent\'s own. MB = 10⁶ bytes.',
+    "carries a share of the node binary's pages, which moves with how many node processes on this",
+    "machine map it; private dirty is the agent's own. MB = 10⁶ bytes.",
     '',
     `| agent | figure | first ${wholeSeconds(o.windowMs)} s after warm-up, MB | last ${wholeSeconds(o.windowMs)} s, MB | growth | highest after warm-up, MB | target: growth ≤ ${GROWTH_TARGET * 100}% over 10 minutes |`,
     '|---|---|---:|---:|---:|---:|---|',
     ...Object.entries(figures).flatMap(([name, f]) => {
-      const row = (what: string, g: Growth, verdict: string) => `| ${name} | ${what} | ${mb(g.first)} | ${mb(g.last)} | ${signedPercent(g.growth)} | ${mb(g.max)} | ${verdict} |`;
+      const row = (what: string, g: Growth, verdict: string) =>
+        `| ${name} | ${what} | ${mb(g.first)} | ${mb(g.last)} | ${signedPercent(g.growth)} | ${mb(g.max)} | ${verdict} |`;
       const target = (g: Growth) => `${mark(g.growth <= GROWTH_TARGET)}${full ? '' : ` (a ${minutes}-minute run)`}`;
-      return [row('PSS', f.pss, target(f.pss)), row('PSS less its file-backed share', f.pssOwn, 'for information'), row('private dirty', f.privateDirty, target(f.privateDirty))];
+      return [
+        row('PSS', f.pss, target(f.pss)),
+        row('PSS less its file-backed share', f.pssOwn, 'for information'),
+        row('private dirty', f.privateDirty, target(f.privateDirty)),
+      ];
     }),
     '',
     ...gcTable(r),
     '| agent | descriptors at rest, before → after | under load after warm-up, min–max | under load, first → last window (medians) |',
     '|---|---|---|---|',
-    ...Object.entries(figures).map(([name, f]) =>
-      `| ${name} | ${r.fdsAtRest.before[name]} → ${r.fdsAtRest.after[name]} ${mark(r.fdsAtRest.before[name] === r.fdsAtRest.after[name])} | ${f.fds.min}–${f.fds.max} | ${f.fds.first} → ${f.fds.last} |`),
+    ...Object.entries(figures).map(
+      ([name, f]) =>
+        `| ${name} | ${r.fdsAtRest.before[name]} → ${r.fdsAtRest.after[name]} ${mark(r.fdsAtRest.before[name] === r.fdsAtRest.after[name])} | ${f.fds.min}–${f.fds.max} | ${f.fds.first} → ${f.fds.last} |`,
+    ),
     '',
     '"At rest" is with the load stopped and no connection open at the passthrough (before: after the',
-    'boot\'s warm-up load; after: once the soak\'s load stopped). Under load the count moves with the',
+    "boot's warm-up load; after: once the soak's load stopped). Under load the count moves with the",
     'connections in flight: each holds a TCP socket and a datagram socket in the passthrough.',
     '',
     '| what | measured | must be |',
@@ -160,13 +166,17 @@ export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
     `| the budget: the most held at once (page cache included) / anonymous memory at most (samples) | ${mbOfBytes(r.budget?.maxUsageBytes ?? NaN)} / ${mbOfBytes(rssMax)} MB of ${mbOfBytes(r.budget?.limitBytes ?? NaN)} MB; limit hit ${r.budget?.failcnt ?? '—'} times (the kernel reclaimed page cache) | |`,
     `| faults, service back (wpa_cli ping through the passthrough, and the NAT) | ${r.faults.length} faults; the slowest ${worst ? `${worst.recoveryMs} ms after ${worst.after} (\`${worst.id}\`, stated ${worst.withinMs} ms)` : '—'} | each within its stated time ${mark(r.faults.every((f) => f.recoveryMs !== null && f.recoveryMs <= f.withinMs))} |`,
     `| the longest time the host went without the wireless network (faults included) | ${r.longestGapMs} ms | |`,
-    `| restarts seen (distinct PIDs in the samples, less one) | ${Object.entries(again).map(([n, k]) => `${n} ${k}`).join(', ')}; wifibox-init 0 | agents never ${mark(Object.values(r.alive).every(Boolean))} |`,
+    `| restarts seen (distinct PIDs in the samples, less one) | ${Object.entries(again)
+      .map(([n, k]) => `${n} ${k}`)
+      .join(', ')}; wifibox-init 0 | agents never ${mark(Object.values(r.alive).every(Boolean))} |`,
     `| left over once at rest (processes, run files, descriptors, rules, addresses) | ${r.leaks.length ? r.leaks.join('; ') : 'nothing'} | nothing ${mark(r.leaks.length === 0)} |`,
     '',
     ...(failures.length ? [`**Failed:** ${failures.join('; ')}.`, ''] : []),
     '| # | at, s | fault | service back, ms | stated, ms |',
     '|---:|---:|---|---:|---:|',
-    ...r.faults.map((f, i) => `| ${i + 1} | ${wholeSeconds(f.at)} | \`${f.id}\`: ${f.fault} | ${f.recoveryMs ?? f.error ?? '—'} | ${f.withinMs} after ${f.after} |`),
+    ...r.faults.map(
+      (f, i) => `| ${i + 1} | ${wholeSeconds(f.at)} | \`${f.id}\`: ${f.fault} | ${f.recoveryMs ?? f.error ?? '—'} | ${f.withinMs} after ${f.after} |`,
+    ),
     '',
     ...sampleTable(r),
     SOAK_MARKS.end,
@@ -179,8 +189,8 @@ function gcTable(r: SoakResult): string[] {
   if (!r.gc) return [];
   const run = (g: GcRun | null) => (g ? `${g.count} | ${g.firstAfterMB} → ${g.lastAfterMB}` : '0 | —');
   return [
-    'The agents ran with `--trace-gc` (the one flag the soak adds to the package\'s own): what a',
-    'mark-compact leaves is the live heap; what a scavenge leaves also holds the old generation\'s',
+    "The agents ran with `--trace-gc` (the one flag the soak adds to the package's own): what a",
+    "mark-compact leaves is the live heap; what a scavenge leaves also holds the old generation's",
     'garbage, which only a mark-compact frees. An agent that allocates little can go a whole soak',
     'without one, and its private dirty then grows by garbage, not by what it keeps.',
     '',
@@ -199,10 +209,15 @@ function sampleTable(r: SoakResult): string[] {
   return [
     `| t, s | ${names.map((n) => `${n}: PSS / private dirty, MB / fds`).join(' | ')} | budget: held / anonymous, MB |`,
     `|---:|${names.map(() => '---|').join('')}---|`,
-    ...rows.map((s) => `| ${wholeSeconds(s.t)} | ${names.map((n) => {
-      const a = s.agents[n];
-      return a ? `${mb(a.pssKb)} / ${mb(a.privateDirtyKb)} / ${a.fds}` : 'gone';
-    }).join(' | ')} | ${mbOfBytes(s.usageBytes)} / ${mbOfBytes(s.rssBytes)} |`),
+    ...rows.map(
+      (s) =>
+        `| ${wholeSeconds(s.t)} | ${names
+          .map((n) => {
+            const a = s.agents[n];
+            return a ? `${mb(a.pssKb)} / ${mb(a.privateDirtyKb)} / ${a.fds}` : 'gone';
+          })
+          .join(' | ')} | ${mbOfBytes(s.usageBytes)} / ${mbOfBytes(s.rssBytes)} |`,
+    ),
     '',
   ];
 }

@@ -33,7 +33,6 @@ interface StartResults {
   durationSec: number;
 }
 
-
 export function renderStartSection(r: StartResults): string {
   const layouts: StartLayout[] = ['init alone', 'two runtimes', 'three runtimes'];
   const of = (l: StartLayout) => r.runs.filter((x) => x.layout === l);
@@ -41,19 +40,25 @@ export function renderStartSection(r: StartResults): string {
   const alone = med('init alone', (x) => x.reached);
   const two = med('two runtimes', (x) => x.reached);
   const ratio = alone && two ? two / alone : null;
-  const rows = layouts.map((l) => `| ${l} | ${of(l)[0]?.runtimes ?? '—'} | ${of(l).length} | ${fixed3(med(l, (x) => x.reached))} | ${fixed3(med(l, (x) => x.ready))} | ${fixed3(med(l, (x) => x.cpuSeconds))} |`);
-  const runRows = r.runs.map((x) => `| ${x.index + 1} | ${x.layout} | ${fixed3(x.reached)} | ${fixed3(x.ready)} | ${fixed3(x.servicesStarted)} | ${x.cpuSeconds.toFixed(2)} | ${x.notes.join('; ')} |`);
+  const rows = layouts.map(
+    (l) =>
+      `| ${l} | ${of(l)[0]?.runtimes ?? '—'} | ${of(l).length} | ${fixed3(med(l, (x) => x.reached))} | ${fixed3(med(l, (x) => x.ready))} | ${fixed3(med(l, (x) => x.cpuSeconds))} |`,
+  );
+  const runRows = r.runs.map(
+    (x) =>
+      `| ${x.index + 1} | ${x.layout} | ${fixed3(x.reached)} | ${fixed3(x.ready)} | ${fixed3(x.servicesStarted)} | ${x.cpuSeconds.toFixed(2)} | ${x.notes.join('; ')} |`,
+  );
   return [
     START_MARKS.start,
     '## A resume on one CPU: the network first',
     '',
     commandAndMachine(r.command, r.machine, r.durationSec),
     '',
-    'Each run a fresh lab whose guest processes all share CPU 0 (its budget\'s cpuset: the guest\'s one vCPU). As in the',
+    "Each run a fresh lab whose guest processes all share CPU 0 (its budget's cpuset: the guest's one vCPU). As in the",
     'init bench, the wireless network and an associated wpa_supplicant are there before t0 (its service comes before',
-    '`net`), and the host\'s DHCP client (busybox udhcpc, asking once a second) and an HTTP probe from the host are',
-    'running; t0 is the spawn of wifibox-init. Then the other services start as OpenRC\'s runlevel starts them, each',
-    'once the one before has returned: `uds_passthru` (now: switches the passthrough on in wifibox-init\'s runtime and',
+    "`net`), and the host's DHCP client (busybox udhcpc, asking once a second) and an HTTP probe from the host are",
+    "running; t0 is the spawn of wifibox-init. Then the other services start as OpenRC's runlevel starts them, each",
+    "once the one before has returned: `uds_passthru` (now: switches the passthrough on in wifibox-init's runtime and",
     'waits for its state; before: wifibox-passthru as its own process), then `forwarding` (wifibox-forward on the',
     'sample\'s two lines). "Traffic" is the host\'s first page through the NAT; "ready" is every part ready (the',
     'network\'s steps and its wireless lease, port 1200 listening, every forwarding line listening); "CPU" is the',

@@ -49,18 +49,23 @@ async function runOnce(layout: StartLayout, index: number, distDir: string): Pro
     if (layout !== 'init alone') runtimes.push(lab.startForward(['--loglevel', 'warn']));
     const servicesStarted = (Date.now() - t0) / 1000;
 
-    const ready = await waitFor('every part ready', async () => {
-      if (aborted) throw new Error('interrupted');
-      const st = await initStatus(lab, 2000).catch(() => null);
-      if (!st?.lease?.address || !st.steps.every((s: { state: string }) => s.state === 'ok')) return null;
-      if (layout === 'init alone') return Date.now();
-      if (!(await lab.guest(['ss', '-Htln', 'sport = :1200'])).stdout.includes(':1200')) return null;
-      const fw = await forwardStatus(lab, 2000).catch(() => null);
-      return fw?.lines.length === 2 && fw.lines.every((l: { listening: boolean }) => l.listening) ? Date.now() : null;
-    }, RUN_TIMEOUT_MS, 20);
+    const ready = await waitFor(
+      'every part ready',
+      async () => {
+        if (aborted) throw new Error('interrupted');
+        const st = await initStatus(lab, 2000).catch(() => null);
+        if (!st?.lease?.address || !st.steps.every((s: { state: string }) => s.state === 'ok')) return null;
+        if (layout === 'init alone') return Date.now();
+        if (!(await lab.guest(['ss', '-Htln', 'sport = :1200'])).stdout.includes(':1200')) return null;
+        const fw = await forwardStatus(lab, 2000).catch(() => null);
+        return fw?.lines.length === 2 && fw.lines.every((l: { listening: boolean }) => l.listening) ? Date.now() : null;
+      },
+      RUN_TIMEOUT_MS,
+      20,
+    );
     const cpu = runtimes.map((p) => cpuSeconds(p.pid));
-    const reached = await waitFor('the host\'s traffic through the NAT', () => probeLine(http, 'page') ?? null, RUN_TIMEOUT_MS, 20).catch(() => null);
-    if (!reached) notes.push('the host\'s traffic did not flow');
+    const reached = await waitFor("the host's traffic through the NAT", () => probeLine(http, 'page') ?? null, RUN_TIMEOUT_MS, 20).catch(() => null);
+    if (!reached) notes.push("the host's traffic did not flow");
     await lab.stop(http);
     const run: StartRun = {
       layout,
@@ -72,7 +77,9 @@ async function runOnce(layout: StartLayout, index: number, distDir: string): Pro
       runtimes: runtimes.length,
       notes,
     };
-    log(`${layout} #${index + 1}: traffic ${run.reached?.toFixed(3) ?? '—'} s, every part ready ${run.ready.toFixed(3)} s, CPU ${run.cpuSeconds.toFixed(2)} s in ${run.runtimes} runtime(s)${notes.length ? `; ${notes.join('; ')}` : ''}`);
+    log(
+      `${layout} #${index + 1}: traffic ${run.reached?.toFixed(3) ?? '—'} s, every part ready ${run.ready.toFixed(3)} s, CPU ${run.cpuSeconds.toFixed(2)} s in ${run.runtimes} runtime(s)${notes.length ? `; ${notes.join('; ')}` : ''}`,
+    );
     return run;
   } finally {
     await lab.down();
@@ -93,7 +100,13 @@ export async function runStartBench(argv: string[], command?: string): Promise<v
     }
     if (interrupt.interrupted) throw new Error('interrupted');
     const cmd = command ?? `npm run bench -- start${runsGiven ? ` --runs ${runs}` : ''}`;
-    publishSection(renderStartSection({ command: cmd, machine: machineFacts(), runs: results, durationSec: (Date.now() - t0) / 1000 }), START_MARKS, runsGiven ? 'not a full run' : null, argv, log);
+    publishSection(
+      renderStartSection({ command: cmd, machine: machineFacts(), runs: results, durationSec: (Date.now() - t0) / 1000 }),
+      START_MARKS,
+      runsGiven ? 'not a full run' : null,
+      argv,
+      log,
+    );
   } finally {
     interrupt.off();
     dist.remove();

@@ -51,7 +51,9 @@ function writeAtomic(file, data) {
 /** @param {string[]} args @returns {string | undefined} */
 function git(args) {
   try {
-    return execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return undefined;
   }
@@ -93,7 +95,7 @@ function muslBuild(name, sourceName, command) {
     execFileSync(argv[0] ?? 'musl-gcc', argv.slice(1), { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   } catch (err) {
     const e = /** @type {NodeJS.ErrnoException} */ (err);
-    if (e.code === 'ENOENT') fail('musl-gcc not found: install Debian\'s musl-tools (apt-get install musl-tools)');
+    if (e.code === 'ENOENT') fail("musl-gcc not found: install Debian's musl-tools (apt-get install musl-tools)");
     fail(`musl-gcc failed: ${e.message}`);
   }
   renameSync(tmp, out);
@@ -119,7 +121,7 @@ function sizesSection(p) {
     '## Bundle sizes',
     '',
     `Command: \`npm run apk -- --record-sizes\` — run ${new Date().toISOString()}, tree ${rev}${dirty}.`,
-    'The bundles are esbuild\'s minified output (`bundle/build.mjs`); the target is',
+    "The bundles are esbuild's minified output (`bundle/build.mjs`); the target is",
     `≤ 300 KB per agent, read here as ${bytes(BUNDLE_TARGET_BYTES)} bytes. gzip -9 is for information (the package is compressed that way).`,
     '',
     `| file in /${LIB_DIR} | bytes | gzip -9, bytes | target |`,
@@ -145,9 +147,8 @@ function recordSizes(section) {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
   const start = text.indexOf('<!-- sizes:start -->');
   const end = text.indexOf('<!-- sizes:end -->');
-  const next = start >= 0 && end > start
-    ? text.slice(0, start) + section + text.slice(end + '<!-- sizes:end -->'.length)
-    : `${text.replace(/\n*$/, '\n')}\n${section}\n`;
+  const next =
+    start >= 0 && end > start ? text.slice(0, start) + section + text.slice(end + '<!-- sizes:end -->'.length) : `${text.replace(/\n*$/, '\n')}\n${section}\n`;
   mkdirSync(dirname(file), { recursive: true });
   writeAtomic(file, next);
   console.log(`apk: sizes written to ${relative(root, file)}`);
@@ -197,7 +198,9 @@ for (const f of libFiles) {
   console.log(`apk: /${f.path} ${bytes(f.size)} bytes${over}`);
 }
 const shown = relative(process.cwd(), outFile);
-console.log(`apk: ${shown.startsWith('..') ? outFile : shown} ${bytes(built.apk.length)} bytes, installed size ${bytes(built.installedSize)} bytes, ${files.length} files (${Date.now() - t0} ms)`);
+console.log(
+  `apk: ${shown.startsWith('..') ? outFile : shown} ${bytes(built.apk.length)} bytes, installed size ${bytes(built.installedSize)} bytes, ${files.length} files (${Date.now() - t0} ms)`,
+);
 if (opts['record-sizes']) {
   recordSizes(sizesSection({ files: libFiles, apkName: name, apkSize: built.apk.length, installedSize: built.installedSize }));
 }

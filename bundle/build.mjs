@@ -16,7 +16,8 @@ const nativeOnly = process.argv.includes('--native-only'); // the unit tests nee
 function gitRevision() {
   try {
     return execFileSync('git', ['rev-parse', '--short=10', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString().trim();
+      .toString()
+      .trim();
   } catch {
     return 'nogit';
   }
@@ -44,7 +45,8 @@ const nodePrefix = join(dirname(process.execPath), '..');
 const nodedir = existsSync(join(nodePrefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${nodePrefix}`] : [];
 if (stale) {
   step('native addon', () =>
-    execFileSync(bin('node-gyp'), ['rebuild', ...nodedir, '--directory', join(root, 'native')], { stdio: ['ignore', 'ignore', 'inherit'] }));
+    execFileSync(bin('node-gyp'), ['rebuild', ...nodedir, '--directory', join(root, 'native')], { stdio: ['ignore', 'ignore', 'inherit'] }),
+  );
 }
 
 // The dhcpcd hook: a small C program (dhcpcd runs it for every event), built with the system's cc.

@@ -23,8 +23,7 @@ export const PACKAGES = {
   // util-linux: unshare, nsenter, findmnt; mount: the guest's mount namespace; dhcpcd, busybox
   // (udhcpd, udhcpc), iptables, radvd: what wifibox-init drives; ndisc6: rdisc6 reads the guest's
   // router advertisements; dnsmasq-base: the wireless network's DNS server.
-  lab: ['socat', 'wpasupplicant', 'hostapd', 'iproute2', 'util-linux', 'mount', 'dhcpcd', 'busybox', 'iptables',
-    'radvd', 'ndisc6', 'dnsmasq-base'],
+  lab: ['socat', 'wpasupplicant', 'hostapd', 'iproute2', 'util-linux', 'mount', 'dhcpcd', 'busybox', 'iptables', 'radvd', 'ndisc6', 'dnsmasq-base'],
   // shellcheck and openrc: the service files, linted and run; musl-tools, binutils: the Alpine
   // (musl) build of the addon, checked with readelf; tar: the diag bundle read back.
   test: ['shellcheck', 'openrc', 'musl-tools', 'binutils', 'tar'],
@@ -55,7 +54,11 @@ export function missingPackages(names) {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Package} ${db:Status-Abbrev}\\n', ...names], { encoding: 'utf8' });
   if (r.error) return null;
   const installed = new Set(
-    r.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((w) => w[1] === 'ii').map((w) => w[0]),
+    r.stdout
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((w) => w[1] === 'ii')
+      .map((w) => w[0]),
   );
   return names.filter((n) => !installed.has(n));
 }
@@ -75,8 +78,10 @@ function ensurePackages(wanted, root) {
   }
   if (missing.length === 0) return;
   if (!root) {
-    fail(`missing Debian packages: ${missing.join(' ')}.\n` +
-      `  Install them as root: apt-get update && apt-get install --no-install-recommends ${missing.join(' ')}`);
+    fail(
+      `missing Debian packages: ${missing.join(' ')}.\n` +
+        `  Install them as root: apt-get update && apt-get install --no-install-recommends ${missing.join(' ')}`,
+    );
   }
   console.log(`setup: installing ${missing.join(' ')} (apt-get)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -103,10 +108,15 @@ function main() {
   const isRoot = process.getuid?.() === 0;
   if (what !== 'unit' && !isRoot) {
     const command = what === 'test' ? 'npm test' : `npm run ${what}`;
-    fail(`${command} needs root: the lab builds network namespaces, veth links and mounts.\n` +
-      `  Run it as root${what === 'test' ? ', or run the unit tests alone with `npm run test:unit` (no root needed)' : ''}.`);
+    fail(
+      `${command} needs root: the lab builds network namespaces, veth links and mounts.\n` +
+        `  Run it as root${what === 'test' ? ', or run the unit tests alone with `npm run test:unit` (no root needed)' : ''}.`,
+    );
   }
-  ensurePackages(NEEDS[what].flatMap((k) => PACKAGES[/** @type {keyof typeof PACKAGES} */ (k)]), isRoot);
+  ensurePackages(
+    NEEDS[what].flatMap((k) => PACKAGES[/** @type {keyof typeof PACKAGES} */ (k)]),
+    isRoot,
+  );
   ensureNodeModules();
 }
 

@@ -28,7 +28,12 @@ function needRoot(): void {
   process.exit(1);
 }
 
-const indent = (text: string) => text.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
+const indent = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `        ${l}`)
+    .join('\n');
 
 /**
  * The guest as it would boot with the agents: wifibox-init brings the network up from the
@@ -48,10 +53,12 @@ async function up(flavor: Flavor): Promise<void> {
     await lab.startPassthruPart(['--loglevel', 'info']);
     writeFileSync(join(lab.dir, 'appliance', 'forwarding.conf'), forwardingWithExamples(lab.opts.upstreamDir));
     const forward = lab.startForward();
-    console.log(`lab ${lab.tag} is up (${flavor} flavor): wifibox-init (pid ${init.pid}: the network and the passthrough), ${flavor}, wifibox-forward (pid ${forward.pid}: the forwarding sample's two lines)\n`);
+    console.log(
+      `lab ${lab.tag} is up (${flavor} flavor): wifibox-init (pid ${init.pid}: the network and the passthrough), ${flavor}, wifibox-forward (pid ${forward.pid}: the forwarding sample's two lines)\n`,
+    );
     if (station) {
       const dhcp = lab.startDhcpClient('host', 'wifibox0');
-      const lease = await waitFor('the host\'s lease from the guest', () => dhcpEvents(dhcp.events).find((e) => e.event === 'bound'), 20_000);
+      const lease = await waitFor("the host's lease from the guest", () => dhcpEvents(dhcp.events).find((e) => e.event === 'bound'), 20_000);
       console.log(`host  $ udhcpc -i wifibox0        → lease ${lease.ip} from ${lease.serverid ?? lease.router} (the guest's udhcpd)`);
       const seen = await waitFor('the wireless network through the guest', () => lab.httpGet('host', `http://${lab.addr.air}:8080/`), 30_000, 200);
       console.log(`host  $ GET http://${lab.addr.air}:8080/ → the wireless network's web server saw ${seen} (the guest's wlan0: NAT)`);
@@ -68,7 +75,9 @@ async function up(flavor: Flavor): Promise<void> {
     const diag = await lab.guest([process.execPath, join(lab.opts.distDir, 'wifibox-diag.js'), '--sys-bus-pci', LAB_SYS_BUS_PCI]);
     console.log(`guest $ wifibox-diag              (exit ${diag.code})`);
     console.log(indent(diag.stdout.split('\n').slice(0, 24).join('\n')));
-    console.log(`        … (the whole report: nsenter -t ${lab.guestPid} -n -m -- ${process.execPath} ${join(lab.opts.distDir, 'wifibox-diag.js')} --sys-bus-pci ${LAB_SYS_BUS_PCI})`);
+    console.log(
+      `        … (the whole report: nsenter -t ${lab.guestPid} -n -m -- ${process.execPath} ${join(lab.opts.distDir, 'wifibox-diag.js')} --sys-bus-pci ${LAB_SYS_BUS_PCI})`,
+    );
     console.log(`\nguest: left alone ${SETTLE_MS / 1000} s, then at rest for ${REST_WINDOW_MS / 1000} s, counting what its agents cost…`);
     await sleep(SETTLE_MS);
     const agents = { 'wifibox-init': init.pid, 'wifibox-forward': forward.pid };

@@ -42,8 +42,13 @@ export async function costAtRest(agents: Record<string, number>, windowMs: numbe
 /** One line an agent and a total, as `npm run lab` prints them. */
 export function costText(costs: readonly AgentCost[], windowMs: number): string {
   const mb = (kb: number) => `${((kb * 1024) / 1e6).toFixed(1)} MB`;
-  const rows = costs.map((c) => `  ${c.name.padEnd(18)} pid ${String(c.pid).padEnd(8)} ${mb(c.privateKb).padStart(8)} private + page tables, ${c.wakeups} wake-ups`);
+  const rows = costs.map(
+    (c) => `  ${c.name.padEnd(18)} pid ${String(c.pid).padEnd(8)} ${mb(c.privateKb).padStart(8)} private + page tables, ${c.wakeups} wake-ups`,
+  );
   const total = costs.reduce((t, c) => ({ kb: t.kb + c.privateKb, w: t.w + c.wakeups }), { kb: 0, w: 0 });
-  return [`The guest's agents at rest over ${windowMs / 1000} s (${costs.length} Node runtimes):`, ...rows,
-    `  ${'together'.padEnd(32)} ${mb(total.kb).padStart(8)} private + page tables, ${total.w} wake-ups`].join('\n');
+  return [
+    `The guest's agents at rest over ${windowMs / 1000} s (${costs.length} Node runtimes):`,
+    ...rows,
+    `  ${'together'.padEnd(32)} ${mb(total.kb).padStart(8)} private + page tables, ${total.w} wake-ups`,
+  ].join('\n');
 }

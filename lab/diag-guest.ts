@@ -38,10 +38,15 @@ export async function startHealthyGuest(lab: Lab): Promise<{ init: LabProcess; w
   lab.startDhcpClient('host', 'wifibox0');
   const wpa = await lab.startWirelessDaemon();
   const passthru = await lab.startPassthru();
-  await waitFor('the wireless lease and its DNS in udhcpd', async () => {
-    const s = await initStatus(lab, 2000);
-    return s.lease?.address && s.udhcpd?.dnsKnown;
-  }, 30_000, 200);
+  await waitFor(
+    'the wireless lease and its DNS in udhcpd',
+    async () => {
+      const s = await initStatus(lab, 2000);
+      return s.lease?.address && s.udhcpd?.dnsKnown;
+    },
+    30_000,
+    200,
+  );
   const body = await waitFor('the web server through NAT', () => lab.httpGet('host', `http://${lab.addr.air}:8080/`), 15_000);
   if (body !== lab.addr.guestWlan0) throw new Error(`the web server saw ${body}, expected ${lab.addr.guestWlan0}`);
   await lab.startHostBridge(1200, 'wlan0');

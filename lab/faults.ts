@@ -92,11 +92,14 @@ export async function bootGuest(lab: Lab): Promise<{ ctx: FaultContext; baseline
   await lab.startPassthruPart(PASSTHRU_ARGS);
   const hostDhcp = lab.startDhcpClient('host', 'wifibox0');
   const bridge = await lab.startHostBridge(1200, 'wlan0', 3600);
-  await waitFor('the guest\'s wireless lease', async () => (await initStatus(lab)).lease?.address, 30_000, 100);
+  await waitFor("the guest's wireless lease", async () => (await initStatus(lab)).lease?.address, 30_000, 100);
   const reach = new ReachProbe(lab);
   const ctx: FaultContext = { lab, air, init, wpa, hostDhcp, bridge, reach };
-  await waitFor('the host\'s reach of the wireless network', () => reach.firstAnswerAfter(0), 30_000, 100);
-  const bundle = await lab.guest([process.execPath, ...packageNodeFlags('wifibox-diag'), join(lab.opts.distDir, 'wifibox-diag.js'), 'bundle', '/run/diag-bundle.tar.gz'], { timeoutMs: 60_000 });
+  await waitFor("the host's reach of the wireless network", () => reach.firstAnswerAfter(0), 30_000, 100);
+  const bundle = await lab.guest(
+    [process.execPath, ...packageNodeFlags('wifibox-diag'), join(lab.opts.distDir, 'wifibox-diag.js'), 'bundle', '/run/diag-bundle.tar.gz'],
+    { timeoutMs: 60_000 },
+  );
   if (bundle.code !== 0) throw new Error(`wifibox-diag bundle: exit ${bundle.code}: ${bundle.stderr}`);
   rmSync(lab.guestPath('/run/diag-bundle.tar.gz'));
   const warm = new ControlLoad(lab, bridge.path, LOAD_CLIENTS);
@@ -113,7 +116,12 @@ export async function bootGuest(lab: Lab): Promise<{ ctx: FaultContext; baseline
 export async function serviceBack(c: FaultContext, since: number, withinMs: number): Promise<number> {
   const pinger = new HostClient(join(c.lab.dir, 'clients'), c.bridge.path);
   try {
-    const pingAt = await waitFor('wpa_cli ping through the passthrough', async () => ((await pinger.request('PING', 500)) === 'PONG\n' ? Date.now() : null), withinMs + 20_000, 20);
+    const pingAt = await waitFor(
+      'wpa_cli ping through the passthrough',
+      async () => ((await pinger.request('PING', 500)) === 'PONG\n' ? Date.now() : null),
+      withinMs + 20_000,
+      20,
+    );
     const reachAt = await waitFor('the wireless network through the NAT', () => c.reach.firstAnswerAfter(since), withinMs + 20_000, 20);
     return Math.max(pingAt, reachAt) - since;
   } finally {
@@ -121,8 +129,7 @@ export async function serviceBack(c: FaultContext, since: number, withinMs: numb
   }
 }
 
-const daemonPid = async (c: FaultContext, name: string): Promise<number> =>
-  pidOf(await daemonStatus(c.lab, name));
+const daemonPid = async (c: FaultContext, name: string): Promise<number> => pidOf(await daemonStatus(c.lab, name));
 
 /**
  * A fault that takes something away and gives it back: `stop` it, let `pass` go by (a respawn
@@ -141,10 +148,15 @@ async function killDaemon(c: FaultContext, name: string): Promise<FaultTimes> {
   const pid = await daemonPid(c, name);
   const faultAt = Date.now();
   process.kill(pid, 'SIGKILL');
-  await waitFor(`${name} back`, async () => {
-    const d = await daemonStatus(c.lab, name);
-    return d.state === 'running' && d.pid !== pid;
-  }, 10_000, 20);
+  await waitFor(
+    `${name} back`,
+    async () => {
+      const d = await daemonStatus(c.lab, name);
+      return d.state === 'running' && d.pid !== pid;
+    },
+    10_000,
+    20,
+  );
   return { faultAt, restoredAt: faultAt };
 }
 
@@ -160,7 +172,7 @@ export const DAEMON_FAULTS: readonly Fault[] = [
   {
     id: 'udhcpd-killed',
     fault: 'kill -9 of udhcpd',
-    holds: 'wifibox-init starts it again; the host keeps its lease (udhcpd\'s lease file)',
+    holds: "wifibox-init starts it again; the host keeps its lease (udhcpd's lease file)",
     withinMs: 3000,
     after: 'the kill',
     inject: (c) => killDaemon(c, 'udhcpd'),
@@ -176,19 +188,25 @@ export const DAEMON_FAULTS: readonly Fault[] = [
   {
     id: 'wpa-killed',
     fault: 'kill -9 of wpa_supplicant; started again as its service would be',
-    holds: 'the host\'s wpa_cli ping answers within 1.5 s of the restart',
+    holds: "the host's wpa_cli ping answers within 1.5 s of the restart",
     withinMs: 1500,
     after: 'the restart',
-    inject: (c) => outage(() => process.kill(c.wpa.pid, 'SIGKILL'), async () => {
-      await waitFor('wpa_supplicant gone', () => !isSameProcess(c.wpa), 5000, 10);
-      // Killed outright, it leaves its control socket behind; its service starts it afresh.
-      rmSync(c.lab.guestPath(`${c.lab.controlDir}/wlan0`), { force: true });
-    }, async () => (c.wpa = await c.lab.startWirelessDaemon())),
+    inject: (c) =>
+      outage(
+        () => process.kill(c.wpa.pid, 'SIGKILL'),
+        async () => {
+          await waitFor('wpa_supplicant gone', () => !isSameProcess(c.wpa), 5000, 10);
+          // Killed outright, it leaves its control socket behind; its service starts it afresh.
+          rmSync(c.lab.guestPath(`${c.lab.controlDir}/wlan0`), { force: true });
+        },
+        async () => (c.wpa = await c.lab.startWirelessDaemon()),
+      ),
   },
   {
     id: 'wlan0-reset',
     fault: 'wlan0 deleted and created again (a card reset)',
-    holds: 'dhcpcd waits for it and starts at once when it is back; the host\'s traffic flows again (the benchmark measures the 1 s target; ' +
+    holds:
+      "dhcpcd waits for it and starts at once when it is back; the host's traffic flows again (the benchmark measures the 1 s target; " +
       'the bound here allows one lost DHCP request, which dhcpcd sends again after 4 ± 1 s)',
     withinMs: 6000,
     after: 'wlan0 is back',
@@ -216,11 +234,16 @@ export const DAEMON_FAULTS: readonly Fault[] = [
   },
   {
     id: 'host-socat-restarted',
-    fault: 'the host\'s socat half stopped and started again',
-    holds: 'every client\'s next request is answered, by its own reply',
+    fault: "the host's socat half stopped and started again",
+    holds: "every client's next request is answered, by its own reply",
     withinMs: 2000,
     after: 'the host socat is back',
-    inject: (c) => outage(() => c.lab.stop(c.bridge.proc), () => sleep(500), async () => (c.bridge = await c.lab.startHostBridge(1200, 'wlan0', 3600))),
+    inject: (c) =>
+      outage(
+        () => c.lab.stop(c.bridge.proc),
+        () => sleep(500),
+        async () => (c.bridge = await c.lab.startHostBridge(1200, 'wlan0', 3600)),
+      ),
   },
   {
     id: 'wireless-dhcp-gone',
@@ -228,13 +251,18 @@ export const DAEMON_FAULTS: readonly Fault[] = [
     holds: 'the guest keeps its lease meanwhile: the host never loses the wireless network for more than 1 s',
     withinMs: 2000,
     after: 'the server is back',
-    inject: (c) => outage(async () => {
-      await c.lab.stop(c.air.dhcp);
-      await c.lab.guest(['dhcpcd', '-n', 'wlan0']);
-    }, () => sleep(3000), async () => {
-      c.air.dhcp = c.lab.startWirelessDhcp(WIRELESS_DNS, WIRELESS_DOMAIN, 120);
-      await c.lab.guest(['dhcpcd', '-n', 'wlan0']);
-    }),
+    inject: (c) =>
+      outage(
+        async () => {
+          await c.lab.stop(c.air.dhcp);
+          await c.lab.guest(['dhcpcd', '-n', 'wlan0']);
+        },
+        () => sleep(3000),
+        async () => {
+          c.air.dhcp = c.lab.startWirelessDhcp(WIRELESS_DNS, WIRELESS_DOMAIN, 120);
+          await c.lab.guest(['dhcpcd', '-n', 'wlan0']);
+        },
+      ),
   },
 ];
 

@@ -18,9 +18,7 @@ export function writeGuestFiles(dir: string, flavor: Flavor, o: GuestFilesOption
   writeAccounts(dir);
 
   if (flavor === 'wpa_supplicant') {
-    const nets = Array.from({ length: o.clientNetworks }, (_, i) =>
-      `network={\n\tssid="${clientSsid(i)}"\n\tkey_mgmt=NONE\n\tdisabled=1\n}\n`,
-    ).join('');
+    const nets = Array.from({ length: o.clientNetworks }, (_, i) => `network={\n\tssid="${clientSsid(i)}"\n\tkey_mgmt=NONE\n\tdisabled=1\n}\n`).join('');
     writeFileSync(
       join(dir, 'app', 'wpa_supplicant.conf'),
       'ctrl_interface=/var/run/wpa_supplicant\nctrl_interface_group=0\nupdate_config=1\n' +
@@ -30,10 +28,7 @@ export function writeGuestFiles(dir: string, flavor: Flavor, o: GuestFilesOption
         nets,
     );
   } else {
-    writeFileSync(
-      join(dir, 'app', 'hostapd.conf'),
-      'interface=wlan0\ndriver=wired\nctrl_interface=/var/run/hostapd\nctrl_interface_group=0\nieee8021x=0\n',
-    );
+    writeFileSync(join(dir, 'app', 'hostapd.conf'), 'interface=wlan0\ndriver=wired\nctrl_interface=/var/run/hostapd\nctrl_interface_group=0\nieee8021x=0\n');
   }
 }
 

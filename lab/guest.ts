@@ -58,7 +58,8 @@ export async function mountGuest(anchorPid: number, dir: string, flavor: Flavor)
   // lives under a folder the guest gets its own of (a clone in /tmp): kept aside here, put back below.
   const checkout = repoRoot();
   const hidden = GUEST_OWN_FOLDERS.some((d) => checkout === d || checkout.startsWith(`${d}/`));
-  if (checkout === '/media' || checkout.startsWith('/media/')) throw new Error(`the lab cannot run from a checkout under /media (${checkout}): the guest has its own /media`);
+  if (checkout === '/media' || checkout.startsWith('/media/'))
+    throw new Error(`the lab cannot run from a checkout under /media (${checkout}): the guest has its own /media`);
   if (hidden) {
     await m(['mkdir', REPO_STASH]);
     await m(['mount', '--bind', checkout, REPO_STASH]);
@@ -154,7 +155,20 @@ export async function installInGuest(anchorPid: number, flavor: Flavor, root: st
 
 /** The state folder OpenRC keeps in /run after boot, so openrc-run works in the guest. */
 export function prepareOpenrc(anchorPid: number): void {
-  for (const d of ['started', 'starting', 'stopping', 'inactive', 'wasinactive', 'failed', 'hotplugged', 'daemons', 'options', 'exclusive', 'scheduled', 'tmp']) {
+  for (const d of [
+    'started',
+    'starting',
+    'stopping',
+    'inactive',
+    'wasinactive',
+    'failed',
+    'hotplugged',
+    'daemons',
+    'options',
+    'exclusive',
+    'scheduled',
+    'tmp',
+  ]) {
     mkdirSync(guestPath(anchorPid, `/run/openrc/${d}`), { recursive: true });
   }
   writeFileSync(guestPath(anchorPid, '/run/openrc/softlevel'), 'default\n');

@@ -8,18 +8,7 @@
 // sysctls; every process is tracked by PID + start time and stopped by PID on down().
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  anchorArgv,
-  bindInGuest,
-  BUSYBOX,
-  guestArgv,
-  guestPath,
-  installInGuest,
-  isGuestMountPoint,
-  LAB_SYS_BUS_PCI,
-  mountGuest,
-  prepareOpenrc,
-} from './guest';
+import { anchorArgv, bindInGuest, BUSYBOX, guestArgv, guestPath, installInGuest, isGuestMountPoint, LAB_SYS_BUS_PCI, mountGuest, prepareOpenrc } from './guest';
 import { budgetDirs, GuestBudget, type BudgetUse } from './budget';
 import { writeGuestFiles } from './guest-files';
 import { ADDRESSES, buildNetwork, namespacesOf, pidsIn, plugWlan, unplugWlan, type Addresses, type Flavor, type Namespaces } from './namespaces';
@@ -75,7 +64,11 @@ interface DhcpEvent {
 /** The events in a DHCP client's file, oldest first; none while there is no file (or no whole line) yet. */
 export function dhcpEvents(file: string): DhcpEvent[] {
   try {
-    return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as DhcpEvent);
+    return readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as DhcpEvent);
   } catch {
     return [];
   }
@@ -223,8 +216,16 @@ export class Lab {
 
   /** The init orchestrator from dist/, in the guest, on /media/etc, with the lab's fake PCI tree. */
   startInit(args: readonly string[] = [], name = 'init'): LabProcess {
-    return this.startInGuest(name, [...this.agentArgv('wifibox-init.js'), '--loglevel', 'debug',
-      '--sys-bus-pci', LAB_SYS_BUS_PCI, '--udhcpd', '/run/lab-bin/udhcpd', ...args]);
+    return this.startInGuest(name, [
+      ...this.agentArgv('wifibox-init.js'),
+      '--loglevel',
+      'debug',
+      '--sys-bus-pci',
+      LAB_SYS_BUS_PCI,
+      '--udhcpd',
+      '/run/lab-bin/udhcpd',
+      ...args,
+    ]);
   }
 
   /**
@@ -347,11 +348,15 @@ export class Lab {
   async startPassthru(args: readonly string[] = [], name = 'passthru', waitListening = true): Promise<LabProcess> {
     const p = this.startInGuest(name, [...this.agentArgv('wifibox-passthru.js'), '--loglevel', 'debug', ...args]);
     if (waitListening) {
-      await waitFor('the passthru agent to listen on 1200', async () => {
-        const r = await this.guest(['ss', '-Htln', `sport = :1200`]);
-        if (p.start && !isSameProcess(p)) throw new Error(`passthru exited: ${p.output()}`);
-        return r.stdout.includes(':1200');
-      }, 10_000);
+      await waitFor(
+        'the passthru agent to listen on 1200',
+        async () => {
+          const r = await this.guest(['ss', '-Htln', `sport = :1200`]);
+          if (p.start && !isSameProcess(p)) throw new Error(`passthru exited: ${p.output()}`);
+          return r.stdout.includes(':1200');
+        },
+        10_000,
+      );
     }
     return p;
   }
@@ -368,12 +373,18 @@ export class Lab {
     rmSync(join(parts, 'passthru.state'), { force: true });
     writeFileSync(join(parts, 'passthru.args.new'), `# lab: rc-service uds_passthru start\n${args.join('\n')}\n`, { mode: 0o600 });
     renameSync(join(parts, 'passthru.args.new'), join(parts, 'passthru.args'));
-    await waitFor('wifibox-init to run the passthrough', () => {
-      const state = existsSync(join(parts, 'passthru.state')) ? readFileSync(join(parts, 'passthru.state'), 'utf8') : '';
-      if (state.startsWith('failed')) throw new Error(`wifibox-init: the passthrough ${state.trim()}`);
-      return state === 'running\n';
-    }, 15_000, 20);
-    if (waitListening) await waitFor('the passthrough to listen on 1200', async () => (await this.guest(['ss', '-Htln', 'sport = :1200'])).stdout.includes(':1200'), 15_000, 50);
+    await waitFor(
+      'wifibox-init to run the passthrough',
+      () => {
+        const state = existsSync(join(parts, 'passthru.state')) ? readFileSync(join(parts, 'passthru.state'), 'utf8') : '';
+        if (state.startsWith('failed')) throw new Error(`wifibox-init: the passthrough ${state.trim()}`);
+        return state === 'running\n';
+      },
+      15_000,
+      20,
+    );
+    if (waitListening)
+      await waitFor('the passthrough to listen on 1200', async () => (await this.guest(['ss', '-Htln', 'sport = :1200'])).stdout.includes(':1200'), 15_000, 50);
   }
 
   /** The forwarding agent from dist/, in the guest, on /media/etc/forwarding.conf. */
@@ -385,16 +396,15 @@ export class Lab {
    * The host's half, exactly as the host runs it: one socat per socket line, turning each
    * datagram from a host client into a fresh TCP connection to the guest.
    */
-  async startHostBridge(
-    port = 1200,
-    sock = 'wlan0',
-    closeTimeout?: number,
-    dir = this.hostSockDir,
-  ): Promise<{ proc: LabProcess; path: string; dir: string }> {
+  async startHostBridge(port = 1200, sock = 'wlan0', closeTimeout?: number, dir = this.hostSockDir): Promise<{ proc: LabProcess; path: string; dir: string }> {
     mkdirSync(dir, { recursive: true, mode: 0o770 });
     const path = join(dir, sock);
-    const argv = ['socat', ...(closeTimeout !== undefined ? ['-t', String(closeTimeout)] : []),
-      `UNIX-RECVFROM:${path},fork,user=root,group=0,mode=770`, `TCP4:${this.addr.guestEth0}:${port}`];
+    const argv = [
+      'socat',
+      ...(closeTimeout !== undefined ? ['-t', String(closeTimeout)] : []),
+      `UNIX-RECVFROM:${path},fork,user=root,group=0,mode=770`,
+      `TCP4:${this.addr.guestEth0}:${port}`,
+    ];
     const proc = this.startInHost(`host-socat-${port}-${sock}-${closeTimeout ?? 'default'}`, argv);
     await waitFor(`host socket ${path}`, () => existsSync(path), 5000);
     return { proc, path, dir };

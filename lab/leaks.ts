@@ -27,7 +27,12 @@ const comm = (pid: number): string => processName(pid, '/proc') ?? '';
 function agentOf(pid: number): string {
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return argv.find((a) => a.endsWith('.js'))?.split('/').pop() ?? 'node';
+    return (
+      argv
+        .find((a) => a.endsWith('.js'))
+        ?.split('/')
+        .pop() ?? 'node'
+    );
   } catch {
     return 'node';
   }
@@ -78,12 +83,25 @@ export async function guestHoldings(lab: Lab, agents: Record<string, number>): P
     }
   }
   const save = await lab.guest(['iptables-save']);
-  const rules = save.stdout.split('\n').filter((l) => /^[-:*]|^COMMIT/.test(l)).map((l) => l.replace(/\[\d+:\d+\]/g, '')).sort();
+  const rules = save.stdout
+    .split('\n')
+    .filter((l) => /^[-:*]|^COMMIT/.test(l))
+    .map((l) => l.replace(/\[\d+:\d+\]/g, ''))
+    .sort();
   const addr = await lab.guest(['ip', '-o', 'addr', 'show']);
   // By interface name, not index (a card that comes back has a new one); not the IPv6 link-local
   // ones, which the kernel or dhcpcd make for any link.
-  const addresses = addr.stdout.split('\n').filter((l) => l && !/ inet6 fe80:/.test(l))
-    .map((l) => l.replace(/^\d+:\s*/, '').replace(/\\\s+valid_lft.*$/, '').replace(/\s+/g, ' ').trim()).sort();
+  const addresses = addr.stdout
+    .split('\n')
+    .filter((l) => l && !/ inet6 fe80:/.test(l))
+    .map((l) =>
+      l
+        .replace(/^\d+:\s*/, '')
+        .replace(/\\\s+valid_lft.*$/, '')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    )
+    .sort();
   return { processes, runFiles, fds, rules, addresses };
 }
 

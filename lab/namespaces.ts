@@ -59,7 +59,23 @@ export async function buildNetwork(ns: Namespaces, plan: NetworkPlan, created: (
   // wifibox0 gets an interface index eth0 cannot have: the kernel applies the carrier of a veth
   // whose peer has its own index up to 1 s late (linkwatch), and the host's real wifibox0 (a bridge
   // with bhyve's tap) passes traffic the moment the guest's eth0 is up.
-  await must(['ip', 'link', 'add', 'wifibox0', 'index', String(HOST_WIFIBOX0_INDEX), 'netns', ns.host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.guest]);
+  await must([
+    'ip',
+    'link',
+    'add',
+    'wifibox0',
+    'index',
+    String(HOST_WIFIBOX0_INDEX),
+    'netns',
+    ns.host,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth0',
+    'netns',
+    ns.guest,
+  ]);
   if (!plan.lateWlan) await plugWlan(ns, plan);
   if (!plan.hostDhcp) {
     await must(['ip', '-n', ns.host, 'addr', 'add', `${plan.addr.hostWifibox0}/24`, 'dev', 'wifibox0']);

@@ -32,8 +32,10 @@ export async function packageRoot(dir: string, o: { initOpts?: string; passthruO
   const etc = join(dir, 'etc-lab');
   mkdirSync(join(etc, 'conf.d'), { recursive: true });
   mkdirSync(join(etc, 'init.d'), { recursive: true });
-  writeFileSync(join(etc, 'conf.d', 'wifibox-init'),
-    `WIFIBOX_INIT_OPTS="--loglevel info --udhcpd /run/lab-bin/udhcpd --sys-bus-pci ${LAB_SYS_BUS_PCI}${o.initOpts ? ` ${o.initOpts}` : ''}"\nRESPAWN_DELAY=1\n`);
+  writeFileSync(
+    join(etc, 'conf.d', 'wifibox-init'),
+    `WIFIBOX_INIT_OPTS="--loglevel info --udhcpd /run/lab-bin/udhcpd --sys-bus-pci ${LAB_SYS_BUS_PCI}${o.initOpts ? ` ${o.initOpts}` : ''}"\nRESPAWN_DELAY=1\n`,
+  );
   writeFileSync(join(etc, 'conf.d', 'uds_passthru'), `UDS_PASSTHRU_OPTS="${o.passthruOpts ?? '--loglevel info'}"\n`);
   if (o.forwardingOpts !== undefined) writeFileSync(join(etc, 'conf.d', 'forwarding'), `FORWARDING_OPTS="${o.forwardingOpts}"\n`);
   writeFileSync(join(etc, 'init.d', 'localmount'), '#!/sbin/openrc-run\nstart() { :; }\n', { mode: 0o755 });

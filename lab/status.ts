@@ -37,8 +37,7 @@ interface Guest {
 // tests check the fields they read.
 const typed = async <T>(doc: Promise<StatusDocument>): Promise<T> => (await doc) as unknown as T;
 
-export const initStatus = (lab: Guest, timeoutMs?: number): Promise<InitStatus> =>
-  typed(readStatus(lab.guestPath(GUEST_PATHS.initStatusSocket), timeoutMs));
+export const initStatus = (lab: Guest, timeoutMs?: number): Promise<InitStatus> => typed(readStatus(lab.guestPath(GUEST_PATHS.initStatusSocket), timeoutMs));
 /** `socket`: a second wifibox-passthru started with its own --status-socket. */
 export const passthruStatus = (lab: Guest, timeoutMs?: number, socket: string = GUEST_PATHS.passthruStatusSocket): Promise<PassthruStatus> =>
   typed(readStatus(lab.guestPath(socket), timeoutMs));
@@ -52,26 +51,37 @@ function found<T>(entry: T | undefined, what: string): T {
 
 /** One daemon's entry (dhcpcd, udhcpd, radvd) in wifibox-init's status. */
 export const daemonOf = (st: InitStatus, name: string): DaemonStatus =>
-  found(st.daemons.find((d) => d.name === name), `${name} in wifibox-init's status`);
+  found(
+    st.daemons.find((d) => d.name === name),
+    `${name} in wifibox-init's status`,
+  );
 
 /** A daemon's pid; its status has none while no process of it runs. */
 export const pidOf = (d: DaemonStatus): number => found(d.pid ?? undefined, `pid of ${d.name} (${d.state}) in wifibox-init's status`);
 
 /** One step (dhcpcd, iface:wlan0, …) in wifibox-init's status. */
 export const stepOf = (st: InitStatus, id: string): StepStatus =>
-  found(st.steps.find((s) => s.id === id), `step ${id} in wifibox-init's status`);
+  found(
+    st.steps.find((s) => s.id === id),
+    `step ${id} in wifibox-init's status`,
+  );
 
 /** The DNS relay's part of wifibox-init's status (null there when the relay does not run). */
 export const relayOf = (st: InitStatus): RelayStatus => found(st.dnsRelay ?? undefined, `DNS relay in wifibox-init's status`);
 
 /** One port's entry in wifibox-passthru's status. */
 export const portOf = (st: PassthruStatus, port: number): PortStatus =>
-  found(st.ports.find((p) => p.port === port), `port ${port} in wifibox-passthru's status`);
+  found(
+    st.ports.find((p) => p.port === port),
+    `port ${port} in wifibox-passthru's status`,
+  );
 
 /** The entry of one line of forwarding.conf (1: its first) in wifibox-forward's status. */
 export const lineOf = (st: ForwardStatus, line: number): ForwardLineStatus =>
-  found(st.lines.find((l) => l.line === line), `line ${line} in wifibox-forward's status`);
+  found(
+    st.lines.find((l) => l.line === line),
+    `line ${line} in wifibox-forward's status`,
+  );
 
 /** One daemon's entry in wifibox-init's status, read now; throws when it has none. */
-export const daemonStatus = async (lab: Guest, name: string, timeoutMs?: number): Promise<DaemonStatus> =>
-  daemonOf(await initStatus(lab, timeoutMs), name);
+export const daemonStatus = async (lab: Guest, name: string, timeoutMs?: number): Promise<DaemonStatus> => daemonOf(await initStatus(lab, timeoutMs), name);

@@ -52,10 +52,23 @@ export class WirelessNetwork {
   async startDns(address: string, records: Record<string, string>, extra: readonly string[] = []): Promise<LabProcess> {
     await must(['ip', '-n', this.lab.ns.air, 'addr', 'replace', `${address}/24`, 'dev', 'ap0']);
     const name = `air-dns-${address}`;
-    const p = this.lab.startInAir(name, ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
-      '--bind-interfaces', `--listen-address=${address}`, '--port=53', '--user=nobody', '--group=nogroup',
-      `--pid-file=${join(this.lab.dir, `${name}.pid`)}`, '--log-facility=-', '--log-queries',
-      ...Object.entries(records).map(([n, ip]) => `--host-record=${n},${ip}`), ...extra]);
+    const p = this.lab.startInAir(name, [
+      'dnsmasq',
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      '--no-resolv',
+      '--no-hosts',
+      '--bind-interfaces',
+      `--listen-address=${address}`,
+      '--port=53',
+      '--user=nobody',
+      '--group=nogroup',
+      `--pid-file=${join(this.lab.dir, `${name}.pid`)}`,
+      '--log-facility=-',
+      '--log-queries',
+      ...Object.entries(records).map(([n, ip]) => `--host-record=${n},${ip}`),
+      ...extra,
+    ]);
     await waitFor(`the wireless DNS server at ${address}`, async () => (await this.lab.air(['ss', '-Hlun', `src ${address}:53`])).stdout.includes(':53'), 5000);
     return p;
   }
@@ -67,7 +80,14 @@ export class WirelessNetwork {
    */
   async startFarDns(address: string, upstream: string, delayMs: number, forger?: string): Promise<LabProcess> {
     for (const a of [address, ...(forger ? [forger] : [])]) await must(['ip', '-n', this.lab.ns.air, 'addr', 'replace', `${a}/24`, 'dev', 'ap0']);
-    const p = this.lab.startInAir(`air-far-dns-${address}`, [process.execPath, labScript('dns-delay.cjs'), address, upstream, String(delayMs), ...(forger ? [forger] : [])]);
+    const p = this.lab.startInAir(`air-far-dns-${address}`, [
+      process.execPath,
+      labScript('dns-delay.cjs'),
+      address,
+      upstream,
+      String(delayMs),
+      ...(forger ? [forger] : []),
+    ]);
     await waitFor(`the far DNS server at ${address}`, () => p.output().includes('"listening"'), 5000);
     return p;
   }
@@ -75,12 +95,22 @@ export class WirelessNetwork {
   startDhcp(dns: string, domain: string, leaseSeconds: number): LabProcess {
     const { dir, addr } = this.lab;
     const conf = join(dir, `air-udhcpd-${++this.dhcpSeq}.conf`);
-    writeFileSync(conf, [
-      `start ${addr.guestWlan0}`, `end ${addr.guestWlan0}`, 'interface ap0',
-      `lease_file ${join(dir, 'air-udhcpd.leases')}`, `pidfile ${join(dir, 'air-udhcpd.pid')}`,
-      'opt subnet 255.255.255.0', `opt router ${addr.air}`, `opt dns ${dns}`, `opt domain ${domain}`,
-      `opt lease ${leaseSeconds}`, '',
-    ].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        `start ${addr.guestWlan0}`,
+        `end ${addr.guestWlan0}`,
+        'interface ap0',
+        `lease_file ${join(dir, 'air-udhcpd.leases')}`,
+        `pidfile ${join(dir, 'air-udhcpd.pid')}`,
+        'opt subnet 255.255.255.0',
+        `opt router ${addr.air}`,
+        `opt dns ${dns}`,
+        `opt domain ${domain}`,
+        `opt lease ${leaseSeconds}`,
+        '',
+      ].join('\n'),
+    );
     // -a 100: a router checks an address it offers for a moment, not the 2 s of busybox's default.
     return this.lab.startInAir(`air-udhcpd-${this.dhcpSeq}`, [BUSYBOX, 'udhcpd', '-f', '-a', '100', conf]);
   }
@@ -98,12 +128,27 @@ export class WirelessNetwork {
     const leases = join(dir, 'air-dnsmasq.leases');
     const expires = Math.floor(Date.now() / 1000) + leaseSeconds;
     writeFileSync(leases, knowsCard ? `${expires} ${WLAN0_MAC} ${addr.guestWlan0} * *\n` : '');
-    const router = this.lab.startInAir('air-router', ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
-      '--bind-interfaces', '--interface=ap0', '--port=53', '--user=nobody', '--group=nogroup',
-      `--pid-file=${join(dir, 'air-router.pid')}`, '--log-facility=-', '--log-dhcp',
-      `--dhcp-range=${addr.guestWlan0},${addr.guestWlan0},255.255.255.0,${leaseSeconds}s`, `--dhcp-leasefile=${leases}`,
-      `--dhcp-option=option:router,${addr.air}`, `--dhcp-option=option:dns-server,${WIRELESS_DNS}`,
-      `--dhcp-option=option:domain-name,${WIRELESS_DOMAIN}`, `--host-record=${WIRELESS_NAME},${addr.air}`]);
+    const router = this.lab.startInAir('air-router', [
+      'dnsmasq',
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      '--no-resolv',
+      '--no-hosts',
+      '--bind-interfaces',
+      '--interface=ap0',
+      '--port=53',
+      '--user=nobody',
+      '--group=nogroup',
+      `--pid-file=${join(dir, 'air-router.pid')}`,
+      '--log-facility=-',
+      '--log-dhcp',
+      `--dhcp-range=${addr.guestWlan0},${addr.guestWlan0},255.255.255.0,${leaseSeconds}s`,
+      `--dhcp-leasefile=${leases}`,
+      `--dhcp-option=option:router,${addr.air}`,
+      `--dhcp-option=option:dns-server,${WIRELESS_DNS}`,
+      `--dhcp-option=option:domain-name,${WIRELESS_DOMAIN}`,
+      `--host-record=${WIRELESS_NAME},${addr.air}`,
+    ]);
     await waitFor('the wireless router (dnsmasq)', async () => (await this.lab.air(['ss', '-Hlun', 'sport = :67'])).stdout.includes(':67'), 5000);
     const web = await this.startWeb();
     return { router, web };
@@ -119,11 +164,23 @@ export class WirelessNetwork {
     await must(this.lab.airArgv(['sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']));
     const name = `air-radvd-${++this.raSeq}`;
     const conf = join(this.lab.dir, `${name}.conf`);
-    writeFileSync(conf, [
-      'interface ap0 {', '\tAdvSendAdvert on;', '\tMinRtrAdvInterval 3;', '\tMaxRtrAdvInterval 10;',
-      `\tprefix ${prefix} {`, '\t\tAdvOnLink on;', '\t\tAdvAutonomous on;', '\t};',
-      `\tRDNSS ${dns6} {`, '\t};', '};', '',
-    ].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        'interface ap0 {',
+        '\tAdvSendAdvert on;',
+        '\tMinRtrAdvInterval 3;',
+        '\tMaxRtrAdvInterval 10;',
+        `\tprefix ${prefix} {`,
+        '\t\tAdvOnLink on;',
+        '\t\tAdvAutonomous on;',
+        '\t};',
+        `\tRDNSS ${dns6} {`,
+        '\t};',
+        '};',
+        '',
+      ].join('\n'),
+    );
     return this.lab.startInAir(name, ['radvd', '-n', '-m', 'stderr', '-d', '1', '-C', conf, '-p', join(this.lab.dir, `${name}.pid`)]);
   }
 }

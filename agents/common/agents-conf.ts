@@ -69,7 +69,12 @@ function valueOf(s: Setting, raw: unknown): boolean | number | null {
  * warnings (a typo must not pass silently); a value that is not what the key takes is an error,
  * and the key keeps its default.
  */
-export function readAgentsConf<S extends SectionSpec>(text: string | null, file: string, section: (typeof AGENT_SECTIONS)[number], spec: S): { settings: SettingsOf<S>; problems: ConfigProblem[] } {
+export function readAgentsConf<S extends SectionSpec>(
+  text: string | null,
+  file: string,
+  section: (typeof AGENT_SECTIONS)[number],
+  spec: S,
+): { settings: SettingsOf<S>; problems: ConfigProblem[] } {
   const settings = Object.fromEntries(Object.entries(spec).map(([k, s]) => [k, s.default])) as SettingsOf<S>;
   const problems: ConfigProblem[] = [];
   if (text === null) return { settings, problems };
@@ -81,11 +86,15 @@ export function readAgentsConf<S extends SectionSpec>(text: string | null, file:
   const known = [...AGENT_SECTIONS].map((n) => `[${n}]`).join(', ');
   for (const [name, value] of Object.entries(parsed)) {
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      if (!(AGENT_SECTIONS as readonly string[]).includes(name)) problem(sectionLine(name), 'warning', `unknown section [${shorten(name)}] (ignored); expected ${known}`);
+      if (!(AGENT_SECTIONS as readonly string[]).includes(name))
+        problem(sectionLine(name), 'warning', `unknown section [${shorten(name)}] (ignored); expected ${known}`);
     } else if (where.sections.has(name)) {
       // `ini` then drops the whole section of that name: every setting in it would go unread.
-      problem(where.keys.get(`\0${name}`) ?? 0, 'error',
-        `'${shorten(name)}' outside any section hides the section [${shorten(name)}] (line ${where.sections.get(name)}): none of its settings is read; remove this line or put it under a section`);
+      problem(
+        where.keys.get(`\0${name}`) ?? 0,
+        'error',
+        `'${shorten(name)}' outside any section hides the section [${shorten(name)}] (line ${where.sections.get(name)}): none of its settings is read; remove this line or put it under a section`,
+      );
     } else {
       problem(where.keys.get(`\0${name}`) ?? 0, 'warning', `'${shorten(name)}' is outside any section (ignored); expected it under ${known}`);
     }
@@ -103,7 +112,11 @@ export function readAgentsConf<S extends SectionSpec>(text: string | null, file:
     const v = valueOf(s, raw);
     if (v === null) {
       // `ini` makes `key[] = …` a list and [section.key] a section: neither is one value.
-      const found = Array.isArray(raw) ? `${key} is a list (${key}[] = …)` : typeof raw === 'object' && raw !== null ? `${key} is a section ([${section}.${key}])` : `${key} = '${shorten(String(raw))}' is not valid`;
+      const found = Array.isArray(raw)
+        ? `${key} is a list (${key}[] = …)`
+        : typeof raw === 'object' && raw !== null
+          ? `${key} is a section ([${section}.${key}])`
+          : `${key} = '${shorten(String(raw))}' is not valid`;
       problem(line, 'error', `${found}; expected ${describe(s)} (the default, ${s.kind === 'boolean' ? (s.default ? 'yes' : 'no') : s.default}, is used)`);
       continue;
     }

@@ -27,8 +27,17 @@ export function usage(command: string, summary: string, spec: Record<string, Opt
     const def = s.default ? ` (default: ${s.default})` : '';
     return `  ${left.padEnd(28)} ${s.help}${def}`;
   });
-  return [`Usage: ${command} [options]`, '', summary, '', 'Options:', ...rows,
-    `  ${'--help'.padEnd(28)} show this help`, `  ${'--version'.padEnd(28)} show the version`, ''].join('\n');
+  return [
+    `Usage: ${command} [options]`,
+    '',
+    summary,
+    '',
+    'Options:',
+    ...rows,
+    `  ${'--help'.padEnd(28)} show this help`,
+    `  ${'--version'.padEnd(28)} show the version`,
+    '',
+  ].join('\n');
 }
 
 /**

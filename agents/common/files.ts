@@ -25,7 +25,7 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o64
   const fd = createExclusive(tmp, mode);
   let open = true;
   try {
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
     closeSync(fd);
     open = false;

@@ -2,7 +2,20 @@
 // crash (or anyone) left at those paths is never followed and never taken for ours: a symlink is
 // removed (its target untouched), a socket left by a crash is replaced, and anything else is
 // refused with an error that names it.
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, unlinkSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  unlinkSync,
+  type Stats,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 
@@ -51,7 +64,8 @@ export function makePrivateDir(path: string, owner?: { uid: number; gid: number 
     const own = fstatSync(fd);
     const uid = process.geteuid?.() ?? own.uid;
     // A folder handed to `owner` by an earlier run is this agent's too.
-    if (own.uid !== uid && own.uid !== owner?.uid) throw new PlantedPathError(`${path} belongs to user ${own.uid}, not to ${uid}: refusing to use it; remove it`);
+    if (own.uid !== uid && own.uid !== owner?.uid)
+      throw new PlantedPathError(`${path} belongs to user ${own.uid}, not to ${uid}: refusing to use it; remove it`);
     fchmodSync(fd, 0o700);
     if (owner) fchownSync(fd, owner.uid, owner.gid);
   } finally {
@@ -80,7 +94,8 @@ export function readOwnFile(path: string): string | null {
     const st = fstatSync(fd);
     const uid = process.geteuid?.() ?? st.uid;
     if (!st.isFile()) throw new PlantedPathError(`${path} is ${what(st)}, not a file of ours: not read`);
-    if (st.uid !== uid || (st.mode & 0o022) !== 0) throw new PlantedPathError(`${path} belongs to user ${st.uid} with mode ${(st.mode & 0o777).toString(8)}, not to ${uid} alone: not read`);
+    if (st.uid !== uid || (st.mode & 0o022) !== 0)
+      throw new PlantedPathError(`${path} belongs to user ${st.uid} with mode ${(st.mode & 0o777).toString(8)}, not to ${uid} alone: not read`);
     return readFileSync(fd, 'utf8');
   } finally {
     closeSync(fd);

@@ -37,10 +37,7 @@ const ADDON_FILE = 'wifibox_dgram.node';
 function candidatePaths(): string[] {
   const override = process.env.WIFIBOX_DGRAM_ADDON;
   if (override) return [override];
-  return [
-    path.join(__dirname, ADDON_FILE),
-    path.join(__dirname, '../../native/build/Release', ADDON_FILE),
-  ];
+  return [path.join(__dirname, ADDON_FILE), path.join(__dirname, '../../native/build/Release', ADDON_FILE)];
 }
 
 let loaded: { binding: DgramBinding; file: string } | undefined;
@@ -50,9 +47,7 @@ function load(): { binding: DgramBinding; file: string } {
   const tried = candidatePaths();
   const file = tried.find((p) => fs.existsSync(p));
   if (file === undefined) {
-    throw new Error(
-      `${ADDON_FILE} not found (tried ${tried.join(', ')}); run \`npm run build\``,
-    );
+    throw new Error(`${ADDON_FILE} not found (tried ${tried.join(', ')}); run \`npm run build\``);
   }
   // process.dlopen rather than require: bundlers leave it alone, and it
   // behaves the same under vitest's module runner.

@@ -22,10 +22,16 @@ export function restartLoops(c: RuleContext): Problem[] {
     const recent = d.restarts >= RESTART_LOOP.restarts && Number.isFinite(since) && now - since < RESTART_LOOP.withinMs;
     // failed is daemon-failed's; waiting is on purpose (dhcpcd while wlan0 is gone, which no-wireless-interface says).
     if (d.state === 'failed' || d.state === 'waiting' || (d.state !== 'backoff' && !recent)) return [];
-    return [problem('daemon-restarting', 'degraded', `${d.name} keeps dying: restarted ${d.restarts} time(s)${d.state === 'backoff' ? ', waiting to start again' : ''}`,
-      `${DAEMON_CAUSES[d.name] ?? `${d.name} exits soon after it starts.`} Last exit: ${d.lastExit ?? 'unknown'}.`,
-      `wifibox-init logs the daemon's last output with each restart: see its lines in the log below.`,
-      [`${d.name}: ${d.state}, restarts ${d.restarts}, last exit ${d.lastExit ?? '?'}, since ${d.since ?? '?'}`, ...said(d)])];
+    return [
+      problem(
+        'daemon-restarting',
+        'degraded',
+        `${d.name} keeps dying: restarted ${d.restarts} time(s)${d.state === 'backoff' ? ', waiting to start again' : ''}`,
+        `${DAEMON_CAUSES[d.name] ?? `${d.name} exits soon after it starts.`} Last exit: ${d.lastExit ?? 'unknown'}.`,
+        `wifibox-init logs the daemon's last output with each restart: see its lines in the log below.`,
+        [`${d.name}: ${d.state}, restarts ${d.restarts}, last exit ${d.lastExit ?? '?'}, since ${d.since ?? '?'}`, ...said(d)],
+      ),
+    ];
   });
 }
 
@@ -40,7 +46,10 @@ const PROGRAMS: Record<string, { pkg: string; option: string }> = {
 function loss(d: DaemonInfo, c: RuleContext): { severity: Severity; what: string } {
   const station = c.facts.agents.init.flavor === 'station';
   const { lanInterface: lan, wirelessInterface: wlan } = c.opts;
-  if (d.name === 'udhcpd') return station ? { severity: 'down', what: `the host gets no address on ${lan}` } : { severity: 'degraded', what: `wireless clients get no address on ${wlan}` };
+  if (d.name === 'udhcpd')
+    return station
+      ? { severity: 'down', what: `the host gets no address on ${lan}` }
+      : { severity: 'degraded', what: `wireless clients get no address on ${wlan}` };
   if (d.name === 'dhcpcd') return { severity: station ? 'down' : 'degraded', what: `the guest gets no lease from the wireless network on ${wlan}` };
   if (d.name === 'radvd') return { severity: 'degraded', what: 'the host gets no IPv6 router advertisements (nor the DNS in them)' };
   return { severity: 'degraded', what: 'it does not run' };
@@ -48,21 +57,27 @@ function loss(d: DaemonInfo, c: RuleContext): { severity: Severity; what: string
 
 /** A program that could not be started at all (not installed): wifibox-init does not retry it. */
 export function daemonsFailed(c: RuleContext): Problem[] {
-  return c.facts.agents.init.daemons.filter((d) => d.state === 'failed').map((d) => {
-    const { severity, what } = loss(d, c);
-    const code = /\bE[A-Z]+\b/.exec(d.lastExit ?? '')?.[0];
-    const missing = code === 'ENOENT';
-    const why = missing
-      ? 'it is not installed in the guest, or the path wifibox-init was given for it does not exist'
-      : code === 'EACCES'
-        ? 'the file is not executable'
-        : 'the program cannot be run';
-    const p = PROGRAMS[d.name];
-    const install = p ? `Add it to the guest image (\`apk add ${p.pkg}\`)` : `Install the package that provides ${d.name}`;
-    const path = p ? `, or, if it is installed elsewhere, give its path with ${p.option} in WIFIBOX_INIT_OPTS (/etc/conf.d/wifibox-init)` : '';
-    return problem('daemon-failed', severity, `${d.name} could not be started (${missing ? 'not installed' : 'cannot run'}): ${what}`,
-      `wifibox-init could not run ${d.name} (${d.lastExit ?? 'could not be started'}): ${why}. It does not try again.`,
-      `${install}${path}; then ${RESTART_HINT}.`,
-      [`${d.name}: failed, ${d.lastExit ?? 'no reason given'}`, ...said(d)]);
-  });
+  return c.facts.agents.init.daemons
+    .filter((d) => d.state === 'failed')
+    .map((d) => {
+      const { severity, what } = loss(d, c);
+      const code = /\bE[A-Z]+\b/.exec(d.lastExit ?? '')?.[0];
+      const missing = code === 'ENOENT';
+      const why = missing
+        ? 'it is not installed in the guest, or the path wifibox-init was given for it does not exist'
+        : code === 'EACCES'
+          ? 'the file is not executable'
+          : 'the program cannot be run';
+      const p = PROGRAMS[d.name];
+      const install = p ? `Add it to the guest image (\`apk add ${p.pkg}\`)` : `Install the package that provides ${d.name}`;
+      const path = p ? `, or, if it is installed elsewhere, give its path with ${p.option} in WIFIBOX_INIT_OPTS (/etc/conf.d/wifibox-init)` : '';
+      return problem(
+        'daemon-failed',
+        severity,
+        `${d.name} could not be started (${missing ? 'not installed' : 'cannot run'}): ${what}`,
+        `wifibox-init could not run ${d.name} (${d.lastExit ?? 'could not be started'}): ${why}. It does not try again.`,
+        `${install}${path}; then ${RESTART_HINT}.`,
+        [`${d.name}: failed, ${d.lastExit ?? 'no reason given'}`, ...said(d)],
+      );
+    });
 }

@@ -22,15 +22,23 @@ function relayNotHandedOut(c: RuleContext, relay: DnsRelayInfo): Problem | null 
   const withoutRelay = `To do without the relay, set \`relay = no\` in the [init] section of ${conf}/wifibox-agents.conf: udhcpd then hands out the wireless network's DNS itself.`;
   if (own.length === 0) {
     const lan = c.opts.lanInterface;
-    return problem('dns-not-propagated', 'degraded', `the DNS relay does not listen on ${lan}'s IPv4 address: the host's DNS queries to the guest go unanswered (udhcpd hands out ${handed})`,
+    return problem(
+      'dns-not-propagated',
+      'degraded',
+      `the DNS relay does not listen on ${lan}'s IPv4 address: the host's DNS queries to the guest go unanswered (udhcpd hands out ${handed})`,
       `wifibox-init's DNS relay could not listen on port 53 there: another DNS server in the guest (dnsmasq, unbound, ...) holds it, or ${lan} had no address when the relay started.`,
       `See wifibox-init's line "DNS relay cannot listen there" in the log below; stop the other DNS server, then ${RESTART_HINT}. ${withoutRelay}`,
-      evidence);
+      evidence,
+    );
   }
-  return problem('dns-not-propagated', 'degraded', `the host is not given the guest's DNS relay (${own.join(' ')}) as its DNS server`,
+  return problem(
+    'dns-not-propagated',
+    'degraded',
+    `the host is not given the guest's DNS relay (${own.join(' ')}) as its DNS server`,
     `udhcpd's config ${u.config} hands out ${handed}, not the relay's address: the template ${conf}/udhcpd.conf has no %%DNS%% in its \`opt dns\` line (wifibox-init writes the relay's address there), or the rendered file was changed since.`,
     `Write \`opt dns %%DNS%%\` in ${conf}/udhcpd.conf (fixed servers may follow it), then ${RESTART_HINT}; the host picks the relay up at its next lease renewal. ${withoutRelay}`,
-    evidence);
+    evidence,
+  );
 }
 
 /** relay = no (or an older wifibox-init): udhcpd hands out the wireless network's DNS once it is known. */
@@ -40,12 +48,16 @@ function wirelessDnsNotHandedOut(c: RuleContext): Problem | null {
   if (!lease?.address || lease.dns.length === 0) return null;
   const missing = lease.dns.filter((d) => !u.configDns.includes(d));
   if (u.dnsKnown !== false && missing.length === 0) return null;
-  return problem('dns-not-propagated', 'degraded', 'the host is not given the wireless network\'s DNS servers',
+  return problem(
+    'dns-not-propagated',
+    'degraded',
+    "the host is not given the wireless network's DNS servers",
     u.dnsKnown === false
-      ? 'wifibox-init has the wireless lease but has not rendered udhcpd\'s config with its DNS yet (or failed to).'
+      ? "wifibox-init has the wireless lease but has not rendered udhcpd's config with its DNS yet (or failed to)."
       : `udhcpd's config ${u.config} lacks ${missing.join(', ')}: it was not rendered again after the wireless DNS changed.`,
-    'Wait a few seconds and look again; if it stays, see wifibox-init\'s lines in the log. The host picks the DNS up at its next lease renewal.',
-    [`wireless DNS: ${lease.dns.join(' ')}`, `${u.config} hands out: ${u.configDns.join(' ') || 'no DNS'}`, `udhcpd.dnsKnown: ${u.dnsKnown}`]);
+    "Wait a few seconds and look again; if it stays, see wifibox-init's lines in the log. The host picks the DNS up at its next lease renewal.",
+    [`wireless DNS: ${lease.dns.join(' ')}`, `${u.config} hands out: ${u.configDns.join(' ') || 'no DNS'}`, `udhcpd.dnsKnown: ${u.dnsKnown}`],
+  );
 }
 
 /** Timed out, and has not answered since (or never has). */
@@ -66,11 +78,17 @@ export function wirelessDnsSilent(c: RuleContext): Problem | null {
   const all = failing.length === relay.servers.length;
   const one = failing.length === 1;
   const answering = relay.servers.filter((s) => !failing.some((u) => u.server === s));
-  return problem('wireless-dns-not-answering', 'degraded',
+  return problem(
+    'wireless-dns-not-answering',
+    'degraded',
     all
-      ? `${one ? 'the wireless network\'s DNS server' : 'none of the wireless network\'s DNS servers'} ${names} ${one ? 'does not answer' : 'answers'}: names do not resolve for the host`
+      ? `${one ? "the wireless network's DNS server" : "none of the wireless network's DNS servers"} ${names} ${one ? 'does not answer' : 'answers'}: names do not resolve for the host`
       : `the wireless network's DNS server${one ? '' : 's'} ${names} ${one ? 'does' : 'do'} not answer; the relay asks ${answering.join(', ')} instead`,
     `${names} did not answer the guest's queries in time and ${one ? 'has' : 'have'} not answered since: the server is down or unreachable, or the wireless network holds DNS until its captive portal is passed.`,
     `Open a web page on the host: a captive portal shows its page there, to be accepted. Otherwise renew the wireless lease with \`dhcpcd -n ${c.opts.wirelessInterface}\` in the guest (the network may give other servers). Meanwhile the relay asks the next server for each query${all ? '; while none answers, each query gets SERVFAIL and names do not resolve for the host' : ''}.`,
-    current.map((u) => `${u.server}: sent ${u.sent}, answered ${u.answered}, timeouts ${u.timeouts}, last answer ${u.lastAnswerAt ?? 'never'}, last timeout ${u.lastTimeoutAt ?? 'never'}`));
+    current.map(
+      (u) =>
+        `${u.server}: sent ${u.sent}, answered ${u.answered}, timeouts ${u.timeouts}, last answer ${u.lastAnswerAt ?? 'never'}, last timeout ${u.lastTimeoutAt ?? 'never'}`,
+    ),
+  );
 }

@@ -23,7 +23,13 @@ export async function gather(sys: DiagSystem, opts: DiagOptions): Promise<Facts>
   const running = findProcesses(sys, opts.proc, WIRELESS_DAEMONS);
   const [init, passthru, forward, ifaces] = await Promise.all([initP, passthruP, forwardP, interfacesP]);
 
-  const daemon = chooseDaemon(sys, opts, init.info.flavor, running, passthru.ports.map((p) => p.path));
+  const daemon = chooseDaemon(
+    sys,
+    opts,
+    init.info.flavor,
+    running,
+    passthru.ports.map((p) => p.path),
+  );
   const present = ifaces.present !== null ? ifaces.present.includes(opts.wirelessInterface) : ifaces.links.some((l) => l.name === opts.wirelessInterface);
   const [wireless, nat, kernel] = await Promise.all([readWireless(sys, opts, daemon, present, running), natP, kernelP]);
 

@@ -5,33 +5,39 @@ import type { DiagSystem } from './system';
 import { arr, isObject, num, str, strings } from './util';
 
 export function parseIpAddr(json: string): LinkInfo[] {
-  return arr(JSON.parse(json)).filter(isObject).map((l) => {
-    const flags = strings(l.flags);
-    return {
-      name: str(l.ifname) ?? '?',
-      state: str(l.operstate) ?? 'UNKNOWN',
-      up: flags.includes('UP'),
-      carrier: flags.includes('LOWER_UP'),
-      mac: str(l.address),
-      mtu: num(l.mtu),
-      addresses: arr(l.addr_info).filter(isObject).flatMap((a) => {
-        const family = a.family === 'inet' ? 4 : a.family === 'inet6' ? 6 : null;
-        const address = str(a.local);
-        const prefixLength = num(a.prefixlen);
-        return family && address && prefixLength !== null ? [{ family, address, prefixLength, scope: str(a.scope) }] : [];
-      }),
-    };
-  });
+  return arr(JSON.parse(json))
+    .filter(isObject)
+    .map((l) => {
+      const flags = strings(l.flags);
+      return {
+        name: str(l.ifname) ?? '?',
+        state: str(l.operstate) ?? 'UNKNOWN',
+        up: flags.includes('UP'),
+        carrier: flags.includes('LOWER_UP'),
+        mac: str(l.address),
+        mtu: num(l.mtu),
+        addresses: arr(l.addr_info)
+          .filter(isObject)
+          .flatMap((a) => {
+            const family = a.family === 'inet' ? 4 : a.family === 'inet6' ? 6 : null;
+            const address = str(a.local);
+            const prefixLength = num(a.prefixlen);
+            return family && address && prefixLength !== null ? [{ family, address, prefixLength, scope: str(a.scope) }] : [];
+          }),
+      };
+    });
 }
 
 export function parseIpRoute(json: string): RouteInfo[] {
-  return arr(JSON.parse(json)).filter(isObject).map((r) => ({
-    dst: str(r.dst) ?? '?',
-    gateway: str(r.gateway),
-    dev: str(r.dev),
-    protocol: str(r.protocol),
-    src: str(r.prefsrc),
-  }));
+  return arr(JSON.parse(json))
+    .filter(isObject)
+    .map((r) => ({
+      dst: str(r.dst) ?? '?',
+      gateway: str(r.gateway),
+      dev: str(r.dev),
+      protocol: str(r.protocol),
+      src: str(r.prefsrc),
+    }));
 }
 
 interface InterfacesView {
@@ -54,10 +60,7 @@ async function ipJson<T>(sys: DiagSystem, opts: DiagOptions, args: string[], par
 }
 
 export async function readInterfaces(sys: DiagSystem, opts: DiagOptions): Promise<InterfacesView> {
-  const [addr, route] = await Promise.all([
-    ipJson(sys, opts, ['addr', 'show'], parseIpAddr),
-    ipJson(sys, opts, ['-4', 'route', 'show'], parseIpRoute),
-  ]);
+  const [addr, route] = await Promise.all([ipJson(sys, opts, ['addr', 'show'], parseIpAddr), ipJson(sys, opts, ['-4', 'route', 'show'], parseIpRoute)]);
   let present: string[] | null;
   try {
     present = sys.list(opts.sysClassNet);

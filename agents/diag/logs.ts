@@ -7,13 +7,23 @@ import { errText } from './util';
 
 const PROGRAMS = /^(wifibox-[\w-]+|wpa_supplicant|hostapd|dhcpcd|udhcpd|radvd|kernel)$/;
 const LEVELS: Record<string, LogLine['level'] | 'other'> = {
-  emerg: 'emerg', panic: 'emerg', alert: 'alert', crit: 'crit', err: 'err', error: 'err', warn: 'warn', warning: 'warn',
-  notice: 'other', info: 'other', debug: 'other',
+  emerg: 'emerg',
+  panic: 'emerg',
+  alert: 'alert',
+  crit: 'crit',
+  err: 'err',
+  error: 'err',
+  warn: 'warn',
+  warning: 'warn',
+  notice: 'other',
+  info: 'other',
+  debug: 'other',
 };
 // Only when the line carries no level (a syslogd that does not write `facility.level`).
 const SOUNDS_BAD = /\b(error|fail(ed|ure)?|fatal|cannot|can't|unable|denied|refus(ed|ing)|timed? ?out|warn(ing)?)\b/i;
 /** wpa_supplicant/hostapd words for a key the network does not accept. */
-const AUTH_FAILURE = /WRONG_KEY|pre-shared key may be incorrect|4-Way Handshake failed|auth_failures=|CTRL-EVENT-AUTH-REJECT|CTRL-EVENT-ASSOC-REJECT|invalid MIC/i;
+const AUTH_FAILURE =
+  /WRONG_KEY|pre-shared key may be incorrect|4-Way Handshake failed|auth_failures=|CTRL-EVENT-AUTH-REJECT|CTRL-EVENT-ASSOC-REJECT|invalid MIC/i;
 /** Kernel lines about wireless drivers and firmware. */
 const WIRELESS_KERNEL =
   /direct firmware load|firmware(:| file| load).*(fail|error|missing|not found)|(fail|unable)\w* to (load|fetch|request|find) (the )?firmware|\bwlan\d|iwlwifi|iwlmvm|\bath\d+k|\bath\d*\b|\brtw|rtl8\w+|rtlwifi|brcmf|brcmsmac|\bmt7\d+|mt76|mwifiex|cfg80211|mac80211|ieee80211|\bphy\d+\b|wi-?fi|wireless/i;

@@ -22,16 +22,16 @@ const path = (def: string, help: string, arg = 'PATH') => ({ type: 'string', def
 
 const SPEC = {
   json: { type: 'boolean', help: 'print the report as JSON (its shape: docs/diag.md in the source)' },
-  'init-socket': path(DEFAULTS.initSocket, 'wifibox-init\'s status endpoint'),
-  'init-run-dir': path(DEFAULTS.initRunDir, 'wifibox-init\'s run folder, where each daemon\'s last output is', 'DIR'),
-  'passthru-socket': path(DEFAULTS.passthruSocket, 'wifibox-passthru\'s status endpoint'),
-  'forward-socket': path(DEFAULTS.forwardSocket, 'wifibox-forward\'s status endpoint'),
-  'wpa-supplicant-dir': path(DEFAULTS.wpaSupplicantDir, 'wpa_supplicant\'s control socket folder', 'DIR'),
-  'hostapd-dir': path(DEFAULTS.hostapdDir, 'hostapd\'s control socket folder', 'DIR'),
+  'init-socket': path(DEFAULTS.initSocket, "wifibox-init's status endpoint"),
+  'init-run-dir': path(DEFAULTS.initRunDir, "wifibox-init's run folder, where each daemon's last output is", 'DIR'),
+  'passthru-socket': path(DEFAULTS.passthruSocket, "wifibox-passthru's status endpoint"),
+  'forward-socket': path(DEFAULTS.forwardSocket, "wifibox-forward's status endpoint"),
+  'wpa-supplicant-dir': path(DEFAULTS.wpaSupplicantDir, "wpa_supplicant's control socket folder", 'DIR'),
+  'hostapd-dir': path(DEFAULTS.hostapdDir, "hostapd's control socket folder", 'DIR'),
   'wireless-interface': path(DEFAULTS.wirelessInterface, 'the wireless interface', 'IF'),
   'lan-interface': path(DEFAULTS.lanInterface, 'the interface toward the host', 'IF'),
-  'udhcpd-conf': path(DEFAULTS.udhcpdConf, 'udhcpd\'s rendered config, when wifibox-init does not say'),
-  'udhcpd-leases': path(DEFAULTS.udhcpdLeases, 'udhcpd\'s lease file, when its config names none'),
+  'udhcpd-conf': path(DEFAULTS.udhcpdConf, "udhcpd's rendered config, when wifibox-init does not say"),
+  'udhcpd-leases': path(DEFAULTS.udhcpdLeases, "udhcpd's lease file, when its config names none"),
   'syslog-file': path(DEFAULTS.syslogFile, 'the syslog file'),
   kmsg: path(DEFAULTS.kmsg, 'the kernel log; dmesg when it cannot be read'),
   proc: path(DEFAULTS.proc, 'the proc file system', 'DIR'),
@@ -39,8 +39,8 @@ const SPEC = {
   'sys-bus-pci': path(DEFAULTS.sysBusPci, 'where the wireless PCI device appears', 'DIR'),
   'tmp-dir': path(DEFAULTS.tmpDir, 'where the private control socket is made, and removed after', 'DIR'),
   'conf-dir': path(DEFAULTS.confDir, 'the appliance configuration folder (bundle)', 'DIR'),
-  'wpa-supplicant-conf-dir': path(DEFAULTS.wpaSupplicantConfDir, 'wpa_supplicant\'s configuration folder (bundle)', 'DIR'),
-  'hostapd-conf-dir': path(DEFAULTS.hostapdConfDir, 'hostapd\'s configuration folder (bundle)', 'DIR'),
+  'wpa-supplicant-conf-dir': path(DEFAULTS.wpaSupplicantConfDir, "wpa_supplicant's configuration folder (bundle)", 'DIR'),
+  'hostapd-conf-dir': path(DEFAULTS.hostapdConfDir, "hostapd's configuration folder (bundle)", 'DIR'),
   'bundle-dir': path(DEFAULTS.bundleDir, 'where bundle writes when given no FILE', 'DIR'),
   ip: path(DEFAULTS.tools.ip, 'the ip program (iproute2)'),
   'iptables-save': path(DEFAULTS.tools.iptablesSave, 'the iptables-save program'),
@@ -112,7 +112,7 @@ async function main(argv: string[]): Promise<void> {
     const missing = r.missing.length ? `; ${r.missing.length} file(s) could not be read (listed in missing.txt)` : '';
     finish(`${text.split('\n')[0]}\nbundle: ${r.file} (${r.bytes} bytes, ${r.redacted} secret value(s) redacted${missing})\n`, 0);
   } catch (err) {
-    process.stderr.write(`${COMMAND}: ${err instanceof BundleWriteError ? err.message : (err as Error).stack ?? err}\n`);
+    process.stderr.write(`${COMMAND}: ${err instanceof BundleWriteError ? err.message : ((err as Error).stack ?? err)}\n`);
     process.exit(3);
   }
 }

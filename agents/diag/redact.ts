@@ -82,8 +82,9 @@ const HEX_PSK = /^[ \t]*[0-9A-Fa-f]{64}[ \t]*$/;
 // hostapd eap_user_file: `"identity" METHODS [password] [[2]]`; the password is quoted, hash: or hex.
 const EAP_USER_LINE = /^([ \t]*#*[ \t]*(?:"[^"]*"\*?|\*)[ \t]+([A-Za-z0-9'-]+(?:,[A-Za-z0-9'-]+)*)[ \t]+)("[^"]*"|"[^"]*$|hash:\S+|[^\s[]\S*)/;
 const EAP_METHODS = new Set(
-  ('MD5 TLS TTLS PEAP MSCHAPV2 GTC OTP SIM AKA AKA\' PAX PSK SAKE GPSK IKEV2 FAST TNC WSC PWD TEAP EKE ' +
-    'TTLS-PAP TTLS-CHAP TTLS-MSCHAP TTLS-MSCHAPV2 MACACL').split(' '),
+  (
+    "MD5 TLS TTLS PEAP MSCHAPV2 GTC OTP SIM AKA AKA' PAX PSK SAKE GPSK IKEV2 FAST TNC WSC PWD TEAP EKE " + 'TTLS-PAP TTLS-CHAP TTLS-MSCHAP TTLS-MSCHAPV2 MACACL'
+  ).split(' '),
 );
 
 // hostapd radius_server_clients: `address[/prefix] shared secret`.

@@ -23,10 +23,19 @@ export const isStation = (c: RuleContext): boolean => c.facts.wireless.daemon ==
  * `moreCause` says what it costs the user, `moreEvidence` what else shows it.
  */
 export function unreachable(
-  id: ProblemId, what: string, agent: { endpoint: string; error: string | null }, command: string, fix: string, moreCause = '', moreEvidence: string[] = [],
+  id: ProblemId,
+  what: string,
+  agent: { endpoint: string; error: string | null },
+  command: string,
+  fix: string,
+  moreCause = '',
+  moreEvidence: string[] = [],
 ): Problem {
   const cause = endpointCause(agent.error, command) + (moreCause ? ` ${moreCause}` : '');
-  return problem(id, 'degraded', `${what} status endpoint ${agent.endpoint}: not reachable (${agent.error})`, cause, fix, [`${agent.endpoint}: ${agent.error}`, ...moreEvidence]);
+  return problem(id, 'degraded', `${what} status endpoint ${agent.endpoint}: not reachable (${agent.error})`, cause, fix, [
+    `${agent.endpoint}: ${agent.error}`,
+    ...moreEvidence,
+  ]);
 }
 
 /** Why an agent's status endpoint did not answer, from its error. */

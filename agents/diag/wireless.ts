@@ -154,7 +154,12 @@ const MAX_STATIONS = 64;
 const isMac = (s: string) => /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s);
 
 /** Talks to the control socket: STATUS (+ SIGNAL_POLL, LIST_NETWORKS or the station list). */
-async function askDaemon(sys: DiagSystem, opts: DiagOptions, daemon: WirelessDaemon, socket: string): Promise<Pick<WirelessInfo, 'reachable' | 'error' | 'station' | 'accessPoint'>> {
+async function askDaemon(
+  sys: DiagSystem,
+  opts: DiagOptions,
+  daemon: WirelessDaemon,
+  socket: string,
+): Promise<Pick<WirelessInfo, 'reachable' | 'error' | 'station' | 'accessPoint'>> {
   if (!sys.isSocket(socket)) {
     return { reachable: false, error: sys.exists(socket) ? 'not a socket' : 'ENOENT', station: null, accessPoint: null };
   }

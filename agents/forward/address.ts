@@ -59,17 +59,35 @@ interface TypeSpec {
 const LISTEN_COMMON = ['bind', 'range', 'reuseaddr'];
 const UDP_RECV: TypeSpec = { role: 'listen', protocol: 'udp', kind: 'udp-recv', options: [...LISTEN_COMMON, 'broadcast'] };
 const UDP_LISTEN: TypeSpec = { role: 'listen', protocol: 'udp', kind: 'udp-listen', options: [...LISTEN_COMMON, 'broadcast', 'fork', 'max-children'] };
-const TCP_LISTEN: TypeSpec = { role: 'listen', protocol: 'tcp', kind: 'tcp-listen', options: [...LISTEN_COMMON, 'fork', 'max-children', 'backlog', 'keepalive', 'nodelay'] };
+const TCP_LISTEN: TypeSpec = {
+  role: 'listen',
+  protocol: 'tcp',
+  kind: 'tcp-listen',
+  options: [...LISTEN_COMMON, 'fork', 'max-children', 'backlog', 'keepalive', 'nodelay'],
+};
 const UDP_TARGET: TypeSpec = { role: 'target', protocol: 'udp', options: ['bind', 'broadcast'] };
 const TCP_TARGET: TypeSpec = { role: 'target', protocol: 'tcp', options: ['bind', 'keepalive', 'nodelay', 'connect-timeout'] };
 
 // socat's names (case does not matter to socat), with its short forms.
 const TYPES: Record<string, TypeSpec> = {
-  'UDP4-RECV': UDP_RECV, 'UDP-RECV': UDP_RECV,
-  'UDP4-LISTEN': UDP_LISTEN, 'UDP-LISTEN': UDP_LISTEN, 'UDP4-L': UDP_LISTEN, 'UDP-L': UDP_LISTEN,
-  'TCP4-LISTEN': TCP_LISTEN, 'TCP-LISTEN': TCP_LISTEN, 'TCP4-L': TCP_LISTEN, 'TCP-L': TCP_LISTEN,
-  UDP4: UDP_TARGET, UDP: UDP_TARGET, 'UDP4-CONNECT': UDP_TARGET, 'UDP-CONNECT': UDP_TARGET,
-  TCP4: TCP_TARGET, TCP: TCP_TARGET, 'TCP4-CONNECT': TCP_TARGET, 'TCP-CONNECT': TCP_TARGET,
+  'UDP4-RECV': UDP_RECV,
+  'UDP-RECV': UDP_RECV,
+  'UDP4-LISTEN': UDP_LISTEN,
+  'UDP-LISTEN': UDP_LISTEN,
+  'UDP4-L': UDP_LISTEN,
+  'UDP-L': UDP_LISTEN,
+  'TCP4-LISTEN': TCP_LISTEN,
+  'TCP-LISTEN': TCP_LISTEN,
+  'TCP4-L': TCP_LISTEN,
+  'TCP-L': TCP_LISTEN,
+  UDP4: UDP_TARGET,
+  UDP: UDP_TARGET,
+  'UDP4-CONNECT': UDP_TARGET,
+  'UDP-CONNECT': UDP_TARGET,
+  TCP4: TCP_TARGET,
+  TCP: TCP_TARGET,
+  'TCP4-CONNECT': TCP_TARGET,
+  'TCP-CONNECT': TCP_TARGET,
 };
 
 // socat's other names for the same options.
@@ -143,7 +161,8 @@ export function parseAddress(word: string): Result {
       continue;
     }
     // socat's boolean options also take =1 and =0.
-    if (value !== null && value !== '0' && value !== '1') return { error: `option '${name}=${shorten(value)}' is not on or off; expected ${name}, ${name}=1 or ${name}=0` };
+    if (value !== null && value !== '0' && value !== '1')
+      return { error: `option '${name}=${shorten(value)}' is not on or off; expected ${name}, ${name}=1 or ${name}=0` };
     flags.set(name, value !== '0');
   }
   const flag = (name: string) => flags.get(name) ?? false;
@@ -158,22 +177,36 @@ export function parseAddress(word: string): Result {
     }
     const rangeText = options.get('range');
     const range = rangeText === undefined || rangeText === null ? null : parseRange(rangeText);
-    if (rangeText && !range) return { error: `range=${shorten(rangeText)} is not an IPv4 range; expected range=ADDRESS/BITS or range=ADDRESS:MASK, e.g. 192.168.0.0/24` };
+    if (rangeText && !range)
+      return { error: `range=${shorten(rangeText)} is not an IPv4 range; expected range=ADDRESS/BITS or range=ADDRESS:MASK, e.g. 192.168.0.0/24` };
     const backlog = counted(options.get('backlog'), 'backlog', 65535);
     const maxChildren = counted(options.get('max-children'), 'max-children', 4096);
     if (typeof backlog === 'string') return { error: backlog };
     if (typeof maxChildren === 'string') return { error: maxChildren };
     return {
       ok: {
-        role: 'listen', kind: spec.kind as ListenKind, protocol: spec.protocol, port, address: bind ?? '0.0.0.0', range,
-        fork: flag('fork'), reuseAddr: flag('reuseaddr'), broadcast: flag('broadcast'), keepAlive: flag('keepalive'), backlog, maxChildren,
+        role: 'listen',
+        kind: spec.kind as ListenKind,
+        protocol: spec.protocol,
+        port,
+        address: bind ?? '0.0.0.0',
+        range,
+        fork: flag('fork'),
+        reuseAddr: flag('reuseaddr'),
+        broadcast: flag('broadcast'),
+        keepAlive: flag('keepalive'),
+        backlog,
+        maxChildren,
       },
     };
   }
 
   if (params.length !== 2) return { error: `${type} takes two parameters, found '${shorten(head)}'; expected ${type}:HOST:PORT` };
   const [host, portText] = params as [string, string];
-  if (parseIPv4(host) === null) return { error: `host '${shorten(host)}' of ${type} is not an IPv4 address (names are not looked up); expected ${type}:ADDRESS:PORT, e.g. ${type}:10.0.0.2:${portText || '11223'}` };
+  if (parseIPv4(host) === null)
+    return {
+      error: `host '${shorten(host)}' of ${type} is not an IPv4 address (names are not looked up); expected ${type}:ADDRESS:PORT, e.g. ${type}:10.0.0.2:${portText || '11223'}`,
+    };
   const port = parsePort(portText);
   if (port === null) return { error: `port '${shorten(portText)}' of ${type} is not a number from 1 to 65535; expected ${type}:HOST:PORT` };
   let bindAddress: string | null = null;
@@ -192,7 +225,14 @@ export function parseAddress(word: string): Result {
   if (timeout && seconds === null) return { error: `connect-timeout=${shorten(timeout)} is not a time; expected a number of seconds from 0.001 to 3600` };
   return {
     ok: {
-      role: 'target', protocol: spec.protocol, host, port, bindAddress, bindPort, broadcast: flag('broadcast'), keepAlive: flag('keepalive'),
+      role: 'target',
+      protocol: spec.protocol,
+      host,
+      port,
+      bindAddress,
+      bindPort,
+      broadcast: flag('broadcast'),
+      keepAlive: flag('keepalive'),
       connectTimeoutMs: seconds === null ? null : seconds * 1000,
     },
   };

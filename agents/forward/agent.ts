@@ -107,8 +107,11 @@ export class ForwardAgent {
       const removed = this.sys.makeRunDir(this.opts.runDir, account);
       if (removed) this.log.warn({ path: this.opts.runDir }, `run folder: ${removed}`);
     }
-    this.statusServer = this.sys.statusServer(this.opts.statusSocket, () => `${JSON.stringify(this.status())}\n`, (err) =>
-      this.log.error({ path: this.opts.statusSocket, err: err.message }, 'status endpoint failed'));
+    this.statusServer = this.sys.statusServer(
+      this.opts.statusSocket,
+      () => `${JSON.stringify(this.status())}\n`,
+      (err) => this.log.error({ path: this.opts.statusSocket, err: err.message }, 'status endpoint failed'),
+    );
     const lines = this.read();
     const tried = () => Promise.all([...this.relays.values()].map((r) => r.firstAttempt));
     if (!account) {
@@ -134,7 +137,9 @@ export class ForwardAgent {
     if (!this.opts.user || !this.sys.isRoot()) return null;
     const a = this.sys.lookupUser(this.opts.user);
     if (!a || a.uid === 0) {
-      throw new Error(`user '${this.opts.user}' ${a ? 'is root' : 'is not in /etc/passwd'}: the wireless side is not served as root; expected the package's user (its install adds it), or --user NAME`);
+      throw new Error(
+        `user '${this.opts.user}' ${a ? 'is root' : 'is not in /etc/passwd'}: the wireless side is not served as root; expected the package's user (its install adds it), or --user NAME`,
+      );
     }
     return a;
   }

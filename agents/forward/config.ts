@@ -92,7 +92,8 @@ function parseLine(words: string[], line: number, report: Report): ForwardLine |
     const hint = target.role === 'listen' ? ': swap the two addresses' : '';
     return fail(`the first address is a target${hint}; expected the listening or receiving address first, then the target (${SUPPORTED_FORMS})`);
   }
-  if (target.role !== 'target') return fail(`both addresses listen; expected the second to be a target, ${listen.protocol === 'udp' ? 'UDP4' : 'TCP4'}:HOST:PORT`);
+  if (target.role !== 'target')
+    return fail(`both addresses listen; expected the second to be a target, ${listen.protocol === 'udp' ? 'UDP4' : 'TCP4'}:HOST:PORT`);
   if (listen.protocol !== target.protocol) {
     const want = listen.protocol === 'udp' ? 'UDP4:HOST:PORT' : 'TCP4:HOST:PORT';
     return fail(`${words[i]?.split(':')[0]} is ${listen.protocol.toUpperCase()} but the target is ${target.protocol.toUpperCase()}; expected ${want}`);

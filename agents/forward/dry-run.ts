@@ -5,12 +5,7 @@ import { formatForwardPlan, planForward, readForwardConfig, type ForwardOptions 
 import type { ForwardSystem } from './system';
 
 /** Prints the problems on `err` and the plan on `out`; the exit status: 1 when the config has an error, as wifibox-init's. */
-export function dryRun(
-  opts: Pick<ForwardOptions, 'config'>,
-  sys: Pick<ForwardSystem, 'readText'>,
-  out: (s: string) => void,
-  err: (s: string) => void,
-): number {
+export function dryRun(opts: Pick<ForwardOptions, 'config'>, sys: Pick<ForwardSystem, 'readText'>, out: (s: string) => void, err: (s: string) => void): number {
   const { config } = readForwardConfig(sys, opts.config);
   for (const p of config.problems) err(`${formatProblem(p)}\n`);
   out(formatForwardPlan(planForward(config.lines, new Set())));

@@ -11,15 +11,26 @@ function main(argv: string[]): void {
   const parsed = optionsOrExit(COMMAND, () => readOptions(argv));
   if (!parsed) return;
   if (parsed.dryRun) {
-    process.exit(dryRun(parsed.agent, realSystem, (s) => process.stdout.write(s), (s) => process.stderr.write(s)));
+    process.exit(
+      dryRun(
+        parsed.agent,
+        realSystem,
+        (s) => process.stdout.write(s),
+        (s) => process.stderr.write(s),
+      ),
+    );
   }
   const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
   const agent = new ForwardAgent(parsed.agent, realSystem, log);
   const settler = settleAfterBursts(realSettleSystem, (bytes) => log.debug({ bytes }, 'quiet after a burst: heap pages given back'));
-  stopOnSignals(log, () => {
-    settler.stop();
-    return agent.stop();
-  }, { failCode: 0, deadlineMs: 900 });
+  stopOnSignals(
+    log,
+    () => {
+      settler.stop();
+      return agent.stop();
+    },
+    { failCode: 0, deadlineMs: 900 },
+  );
   process.on('SIGHUP', () => {
     log.info({ config: parsed.agent.config }, 'reloading configuration');
     agent.reload();

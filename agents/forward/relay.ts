@@ -132,7 +132,8 @@ export abstract class LineRelay {
         },
       };
     }
-    if (code === 'EACCES') return { why: 'a port below 1024 is bound only at the start, as root: restart the service (rc-service forwarding restart)', arm: () => null };
+    if (code === 'EACCES')
+      return { why: 'a port below 1024 is bound only at the start, as root: restart the service (rc-service forwarding restart)', arm: () => null };
     return { why: 'trying again every second', arm: () => this.env.sys.after(RETRY_MS, () => void this.attempt()) };
   }
 

@@ -184,7 +184,14 @@ export const realSystem: ForwardSystem = {
     });
   },
   tcpConnect: (to, localAddress, localPort) =>
-    connect({ host: to.address, port: to.port, allowHalfOpen: true, noDelay: true, ...(localAddress ? { localAddress } : {}), ...(localPort ? { localPort } : {}) }),
+    connect({
+      host: to.address,
+      port: to.port,
+      allowHalfOpen: true,
+      noDelay: true,
+      ...(localAddress ? { localAddress } : {}),
+      ...(localPort ? { localPort } : {}),
+    }),
   statusServer: serveStatus,
   readText: (path) => readFileSync(path, 'utf8'),
   removeFile(path) {

@@ -100,8 +100,11 @@ export class UdpRelay extends LineRelay {
     }
     const t = this.line.target;
     this.env.sys
-      .udp({ address: t.bindAddress ?? '0.0.0.0', port: t.bindPort ?? 0, reuseAddr: false, broadcast: t.broadcast, connectTo: this.targetPeer() },
-        (msg) => this.fromTarget(a, msg), (err) => this.failed(err))
+      .udp(
+        { address: t.bindAddress ?? '0.0.0.0', port: t.bindPort ?? 0, reuseAddr: false, broadcast: t.broadcast, connectTo: this.targetPeer() },
+        (msg) => this.fromTarget(a, msg),
+        (err) => this.failed(err),
+      )
       .then(
         (upstream) => {
           if (a.closed) {

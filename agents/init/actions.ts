@@ -51,7 +51,9 @@ async function ip(ctx: ActionContext, args: string[]): Promise<void> {
 /** Adds an address and records its removal. */
 async function addAddress(ctx: ActionContext, iface: string, family: 4 | 6, cidr: string): Promise<void> {
   await ip(ctx, [`-${family}`, 'addr', 'replace', cidr, 'dev', iface, ...(family === 6 ? ['nodad'] : [])]);
-  ctx.teardown.push(`remove ${cidr} from ${iface}`, () => ctx.sys.run([ctx.opts.tools.ip, `-${family}`, 'addr', 'del', cidr, 'dev', iface]).then(() => undefined));
+  ctx.teardown.push(`remove ${cidr} from ${iface}`, () =>
+    ctx.sys.run([ctx.opts.tools.ip, `-${family}`, 'addr', 'del', cidr, 'dev', iface]).then(() => undefined),
+  );
 }
 
 async function addGateway(ctx: ActionContext, iface: string, family: 4 | 6, gateway: string | null): Promise<void> {
@@ -135,9 +137,10 @@ const EXECUTORS: { [K in Action['kind']]: Executor<K> } = {
   async firewall(a, ctx) {
     const errors = ctx.cfg.problems.filter((p) => p.file === a.file && p.severity === 'error');
     if (errors.length) throw new Error(errors.map(formatProblem).join('; '));
-    const tools = a.family === 4
-      ? { restore: ctx.opts.tools.iptablesRestore, iptables: ctx.opts.tools.iptables }
-      : { restore: ctx.opts.tools.ip6tablesRestore, iptables: ctx.opts.tools.ip6tables };
+    const tools =
+      a.family === 4
+        ? { restore: ctx.opts.tools.iptablesRestore, iptables: ctx.opts.tools.iptables }
+        : { restore: ctx.opts.tools.ip6tablesRestore, iptables: ctx.opts.tools.ip6tables };
     // Recorded first: rules a failed restore half-applied (nft commits per table) are flushed too.
     ctx.teardown.push(`flush the IPv${a.family} firewall`, () => flushFirewall(ctx.sys, tools, a.text));
     await loadFirewall(ctx.sys, tools, a.file, a.text);

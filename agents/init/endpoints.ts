@@ -26,10 +26,7 @@ export function parseHookReport(report: string): Record<string, string> | null {
 
 export function serveEndpoints(sys: InitSystem, paths: { status: string; hook: string }, handlers: EndpointHandlers, log: Logger): Served[] {
   const failed = (what: string) => (err: Error) => log.error({ err: err.message }, `${what} endpoint failed`);
-  const status = sys.serve(
-    { path: paths.status, readRequest: false, maxRequest: 0, answer: () => `${JSON.stringify(handlers.status())}\n` },
-    failed('status'),
-  );
+  const status = sys.serve({ path: paths.status, readRequest: false, maxRequest: 0, answer: () => `${JSON.stringify(handlers.status())}\n` }, failed('status'));
   const hook = sys.serve(
     {
       path: paths.hook,

@@ -21,7 +21,11 @@ export async function loadFirewall(sys: InitSystem, tools: FirewallTools, file: 
   // iptables-restore names the line it choked on (legacy: the rule; nft: the table's COMMIT):
   // point at the user's file instead of stdin, and keep its own words.
   const m = /line (\d+) failed|Error occurred at line: (\d+)/.exec(r.stderr);
-  const said = r.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^Try `|^Error occurred at line/.test(l)).join('; ');
+  const said = r.stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^Try `|^Error occurred at line/.test(l))
+    .join('; ');
   throw new Error(m ? `${file}:${m[1] ?? m[2]}: ${tools.restore} rejected the rules: ${said}` : `${tools.restore} failed (exit ${r.code}): ${said}`);
 }
 

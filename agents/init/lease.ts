@@ -72,17 +72,12 @@ export function applyHookReport(prev: LeaseState, env: Record<string, string>, n
 }
 
 export function sameDns(a: WirelessDns, b: WirelessDns): boolean {
-  return (
-    a.dns.join(' ') === b.dns.join(' ') &&
-    a.dns6.join(' ') === b.dns6.join(' ') &&
-    a.domain === b.domain &&
-    a.search.join(' ') === b.search.join(' ')
-  );
+  return a.dns.join(' ') === b.dns.join(' ') && a.dns6.join(' ') === b.dns6.join(' ') && a.domain === b.domain && a.search.join(' ') === b.search.join(' ');
 }
 
 /** The guest's own resolv.conf, from what the wireless network said. */
 export function renderResolvConf(d: WirelessDns): string {
-  const lines = ['# written by wifibox-init from the wireless network\'s DHCP'];
+  const lines = ["# written by wifibox-init from the wireless network's DHCP"];
   if (d.domain) lines.push(`domain ${d.domain}`);
   if (d.search.length) lines.push(`search ${d.search.join(' ')}`);
   for (const s of [...d.dns, ...d.dns6]) lines.push(`nameserver ${s}`);

@@ -61,7 +61,11 @@ export class Orchestrator {
     this.records = new DaemonRecords(sys, opts.runDir, log, { dhcpcd, udhcpd, radvd });
     const lan = cfg.interfaces.find((i) => i.name === opts.lanInterface);
     this.ctx = {
-      opts, cfg, plan, sys, log,
+      opts,
+      cfg,
+      plan,
+      sys,
+      log,
       wireless: () => this.wireless,
       onSpawn: (name, pid, takeover) => this.records.record(name, pid, takeover),
       lan: {
@@ -73,13 +77,21 @@ export class Orchestrator {
     this.services = [new ResolvConfService(this.ctx)];
     for (const s of this.services) this.followed.set(s, this.wireless);
     const actions: ActionContext = {
-      opts, cfg, sys, log,
+      opts,
+      cfg,
+      sys,
+      log,
       teardown: this.teardown,
       startService: (action) => this.startService(action),
       stopping: () => this.scheduler.stopping,
       whenStopping: (fn) => this.scheduler.whenStopping(fn),
     };
-    this.scheduler = new StepScheduler(plan, (step) => applyAction(step.action, actions), log, () => sys.now());
+    this.scheduler = new StepScheduler(
+      plan,
+      (step) => applyAction(step.action, actions),
+      log,
+      () => sys.now(),
+    );
   }
 
   /** Stops what a killed predecessor left, serves the endpoints, then runs every step. */
@@ -94,10 +106,15 @@ export class Orchestrator {
     }
     if (removed) this.log.warn({ path: this.opts.runDir }, `run folder: ${removed}`);
     await this.records.reap();
-    this.endpoints = serveEndpoints(this.sys, { status: this.opts.statusSocket, hook: this.opts.hookSocket }, {
-      status: () => this.status(),
-      hookReport: (env) => this.onHookReport(env),
-    }, this.log);
+    this.endpoints = serveEndpoints(
+      this.sys,
+      { status: this.opts.statusSocket, hook: this.opts.hookSocket },
+      {
+        status: () => this.status(),
+        hookReport: (env) => this.onHookReport(env),
+      },
+      this.log,
+    );
     await this.scheduler.run();
   }
 

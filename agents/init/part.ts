@@ -14,7 +14,7 @@ import { realSystem } from './system';
 
 export const COMMAND = 'wifibox-init';
 const SUMMARY =
-  'Brings up the guest\'s network from the files in /media/etc: hostname, sysctl, iptables,\n' +
+  "Brings up the guest's network from the files in /media/etc: hostname, sysctl, iptables,\n" +
   'lo, eth0, wlan0, udhcpd, dhcpcd and radvd; follows the wireless DNS; tears down on SIGTERM.';
 
 const tool = (name: string) => ({ type: 'string', default: name, arg: 'PATH', help: `the ${name} program` }) as const;
@@ -23,15 +23,20 @@ const SPEC = {
   'conf-dir': { type: 'string', default: GUEST_PATHS.confDir, arg: 'DIR', help: 'the appliance configuration folder' },
   'dry-run': { type: 'boolean', help: 'print the plan (and any config problems) and exit' },
   'proc-sys': { type: 'string', default: GUEST_PATHS.procSys, arg: 'DIR', help: 'where sysctl values are written' },
-  'arp-table': { type: 'string', default: GUEST_PATHS.arpTable, arg: 'PATH', help: 'the kernel\'s neighbour table, where the host is seen using its address' },
+  'arp-table': { type: 'string', default: GUEST_PATHS.arpTable, arg: 'PATH', help: "the kernel's neighbour table, where the host is seen using its address" },
   'sys-class-net': { type: 'string', default: GUEST_PATHS.sysClassNet, arg: 'DIR', help: 'where network devices appear' },
   'sys-bus-pci': { type: 'string', default: GUEST_PATHS.sysBusPci, arg: 'DIR', help: 'where the wireless PCI device is released on stop' },
-  'run-dir': { type: 'string', default: GUEST_PATHS.initRunDir, arg: 'DIR', help: 'private folder (the dhcpcd hook\'s socket)' },
-  'dhcpcd-run-dir': { type: 'string', default: GUEST_PATHS.dhcpcdRunDir, arg: 'DIR', help: 'dhcpcd\'s own folder: its control sockets are removed when it was killed' },
+  'run-dir': { type: 'string', default: GUEST_PATHS.initRunDir, arg: 'DIR', help: "private folder (the dhcpcd hook's socket)" },
+  'dhcpcd-run-dir': {
+    type: 'string',
+    default: GUEST_PATHS.dhcpcdRunDir,
+    arg: 'DIR',
+    help: "dhcpcd's own folder: its control sockets are removed when it was killed",
+  },
   'tmp-dir': { type: 'string', default: GUEST_PATHS.tmp, arg: 'DIR', help: 'where udhcpd.conf and radvd.conf are rendered' },
   'status-socket': { type: 'string', default: GUEST_PATHS.initStatusSocket, arg: 'PATH', help: 'UNIX socket that answers with the status as JSON' },
   hook: { type: 'string', default: '', arg: 'PATH', help: 'the dhcpcd hook program (default: wifibox-dhcpcd-hook beside this file)' },
-  'resolv-conf': { type: 'string', default: GUEST_PATHS.resolvConf, arg: 'PATH', help: 'the guest\'s resolver file, written from the wireless DNS' },
+  'resolv-conf': { type: 'string', default: GUEST_PATHS.resolvConf, arg: 'PATH', help: "the guest's resolver file, written from the wireless DNS" },
   'lan-interface': { type: 'string', default: GUEST_INTERFACES.lan, arg: 'IF', help: 'the interface toward the host' },
   'wireless-interface': { type: 'string', default: GUEST_INTERFACES.wireless, arg: 'IF', help: 'the wireless interface' },
   'short-lease': { type: 'string', default: '10', arg: 'SECONDS', help: 'udhcpd lease time until the wireless DNS is known' },
@@ -69,8 +74,14 @@ function readOptions(argv: string[]) {
     shortLeaseSeconds: numberOption('short-lease', o['short-lease'], 10, 86400),
     leaseWriteSeconds: numberOption('lease-write', o['lease-write'], 1, 86400),
     tools: {
-      ip: o.ip, iptablesRestore: o['iptables-restore'], ip6tablesRestore: o['ip6tables-restore'],
-      iptables: o.iptables, ip6tables: o.ip6tables, dhcpcd: o.dhcpcd, udhcpd: o.udhcpd, radvd: o.radvd,
+      ip: o.ip,
+      iptablesRestore: o['iptables-restore'],
+      ip6tablesRestore: o['ip6tables-restore'],
+      iptables: o.iptables,
+      ip6tables: o.ip6tables,
+      dhcpcd: o.dhcpcd,
+      udhcpd: o.udhcpd,
+      radvd: o.radvd,
     },
   };
   return { init, dryRun: o['dry-run'], level: parseLogLevel(o.loglevel), syslog: o.syslog };
@@ -95,7 +106,10 @@ export function startInit(argv: string[]): InitPart | null {
   const parsed = optionsOrExit(COMMAND, () => readOptions(argv));
   if (!parsed) return null;
   const { init } = parsed;
-  const cfg = loadGuestConfig({ read: (p) => realSystem.read(p), list: (d) => realSystem.list(d) }, { dir: init.confDir, lanInterface: init.lanInterface, wirelessInterface: init.wirelessInterface });
+  const cfg = loadGuestConfig(
+    { read: (p) => realSystem.read(p), list: (d) => realSystem.list(d) },
+    { dir: init.confDir, lanInterface: init.lanInterface, wirelessInterface: init.wirelessInterface },
+  );
   const plan = makePlan(cfg, { lanInterface: init.lanInterface, wirelessInterface: init.wirelessInterface });
   if (parsed.dryRun) {
     for (const p of cfg.problems) process.stderr.write(formatProblem(p) + '\n');

@@ -56,7 +56,10 @@ export function makePlan(cfg: GuestConfig, opts: PlanOptions): Plan {
 
   // A rules file that is there but malformed still gets its step: it fails, and so forwarding
   // stays off (no routing without the NAT the user asked for).
-  for (const [family, name, id, rules] of [[4, 'iptables', 'firewall', cfg.iptables], [6, 'ip6tables', 'firewall6', cfg.ip6tables]] as const) {
+  for (const [family, name, id, rules] of [
+    [4, 'iptables', 'firewall', cfg.iptables],
+    [6, 'ip6tables', 'firewall6', cfg.ip6tables],
+  ] as const) {
     const file = rules?.file ?? posix.join(cfg.dir, name);
     const broken = cfg.problems.some((p) => p.file === file && p.severity === 'error');
     if (rules || broken) add(id, [], `load ${file} with ${name}-restore`, { kind: 'firewall', family, file, text: rules?.text ?? '' });
@@ -73,7 +76,11 @@ export function makePlan(cfg: GuestConfig, opts: PlanOptions): Plan {
       entries.push({ key, value: '1', file: `${fw} (as IPFORWARD="yes" did)`, line: 0, ignoreErrors: false });
     }
     if (!entries.length) continue;
-    add(family === 4 ? 'forwarding' : 'forwarding6', after, `turn IPv${family} forwarding on${after.length ? ` once ${fw} is loaded` : ''}`, { kind: 'forwarding', family, entries });
+    add(family === 4 ? 'forwarding' : 'forwarding6', after, `turn IPv${family} forwarding on${after.length ? ` once ${fw} is loaded` : ''}`, {
+      kind: 'forwarding',
+      family,
+      entries,
+    });
   }
 
   add('link:lo', [], 'bring lo up', { kind: 'link-up', iface: 'lo' });
@@ -89,7 +96,9 @@ export function makePlan(cfg: GuestConfig, opts: PlanOptions): Plan {
       iface.inet?.method === 'static' ? `${iface.inet.address}/${iface.inet.prefixLength}${iface.inet.gateway ? ` via ${iface.inet.gateway}` : ''}` : null,
       iface.inet?.method === 'dhcp' ? 'DHCP' : null,
       iface.inet6 ? `${iface.inet6.address}/${iface.inet6.prefixLength}` : null,
-    ].filter(Boolean).join(', ');
+    ]
+      .filter(Boolean)
+      .join(', ');
     add(ifaceStep(iface.name), after, `configure ${iface.name}${how ? ` (${how})` : ''}`, { kind: 'iface', iface });
   }
 
@@ -103,12 +112,20 @@ export function makePlan(cfg: GuestConfig, opts: PlanOptions): Plan {
     add('dhcpcd', [ifaceStep(wlan.name)], `get ${wlan.name}'s address by DHCP (dhcpcd)`, { kind: 'service', service: 'dhcpcd', iface: wlan.name });
     // Only where a wireless network gives DNS servers to follow: the station flavor.
     if (cfg.settings.relay && known(opts.lanInterface)) {
-      add('dns-relay', [ifaceStep(opts.lanInterface)], `answer DNS on ${opts.lanInterface} with the wireless network's servers`, { kind: 'service', service: 'dns-relay', iface: opts.lanInterface });
+      add('dns-relay', [ifaceStep(opts.lanInterface)], `answer DNS on ${opts.lanInterface} with the wireless network's servers`, {
+        kind: 'service',
+        service: 'dns-relay',
+        iface: opts.lanInterface,
+      });
     }
   }
   if (cfg.radvd) {
     const on = cfg.radvd.interfaces.filter(known).map(ifaceStep);
-    add('radvd', on, `advertise IPv6 routes on ${cfg.radvd.interfaces.join(', ')} (radvd)`, { kind: 'service', service: 'radvd', iface: cfg.radvd.interfaces[0] ?? '' });
+    add('radvd', on, `advertise IPv6 routes on ${cfg.radvd.interfaces.join(', ')} (radvd)`, {
+      kind: 'service',
+      service: 'radvd',
+      iface: cfg.radvd.interfaces[0] ?? '',
+    });
   }
   return { flavor: cfg.flavor, lan: opts.lanInterface, wlan: opts.wirelessInterface, steps };
 }

@@ -94,7 +94,7 @@ export class Supervisor {
     try {
       if (h.pid > 0) this.hooks.onSpawn?.(h.pid);
     } catch (err) {
-      this.log.warn({ daemon: this.name, err: (err as Error).message }, 'cannot record the daemon\'s PID');
+      this.log.warn({ daemon: this.name, err: (err as Error).message }, "cannot record the daemon's PID");
     }
   }
 

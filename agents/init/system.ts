@@ -1,7 +1,21 @@
 // Every side effect of wifibox-init, behind one interface tests can replace: commands, daemons,
 // files, process identity, the UNIX endpoints it serves, and time itself.
 import { spawn } from 'node:child_process';
-import { closeSync, constants as fsConstants, existsSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  watch,
+  writeFileSync,
+  type FSWatcher,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { writeFileAtomic } from '../common/files';
 import { processGroupMembers, processName, processStartTime } from '../common/process';

@@ -100,7 +100,7 @@ export class PartSwitch {
       try {
         text = this.sys.read(this.argsFile);
       } catch (err) {
-        this.log.error({ part: this.name, err: (err as Error).message }, 'cannot read the part\'s options');
+        this.log.error({ part: this.name, err: (err as Error).message }, "cannot read the part's options");
         this.state(`failed: ${(err as Error).message}`);
         return;
       }
@@ -184,7 +184,7 @@ export class PartSwitch {
       if (this.sys.read(this.stateFile) === `${text}\n`) return;
       this.sys.writeAtomic(this.stateFile, `${text}\n`);
     } catch (err) {
-      this.log.error({ part: this.name, err: (err as Error).message }, 'cannot write the part\'s state');
+      this.log.error({ part: this.name, err: (err as Error).message }, "cannot write the part's state");
     }
   }
 }

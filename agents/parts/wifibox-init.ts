@@ -21,15 +21,21 @@ async function main(argv: string[]): Promise<void> {
   if (!init) return;
   const settler = settleAfterBursts(realSettleSystem, (bytes) => init.log.debug({ bytes }, 'quiet after a burst: heap pages given back'));
   const passthru = new PartSwitch('passthru', join(init.opts.runDir, PARTS_DIR), startPassthru, realSwitchSystem, init.log);
-  stopOnSignals(init.log, async () => {
-    settler.stop();
-    await passthru.stop();
-    await init.down();
-  }, { failCode: 1 });
+  stopOnSignals(
+    init.log,
+    async () => {
+      settler.stop();
+      await passthru.stop();
+      await init.down();
+    },
+    { failCode: 1 },
+  );
   // The network part does not read its files again (restart the service to apply new ones); its
   // DNS relay forgets the answers it kept. The passthrough reads its config again.
   process.on('SIGHUP', () => {
-    init.log.info('SIGHUP: the passthrough reads uds_passthru.conf again, the DNS relay empties its cache; the network part does not reload (restart wifibox-init to apply new files)');
+    init.log.info(
+      'SIGHUP: the passthrough reads uds_passthru.conf again, the DNS relay empties its cache; the network part does not reload (restart wifibox-init to apply new files)',
+    );
     init.reload();
     passthru.reload();
   });

@@ -150,8 +150,11 @@ export class PassthruAgent {
   }
 
   private startStatus(): void {
-    this.statusServer = this.sys.statusServer(this.opts.statusSocket, () => `${JSON.stringify(this.status())}\n`, (err) =>
-      this.log.error({ path: this.opts.statusSocket, err: err.message }, 'status endpoint failed'));
+    this.statusServer = this.sys.statusServer(
+      this.opts.statusSocket,
+      () => `${JSON.stringify(this.status())}\n`,
+      (err) => this.log.error({ path: this.opts.statusSocket, err: err.message }, 'status endpoint failed'),
+    );
   }
 
   status(): PassthruStatus {

@@ -125,7 +125,11 @@ function parseSockets(a: Assignment, report: Report): PassthruSocket[] {
       if (socket !== null) {
         const firstLine = portLines.get(socket.port);
         if (firstLine !== undefined) {
-          report(line, 'error', `port ${socket.port} is already used by the socket on line ${firstLine}; expected a different port for each socket (entry skipped)`);
+          report(
+            line,
+            'error',
+            `port ${socket.port} is already used by the socket on line ${firstLine}; expected a different port for each socket (entry skipped)`,
+          );
         } else {
           portLines.set(socket.port, line);
           sockets.push(socket);

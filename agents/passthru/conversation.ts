@@ -179,7 +179,12 @@ export class Conversation {
     if (req.length > this.env.limits.maxRequest) {
       // The daemon would silently cut it, and act on a truncated command: refuse it instead.
       c.oversized++;
-      warnSparingly(this.env.log, { peer: this.peer, bytes: req.length, limit: this.env.limits.maxRequest }, 'request too large for the daemon, refused', this.env.sys.now());
+      warnSparingly(
+        this.env.log,
+        { peer: this.peer, bytes: req.length, limit: this.env.limits.maxRequest },
+        'request too large for the daemon, refused',
+        this.env.sys.now(),
+      );
       this.toHost(REFUSED_REPLY);
       this.maybeFinish();
       return;

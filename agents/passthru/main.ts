@@ -13,16 +13,27 @@ function main(argv: string[]): void {
   if (!parsed) return;
   const opts = parsed.agent;
   if (parsed.dryRun) {
-    process.exit(dryRun(opts, realSystem, (s) => process.stdout.write(s), (s) => process.stderr.write(s)));
+    process.exit(
+      dryRun(
+        opts,
+        realSystem,
+        (s) => process.stdout.write(s),
+        (s) => process.stderr.write(s),
+      ),
+    );
   }
   const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
   const agent = new PassthruAgent(opts, realSystem, log);
   // The 1 s promise to OpenRC holds even if something hangs: a hard exit after 900 ms.
   const settler = settleAfterBursts(realSettleSystem, (bytes) => log.debug({ bytes }, 'quiet after a burst: heap pages given back'));
-  stopOnSignals(log, () => {
-    settler.stop();
-    return agent.stop();
-  }, { failCode: 0, deadlineMs: 900 });
+  stopOnSignals(
+    log,
+    () => {
+      settler.stop();
+      return agent.stop();
+    },
+    { failCode: 0, deadlineMs: 900 },
+  );
   process.on('SIGHUP', () => agent.reload());
   try {
     agent.start();

@@ -6,7 +6,7 @@ import { DEFAULTS } from './agent';
 
 export const COMMAND = 'wifibox-passthru';
 const SUMMARY =
-  'Bridges TCP ports on the guest\'s eth0 address to wpa_supplicant/hostapd control sockets,\n' +
+  "Bridges TCP ports on the guest's eth0 address to wpa_supplicant/hostapd control sockets,\n" +
   'one private datagram socket per connection, as configured in uds_passthru.conf.';
 
 const SPEC = {
@@ -17,8 +17,13 @@ const SPEC = {
   'lan-interface': { type: 'string', default: DEFAULTS.lanInterface, arg: 'IF', help: 'interface whose address is used when network= is empty' },
   'wireless-interface': { type: 'string', default: DEFAULTS.wirelessInterface, arg: 'IF', help: 'never listened on' },
   'max-connections': { type: 'string', default: String(DEFAULTS.maxConnections), arg: 'N', help: 'open connections per port' },
-  'max-request': { type: 'string', default: '0', arg: 'BYTES', help: 'largest request, at most 8192; 0 = the daemon\'s (hostapd 4096, wpa_supplicant 8192)' },
-  'idle-timeout': { type: 'string', default: String(DEFAULTS.limits.idleMs / 1000), arg: 'SECONDS', help: 'close a connection that never attached after this long idle' },
+  'max-request': { type: 'string', default: '0', arg: 'BYTES', help: "largest request, at most 8192; 0 = the daemon's (hostapd 4096, wpa_supplicant 8192)" },
+  'idle-timeout': {
+    type: 'string',
+    default: String(DEFAULTS.limits.idleMs / 1000),
+    arg: 'SECONDS',
+    help: 'close a connection that never attached after this long idle',
+  },
   linger: { type: 'string', default: String(DEFAULTS.limits.lingerMs), arg: 'MS', help: 'wait after the reply before closing a connection' },
   'message-gap': { type: 'string', default: String(DEFAULTS.limits.messageGapMs), arg: 'MS', help: 'least time between two messages on one connection' },
   'max-buffer': { type: 'string', default: String(DEFAULTS.limits.maxBuffered), arg: 'BYTES', help: 'bytes buffered toward a slow host before dropping' },

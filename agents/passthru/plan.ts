@@ -42,7 +42,9 @@ export function listenNetwork(configured: PassthruNetwork | null, addresses: rea
     const n = configured;
     const first = Number(n.address.split('.')[0]);
     if (n.address === '0.0.0.0' || first === 0 || first >= 224 || n.prefixLength === 0) {
-      return wait(`network= names ${n.address}/${n.prefixLength}; expected the guest's own unicast address on ${lanInterface} and its network: refusing to listen`);
+      return wait(
+        `network= names ${n.address}/${n.prefixLength}; expected the guest's own unicast address on ${lanInterface} and its network: refusing to listen`,
+      );
     }
     const owner = addresses.find((a) => a.address === n.address);
     if (!owner) return wait(`${n.address} (network=) is on no interface yet; waiting for it on ${lanInterface}`);

@@ -53,10 +53,8 @@ export interface Assignment {
 }
 
 const isBlank = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\r';
-const isNameStart = (c: string | undefined): boolean =>
-  c !== undefined && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c === '_');
-const isNameChar = (c: string | undefined): boolean =>
-  isNameStart(c) || (c !== undefined && c >= '0' && c <= '9');
+const isNameStart = (c: string | undefined): boolean => c !== undefined && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c === '_');
+const isNameChar = (c: string | undefined): boolean => isNameStart(c) || (c !== undefined && c >= '0' && c <= '9');
 
 /**
  * Reads `NAME=VALUE` statements one at a time. Each assignment is kept as it is
@@ -97,7 +95,11 @@ export class AssignmentReader {
       }
       const name = src.slice(start, this.pos);
       if (name === '' || src[this.pos] !== '=') {
-        this.report(line, 'error', `found '${this.firstWord(start)}' where a setting was expected; expected NAME=VALUE (commands, export and other shell syntax are not supported)`);
+        this.report(
+          line,
+          'error',
+          `found '${this.firstWord(start)}' where a setting was expected; expected NAME=VALUE (commands, export and other shell syntax are not supported)`,
+        );
         this.pos = start;
         this.skipRestOfCommand();
         continue;
@@ -109,7 +111,11 @@ export class AssignmentReader {
       this.skipBlanks();
       if (this.pos < src.length && src[this.pos] !== '\n' && src[this.pos] !== '#') {
         // The shell would run this as a command with NAME set only for it.
-        this.report(this.line, 'error', `found '${this.firstWord(this.pos)}' after the value of ${name}; expected end of line or a # comment (quote values that contain spaces)`);
+        this.report(
+          this.line,
+          'error',
+          `found '${this.firstWord(this.pos)}' after the value of ${name}; expected end of line or a # comment (quote values that contain spaces)`,
+        );
         value.poison(this.line);
         this.skipRestOfCommand();
         if (this.stopped) return null;
@@ -138,7 +144,11 @@ export class AssignmentReader {
 
   private unterminated(quote: string, openLine: number): void {
     const kind = quote === '"' ? 'double' : 'single';
-    this.report(openLine, 'error', `unterminated ${kind} quote (${quote}) opened on this line; expected a closing ${quote} before the end of the file (parsing stopped here)`);
+    this.report(
+      openLine,
+      'error',
+      `unterminated ${kind} quote (${quote}) opened on this line; expected a closing ${quote} before the end of the file (parsing stopped here)`,
+    );
     this.stopped = true;
   }
 
@@ -166,7 +176,11 @@ export class AssignmentReader {
       } else if (c === '`') {
         this.commandSubstitution(b, '`');
       } else if (';&|<>()'.includes(c)) {
-        this.report(this.line, 'error', `found '${c}' in the value of ${name}; expected one NAME=VALUE per line (quote the value if '${c}' is meant literally)`);
+        this.report(
+          this.line,
+          'error',
+          `found '${c}' in the value of ${name}; expected one NAME=VALUE per line (quote the value if '${c}' is meant literally)`,
+        );
         b.poison(this.line);
         this.skipRestOfCommand();
         break;
@@ -311,7 +325,11 @@ export class AssignmentReader {
       else if (c === close && --depth === 0) return;
     }
     if (!this.stopped) {
-      this.report(openLine, 'error', `unterminated command substitution '${opener}' opened on this line; expected a closing ${close} before the end of the file (parsing stopped here)`);
+      this.report(
+        openLine,
+        'error',
+        `unterminated command substitution '${opener}' opened on this line; expected a closing ${close} before the end of the file (parsing stopped here)`,
+      );
       this.stopped = true;
     }
   }

@@ -177,14 +177,16 @@ export const realSystem: PassthruSystem = {
  * passthrough is a part of wifibox-init's runtime: a fault of its own must not stop the network.
  */
 export function containFaults(base: PassthruSystem, onFault: (err: unknown) => void): PassthruSystem {
-  const guard = <A extends unknown[], R>(fn: (...args: A) => R, fallback: R) => (...args: A): R => {
-    try {
-      return fn(...args);
-    } catch (err) {
-      onFault(err);
-      return fallback;
-    }
-  };
+  const guard =
+    <A extends unknown[], R>(fn: (...args: A) => R, fallback: R) =>
+    (...args: A): R => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        onFault(err);
+        return fallback;
+      }
+    };
   // Socket and server events run the listeners the passthrough added, through emit().
   const guardEvents = <E extends { emit(event: string | symbol, ...args: unknown[]): boolean }>(e: E): E => {
     const emit = e.emit;

@@ -35,7 +35,7 @@ function ask(msg, timeoutMs = 5000) {
 }
 
 let seed = 4242;
-const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 
 async function main() {
   const out = { malformedSent: 0, goodAnswered: 0, replies: 0, wrongQuestion: 0, wrongId: 0, noReply: 0 };
@@ -43,15 +43,23 @@ async function main() {
   const good = query(name, 7);
   for (let i = 0; i < malformed; i++) {
     const kind = i % 3;
-    const pkt = kind === 0 ? Buffer.from(Array.from({ length: Math.floor(rand() * 60) }, () => Math.floor(rand() * 256)))
-      : kind === 1 ? good.subarray(0, Math.floor(rand() * (good.length - 1)))
-      : Buffer.alloc(5000, 0x41);
+    const pkt =
+      kind === 0
+        ? Buffer.from(Array.from({ length: Math.floor(rand() * 60) }, () => Math.floor(rand() * 256)))
+        : kind === 1
+          ? good.subarray(0, Math.floor(rand() * (good.length - 1)))
+          : Buffer.alloc(5000, 0x41);
     await new Promise((r) => sock.send(pkt, 53, server, r));
     out.malformedSent++;
     if (i % 10 === 9 && (await ask(good))) out.goodAnswered++;
   }
   sock.close();
-  const names = Array.from({ length: concurrent }, () => name.split('').map((c) => (rand() < 0.5 ? c.toUpperCase() : c)).join(''));
+  const names = Array.from({ length: concurrent }, () =>
+    name
+      .split('')
+      .map((c) => (rand() < 0.5 ? c.toUpperCase() : c))
+      .join(''),
+  );
   const answers = await Promise.all(names.map((n, i) => ask(query(n, i + 1000))));
   answers.forEach((a, i) => {
     if (!a) return void out.noReply++;

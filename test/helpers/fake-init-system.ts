@@ -67,7 +67,10 @@ export class FakeInitSystem implements InitSystem {
     let settle: (e: DaemonExit) => void = () => undefined;
     const exited = new Promise<DaemonExit>((resolve) => (settle = resolve));
     const d: FakeDaemon = {
-      argv, pid, signals: [], alive: !missing,
+      argv,
+      pid,
+      signals: [],
+      alive: !missing,
       exit: (how) => {
         if (!d.alive) return;
         d.alive = false;

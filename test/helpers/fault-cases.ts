@@ -38,22 +38,32 @@ async function noGapOverOneSecond(c: FaultContext, t: FaultTimes): Promise<Recor
 export const FAULT_CASES: FaultCase[] = [
   {
     id: 'init-killed',
-    fault: 'kill -9 of wifibox-init; started again after the service\'s respawn delay (2 s)',
+    fault: "kill -9 of wifibox-init; started again after the service's respawn delay (2 s)",
     holds: 'no doubled daemons; the host never loses the wireless network for more than 1 s',
     withinMs: 3000,
     after: 'the restart',
-    inject: (c) => outage(() => process.kill(c.init.pid, 'SIGKILL'), () => sleep(RESPAWN_INIT_MS), async () => {
-      c.init = c.lab.startInit(INIT_ARGS);
-      await waitFor('every step of the new wifibox-init', async () => {
-        const st = await initStatus(c.lab).catch(() => null);
-        return st?.pid === c.init.pid && st.steps.every((s) => s.state === 'ok') && st.lease?.address;
-      }, 20_000, 50);
-    }),
+    inject: (c) =>
+      outage(
+        () => process.kill(c.init.pid, 'SIGKILL'),
+        () => sleep(RESPAWN_INIT_MS),
+        async () => {
+          c.init = c.lab.startInit(INIT_ARGS);
+          await waitFor(
+            'every step of the new wifibox-init',
+            async () => {
+              const st = await initStatus(c.lab).catch(() => null);
+              return st?.pid === c.init.pid && st.steps.every((s) => s.state === 'ok') && st.lease?.address;
+            },
+            20_000,
+            50,
+          );
+        },
+      ),
     check: noGapOverOneSecond,
   },
   {
     id: 'passthru-fault',
-    fault: 'an exception in the passthrough\'s code (the lab\'s lab/inject-fault.cjs throws at its next write to a host connection)',
+    fault: "an exception in the passthrough's code (the lab's lab/inject-fault.cjs throws at its next write to a host connection)",
     holds: 'contained: the passthrough is started again in the same runtime; the network part, its daemons, the NAT and the DNS relay never stop',
     withinMs: 1000,
     after: 'the fault',
@@ -69,7 +79,10 @@ export const FAULT_CASES: FaultCase[] = [
     async check(c, t) {
       const st = await initStatus(c.lab);
       expect(st.pid, 'the same runtime').toBe(c.init.pid);
-      expect(st.daemons.map((d) => `${d.name} ${d.pid}`), 'its daemons untouched').toEqual(daemonsBefore);
+      expect(
+        st.daemons.map((d) => `${d.name} ${d.pid}`),
+        'its daemons untouched',
+      ).toEqual(daemonsBefore);
       expect(await c.lab.lookup('host', WIRELESS_NAME, c.lab.addr.guestEth0, 5000), 'a name through the DNS relay').not.toBeNull();
       return noGapOverOneSecond(c, t);
     },
@@ -83,7 +96,7 @@ export const FAULT_CASES: FaultCase[] = [
     // it), never after a backoff (the old glue: 9-14 s).
     async check(c, t) {
       const { since } = await daemonStatus(c.lab, 'dhcpcd');
-      if (since === null) throw new Error('dhcpcd not started again: no since in wifibox-init\'s status');
+      if (since === null) throw new Error("dhcpcd not started again: no since in wifibox-init's status");
       // wlan0 exists a moment before the lab has plugged it in completely (restoredAt): never below 0.
       const dhcpcdAgainMs = Math.max(0, Date.parse(since) - t.restoredAt);
       expect(dhcpcdAgainMs, 'dhcpcd started again, ms after wlan0 is back').toBeLessThanOrEqual(boundOf(1000));
@@ -94,7 +107,7 @@ export const FAULT_CASES: FaultCase[] = [
   {
     id: 'wpa-restart-monitors',
     fault: 'wpa_supplicant restarted while a monitor is attached',
-    holds: 'the old monitor\'s connection is closed; ATTACH again gets events from the new daemon',
+    holds: "the old monitor's connection is closed; ATTACH again gets events from the new daemon",
     withinMs: 1500,
     after: 'the restart',
     async inject(c) {
@@ -121,10 +134,15 @@ export const FAULT_CASES: FaultCase[] = [
         // that connection, and the agent DETACHes it.
         monitor.close();
         const other = new HostClient(join(c.lab.dir, 'clients'), c.bridge.path);
-        await waitFor('the departed monitor DETACHed', async () => {
-          await other.request('REASSOCIATE', 1000);
-          return (await passthruStatus(c.lab)).ports[0]?.monitors === 0;
-        }, 15_000, 200);
+        await waitFor(
+          'the departed monitor DETACHed',
+          async () => {
+            await other.request('REASSOCIATE', 1000);
+            return (await passthruStatus(c.lab)).ports[0]?.monitors === 0;
+          },
+          15_000,
+          200,
+        );
         other.close();
       }
     },
@@ -133,7 +151,7 @@ export const FAULT_CASES: FaultCase[] = [
   daemonFault('host-socat-restarted'),
   {
     id: 'tmp-full',
-    fault: 'the guest\'s /tmp (128 KiB) filled to the last byte while the wireless domain changes',
+    fault: "the guest's /tmp (128 KiB) filled to the last byte while the wireless domain changes",
     holds: 'service goes on; once there is room, udhcpd.conf is rendered with the new domain without another change',
     withinMs: 5000,
     after: '/tmp has room again',
@@ -169,7 +187,7 @@ export const FAULT_CASES: FaultCase[] = [
     fault: 'uds_passthru.conf made corrupt, then unreadable (a folder in its place), SIGHUP each time; then restored',
     holds: 'the running configuration stays, the problem is named; the restored file applies',
     withinMs: 2000,
-    after: 'the restored file\'s SIGHUP',
+    after: "the restored file's SIGHUP",
     async inject(c) {
       const file = appliance(c, 'uds_passthru.conf');
       const good = readFileSync(file, 'utf8');
@@ -177,7 +195,12 @@ export const FAULT_CASES: FaultCase[] = [
       writeFileSync(file, good.slice(0, good.length / 2) + '\0\0"\n$(');
       process.kill(c.init.pid, 'SIGHUP');
       process.kill(c.init.pid, 'SIGHUP'); // wifibox-init does not reload: it says so and goes on
-      await waitFor('the corrupt file named', async () => (await passthruStatus(c.lab)).problems.some((p) => p.includes('keeping the configuration read before')), 5000, 20);
+      await waitFor(
+        'the corrupt file named',
+        async () => (await passthruStatus(c.lab)).problems.some((p) => p.includes('keeping the configuration read before')),
+        5000,
+        20,
+      );
       expect((await passthruStatus(c.lab)).ports.map((p) => p.listening)).toEqual([true, true]);
       renameSync(file, `${file}.saved`);
       mkdirSync(file);
@@ -203,9 +226,11 @@ export const FAULT_CASES: FaultCase[] = [
     async inject(c) {
       const faultAt = Date.now();
       // Held for 6 s: the service is checked while it hangs there, its end afterwards.
-      const ending = c.lab.host([process.execPath, join(__dirname, 'flood.cjs'), c.lab.addr.guestEth0, '1200', '1', '6000'], { timeoutMs: 20_000 }).then((r) => {
-        expect(JSON.parse(r.stdout)).toEqual({ opened: 1, closedByPeer: 1 });
-      });
+      const ending = c.lab
+        .host([process.execPath, join(__dirname, 'flood.cjs'), c.lab.addr.guestEth0, '1200', '1', '6000'], { timeoutMs: 20_000 })
+        .then((r) => {
+          expect(JSON.parse(r.stdout)).toEqual({ opened: 1, closedByPeer: 1 });
+        });
       return { faultAt, restoredAt: faultAt, ending };
     },
   },
@@ -226,4 +251,3 @@ export const FAULT_CASES: FaultCase[] = [
     },
   },
 ];
-

@@ -86,7 +86,11 @@ export async function startAgent(text: string, limits: Partial<RelayLimits> = {}
   const dir = mkdtempSync(join(tmpdir(), 'wifibox-forward-'));
   const config = join(dir, 'forwarding.conf');
   writeFileSync(config, text);
-  const agent = new ForwardAgent({ config, runDir: null, statusSocket: join(dir, 'status.sock'), user: null, limits: { ...DEFAULTS.limits, ...limits } }, sys, pino({ level: 'silent' }));
+  const agent = new ForwardAgent(
+    { config, runDir: null, statusSocket: join(dir, 'status.sock'), user: null, limits: { ...DEFAULTS.limits, ...limits } },
+    sys,
+    pino({ level: 'silent' }),
+  );
   await agent.start();
   await waitFor('every line to listen', () => agent.status().lines.every((l) => l.listening), 3000, 5);
   return {

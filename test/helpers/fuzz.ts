@@ -28,7 +28,11 @@ export function timed<T>(what: string, f: () => T): T {
 }
 
 /** A sample without its comment lines and blank lines: edits then land on what is read. */
-export const withoutComments = (text: string): string => `${text.split('\n').filter((l) => l.trim() !== '' && !/^\s*[#;]/.test(l)).join('\n')}\n`;
+export const withoutComments = (text: string): string =>
+  `${text
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !/^\s*[#;]/.test(l))
+    .join('\n')}\n`;
 
 /** An upstream sample as it is, and without its comments. */
 export function upstream(...rels: string[]): string[] {
@@ -40,8 +44,45 @@ export function upstream(...rels: string[]): string[] {
 
 /** What breaks parsers written for tidy files: controls, quotes, shell, encodings, lone halves of pairs. */
 export const COMMON_HAZARDS: readonly string[] = [
-  '\0', '\r', '\r\n', '\n', '\n\n', '\t', '\v', '\f', ' ', '\\', '\\\n', '"', "'", '`', '$(', '${', '$', '#', ';', '=', '%%', '/', ':', ',', '.', '-',
-  '{', '}', '[', ']', '\u00e9', '\u00ff', '\u00a0', '\u202e', '\ufeff', '\u2028', '\ud83d\ude00', '\ud800', '\x1b[2J',
+  '\0',
+  '\r',
+  '\r\n',
+  '\n',
+  '\n\n',
+  '\t',
+  '\v',
+  '\f',
+  ' ',
+  '\\',
+  '\\\n',
+  '"',
+  "'",
+  '`',
+  '$(',
+  '${',
+  '$',
+  '#',
+  ';',
+  '=',
+  '%%',
+  '/',
+  ':',
+  ',',
+  '.',
+  '-',
+  '{',
+  '}',
+  '[',
+  ']',
+  '\u00e9',
+  '\u00ff',
+  '\u00a0',
+  '\u202e',
+  '\ufeff',
+  '\u2028',
+  '\ud83d\ude00',
+  '\ud800',
+  '\x1b[2J',
 ];
 
 type Edit =
@@ -83,7 +124,15 @@ function edit(hazards: readonly string[]): fc.Arbitrary<Edit> {
   return fc.oneof(
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('cut' as const), at, length: fc.integer({ min: 1, max: 40 }), twice: fc.boolean() }) },
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('insert' as const), at, text: insertion(hazards) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('line' as const), i: fc.nat(), j: fc.nat(), op: fc.constantFrom('swap' as const, 'duplicate' as const, 'remove' as const) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('line' as const),
+        i: fc.nat(),
+        j: fc.nat(),
+        op: fc.constantFrom('swap' as const, 'duplicate' as const, 'remove' as const),
+      }),
+    },
   );
 }
 
@@ -149,8 +198,7 @@ const quad = (s: string): bigint => s.split('.').reduce((n, p) => n * 256n + Big
 export const sameNetwork4 = (a: string, b: string, prefix: number): boolean => quad(a) >> BigInt(32 - prefix) === quad(b) >> BigInt(32 - prefix);
 
 /** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 253 characters at most. */
-export const isHostname = (s: string): boolean =>
-  s.length <= 253 && s.split('.').every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
+export const isHostname = (s: string): boolean => s.length <= 253 && s.split('.').every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
 
 export interface Fuzzed<R> {
   /** What is called, for the time limit's message. */

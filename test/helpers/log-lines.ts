@@ -6,7 +6,12 @@ export function logLines(): { out: string[]; stream: Writable } {
   const out: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
-      out.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+      out.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       done();
     },
   });

@@ -18,8 +18,7 @@ export function expectTarExtractsBundle(tool: string[]): void {
     expect(r.error, `${tool.join(' ')} must be installed`).toBeUndefined();
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const walk = (d: string): string[] =>
-      readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+    const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
     const extracted = new Map(walk(out).map((f) => [relative(out, f), readFileSync(f, 'utf8')]));
     const expected = new Map(members(buildBundle(plantedInput(), fakeSystem(FILES))).map((m) => [m.name, m.data.toString('utf8')]));
     expect(extracted).toEqual(expected);

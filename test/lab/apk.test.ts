@@ -250,7 +250,7 @@ describe('npm run apk: the APK v2 package', () => {
     expect(data.entries.some((e) => e.name.startsWith('.'))).toBe(false);
   });
 
-  it('adds the package\'s user before its files are installed (.pre-install, APKBUILD\'s install=): wifibox-forward serves as it', () => {
+  it("adds the package's user before its files are installed (.pre-install, APKBUILD's install=): wifibox-forward serves as it", () => {
     const script = control.entries.find((e) => e.name === '.pre-install')!;
     expect(script.mode & 0o777).toBe(0o755);
     expect(script.content.toString('utf8')).toBe(fs.readFileSync(path.join(ROOT, 'apk', 'wifibox-agents.pre-install'), 'utf8'));
@@ -316,7 +316,20 @@ describe('npm run apk: the APK v2 package', () => {
       files[`usr/sbin/${c}`] = 0o755;
       files[`${LIB}/${c}.js`] = 0o644;
     }
-    const dirs = ['etc', 'etc/conf.d', 'etc/init.d', 'usr', 'usr/lib', LIB, 'usr/sbin', 'usr/share', 'usr/share/doc', 'usr/share/doc/wifibox-agents', 'usr/share/man', 'usr/share/man/man8'];
+    const dirs = [
+      'etc',
+      'etc/conf.d',
+      'etc/init.d',
+      'usr',
+      'usr/lib',
+      LIB,
+      'usr/sbin',
+      'usr/share',
+      'usr/share/doc',
+      'usr/share/doc/wifibox-agents',
+      'usr/share/man',
+      'usr/share/man/man8',
+    ];
     const listed = Object.fromEntries(data.entries.map((e) => [e.name, e.mode]));
     expect(listed).toEqual({ ...files, ...Object.fromEntries(dirs.map((d) => [`${d}/`, 0o755])) });
 

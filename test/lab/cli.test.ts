@@ -7,7 +7,7 @@ import { DIST } from '../helpers/paths';
 const agents = ['wifibox-passthru', 'wifibox-forward', 'wifibox-init', 'wifibox-diag'];
 const runAgent = (name: string, args: string[]) => spawnSync(process.execPath, [join(DIST, `${name}.js`), ...args], { encoding: 'utf8' });
 
-describe('agents\' command line', () => {
+describe("agents' command line", () => {
   for (const name of agents) {
     it(`${name}: --help, --version, and an unknown option`, () => {
       const help = runAgent(name, ['--help']);

@@ -51,10 +51,15 @@ const explain = (d: DiagRun) => JSON.stringify(d.report.problems.map((p) => `${p
 async function healthy(timeoutMs = 20_000): Promise<DiagRun> {
   let last: DiagRun | null = null;
   try {
-    return await waitFor('wifibox-diag to say OK', async () => {
-      last = await diag();
-      return last.code === 0 ? last : null;
-    }, timeoutMs, 250);
+    return await waitFor(
+      'wifibox-diag to say OK',
+      async () => {
+        last = await diag();
+        return last.code === 0 ? last : null;
+      },
+      timeoutMs,
+      250,
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}; last verdict: ${last ? explain(last) : 'none'}`);
   }
@@ -64,10 +69,15 @@ async function healthy(timeoutMs = 20_000): Promise<DiagRun> {
 async function until(id: ProblemId, timeoutMs = 5000): Promise<DiagRun> {
   let last: DiagRun | null = null;
   try {
-    return await waitFor(`the verdict to name ${id}`, async () => {
-      last = await diag();
-      return last.ids.includes(id) ? last : null;
-    }, timeoutMs, 100);
+    return await waitFor(
+      `the verdict to name ${id}`,
+      async () => {
+        last = await diag();
+        return last.ids.includes(id) ? last : null;
+      },
+      timeoutMs,
+      100,
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}; last verdict: ${last ? explain(last) : 'none'}`);
   }
@@ -84,11 +94,13 @@ describe('wifibox-diag in the lab guest', () => {
   it('4. with no agent running at all: it still reports, exits 2, and names the unreachable endpoints', async () => {
     const d = await diag();
     expect(d.code).toBe(2);
-    expect(d.report.unreachable).toEqual(expect.arrayContaining([
-      { what: 'init status endpoint', path: '/run/wifibox-init.sock', error: 'ENOENT' },
-      { what: 'passthru status endpoint', path: '/run/wifibox-passthru.sock', error: 'ENOENT' },
-      { what: 'wpa_supplicant control socket', path: '/var/run/wpa_supplicant/wlan0', error: 'ENOENT' },
-    ]));
+    expect(d.report.unreachable).toEqual(
+      expect.arrayContaining([
+        { what: 'init status endpoint', path: '/run/wifibox-init.sock', error: 'ENOENT' },
+        { what: 'passthru status endpoint', path: '/run/wifibox-passthru.sock', error: 'ENOENT' },
+        { what: 'wpa_supplicant control socket', path: '/var/run/wpa_supplicant/wlan0', error: 'ENOENT' },
+      ]),
+    );
     expect(d.ids).toEqual(expect.arrayContaining(['wireless-daemon-down', 'init-unreachable', 'passthru-unreachable']));
     // What it could reach is still there.
     expect(d.report.interfaces.links.map((l) => l.name)).toEqual(expect.arrayContaining(['lo', 'eth0', 'wlan0']));
@@ -103,7 +115,12 @@ describe('wifibox-diag in the lab guest', () => {
   it('1. healthy guest (orchestrator + passthru + wpa_supplicant): exit 0, every section filled, --json validates', async () => {
     ({ init, wpa, passthru, air } = await startHealthyGuest(lab));
     const dumpleases = async () => (await lab.guest(['/run/lab-bin/dumpleases', '-f', '/var/lib/misc/udhcpd.leases'])).stdout;
-    const hostLease = await waitFor('the host\'s lease in udhcpd\'s lease file', async () => /^([0-9a-f:]{17})\s+(10\.0\.0\.\d+)/m.exec(await dumpleases()), 15_000, 200);
+    const hostLease = await waitFor(
+      "the host's lease in udhcpd's lease file",
+      async () => /^([0-9a-f:]{17})\s+(10\.0\.0\.\d+)/m.exec(await dumpleases()),
+      15_000,
+      200,
+    );
 
     const d = await healthy();
     const r = d.report;
@@ -113,7 +130,12 @@ describe('wifibox-diag in the lab guest', () => {
     expect(r.agents.init.version).toMatch(/^\d+\.\d+\.\d+\+/);
     expect(r.agents.init.steps.length).toBeGreaterThan(5);
     expect(r.agents.init.steps.every((s) => s.state === 'ok')).toBe(true);
-    expect(r.agents.init.daemons.map((d) => [d.name, d.state])).toEqual(expect.arrayContaining([['dhcpcd', 'running'], ['udhcpd', 'running']]));
+    expect(r.agents.init.daemons.map((d) => [d.name, d.state])).toEqual(
+      expect.arrayContaining([
+        ['dhcpcd', 'running'],
+        ['udhcpd', 'running'],
+      ]),
+    );
     expect(r.agents.passthru).toMatchObject({ reachable: true, state: 'serving', network: '10.0.0.1/24' });
     // interfaces
     const wlan = r.interfaces.links.find((l) => l.name === 'wlan0')!;
@@ -144,7 +166,10 @@ describe('wifibox-diag in the lab guest', () => {
     expect(r.memory.processes.map((p) => p.name).sort()).toEqual(['dhcpcd', 'udhcpd', 'wifibox-init', 'wifibox-passthru', 'wpa_supplicant']);
     for (const p of r.memory.processes) expect(p.rssKiB, p.name).toBeGreaterThan(0);
     // the latest warnings and errors, and the kernel's wireless lines
-    expect(r.log.lines.map((l) => [l.program, l.level])).toEqual([['wifibox-init', 'warn'], ['udhcpd', 'err']]);
+    expect(r.log.lines.map((l) => [l.program, l.level])).toEqual([
+      ['wifibox-init', 'warn'],
+      ['udhcpd', 'err'],
+    ]);
     expect(r.kernel).toMatchObject({ source: '/run/kmsg', error: null });
     expect(r.kernel.wirelessLines).toHaveLength(1);
     expect(r.unreachable).toEqual([]);
@@ -168,7 +193,7 @@ describe('wifibox-diag in the lab guest', () => {
     expect((await lab.guest(['iptables-restore', '/media/etc/iptables'])).code).toBe(0);
   });
 
-  it('2b. wlan0\'s address removed (and the wireless DHCP server gone): the verdict says wlan0 has no IPv4 address, exit 2', async () => {
+  it("2b. wlan0's address removed (and the wireless DHCP server gone): the verdict says wlan0 has no IPv4 address, exit 2", async () => {
     await healthy();
     // dhcpcd notices within milliseconds and asks again, and it needs a fraction of a second for
     // a lease: only while the wireless network's DHCP server is gone does the fault last.
@@ -205,7 +230,12 @@ describe('wifibox-diag in the lab guest', () => {
     expect(await init.exited).toBe(0);
     init = lab.startInit(['--udhcpd', '/bin/false'], 'init-crashing-udhcpd');
     // As many restarts as wifibox-diag takes for a loop.
-    await waitFor(`udhcpd to have died ${RESTART_LOOP.restarts} times`, async () => daemonOf(await initStatus(lab), 'udhcpd').restarts >= RESTART_LOOP.restarts, 15_000, 100);
+    await waitFor(
+      `udhcpd to have died ${RESTART_LOOP.restarts} times`,
+      async () => daemonOf(await initStatus(lab), 'udhcpd').restarts >= RESTART_LOOP.restarts,
+      15_000,
+      100,
+    );
     const d = await until('daemon-restarting');
     expect(d.code).toBeGreaterThan(0);
     const p = d.report.problems.find((x) => x.id === 'daemon-restarting')!;

@@ -27,8 +27,13 @@ const ASKED = ROUNDS + PROBE_WARMUP_ROUNDS;
 
 /** Each question the far server passed on: {name, at}. */
 const farAsked = (name: string): number[] =>
-  far.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; name: string; at: number })
-    .filter((e) => e.event === 'asked' && e.name === name).map((e) => e.at);
+  far
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { event: string; name: string; at: number })
+    .filter((e) => e.event === 'asked' && e.name === name)
+    .map((e) => e.at);
 const relay = async () => relayOf(await initStatus(lab));
 
 labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
@@ -40,15 +45,18 @@ labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
   air.dhcp = lab.startWirelessDhcp(FAR_DNS, 'wireless.lab', 120);
   lab.startInit();
   const host = lab.startDhcpClient('host', 'wifibox0');
-  await waitFor('the host\'s lease', () => readFileSync(host.events, 'utf8').includes('"bound"') || null, 30_000, 50);
+  await waitFor("the host's lease", () => readFileSync(host.events, 'utf8').includes('"bound"') || null, 30_000, 50);
   await waitFor('the far DNS at the relay', async () => (await relay().catch(() => null))?.servers.join(' ') === FAR_DNS, 30_000, 50);
 });
 
-describe('the DNS relay\'s cache, the wireless DNS 30 ms away', () => {
+describe("the DNS relay's cache, the wireless DNS 30 ms away", () => {
   it(`a name asked ${ASKED} times in a row from the host reaches the far server once; the rest are answered from the guest`, async () => {
     const probe = join(repoRoot(), 'bench', 'init-probe.cjs');
     const r = await lab.host([process.execPath, probe, 'latency', LONG, String(ROUNDS), lab.addr.guestEth0], { timeoutMs: 60_000 });
-    const line = r.stdout.split('\n').filter((x) => x.includes('"event":"latency"')).map((x) => JSON.parse(x) as { times: number[][]; failures: number })[0];
+    const line = r.stdout
+      .split('\n')
+      .filter((x) => x.includes('"event":"latency"'))
+      .map((x) => JSON.parse(x) as { times: number[][]; failures: number })[0];
     expect(line, r.stderr).toBeDefined();
     expect(line!.failures).toBe(0);
     expect(line!.times).toHaveLength(ROUNDS);
@@ -61,11 +69,16 @@ describe('the DNS relay\'s cache, the wireless DNS 30 ms away', () => {
     expect(await lab.lookup('host', SHORT, lab.addr.guestEth0)).toBe('192.168.77.202');
     const [first] = farAsked(SHORT);
     expect(first).toBeDefined();
-    const asked = await waitFor('the far server asked again', async () => {
-      expect(await lab.lookup('host', SHORT, lab.addr.guestEth0)).toBe('192.168.77.202');
-      const all = farAsked(SHORT);
-      return all.length > 1 ? all : null;
-    }, 20_000, 100);
+    const asked = await waitFor(
+      'the far server asked again',
+      async () => {
+        expect(await lab.lookup('host', SHORT, lab.addr.guestEth0)).toBe('192.168.77.202');
+        const all = farAsked(SHORT);
+        return all.length > 1 ? all : null;
+      },
+      20_000,
+      100,
+    );
     // Both times as the far server saw them, each 30 ms after the relay asked: the TTL counts from
     // the answer's arrival, a moment after the first.
     expect(asked[1]! - first!).toBeGreaterThanOrEqual(SHORT_TTL_S * 1000 - FAR_DELAY_MS);
@@ -86,7 +99,7 @@ describe('the DNS relay\'s cache, the wireless DNS 30 ms away', () => {
     expect(after.hits).toBe(before.hits);
   }, 60_000);
 
-  it('forged answers (from another address, another port, with another ID, for another question) are never kept: what the host gets, then and from the cache, is the server\'s', async () => {
+  it("forged answers (from another address, another port, with another ID, for another question) are never kept: what the host gets, then and from the cache, is the server's", async () => {
     const forging = await lab.startFarWirelessDns('192.168.77.57', '192.168.77.54', FAR_DELAY_MS, '192.168.77.58');
     await lab.stop(air.dhcp);
     air.dhcp = lab.startWirelessDhcp('192.168.77.57', 'wireless.lab', 120);
@@ -96,10 +109,19 @@ describe('the DNS relay\'s cache, the wireless DNS 30 ms away', () => {
     const before = (await relay()).cache;
     const lookups = 3;
     for (let i = 0; i < lookups; i++) expect(await lab.lookup('host', LONG, lab.addr.guestEth0)).toBe('192.168.77.201');
-    const asked = forging.output().split('\n').filter((l) => l.includes('"asked"') && l.includes(LONG));
+    const asked = forging
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"asked"') && l.includes(LONG));
     expect(asked).toHaveLength(1);
     // The forger did its part: four forged answers came before the real one.
-    expect(forging.output().split('\n').filter((l) => l.includes('"forged"')).map((l) => (JSON.parse(l) as { forgedRecords: number }).forgedRecords)).toEqual([4]);
+    expect(
+      forging
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('"forged"'))
+        .map((l) => (JSON.parse(l) as { forgedRecords: number }).forgedRecords),
+    ).toEqual([4]);
     // The first went to the server (and was kept), the others came from the cache.
     expect((await relay()).cache.hits - before.hits).toBe(lookups - 1);
   }, 60_000);

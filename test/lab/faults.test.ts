@@ -24,10 +24,14 @@ let ctx: FaultContext;
 let baseline: GuestHoldings;
 
 // The fault suite's runtime loads lab/inject-fault.cjs: a signal makes the passthrough's code throw once.
-labForFile({ flavor: 'wpa_supplicant', configureGuest: false, budget: GUEST_BUDGET, agentNodeFlags: ['--require', labScript('inject-fault.cjs')] }, async (l) => {
-  lab = l;
-  ({ ctx, baseline } = await bootGuest(l));
-}, 60);
+labForFile(
+  { flavor: 'wpa_supplicant', configureGuest: false, budget: GUEST_BUDGET, agentNodeFlags: ['--require', labScript('inject-fault.cjs')] },
+  async (l) => {
+    lab = l;
+    ({ ctx, baseline } = await bootGuest(l));
+  },
+  60,
+);
 
 afterAll(() => {
   const out = process.env.WIFIBOX_RELIABILITY_OUT;
@@ -35,7 +39,7 @@ afterAll(() => {
   if (out && results.length) writeFileSync(out, JSON.stringify(written, null, 2));
 });
 
-describe('faults, under load, inside the guest\'s budget', () => {
+describe("faults, under load, inside the guest's budget", () => {
   it('the budget holds every guest process', async () => {
     expect(await lab.outsideBudget()).toEqual([]);
     expect(lab.budgetUse()).toMatchObject({ limitBytes: GUEST_BUDGET.memoryMB * 1024 * 1024, oomKills: 0 });
@@ -54,11 +58,24 @@ describe('faults, under load, inside the guest\'s budget', () => {
         const extra = c.check ? await c.check(ctx, t) : {};
         counts = await load.stop();
         const leaks = await leftovers(lab, agentPids(ctx), baseline);
-        results.push({ id: c.id, fault: c.fault, holds: c.holds, withinMs: c.withinMs, after: c.after, recoveryMs, leaks, wrongReplies: counts.wrong, ...extra });
+        results.push({
+          id: c.id,
+          fault: c.fault,
+          holds: c.holds,
+          withinMs: c.withinMs,
+          after: c.after,
+          recoveryMs,
+          leaks,
+          wrongReplies: counts.wrong,
+          ...extra,
+        });
         expect(counts.samples).toEqual([]);
         expect(counts.wrong).toBe(0);
         // The reach probe's longest gap says which of the two came late, should this fail.
-        expect(recoveryMs, `service back ${recoveryMs} ms after ${c.after} (the NAT's longest gap from the fault on: ${ctx.reach.longestGap(t.faultAt, Date.now())} ms)`).toBeLessThanOrEqual(boundOf(c.withinMs));
+        expect(
+          recoveryMs,
+          `service back ${recoveryMs} ms after ${c.after} (the NAT's longest gap from the fault on: ${ctx.reach.longestGap(t.faultAt, Date.now())} ms)`,
+        ).toBeLessThanOrEqual(boundOf(c.withinMs));
         expect(leaks.join('\n')).toBe('');
         expect(lab.budgetUse()?.oomKills).toBe(0);
       } finally {
@@ -67,14 +84,14 @@ describe('faults, under load, inside the guest\'s budget', () => {
     }, 120_000);
   }
 
-  it('udhcpd kept the host\'s lease through it all, and nothing was killed for memory', async () => {
+  it("udhcpd kept the host's lease through it all, and nothing was killed for memory", async () => {
     const hostIp = (await must(['ip', '-n', lab.ns.host, '-4', '-o', 'addr', 'show', 'wifibox0'])).match(/inet (10\.0\.0\.\d+)/)?.[1];
     expect(hostIp).toBeDefined();
     // busybox udhcpd truncates its lease file before it writes it again (every auto_time, 10 s):
     // a read can meet it empty, so the lease must be there within two of its writes, not at once.
     const dump = async () => (await lab.guest(['/run/lab-bin/dumpleases', '-f', '/var/lib/misc/udhcpd.leases'])).stdout;
     let leases = '';
-    await waitFor('the host\'s lease in udhcpd\'s lease file', async () => (leases = await dump()).includes(hostIp!), 25_000, 500).catch(() => undefined);
+    await waitFor("the host's lease in udhcpd's lease file", async () => (leases = await dump()).includes(hostIp!), 25_000, 500).catch(() => undefined);
     expect(leases).toContain(hostIp);
     expect(lab.budgetUse()?.oomKills).toBe(0);
     expect(await lab.outsideBudget()).toEqual([]);

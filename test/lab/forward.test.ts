@@ -19,7 +19,7 @@ let forward: LabProcess;
 let host: LabProcess;
 
 const CONF = [
-  '# lab: the sample\'s two lines, a host service on wlan0 only, and one line it cannot serve',
+  "# lab: the sample's two lines, a host service on wlan0 only, and one line it cannot serve",
   'UDP4-RECV:11223,broadcast,reuseaddr UDP4:10.0.0.2:11223',
   'UDP-LISTEN:11224,broadcast,fork,reuseaddr UDP:10.0.0.2:11224',
   'TCP4-LISTEN:8080,bind=192.168.77.2,range=192.168.77.0/24,fork,reuseaddr TCP4:10.0.0.2:8080',
@@ -64,15 +64,25 @@ labForFile({ flavor: 'wpa_supplicant' }, async (l) => {
   lab = l;
   writeFileSync(join(lab.dir, 'appliance', 'forwarding.conf'), CONF);
   host = lab.startInHost('host-services', node(HOST_SERVICES));
-  await waitFor('the host\'s services', () => host.output().includes('"ready":true'), 10_000);
+  await waitFor("the host's services", () => host.output().includes('"ready":true'), 10_000);
   forward = lab.startForward();
-  await waitFor('every line to listen', async () => {
-    const st = await forwardStatus(lab, 2000).catch(() => null);
-    return st?.lines.length === 3 && st.lines.every((x) => x.listening);
-  }, 10_000, 100);
+  await waitFor(
+    'every line to listen',
+    async () => {
+      const st = await forwardStatus(lab, 2000).catch(() => null);
+      return st?.lines.length === 3 && st.lines.every((x) => x.listening);
+    },
+    10_000,
+    100,
+  );
 });
 
-const received = () => host.output().split('\n').filter((x) => x.startsWith('{"discovery"')).map((x) => JSON.parse(x) as { discovery: string; from: string });
+const received = () =>
+  host
+    .output()
+    .split('\n')
+    .filter((x) => x.startsWith('{"discovery"'))
+    .map((x) => JSON.parse(x) as { discovery: string; from: string });
 
 /**
  * Each listening socket of the guest on `ports`: the uid that owns it (ss -e: uid:N, absent for
@@ -90,12 +100,18 @@ async function sockets(ports: number[]): Promise<Map<number, { uid: number; pids
 }
 
 describe('wifibox-forward in the lab guest', () => {
-  it('serves the wireless side without root: its sockets and the process belong to the package\'s user; a planted EXEC line is still refused', async () => {
+  it("serves the wireless side without root: its sockets and the process belong to the package's user; a planted EXEC line is still refused", async () => {
     const passwd = readFileSync(lab.guestPath('/etc/passwd'), 'utf8');
     const uid = Number(/^wifibox:[^:]*:(\d+):/m.exec(passwd)?.[1]);
     expect(uid).toBeGreaterThan(0);
     const held = { uid, pids: [forward.pid] };
-    expect(await sockets([11223, 11224, 8080])).toEqual(new Map([[11223, held], [11224, held], [8080, held]]));
+    expect(await sockets([11223, 11224, 8080])).toEqual(
+      new Map([
+        [11223, held],
+        [11224, held],
+        [8080, held],
+      ]),
+    );
     const status = readFileSync(`/proc/${forward.pid}/status`, 'utf8');
     expect(/^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/m.exec(status)?.slice(1).map(Number)).toEqual([uid, uid, uid, uid]);
     expect(/^Groups:\s*(.*)$/m.exec(status)?.[1]?.trim()).toBe(/^Gid:\s+(\d+)/m.exec(status)?.[1]);
@@ -107,26 +123,36 @@ describe('wifibox-forward in the lab guest', () => {
   it('a broadcast sent on the wireless network reaches the host through UDP4-RECV,broadcast', async () => {
     let n = 0;
     // UDP may be lost: broadcast again until one arrives.
-    await waitFor('the broadcast at the host', async () => {
-      await lab.air(node(BROADCAST, `discover ${++n}`));
-      return received().length > 0;
-    }, 10_000, 200);
+    await waitFor(
+      'the broadcast at the host',
+      async () => {
+        await lab.air(node(BROADCAST, `discover ${++n}`));
+        return received().length > 0;
+      },
+      10_000,
+      200,
+    );
     expect(received()[0]).toMatchObject({ discovery: expect.stringMatching(/^discover \d+$/), from: lab.addr.guestEth0 });
     const line = lineOf(await forwardStatus(lab), 2);
     expect(line).toMatchObject({ kind: 'udp-recv', listen: '0.0.0.0:11223', target: '10.0.0.2:11223', listening: true });
     expect(line.counters.datagrams).toBeGreaterThanOrEqual(1);
   });
 
-  it('UDP-LISTEN,fork: a wireless client\'s datagram reaches the host and the answer comes back', async () => {
-    const r = await waitFor('an answer through UDP-LISTEN', async () => {
-      const a = await lab.air(node(ASK_UDP, 'hello'));
-      return a.code === 0 ? a.stdout.trim() : null;
-    }, 10_000, 100);
+  it("UDP-LISTEN,fork: a wireless client's datagram reaches the host and the answer comes back", async () => {
+    const r = await waitFor(
+      'an answer through UDP-LISTEN',
+      async () => {
+        const a = await lab.air(node(ASK_UDP, 'hello'));
+        return a.code === 0 ? a.stdout.trim() : null;
+      },
+      10_000,
+      100,
+    );
     expect(r).toBe('host answers hello');
     expect(lineOf(await forwardStatus(lab), 3)).toMatchObject({ active: 1, peers: [lab.addr.air] });
   });
 
-  it('a TCP port on wlan0\'s address reaches a service on the host, and is not open on eth0', async () => {
+  it("a TCP port on wlan0's address reaches a service on the host, and is not open on eth0", async () => {
     const r = await lab.air(node(ASK_TCP, lab.addr.guestWlan0, '8080'));
     expect(r.stdout).toBe(`host service sees ${lab.addr.guestEth0}\n`);
     // bind=192.168.77.2: nothing listens on the host's side of the guest.
@@ -137,7 +163,8 @@ describe('wifibox-forward in the lab guest', () => {
   });
 
   it('the line it cannot serve is named with its line number and skipped; no socat runs in the guest', async () => {
-    const problem = /\/media\/etc\/forwarding\.conf:5: error: address type EXEC runs a program, which this agent never does; expected [^\n"]+\(line not served\)/;
+    const problem =
+      /\/media\/etc\/forwarding\.conf:5: error: address type EXEC runs a program, which this agent never does; expected [^\n"]+\(line not served\)/;
     expect(forward.output()).toMatch(problem);
     const st = await forwardStatus(lab);
     expect(st.problems).toEqual([expect.stringMatching(problem)]);
@@ -159,7 +186,11 @@ describe('wifibox-forward in the lab guest', () => {
     const r = await lab.guest([process.execPath, join(lab.opts.distDir, 'wifibox-diag.js'), '--json', ...DIAG_LAB_ARGS], { timeoutMs: 15_000 });
     const report = JSON.parse(r.stdout) as DiagReport;
     expect(report.agents.forward).toMatchObject({ reachable: true, pid: forward.pid, state: 'serving', configuredLines: 4 });
-    expect(report.forward.lines.map((x) => [x.line, x.listening])).toEqual([[2, true], [3, true], [4, true]]);
+    expect(report.forward.lines.map((x) => [x.line, x.listening])).toEqual([
+      [2, true],
+      [3, true],
+      [4, true],
+    ]);
     const p = report.problems.find((x) => x.id === 'forward-config');
     expect(p?.evidence).toEqual([expect.stringMatching(/forwarding\.conf:5: error: /)]);
     expect(report.memory.processes.map((x) => x.name)).toContain('wifibox-forward');
@@ -171,13 +202,23 @@ describe('wifibox-forward in the lab guest', () => {
     process.kill(forward.pid, 'SIGHUP');
     await waitFor('the problem to go', async () => (await forwardStatus(lab)).problems.length === 0, 5000, 50);
     const st = await forwardStatus(lab);
-    expect(st.lines.map((x) => [x.line, x.listening])).toEqual([[2, true], [3, true], [4, true]]);
+    expect(st.lines.map((x) => [x.line, x.listening])).toEqual([
+      [2, true],
+      [3, true],
+      [4, true],
+    ]);
     expect(lineOf(st, 2).counters.datagrams).toBe(before);
     expect(st.pid).toBe(forward.pid);
   });
 
   it('SIGTERM: exit 0 within a second, no socket left', async () => {
-    const live = () => lab.guest(['ss', '-Htuan']).then((r) => r.stdout.split('\n').filter((x) => !/\sTIME-WAIT\s/.test(x)).join('\n'));
+    const live = () =>
+      lab.guest(['ss', '-Htuan']).then((r) =>
+        r.stdout
+          .split('\n')
+          .filter((x) => !/\sTIME-WAIT\s/.test(x))
+          .join('\n'),
+      );
     expect(await live()).toMatch(/:11223\b[\s\S]*:11224\b|:11224\b[\s\S]*:11223\b/);
     const t0 = Date.now();
     process.kill(forward.pid, 'SIGTERM');

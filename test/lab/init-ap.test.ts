@@ -23,11 +23,11 @@ labForFile({ flavor: 'hostapd', configureGuest: false }, async (l) => {
 describe('wifibox-init, access-point flavor', () => {
   it('4. a wireless client gets a lease from the guest on wlan0 and reaches the host via NAT out of eth0', async () => {
     const client = lab.startDhcpClient('air', 'ap0');
-    const lease = await waitFor('the wireless client\'s lease', () => dhcpEvents(client.events).find((e) => e.event === 'bound'), 15_000);
+    const lease = await waitFor("the wireless client's lease", () => dhcpEvents(client.events).find((e) => e.event === 'bound'), 15_000);
     expect(lease.ip).toMatch(/^192\.168\.0\.\d+$/);
     expect(lease.router).toBe('192.168.0.1');
     // The host's web server sees the guest's eth0 address: MASQUERADE out of eth0.
-    const seen = await waitFor('the host\'s web server', () => lab.httpGet('air', `http://${lab.addr.hostWifibox0}:8080/`), 10_000);
+    const seen = await waitFor("the host's web server", () => lab.httpGet('air', `http://${lab.addr.hostWifibox0}:8080/`), 10_000);
     expect(seen).toBe(lab.addr.guestEth0);
     const st = await initStatus(lab);
     expect(st.flavor).toBe('access-point');

@@ -13,10 +13,14 @@ import { labForFile } from '../helpers/lab-file';
 let lab: Lab;
 let n = 0;
 
-labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
-  lab = l;
-  await lab.startWirelessNetwork();
-}, 30);
+labForFile(
+  { flavor: 'wpa_supplicant', configureGuest: false },
+  async (l) => {
+    lab = l;
+    await lab.startWirelessNetwork();
+  },
+  30,
+);
 
 /** Runs the orchestrator on a copy of /media/etc with one file changed; returns its settled status. */
 async function runWith(file: string, change: (text: string) => string): Promise<{ st: InitStatus; dir: string; init: LabProcess }> {
@@ -25,10 +29,14 @@ async function runWith(file: string, change: (text: string) => string): Promise<
   const path = lab.guestPath(`${dir}/${file}`);
   writeFileSync(path, change(readFileSync(path, 'utf8')));
   const init = lab.startInit(['--conf-dir', dir], `init-${n}`);
-  const st = await waitFor('every step to settle', async () => {
-    const s = await initStatus(lab);
-    return s.configDir === dir && s.steps.every((x) => x.state !== 'pending' && x.state !== 'running') ? s : null;
-  }, 15_000);
+  const st = await waitFor(
+    'every step to settle',
+    async () => {
+      const s = await initStatus(lab);
+      return s.configDir === dir && s.steps.every((x) => x.state !== 'pending' && x.state !== 'running') ? s : null;
+    },
+    15_000,
+  );
   return { st, dir, init };
 }
 
@@ -71,7 +79,10 @@ describe('wifibox-init with malformed configuration', () => {
 
   it('8c. a malformed udhcpd.conf: file:line; no udhcpd, everything else up and routing', async () => {
     const { st, dir, init } = await runWith('udhcpd.conf', (t) => t.replace(/opt\s+lease\s+864000/, 'opt lease forever'));
-    const line = readFileSync(lab.guestPath(`${dir}/udhcpd.conf`), 'utf8').split('\n').findIndex((l) => l.includes('forever')) + 1;
+    const line =
+      readFileSync(lab.guestPath(`${dir}/udhcpd.conf`), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('forever')) + 1;
     expect(st.problems.join('\n')).toMatch(new RegExp(`${dir}/udhcpd\\.conf:${line}: error: `));
     expect(st.steps.map((s) => s.id)).not.toContain('udhcpd');
     for (const id of ['firewall', 'forwarding', 'iface:eth0', 'iface:wlan0', 'dhcpcd']) expect(stepOf(st, id).state).toBe('ok');
@@ -81,7 +92,10 @@ describe('wifibox-init with malformed configuration', () => {
 
   it('8d. a broken line in sysctl.conf: file:line; every other value is still written', async () => {
     const { st, dir, init } = await runWith('sysctl.conf', (t) => `${t}\nthis is not a sysctl line\n`);
-    const line = readFileSync(lab.guestPath(`${dir}/sysctl.conf`), 'utf8').split('\n').findIndex((l) => l.startsWith('this is not')) + 1;
+    const line =
+      readFileSync(lab.guestPath(`${dir}/sysctl.conf`), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.startsWith('this is not')) + 1;
     expect(st.problems.join('\n')).toMatch(new RegExp(`${dir}/sysctl\\.conf:${line}: error: `));
     expect(stepOf(st, 'sysctl').state).toBe('ok');
     expect(await lab.guestSysctl('net.ipv4.tcp_syncookies')).toBe('1');
@@ -91,7 +105,10 @@ describe('wifibox-init with malformed configuration', () => {
 
   it('8e. a bad address in interfaces.conf: file:line; the wireless side and the firewall still come up', async () => {
     const { st, dir, init } = await runWith('interfaces.conf', (t) => t.replace('address 10.0.0.1', 'address 10.0.0.300'));
-    const line = readFileSync(lab.guestPath(`${dir}/interfaces.conf`), 'utf8').split('\n').findIndex((l) => l.includes('10.0.0.300')) + 1;
+    const line =
+      readFileSync(lab.guestPath(`${dir}/interfaces.conf`), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('10.0.0.300')) + 1;
     expect(st.problems.join('\n')).toMatch(new RegExp(`${dir}/interfaces\\.conf:${line}: error: .*10\\.0\\.0\\.300`));
     for (const id of ['firewall', 'forwarding', 'iface:wlan0', 'dhcpcd']) expect(stepOf(st, id).state).toBe('ok');
     await stop(init);

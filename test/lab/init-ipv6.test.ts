@@ -44,15 +44,19 @@ beforeAll(async () => {
   machineBefore = await machineSnapshot();
 });
 
-labForFile({ flavor: 'wpa_supplicant', configureGuest: false, overlays: [OVERLAY] }, async (l) => {
-  lab = l;
-  await lab.startWirelessNetwork('192.168.77.53', 'wireless.lab');
-  airRa = await lab.startWirelessRa(AIR_DNS6, AIR_PREFIX, AIR_ADDRESS);
-  init = lab.startInit();
-}, 60);
+labForFile(
+  { flavor: 'wpa_supplicant', configureGuest: false, overlays: [OVERLAY] },
+  async (l) => {
+    lab = l;
+    await lab.startWirelessNetwork('192.168.77.53', 'wireless.lab');
+    airRa = await lab.startWirelessRa(AIR_DNS6, AIR_PREFIX, AIR_ADDRESS);
+    init = lab.startInit();
+  },
+  60,
+);
 
 describe('wifibox-init, station flavor with the IPv6 overlay', () => {
-  it('5a. every step comes up; eth0 has the sample\'s inet6 address, wlan0 one of the wireless prefix (SLAAC by dhcpcd)', async () => {
+  it("5a. every step comes up; eth0 has the sample's inet6 address, wlan0 one of the wireless prefix (SLAAC by dhcpcd)", async () => {
     await waitFor('every step to be done', async () => (await status()).steps.every((s) => s.state !== 'pending' && s.state !== 'running'), 20_000, 100);
     const st = await status();
     expect(st.problems).toEqual([]);
@@ -63,7 +67,12 @@ describe('wifibox-init, station flavor with the IPv6 overlay', () => {
     expect(await inet6('eth0')).toContain(`inet6 ${ETH0_INET6}/64 scope global`);
     // The station overlay has no inet6 stanza for wlan0: its address comes from the wireless
     // network's router advertisement (dhcpcd.conf: ipv6rs on wlan0).
-    const slaac = await waitFor('a wireless-prefix address on wlan0', async () => globalOn(await inet6('wlan0'), '2001:db8:77:').length > 0 && inet6('wlan0'), 20_000, 200);
+    const slaac = await waitFor(
+      'a wireless-prefix address on wlan0',
+      async () => globalOn(await inet6('wlan0'), '2001:db8:77:').length > 0 && inet6('wlan0'),
+      20_000,
+      200,
+    );
     expect(globalOn(slaac, '2001:db8:77:')[0]).toMatch(/\/64$/);
     expect(globalOn(slaac, 'fd00:')).toEqual([]);
     // IPv6 reaches the wireless network: its router answers neighbour discovery from wlan0.
@@ -71,31 +80,46 @@ describe('wifibox-init, station flavor with the IPv6 overlay', () => {
     expect(nd.code, nd.stderr + nd.stdout).toBe(0);
   }, 60_000);
 
-  it('5b. ip6tables: the sample\'s NAT rule is loaded', async () => {
+  it("5b. ip6tables: the sample's NAT rule is loaded", async () => {
     const nat = await lab.guest(['ip6tables', '-w', '5', '-t', 'nat', '-S']);
     expect(nat.code, nat.stderr).toBe(0);
     expect(nat.stdout).toContain('-A POSTROUTING -o wlan0 -j MASQUERADE');
   });
 
-  it('5c. radvd runs on eth0 and advertises the guest\'s own inet6 address (the DNS relay) with the sample\'s own; the relay asks the wireless IPv6 DNS too', async () => {
-    const st = await waitFor('the wireless IPv6 DNS in the status', async () => {
-      const s = await status();
-      return s.dns.dns6.includes(AIR_DNS6) ? s : null;
-    }, 30_000, 200);
+  it("5c. radvd runs on eth0 and advertises the guest's own inet6 address (the DNS relay) with the sample's own; the relay asks the wireless IPv6 DNS too", async () => {
+    const st = await waitFor(
+      'the wireless IPv6 DNS in the status',
+      async () => {
+        const s = await status();
+        return s.dns.dns6.includes(AIR_DNS6) ? s : null;
+      },
+      30_000,
+      200,
+    );
     expect(st.dns.dns6).toEqual([AIR_DNS6]);
     await waitFor('the relay to ask the wireless IPv6 DNS', async () => relayOf(await status()).servers.includes(AIR_DNS6), 10_000, 100);
     expect(relayOf(await status())).toMatchObject({ listening: ['10.0.0.1', ETH0_INET6], servers: ['192.168.77.53', AIR_DNS6], source: 'wireless' });
     expect(radvdConf()).toContain(`RDNSS ${ETH0_INET6} ${SAMPLE_RDNSS} {`);
     // The sample's comment names the placeholder; no setting keeps it.
-    expect(radvdConf().split('\n').filter((l) => !/^\s*#/.test(l)).join('\n')).not.toContain('%%');
+    expect(
+      radvdConf()
+        .split('\n')
+        .filter((l) => !/^\s*#/.test(l))
+        .join('\n'),
+    ).not.toContain('%%');
     const radvd = await waitFor('radvd running', async () => ((await radvdOf()).state === 'running' ? radvdOf() : null), 5000, 50);
     expect(radvd.pid).toBeGreaterThan(0);
     // The host solicits a router advertisement on wifibox0: the guest's radvd answers with the
     // eth0 prefix and the guest's own address as its DNS.
-    const ra = await waitFor('an RA on the host with the guest as its IPv6 DNS', async () => {
-      const out = await hostRa();
-      return out.includes(ETH0_INET6) ? out : null;
-    }, 20_000, 500);
+    const ra = await waitFor(
+      'an RA on the host with the guest as its IPv6 DNS',
+      async () => {
+        const out = await hostRa();
+        return out.includes(ETH0_INET6) ? out : null;
+      },
+      20_000,
+      500,
+    );
     if (process.env.WIFIBOX_LAB_DEBUG) console.log(`rdisc6 on the host:\n${ra}`);
     expect(ra).toMatch(/Prefix\s*:\s*fd00::\/64/);
     for (const s of [ETH0_INET6, ...SAMPLE_RDNSS.split(' ')]) expect(ra).toMatch(new RegExp(`Recursive DNS server\\s*:\\s*${s.replace(/\./g, '\\.')}\\b`));
@@ -120,10 +144,15 @@ describe('wifibox-init, station flavor with the IPv6 overlay', () => {
     expect(before.state).toBe('running');
     process.kill(pidOf(before), 'SIGKILL');
     // waitFor fails past its 3 s: the bound is kept there, not checked twice.
-    const after = await waitFor('radvd to be back', async () => {
-      const d = await radvdOf();
-      return d.state === 'running' && d.pid !== before.pid ? d : null;
-    }, 3000, 20);
+    const after = await waitFor(
+      'radvd to be back',
+      async () => {
+        const d = await radvdOf();
+        return d.state === 'running' && d.pid !== before.pid ? d : null;
+      },
+      3000,
+      20,
+    );
     expect(after.restarts).toBe(before.restarts + 1);
     expect(existsSync(`/proc/${after.pid}`)).toBe(true);
     // It advertises again, from the same rendered config.
@@ -143,7 +172,7 @@ describe('wifibox-init, station flavor with the IPv6 overlay', () => {
     expect(nat).toMatch(/-P POSTROUTING ACCEPT/);
   }, 30_000);
 
-  it('9. this machine\'s own sysctls, routes, firewall and /etc are as they were', async () => {
+  it("9. this machine's own sysctls, routes, firewall and /etc are as they were", async () => {
     if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(60));
     await lab.down();
     expect(await machineSnapshot()).toEqual(machineBefore);

@@ -19,7 +19,7 @@ describe('wifibox-init, wlan0 late', () => {
     const status = () => initStatus(lab);
     const host = lab.startDhcpClient('host', 'wifibox0');
     // The host's lease does not wait for the wireless side.
-    await waitFor('the host\'s lease', () => readFileSync(host.events, 'utf8').includes('"bound"'), 10_000, 50);
+    await waitFor("the host's lease", () => readFileSync(host.events, 'utf8').includes('"bound"'), 10_000, 50);
     await sleep(3000);
     const waiting = await status();
     expect(stepOf(waiting, 'wait:wlan0').state).toBe('running');

@@ -19,22 +19,31 @@ const status = () => initStatus(lab);
 const events = () => dhcpEvents(hostDhcp.events);
 const lastLease = () => [...events()].reverse().find((e) => e.event === 'bound' || e.event === 'renew');
 
-labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
-  lab = l;
-  writeFileSync(join(lab.dir, 'appliance', 'wifibox-agents.conf'), '[init]\nrelay = no\narp_probe = yes\nstart_delay = yes\nrelay_timeout = soon\n');
-  air = await lab.startWirelessNetwork('192.168.77.53', 'wireless.lab');
-  lab.startInit();
-  hostDhcp = lab.startDhcpClient('host', 'wifibox0');
-}, 60);
+labForFile(
+  { flavor: 'wpa_supplicant', configureGuest: false },
+  async (l) => {
+    lab = l;
+    writeFileSync(join(lab.dir, 'appliance', 'wifibox-agents.conf'), '[init]\nrelay = no\narp_probe = yes\nstart_delay = yes\nrelay_timeout = soon\n');
+    air = await lab.startWirelessNetwork('192.168.77.53', 'wireless.lab');
+    lab.startInit();
+    hostDhcp = lab.startDhcpClient('host', 'wifibox0');
+  },
+  60,
+);
 
 describe('wifibox-agents.conf: the old behaviour, and a bad line', () => {
   it('relay = no: short leases first, then the host gets the wireless DNS itself at its renewal', async () => {
-    const first = await waitFor('the host\'s first lease', () => lastLease(), 15_000);
+    const first = await waitFor("the host's first lease", () => lastLease(), 15_000);
     expect(first.ip).toMatch(/^10\.0\.0\.\d+$/);
-    const withDns = await waitFor('a host lease with the wireless DNS', () => {
-      const l = lastLease();
-      return l && (l.dns ?? '').split(' ').includes('192.168.77.53') && l.domain === 'wireless.lab' ? l : null;
-    }, 60_000, 200);
+    const withDns = await waitFor(
+      'a host lease with the wireless DNS',
+      () => {
+        const l = lastLease();
+        return l && (l.dns ?? '').split(' ').includes('192.168.77.53') && l.domain === 'wireless.lab' ? l : null;
+      },
+      60_000,
+      200,
+    );
     expect(withDns.dns?.split(' ')).toEqual(['192.168.77.53', '8.8.8.8', '8.8.4.4']);
     const st = await status();
     expect(st.dnsRelay).toBeNull();
@@ -55,7 +64,9 @@ describe('wifibox-agents.conf: the old behaviour, and a bad line', () => {
 
   it('arp_probe = yes, start_delay = yes: dhcpcd runs with its own probing and delay', async () => {
     // dhcpcd rewrites its own command line: wifibox-init's log says how it was started.
-    const started = readFileSync(join(lab.dir, 'logs', 'init.log'), 'utf8').split('\n').filter((l) => l.includes('"daemon":"dhcpcd"') && l.includes('"daemon started"'));
+    const started = readFileSync(join(lab.dir, 'logs', 'init.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"daemon":"dhcpcd"') && l.includes('"daemon started"'));
     expect(started.length).toBeGreaterThan(0);
     const argv = (JSON.parse(started[0]!) as { argv: string }).argv.split(' ');
     expect(argv).not.toContain('--noarp');
@@ -65,7 +76,9 @@ describe('wifibox-agents.conf: the old behaviour, and a bad line', () => {
 
   it('the bad line is named with file and line; the rest of the file applied', async () => {
     const st = await status();
-    expect(st.problems).toEqual(["/media/etc/wifibox-agents.conf:5: error: relay_timeout = 'soon' is not valid; expected a number from 0.1 to 10 (seconds) (the default, 1, is used)"]);
+    expect(st.problems).toEqual([
+      "/media/etc/wifibox-agents.conf:5: error: relay_timeout = 'soon' is not valid; expected a number from 0.1 to 10 (seconds) (the default, 1, is used)",
+    ]);
     const diag = await lab.guest([process.execPath, join(lab.opts.distDir, 'wifibox-diag.js'), '--json']);
     const report = JSON.parse(diag.stdout) as DiagReport;
     expect(report.problems.find((p) => p.id === 'init-config')?.evidence.join('\n')).toContain('wifibox-agents.conf:5');

@@ -32,22 +32,26 @@ beforeAll(async () => {
   machineBefore = await machineSnapshot();
 });
 
-labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
-  lab = l;
-  air = await lab.startWirelessNetwork('192.168.77.53', 'wireless.lab');
-  init = lab.startInit();
-  hostDhcp = lab.startDhcpClient('host', 'wifibox0');
-}, 60);
+labForFile(
+  { flavor: 'wpa_supplicant', configureGuest: false },
+  async (l) => {
+    lab = l;
+    air = await lab.startWirelessNetwork('192.168.77.53', 'wireless.lab');
+    init = lab.startInit();
+    hostDhcp = lab.startDhcpClient('host', 'wifibox0');
+  },
+  60,
+);
 
 describe('wifibox-init, station flavor', () => {
-  it('1. the host\'s first lease is final (the guest as its DNS); it resolves a name only the wireless DNS knows, and reaches the wireless network through NAT', async () => {
-    const lease = await waitFor('the host\'s first lease', () => lastLease(), 15_000);
+  it("1. the host's first lease is final (the guest as its DNS); it resolves a name only the wireless DNS knows, and reaches the wireless network through NAT", async () => {
+    const lease = await waitFor("the host's first lease", () => lastLease(), 15_000);
     expect(lease.ip).toMatch(/^10\.0\.0\.\d+$/);
     expect(lease.router).toBe('10.0.0.1');
     const dns = lease.dns?.split(' ') ?? [];
     expect(dns).toEqual(['10.0.0.1', '8.8.8.8', '8.8.4.4']);
     expect(Number(lease.lease)).toBe(864000);
-    await waitFor('the guest\'s wireless lease', async () => (await status()).lease?.address, 20_000);
+    await waitFor("the guest's wireless lease", async () => (await status()).lease?.address, 20_000);
     const address = await waitFor(`${WIRELESS_NAME} from the host`, () => lab.lookup('host', WIRELESS_NAME, dns[0]!), 10_000, 100);
     expect(address).toBe(lab.addr.air);
     // The web server on the wireless network sees the guest's wlan0 address: MASQUERADE works.
@@ -61,7 +65,7 @@ describe('wifibox-init, station flavor', () => {
     expect(['BOUND', 'RENEW', 'REBIND', 'REBOOT', 'ROUTERADVERT']).toContain(st.leaseEvent?.reason);
   }, 120_000);
 
-  it('2. the wireless network hands out another DNS server: after dhcpcd renews, the host\'s next lookup (same lease) is answered by it', async () => {
+  it("2. the wireless network hands out another DNS server: after dhcpcd renews, the host's next lookup (same lease) is answered by it", async () => {
     const leasesBefore = events().length;
     await lab.startWirelessDns('192.168.77.54', { [WIRELESS_NAME]: '192.168.77.154' });
     await lab.stop(air.dhcp);
@@ -82,16 +86,26 @@ describe('wifibox-init, station flavor', () => {
     const after = relayOf(await status()).counters;
     expect(after.droppedOutsidePeer).toBeGreaterThan(before.droppedOutsidePeer);
     expect(after.queries).toBe(before.queries);
-    const r = await lab.host([process.execPath, join(__dirname, '..', 'helpers', 'dns-load.cjs'), '10.0.0.1', WIRELESS_NAME, String(MALFORMED), String(AT_ONCE)], { timeoutMs: 120_000 });
+    const r = await lab.host(
+      [process.execPath, join(__dirname, '..', 'helpers', 'dns-load.cjs'), '10.0.0.1', WIRELESS_NAME, String(MALFORMED), String(AT_ONCE)],
+      { timeoutMs: 120_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ malformedSent: MALFORMED, goodAnswered: MALFORMED / 10, replies: AT_ONCE, wrongQuestion: 0, wrongId: 0, noReply: 0 });
+    expect(JSON.parse(r.stdout)).toEqual({
+      malformedSent: MALFORMED,
+      goodAnswered: MALFORMED / 10,
+      replies: AT_ONCE,
+      wrongQuestion: 0,
+      wrongId: 0,
+      noReply: 0,
+    });
     const c = relayOf(await status()).counters;
     expect(c.droppedMalformed - after.droppedMalformed + (c.droppedOversized - after.droppedOversized)).toBe(MALFORMED);
     expect(c.droppedOversized - after.droppedOversized).toBe(Math.floor(MALFORMED / 3));
     expect(isSameProcess(init)).toBe(true);
   }, 180_000);
 
-  it('4. wlan0 vanishes: dhcpcd waits, and says so; wlan0 back: dhcpcd at once, and the host\'s traffic flows again', async () => {
+  it("4. wlan0 vanishes: dhcpcd waits, and says so; wlan0 back: dhcpcd at once, and the host's traffic flows again", async () => {
     await lab.unplugWlan();
     await waitFor('dhcpcd to wait for wlan0', async () => daemonOf(await status(), 'dhcpcd').state === 'waiting', 10_000, 50);
     await lab.plugWlan();
@@ -100,20 +114,25 @@ describe('wifibox-init, station flavor', () => {
     expect(d).toMatchObject({ state: 'running', restarts: 0 });
   }, 60_000);
 
-  it('6. kill -9 of dhcpcd or udhcpd: back within 3 s, and udhcpd\'s leases survive', async () => {
+  it("6. kill -9 of dhcpcd or udhcpd: back within 3 s, and udhcpd's leases survive", async () => {
     const hostIp = lastLease()?.ip;
-    if (hostIp === undefined) throw new Error('no address in the host\'s lease');
+    if (hostIp === undefined) throw new Error("no address in the host's lease");
     const leases = async () => (await lab.guest(['/run/lab-bin/dumpleases', '-f', GUEST_PATHS.udhcpdLeases])).stdout;
-    await waitFor('the host\'s lease in udhcpd\'s lease file', async () => (await leases()).includes(hostIp), 15_000, 200);
+    await waitFor("the host's lease in udhcpd's lease file", async () => (await leases()).includes(hostIp), 15_000, 200);
     for (const name of ['udhcpd', 'dhcpcd']) {
       const before = daemonOf(await status(), name);
       expect(before.state).toBe('running');
       process.kill(pidOf(before), 'SIGKILL');
       // waitFor fails past its 3 s: the bound is kept there, not checked twice.
-      const after = await waitFor(`${name} to be back`, async () => {
-        const d = daemonOf(await status(), name);
-        return d.state === 'running' && d.pid !== before.pid ? d : null;
-      }, 3000, 20);
+      const after = await waitFor(
+        `${name} to be back`,
+        async () => {
+          const d = daemonOf(await status(), name);
+          return d.state === 'running' && d.pid !== before.pid ? d : null;
+        },
+        3000,
+        20,
+      );
       expect(after.restarts).toBe(before.restarts + 1);
     }
     expect(await leases()).toContain(hostIp);
@@ -132,10 +151,17 @@ describe('wifibox-init, station flavor', () => {
     }
     const n = events().length;
     process.kill(hostDhcp.proc.pid, 'SIGUSR1');
-    const renewed = await waitFor('the host\'s renewal', () => events().slice(n).find((e) => e.event === 'renew' || e.event === 'bound'), 10_000);
+    const renewed = await waitFor(
+      "the host's renewal",
+      () =>
+        events()
+          .slice(n)
+          .find((e) => e.event === 'renew' || e.event === 'bound'),
+      10_000,
+    );
     expect(renewed.ip).toBe(hostIp);
     // dhcpcd is back to its lease too.
-    await waitFor('the guest\'s wireless lease again', async () => (await status()).lease?.address === lab.addr.guestWlan0, 20_000, 200);
+    await waitFor("the guest's wireless lease again", async () => (await status()).lease?.address === lab.addr.guestWlan0, 20_000, 200);
   }, 60_000);
 
   it('7. SIGTERM: daemons stopped, addresses removed, NAT flushed, forwarding off, the wireless device released', async () => {
@@ -162,7 +188,7 @@ describe('wifibox-init, station flavor', () => {
     expect(await pidsIn(lab.ns.guest)).toEqual([lab.guestPid]);
   }, 30_000);
 
-  it('9. this machine\'s own sysctls, routes, firewall and /etc are as they were', async () => {
+  it("9. this machine's own sysctls, routes, firewall and /etc are as they were", async () => {
     if (process.env.WIFIBOX_LAB_DEBUG) console.log(lab.logTails(60));
     await lab.down();
     expect(await machineSnapshot()).toEqual(machineBefore);

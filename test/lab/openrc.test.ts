@@ -13,7 +13,7 @@ describe('OpenRC service files', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
   });
 
-  it('the lab\'s dhclient script passes shellcheck too', async () => {
+  it("the lab's dhclient script passes shellcheck too", async () => {
     const r = await run(['shellcheck', '--shell=sh', '--severity=style', join(REPO, 'lab', 'dhclient-script.sh')]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
   });

@@ -40,16 +40,20 @@ afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
-  lab = l;
-  await lab.startWirelessNetwork();
-  await lab.startWirelessDaemon();
-  await lab.installInGuest(root, etc);
-  await lab.prepareOpenrc();
-}, 30);
+labForFile(
+  { flavor: 'wpa_supplicant', configureGuest: false },
+  async (l) => {
+    lab = l;
+    await lab.startWirelessNetwork();
+    await lab.startWirelessDaemon();
+    await lab.installInGuest(root, etc);
+    await lab.prepareOpenrc();
+  },
+  30,
+);
 
 describe('the package under OpenRC in the lab guest', () => {
-  it('3/4. starting uds_passthru starts wifibox-init first (need wifibox-init); the passthrough runs in wifibox-init\'s runtime', async () => {
+  it("3/4. starting uds_passthru starts wifibox-init first (need wifibox-init); the passthrough runs in wifibox-init's runtime", async () => {
     const r = await rc('uds_passthru', 'start');
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout + r.stderr).toMatch(/Starting wifibox-init/);
@@ -84,7 +88,7 @@ describe('the package under OpenRC in the lab guest', () => {
     await waitFor('port 1200 listening', async () => portOf(await passthruStatus(lab), 1200).listening, 15_000);
     // The host gets its address from the packaged orchestrator's udhcpd, as a real host does.
     const dhcp = lab.startDhcpClient('host', 'wifibox0');
-    await waitFor('the host\'s lease', () => readFileSync(dhcp.events, 'utf8').includes('"bound"'), 15_000, 100);
+    await waitFor("the host's lease", () => readFileSync(dhcp.events, 'utf8').includes('"bound"'), 15_000, 100);
     const bridge = await lab.startHostBridge(1200, 'wlan0');
     const ping = await lab.hostCli(['ping'], { timeoutMs: 15_000 }, bridge.dir);
     expect(ping.stdout.trim()).toBe('PONG');
@@ -94,18 +98,28 @@ describe('the package under OpenRC in the lab guest', () => {
     const init = await initStatus(lab);
     const daemons = init.daemons.map((d) => d.pid);
     process.kill(init.pid, 'SIGKILL');
-    const again = await waitFor('a new wifibox-init with its daemons', async () => {
-      const st = await initStatus(lab).catch(() => null);
-      return st && st.pid !== init.pid && st.daemons.length === 2 && st.daemons.every((d) => d.state === 'running') ? st : null;
-    }, 20_000, 100);
+    const again = await waitFor(
+      'a new wifibox-init with its daemons',
+      async () => {
+        const st = await initStatus(lab).catch(() => null);
+        return st && st.pid !== init.pid && st.daemons.length === 2 && st.daemons.every((d) => d.state === 'running') ? st : null;
+      },
+      20_000,
+      100,
+    );
     // The daemons the killed orchestrator left were stopped, not doubled.
     for (const pid of daemons) expect(await waitFor(`old daemon ${pid} gone`, () => !readdirSafe(`/proc/${pid}`), 5000)).toBe(true);
     expect(again.daemons.every((d) => !daemons.includes(d.pid))).toBe(true);
     expect((await rc('wifibox-init', 'status')).code).toBe(0);
-    const p = await waitFor('the passthrough in the new runtime', async () => {
-      const st = await passthruStatus(lab).catch(() => null);
-      return st?.pid === again.pid && portOf(st, 1200).listening ? st : null;
-    }, 15_000, 100);
+    const p = await waitFor(
+      'the passthrough in the new runtime',
+      async () => {
+        const st = await passthruStatus(lab).catch(() => null);
+        return st?.pid === again.pid && portOf(st, 1200).listening ? st : null;
+      },
+      15_000,
+      100,
+    );
     expect(p.state).toBe('serving');
   }, 60_000);
 

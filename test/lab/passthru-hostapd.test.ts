@@ -25,7 +25,7 @@ describe('hostapd flavor', () => {
     expect(status.ports.map((p) => [p.port, p.path, p.daemon])).toEqual([[1200, '/var/run/hostapd/wlan0', 'up']]);
   });
 
-  it('10b. a monitor on hostapd gets its events; requests over hostapd\'s 4096-byte limit are refused', async () => {
+  it("10b. a monitor on hostapd gets its events; requests over hostapd's 4096-byte limit are refused", async () => {
     const c = client(bridge.path);
     expect(await c.request('PING')).toBe('PONG\n');
     const monitor = client(bridge.path);

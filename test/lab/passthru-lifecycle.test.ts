@@ -63,8 +63,18 @@ describe('passthru lifecycle', () => {
       '',
     ].join('\n');
     writeFileSync(lab.guestPath('/run/bad.conf'), bad);
-    const agent = lab.startInGuest('passthru-bad', [process.execPath, join(lab.opts.distDir, 'wifibox-passthru.js'),
-      '--config', '/run/bad.conf', '--runtime-dir', '/run/bad-rt', '--status-socket', '/run/bad.sock', '--loglevel', 'info']);
+    const agent = lab.startInGuest('passthru-bad', [
+      process.execPath,
+      join(lab.opts.distDir, 'wifibox-passthru.js'),
+      '--config',
+      '/run/bad.conf',
+      '--runtime-dir',
+      '/run/bad-rt',
+      '--status-socket',
+      '/run/bad.sock',
+      '--loglevel',
+      'info',
+    ]);
     const status = () => passthruStatus(lab, undefined, '/run/bad.sock');
     await waitFor('the bad-config agent to serve 1210', async () => portOf(await status(), 1210).listening, 5000);
     const log = agent.output();

@@ -42,12 +42,13 @@ const SECRET = {
   oversized: 'PLANTED-oversized-1a9',
 };
 
-const forwarding = (host: string) => [
-  // No bind=: every address, the LAN side's too; range= keeps the host out.
-  `TCP4-LISTEN:8090,range=192.168.77.0/24,fork,reuseaddr TCP4:${host}:8090`,
-  `TCP4-LISTEN:3128,fork PROXY:${host}:example.org:443,proxyauth=alice:${SECRET.proxyPassword}`,
-  '',
-].join('\n');
+const forwarding = (host: string) =>
+  [
+    // No bind=: every address, the LAN side's too; range= keeps the host out.
+    `TCP4-LISTEN:8090,range=192.168.77.0/24,fork,reuseaddr TCP4:${host}:8090`,
+    `TCP4-LISTEN:3128,fork PROXY:${host}:example.org:443,proxyauth=alice:${SECRET.proxyPassword}`,
+    '',
+  ].join('\n');
 
 // Small clients run with node in a namespace; each prints one word.
 const node = (code: string, ...args: string[]) => [process.execPath, '-e', code, ...args];
@@ -108,26 +109,33 @@ function plant(): void {
   stale.close();
 }
 
-labForFile({ flavor: 'wpa_supplicant', configureGuest: false }, async (l) => {
-  lab = l;
-  appendFileSync(join(lab.dir, 'app', 'wpa_supplicant.conf'), `network={\n\tssid="secret-net"\n\tkey_mgmt=WPA-PSK\n\tpsk="${SECRET.confPsk}"\n\tdisabled=1\n}\n`);
-  appendFileSync(join(lab.dir, 'appliance', 'interfaces.conf'), `  wpa-ssid secret-net\n  wpa-psk ${SECRET.ifacePsk}\n`);
-  stranger = lab.startInGuest('stranger', ['sleep', '600']);
-  plant();
-  await lab.startWirelessNetwork();
-  init = lab.startInit();
-  const dhcp = lab.startDhcpClient('host', 'wifibox0');
-  wpa = await lab.startWirelessDaemon();
-  passthru = await lab.startPassthru();
-  hostIp = await waitFor('the host\'s lease', () => /"event":"bound".*?"ip":"([\d.]+)"/.exec(readFileSafe(dhcp.events))?.[1], 15_000, 100);
-  writeFileSync(join(lab.dir, 'appliance', 'forwarding.conf'), forwarding(hostIp));
-  forward = lab.startForward(['--loglevel', 'debug']);
-  bridge = await lab.startHostBridge(1200, 'wlan0');
-  const host = lab.startInHost('host-service', node(HOST_SERVICE));
-  await waitFor('the host service', () => host.output().includes('ready'), 10_000);
-  await waitFor('the wireless lease', async () => (await initStatus(lab, 2000)).lease?.address, 30_000, 200);
-  await waitFor('wifibox-forward to listen', async () => (await forwardStatus(lab, 2000)).lines[0]?.listening, 10_000, 100);
-}, 80);
+labForFile(
+  { flavor: 'wpa_supplicant', configureGuest: false },
+  async (l) => {
+    lab = l;
+    appendFileSync(
+      join(lab.dir, 'app', 'wpa_supplicant.conf'),
+      `network={\n\tssid="secret-net"\n\tkey_mgmt=WPA-PSK\n\tpsk="${SECRET.confPsk}"\n\tdisabled=1\n}\n`,
+    );
+    appendFileSync(join(lab.dir, 'appliance', 'interfaces.conf'), `  wpa-ssid secret-net\n  wpa-psk ${SECRET.ifacePsk}\n`);
+    stranger = lab.startInGuest('stranger', ['sleep', '600']);
+    plant();
+    await lab.startWirelessNetwork();
+    init = lab.startInit();
+    const dhcp = lab.startDhcpClient('host', 'wifibox0');
+    wpa = await lab.startWirelessDaemon();
+    passthru = await lab.startPassthru();
+    hostIp = await waitFor("the host's lease", () => /"event":"bound".*?"ip":"([\d.]+)"/.exec(readFileSafe(dhcp.events))?.[1], 15_000, 100);
+    writeFileSync(join(lab.dir, 'appliance', 'forwarding.conf'), forwarding(hostIp));
+    forward = lab.startForward(['--loglevel', 'debug']);
+    bridge = await lab.startHostBridge(1200, 'wlan0');
+    const host = lab.startInHost('host-service', node(HOST_SERVICE));
+    await waitFor('the host service', () => host.output().includes('ready'), 10_000);
+    await waitFor('the wireless lease', async () => (await initStatus(lab, 2000)).lease?.address, 30_000, 200);
+    await waitFor('wifibox-forward to listen', async () => (await forwardStatus(lab, 2000)).lines[0]?.listening, 10_000, 100);
+  },
+  80,
+);
 
 describe('planted in /run before the agents started', () => {
   it('nothing planted was followed or signalled; the agents run on folders and sockets of their own', async () => {
@@ -149,7 +157,7 @@ describe('planted in /run before the agents started', () => {
     expect((await passthruStatus(lab)).state).toBe('serving');
   });
 
-  it('their endpoints are root\'s alone: another user cannot connect to any of them', async () => {
+  it("their endpoints are root's alone: another user cannot connect to any of them", async () => {
     for (const s of SOCKETS) {
       const r = await lab.guest(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...node(UNIX_CONNECT, s)]);
       expect(r.stdout.trim(), s).toBe('EACCES');
@@ -181,9 +189,12 @@ describe('who reaches what', () => {
 });
 
 describe('no secret in a log line', () => {
-  it('the host\'s wpa_cli sends credentials, PINs and an oversized request through the passthrough', async () => {
+  it("the host's wpa_cli sends credentials, PINs and an oversized request through the passthrough", async () => {
     const cli = (...args: string[]) => lab.hostCli(args, { timeoutMs: 15_000 }, bridge.dir);
-    const net = (await cli('list_networks')).stdout.split('\n').find((x) => x.includes('secret-net'))!.split('\t')[0]!;
+    const net = (await cli('list_networks')).stdout
+      .split('\n')
+      .find((x) => x.includes('secret-net'))!
+      .split('\t')[0]!;
     expect((await cli('set_network', net, 'psk', `"${SECRET.requestPsk}"`)).stdout.trim()).toBe('OK');
     expect((await cli('set_network', net, 'password', `"${SECRET.requestPassword}"`)).stdout.trim()).toBe('OK');
     await cli('password', net, SECRET.credentialReply);
@@ -194,11 +205,11 @@ describe('no secret in a log line', () => {
     const big = `SET_NETWORK ${net} psk "${SECRET.oversized}${'x'.repeat(9000)}"`;
     expect((await lab.host(['socat', '-t', '2', '-', `TCP4:${lab.addr.guestEth0}:1200`], { input: big, timeoutMs: 10_000 })).stdout).toBe('FAIL\n');
     // The daemon's own debug log has the PINs in clear, as every command it gets: the bundle below.
-    await waitFor('the WPS commands in wpa_supplicant\'s log', () => wpa.output().includes(`WPS_REG 02:00:00:00:00:01 ${SECRET.wpsRegPin}`), 5000);
+    await waitFor("the WPS commands in wpa_supplicant's log", () => wpa.output().includes(`WPS_REG 02:00:00:00:00:01 ${SECRET.wpsRegPin}`), 5000);
     expect(portOf(await passthruStatus(lab), 1200).counters.oversized).toBe(1);
   });
 
-  it('in wifibox-init\'s, wifibox-passthru\'s and wifibox-forward\'s logs at debug level', () => {
+  it("in wifibox-init's, wifibox-passthru's and wifibox-forward's logs at debug level", () => {
     const logs = { init: init.output(), passthru: passthru.output(), forward: forward.output() };
     // What was read is there: the planted lines, named by file and line (the key only), and debug records.
     expect(logs.init).toMatch(/interfaces\.conf:\d+: warning: option 'wpa-psk' is not supported/);
@@ -210,10 +221,12 @@ describe('no secret in a log line', () => {
     }
   });
 
-  it('in a diag bundle made in the guest from the configs and the daemon\'s own debug log as syslog', async () => {
+  it("in a diag bundle made in the guest from the configs and the daemon's own debug log as syslog", async () => {
     writeDiagStandIns(lab);
     writeFileSync(g('/run/messages'), [wpa.output(), init.output(), passthru.output(), forward.output()].join('\n'));
-    const r = await lab.guest([process.execPath, join(lab.opts.distDir, 'wifibox-diag.js'), 'bundle', '/run/bundle.tar.gz', ...DIAG_LAB_ARGS], { timeoutMs: 30_000 });
+    const r = await lab.guest([process.execPath, join(lab.opts.distDir, 'wifibox-diag.js'), 'bundle', '/run/bundle.tar.gz', ...DIAG_LAB_ARGS], {
+      timeoutMs: 30_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     const tar = gunzipSync(readFileSync(g('/run/bundle.tar.gz'))).toString('latin1');
     // The daemon's lines are there, with what they carried redacted.

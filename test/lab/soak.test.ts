@@ -17,9 +17,13 @@ let ctx: FaultContext;
 let baseline: GuestHoldings;
 let soak: SoakResult;
 
-labForFile({ flavor: 'wpa_supplicant', configureGuest: false, budget: GUEST_BUDGET }, async (l) => {
-  ({ ctx, baseline } = await bootGuest(l));
-}, 60);
+labForFile(
+  { flavor: 'wpa_supplicant', configureGuest: false, budget: GUEST_BUDGET },
+  async (l) => {
+    ({ ctx, baseline } = await bootGuest(l));
+  },
+  60,
+);
 
 // The soak runs once, after the lab's setup and before any test: each test only reads its result,
 // so any one of them runs alone (-t) or in any order.
@@ -35,7 +39,7 @@ describe(`a ${SOAK_MS / 1000}-second soak under load and faults, inside the gues
     expect(soak.samples.length).toBeGreaterThanOrEqual(OPTIONS.durationMs / OPTIONS.sampleEveryMs - 2);
   });
 
-  it('no client ever got another\'s reply, and the load was served', () => {
+  it("no client ever got another's reply, and the load was served", () => {
     expect(soak.load.samples).toEqual([]);
     expect(soak.load.wrong).toBe(0);
     expect(soak.load.ok).toBeGreaterThan(1000);

@@ -18,7 +18,9 @@ describe('wifibox-agents.conf', () => {
   });
 
   it('takes yes/no, true/false, on/off, 1/0 and numbers in range, comments after values', () => {
-    const r = read('[init]\nrelay = No ; back to before\narp_probe=on\nstart_delay = 1\nrapid_commit = false # no\nrelay_timeout = 2.5\nrelay_max_queries = 64\ncache = 0\n');
+    const r = read(
+      '[init]\nrelay = No ; back to before\narp_probe=on\nstart_delay = 1\nrapid_commit = false # no\nrelay_timeout = 2.5\nrelay_max_queries = 64\ncache = 0\n',
+    );
     expect(r.problems).toEqual([]);
     expect(r.settings).toEqual({ relay: false, relay_timeout: 2.5, relay_max_queries: 64, cache: 0, arp_probe: true, start_delay: true, rapid_commit: false });
   });
@@ -27,8 +29,18 @@ describe('wifibox-agents.conf', () => {
     const r = read('# settings\n[init]\nrelay_timeout = soon\narp_probe = yes\nrelay_max_queries = 1.5\nrelay = maybe\n');
     expect(r.settings).toEqual({ ...DEFAULTS, arp_probe: true });
     expect(r.problems).toEqual([
-      { file: F, line: 3, severity: 'error', message: "relay_timeout = 'soon' is not valid; expected a number from 0.1 to 10 (seconds) (the default, 1, is used)" },
-      { file: F, line: 5, severity: 'error', message: "relay_max_queries = '1.5' is not valid; expected a whole number from 16 to 4096 (the default, 256, is used)" },
+      {
+        file: F,
+        line: 3,
+        severity: 'error',
+        message: "relay_timeout = 'soon' is not valid; expected a number from 0.1 to 10 (seconds) (the default, 1, is used)",
+      },
+      {
+        file: F,
+        line: 5,
+        severity: 'error',
+        message: "relay_max_queries = '1.5' is not valid; expected a whole number from 16 to 4096 (the default, 256, is used)",
+      },
       { file: F, line: 6, severity: 'error', message: "relay = 'maybe' is not valid; expected yes or no (the default, yes, is used)" },
     ]);
   });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { numberOption, runsOption, wholeFrom } from '../../bench/args';
 
-describe('a bench\'s number option', () => {
+describe("a bench's number option", () => {
   it('gives the number after the option, or the fallback when the option is not there', () => {
     expect(runsOption(['--quick', '--runs', '3'], 5)).toEqual({ value: 3, given: true });
     expect(runsOption(['--quick'], 5)).toEqual({ value: 5, given: false });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { fixed3, latencyMs, mb, mbOfBytes, mbOrDash, msAsSeconds, ratio, seconds, sig3, signedPercent, wallMs, wholeSeconds } from '../../bench/format';
 import { medianOfAll, medianOfPresent } from '../../bench/stats';
 
-describe('the bench reports\' numbers', () => {
+describe("the bench reports' numbers", () => {
   it('writes kB from /proc as MB of 10⁶ bytes, and bytes as MB', () => {
     expect(mb(10_000)).toBe('10.2');
     expect(mbOrDash(null)).toBe('—');
@@ -13,7 +13,7 @@ describe('the bench reports\' numbers', () => {
     expect(mbOfBytes(48e6)).toBe('48.0');
   });
 
-  it('writes a latency finer than a program\'s wall time', () => {
+  it("writes a latency finer than a program's wall time", () => {
     expect([0.1234, 12.345, 123.4].map(latencyMs)).toEqual(['0.123', '12.35', '123']);
     expect([0.1234, 12.345, 123.4].map(wallMs)).toEqual(['0.12', '12.3', '123']);
     expect(latencyMs(Infinity)).toBe('—');

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { numberOption, UsageError } from '../../agents/common/cli';
 
-describe('agents\' command line', () => {
+describe("agents' command line", () => {
   it('numbers: plain decimal only, in range, whole where it must be', () => {
     expect(numberOption('n', '64', 1, 4096, true)).toBe(64);
     expect(numberOption('t', '0.5', 0, 10)).toBe(0.5);

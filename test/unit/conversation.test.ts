@@ -210,7 +210,7 @@ describe('Conversation: a host that sends on and on', () => {
   }
   const atDaemon = (h: Harness) => h.dgram.sent.map((d) => d.msg.toString());
 
-  it('is not read while a request waits for room in the daemon\'s queue: that one is retried alone, and all arrive in order', async () => {
+  it("is not read while a request waits for room in the daemon's queue: that one is retried alone, and all arrive in order", async () => {
     const h = await open({ idleMs: 10_000 });
     h.sys.onSend = (_msg, _dest, sock) => setImmediate(() => sock.deliver('OK\n'));
     h.sys.failNextSends('EAGAIN', 40);

@@ -48,15 +48,28 @@ function listen(path: string, answer: string | null): Promise<string[]> {
 }
 
 const DHCPCD_ENV = {
-  reason: 'BOUND', interface: 'wlan0', protocol: 'dhcp', if_up: 'true',
-  new_ip_address: '192.168.77.2', new_domain_name_servers: '192.168.77.53 192.168.77.54', new_domain_name: 'wireless.lab',
-  old_ip_address: '', nd1_rdnss1_servers: '2001:db8::53', nd12_dnssl1_search: 'lab',
+  reason: 'BOUND',
+  interface: 'wlan0',
+  protocol: 'dhcp',
+  if_up: 'true',
+  new_ip_address: '192.168.77.2',
+  new_domain_name_servers: '192.168.77.53 192.168.77.54',
+  new_domain_name: 'wireless.lab',
+  old_ip_address: '',
+  nd1_rdnss1_servers: '2001:db8::53',
+  nd12_dnssl1_search: 'lab',
   // Not dhcpcd's lease: never passed on.
-  PATH: '/usr/bin', HOME: '/root', pid: '123', ifmetric: '1002', nd_x: 'no', ndx1_y: 'no', SECRET: 'psk',
+  PATH: '/usr/bin',
+  HOME: '/root',
+  pid: '123',
+  ifmetric: '1002',
+  nd_x: 'no',
+  ndx1_y: 'no',
+  SECRET: 'psk',
 };
 
 describe('the dhcpcd hook', () => {
-  it('sends dhcpcd\'s lease variables, NUL-terminated, to WIFIBOX_HOOK_SOCKET and exits 0', async () => {
+  it("sends dhcpcd's lease variables, NUL-terminated, to WIFIBOX_HOOK_SOCKET and exits 0", async () => {
     const sock = join(dir, 'hook.sock');
     const got = await listen(sock, 'OK\n');
     const r = await runHook({ ...DHCPCD_ENV, WIFIBOX_HOOK_SOCKET: sock });
@@ -64,9 +77,16 @@ describe('the dhcpcd hook', () => {
     expect(got).toHaveLength(1);
     expect(got[0]!.endsWith('\0')).toBe(true);
     expect(parseHookReport(got[0]!)).toEqual({
-      reason: 'BOUND', interface: 'wlan0', protocol: 'dhcp', if_up: 'true',
-      new_ip_address: '192.168.77.2', new_domain_name_servers: '192.168.77.53 192.168.77.54', new_domain_name: 'wireless.lab',
-      old_ip_address: '', nd1_rdnss1_servers: '2001:db8::53', nd12_dnssl1_search: 'lab',
+      reason: 'BOUND',
+      interface: 'wlan0',
+      protocol: 'dhcp',
+      if_up: 'true',
+      new_ip_address: '192.168.77.2',
+      new_domain_name_servers: '192.168.77.53 192.168.77.54',
+      new_domain_name: 'wireless.lab',
+      old_ip_address: '',
+      nd1_rdnss1_servers: '2001:db8::53',
+      nd12_dnssl1_search: 'lab',
     });
   });
 
@@ -94,10 +114,34 @@ describe('the dhcpcd hook', () => {
   it('a lease takes from the report only well-formed values: an address, a prefix, a router, a lease time', () => {
     const lease = (env: Record<string, string>) => applyHookReport(emptyLeaseState(), { reason: 'BOUND', ...env }, new Date(0)).lease;
     const at = new Date(0).toISOString();
-    expect(lease({ interface: 'wlan0', new_ip_address: '192.168.77.2', new_subnet_cidr: '24', new_routers: '192.168.77.1 192.168.77.3', new_dhcp_server_identifier: '192.168.77.1', new_dhcp_lease_time: '4294967295' }))
-      .toEqual({ iface: 'wlan0', address: '192.168.77.2', prefixLength: 24, router: '192.168.77.1', server: '192.168.77.1', leaseSeconds: 4294967295, obtainedAt: at });
-    expect(lease({ interface: 'wlan0\nx', new_ip_address: '192.168.77.2; x', new_subnet_cidr: '33', new_routers: 'gw 192.168.77.1', new_dhcp_server_identifier: '::1', new_dhcp_lease_time: '1e3' }))
-      .toEqual({ iface: '', address: null, prefixLength: null, router: '192.168.77.1', server: null, leaseSeconds: null, obtainedAt: at });
+    expect(
+      lease({
+        interface: 'wlan0',
+        new_ip_address: '192.168.77.2',
+        new_subnet_cidr: '24',
+        new_routers: '192.168.77.1 192.168.77.3',
+        new_dhcp_server_identifier: '192.168.77.1',
+        new_dhcp_lease_time: '4294967295',
+      }),
+    ).toEqual({
+      iface: 'wlan0',
+      address: '192.168.77.2',
+      prefixLength: 24,
+      router: '192.168.77.1',
+      server: '192.168.77.1',
+      leaseSeconds: 4294967295,
+      obtainedAt: at,
+    });
+    expect(
+      lease({
+        interface: 'wlan0\nx',
+        new_ip_address: '192.168.77.2; x',
+        new_subnet_cidr: '33',
+        new_routers: 'gw 192.168.77.1',
+        new_dhcp_server_identifier: '::1',
+        new_dhcp_lease_time: '1e3',
+      }),
+    ).toEqual({ iface: '', address: null, prefixLength: null, router: '192.168.77.1', server: null, leaseSeconds: null, obtainedAt: at });
     expect(lease({ new_subnet_cidr: '24.5', new_dhcp_lease_time: '0x10' })).toMatchObject({ prefixLength: null, leaseSeconds: null });
   });
 });

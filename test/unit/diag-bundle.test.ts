@@ -4,15 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FIXTURES, UPSTREAM } from '../helpers/paths';
-import {
-  buildBundle,
-  BundleWriteError,
-  defaultBundleName,
-  fsBundleSystem,
-  writeBundle,
-  type BundleInput,
-  type BundleSystem,
-} from '../../agents/diag/bundle';
+import { buildBundle, BundleWriteError, defaultBundleName, fsBundleSystem, writeBundle, type BundleInput, type BundleSystem } from '../../agents/diag/bundle';
 import { REDACTED, redactSecrets } from '../../agents/diag/redact';
 
 import { expectTarExtractsBundle } from '../helpers/tar-extract';
@@ -32,7 +24,6 @@ import {
   FILES,
   plantedInput,
 } from '../helpers/diag-bundle-fixtures';
-
 
 describe('buildBundle: the archive', () => {
   const input: BundleInput = {
@@ -78,7 +69,12 @@ describe('buildBundle: the archive', () => {
   });
 
   it('a read that throws is a missing file, not a failed bundle', () => {
-    const throwing: BundleSystem = { read: () => { throw new Error('EIO'); }, writeAtomic: () => undefined };
+    const throwing: BundleSystem = {
+      read: () => {
+        throw new Error('EIO');
+      },
+      writeAtomic: () => undefined,
+    };
     const text = byName(members(buildBundle({ ...input, files: input.files.slice(0, 1) }, throwing)));
     expect(text.get('missing.txt')).toContain('/media/etc/interfaces.conf');
   });
@@ -89,7 +85,16 @@ describe('buildBundle: the archive', () => {
 
   it('keeps member names safe and within ustar limits (prefix field for long paths)', () => {
     const long = `${'very-long-name-'.repeat(8)}.conf`;
-    const names = ['../../etc/shadow', '/abs/path.conf', `a/b/c/d/${long}`, long, `${'x'.repeat(45)}/${'y'.repeat(45)}/${long}`, 'same.conf', 'same.conf', 'wéird name?.conf'];
+    const names = [
+      '../../etc/shadow',
+      '/abs/path.conf',
+      `a/b/c/d/${long}`,
+      long,
+      `${'x'.repeat(45)}/${'y'.repeat(45)}/${long}`,
+      'same.conf',
+      'same.conf',
+      'wéird name?.conf',
+    ];
     const files = names.map((name, i) => ({ name, path: `/f${i}` }));
     const fs = fakeSystem(Object.fromEntries(files.map((f, i) => [f.path, `content ${i}\n`])));
     const ms = members(buildBundle({ report: '', json: null, now: NOW, files }, fs));
@@ -218,8 +223,8 @@ describe('redactSecrets: the rules', () => {
     ['TCP4-LISTEN:3128,fork PROXY:10.0.0.2:example.org:443,proxyauth=alice:pw', `TCP4-LISTEN:3128,fork PROXY:10.0.0.2:example.org:443,proxyauth=${REDACTED}`],
     // The daemons' own debug lines quote each control command, PINs and all.
     ["wlan0: Control interface command 'WPS_PIN any 12345670'", `wlan0: Control interface command 'WPS_PIN ${REDACTED}`],
-    ["CTRL_IFACE: wps_reg 02:00:00:00:00:01 12345670", `CTRL_IFACE: wps_reg ${REDACTED}`],
-    ["> p2p_connect 02:00:00:00:00:02 12345670 keypad", `> p2p_connect ${REDACTED}`],
+    ['CTRL_IFACE: wps_reg 02:00:00:00:00:01 12345670', `CTRL_IFACE: wps_reg ${REDACTED}`],
+    ['> p2p_connect 02:00:00:00:00:02 12345670 keypad', `> p2p_connect ${REDACTED}`],
   ])('%s', (input, expected) => {
     expect(r(input)).toBe(expected);
   });
@@ -251,7 +256,9 @@ describe('redactSecrets: the rules', () => {
 
   it('hostapd side files by name: every line is a secret', () => {
     expect(r('10.1.2.3\tshared secret\n192.168.1.0/24 other\n', 'hostapd.radius_clients')).toBe(`10.1.2.3\t${REDACTED}\n192.168.1.0/24 ${REDACTED}\n`);
-    expect(r('pw1|mac=00:11:22:33:44:55|id=a\npw2|pk=abc|id=b\n', 'hostapd.sae_password')).toBe(`${REDACTED}|mac=00:11:22:33:44:55|id=a\n${REDACTED}|pk=${REDACTED}|id=b\n`);
+    expect(r('pw1|mac=00:11:22:33:44:55|id=a\npw2|pk=abc|id=b\n', 'hostapd.sae_password')).toBe(
+      `${REDACTED}|mac=00:11:22:33:44:55|id=a\n${REDACTED}|pk=${REDACTED}|id=b\n`,
+    );
     // A psk file under any name is recognised by its lines.
     expect(r('00:00:00:00:00:00 shared-pass\n', 'clients.list')).toBe(`00:00:00:00:00:00 ${REDACTED}\n`);
   });
@@ -349,9 +356,26 @@ function seeded(seed: number): () => number {
 }
 
 const FUZZ_KEYS = [
-  'psk', 'password', 'private_key_passwd', 'private_key2_passwd', 'wep_key0', 'wep_key1', 'wep_key2', 'wep_key3',
-  'sae_password', 'pin', 'wpa_passphrase', 'wpa_psk', 'auth_server_shared_secret', 'acct_server_shared_secret',
-  'radius_server_secret', 'ap_pin', 'new_password', 'eap_password', 'mesh_passphrase', 'wpa-psk',
+  'psk',
+  'password',
+  'private_key_passwd',
+  'private_key2_passwd',
+  'wep_key0',
+  'wep_key1',
+  'wep_key2',
+  'wep_key3',
+  'sae_password',
+  'pin',
+  'wpa_passphrase',
+  'wpa_psk',
+  'auth_server_shared_secret',
+  'acct_server_shared_secret',
+  'radius_server_secret',
+  'ap_pin',
+  'new_password',
+  'eap_password',
+  'mesh_passphrase',
+  'wpa-psk',
 ];
 const VALUE_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 !#$%&()*+,-./:;=?@[]^_{|}~"\'\\';
 const URL_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&()*+,;=:%';
@@ -389,10 +413,7 @@ function fuzzCases(seed: number, count: number): FuzzCase[] {
         line = `${indent}${comment}${key}${pick([' ', '\t', '  '])}${quote}${value}${quote}`;
         break;
       case 'json':
-        line = pick([
-          `{"level":30,${JSON.stringify(key)}:${JSON.stringify(value)},"ok":true}`,
-          `  ${JSON.stringify(key)}: ${JSON.stringify(value)},`,
-        ]);
+        line = pick([`{"level":30,${JSON.stringify(key)}:${JSON.stringify(value)},"ok":true}`, `  ${JSON.stringify(key)}: ${JSON.stringify(value)},`]);
         name = 'report.json';
         break;
       case 'json-line':
@@ -400,7 +421,7 @@ function fuzzCases(seed: number, count: number): FuzzCase[] {
         name = 'report.json';
         break;
       case 'command':
-        line = `${pick(['', 'wpa_cli -i wlan0 ', '> '])}set_network ${Math.floor(rand() * 9)} ${key} ${pick(['"', "'\"", ''])}${value}${pick(['"', '"\'', ''])}`;
+        line = `${pick(['', 'wpa_cli -i wlan0 ', '> '])}set_network ${Math.floor(rand() * 9)} ${key} ${pick(['"', '\'"', ''])}${value}${pick(['"', '"\'', ''])}`;
         break;
       case 'url':
         planted = `Zq${i}${word(URL_CHARS, 6, 30)}`;
@@ -408,7 +429,11 @@ function fuzzCases(seed: number, count: number): FuzzCase[] {
         break;
       default: {
         planted = `Zq${i}${word(VALUE_CHARS.replace(/[\\"']/g, ''), 6, 50)}`;
-        const mac = Array.from({ length: 6 }, () => Math.floor(rand() * 256).toString(16).padStart(2, '0')).join(':');
+        const mac = Array.from({ length: 6 }, () =>
+          Math.floor(rand() * 256)
+            .toString(16)
+            .padStart(2, '0'),
+        ).join(':');
         line = `${comment}${pick(['', 'keyid=k1 ', 'vlanid=7 ', 'wps=1 '])}${mac}${pick([' ', '\t'])}${planted}`;
         name = pick(['hostapd.wpa_psk', 'wpa_psk']);
       }

@@ -29,7 +29,7 @@ function ask(cache: AnswerCache, name: string, id = 7, udpLimit: number | null =
   return cache.get(q, queryShape(q)!, udpLimit);
 }
 
-describe('the DNS relay\'s cache', () => {
+describe("the DNS relay's cache", () => {
   it('keeps an answer for its TTL: the host gets its own ID and case, the TTL counting down; never past it', () => {
     const { cache, advance } = cacheAt();
     keep(cache, 'Portal.Wireless.Lab', 2);
@@ -48,7 +48,7 @@ describe('the DNS relay\'s cache', () => {
     expect(cache.counters).toEqual({ hits: 3, misses: 1, flushes: 0 });
   });
 
-  it('negative answers for their SOA\'s negative TTL, capped; none without an SOA; never a truncated answer or a SERVFAIL', () => {
+  it("negative answers for their SOA's negative TTL, capped; none without an SOA; never a truncated answer or a SERVFAIL", () => {
     const nx = (soa?: { ttl: number; minimum: number }) => answer(query('gone.lab', 1), {}, false, soa ? { soa } : {});
     expect(cacheSeconds(nx({ ttl: 600, minimum: 30 }))).toBe(30);
     expect(cacheSeconds(nx({ ttl: 20, minimum: 900 }))).toBe(20);
@@ -94,37 +94,39 @@ describe('the DNS relay\'s cache', () => {
       fc.record({ wait: fc.integer({ min: 0, max: 3000 }) }),
       fc.record({ flush: fc.constant(true) }),
     );
-    fc.assert(fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 1, max: 4 }), (ops, limit) => {
-      const { cache, advance } = cacheAt(limit, 200);
-      let clock = 0;
-      /** When each name's answer was kept last, and with what TTL (as the model sees it). */
-      const stored = new Map<string, { at: number; ttl: number }>();
-      for (const o of ops) {
-        if ('put' in o) {
-          keep(cache, o.put, o.ttl);
-          stored.set(o.put.toLowerCase(), { at: clock, ttl: o.ttl });
-        } else if ('get' in o) {
-          const a = ask(cache, o.get);
-          if (a) {
-            const s = stored.get(o.get.toLowerCase());
-            expect(s).toBeDefined();
-            expect(clock - s!.at).toBeLessThan(s!.ttl * 1000);
-            const [ttl] = ttlsOf(a);
-            expect(ttl).toBeLessThanOrEqual(s!.ttl - Math.floor((clock - s!.at) / 1000));
-            expect(ttl).toBeGreaterThan(0);
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 1, max: 4 }), (ops, limit) => {
+        const { cache, advance } = cacheAt(limit, 200);
+        let clock = 0;
+        /** When each name's answer was kept last, and with what TTL (as the model sees it). */
+        const stored = new Map<string, { at: number; ttl: number }>();
+        for (const o of ops) {
+          if ('put' in o) {
+            keep(cache, o.put, o.ttl);
+            stored.set(o.put.toLowerCase(), { at: clock, ttl: o.ttl });
+          } else if ('get' in o) {
+            const a = ask(cache, o.get);
+            if (a) {
+              const s = stored.get(o.get.toLowerCase());
+              expect(s).toBeDefined();
+              expect(clock - s!.at).toBeLessThan(s!.ttl * 1000);
+              const [ttl] = ttlsOf(a);
+              expect(ttl).toBeLessThanOrEqual(s!.ttl - Math.floor((clock - s!.at) / 1000));
+              expect(ttl).toBeGreaterThan(0);
+            }
+          } else if ('wait' in o) {
+            advance(o.wait);
+            clock += o.wait;
+          } else {
+            cache.flush();
+            stored.clear();
+            expect(cache.size).toEqual({ names: 0, bytes: 0 });
           }
-        } else if ('wait' in o) {
-          advance(o.wait);
-          clock += o.wait;
-        } else {
-          cache.flush();
-          stored.clear();
-          expect(cache.size).toEqual({ names: 0, bytes: 0 });
+          expect(cache.size.names).toBeLessThanOrEqual(limit);
+          expect(cache.size.bytes).toBeLessThanOrEqual(200);
         }
-        expect(cache.size.names).toBeLessThanOrEqual(limit);
-        expect(cache.size.bytes).toBeLessThanOrEqual(200);
-      }
-    }));
+      }),
+    );
   });
 
   it('least recently used goes first (by generations: what was asked for since the last turn stays), by names and by bytes', () => {

@@ -27,7 +27,12 @@ beforeEach(async () => {
   up2 = new FakeDnsServer('127.0.0.3', { 'portal.wireless.lab': '192.168.77.2', 'only.second.lab': '10.9.9.9' });
   await up1.start(port);
   await up2.start(port);
-  relay = new DnsRelay(realRelayNet, { port: relayPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256, cache: { names: 0, bytes: 0 } }, pino({ level: 'silent' }), () => new Date());
+  relay = new DnsRelay(
+    realRelayNet,
+    { port: relayPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256, cache: { names: 0, bytes: 0 } },
+    pino({ level: 'silent' }),
+    () => new Date(),
+  );
   await relay.listen([LAN]);
   relay.setServers(['127.0.0.2', '127.0.0.3'], 'wireless');
 });
@@ -80,7 +85,12 @@ describe('DNS relay', () => {
     await askUdp(at(), query('portal.wireless.lab', 0x1234));
     expect(up1.asked).toHaveLength(2);
     expect(new Set(up1.asked.map((q) => q.id)).size + new Set(up1.asked.map((q) => q.port)).size).toBe(4);
-    expect(relay.status()).toMatchObject({ listening: [RELAY], servers: ['127.0.0.2', '127.0.0.3'], source: 'wireless', counters: { queries: 2, answered: 2, servfail: 0 } });
+    expect(relay.status()).toMatchObject({
+      listening: [RELAY],
+      servers: ['127.0.0.2', '127.0.0.3'],
+      source: 'wireless',
+      counters: { queries: 2, answered: 2, servfail: 0 },
+    });
     expect(relay.status().medianUpstreamMs).toBeGreaterThan(0);
   });
 
@@ -158,7 +168,12 @@ describe('DNS relay', () => {
       const sockets: Socket[] = [];
       relay.close();
       const net: RelayNet = { ...realRelayNet, tcpServer: (a, p, on) => realRelayNet.tcpServer(a, p, (s) => on(sockets[sockets.push(s) - 1]!)) };
-      relay = new DnsRelay(net, { port: relayPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256, cache: { names: 0, bytes: 0 } }, pino({ level: 'silent' }), () => new Date());
+      relay = new DnsRelay(
+        net,
+        { port: relayPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256, cache: { names: 0, bytes: 0 } },
+        pino({ level: 'silent' }),
+        () => new Date(),
+      );
       await relay.listen([LAN]);
       relay.setServers([], 'none'); // every answer a SERVFAIL at once
       // 40,000 SERVFAILs of 261 bytes: 10 MB, more than the kernel's buffers take between the two.
@@ -166,14 +181,19 @@ describe('DNS relay', () => {
       let most = 0;
       let before = -1;
       // Until the relay takes no more: the kernel's buffers between the two are full.
-      await waitFor('the relay to stop taking queries', async () => {
-        for (const x of sockets) most = Math.max(most, x.writableLength);
-        const now = relay.status().counters.tcpQueries;
-        const still = now === before;
-        before = now;
-        await sleep(100);
-        return still;
-      }, 20_000, 0);
+      await waitFor(
+        'the relay to stop taking queries',
+        async () => {
+          for (const x of sockets) most = Math.max(most, x.writableLength);
+          const now = relay.status().counters.tcpQueries;
+          const still = now === before;
+          before = now;
+          await sleep(100);
+          return still;
+        },
+        20_000,
+        0,
+      );
       expect(before).toBeLessThan(40_000);
       // 64 KiB, and the answers to the sixteen queries in flight when it was reached (261 bytes each).
       expect(most).toBeLessThan(64 * 1024 + 16 * 263);
@@ -188,10 +208,14 @@ describe('DNS relay', () => {
     const good = query('portal.wireless.lab', 42);
     for (let i = 0; i < 1000; i++) {
       const kind = i % 4;
-      const pkt = kind === 0 ? Buffer.from(Array.from({ length: Math.floor(r() * 60) }, () => Math.floor(r() * 256)))
-        : kind === 1 ? good.subarray(0, Math.floor(r() * (good.length - 1)))
-        : kind === 2 ? Buffer.alloc(5000, 1)
-        : Buffer.from(good).fill(0xc0, 12, 13); // a compression pointer where the name starts
+      const pkt =
+        kind === 0
+          ? Buffer.from(Array.from({ length: Math.floor(r() * 60) }, () => Math.floor(r() * 256)))
+          : kind === 1
+            ? good.subarray(0, Math.floor(r() * (good.length - 1)))
+            : kind === 2
+              ? Buffer.alloc(5000, 1)
+              : Buffer.from(good).fill(0xc0, 12, 13); // a compression pointer where the name starts
       sock.send(pkt, relayPort, RELAY);
       // A good question after every ten: its answer means the ten before it were read (one queue,
       // in order), and the socket's buffer never overflows.
@@ -216,7 +240,12 @@ describe('DNS relay', () => {
 
   it('past the in-flight limit, queries are dropped and counted', async () => {
     relay.close();
-    relay = new DnsRelay(realRelayNet, { port: relayPort, upstreamPort: port, timeoutMs: 500, maxInFlight: 2, cache: { names: 0, bytes: 0 } }, pino({ level: 'silent' }), () => new Date());
+    relay = new DnsRelay(
+      realRelayNet,
+      { port: relayPort, upstreamPort: port, timeoutMs: 500, maxInFlight: 2, cache: { names: 0, bytes: 0 } },
+      pino({ level: 'silent' }),
+      () => new Date(),
+    );
     await relay.listen([LAN]);
     relay.setServers(['127.0.0.2'], 'wireless');
     up1.mode = 'silent';
@@ -261,7 +290,12 @@ describe('DNS relay with its cache', () => {
 
   beforeEach(async () => {
     cachedPort = await freePort();
-    cached = new DnsRelay(realRelayNet, { port: cachedPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256, cache: { names: 100, bytes: 1 << 20 } }, pino({ level: 'silent' }), () => new Date());
+    cached = new DnsRelay(
+      realRelayNet,
+      { port: cachedPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256, cache: { names: 100, bytes: 1 << 20 } },
+      pino({ level: 'silent' }),
+      () => new Date(),
+    );
     await cached.listen([LAN]);
     cached.setServers(['127.0.0.2', '127.0.0.3'], 'wireless');
   });
@@ -298,7 +332,7 @@ describe('DNS relay with its cache', () => {
     expect(up1.asked).toHaveLength(2);
   });
 
-  it('a forged answer (another address, port, ID or question) is never kept: what is kept is the server\'s', async () => {
+  it("a forged answer (another address, port, ID or question) is never kept: what is kept is the server's", async () => {
     const close = await forgeBefore(up1, 'portal.wireless.lab.evil', 3600);
     expect(addressIn((await askUdp(atCached(), query('portal.wireless.lab', 3)))!)).toBe('192.168.77.1');
     up1.onUdpQuery = () => undefined;

@@ -5,12 +5,23 @@ import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/paths';
 
-const pages = ['README.md', 'upstream-config/README.md', 'apk/README.md',
-  ...readdirSync(join(REPO, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const pages = [
+  'README.md',
+  'upstream-config/README.md',
+  'apk/README.md',
+  ...readdirSync(join(REPO, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 /** GitHub's anchor for a heading: lowercase, markup and punctuation dropped, spaces to '-'. */
 function anchorOf(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[`*_]/g, (c) => (c === '_' ? '_' : '')).replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[`*_]/g, (c) => (c === '_' ? '_' : ''))
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
 }
 
 function anchors(markdown: string): Set<string> {
@@ -31,11 +42,16 @@ function links(markdown: string): string[] {
 }
 
 describe('links in the README and docs/', () => {
-  it('the README is a newcomer\'s page: at most 12 KB, the two commands first', () => {
+  it("the README is a newcomer's page: at most 12 KB, the two commands first", () => {
     const readme = readFileSync(join(REPO, 'README.md'));
     expect(readme.length).toBeLessThanOrEqual(12 * 1024);
     const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme.toString())![1]!;
-    expect(firstBlock.split('\n').filter(Boolean).map((l) => l.split('#')[0]!.trim())).toEqual(['npm run lab', 'npm test']);
+    expect(
+      firstBlock
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('#')[0]!.trim()),
+    ).toEqual(['npm run lab', 'npm test']);
   });
 
   it.each(pages)('%s: every relative link resolves', (page) => {

@@ -35,13 +35,18 @@ function files(texts: Record<string, string>, addresses: InterfaceAddress[] = [E
 function run(dry: (out: (s: string) => void, err: (s: string) => void) => number) {
   let stdout = '';
   let stderr = '';
-  const code = dry((s) => void (stdout += s), (s) => void (stderr += s));
+  const code = dry(
+    (s) => void (stdout += s),
+    (s) => void (stderr += s),
+  );
   return { code, stdout, stderr };
 }
 
 const PASSTHRU_CONF = '/media/etc/uds_passthru.conf';
 const passthru = (text: string | null, addresses?: InterfaceAddress[]) =>
-  run((out, err) => passthruDryRun({ config: PASSTHRU_CONF, lanInterface: 'eth0' }, files(text === null ? {} : { [PASSTHRU_CONF]: text }, addresses), out, err));
+  run((out, err) =>
+    passthruDryRun({ config: PASSTHRU_CONF, lanInterface: 'eth0' }, files(text === null ? {} : { [PASSTHRU_CONF]: text }, addresses), out, err),
+  );
 
 describe('wifibox-passthru --dry-run', () => {
   it('is an option of the command, off unless given, and in --help', () => {
@@ -162,7 +167,14 @@ describe('the commands with --dry-run', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wifibox-dry-run-'));
     for (const agent of ['passthru', 'forward']) {
-      const out = await build({ entryPoints: [join(REPO, 'agents', agent, 'main.ts')], bundle: true, platform: 'node', format: 'cjs', write: false, logLevel: 'silent' });
+      const out = await build({
+        entryPoints: [join(REPO, 'agents', agent, 'main.ts')],
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        write: false,
+        logLevel: 'silent',
+      });
       const file = join(dir, `${agent}.js`);
       writeFileSync(file, out.outputFiles[0]!.contents);
       bundles.set(agent, file);

@@ -51,10 +51,11 @@ describe('reload (SIGHUP)', () => {
     await p.waitFor(1);
     const c: Socket = connect(tcpIn, '127.0.0.1');
     cleanup.push(() => c.destroy());
-    const echoed = (text: string) => new Promise<string>((res) => {
-      c.once('data', (d) => res(d.toString()));
-      c.write(text);
-    });
+    const echoed = (text: string) =>
+      new Promise<string>((res) => {
+        c.once('data', (d) => res(d.toString()));
+        c.write(text);
+      });
     expect(await echoed('before')).toBe('before');
 
     // Both lines move down, spaced differently; a third line comes.
@@ -72,7 +73,11 @@ describe('reload (SIGHUP)', () => {
     // The TCP line goes: its listener and its connection close; the UDP line stays.
     a.reload(`${udpLine}\n`);
     await new Promise<void>((res) => (c.destroyed ? res() : c.once('close', () => res())));
-    const refused = await new Promise<string>((res) => connect(tcpIn, '127.0.0.1').on('error', (e: NodeJS.ErrnoException) => res(e.code ?? '')).on('connect', () => res('connected')));
+    const refused = await new Promise<string>((res) =>
+      connect(tcpIn, '127.0.0.1')
+        .on('error', (e: NodeJS.ErrnoException) => res(e.code ?? ''))
+        .on('connect', () => res('connected')),
+    );
     expect(refused).toBe('ECONNREFUSED');
     expect(a.agent.status().lines.map((l) => [l.line, l.counters.datagrams])).toEqual([[1, 2]]);
   });
@@ -156,7 +161,11 @@ describe('root dropped once the lines are bound', () => {
   }
   const conf = 'UDP4-RECV:11223,broadcast,reuseaddr UDP4:10.0.0.2:11223\nTCP-LISTEN:80,fork TCP4:10.0.0.2:8080\nUDP-LISTEN:11224,fork UDP:10.0.0.2:11224\n';
   const agentOn = (sys: ForwardSystem, dir: string) =>
-    new ForwardAgent({ ...DEFAULTS, config: join(dir, 'forwarding.conf'), runDir: join(dir, 'run'), statusSocket: join(dir, 'run', 'status.sock') }, sys, pino({ level: 'silent' }));
+    new ForwardAgent(
+      { ...DEFAULTS, config: join(dir, 'forwarding.conf'), runDir: join(dir, 'run'), statusSocket: join(dir, 'run', 'status.sock') },
+      sys,
+      pino({ level: 'silent' }),
+    );
 
   it('a port below 1024 is bound as root, then root is dropped, then the other lines are bound by the user', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wbx-fwd-'));
@@ -167,7 +176,11 @@ describe('root dropped once the lines are bound', () => {
     await agent.start();
     expect(events).toEqual([`run dir ${join(dir, 'run')} for 1234`, 'bind tcp 80', 'drop to 1234:1235', 'bind udp 11223', 'bind udp 11224']);
     expect(agent.status()).toMatchObject({ user: 'wifibox', state: 'serving' });
-    expect(agent.status().lines.map((l) => [l.line, l.listening])).toEqual([[1, true], [2, true], [3, true]]);
+    expect(agent.status().lines.map((l) => [l.line, l.listening])).toEqual([
+      [1, true],
+      [2, true],
+      [3, true],
+    ]);
     await agent.stop();
   });
 
@@ -177,7 +190,11 @@ describe('root dropped once the lines are bound', () => {
     writeFileSync(join(dir, 'forwarding.conf'), conf);
     for (const user of [null, { name: 'wifibox', uid: 0, gid: 0 }]) {
       const { sys, events } = asRoot(user);
-      await expect(agentOn(sys, dir).start()).rejects.toThrow(user ? /user 'wifibox' is root: the wireless side is not served as root/ : /user 'wifibox' is not in \/etc\/passwd: the wireless side is not served as root/);
+      await expect(agentOn(sys, dir).start()).rejects.toThrow(
+        user
+          ? /user 'wifibox' is root: the wireless side is not served as root/
+          : /user 'wifibox' is not in \/etc\/passwd: the wireless side is not served as root/,
+      );
       expect(events).toEqual([]);
     }
   });

@@ -44,11 +44,27 @@ describe('every supported form', () => {
   it.each([
     ['UDP-RECV:5000 UDP4:10.0.0.2:5000', { kind: 'udp-recv', port: 5000 }, { protocol: 'udp', port: 5000 }],
     ['udp4-recv:5000,so-broadcast,so-reuseaddr udp4:10.0.0.2:5001', { kind: 'udp-recv', broadcast: true, reuseAddr: true }, { port: 5001 }],
-    ['UDP4-LISTEN:5000,bind=192.168.77.2,range=192.168.77.0/24 UDP-CONNECT:10.0.0.2:53', { kind: 'udp-listen', address: '192.168.77.2', fork: false }, { port: 53 }],
-    ['UDP-L:5000,fork,max-children=8 UDP4:10.0.0.2:5000,bind=10.0.0.1:6000', { kind: 'udp-listen', fork: true, maxChildren: 8 }, { bindAddress: '10.0.0.1', bindPort: 6000 }],
+    [
+      'UDP4-LISTEN:5000,bind=192.168.77.2,range=192.168.77.0/24 UDP-CONNECT:10.0.0.2:53',
+      { kind: 'udp-listen', address: '192.168.77.2', fork: false },
+      { port: 53 },
+    ],
+    [
+      'UDP-L:5000,fork,max-children=8 UDP4:10.0.0.2:5000,bind=10.0.0.1:6000',
+      { kind: 'udp-listen', fork: true, maxChildren: 8 },
+      { bindAddress: '10.0.0.1', bindPort: 6000 },
+    ],
     ['UDP4-RECV:5000 UDP4:10.0.0.255:5000,broadcast', { kind: 'udp-recv' }, { broadcast: true, host: '10.0.0.255' }],
-    ['TCP4-LISTEN:8080,bind=192.168.77.2,range=192.168.77.0:255.255.255.0,fork,reuseaddr TCP4:10.0.0.2:80', { kind: 'tcp-listen', fork: true, reuseAddr: true }, { protocol: 'tcp', port: 80 }],
-    ['TCP-LISTEN:8080,backlog=16,max-children=4,keepalive,nodelay TCP:10.0.0.2:80,connect-timeout=2.5,bind=10.0.0.1', { backlog: 16, maxChildren: 4, keepAlive: true }, { connectTimeoutMs: 2500, bindAddress: '10.0.0.1', bindPort: null }],
+    [
+      'TCP4-LISTEN:8080,bind=192.168.77.2,range=192.168.77.0:255.255.255.0,fork,reuseaddr TCP4:10.0.0.2:80',
+      { kind: 'tcp-listen', fork: true, reuseAddr: true },
+      { protocol: 'tcp', port: 80 },
+    ],
+    [
+      'TCP-LISTEN:8080,backlog=16,max-children=4,keepalive,nodelay TCP:10.0.0.2:80,connect-timeout=2.5,bind=10.0.0.1',
+      { backlog: 16, maxChildren: 4, keepAlive: true },
+      { connectTimeoutMs: 2500, bindAddress: '10.0.0.1', bindPort: null },
+    ],
     ['TCP-L:22,fork=1,reuseaddr=0 TCP4-CONNECT:10.0.0.2:22', { fork: true, reuseAddr: false }, { port: 22 }],
   ] as const)('%s', (text, listen, target) => {
     const l = only(text);
@@ -61,13 +77,21 @@ describe('every supported form', () => {
     expect(only('-T30 TCP-LISTEN:1 TCP:10.0.0.2:1')).toMatchObject({ oneWay: false, idleTimeoutMs: 30_000, closeTimeoutMs: null });
     const c = parse(lines('-d -dd UDP4-RECV:1 UDP4:10.0.0.2:1'));
     expect(c.lines).toHaveLength(1);
-    expect(c.problems.map((p) => [p.line, p.severity])).toEqual([[1, 'warning'], [1, 'warning']]);
+    expect(c.problems.map((p) => [p.line, p.severity])).toEqual([
+      [1, 'warning'],
+      [1, 'warning'],
+    ]);
   });
 
   it('reads comments, inline comments, blank lines, tabs and CRLF as the old service did', () => {
-    const c = parse('# a comment\n\n   # indented comment\n\tUDP4-RECV:1\t UDP4:10.0.0.2:1   # why\r\nTCP-LISTEN:2 TCP:10.0.0.2:2\r\n#UDP4-RECV:3 UDP4:10.0.0.2:3');
+    const c = parse(
+      '# a comment\n\n   # indented comment\n\tUDP4-RECV:1\t UDP4:10.0.0.2:1   # why\r\nTCP-LISTEN:2 TCP:10.0.0.2:2\r\n#UDP4-RECV:3 UDP4:10.0.0.2:3',
+    );
     expect(c.problems).toEqual([]);
-    expect(c.lines.map((l) => [l.line, l.text])).toEqual([[4, 'UDP4-RECV:1 UDP4:10.0.0.2:1'], [5, 'TCP-LISTEN:2 TCP:10.0.0.2:2']]);
+    expect(c.lines.map((l) => [l.line, l.text])).toEqual([
+      [4, 'UDP4-RECV:1 UDP4:10.0.0.2:1'],
+      [5, 'TCP-LISTEN:2 TCP:10.0.0.2:2'],
+    ]);
   });
 
   it('serves a line given twice once, with a warning naming the first', () => {
@@ -90,23 +114,39 @@ describe('range=', () => {
     // Any mask, as socat takes it: here the last octet must be 7, whatever the others are.
     const odd = parseRange('0.0.0.7:0.0.0.255')!;
     expect([inRange('9.9.9.7', odd), inRange('9.9.9.8', odd)]).toEqual([true, false]);
-    for (const bad of ['10.0.0.0/33', '10.0.0/8', '10.0.0.0', '10.0.0.0:255.0.0', 'a/8', '10.0.0.0/8/8', '10.0.0.0/-1']) expect(parseRange(bad), bad).toBeNull();
+    for (const bad of ['10.0.0.0/33', '10.0.0/8', '10.0.0.0', '10.0.0.0:255.0.0', 'a/8', '10.0.0.0/8/8', '10.0.0.0/-1'])
+      expect(parseRange(bad), bad).toBeNull();
   });
 });
 
 const GOOD = 'UDP4-RECV:11223,broadcast,reuseaddr UDP4:10.0.0.2:11223';
 // Each file has a good line after the bad one: it must still be served.
 const BAD: BadInput[] = [
-  { name: 'EXEC', text: 'TCP-LISTEN:1,fork EXEC:/bin/sh', line: 1, fragment: 'address type EXEC runs a program, which this agent never does; expected UDP4-RECV:PORT' },
+  {
+    name: 'EXEC',
+    text: 'TCP-LISTEN:1,fork EXEC:/bin/sh',
+    line: 1,
+    fragment: 'address type EXEC runs a program, which this agent never does; expected UDP4-RECV:PORT',
+  },
   { name: 'SYSTEM', text: 'SYSTEM:nc TCP4:10.0.0.2:1', line: 1, fragment: 'address type SYSTEM runs a program' },
   { name: 'OPENSSL', text: 'OPENSSL-LISTEN:443,fork TCP4:10.0.0.2:80', line: 1, fragment: 'OPENSSL-LISTEN (TLS) is not supported' },
   { name: 'IPv6', text: 'UDP6-RECV:1 UDP6:[::1]:1', line: 1, fragment: 'UDP6-RECV is IPv6' },
   { name: 'RECVFROM', text: 'UDP4-RECVFROM:1,fork UDP4:10.0.0.2:1', line: 1, fragment: 'use UDP-LISTEN,fork' },
   { name: 'STDIO', text: '- TCP4:10.0.0.2:1', line: 1, fragment: "address type '-' is not supported" },
-  { name: 'unknown option', text: 'UDP4-RECV:1,fork UDP4:10.0.0.2:1', line: 1, fragment: "option 'fork' is not supported on UDP4-RECV; expected one of bind, range, reuseaddr, broadcast" },
+  {
+    name: 'unknown option',
+    text: 'UDP4-RECV:1,fork UDP4:10.0.0.2:1',
+    line: 1,
+    fragment: "option 'fork' is not supported on UDP4-RECV; expected one of bind, range, reuseaddr, broadcast",
+  },
   { name: 'made-up option', text: 'TCP-LISTEN:1,frok TCP4:10.0.0.2:1', line: 1, fragment: "option 'frok' is not supported on TCP-LISTEN" },
   { name: 'option twice', text: 'TCP-LISTEN:1,fork,fork TCP4:10.0.0.2:1', line: 1, fragment: "option 'fork' is given twice" },
-  { name: 'flag with a value', text: 'TCP-LISTEN:1,fork=yes TCP4:10.0.0.2:1', line: 1, fragment: "option 'fork=yes' is not on or off; expected fork, fork=1 or fork=0" },
+  {
+    name: 'flag with a value',
+    text: 'TCP-LISTEN:1,fork=yes TCP4:10.0.0.2:1',
+    line: 1,
+    fragment: "option 'fork=yes' is not on or off; expected fork, fork=1 or fork=0",
+  },
   { name: 'value missing', text: 'TCP-LISTEN:1,bind TCP4:10.0.0.2:1', line: 1, fragment: "option 'bind' needs a value" },
   { name: 'empty option', text: 'TCP-LISTEN:1,,fork TCP4:10.0.0.2:1', line: 1, fragment: 'empty option' },
   { name: 'port 0', text: 'UDP4-RECV:0 UDP4:10.0.0.2:1', line: 1, fragment: "port '0' of UDP4-RECV is not a number from 1 to 65535" },
@@ -119,9 +159,24 @@ const BAD: BadInput[] = [
   { name: 'bind with port on a listener', text: 'TCP-LISTEN:1,bind=10.0.0.1:80 TCP4:10.0.0.2:1', line: 1, fragment: "the port is TCP-LISTEN's own" },
   { name: 'bad target bind', text: 'TCP-LISTEN:1 TCP4:10.0.0.2:1,bind=10.0.0.1:x', line: 1, fragment: 'expected bind=ADDRESS or bind=ADDRESS:PORT' },
   { name: 'bad range', text: 'TCP-LISTEN:1,range=10.0.0.0/40 TCP4:10.0.0.2:1', line: 1, fragment: 'expected range=ADDRESS/BITS or range=ADDRESS:MASK' },
-  { name: 'bad backlog', text: 'TCP-LISTEN:1,backlog=0 TCP4:10.0.0.2:1', line: 1, fragment: 'backlog=0 is out of range; expected a whole number from 1 to 65535' },
-  { name: 'bad connect-timeout', text: 'TCP-LISTEN:1 TCP4:10.0.0.2:1,connect-timeout=soon', line: 1, fragment: 'connect-timeout=soon is not a time; expected a number of seconds' },
-  { name: 'one address', text: 'UDP4-RECV:1', line: 1, fragment: "found 1 address; expected two, as in 'UDP4-RECV:11223,broadcast,reuseaddr UDP4:10.0.0.2:11223'" },
+  {
+    name: 'bad backlog',
+    text: 'TCP-LISTEN:1,backlog=0 TCP4:10.0.0.2:1',
+    line: 1,
+    fragment: 'backlog=0 is out of range; expected a whole number from 1 to 65535',
+  },
+  {
+    name: 'bad connect-timeout',
+    text: 'TCP-LISTEN:1 TCP4:10.0.0.2:1,connect-timeout=soon',
+    line: 1,
+    fragment: 'connect-timeout=soon is not a time; expected a number of seconds',
+  },
+  {
+    name: 'one address',
+    text: 'UDP4-RECV:1',
+    line: 1,
+    fragment: "found 1 address; expected two, as in 'UDP4-RECV:11223,broadcast,reuseaddr UDP4:10.0.0.2:11223'",
+  },
   { name: 'three addresses', text: 'UDP4-RECV:1 UDP4:10.0.0.2:1 UDP4:10.0.0.3:1', line: 1, fragment: 'found 3 addresses' },
   { name: 'target first', text: 'UDP4:10.0.0.2:1 UDP4-RECV:1', line: 1, fragment: 'the first address is a target: swap the two addresses' },
   { name: 'two listeners', text: 'UDP4-RECV:1 UDP-LISTEN:2', line: 1, fragment: 'both addresses listen' },
@@ -150,7 +205,10 @@ describe('messages quote the file as one printable line', () => {
 
 describe('property: never throws, problems on real lines, every line served is whole', () => {
   it('3000 mutated and arbitrary files', () => {
-    const seeds = [ENABLED, lines('-T 5 TCP4-LISTEN:8080,bind=192.168.77.2,range=192.168.77.0/24,fork TCP4:10.0.0.2:80', '-u UDP-LISTEN:53,fork UDP4:10.0.0.2:53', GOOD)];
+    const seeds = [
+      ENABLED,
+      lines('-T 5 TCP4-LISTEN:8080,bind=192.168.77.2,range=192.168.77.0/24,fork TCP4:10.0.0.2:80', '-u UDP-LISTEN:53,fork UDP4:10.0.0.2:53', GOOD),
+    ];
     fuzzParser(fuzzInputs(seeds, ['fork', ',range=', 'EXEC:', '-T', 'UDP4-RECV:', ',bind=', '#', ':', ',']), 3000, {
       name: 'parseForwardConfig',
       file: FILE,
@@ -158,7 +216,13 @@ describe('property: never throws, problems on real lines, every line served is w
       problems: (c) => c.problems,
       sound(c) {
         for (const l of c.lines) {
-          const ok = l.listen.port >= 1 && l.listen.port <= 65535 && l.target.port >= 1 && l.target.port <= 65535 && l.listen.protocol === l.target.protocol && !l.text.includes('#');
+          const ok =
+            l.listen.port >= 1 &&
+            l.listen.port <= 65535 &&
+            l.target.port >= 1 &&
+            l.target.port <= 65535 &&
+            l.listen.protocol === l.target.protocol &&
+            !l.text.includes('#');
           if (!ok) expect.fail(`bad line ${JSON.stringify(l)}`);
         }
       },

@@ -63,10 +63,11 @@ function refusal(port: number, from = '127.0.0.1'): Promise<'reset' | 'ended'> {
 }
 
 /** The other side has ended (or reset) the connection. */
-const ended = (s: Socket) => new Promise<void>((res) => {
-  if (s.readableEnded || s.destroyed) res();
-  for (const e of ['end', 'close', 'error']) s.once(e, () => res());
-});
+const ended = (s: Socket) =>
+  new Promise<void>((res) => {
+    if (s.readableEnded || s.destroyed) res();
+    for (const e of ['end', 'close', 'error']) s.once(e, () => res());
+  });
 
 describe('TCP-LISTEN,fork → TCP4', () => {
   it('passes a half-close on and keeps the other direction open for a late reply', async () => {
@@ -93,11 +94,13 @@ describe('TCP-LISTEN,fork → TCP4', () => {
     await target(to, (s) => {
       s.pause();
       resume = () => void s.resume();
-      hashes.push(new Promise((res) => {
-        const h = createHash('sha256');
-        s.on('data', (c) => h.update(c));
-        s.on('end', () => res(h.digest('hex')));
-      }));
+      hashes.push(
+        new Promise((res) => {
+          const h = createHash('sha256');
+          s.on('data', (c) => h.update(c));
+          s.on('end', () => res(h.digest('hex')));
+        }),
+      );
     });
     const a = (running = await startAgent(`TCP-LISTEN:${listen},bind=127.0.0.1,fork TCP:127.0.0.1:${to}\n`));
     const c = await client(listen);
@@ -144,7 +147,7 @@ describe('TCP-LISTEN,fork → TCP4', () => {
     }
   });
 
-  it('a target that refuses: the client\'s connection is closed and the error counted', async () => {
+  it("a target that refuses: the client's connection is closed and the error counted", async () => {
     const [listen, nobody] = (await freePorts(2)) as [number, number];
     const a = (running = await startAgent(`TCP-LISTEN:${listen},bind=127.0.0.1,fork TCP:127.0.0.1:${nobody}\n`));
     expect(await refusal(listen)).toBe('reset');

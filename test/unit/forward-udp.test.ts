@@ -43,7 +43,7 @@ afterEach(async () => {
 });
 
 describe('UDP4-RECV: from anyone, one way', () => {
-  it('merges every peer\'s datagrams toward the target from one socket; the target\'s replies go nowhere', async () => {
+  it("merges every peer's datagrams toward the target from one socket; the target's replies go nowhere", async () => {
     const [listen, to] = (await freePorts(2)) as [number, number];
     const t = await target(to);
     const a = await agent(`UDP4-RECV:${listen},bind=127.0.0.1,reuseaddr UDP4:127.0.0.1:${to}`);
@@ -57,7 +57,13 @@ describe('UDP4-RECV: from anyone, one way', () => {
     // The target answered each: nothing may reach the peers, and both replies are counted dropped.
     await waitFor('the replies to be dropped', () => a.line(1).counters.dropped === 2, 3000, 5);
     expect([p2.received, p3.received]).toEqual([[], []]);
-    expect(a.line(1)).toMatchObject({ kind: 'udp-recv', listen: `127.0.0.1:${listen}`, listening: true, active: 0, counters: { datagrams: 2, replies: 0, bytesIn: 18 } });
+    expect(a.line(1)).toMatchObject({
+      kind: 'udp-recv',
+      listen: `127.0.0.1:${listen}`,
+      listening: true,
+      active: 0,
+      counters: { datagrams: 2, replies: 0, bytesIn: 18 },
+    });
   });
 });
 
@@ -84,7 +90,11 @@ describe('UDP-LISTEN,fork: one association per peer', () => {
     const [listen, recv, to] = (await freePorts(3)) as [number, number, number];
     const t = await target(to);
     const { sys, armed } = countingTimers();
-    const a = await agent(`-T 0.2 UDP-LISTEN:${listen},bind=127.0.0.1,fork UDP4:127.0.0.1:${to}\nUDP4-RECV:${recv},bind=127.0.0.1 UDP4:127.0.0.1:${to}`, {}, sys);
+    const a = await agent(
+      `-T 0.2 UDP-LISTEN:${listen},bind=127.0.0.1,fork UDP4:127.0.0.1:${to}\nUDP4-RECV:${recv},bind=127.0.0.1 UDP4:127.0.0.1:${to}`,
+      {},
+      sys,
+    );
     expect(armed()).toBe(0);
     const p = await peer('127.0.0.2');
     p.send('one', listen);
@@ -98,7 +108,7 @@ describe('UDP-LISTEN,fork: one association per peer', () => {
     expect(a.line(2).counters.datagrams).toBe(1);
   });
 
-  it('closes an association idle for -T; the peer\'s next datagram opens a new one', async () => {
+  it("closes an association idle for -T; the peer's next datagram opens a new one", async () => {
     const [listen, to] = (await freePorts(2)) as [number, number];
     const t = await target(to);
     const a = await agent(`-T 0.2 UDP-LISTEN:${listen},bind=127.0.0.1,fork UDP4:127.0.0.1:${to}`);
@@ -165,10 +175,9 @@ describe('broadcast', () => {
     const [withIt, without, to] = (await freePorts(3)) as [number, number, number];
     const listener = await UdpPeer.bind('0.0.0.0', to);
     open.push(listener);
-    const a = await agent([
-      `UDP4-RECV:${withIt},bind=127.0.0.1 UDP4:127.255.255.255:${to},broadcast`,
-      `UDP4-RECV:${without},bind=127.0.0.1 UDP4:127.255.255.255:${to}`,
-    ].join('\n'));
+    const a = await agent(
+      [`UDP4-RECV:${withIt},bind=127.0.0.1 UDP4:127.255.255.255:${to},broadcast`, `UDP4-RECV:${without},bind=127.0.0.1 UDP4:127.255.255.255:${to}`].join('\n'),
+    );
     const p = await peer('127.0.0.2');
     p.send('allowed', withIt);
     p.send('not allowed', without);

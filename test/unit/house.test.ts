@@ -128,7 +128,10 @@ describe('the house rules', () => {
   it('the counters see what they count', () => {
     // A circle, a long function and an `any` planted in memory are found: the rules above can fail.
     parsed.set('x/a.ts', ts.createSourceFile('x/a.ts', "import { b } from './b';\nexport const a: any = 1;", ts.ScriptTarget.Latest, true));
-    parsed.set('x/b.ts', ts.createSourceFile('x/b.ts', `import { a } from './a';\nexport function b() {\n${'  a;\n'.repeat(90)}}`, ts.ScriptTarget.Latest, true));
+    parsed.set(
+      'x/b.ts',
+      ts.createSourceFile('x/b.ts', `import { a } from './a';\nexport function b() {\n${'  a;\n'.repeat(90)}}`, ts.ScriptTarget.Latest, true),
+    );
     expect(importCircles(['x/a.ts', 'x/b.ts'])).toEqual([['x/a.ts', 'x/b.ts']]);
     expect(longFunctions(['x/b.ts'], MAX_FUNCTION_LINES)).toEqual(['x/b.ts:2 (92 lines)']);
     expect(anyKeywords(['x/a.ts'])).toEqual(['x/a.ts:2']);

@@ -57,7 +57,10 @@ function sampleTree(...folders: string[]): GuestConfigFiles {
 function fakeTree(files: Record<string, string>, dir: string = GUEST_PATHS.confDir): GuestConfigFiles {
   return {
     read: (p) => files[relative(dir, p)] ?? null,
-    list: (d) => Object.keys(files).filter((k) => join(dir, k).startsWith(`${d}/`)).map((k) => relative(d, join(dir, k))),
+    list: (d) =>
+      Object.keys(files)
+        .filter((k) => join(dir, k).startsWith(`${d}/`))
+        .map((k) => relative(d, join(dir, k))),
   };
 }
 
@@ -94,8 +97,7 @@ describe('every upstream sample', () => {
   };
   const baseName = (rel: string): string => (rel.split('/').pop() as string).replace(/\.sample$/, '');
 
-  const walk = (dir: string): string[] =>
-    readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
+  const walk = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
   const files = [STATION, AP, 'optional/ipv6']
     .flatMap((d) => walk(join(UPSTREAM, d)))
     .map((f) => relative(UPSTREAM, f))
@@ -252,7 +254,10 @@ describe('loadGuestConfig on the sample trees', () => {
     const c = loadGuestConfig(sampleTree(STATION));
     expect(c.problems).toEqual([]);
     expect(c).toMatchObject({ dir: '/media/etc', hostname: 'wifibox', flavor: 'station', ip6tables: null, dhcpcdConf: null, radvd: null });
-    expect(c.interfaces.map((i) => [i.name, i.inet?.method])).toEqual([['eth0', 'static'], ['wlan0', 'dhcp']]);
+    expect(c.interfaces.map((i) => [i.name, i.inet?.method])).toEqual([
+      ['eth0', 'static'],
+      ['wlan0', 'dhcp'],
+    ]);
     expect(c.sysctl).toHaveLength(15);
     expect(c.iptables).toEqual({ file: '/media/etc/iptables', text: sample(`${STATION}/iptables.sample`) });
     expect(c.udhcpd?.interface).toBe('eth0');
@@ -391,7 +396,18 @@ describe('renderRadvd', () => {
   });
 
   it('drops an RDNSS block left without an address, braces included', () => {
-    const text = lines('interface eth0', '{', '\tAdvSendAdvert on;', '\tRDNSS %%DNS%%', '\t{', '\t\tAdvRDNSSLifetime 30;', '\t};', '\tprefix ::/64 {', '\t};', '};');
+    const text = lines(
+      'interface eth0',
+      '{',
+      '\tAdvSendAdvert on;',
+      '\tRDNSS %%DNS%%',
+      '\t{',
+      '\t\tAdvRDNSSLifetime 30;',
+      '\t};',
+      '\tprefix ::/64 {',
+      '\t};',
+      '};',
+    );
     const t = radvd(text);
     expect(renderRadvd(t, [])).toBe(
       lines('interface eth0', '{', '\tAdvSendAdvert on;', '\t# RDNSS left out: no IPv6 DNS server known yet', '\tprefix ::/64 {', '\t};', '};'),
@@ -415,55 +431,199 @@ describe('renderRadvd', () => {
 // ---------------------------------------------------------------------------
 
 const BAD_INTERFACES: BadInput[] = [
-  { name: 'static without prefix or netmask', text: lines('iface eth0 inet static', '  address 10.0.0.1'), line: 2, fragment: "address '10.0.0.1' has no prefix and there is no netmask; expected address/prefix" },
-  { name: 'bad IPv4', text: lines('iface eth0 inet static', '  address 10.0.0.300/24'), line: 2, fragment: "address '10.0.0.300' is not an IPv4 address; expected four numbers 0-255" },
+  {
+    name: 'static without prefix or netmask',
+    text: lines('iface eth0 inet static', '  address 10.0.0.1'),
+    line: 2,
+    fragment: "address '10.0.0.1' has no prefix and there is no netmask; expected address/prefix",
+  },
+  {
+    name: 'bad IPv4',
+    text: lines('iface eth0 inet static', '  address 10.0.0.300/24'),
+    line: 2,
+    fragment: "address '10.0.0.300' is not an IPv4 address; expected four numbers 0-255",
+  },
   { name: 'IPv4 with leading zero', text: lines('iface eth0 inet static', '  address 10.0.0.01/24'), line: 2, fragment: "'10.0.0.01' is not an IPv4 address" },
-  { name: 'prefix too long', text: lines('iface eth0 inet static', '  address 10.0.0.1/33'), line: 2, fragment: "prefix '/33' in address is invalid; expected a number from 0 to 32" },
+  {
+    name: 'prefix too long',
+    text: lines('iface eth0 inet static', '  address 10.0.0.1/33'),
+    line: 2,
+    fragment: "prefix '/33' in address is invalid; expected a number from 0 to 32",
+  },
   { name: 'empty prefix', text: lines('iface eth0 inet static', '  address 10.0.0.1/'), line: 2, fragment: "prefix '/' in address is invalid" },
-  { name: 'non-contiguous netmask', text: lines('iface eth0 inet static', 'address 10.0.0.1', 'netmask 255.0.255.0'), line: 3, fragment: "netmask '255.0.255.0' is invalid; expected a contiguous dotted mask" },
+  {
+    name: 'non-contiguous netmask',
+    text: lines('iface eth0 inet static', 'address 10.0.0.1', 'netmask 255.0.255.0'),
+    line: 3,
+    fragment: "netmask '255.0.255.0' is invalid; expected a contiguous dotted mask",
+  },
   { name: 'netmask out of range', text: lines('iface eth0 inet static', 'address 10.0.0.1', 'netmask 40'), line: 3, fragment: "netmask '40' is invalid" },
-  { name: 'netmask contradicts prefix', text: lines('iface eth0 inet static', 'address 10.0.0.1/24', 'netmask 255.255.0.0'), line: 3, fragment: 'contradicts the prefix /24 given with the address on line 2' },
-  { name: 'IPv6 garbage', text: lines('iface eth0 inet6 static', '  address fd00:::1/64'), line: 2, fragment: "address 'fd00:::1' is not an IPv6 address; expected a form like fd00::1" },
+  {
+    name: 'netmask contradicts prefix',
+    text: lines('iface eth0 inet static', 'address 10.0.0.1/24', 'netmask 255.255.0.0'),
+    line: 3,
+    fragment: 'contradicts the prefix /24 given with the address on line 2',
+  },
+  {
+    name: 'IPv6 garbage',
+    text: lines('iface eth0 inet6 static', '  address fd00:::1/64'),
+    line: 2,
+    fragment: "address 'fd00:::1' is not an IPv6 address; expected a form like fd00::1",
+  },
   { name: 'IPv6 two ::', text: lines('iface eth0 inet6 static', '  address fd00::1::2/64'), line: 2, fragment: 'is not an IPv6 address' },
   { name: 'IPv6 group too long', text: lines('iface eth0 inet6 static', '  address fd000::1/64'), line: 2, fragment: 'is not an IPv6 address' },
   { name: 'IPv6 nine groups', text: lines('iface eth0 inet6 static', '  address 1:2:3:4:5:6:7:8:9/64'), line: 2, fragment: 'is not an IPv6 address' },
-  { name: 'IPv6 prefix 129', text: lines('iface eth0 inet6 static', '  address fd00::1/129'), line: 2, fragment: "prefix '/129' in address is invalid; expected a number from 0 to 128" },
-  { name: 'IPv6 without prefix', text: lines('iface eth0 inet6 static', '  address fd00::1'), line: 2, fragment: 'has no prefix and there is no netmask; expected address/prefix (e.g. fd00::1/64)' },
-  { name: 'IPv4 in an inet6 stanza', text: lines('iface eth0 inet6 static', '  address 10.0.0.1/24'), line: 2, fragment: 'belongs under iface eth0 inet static' },
+  {
+    name: 'IPv6 prefix 129',
+    text: lines('iface eth0 inet6 static', '  address fd00::1/129'),
+    line: 2,
+    fragment: "prefix '/129' in address is invalid; expected a number from 0 to 128",
+  },
+  {
+    name: 'IPv6 without prefix',
+    text: lines('iface eth0 inet6 static', '  address fd00::1'),
+    line: 2,
+    fragment: 'has no prefix and there is no netmask; expected address/prefix (e.g. fd00::1/64)',
+  },
+  {
+    name: 'IPv4 in an inet6 stanza',
+    text: lines('iface eth0 inet6 static', '  address 10.0.0.1/24'),
+    line: 2,
+    fragment: 'belongs under iface eth0 inet static',
+  },
   { name: 'IPv6 in an inet stanza', text: lines('iface eth0 inet static', '  address fd00::1/64'), line: 2, fragment: 'belongs under iface eth0 inet6 static' },
-  { name: 'duplicate inet', text: lines('iface eth0 inet static', '  address 10.0.0.1/24', 'iface eth0 inet dhcp'), line: 3, fragment: 'iface eth0 inet is already defined on line 1; expected one inet stanza per interface' },
-  { name: 'duplicate via family-less dhcp', text: lines('iface wlan0 inet dhcp', 'iface wlan0 dhcp'), line: 2, fragment: 'iface wlan0 inet is already defined on line 1' },
-  { name: 'duplicate inet6', text: lines('iface eth0 inet6 static', '  address fd00::1/64', 'iface eth0 inet6 static', '  address fd00::2/64'), line: 3, fragment: 'iface eth0 inet6 is already defined on line 1' },
-  { name: 'unknown option', text: lines('iface eth0 inet static', '  address 10.0.0.1/24', '  mtu 1400'), line: 3, severity: 'warning', fragment: "option 'mtu' is not supported, ignored; expected address, netmask or gateway" },
-  { name: 'hwaddress', text: lines('iface eth0 inet static', '  hwaddress ether 00:11:22:33:44:55', '  address 10.0.0.1/24'), line: 2, severity: 'warning', fragment: "option 'hwaddress' is not supported, ignored" },
-  { name: 'pre-up command', text: lines('iface eth0 inet static', '  address 10.0.0.1/24', '  pre-up ip link set eth0 up'), line: 3, severity: 'warning', fragment: "'pre-up' runs a shell command, which wifibox-init does not run (ignored); expected address, netmask or gateway" },
+  {
+    name: 'duplicate inet',
+    text: lines('iface eth0 inet static', '  address 10.0.0.1/24', 'iface eth0 inet dhcp'),
+    line: 3,
+    fragment: 'iface eth0 inet is already defined on line 1; expected one inet stanza per interface',
+  },
+  {
+    name: 'duplicate via family-less dhcp',
+    text: lines('iface wlan0 inet dhcp', 'iface wlan0 dhcp'),
+    line: 2,
+    fragment: 'iface wlan0 inet is already defined on line 1',
+  },
+  {
+    name: 'duplicate inet6',
+    text: lines('iface eth0 inet6 static', '  address fd00::1/64', 'iface eth0 inet6 static', '  address fd00::2/64'),
+    line: 3,
+    fragment: 'iface eth0 inet6 is already defined on line 1',
+  },
+  {
+    name: 'unknown option',
+    text: lines('iface eth0 inet static', '  address 10.0.0.1/24', '  mtu 1400'),
+    line: 3,
+    severity: 'warning',
+    fragment: "option 'mtu' is not supported, ignored; expected address, netmask or gateway",
+  },
+  {
+    name: 'hwaddress',
+    text: lines('iface eth0 inet static', '  hwaddress ether 00:11:22:33:44:55', '  address 10.0.0.1/24'),
+    line: 2,
+    severity: 'warning',
+    fragment: "option 'hwaddress' is not supported, ignored",
+  },
+  {
+    name: 'pre-up command',
+    text: lines('iface eth0 inet static', '  address 10.0.0.1/24', '  pre-up ip link set eth0 up'),
+    line: 3,
+    severity: 'warning',
+    fragment: "'pre-up' runs a shell command, which wifibox-init does not run (ignored); expected address, netmask or gateway",
+  },
   { name: 'post-down command', text: lines('iface wlan0 dhcp', 'post-down true'), line: 2, severity: 'warning', fragment: "'post-down' runs a shell command" },
-  { name: 'gateway outside the network', text: lines('iface eth0 inet static', '  address 10.0.0.2/24', '  gateway 10.0.1.1'), line: 3, fragment: 'gateway 10.0.1.1 is outside 10.0.0.2/24; expected an address in that network' },
-  { name: 'gateway garbage', text: lines('iface eth0 inet static', '  address 10.0.0.2/24', '  gateway router'), line: 3, fragment: "gateway 'router' is not an IPv4 address" },
-  { name: 'IPv6 gateway outside', text: lines('iface eth0 inet6 static', '  address fd00::2/64', '  gateway fd01::1'), line: 3, fragment: 'gateway fd01::1 is outside fd00::2/64; expected an address in that network or a link-local' },
-  { name: 'IPv6 gateway garbage', text: lines('iface eth0 inet6 static', '  address fd00::2/64', '  gateway 10.0.0.1'), line: 3, fragment: "gateway '10.0.0.1' is not an IPv6 address; expected a form like fd00::1 or fe80::1" },
-  { name: 'inet6 dhcp', text: lines('iface wlan0 inet6 dhcp'), line: 1, fragment: "iface wlan0 inet6: method 'dhcp'; expected static, manual, loopback (wlan0 gets IPv6 from dhcpcd" },
+  {
+    name: 'gateway outside the network',
+    text: lines('iface eth0 inet static', '  address 10.0.0.2/24', '  gateway 10.0.1.1'),
+    line: 3,
+    fragment: 'gateway 10.0.1.1 is outside 10.0.0.2/24; expected an address in that network',
+  },
+  {
+    name: 'gateway garbage',
+    text: lines('iface eth0 inet static', '  address 10.0.0.2/24', '  gateway router'),
+    line: 3,
+    fragment: "gateway 'router' is not an IPv4 address",
+  },
+  {
+    name: 'IPv6 gateway outside',
+    text: lines('iface eth0 inet6 static', '  address fd00::2/64', '  gateway fd01::1'),
+    line: 3,
+    fragment: 'gateway fd01::1 is outside fd00::2/64; expected an address in that network or a link-local',
+  },
+  {
+    name: 'IPv6 gateway garbage',
+    text: lines('iface eth0 inet6 static', '  address fd00::2/64', '  gateway 10.0.0.1'),
+    line: 3,
+    fragment: "gateway '10.0.0.1' is not an IPv6 address; expected a form like fd00::1 or fe80::1",
+  },
+  {
+    name: 'inet6 dhcp',
+    text: lines('iface wlan0 inet6 dhcp'),
+    line: 1,
+    fragment: "iface wlan0 inet6: method 'dhcp'; expected static, manual, loopback (wlan0 gets IPv6 from dhcpcd",
+  },
   { name: 'unknown method', text: lines('iface eth0 inet ppp'), line: 1, fragment: "iface eth0 inet: method 'ppp'; expected static, dhcp, manual, loopback" },
   { name: 'no method', text: lines('iface eth0 inet'), line: 1, fragment: 'iface eth0 inet: no method; expected static, dhcp' },
-  { name: 'no family', text: lines('iface eth0', '  address 10.0.0.1/24'), line: 1, fragment: 'iface eth0: found nothing after the name; expected iface NAME inet static|dhcp' },
+  {
+    name: 'no family',
+    text: lines('iface eth0', '  address 10.0.0.1/24'),
+    line: 1,
+    fragment: 'iface eth0: found nothing after the name; expected iface NAME inet static|dhcp',
+  },
   { name: 'bad family', text: lines('iface eth0 ipx static'), line: 1, fragment: "iface eth0: found 'ipx' after the name" },
   { name: 'no name', text: lines('iface'), line: 1, fragment: 'iface has no interface name' },
   { name: 'bad name', text: lines('iface eth0/1 inet dhcp'), line: 1, fragment: "'eth0/1' is not a valid interface name; expected 1-15" },
   { name: 'name too long', text: lines('iface abcdefghijklmnop inet dhcp'), line: 1, fragment: 'is not a valid interface name' },
   { name: 'words after the method', text: lines('iface eth0 inet static extra'), line: 1, fragment: "unexpected 'extra' after the method" },
   { name: 'option before any iface', text: lines('address 10.0.0.1/24', 'iface eth0 inet dhcp'), line: 1, fragment: "found 'address' outside an iface stanza" },
-  { name: 'option after auto', text: lines('iface eth0 inet static', 'address 10.0.0.1/24', 'auto eth0', 'gateway 10.0.0.254'), line: 4, fragment: "found 'gateway' outside an iface stanza" },
-  { name: 'static without address', text: lines('iface eth0 inet static', '  netmask 255.255.255.0'), line: 1, fragment: "iface eth0 inet static has no address; expected an 'address A/PREFIX' line" },
+  {
+    name: 'option after auto',
+    text: lines('iface eth0 inet static', 'address 10.0.0.1/24', 'auto eth0', 'gateway 10.0.0.254'),
+    line: 4,
+    fragment: "found 'gateway' outside an iface stanza",
+  },
+  {
+    name: 'static without address',
+    text: lines('iface eth0 inet static', '  netmask 255.255.255.0'),
+    line: 1,
+    fragment: "iface eth0 inet static has no address; expected an 'address A/PREFIX' line",
+  },
   { name: 'address without value', text: lines('iface eth0 inet static', '  address'), line: 2, fragment: 'address has no value; expected exactly one' },
-  { name: 'inline comment', text: lines('iface eth0 inet static', '  address 10.0.0.1/24 # host side'), line: 2, fragment: 'address has 4 values; expected exactly one (comments must be on a line of their own)' },
-  { name: 'second address', text: lines('iface eth0 inet static', '  address 10.0.0.1/24', '  address 10.0.0.5/24'), line: 3, fragment: 'address is given again (first on line 2); expected one address per inet stanza' },
-  { name: 'address under dhcp', text: lines('iface wlan0 dhcp', '  address 10.0.0.1/24'), line: 2, severity: 'warning', fragment: "'10.0.0.1/24' is ignored with method dhcp" },
-  { name: 'source', text: lines('source /etc/network/interfaces.d/*', 'iface eth0 inet dhcp'), line: 1, fragment: "'source' is not supported; expected iface stanzas written out in this file" },
+  {
+    name: 'inline comment',
+    text: lines('iface eth0 inet static', '  address 10.0.0.1/24 # host side'),
+    line: 2,
+    fragment: 'address has 4 values; expected exactly one (comments must be on a line of their own)',
+  },
+  {
+    name: 'second address',
+    text: lines('iface eth0 inet static', '  address 10.0.0.1/24', '  address 10.0.0.5/24'),
+    line: 3,
+    fragment: 'address is given again (first on line 2); expected one address per inet stanza',
+  },
+  {
+    name: 'address under dhcp',
+    text: lines('iface wlan0 dhcp', '  address 10.0.0.1/24'),
+    line: 2,
+    severity: 'warning',
+    fragment: "'10.0.0.1/24' is ignored with method dhcp",
+  },
+  {
+    name: 'source',
+    text: lines('source /etc/network/interfaces.d/*', 'iface eth0 inet dhcp'),
+    line: 1,
+    fragment: "'source' is not supported; expected iface stanzas written out in this file",
+  },
 ];
 
 const BAD_SYSCTL: BadInput[] = [
   { name: 'no =', text: lines('net.ipv4.ip_forward 1'), line: 1, fragment: "found 'net.ipv4.ip_forward 1' without '='; expected key = value" },
-  { name: 'space in key', text: lines('# c', 'net.ipv4 .ip_forward = 1'), line: 2, fragment: "key 'net.ipv4 .ip_forward' is invalid; expected names of letters" },
+  {
+    name: 'space in key',
+    text: lines('# c', 'net.ipv4 .ip_forward = 1'),
+    line: 2,
+    fragment: "key 'net.ipv4 .ip_forward' is invalid; expected names of letters",
+  },
   { name: 'empty component', text: lines('net..ipv4 = 1'), line: 1, fragment: "key 'net..ipv4' is invalid" },
   { name: 'leading dot', text: lines('.net.ipv4 = 1'), line: 1, fragment: 'is invalid' },
   { name: 'path climbing out of /proc/sys', text: lines('net/../../etc/passwd = 1'), line: 1, fragment: "key 'net/../../etc/passwd' is invalid" },
@@ -471,55 +631,143 @@ const BAD_SYSCTL: BadInput[] = [
   { name: 'empty key', text: lines(' = 1'), line: 1, fragment: "key '' is invalid" },
   { name: 'only a dash', text: lines('- = 1'), line: 1, fragment: "key '' is invalid" },
   { name: 'no value', text: lines('kernel.panic ='), line: 1, fragment: "kernel.panic has no value after '='; expected key = value" },
-  { name: 'inline comment', text: lines('kernel.panic = 30 # seconds'), line: 1, severity: 'warning', fragment: "value '30 # seconds' of kernel.panic contains '#'" },
+  {
+    name: 'inline comment',
+    text: lines('kernel.panic = 30 # seconds'),
+    line: 1,
+    severity: 'warning',
+    fragment: "value '30 # seconds' of kernel.panic contains '#'",
+  },
 ];
 
 const UDHCPD_OK = ['start 10.0.0.2', 'end 10.0.0.254', 'interface eth0'];
 const BAD_UDHCPD: BadInput[] = [
   { name: 'no interface', text: lines('start 10.0.0.2', 'end 10.0.0.254'), line: 1, fragment: 'no interface line; expected interface NAME' },
-  { name: 'bad start', text: lines('# x', 'start 10.0.0.300', 'end 10.0.0.254', 'interface eth0'), line: 2, fragment: "start '10.0.0.300' is not an IPv4 address" },
+  {
+    name: 'bad start',
+    text: lines('# x', 'start 10.0.0.300', 'end 10.0.0.254', 'interface eth0'),
+    line: 2,
+    fragment: "start '10.0.0.300' is not an IPv4 address",
+  },
   { name: 'bad end', text: lines('start 10.0.0.2', 'end ten', 'interface eth0'), line: 2, fragment: "end 'ten' is not an IPv4 address" },
-  { name: 'start after end', text: lines('start 10.0.0.20', 'end 10.0.0.10', 'interface eth0'), line: 2, fragment: 'range 10.0.0.20 - 10.0.0.10 is empty; expected start at or below end' },
-  { name: 'non-numeric lease', text: lines(...UDHCPD_OK, 'opt\tlease\tten-days'), line: 4, fragment: "opt lease 'ten-days' is not a number of seconds; expected one whole number" },
+  {
+    name: 'start after end',
+    text: lines('start 10.0.0.20', 'end 10.0.0.10', 'interface eth0'),
+    line: 2,
+    fragment: 'range 10.0.0.20 - 10.0.0.10 is empty; expected start at or below end',
+  },
+  {
+    name: 'non-numeric lease',
+    text: lines(...UDHCPD_OK, 'opt\tlease\tten-days'),
+    line: 4,
+    fragment: "opt lease 'ten-days' is not a number of seconds; expected one whole number",
+  },
   { name: 'lease with two values', text: lines(...UDHCPD_OK, 'option lease 60 120'), line: 4, fragment: "opt lease '60 120' is not a number of seconds" },
   { name: 'lease beyond 32 bits', text: lines(...UDHCPD_OK, 'opt lease 4294967296'), line: 4, fragment: 'is not a number of seconds' },
-  { name: 'unknown placeholder', text: lines(...UDHCPD_OK, 'opt dns %%FOO%% 8.8.8.8'), line: 4, fragment: "unknown placeholder '%%FOO%%'; expected %%DNS%%, %%DOMAIN%% or %%SEARCH%%" },
+  {
+    name: 'unknown placeholder',
+    text: lines(...UDHCPD_OK, 'opt dns %%FOO%% 8.8.8.8'),
+    line: 4,
+    fragment: "unknown placeholder '%%FOO%%'; expected %%DNS%%, %%DOMAIN%% or %%SEARCH%%",
+  },
   { name: 'lower-case placeholder', text: lines(...UDHCPD_OK, 'opt domain %%domain%%'), line: 4, fragment: "unknown placeholder '%%domain%%'" },
   { name: 'unpaired %%', text: lines(...UDHCPD_OK, 'opt dns %%DNS 8.8.8.8'), line: 4, fragment: "found an unpaired '%%'" },
-  { name: 'placeholder outside an opt', text: lines('start 10.0.0.2', 'end 10.0.0.254', 'interface %%DNS%%'), line: 3, fragment: 'expected placeholders only in opt values' },
-  { name: 'placeholder glued to text', text: lines(...UDHCPD_OK, 'opt dns %%%DNS%% 8.8.8.8'), line: 4, fragment: "placeholder written inside '%%%DNS%%'; expected it as a word of its own" },
+  {
+    name: 'placeholder outside an opt',
+    text: lines('start 10.0.0.2', 'end 10.0.0.254', 'interface %%DNS%%'),
+    line: 3,
+    fragment: 'expected placeholders only in opt values',
+  },
+  {
+    name: 'placeholder glued to text',
+    text: lines(...UDHCPD_OK, 'opt dns %%%DNS%% 8.8.8.8'),
+    line: 4,
+    fragment: "placeholder written inside '%%%DNS%%'; expected it as a word of its own",
+  },
   { name: 'bad dns address', text: lines(...UDHCPD_OK, 'opt dns %%DNS%% 8.8.8'), line: 4, fragment: "opt dns value '8.8.8' is not an IPv4 address" },
   { name: 'bad router', text: lines(...UDHCPD_OK, 'opt router gateway'), line: 4, fragment: "opt router value 'gateway'" },
   { name: 'option without value', text: lines(...UDHCPD_OK, 'opt domain'), line: 4, fragment: 'opt domain has no value; expected opt domain VALUE' },
   { name: 'keyword without value', text: lines(...UDHCPD_OK, 'lease_file'), line: 4, fragment: 'lease_file has no value; expected lease_file VALUE' },
   { name: 'non-numeric max_leases', text: lines(...UDHCPD_OK, 'max_leases many'), line: 4, fragment: "max_leases 'many' is not a whole number" },
-  { name: 'two interfaces on one line', text: lines('start 10.0.0.2', 'end 10.0.0.254', 'interface eth0 wlan0'), line: 3, fragment: "interface has 2 values ('eth0 wlan0'); expected one" },
-  { name: 'bad interface name', text: lines('start 10.0.0.2', 'end 10.0.0.254', 'interface eth/0'), line: 3, fragment: "interface 'eth/0' is not a valid interface name" },
-  { name: 'unknown keyword', text: lines(...UDHCPD_OK, 'lease_time 600'), line: 4, severity: 'warning', fragment: "unknown keyword 'lease_time' (udhcpd ignores it)" },
+  {
+    name: 'two interfaces on one line',
+    text: lines('start 10.0.0.2', 'end 10.0.0.254', 'interface eth0 wlan0'),
+    line: 3,
+    fragment: "interface has 2 values ('eth0 wlan0'); expected one",
+  },
+  {
+    name: 'bad interface name',
+    text: lines('start 10.0.0.2', 'end 10.0.0.254', 'interface eth/0'),
+    line: 3,
+    fragment: "interface 'eth/0' is not a valid interface name",
+  },
+  {
+    name: 'unknown keyword',
+    text: lines(...UDHCPD_OK, 'lease_time 600'),
+    line: 4,
+    severity: 'warning',
+    fragment: "unknown keyword 'lease_time' (udhcpd ignores it)",
+  },
   { name: 'interface twice', text: lines(...UDHCPD_OK, 'interface eth0'), line: 4, severity: 'warning', fragment: 'interface is set again (first on line 3)' },
-  { name: 'no start', text: lines('end 10.0.0.254', 'interface eth0'), line: 1, severity: 'warning', fragment: 'no start line; expected start ADDRESS (udhcpd would use 192.168.0.20)' },
+  {
+    name: 'no start',
+    text: lines('end 10.0.0.254', 'interface eth0'),
+    line: 1,
+    severity: 'warning',
+    fragment: 'no start line; expected start ADDRESS (udhcpd would use 192.168.0.20)',
+  },
 ];
 
 const RADVD_OK = ['interface eth0', '{', '\tAdvSendAdvert on;'];
 const BAD_RADVD: BadInput[] = [
   { name: 'unclosed interface block', text: lines('# c', ...RADVD_OK), line: 3, fragment: "'{' opened on this line is never closed; expected a matching '};'" },
-  { name: 'unclosed outer block, inner closed', text: lines('interface eth0 {', '  prefix ::/64 {', '    AdvOnLink on;', '  };'), line: 1, fragment: 'never closed' },
+  {
+    name: 'unclosed outer block, inner closed',
+    text: lines('interface eth0 {', '  prefix ::/64 {', '    AdvOnLink on;', '  };'),
+    line: 1,
+    fragment: 'never closed',
+  },
   { name: 'unclosed inner block', text: lines('interface eth0 {', '  prefix ::/64', '  {', '    AdvOnLink on;', '};'), line: 1, fragment: 'never closed' },
   { name: 'stray }', text: lines(...RADVD_OK, '};', '};'), line: 5, fragment: "found '}' with no open block" },
   { name: 'setting without ;', text: lines(...RADVD_OK, '\tAdvManagedFlag on', '};'), line: 4, fragment: "'AdvManagedFlag on' is not ended by ';'" },
   { name: '} without ;', text: lines(...RADVD_OK, '}'), line: 4, fragment: "'}' is not followed by ';'; expected '};' to close the block opened on line 2" },
   { name: 'stray ;', text: lines(...RADVD_OK, ';', '};'), line: 4, fragment: "found ';' with nothing before it" },
   { name: 'nameless block', text: lines(...RADVD_OK, '{', '};', '};'), line: 4, fragment: "found a '{' block with no name" },
-  { name: 'setting at the top level', text: lines('AdvSendAdvert on;', ...RADVD_OK, '};'), line: 1, fragment: "found 'AdvSendAdvert on;' at the top level; expected interface NAME { … };" },
+  {
+    name: 'setting at the top level',
+    text: lines('AdvSendAdvert on;', ...RADVD_OK, '};'),
+    line: 1,
+    fragment: "found 'AdvSendAdvert on;' at the top level; expected interface NAME { … };",
+  },
   { name: 'interface without a name', text: lines('interface {', '};'), line: 1, fragment: 'at the top level; expected interface NAME' },
   { name: 'bad interface name', text: lines('interface eth/0 {', '};'), line: 1, fragment: "interface 'eth/0' is not a valid interface name" },
   { name: 'interface twice', text: lines(...RADVD_OK, '};', 'interface eth0 {', '};'), line: 5, fragment: 'interface eth0 is defined again (first on line 1)' },
-  { name: 'unknown placeholder', text: lines(...RADVD_OK, '\tRDNSS %%DNS6%% {', '\t};', '};'), line: 4, fragment: "unknown placeholder '%%DNS6%%'; expected only %%DNS%%" },
+  {
+    name: 'unknown placeholder',
+    text: lines(...RADVD_OK, '\tRDNSS %%DNS6%% {', '\t};', '};'),
+    line: 4,
+    fragment: "unknown placeholder '%%DNS6%%'; expected only %%DNS%%",
+  },
   { name: 'unpaired %%', text: lines(...RADVD_OK, '\tRDNSS %%DNS fd00::1 {', '\t};', '};'), line: 4, fragment: "found an unpaired '%%' in '%%DNS'" },
-  { name: 'placeholder outside RDNSS', text: lines(...RADVD_OK, '\tprefix %%DNS%% {', '\t};', '};'), line: 4, fragment: '%%DNS%% in \'prefix %%DNS%%\'; expected it only as an address of an RDNSS line' },
-  { name: 'placeholder glued to an address', text: lines(...RADVD_OK, '\tRDNSS %%DNS%%,fd00::1 {', '\t};', '};'), line: 4, fragment: 'expected it only as an address of an RDNSS line' },
+  {
+    name: 'placeholder outside RDNSS',
+    text: lines(...RADVD_OK, '\tprefix %%DNS%% {', '\t};', '};'),
+    line: 4,
+    fragment: "%%DNS%% in 'prefix %%DNS%%'; expected it only as an address of an RDNSS line",
+  },
+  {
+    name: 'placeholder glued to an address',
+    text: lines(...RADVD_OK, '\tRDNSS %%DNS%%,fd00::1 {', '\t};', '};'),
+    line: 4,
+    fragment: 'expected it only as an address of an RDNSS line',
+  },
   { name: 'no interface at all', text: lines('# nothing here'), line: 1, fragment: 'no interface block found' },
-  { name: 'a no-break space, which ends no word', text: lines('interface eth0\u00a0{', '};'), line: 1, fragment: "interface 'eth0\u00a0' is not a valid interface name" },
+  {
+    name: 'a no-break space, which ends no word',
+    text: lines('interface eth0\u00a0{', '};'),
+    line: 1,
+    fragment: "interface 'eth0\u00a0' is not a valid interface name",
+  },
   { name: 'runaway nesting', text: `interface eth0 ${'{ a '.repeat(40)}`, line: 1, fragment: 'blocks nested 17 deep here; expected at most 16' },
 ];
 
@@ -527,27 +775,68 @@ const BAD_HOSTNAME: BadInput[] = [
   { name: 'underscore', text: lines('wifi_box'), line: 1, fragment: "host name 'wifi_box' has '_' in 'wifi_box'; expected only letters, digits, '-' and '.'" },
   { name: 'space', text: lines('# c', 'wifi box'), line: 2, fragment: "has ' ' in 'wifi box'; expected only letters" },
   { name: 'control character', text: lines('wifi\x1bbox'), line: 1, fragment: "has '?' in 'wifi?box'; expected only letters" },
-  { name: 'leading hyphen', text: lines('-wifibox'), line: 1, fragment: "has a label that starts or ends with '-' ('-wifibox'); expected a letter or digit at both ends of each label" },
-  { name: 'empty label', text: lines('wifi..box'), line: 1, fragment: 'has an empty label (a leading, trailing or doubled dot); expected labels separated by single dots' },
+  {
+    name: 'leading hyphen',
+    text: lines('-wifibox'),
+    line: 1,
+    fragment: "has a label that starts or ends with '-' ('-wifibox'); expected a letter or digit at both ends of each label",
+  },
+  {
+    name: 'empty label',
+    text: lines('wifi..box'),
+    line: 1,
+    fragment: 'has an empty label (a leading, trailing or doubled dot); expected labels separated by single dots',
+  },
   { name: 'trailing dot', text: lines('wifibox.'), line: 1, fragment: 'has an empty label' },
   { name: 'label too long', text: lines(`${'a'.repeat(64)}.lan`), line: 1, fragment: 'has a label of 64 characters; expected at most 63 per label' },
-  { name: 'longer than the kernel takes', text: lines(`${'a'.repeat(40)}.${'b'.repeat(40)}`), line: 1, fragment: "is 81 characters long; expected at most 64, the kernel's limit" },
+  {
+    name: 'longer than the kernel takes',
+    text: lines(`${'a'.repeat(40)}.${'b'.repeat(40)}`),
+    line: 1,
+    fragment: "is 81 characters long; expected at most 64, the kernel's limit",
+  },
   { name: 'longer than a DNS name', text: lines(Array(5).fill('a'.repeat(60)).join('.')), line: 1, fragment: 'is 304 characters long; expected at most 253' },
-  { name: 'second line', text: lines('wifibox', 'other'), line: 2, severity: 'warning', fragment: "found 'other' after the host name on line 1; expected a single line" },
+  {
+    name: 'second line',
+    text: lines('wifibox', 'other'),
+    line: 2,
+    severity: 'warning',
+    fragment: "found 'other' after the host name on line 1; expected a single line",
+  },
   { name: 'empty', text: '', line: 1, severity: 'warning', fragment: 'no host name found; expected one line such as wifibox' },
 ];
 
 const IPT_OK = ['*filter', ':INPUT ACCEPT [0:0]'];
 const BAD_IPTABLES: BadInput[] = [
-  { name: 'table not closed', text: lines('# c', ...IPT_OK), line: 2, fragment: 'table *filter is not closed by COMMIT; expected COMMIT at the end of each table' },
+  {
+    name: 'table not closed',
+    text: lines('# c', ...IPT_OK),
+    line: 2,
+    fragment: 'table *filter is not closed by COMMIT; expected COMMIT at the end of each table',
+  },
   { name: 'control character in an unclosed table', text: lines('*fil\x1bter'), line: 1, fragment: 'table *fil?ter is not closed by COMMIT; expected COMMIT' },
-  { name: 'table not closed before the next', text: lines(...IPT_OK, '*nat', 'COMMIT'), line: 1, fragment: 'table *filter is not closed by COMMIT before *nat on line 3' },
+  {
+    name: 'table not closed before the next',
+    text: lines(...IPT_OK, '*nat', 'COMMIT'),
+    line: 1,
+    fragment: 'table *filter is not closed by COMMIT before *nat on line 3',
+  },
   { name: 'unknown table', text: lines('*filtre', 'COMMIT'), line: 1, fragment: "found table '*filtre'; expected one of *filter, *nat" },
   { name: 'COMMIT without table', text: lines(...IPT_OK, 'COMMIT', 'COMMIT'), line: 4, fragment: 'found COMMIT with no table open' },
   { name: 'rule outside a table', text: lines('-A INPUT -j ACCEPT'), line: 1, fragment: "found '-A INPUT -j ACCEPT' outside a table" },
-  { name: 'chain without policy', text: lines('*filter', ':INPUT', 'COMMIT'), line: 2, fragment: "found chain line ':INPUT'; expected :CHAIN POLICY [packets:bytes]" },
+  {
+    name: 'chain without policy',
+    text: lines('*filter', ':INPUT', 'COMMIT'),
+    line: 2,
+    fragment: "found chain line ':INPUT'; expected :CHAIN POLICY [packets:bytes]",
+  },
   { name: 'bad counters', text: lines('*filter', ':INPUT ACCEPT [x:0]', 'COMMIT'), line: 2, fragment: 'expected :CHAIN POLICY [packets:bytes]' },
-  { name: 'iptables command', text: lines(...IPT_OK, 'iptables -A INPUT -j ACCEPT', 'COMMIT'), line: 3, fragment: "found 'iptables -A INPUT -j ACCEPT'; expected *TABLE, :CHAIN POLICY [0:0], -A CHAIN" },
+  {
+    name: 'iptables command',
+    text: lines(...IPT_OK, 'iptables -A INPUT -j ACCEPT', 'COMMIT'),
+    line: 3,
+    fragment: "found 'iptables -A INPUT -j ACCEPT'; expected *TABLE, :CHAIN POLICY [0:0], -A CHAIN",
+  },
   { name: 'append without chain', text: lines(...IPT_OK, '[0:0] -A', 'COMMIT'), line: 3, fragment: '-A has no chain; expected -A CHAIN' },
 ];
 
@@ -648,7 +937,16 @@ describe('accepted variants', () => {
   });
 
   it('sysctl: -key ignores errors, / separators, ; comments, no spaces', () => {
-    const r = parseSysctl(lines('; semicolon comment', '-net.ipv6.conf.all.disable_ipv6=1', 'net/ipv4/conf/eth0.100/rp_filter = 2', 'kernel.hostname=a=b', '  vm.swappiness   =   10  '), 's');
+    const r = parseSysctl(
+      lines(
+        '; semicolon comment',
+        '-net.ipv6.conf.all.disable_ipv6=1',
+        'net/ipv4/conf/eth0.100/rp_filter = 2',
+        'kernel.hostname=a=b',
+        '  vm.swappiness   =   10  ',
+      ),
+      's',
+    );
     expect(r.problems).toEqual([]);
     expect(r.entries.map((e) => [e.key, e.value, e.line, e.ignoreErrors])).toEqual([
       ['net.ipv6.conf.all.disable_ipv6', '1', 2, true],
@@ -661,7 +959,15 @@ describe('accepted variants', () => {
   it('sysctlPath and scope', () => {
     expect(sysctlPath('net.ipv4.ip_forward')).toBe('net/ipv4/ip_forward');
     expect(sysctlPath('net.ipv4.conf.eth0/100.rp_filter')).toBe('net/ipv4/conf/eth0.100/rp_filter');
-    for (const k of ['kernel.panic', 'fs.protected_hardlinks', 'vm.swappiness', 'dev.tty.ldisc_autoload', 'user.max_user_namespaces', 'debug.exception-trace', 'abi.vsyscall32']) {
+    for (const k of [
+      'kernel.panic',
+      'fs.protected_hardlinks',
+      'vm.swappiness',
+      'dev.tty.ldisc_autoload',
+      'user.max_user_namespaces',
+      'debug.exception-trace',
+      'abi.vsyscall32',
+    ]) {
       expect(scope(k), k).toBe('global');
     }
     expect(scope('net.ipv4.ip_forward')).toBe('net');
@@ -670,7 +976,17 @@ describe('accepted variants', () => {
   });
 
   it('udhcpd: option and opt, case-insensitive keywords, trailing comments, placeholders in comments ignored', () => {
-    const t = udhcpd(lines('INTERFACE eth0 # serve the host', 'start 10.0.0.2', 'end 10.0.0.2', 'option lease 600', 'opt search %%SEARCH%%', '#opt x %%FOO%%', 'opt domain lan # %%BAR%%'));
+    const t = udhcpd(
+      lines(
+        'INTERFACE eth0 # serve the host',
+        'start 10.0.0.2',
+        'end 10.0.0.2',
+        'option lease 600',
+        'opt search %%SEARCH%%',
+        '#opt x %%FOO%%',
+        'opt domain lan # %%BAR%%',
+      ),
+    );
     expect(t).toMatchObject({ interface: 'eth0', leaseSeconds: 600, placeholders: ['SEARCH'] });
     const out = renderUdhcpd(t, { dns: [], domain: null, search: ['a.lan'] });
     expect(out).toContain('\nINTERFACE eth0 # serve the host\n');
@@ -684,7 +1000,22 @@ describe('accepted variants', () => {
   });
 
   it('iptables: user chains, inserts, counters on rules, several tables', () => {
-    expect(checkIptablesRestore(lines('*mangle', ':PREROUTING ACCEPT [1:2]', ':mine - [0:0]', '-N other', '-I PREROUTING 1 -j mine', '[3:4] -A mine -j RETURN', 'COMMIT', '*raw', 'COMMIT'), 'i')).toEqual([]);
+    expect(
+      checkIptablesRestore(
+        lines(
+          '*mangle',
+          ':PREROUTING ACCEPT [1:2]',
+          ':mine - [0:0]',
+          '-N other',
+          '-I PREROUTING 1 -j mine',
+          '[3:4] -A mine -j RETURN',
+          'COMMIT',
+          '*raw',
+          'COMMIT',
+        ),
+        'i',
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -722,7 +1053,8 @@ describe('loadGuestConfig', () => {
     expect(ap.flavor).toBe('access-point');
     // With the default names, the renamed file lacks them: said with the names looked for.
     expect(loadGuestConfig(fakeTree({ 'interfaces.conf': renamed })).problems.map((p) => p.message)).toEqual([
-      expect.stringContaining('no iface wlan0 inet stanza'), expect.stringContaining('no iface eth0 inet stanza'),
+      expect.stringContaining('no iface wlan0 inet stanza'),
+      expect.stringContaining('no iface eth0 inet stanza'),
     ]);
   });
 
@@ -747,22 +1079,39 @@ describe('loadGuestConfig', () => {
   });
 
   it('flavor and required interfaces', () => {
-    expect(loadGuestConfig(fakeTree({ 'interfaces.conf': lines('iface eth0 inet static', 'address 10.0.0.1/24', 'iface wlan0 inet static', 'address 192.168.0.1/24') })).flavor).toBe('access-point');
+    expect(
+      loadGuestConfig(
+        fakeTree({ 'interfaces.conf': lines('iface eth0 inet static', 'address 10.0.0.1/24', 'iface wlan0 inet static', 'address 192.168.0.1/24') }),
+      ).flavor,
+    ).toBe('access-point');
     const noWlan = loadGuestConfig(fakeTree({ 'interfaces.conf': lines('iface eth0 inet static', 'address 10.0.0.1/24') }));
-    expect(noWlan.problems).toEqual([expect.objectContaining({ line: 1, message: expect.stringContaining('no iface wlan0 inet stanza; expected iface wlan0 dhcp (station)') })]);
+    expect(noWlan.problems).toEqual([
+      expect.objectContaining({ line: 1, message: expect.stringContaining('no iface wlan0 inet stanza; expected iface wlan0 dhcp (station)') }),
+    ]);
     const noEth = loadGuestConfig(fakeTree({ 'interfaces.conf': lines('iface wlan0 dhcp') }));
     expect(noEth.problems).toEqual([expect.objectContaining({ message: expect.stringContaining('no iface eth0 inet stanza') })]);
     // A broken file already says what is wrong: no second guess on top.
-    const broken = loadGuestConfig(fakeTree({ 'interfaces.conf': lines('iface eth0 inet static', 'address 10.0.0.1/24', 'iface wlan0 inet static', 'address 192.168.0.1') }));
+    const broken = loadGuestConfig(
+      fakeTree({ 'interfaces.conf': lines('iface eth0 inet static', 'address 10.0.0.1/24', 'iface wlan0 inet static', 'address 192.168.0.1') }),
+    );
     expect(broken.problems.map((p) => p.line)).toEqual([4]);
   });
 
   it('udhcpd must serve an interface with a static address, from its network', () => {
-    const serveWlan = loadGuestConfig(fakeTree({ 'interfaces.conf': STATION_IFACES, 'udhcpd.conf': lines('start 10.0.0.2', 'end 10.0.0.9', 'interface wlan0') }));
+    const serveWlan = loadGuestConfig(
+      fakeTree({ 'interfaces.conf': STATION_IFACES, 'udhcpd.conf': lines('start 10.0.0.2', 'end 10.0.0.9', 'interface wlan0') }),
+    );
     expect(serveWlan.problems).toEqual([
-      { file: '/media/etc/udhcpd.conf', line: 3, severity: 'error', message: expect.stringContaining('udhcpd serves wlan0, which gets its address by DHCP in interfaces.conf') },
+      {
+        file: '/media/etc/udhcpd.conf',
+        line: 3,
+        severity: 'error',
+        message: expect.stringContaining('udhcpd serves wlan0, which gets its address by DHCP in interfaces.conf'),
+      },
     ]);
-    const outside = loadGuestConfig(fakeTree({ 'interfaces.conf': STATION_IFACES, 'udhcpd.conf': lines('interface eth0', 'start 192.168.0.2', 'end 192.168.0.9') }));
+    const outside = loadGuestConfig(
+      fakeTree({ 'interfaces.conf': STATION_IFACES, 'udhcpd.conf': lines('interface eth0', 'start 192.168.0.2', 'end 192.168.0.9') }),
+    );
     expect(outside.problems.map((p) => [p.line, p.severity, p.message.slice(0, 45)])).toEqual([
       [2, 'warning', "start 192.168.0.2 is outside eth0's network 1"],
       [3, 'warning', "end 192.168.0.9 is outside eth0's network 10."],

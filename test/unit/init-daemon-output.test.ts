@@ -16,7 +16,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const talker = [process.execPath, '-e', "console.log('to stdout'); console.error('to stderr'); setInterval(() => {}, 1000)"];
 
-describe('wifibox-init: a daemon\'s output', () => {
+describe("wifibox-init: a daemon's output", () => {
   it('goes to its file (stdout and stderr), emptied at each start; its end is the tail after it exits', async () => {
     const out = join(dir, 'udhcpd.out');
     writeFileSync(out, 'what the previous one said\n');

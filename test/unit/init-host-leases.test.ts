@@ -50,7 +50,7 @@ describe('the host keeps its address across a resume (its lease written back fro
   });
 });
 
-describe('busybox udhcpd\'s lease file', () => {
+describe("busybox udhcpd's lease file", () => {
   // One record as busybox 1.36 writes it: written at 1,700,000,000; 3600 s left; 10.0.0.2; a MAC; "laptop".
   const bytes = Buffer.concat([
     Buffer.from('000000006553f100', 'hex'),

@@ -18,11 +18,32 @@ const STATION = ['wpa_supplicant/appliance'];
 const STATION6 = [...STATION, 'optional/ipv6/wpa_supplicant/appliance'];
 
 const OPTS: InitOptions = {
-  confDir: '/media/etc', procSys: '/proc/sys', arpTable: '/proc/net/arp', sysClassNet: '/sys/class/net', sysBusPci: '/sys/bus/pci',
-  runDir: '/run/wifibox-init', dhcpcdRunDir: '/run/dhcpcd', tmpDir: '/tmp', statusSocket: '/run/wifibox-init.sock', hookSocket: '/run/wifibox-init/hook.sock',
-  hookPath: '/usr/lib/wifibox-agents/wifibox-dhcpcd-hook', resolvConf: '/etc/resolv.conf',
-  lanInterface: 'eth0', wirelessInterface: 'wlan0', shortLeaseSeconds: 10, leaseWriteSeconds: 10,
-  tools: { ip: 'ip', iptablesRestore: 'iptables-restore', ip6tablesRestore: 'ip6tables-restore', iptables: 'iptables', ip6tables: 'ip6tables', dhcpcd: 'dhcpcd', udhcpd: 'udhcpd', radvd: 'radvd' },
+  confDir: '/media/etc',
+  procSys: '/proc/sys',
+  arpTable: '/proc/net/arp',
+  sysClassNet: '/sys/class/net',
+  sysBusPci: '/sys/bus/pci',
+  runDir: '/run/wifibox-init',
+  dhcpcdRunDir: '/run/dhcpcd',
+  tmpDir: '/tmp',
+  statusSocket: '/run/wifibox-init.sock',
+  hookSocket: '/run/wifibox-init/hook.sock',
+  hookPath: '/usr/lib/wifibox-agents/wifibox-dhcpcd-hook',
+  resolvConf: '/etc/resolv.conf',
+  lanInterface: 'eth0',
+  wirelessInterface: 'wlan0',
+  shortLeaseSeconds: 10,
+  leaseWriteSeconds: 10,
+  tools: {
+    ip: 'ip',
+    iptablesRestore: 'iptables-restore',
+    ip6tablesRestore: 'ip6tables-restore',
+    iptables: 'iptables',
+    ip6tables: 'ip6tables',
+    dhcpcd: 'dhcpcd',
+    udhcpd: 'udhcpd',
+    radvd: 'radvd',
+  },
 };
 
 const silent = pino({ level: 'silent' });
@@ -38,8 +59,24 @@ const status = () => JSON.parse(sys.connect(OPTS.statusSocket)) as InitStatus;
 const stepState = (id: string) => status().steps.find((s) => s.id === id)?.state;
 /** The position of the first effect matching `re` (-1: none). */
 const at = (re: RegExp, from = 0) => sys.effects.findIndex((e, i) => i >= from && re.test(e));
-const report = (env: Record<string, string>) => expect(sys.connect(OPTS.hookSocket, Object.entries(env).map(([k, v]) => `${k}=${v}\0`).join(''))).toBe('OK\n');
-const BOUND = { reason: 'BOUND', interface: 'wlan0', new_ip_address: '192.168.77.2', new_subnet_cidr: '24', new_routers: '192.168.77.1', new_domain_name_servers: '192.168.77.53', new_domain_name: 'wireless.lab' };
+const report = (env: Record<string, string>) =>
+  expect(
+    sys.connect(
+      OPTS.hookSocket,
+      Object.entries(env)
+        .map(([k, v]) => `${k}=${v}\0`)
+        .join(''),
+    ),
+  ).toBe('OK\n');
+const BOUND = {
+  reason: 'BOUND',
+  interface: 'wlan0',
+  new_ip_address: '192.168.77.2',
+  new_subnet_cidr: '24',
+  new_routers: '192.168.77.1',
+  new_domain_name_servers: '192.168.77.53',
+  new_domain_name: 'wireless.lab',
+};
 
 beforeEach(() => {
   sys = new FakeInitSystem();
@@ -67,7 +104,7 @@ describe('wifibox-init orchestrator', () => {
     expect(at(/write \/proc\/sys\/net\/ipv4\/ip_forward 1/)).toBeGreaterThan(at(/run iptables-restore/));
   });
 
-  it('eth0 is announced as it comes up: arp_notify, then its address, then the link up (the kernel sends a gratuitous ARP); a user\'s own arp_notify is kept', async () => {
+  it("eth0 is announced as it comes up: arp_notify, then its address, then the link up (the kernel sends a gratuitous ARP); a user's own arp_notify is kept", async () => {
     await orchestrator().up();
     const notify = at(/^write \/proc\/sys\/net\/ipv4\/conf\/eth0\/arp_notify 1$/);
     expect(notify).toBeGreaterThanOrEqual(0);
@@ -83,7 +120,8 @@ describe('wifibox-init orchestrator', () => {
   });
 
   it('a failed step blocks the steps after it, and only those', async () => {
-    sys.onRun = (argv) => (argv[0] === 'iptables-restore' ? { code: 2, stdout: '', stderr: 'iptables-restore: line 3 failed\n' } : { code: 0, stdout: '', stderr: '' });
+    sys.onRun = (argv) =>
+      argv[0] === 'iptables-restore' ? { code: 2, stdout: '', stderr: 'iptables-restore: line 3 failed\n' } : { code: 0, stdout: '', stderr: '' };
     await orchestrator().up();
     const st = status();
     const byId = (id: string) => stepOf(st, id);
@@ -123,7 +161,10 @@ describe('wifibox-init orchestrator', () => {
 
   it('a step that failed halfway is taken back as far as it got', async () => {
     // The inet6 address cannot be added: eth0's IPv4 address, added before it, is still removed.
-    sys.onRun = (argv) => (argv.includes('-6') && argv.includes('addr') ? { code: 2, stdout: '', stderr: 'RTNETLINK answers: Permission denied' } : { code: 0, stdout: '', stderr: '' });
+    sys.onRun = (argv) =>
+      argv.includes('-6') && argv.includes('addr')
+        ? { code: 2, stdout: '', stderr: 'RTNETLINK answers: Permission denied' }
+        : { code: 0, stdout: '', stderr: '' };
     const o = orchestrator(STATION6);
     await o.up();
     expect(stepState('iface:eth0')).toBe('failed');
@@ -167,7 +208,7 @@ describe('wifibox-init orchestrator', () => {
     expect(status().udhcpd).toMatchObject({ dnsKnown: false, leaseSeconds: 10 });
     report(BOUND);
     await settle();
-    expect(sys.read('/etc/resolv.conf')).toBe('# written by wifibox-init from the wireless network\'s DHCP\ndomain wireless.lab\nnameserver 192.168.77.53\n');
+    expect(sys.read('/etc/resolv.conf')).toBe("# written by wifibox-init from the wireless network's DHCP\ndomain wireless.lab\nnameserver 192.168.77.53\n");
     expect(conf()).toMatch(/^opt\s+dns\s+192\.168\.77\.53/m);
     expect(status().udhcpd).toMatchObject({ dnsKnown: true, leaseSeconds: 864000 });
     expect(sys.started('udhcpd')).toHaveLength(2);
@@ -183,7 +224,7 @@ describe('wifibox-init orchestrator', () => {
     expect(status().leaseEvent?.reason).toBe('RENEW');
   });
 
-  it('radvd finds no file at its pid file\'s path (radvd would write through a symlink there)', async () => {
+  it("radvd finds no file at its pid file's path (radvd would write through a symlink there)", async () => {
     sys.files.set('/run/wifibox-init/radvd.pid', 'left there');
     await orchestrator(STATION6).up();
     expect(sys.started('radvd')[0]!.argv.join(' ')).toMatch(/ -p \/run\/wifibox-init\/radvd\.pid$/);
@@ -247,12 +288,15 @@ describe('wifibox-init orchestrator', () => {
     sys.processes.set(800, { start: 't800', pgid: 800, comm: 'sshd' });
     sys.processes.set(900, { start: 't900', pgid: 900, comm: 'dhcpcd' });
     sys.processes.set(1, { start: 't1', pgid: 1, comm: 'init' });
-    sys.files.set('/run/wifibox-init/daemons.json', JSON.stringify({
-      dhcpcd: { pid: 800, start: 't800', takeover: 'SIGKILL' }, // the right identity, not dhcpcd
-      sshd: { pid: 900, start: 't900' }, // a daemon wifibox-init never runs
-      udhcpd: { pid: 1, start: 't1' },
-      radvd: { pid: '900', start: 't900' },
-    }));
+    sys.files.set(
+      '/run/wifibox-init/daemons.json',
+      JSON.stringify({
+        dhcpcd: { pid: 800, start: 't800', takeover: 'SIGKILL' }, // the right identity, not dhcpcd
+        sshd: { pid: 900, start: 't900' }, // a daemon wifibox-init never runs
+        udhcpd: { pid: 1, start: 't1' },
+        radvd: { pid: '900', start: 't900' },
+      }),
+    );
     await orchestrator().up();
     expect(sys.effects.filter((e) => /^signal (group )?(1|800|900) /.test(e))).toEqual([]);
     expect([800, 900, 1].every((pid) => sys.processes.has(pid))).toBe(true);
@@ -272,7 +316,7 @@ describe('wifibox-init orchestrator', () => {
     expect(sys.effects).toContain('write /sys/bus/pci/devices/0000:00:06.0/remove 1');
   });
 
-  it('with the DNS relay, the host\'s first lease is final: the guest\'s own address as DNS, the full lease time', async () => {
+  it("with the DNS relay, the host's first lease is final: the guest's own address as DNS, the full lease time", async () => {
     await orchestrator(STATION6).up();
     for (const l of ['udp 10.0.0.1:53', 'tcp 10.0.0.1:53', 'udp fd00::ffff:53', 'tcp fd00::ffff:53']) expect(sys.effects).toContain(`listen ${l}`);
     const conf = () => sys.read('/tmp/udhcpd.conf')!;
@@ -332,7 +376,9 @@ describe('wifibox-init orchestrator', () => {
 
   it('a bad line in wifibox-agents.conf is named, its key keeps its default, the rest applies', async () => {
     await orchestrator(STATION, { 'wifibox-agents.conf': () => '[init]\nrelay_timeout = soon\narp_probe = yes\n' }).up();
-    expect(status().problems).toEqual(["/media/etc/wifibox-agents.conf:2: error: relay_timeout = 'soon' is not valid; expected a number from 0.1 to 10 (seconds) (the default, 1, is used)"]);
+    expect(status().problems).toEqual([
+      "/media/etc/wifibox-agents.conf:2: error: relay_timeout = 'soon' is not valid; expected a number from 0.1 to 10 (seconds) (the default, 1, is used)",
+    ]);
     expect(sys.started('dhcpcd')[0]!.argv).not.toContain('--noarp');
     expect(stepState('dns-relay')).toBe('ok');
   });
@@ -376,18 +422,26 @@ describe('wifibox-init orchestrator', () => {
     expect(writtenWhileRunning).toBe(false);
     expect(readLeaseFile(sys.readBytes(file)!)).toEqual({
       writtenAt: now,
-      records: [{ ...other, secondsLeft: 400 }, { ip: '10.0.0.109', mac: '52:54:00:ab:cd:ef', secondsLeft: 864000, hostname: '' }],
+      records: [
+        { ...other, secondsLeft: 400 },
+        { ip: '10.0.0.109', mac: '52:54:00:ab:cd:ef', secondsLeft: 864000, hostname: '' },
+      ],
     });
     expect(sys.read('/tmp/udhcpd.conf')).not.toMatch(/static_lease/);
     expect(daemonOf(status(), 'udhcpd')).toMatchObject({ state: 'running', restarts: 0 });
     // The same host again, a neighbour on another interface, an address udhcpd does not hand out,
     // a host whose MAC the file already has: nothing.
-    sys.setNeighbours(OPTS.arpTable, arp([
-      '10.0.0.109       0x1         0x2         52:54:00:ab:cd:ef     *        eth0',
-      '192.168.77.1  0x1  0x2  02:00:00:00:00:01  *  wlan0',
-      '10.0.0.1  0x1  0x2  02:00:00:00:00:02  *  eth0',
-      '10.0.0.8  0x1  0x2  02:11:22:33:44:55  *  eth0',
-    ].join('\n')));
+    sys.setNeighbours(
+      OPTS.arpTable,
+      arp(
+        [
+          '10.0.0.109       0x1         0x2         52:54:00:ab:cd:ef     *        eth0',
+          '192.168.77.1  0x1  0x2  02:00:00:00:00:01  *  wlan0',
+          '10.0.0.1  0x1  0x2  02:00:00:00:00:02  *  eth0',
+          '10.0.0.8  0x1  0x2  02:11:22:33:44:55  *  eth0',
+        ].join('\n'),
+      ),
+    );
     await settle();
     expect(sys.started('udhcpd')).toHaveLength(2);
     await o.down();

@@ -26,7 +26,19 @@ describe('init plan', () => {
     expect(cfg.problems).toEqual([]);
     const plan = makePlan(cfg, OPTS);
     expect(plan.flavor).toBe('station');
-    expect(ids(plan)).toEqual(['hostname', 'sysctl', 'firewall', 'forwarding', 'link:lo', 'iface:eth0', 'wait:wlan0', 'iface:wlan0', 'udhcpd', 'dhcpcd', 'dns-relay']);
+    expect(ids(plan)).toEqual([
+      'hostname',
+      'sysctl',
+      'firewall',
+      'forwarding',
+      'link:lo',
+      'iface:eth0',
+      'wait:wlan0',
+      'iface:wlan0',
+      'udhcpd',
+      'dhcpcd',
+      'dns-relay',
+    ]);
     expect(after(plan, 'dns-relay')).toEqual(['iface:eth0']);
     expect(after(plan, 'udhcpd')).toEqual(['iface:eth0']);
     expect(after(plan, 'dhcpcd')).toEqual(['iface:wlan0']);

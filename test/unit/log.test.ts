@@ -2,12 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createLogger,
-  formatSyslogLine,
-  parseLogLevel,
-  type LogLevelName,
-} from '../../agents/common/log';
+import { createLogger, formatSyslogLine, parseLogLevel, type LogLevelName } from '../../agents/common/log';
 import { openDatagramSocket, type DatagramSocket } from '../../agents/common/unix-dgram';
 import { logLines } from '../helpers/log-lines';
 
@@ -26,9 +21,7 @@ describe('parseLogLevel', () => {
   });
 
   it('names the bad value and the allowed ones', () => {
-    expect(() => parseLogLevel('verbose')).toThrow(
-      'invalid log level "verbose": expected one of none, error, warn, info, debug',
-    );
+    expect(() => parseLogLevel('verbose')).toThrow('invalid log level "verbose": expected one of none, error, warn, info, debug');
   });
 });
 
@@ -45,16 +38,12 @@ describe('formatSyslogLine', () => {
       [10, 31], // trace -> debug
     ];
     for (const [level, expected] of pri) {
-      expect(formatSyslogLine({ ...base, level }, WHEN)).toBe(
-        `<${expected}>${STAMP} passthru[4242]: hello`,
-      );
+      expect(formatSyslogLine({ ...base, level }, WHEN)).toBe(`<${expected}>${STAMP} passthru[4242]: hello`);
     }
   });
 
   it('pads the day with a space and the time with zeros', () => {
-    expect(formatSyslogLine({ ...base, level: 30 }, new Date(2024, 11, 25, 23, 59, 9))).toBe(
-      '<30>Dec 25 23:59:09 passthru[4242]: hello',
-    );
+    expect(formatSyslogLine({ ...base, level: 30 }, new Date(2024, 11, 25, 23, 59, 9))).toBe('<30>Dec 25 23:59:09 passthru[4242]: hello');
   });
 
   it('renders extra fields as key=value after the message', () => {
@@ -88,9 +77,7 @@ describe('formatSyslogLine', () => {
 
   it('omits an absent message', () => {
     const { msg: _msg, ...noMsg } = base;
-    expect(formatSyslogLine({ ...noMsg, level: 30, k: 'v' }, WHEN)).toBe(
-      `<30>${STAMP} passthru[4242]: k=v`,
-    );
+    expect(formatSyslogLine({ ...noMsg, level: 30, k: 'v' }, WHEN)).toBe(`<30>${STAMP} passthru[4242]: k=v`);
   });
 });
 
@@ -122,7 +109,10 @@ describe('createLogger without syslog', () => {
       log.info('i');
       log.debug('d');
       log.trace('t');
-      expect(out.map((l) => JSON.parse(l).msg), level).toEqual(msgs);
+      expect(
+        out.map((l) => JSON.parse(l).msg),
+        level,
+      ).toEqual(msgs);
     }
   });
 

@@ -27,10 +27,13 @@ interface Documented {
 function manOptions(man: string, command: string): Documented[] {
   const options = man.split(/^\.Sh /m).find((s) => s.startsWith('OPTIONS')) ?? '';
   const section = options.split(/^\.Ss /m).find((s) => s.startsWith(`${command}\n`)) ?? '';
-  return section.split(/^\.It /m).slice(1).map((entry) => {
-    const [head = '', ...body] = entry.split('\n');
-    return { names: [...head.matchAll(/Fl -([a-z0-9-]+)/g)].map((m) => m[1]!), text: body.join(' ').replace(/^\.El[\s\S]*/m, '') };
-  });
+  return section
+    .split(/^\.It /m)
+    .slice(1)
+    .map((entry) => {
+      const [head = '', ...body] = entry.split('\n');
+      return { names: [...head.matchAll(/Fl -([a-z0-9-]+)/g)].map((m) => m[1]!), text: body.join(' ').replace(/^\.El[\s\S]*/m, '') };
+    });
 }
 
 /** `--name ARG  help (default: value)` lines of a --help text. */
@@ -69,7 +72,12 @@ describe('the man page and --help agree', () => {
   const man = readFileSync(join(REPO, 'apk', 'wifibox-agents.8'), 'utf8');
 
   it('reads options and defaults out of both (the check itself works)', () => {
-    expect(helpOptions('  --max-peers N     UDP peers (default: 64)\n  --help   show this help\n')).toEqual(new Map([['max-peers', '64'], ['help', null]]));
+    expect(helpOptions('  --max-peers N     UDP peers (default: 64)\n  --help   show this help\n')).toEqual(
+      new Map([
+        ['max-peers', '64'],
+        ['help', null],
+      ]),
+    );
     const entries = manOptions('.Sh OPTIONS\n.Ss wifibox-x\n.Bl -tag\n.It Fl -a , Fl -b Ar p\nThe a (default\n.Pa /run/a ) .\n.El\n.Sh FILES\n', 'wifibox-x');
     expect(entries.map((e) => e.names)).toEqual([['a', 'b']]);
     expect(manDefault(entries[0]!.text)).toBe('/run/a');

@@ -75,7 +75,7 @@ beforeEach(() => {
 });
 
 describe('the passthrough switched by its args file', () => {
-  it('starts with the file\'s options when the service writes it, and says so in its state file', async () => {
+  it("starts with the file's options when the service writes it, and says so in its state file", async () => {
     sw.start();
     await settle();
     expect(started).toEqual([]);
@@ -92,7 +92,10 @@ describe('the passthrough switched by its args file', () => {
     // Other options: stopped, then started with them.
     sys.service('--loglevel\ndebug\n');
     await settle();
-    expect(started.map((p) => [p.args, p.stopped])).toEqual([[['--loglevel', 'info'], true], [['--loglevel', 'debug'], false]]);
+    expect(started.map((p) => [p.args, p.stopped])).toEqual([
+      [['--loglevel', 'info'], true],
+      [['--loglevel', 'debug'], false],
+    ]);
     // Removed: stopped.
     sys.service(null);
     await settle();
@@ -180,8 +183,8 @@ describe('parseArgsFile', () => {
   });
 });
 
-describe('containFaults: the passthrough\'s callbacks guarded', () => {
-  it('a throw in a timer, a watch, a connection or a socket\'s event reaches onFault, not the process', async () => {
+describe("containFaults: the passthrough's callbacks guarded", () => {
+  it("a throw in a timer, a watch, a connection or a socket's event reaches onFault, not the process", async () => {
     const faults: string[] = [];
     const sys = containFaults(realSystem, (err) => faults.push((err as Error).message));
     sys.after(1, () => {
@@ -214,7 +217,12 @@ describe('the parts folder as the real system reads it', () => {
       const sw = new PartSwitch('passthru', parts, starter, realSwitchSystem, pino({ level: 'silent' }));
       sw.start();
       symlinkSync(victim, join(parts, 'passthru.args'));
-      await waitFor('the refusal in the state file', () => existsSync(join(parts, 'passthru.state')) && readFileSync(join(parts, 'passthru.state'), 'utf8').startsWith('failed'), 5000, 5);
+      await waitFor(
+        'the refusal in the state file',
+        () => existsSync(join(parts, 'passthru.state')) && readFileSync(join(parts, 'passthru.state'), 'utf8').startsWith('failed'),
+        5000,
+        5,
+      );
       expect(readFileSync(join(parts, 'passthru.state'), 'utf8')).toMatch(/^failed: .*passthru\.args is a symbolic link, not a file of ours: not followed\n$/);
       expect(started).toEqual([]);
       await sw.stop();

@@ -50,10 +50,12 @@ function probe(host: string, p: number, localAddress = '127.0.0.1'): Promise<'re
     const s = connect({ host, port: p, localAddress });
     s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED' ? 'refused' : 'closed'));
     s.on('close', () => resolve('closed'));
-    s.on('connect', () => setTimeout(() => {
-      resolve('open');
-      s.destroy();
-    }, 100));
+    s.on('connect', () =>
+      setTimeout(() => {
+        resolve('open');
+        s.destroy();
+      }, 100),
+    );
   });
 }
 
@@ -155,7 +157,7 @@ describe('passthru agent plan', () => {
     await agent.stop();
   });
 
-  it('never listens on 0.0.0.0, nor before network= is eth0\'s own address', async () => {
+  it("never listens on 0.0.0.0, nor before network= is eth0's own address", async () => {
     const p = port();
     const addrs: InterfaceAddress[] = [];
     const wildcard = setup(`network=0.0.0.0:0.0.0.0\nsockets="path=/x/wlan0,port=${p}"\n`, addrs).agent;

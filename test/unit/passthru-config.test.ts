@@ -4,12 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { expectProblem, lines, type BadInput } from '../helpers/config-problems';
 import { FIXTURES, UPSTREAM } from '../helpers/paths';
 import { formatProblem } from '../../agents/common/problems';
-import {
-  inNetwork,
-  parsePassthruConfig,
-  type PassthruConfig,
-  type PassthruNetwork,
-} from '../../agents/passthru/config';
+import { inNetwork, parsePassthruConfig, type PassthruConfig, type PassthruNetwork } from '../../agents/passthru/config';
 
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
 const ports = (c: PassthruConfig): number[] => c.sockets.map((s) => s.port);
@@ -18,13 +13,16 @@ const NET = 'network=10.0.0.1:255.255.255.0';
 describe('upstream samples', () => {
   const extra = { user: 'root', group: '0', mode: '770' };
   it.each([
-    ['wpa_supplicant', 'two sockets, comma-space fields, multi-line value', '10.0.0.1', [
-      { path: '/var/run/wpa_supplicant/wlan0', port: 1200, line: 14, extra },
-      { path: '/var/run/wpa_supplicant/p2p-dev-wlan0', port: 1201, line: 15, extra },
-    ]],
-    ['hostapd', 'one socket, fields without spaces', '10.0.0.2', [
-      { path: '/var/run/hostapd/wlan0', port: 1200, line: 14, extra },
-    ]],
+    [
+      'wpa_supplicant',
+      'two sockets, comma-space fields, multi-line value',
+      '10.0.0.1',
+      [
+        { path: '/var/run/wpa_supplicant/wlan0', port: 1200, line: 14, extra },
+        { path: '/var/run/wpa_supplicant/p2p-dev-wlan0', port: 1201, line: 15, extra },
+      ],
+    ],
+    ['hostapd', 'one socket, fields without spaces', '10.0.0.2', [{ path: '/var/run/hostapd/wlan0', port: 1200, line: 14, extra }]],
   ] as const)('%s flavour: %s', (flavour, _what, address, sockets) => {
     const c = parsePassthruConfig(fixture(`uds_passthru.${flavour}.conf`), 'uds_passthru.conf');
     expect(c.problems).toEqual([]);
@@ -70,7 +68,10 @@ describe('shell subset', () => {
   it('reports each entry at its own line, across blank lines in the value', () => {
     const c = parsePassthruConfig(lines(NET, 'sockets="', '', '  path=/a, port=1', '', 'path=/b,port=2', '"'), 'f');
     expect(c.problems).toEqual([]);
-    expect(c.sockets.map((s) => [s.port, s.line])).toEqual([[1, 4], [2, 6]]);
+    expect(c.sockets.map((s) => [s.port, s.line])).toEqual([
+      [1, 4],
+      [2, 6],
+    ]);
   });
 
   it('treats empty or absent network as "use eth0", without a problem', () => {
@@ -87,8 +88,9 @@ describe('shell subset', () => {
   });
 
   it('formats problems as FILE:LINE: SEVERITY: MESSAGE', () => {
-    expect(formatProblem({ file: '/media/etc/uds_passthru.conf', line: 3, severity: 'error', message: 'boom' }))
-      .toBe('/media/etc/uds_passthru.conf:3: error: boom');
+    expect(formatProblem({ file: '/media/etc/uds_passthru.conf', line: 3, severity: 'error', message: 'boom' })).toBe(
+      '/media/etc/uds_passthru.conf:3: error: boom',
+    );
   });
 });
 
@@ -101,32 +103,190 @@ interface Bad extends BadInput {
 // Each file also holds valid sockets: they must survive the broken part.
 const BAD: Bad[] = [
   { name: 'missing port', text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=/run/b,user=root"'), line: 3, fragment: 'has no port', ports: [1200] },
-  { name: 'port 0', text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=/run/b,port=0"'), line: 3, fragment: "port '0' is invalid; expected an integer from 1 to 65535", ports: [1200] },
-  { name: 'port 70000', text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=/run/b,port=70000"'), line: 3, fragment: "port '70000' is invalid", ports: [1200] },
+  {
+    name: 'port 0',
+    text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=/run/b,port=0"'),
+    line: 3,
+    fragment: "port '0' is invalid; expected an integer from 1 to 65535",
+    ports: [1200],
+  },
+  {
+    name: 'port 70000',
+    text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=/run/b,port=70000"'),
+    line: 3,
+    fragment: "port '70000' is invalid",
+    ports: [1200],
+  },
   { name: 'port 12a', text: lines(NET, 'sockets="path=/run/b,port=12a', 'path=/run/a,port=1200"'), line: 2, fragment: "port '12a' is invalid", ports: [1200] },
-  { name: 'duplicate port', text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=/run/b,port=1201', 'path=/run/c,port=1200"'), line: 4, fragment: 'port 1200 is already used by the socket on line 2', ports: [1200, 1201] },
-  { name: 'missing path', text: lines(NET, 'sockets="path=/run/a,port=1200', 'port=1201, user=root"'), line: 3, fragment: 'has no path; expected path=/absolute/path', ports: [1200] },
-  { name: 'relative path', text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=run/b,port=1201"'), line: 3, fragment: "path 'run/b' is not absolute", ports: [1200] },
-  { name: 'path too long for a socket', text: lines(NET, 'sockets="path=/run/a,port=1200', `path=/run/${'x'.repeat(103)},port=1201"`), line: 3, fragment: 'is 108 bytes; expected at most 107', ports: [1200] },
-  { name: 'field without =', text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=/run/b,port=1201,root"'), line: 3, fragment: "field 'root' has no '='; expected key=value", ports: [1200] },
-  { name: 'unknown field', text: lines(NET, 'sockets="path=/run/a,port=1200,owner=me"'), line: 2, severity: 'warning', fragment: "unknown socket field 'owner'", ports: [1200] },
-  { name: 'bad IP', text: lines('network=10.0.0.300:255.255.255.0', 'sockets="path=/run/a,port=1200"'), line: 1, fragment: "address '10.0.0.300' is not a dotted-quad IPv4 address", ports: [1200], network: 'null' },
-  { name: 'non-contiguous mask', text: lines('network=10.0.0.1:255.0.255.0', 'sockets="path=/run/a,port=1200"'), line: 1, fragment: "mask '255.0.255.0' is not contiguous", ports: [1200], network: 'null' },
-  { name: 'three-part mask', text: lines('network=10.0.0.1:255.255.255', 'sockets="path=/run/a,port=1200"'), line: 1, fragment: "mask '255.255.255' is not a dotted-quad", ports: [1200], network: 'null' },
-  { name: 'missing colon', text: lines('network=10.0.0.1', 'sockets="path=/run/a,port=1200"'), line: 1, fragment: "network '10.0.0.1' has no ':'; expected IP:MASK", ports: [1200], network: 'null' },
-  { name: 'network over two lines', text: lines('network="10.0.0.1', '"', 'sockets="path=/run/a,port=1200"'), line: 1, fragment: "network '10.0.0.1?' has no ':'; expected IP:MASK", ports: [1200], network: 'null' },
-  { name: 'control character in a word', text: lines(NET, '\x1b[2J', 'sockets="path=/run/a,port=1200"'), line: 2, fragment: "found '?[2J' where a setting was expected", ports: [1200] },
-  { name: 'extra parts', text: lines('network=10.0.0.1:255.255.255.0:1', 'sockets="path=/run/a,port=1200"'), line: 1, fragment: "has 3 ':'-separated parts", ports: [1200], network: 'null' },
-  { name: 'unterminated double quote', text: lines(NET, 'sockets="path=/run/a,port=1200"', '_x="abc', 'def'), line: 3, fragment: 'unterminated double quote (")', ports: [1200] },
-  { name: 'unterminated single quote', text: lines(NET, 'sockets="path=/run/a,port=1200"', "_x='abc", 'def'), line: 3, fragment: "unterminated single quote (')", ports: [1200] },
-  { name: 'unknown variable', text: lines(NET, '_sockdir=/run', 'sockets="path=${_sockdir}/a,port=1200', 'path=${_sokdir}/b,port=1201"'), line: 4, fragment: "unknown variable '_sokdir'; expected a variable assigned earlier in this file (one of: network, _sockdir)", ports: [1200] },
-  { name: 'command substitution', text: lines(NET, 'sockets="path=$(cmd)/b,port=1201', 'path=/run/a,port=1200"'), line: 2, fragment: "command substitution '$('", ports: [1200] },
-  { name: 'backticks', text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=`cmd`,port=1201"'), line: 3, fragment: "command substitution '`'", ports: [1200] },
-  { name: 'bare word line', text: lines(NET, 'echo hello', 'sockets="path=/run/a,port=1200', 'path=/run/b,port=1201"'), line: 2, fragment: "found 'echo' where a setting was expected; expected NAME=VALUE", ports: [1200, 1201] },
-  { name: 'export', text: lines(NET, 'export sockets="path=/run/x,port=1"', 'sockets="path=/run/a,port=1200"'), line: 2, fragment: "found 'export'", ports: [1200] },
-  { name: 'two commands on a line', text: lines(NET, '_a=b; rm -rf /', 'sockets="path=/run/a,port=1200"'), line: 2, fragment: "found ';' in the value of _a; expected one NAME=VALUE per line", ports: [1200] },
-  { name: 'word after value', text: lines(NET, '_a=b && c', 'sockets="path=/run/a,port=1200"'), line: 2, fragment: "found '&&' after the value of _a", ports: [1200] },
-  { name: 'unknown setting', text: lines(NET, 'sokets=x', 'sockets="path=/run/a,port=1200"'), line: 2, severity: 'warning', fragment: "unknown setting 'sokets'", ports: [1200] },
+  {
+    name: 'duplicate port',
+    text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=/run/b,port=1201', 'path=/run/c,port=1200"'),
+    line: 4,
+    fragment: 'port 1200 is already used by the socket on line 2',
+    ports: [1200, 1201],
+  },
+  {
+    name: 'missing path',
+    text: lines(NET, 'sockets="path=/run/a,port=1200', 'port=1201, user=root"'),
+    line: 3,
+    fragment: 'has no path; expected path=/absolute/path',
+    ports: [1200],
+  },
+  {
+    name: 'relative path',
+    text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=run/b,port=1201"'),
+    line: 3,
+    fragment: "path 'run/b' is not absolute",
+    ports: [1200],
+  },
+  {
+    name: 'path too long for a socket',
+    text: lines(NET, 'sockets="path=/run/a,port=1200', `path=/run/${'x'.repeat(103)},port=1201"`),
+    line: 3,
+    fragment: 'is 108 bytes; expected at most 107',
+    ports: [1200],
+  },
+  {
+    name: 'field without =',
+    text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=/run/b,port=1201,root"'),
+    line: 3,
+    fragment: "field 'root' has no '='; expected key=value",
+    ports: [1200],
+  },
+  {
+    name: 'unknown field',
+    text: lines(NET, 'sockets="path=/run/a,port=1200,owner=me"'),
+    line: 2,
+    severity: 'warning',
+    fragment: "unknown socket field 'owner'",
+    ports: [1200],
+  },
+  {
+    name: 'bad IP',
+    text: lines('network=10.0.0.300:255.255.255.0', 'sockets="path=/run/a,port=1200"'),
+    line: 1,
+    fragment: "address '10.0.0.300' is not a dotted-quad IPv4 address",
+    ports: [1200],
+    network: 'null',
+  },
+  {
+    name: 'non-contiguous mask',
+    text: lines('network=10.0.0.1:255.0.255.0', 'sockets="path=/run/a,port=1200"'),
+    line: 1,
+    fragment: "mask '255.0.255.0' is not contiguous",
+    ports: [1200],
+    network: 'null',
+  },
+  {
+    name: 'three-part mask',
+    text: lines('network=10.0.0.1:255.255.255', 'sockets="path=/run/a,port=1200"'),
+    line: 1,
+    fragment: "mask '255.255.255' is not a dotted-quad",
+    ports: [1200],
+    network: 'null',
+  },
+  {
+    name: 'missing colon',
+    text: lines('network=10.0.0.1', 'sockets="path=/run/a,port=1200"'),
+    line: 1,
+    fragment: "network '10.0.0.1' has no ':'; expected IP:MASK",
+    ports: [1200],
+    network: 'null',
+  },
+  {
+    name: 'network over two lines',
+    text: lines('network="10.0.0.1', '"', 'sockets="path=/run/a,port=1200"'),
+    line: 1,
+    fragment: "network '10.0.0.1?' has no ':'; expected IP:MASK",
+    ports: [1200],
+    network: 'null',
+  },
+  {
+    name: 'control character in a word',
+    text: lines(NET, '\x1b[2J', 'sockets="path=/run/a,port=1200"'),
+    line: 2,
+    fragment: "found '?[2J' where a setting was expected",
+    ports: [1200],
+  },
+  {
+    name: 'extra parts',
+    text: lines('network=10.0.0.1:255.255.255.0:1', 'sockets="path=/run/a,port=1200"'),
+    line: 1,
+    fragment: "has 3 ':'-separated parts",
+    ports: [1200],
+    network: 'null',
+  },
+  {
+    name: 'unterminated double quote',
+    text: lines(NET, 'sockets="path=/run/a,port=1200"', '_x="abc', 'def'),
+    line: 3,
+    fragment: 'unterminated double quote (")',
+    ports: [1200],
+  },
+  {
+    name: 'unterminated single quote',
+    text: lines(NET, 'sockets="path=/run/a,port=1200"', "_x='abc", 'def'),
+    line: 3,
+    fragment: "unterminated single quote (')",
+    ports: [1200],
+  },
+  {
+    name: 'unknown variable',
+    text: lines(NET, '_sockdir=/run', 'sockets="path=${_sockdir}/a,port=1200', 'path=${_sokdir}/b,port=1201"'),
+    line: 4,
+    fragment: "unknown variable '_sokdir'; expected a variable assigned earlier in this file (one of: network, _sockdir)",
+    ports: [1200],
+  },
+  {
+    name: 'command substitution',
+    text: lines(NET, 'sockets="path=$(cmd)/b,port=1201', 'path=/run/a,port=1200"'),
+    line: 2,
+    fragment: "command substitution '$('",
+    ports: [1200],
+  },
+  {
+    name: 'backticks',
+    text: lines(NET, 'sockets="path=/run/a,port=1200', 'path=`cmd`,port=1201"'),
+    line: 3,
+    fragment: "command substitution '`'",
+    ports: [1200],
+  },
+  {
+    name: 'bare word line',
+    text: lines(NET, 'echo hello', 'sockets="path=/run/a,port=1200', 'path=/run/b,port=1201"'),
+    line: 2,
+    fragment: "found 'echo' where a setting was expected; expected NAME=VALUE",
+    ports: [1200, 1201],
+  },
+  {
+    name: 'export',
+    text: lines(NET, 'export sockets="path=/run/x,port=1"', 'sockets="path=/run/a,port=1200"'),
+    line: 2,
+    fragment: "found 'export'",
+    ports: [1200],
+  },
+  {
+    name: 'two commands on a line',
+    text: lines(NET, '_a=b; rm -rf /', 'sockets="path=/run/a,port=1200"'),
+    line: 2,
+    fragment: "found ';' in the value of _a; expected one NAME=VALUE per line",
+    ports: [1200],
+  },
+  {
+    name: 'word after value',
+    text: lines(NET, '_a=b && c', 'sockets="path=/run/a,port=1200"'),
+    line: 2,
+    fragment: "found '&&' after the value of _a",
+    ports: [1200],
+  },
+  {
+    name: 'unknown setting',
+    text: lines(NET, 'sokets=x', 'sockets="path=/run/a,port=1200"'),
+    line: 2,
+    severity: 'warning',
+    fragment: "unknown setting 'sokets'",
+    ports: [1200],
+  },
   { name: 'empty sockets', text: lines(NET, 'sockets='), line: 2, severity: 'warning', fragment: 'sockets is empty; expected at least one entry', ports: [] },
 ];
 

@@ -21,7 +21,7 @@ const ports = (plan: { listen: { port: number }[] }) => plan.listen.map((s) => s
 const running = (network: PassthruNetwork | null, entries: [number, string][]): RunningPorts => ({ network, ports: new Map(entries) });
 
 describe('passthru plan: where it listens', () => {
-  it('with network= empty, on eth0\'s address and network; waiting, every socket for later, while eth0 has none', () => {
+  it("with network= empty, on eth0's address and network; waiting, every socket for later, while eth0 has none", () => {
     const plan = planPassthru(both, [{ iface: 'lo', address: '127.0.0.1', netmask: '255.0.0.0' }, ETH0], 'eth0');
     expect(plan).toMatchObject({ network: NET, waiting: null, close: [], keep: [], later: [] });
     expect(ports(plan)).toEqual([1200, 1201]);
@@ -31,10 +31,14 @@ describe('passthru plan: where it listens', () => {
     expect(waiting.later.map((s) => s.port)).toEqual([1200, 1201]);
   });
 
-  it('with network= set, on that address once it is eth0\'s own, never on the wireless side\'s', () => {
+  it("with network= set, on that address once it is eth0's own, never on the wireless side's", () => {
     const c = config('10.0.0.1:255.255.255.0', [`path=${WLAN0},port=1200`]);
     expect(planPassthru(c, [ETH0], 'eth0')).toMatchObject({ network: NET, waiting: null });
-    expect(planPassthru(c, [], 'eth0')).toMatchObject({ network: null, waiting: '10.0.0.1 (network=) is on no interface yet; waiting for it on eth0', listen: [] });
+    expect(planPassthru(c, [], 'eth0')).toMatchObject({
+      network: null,
+      waiting: '10.0.0.1 (network=) is on no interface yet; waiting for it on eth0',
+      listen: [],
+    });
     const onWlan = planPassthru(c, [{ ...ETH0, iface: 'wlan0' }], 'eth0');
     expect(onWlan).toMatchObject({ network: null, listen: [] });
     expect(onWlan.waiting).toMatch(/an address of wlan0, not of eth0: refusing to listen there/);
@@ -52,7 +56,7 @@ describe('passthru plan: where it listens', () => {
     }
   });
 
-  it('not while eth0\'s netmask is not contiguous (a peer check would mean nothing)', () => {
+  it("not while eth0's netmask is not contiguous (a peer check would mean nothing)", () => {
     const plan = planPassthru(both, [{ ...ETH0, netmask: '255.0.255.0' }], 'eth0');
     expect(plan).toMatchObject({ network: null, listen: [] });
     expect(plan.waiting).toMatch(/netmask 255\.0\.255\.0 is not a contiguous IPv4 mask/);
@@ -68,7 +72,16 @@ describe('passthru plan: where it listens', () => {
 describe('passthru plan: against the ports running now', () => {
   it('keeps a port whose socket and address are unchanged, closes one whose socket changed or went, opens the new', () => {
     const c = config('', [`path=${WLAN0},port=1200`, `path=/var/run/hostapd/wlan0,port=1201`, `path=${P2P},port=1202`]);
-    const plan = planPassthru(c, [ETH0], 'eth0', running(NET, [[1200, WLAN0], [1201, P2P], [1203, P2P]]));
+    const plan = planPassthru(
+      c,
+      [ETH0],
+      'eth0',
+      running(NET, [
+        [1200, WLAN0],
+        [1201, P2P],
+        [1203, P2P],
+      ]),
+    );
     expect(plan.keep.map((s) => s.port)).toEqual([1200]);
     expect(plan.close).toEqual([1201, 1203]);
     expect(ports(plan)).toEqual([1201, 1202]);
@@ -76,7 +89,15 @@ describe('passthru plan: against the ports running now', () => {
 
   it('closes every port when the address moves, and listens again at the new one', () => {
     const renumbered = { ...ETH0, address: '10.0.0.7' };
-    const plan = planPassthru(both, [renumbered], 'eth0', running(NET, [[1200, WLAN0], [1201, P2P]]));
+    const plan = planPassthru(
+      both,
+      [renumbered],
+      'eth0',
+      running(NET, [
+        [1200, WLAN0],
+        [1201, P2P],
+      ]),
+    );
     expect(plan.network).toEqual({ ...NET, address: '10.0.0.7' });
     expect(plan.close).toEqual([1200, 1201]);
     expect(plan.keep).toEqual([]);
@@ -86,14 +107,27 @@ describe('passthru plan: against the ports running now', () => {
   });
 
   it('closes every port when the address goes, and holds the sockets for later', () => {
-    const plan = planPassthru(both, [], 'eth0', running(NET, [[1200, WLAN0], [1201, P2P]]));
+    const plan = planPassthru(
+      both,
+      [],
+      'eth0',
+      running(NET, [
+        [1200, WLAN0],
+        [1201, P2P],
+      ]),
+    );
     expect(plan).toMatchObject({ network: null, listen: [], keep: [], close: [1200, 1201] });
     expect(plan.later.map((s) => s.port)).toEqual([1200, 1201]);
   });
 
   it('closes every port when the config has no socket left', () => {
     expect(planPassthru(config('', []), [ETH0], 'eth0', running(NET, [[1200, WLAN0]]))).toEqual({
-      network: null, waiting: null, listen: [], close: [1200], keep: [], later: [],
+      network: null,
+      waiting: null,
+      listen: [],
+      close: [1200],
+      keep: [],
+      later: [],
     });
   });
 });
@@ -101,16 +135,24 @@ describe('passthru plan: against the ports running now', () => {
 describe('passthru plan as printed', () => {
   it('one line per port, with the address, the daemon socket and the config line', () => {
     expect(formatPassthruPlan(planPassthru(both, [ETH0], 'eth0'))).toBe(
-      'network  10.0.0.1/24: peers outside it are refused\n' +
-        `listen   10.0.0.1:1200 → ${WLAN0}  (line 2)\n` +
-        `listen   10.0.0.1:1201 → ${P2P}  (line 3)\n`,
+      'network  10.0.0.1/24: peers outside it are refused\n' + `listen   10.0.0.1:1200 → ${WLAN0}  (line 2)\n` + `listen   10.0.0.1:1201 → ${P2P}  (line 3)\n`,
     );
     expect(formatPassthruPlan(planPassthru(both, [], 'eth0'))).toBe(
-      'waiting  no IPv4 address on eth0 yet; waiting for one\n' +
-        `later    port 1200 → ${WLAN0}  (line 2)\n` +
-        `later    port 1201 → ${P2P}  (line 3)\n`,
+      'waiting  no IPv4 address on eth0 yet; waiting for one\n' + `later    port 1200 → ${WLAN0}  (line 2)\n` + `later    port 1201 → ${P2P}  (line 3)\n`,
     );
-    expect(formatPassthruPlan(planPassthru(both, [ETH0], 'eth0', running(NET, [[1200, WLAN0], [1205, P2P]])))).toBe(
+    expect(
+      formatPassthruPlan(
+        planPassthru(
+          both,
+          [ETH0],
+          'eth0',
+          running(NET, [
+            [1200, WLAN0],
+            [1205, P2P],
+          ]),
+        ),
+      ),
+    ).toBe(
       'network  10.0.0.1/24: peers outside it are refused\n' +
         'close    port 1205\n' +
         `keep     10.0.0.1:1200 → ${WLAN0}  (line 2)\n` +

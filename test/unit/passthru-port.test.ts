@@ -37,10 +37,19 @@ describe('passthru port: the daemon a connection began with', () => {
     // The daemon's identity is the test's to change, and pollDaemon() its to call: no inotify.
     const sys = { ...realSystem, socketIdentity: () => daemon, watchPath: () => ({ close: () => undefined }) };
     const tcpPort = 20000 + Math.floor(Math.random() * 30000);
-    const port = new PassthruPort({ path: join(dir, 'wlan0'), port: tcpPort, line: 1, extra: {} }, {
-      listenAddress: '127.0.0.1', network: { address: '127.0.0.1', mask: '255.0.0.0', prefixLength: 8 }, runtimeDir: dir,
-      maxConnections: 8, limits: DEFAULTS.limits, maxRequest: 0, sys, log: pino({ level: 'silent' }),
-    });
+    const port = new PassthruPort(
+      { path: join(dir, 'wlan0'), port: tcpPort, line: 1, extra: {} },
+      {
+        listenAddress: '127.0.0.1',
+        network: { address: '127.0.0.1', mask: '255.0.0.0', prefixLength: 8 },
+        runtimeDir: dir,
+        maxConnections: 8,
+        limits: DEFAULTS.limits,
+        maxRequest: 0,
+        sys,
+        log: pino({ level: 'silent' }),
+      },
+    );
     clean.push(() => void port.stop());
     port.start();
     await waitFor('listening', () => port.status().listening, 5000, 10);

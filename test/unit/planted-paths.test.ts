@@ -3,7 +3,20 @@
 // crash left is replaced, and a regular file or another user's folder is refused with an error that
 // names it. The agents' real system.ts against temporary folders; no root needed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,7 +154,7 @@ describe('wifibox-passthru: its runtime folder and sockets', () => {
     expectVictimUntouched();
   });
 
-  it('a regular file or another user\'s folder at its runtime folder is refused, and named', () => {
+  it("a regular file or another user's folder at its runtime folder is refused, and named", () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'not a folder\n');
     expect(() => passthru(file).agent.start()).toThrow(`${file} is a regular file, not a folder: refusing to use it; remove it`);
@@ -169,15 +182,15 @@ describe('wifibox-passthru: its runtime folder and sockets', () => {
     expect(lstatSync(statusSocket).mode & 0o777).toBe(0o600);
   });
 
-  it('a regular file at its status socket\'s path is left alone, and the error names it', async () => {
+  it("a regular file at its status socket's path is left alone, and the error names it", async () => {
     const statusSocket = join(dir, 'passthru.sock');
-    writeFileSync(statusSocket, 'someone\'s file\n');
+    writeFileSync(statusSocket, "someone's file\n");
     const { agent, out } = passthru(join(dir, 'rt'), statusSocket);
     agent.start();
     stops.push(() => agent.stop());
     await waitFor('the error', () => out.some((l) => l.includes('status endpoint failed')), 2000, 5);
     expect(out.join('\n')).toContain(`${statusSocket} is a regular file, not a socket: refusing to replace it; remove it`);
-    expect(readFileSync(statusSocket, 'utf8')).toBe('someone\'s file\n');
+    expect(readFileSync(statusSocket, 'utf8')).toBe("someone's file\n");
     expect(agent.status().state).toBe('no-sockets');
   });
 });
@@ -200,8 +213,8 @@ describe('wifibox-forward: its run folder and status socket', () => {
   });
 });
 
-describe('wifibox-init: its run folder, endpoints, record of daemons, dhcpcd\'s leftovers', () => {
-  it('a symlink at its run folder is removed, not followed; the hook\'s socket is 0600 and replaces a symlink', async () => {
+describe("wifibox-init: its run folder, endpoints, record of daemons, dhcpcd's leftovers", () => {
+  it("a symlink at its run folder is removed, not followed; the hook's socket is 0600 and replaces a symlink", async () => {
     const runDir = join(dir, 'wifibox-init');
     symlinkSync(victim, runDir);
     expect(initSystem.makePrivateDir(runDir)).toMatch(/removed a symbolic link to .*victim/);
@@ -248,7 +261,7 @@ describe('wifibox-init: its run folder, endpoints, record of daemons, dhcpcd\'s 
       expect(readFileSync(join(victim, 'daemons.json'), 'utf8')).toBe(record);
     });
 
-    it('a record naming another program\'s process, with its very PID and start time, gets it no signal', async () => {
+    it("a record naming another program's process, with its very PID and start time, gets it no signal", async () => {
       writeFileSync(join(dir, 'daemons.json'), record);
       await records('dhcpcd').reap();
       expect(alive()).toBe(true);
@@ -265,7 +278,7 @@ describe('wifibox-init: its run folder, endpoints, record of daemons, dhcpcd\'s 
     });
   });
 
-  it('dhcpcd\'s leftovers in its run folder: symlinks under their names are removed, their targets kept', () => {
+  it("dhcpcd's leftovers in its run folder: symlinks under their names are removed, their targets kept", () => {
     const runDir = join(dir, 'dhcpcd');
     mkdirSync(runDir);
     for (const f of ['wlan0.sock', 'wlan0.unpriv.sock']) symlinkSync(join(victim, 'precious'), join(runDir, f));
@@ -315,11 +328,27 @@ describe('wifibox-diag: its private socket, and the files a bundle reads', () =>
     mkdirSync(run);
     writeFileSync(join(run, 'dhcpcd.out'), 'dhcpcd: no carrier\n');
     symlinkSync(shadow, join(run, 'udhcpd.out'));
-    const opts = { ...DIAG_DEFAULTS, confDir: conf, tmpDir: tmp, initRunDir: run, wpaSupplicantConfDir: join(dir, 'none'), hostapdConfDir: join(dir, 'none'), syslogFile: join(dir, 'none') };
+    const opts = {
+      ...DIAG_DEFAULTS,
+      confDir: conf,
+      tmpDir: tmp,
+      initRunDir: run,
+      wpaSupplicantConfDir: join(dir, 'none'),
+      hostapdConfDir: join(dir, 'none'),
+      syslogFile: join(dir, 'none'),
+    };
     const daemons = [{ name: 'dhcpcd' }, { name: 'udhcpd' }, { name: '../escape' }];
     const report = { dhcp: { udhcpd: { config: join(tmp, 'udhcpd.conf') } }, agents: { init: { daemons } } } as DiagReport;
     const files = bundleFiles(diagSystem, opts, report);
-    expect(files.map((f) => f.name).sort()).toEqual(['appliance/interfaces.conf', 'appliance/iptables', 'appliance/sub', 'rendered/radvd.conf', 'rendered/udhcpd.conf', 'run/dhcpcd.out', 'run/udhcpd.out']);
+    expect(files.map((f) => f.name).sort()).toEqual([
+      'appliance/interfaces.conf',
+      'appliance/iptables',
+      'appliance/sub',
+      'rendered/radvd.conf',
+      'rendered/udhcpd.conf',
+      'run/dhcpcd.out',
+      'run/udhcpd.out',
+    ]);
     const bundle = join(dir, 'bundle.tar.gz');
     const r = writeBundle(bundle, { report: 'report\n', json: {}, files });
     expect(r.missing.sort()).toEqual([join(conf, 'iptables'), join(conf, 'sub'), join(run, 'udhcpd.out'), join(tmp, 'radvd.conf'), join(tmp, 'udhcpd.conf')]);

@@ -32,12 +32,40 @@ describe('wifibox-agents.conf', () => {
   const sample = readFileSync(join(REPO, 'apk', 'wifibox-agents.conf.sample'), 'utf8');
   const uncommented = sample.replace(/^#(\w+ = )/gm, '$1');
   const samples = [sample, uncommented, withoutComments(uncommented)];
-  const hazards = ['[init]', '[', ']', '[]', '=', ' = ', ';', '#', '"', "'", '\\', '.', '[init.x]', '__proto__', 'constructor', 'yes', 'no', 'null', 'true', '1e1', '-1', "'5'", ...KNOWN];
+  const hazards = [
+    '[init]',
+    '[',
+    ']',
+    '[]',
+    '=',
+    ' = ',
+    ';',
+    '#',
+    '"',
+    "'",
+    '\\',
+    '.',
+    '[init.x]',
+    '__proto__',
+    'constructor',
+    'yes',
+    'no',
+    'null',
+    'true',
+    '1e1',
+    '-1',
+    "'5'",
+    ...KNOWN,
+  ];
 
   it('mutated sample and arbitrary text: never throws, problems at real lines, every setting within its spec', () => {
     // Line 0 (the file as a whole) stays allowed here: `ini` folds [a.b] into [a], and such a key has no line of its own.
     fuzzParser(fuzzInputs(samples, hazards), 3000, {
-      name: 'readAgentsConf', file: F, wholeFile: true, parse: read, problems: (r) => r.problems,
+      name: 'readAgentsConf',
+      file: F,
+      wholeFile: true,
+      parse: read,
+      problems: (r) => r.problems,
       sound: (r) => expectWithinSpec(r.settings),
     });
   });
@@ -48,19 +76,45 @@ describe('wifibox-agents.conf', () => {
   const valueFor = (key: string): fc.Arbitrary<{ text: string; value: boolean | number | 'bad' }> => {
     const s = Object.hasOwn(SPEC, key) ? SPEC[key] : undefined;
     const bad = fc.constantFrom('maybe', '', 'yes please', '1e1', '-1', '0x10', 'null', 'on off').map((text) => ({ text, value: 'bad' as const }));
-    if (s === undefined) return fc.oneof(bad, fc.constantFrom('yes', '5').map((text) => ({ text, value: 'bad' as const })));
+    if (s === undefined)
+      return fc.oneof(
+        bad,
+        fc.constantFrom('yes', '5').map((text) => ({ text, value: 'bad' as const })),
+      );
     if (s.kind === 'boolean') {
-      const words: [string, boolean][] = [['yes', true], ['no', false], ['true', true], ['False', false], ['ON', true], ['off', false], ['1', true], ['0', false]];
+      const words: [string, boolean][] = [
+        ['yes', true],
+        ['no', false],
+        ['true', true],
+        ['False', false],
+        ['ON', true],
+        ['off', false],
+        ['1', true],
+        ['0', false],
+      ];
       const good = fc.constantFrom(...words).chain(([w, v]) => quoting(w).map((text) => ({ text, value: v })));
-      return fc.oneof(good, bad, fc.constantFrom('2', 'yess').map((text) => ({ text, value: 'bad' as const })));
+      return fc.oneof(
+        good,
+        bad,
+        fc.constantFrom('2', 'yess').map((text) => ({ text, value: 'bad' as const })),
+      );
     }
     const scale = s.integer ? 1 : 100;
-    const good = fc.integer({ min: Math.round(s.min * scale), max: Math.round(s.max * scale) }).chain((n) => quoting(String(n / scale)).map((text) => ({ text, value: n / scale })));
-    const outside = fc.constantFrom(String(s.min - 1), String(s.max + 1), ...(s.integer ? [`${s.min}.5`] : [])).map((text) => ({ text, value: 'bad' as const }));
+    const good = fc
+      .integer({ min: Math.round(s.min * scale), max: Math.round(s.max * scale) })
+      .chain((n) => quoting(String(n / scale)).map((text) => ({ text, value: n / scale })));
+    const outside = fc
+      .constantFrom(String(s.min - 1), String(s.max + 1), ...(s.integer ? [`${s.min}.5`] : []))
+      .map((text) => ({ text, value: 'bad' as const }));
     return fc.oneof(good, bad, outside);
   };
   const keyLine = fc
-    .tuple(fc.constantFrom(...KNOWN, ...KNOWN, 'constructor', 'toString', 'hasOwnProperty', '__proto__', 'relai', 'RELAY'), fc.constantFrom('bare', 'double', 'single'), fc.constantFrom('=', ' = ', '= ', '\t=\t'), fc.constantFrom('', ' ', '  '))
+    .tuple(
+      fc.constantFrom(...KNOWN, ...KNOWN, 'constructor', 'toString', 'hasOwnProperty', '__proto__', 'relai', 'RELAY'),
+      fc.constantFrom('bare', 'double', 'single'),
+      fc.constantFrom('=', ' = ', '= ', '\t=\t'),
+      fc.constantFrom('', ' ', '  '),
+    )
     .chain(([key, quote, eq, indent]) =>
       valueFor(key).map(({ text, value }) => {
         const k = quote === 'bare' ? key : quote === 'double' ? `"${key}"` : `'${key}'`;
@@ -69,7 +123,9 @@ describe('wifibox-agents.conf', () => {
         return { text: `${indent}${k}${eq}${text}${comment}`, key, value } as Line;
       }),
     );
-  const sectionLine = fc.tuple(fc.constantFrom('init', 'init', 'forwarding', 'Init', 'passthru', '__proto__'), fc.constantFrom('', ' ')).map(([name, pad]) => ({ text: `[${pad}${name}${pad}]`, section: name }) as Line);
+  const sectionLine = fc
+    .tuple(fc.constantFrom('init', 'init', 'forwarding', 'Init', 'passthru', '__proto__'), fc.constantFrom('', ' '))
+    .map(([name, pad]) => ({ text: `[${pad}${name}${pad}]`, section: name }) as Line);
   const other = fc.constantFrom<Line>({ text: '' }, { text: '# a comment' }, { text: '; relay = maybe' });
   const confFile = fc.tuple(fc.array(fc.oneof({ weight: 3, arbitrary: keyLine }, sectionLine, other), { maxLength: 12 }), fc.constantFrom('\n', '\r\n'));
 
@@ -102,7 +158,11 @@ describe('wifibox-agents.conf', () => {
       expectProblemsOnRealLines(r.problems, text, F);
       expectWithinSpec(r.settings);
       expect(r.settings).toEqual(settings);
-      const key = (m: string): string => /^(?:unknown key '([^']*)'|'([^']*)' is outside|(\w+) = )/.exec(m)?.slice(1).find((x) => x !== undefined) ?? '';
+      const key = (m: string): string =>
+        /^(?:unknown key '([^']*)'|'([^']*)' is outside|(\w+) = )/
+          .exec(m)
+          ?.slice(1)
+          .find((x) => x !== undefined) ?? '';
       const got = r.problems.map((p) => `${p.line} ${p.severity}${p.message.startsWith('unknown section') ? '' : ` ${key(p.message)}`}`);
       expect(got.sort()).toEqual(want.sort());
     });

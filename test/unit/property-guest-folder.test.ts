@@ -10,7 +10,15 @@ import { describe, expect, it } from 'vitest';
 import { readAgentsConf } from '../../agents/common/agents-conf';
 import { parseIPv4, sameNetwork4 } from '../../agents/common/ipv4';
 import { GUEST_PATHS } from '../../agents/common/paths';
-import { checkIptablesRestore, loadGuestConfig, parseHostname, parseInterfaces, parseRadvdTemplate, parseSysctl, parseUdhcpdTemplate } from '../../agents/init/config';
+import {
+  checkIptablesRestore,
+  loadGuestConfig,
+  parseHostname,
+  parseInterfaces,
+  parseRadvdTemplate,
+  parseSysctl,
+  parseUdhcpdTemplate,
+} from '../../agents/init/config';
 import { INIT_SETTINGS } from '../../agents/init/settings';
 import { check, COMMON_HAZARDS, expectProblemsOnRealLines, hasError, mutated, timed, type Problem } from '../helpers/fuzz';
 import { REPO } from '../helpers/paths';
@@ -29,15 +37,44 @@ const TREES = [
   files.set(at('wifibox-agents.conf'), readFileSync(join(REPO, 'apk', 'wifibox-agents.conf.sample'), 'utf8').replace(/^#(\w+ = )/gm, '$1'));
   return files;
 });
-const HAZARDS = ['%%DNS%%', '{', '};', 'iface', 'eth0', 'wlan0', 'inet', 'static', 'address', '10.0.0.1/24', 'interface', 'start', 'COMMIT', '=', '[init]', ...COMMON_HAZARDS];
+const HAZARDS = [
+  '%%DNS%%',
+  '{',
+  '};',
+  'iface',
+  'eth0',
+  'wlan0',
+  'inet',
+  'static',
+  'address',
+  '10.0.0.1/24',
+  'interface',
+  'start',
+  'COMMIT',
+  '=',
+  '[init]',
+  ...COMMON_HAZARDS,
+];
 
 /** A sample tree with each file kept, mutated or removed, and sysctl.d drop-ins added (some not *.conf). */
 const folder = fc
   .constantFrom(...TREES)
   .chain((tree) =>
     fc.tuple(
-      fc.tuple(...[...tree].map(([path, text]) => fc.oneof({ weight: 3, arbitrary: fc.constant(text) }, { weight: 2, arbitrary: mutated([text], HAZARDS) }, fc.constant(null)).map((t) => [path, t] as const))),
-      fc.array(fc.tuple(fc.constantFrom('00-a.conf', 'Z.conf', 'b.conf', 'README', 'x.conf.bak', 'ä.conf'), fc.constantFrom('net.ipv4.ip_forward = 1', 'kernel.panic', '-vm.swappiness = 10\n# c')), { maxLength: 3 }),
+      fc.tuple(
+        ...[...tree].map(([path, text]) =>
+          fc
+            .oneof({ weight: 3, arbitrary: fc.constant(text) }, { weight: 2, arbitrary: mutated([text], HAZARDS) }, fc.constant(null))
+            .map((t) => [path, t] as const),
+        ),
+      ),
+      fc.array(
+        fc.tuple(
+          fc.constantFrom('00-a.conf', 'Z.conf', 'b.conf', 'README', 'x.conf.bak', 'ä.conf'),
+          fc.constantFrom('net.ipv4.ip_forward = 1', 'kernel.panic', '-vm.swappiness = 10\n# c'),
+        ),
+        { maxLength: 3 },
+      ),
     ),
   )
   .map(([kept, dropIns]) => {
@@ -52,7 +89,10 @@ describe('loadGuestConfig', () => {
     let clean = 0;
     check(folder, 2000, (files) => {
       const cfg = timed('loadGuestConfig', () =>
-        loadGuestConfig({ read: (p) => files.get(p) ?? null, list: (d) => [...files.keys()].filter((k) => posix.dirname(k) === d).map((k) => posix.basename(k)) }),
+        loadGuestConfig({
+          read: (p) => files.get(p) ?? null,
+          list: (d) => [...files.keys()].filter((k) => posix.dirname(k) === d).map((k) => posix.basename(k)),
+        }),
       );
       const text = (name: string): string | null => files.get(at(name)) ?? null;
 
@@ -77,7 +117,9 @@ describe('loadGuestConfig', () => {
         expect(cfg[name]).toEqual(t === null || hasError(checkIptablesRestore(t, at(name))) ? null : { file: at(name), text: t });
       }
       // sysctl.d/*.conf in byte order, then sysctl.conf: later files win, as `sysctl --system` has it.
-      const dropIns = [...files.keys()].filter((k) => posix.dirname(k) === at('sysctl.d') && k.endsWith('.conf')).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      const dropIns = [...files.keys()]
+        .filter((k) => posix.dirname(k) === at('sysctl.d') && k.endsWith('.conf'))
+        .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
       expect(cfg.sysctl).toEqual([...dropIns, at('sysctl.conf')].flatMap((f) => (files.has(f) ? parseSysctl(files.get(f)!, f).entries : [])));
       expect(cfg.dhcpcdConf).toBe(text('dhcpcd.conf') === null ? null : at('dhcpcd.conf'));
 
@@ -93,7 +135,8 @@ describe('loadGuestConfig', () => {
       if (cfg.udhcpd !== null && served?.method === 'static') {
         const inside = (ip: string) => sameNetwork4(parseIPv4(ip)!, parseIPv4(served.address)!, served.prefixLength);
         // Outside is a warning: it must then be in the problems.
-        if (!inside(cfg.udhcpd.start) || !inside(cfg.udhcpd.end)) expect(cfg.problems.some((p) => p.file === at('udhcpd.conf') && p.message.includes('is outside'))).toBe(true);
+        if (!inside(cfg.udhcpd.start) || !inside(cfg.udhcpd.end))
+          expect(cfg.problems.some((p) => p.file === at('udhcpd.conf') && p.message.includes('is outside'))).toBe(true);
       }
     });
     // Enough folders come through whole for the cross-file checks to mean something.

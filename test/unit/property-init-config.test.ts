@@ -4,7 +4,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkIptablesRestore, parseHostname, parseInterfaces, parseSysctl, sysctlPath, type IfaceConfig } from '../../agents/init/config';
-import { check, expectProblemsOnRealLines, fuzzInputs, fuzzParser, hasError, isAddress4, isAddress6, isHostname, sameNetwork4, timed, upstream } from '../helpers/fuzz';
+import {
+  check,
+  expectProblemsOnRealLines,
+  fuzzInputs,
+  fuzzParser,
+  hasError,
+  isAddress4,
+  isAddress6,
+  isHostname,
+  sameNetwork4,
+  timed,
+  upstream,
+} from '../helpers/fuzz';
 
 const STATION = 'wpa_supplicant/appliance';
 const AP = 'hostapd/appliance';
@@ -22,11 +34,23 @@ function expectUsable(interfaces: IfaceConfig[], text: string): void {
   for (const i of interfaces) {
     const v4 = i.inet?.method === 'static' ? i.inet : null;
     const ok =
-      /^[A-Za-z0-9_.@+-]{1,15}$/.test(i.name) && i.name !== '.' && i.name !== '..' && i.line >= 1 && i.line <= lineCount(text) &&
-      (v4 === null || (isAddress4(v4.address) && Number.isInteger(v4.prefixLength) && v4.prefixLength >= 0 && v4.prefixLength <= 32 &&
-        (v4.gateway === null || (isAddress4(v4.gateway) && sameNetwork4(v4.gateway, v4.address, v4.prefixLength))))) &&
-      (i.inet6 === null || (isAddress6(i.inet6.address) && Number.isInteger(i.inet6.prefixLength) && i.inet6.prefixLength >= 0 &&
-        i.inet6.prefixLength <= 128 && (i.inet6.gateway === null || isAddress6(i.inet6.gateway))));
+      /^[A-Za-z0-9_.@+-]{1,15}$/.test(i.name) &&
+      i.name !== '.' &&
+      i.name !== '..' &&
+      i.line >= 1 &&
+      i.line <= lineCount(text) &&
+      (v4 === null ||
+        (isAddress4(v4.address) &&
+          Number.isInteger(v4.prefixLength) &&
+          v4.prefixLength >= 0 &&
+          v4.prefixLength <= 32 &&
+          (v4.gateway === null || (isAddress4(v4.gateway) && sameNetwork4(v4.gateway, v4.address, v4.prefixLength))))) &&
+      (i.inet6 === null ||
+        (isAddress6(i.inet6.address) &&
+          Number.isInteger(i.inet6.prefixLength) &&
+          i.inet6.prefixLength >= 0 &&
+          i.inet6.prefixLength <= 128 &&
+          (i.inet6.gateway === null || isAddress6(i.inet6.gateway))));
     if (!ok) expect.fail(`unusable interface ${JSON.stringify(i)} from ${JSON.stringify(text)}`);
   }
 }
@@ -46,10 +70,17 @@ const toQuad = (n: bigint): string => [24n, 16n, 8n, 0n].map((s) => String((n >>
 const maskOf = (prefix: number): string => toQuad(((1n << 32n) - 1n) ^ ((1n << BigInt(32 - prefix)) - 1n));
 
 const inet4 = fc.oneof(
-  fc.record({ form: fc.constantFrom(['dhcp'], ['inet', 'dhcp']) }).map(({ form }) => ({ head: form, options: [] as [string, string][], expected: { method: 'dhcp' as const, line: 0 } })),
+  fc
+    .record({ form: fc.constantFrom(['dhcp'], ['inet', 'dhcp']) })
+    .map(({ form }) => ({ head: form, options: [] as [string, string][], expected: { method: 'dhcp' as const, line: 0 } })),
   fc.constantFrom(['inet', 'manual'], ['inet', 'loopback']).map((head) => ({ head, options: [] as [string, string][], expected: null })),
   fc
-    .record({ ip: fc.ipV4(), prefix: fc.integer({ min: 0, max: 32 }), style: fc.constantFrom('slash', 'dotted', 'bare'), gw: fc.option(fc.bigInt({ min: 0n, max: 2n ** 32n })) })
+    .record({
+      ip: fc.ipV4(),
+      prefix: fc.integer({ min: 0, max: 32 }),
+      style: fc.constantFrom('slash', 'dotted', 'bare'),
+      gw: fc.option(fc.bigInt({ min: 0n, max: 2n ** 32n })),
+    })
     .map(({ ip, prefix, style, gw }) => {
       const net = (BigInt(ip.split('.').reduce((n, p) => n * 256 + Number(p), 0)) >> BigInt(32 - prefix)) << BigInt(32 - prefix);
       const gateway = gw === null ? null : toQuad(net + hostBits(prefix, 32, gw));
@@ -61,29 +92,53 @@ const inet4 = fc.oneof(
 );
 const inet6 = fc.oneof(
   fc.constant({ head: ['inet6', 'manual'], options: [] as [string, string][], expected: null }),
-  fc.record({ ip: fc.ipV6(), prefix: fc.integer({ min: 0, max: 128 }), netmask: fc.boolean(), gw: fc.option(fc.constantFrom('fe80::1', 'FE80::abcd:1', 'same')) }).map(({ ip, prefix, netmask, gw }) => {
-    const gateway = gw === 'same' ? ip : gw;
-    const options: [string, string][] = [['address', netmask ? ip : `${ip}/${prefix}`]];
-    if (netmask) options.push(['netmask', String(prefix)]);
-    if (gateway !== null) options.push(['gateway', gateway]);
-    return { head: ['inet6', 'static'], options, expected: { method: 'static' as const, address: ip, prefixLength: prefix, gateway, line: 0 } };
-  }),
+  fc
+    .record({
+      ip: fc.ipV6(),
+      prefix: fc.integer({ min: 0, max: 128 }),
+      netmask: fc.boolean(),
+      gw: fc.option(fc.constantFrom('fe80::1', 'FE80::abcd:1', 'same')),
+    })
+    .map(({ ip, prefix, netmask, gw }) => {
+      const gateway = gw === 'same' ? ip : gw;
+      const options: [string, string][] = [['address', netmask ? ip : `${ip}/${prefix}`]];
+      if (netmask) options.push(['netmask', String(prefix)]);
+      if (gateway !== null) options.push(['gateway', gateway]);
+      return { head: ['inet6', 'static'], options, expected: { method: 'static' as const, address: ip, prefixLength: prefix, gateway, line: 0 } };
+    }),
 );
 
 /** A value no parser should take: off by one, another family, a zone, junk. */
 const wildValue = fc.oneof(
-  fc.constantFrom('10.0.0.256', '10.0.0', '010.0.0.1', '10.0.0.1/33', 'fd00::1/129', 'fe80::1%eth0', '1:2:3:4:5:6:7:8:9', '255.0.255.0', '10.0.0.1/', '/24', ''),
+  fc.constantFrom(
+    '10.0.0.256',
+    '10.0.0',
+    '010.0.0.1',
+    '10.0.0.1/33',
+    'fd00::1/129',
+    'fe80::1%eth0',
+    '1:2:3:4:5:6:7:8:9',
+    '255.0.255.0',
+    '10.0.0.1/',
+    '/24',
+    '',
+  ),
   fc.ipV4(),
   fc.ipV6(),
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).filter((s) => !/\s/.test(s)),
 );
 
 const interfacesFile = fc
-  .uniqueArray(fc.oneof(fc.constantFrom('eth0', 'wlan0', 'lo', 'eth0.100', 'br-lan'), fc.stringMatching(/^[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]{0,14}$/)), { minLength: 1, maxLength: 4 })
+  .uniqueArray(fc.oneof(fc.constantFrom('eth0', 'wlan0', 'lo', 'eth0.100', 'br-lan'), fc.stringMatching(/^[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]{0,14}$/)), {
+    minLength: 1,
+    maxLength: 4,
+  })
   .chain((names) =>
     fc.tuple(
       fc.tuple(...names.map((name) => fc.tuple(fc.constant(name), fc.option(inet4), fc.option(inet6), fc.boolean()))),
-      layout.indent, layout.eol, fc.boolean(),
+      layout.indent,
+      layout.eol,
+      fc.boolean(),
       fc.array(fc.tuple(fc.nat(), fc.nat(), wildValue), { maxLength: 2 }),
     ),
   )
@@ -112,11 +167,36 @@ const interfacesFile = fc
 
 describe('interfaces.conf', () => {
   const samples = upstream(...[STATION, AP, STATION6, AP6].map((d) => `${d}/interfaces.conf.sample`));
-  const hazards = ['iface', 'inet', 'inet6', 'static', 'dhcp', 'manual', 'address', 'netmask', 'gateway', 'auto', 'source', 'up', 'eth0', 'wlan0', '/24', '/33', '/129', '::', 'fe80::1', '255.', '10.0.0.1'];
+  const hazards = [
+    'iface',
+    'inet',
+    'inet6',
+    'static',
+    'dhcp',
+    'manual',
+    'address',
+    'netmask',
+    'gateway',
+    'auto',
+    'source',
+    'up',
+    'eth0',
+    'wlan0',
+    '/24',
+    '/33',
+    '/129',
+    '::',
+    'fe80::1',
+    '255.',
+    '10.0.0.1',
+  ];
 
   it('mutated samples and arbitrary text: never throws, problems at real lines, every interface usable', () => {
     fuzzParser(fuzzInputs(samples, hazards), 4000, {
-      name: 'parseInterfaces', file: F, parse: (text) => parseInterfaces(text, F), problems: (r) => r.problems,
+      name: 'parseInterfaces',
+      file: F,
+      parse: (text) => parseInterfaces(text, F),
+      problems: (r) => r.problems,
       sound: (r, text) => expectUsable(r.interfaces, text),
     });
   });
@@ -167,15 +247,24 @@ describe('sysctl', () => {
   const expectEntries = (entries: ReturnType<typeof parseSysctl>['entries'], text: string): void => {
     for (const e of entries) {
       const path = sysctlPath(e.key);
-      const ok = !path.startsWith('/') && path.split('/').every((c) => c !== '' && c !== '.' && c !== '..') &&
-        e.value !== '' && e.value === e.value.trim() && e.file === F && e.line >= 1 && e.line <= lineCount(text);
+      const ok =
+        !path.startsWith('/') &&
+        path.split('/').every((c) => c !== '' && c !== '.' && c !== '..') &&
+        e.value !== '' &&
+        e.value === e.value.trim() &&
+        e.file === F &&
+        e.line >= 1 &&
+        e.line <= lineCount(text);
       if (!ok) expect.fail(`bad entry ${JSON.stringify(e)} from ${JSON.stringify(text)}`);
     }
   };
 
   it('mutated samples and arbitrary text: never throws, problems at real lines, keys stay in /proc/sys', () => {
     fuzzParser(fuzzInputs(samples, hazards), 3000, {
-      name: 'parseSysctl', file: F, parse: (text) => parseSysctl(text, F), problems: (r) => r.problems,
+      name: 'parseSysctl',
+      file: F,
+      parse: (text) => parseSysctl(text, F),
+      problems: (r) => r.problems,
       sound: (r, text) => expectEntries(r.entries, text),
     });
   });
@@ -208,9 +297,15 @@ describe('hostname', () => {
   const named = fc.tuple(fc.array(fc.constantFrom('', '# the name', '  '), { maxLength: 3 }), fc.array(label, { minLength: 1, maxLength: 4 }), layout.eol);
 
   it('any input: never throws, problems at real lines, a name only when it is a valid one', () => {
-    const inputs = fc.oneof(fuzzInputs(upstream(`${STATION}/hostname.sample`), ['.', '-', '..', 'a'.repeat(64), '_', 'wifibox']), named.map(([pre, labels, eol]) => [...pre, labels.join('.')].join(eol)));
+    const inputs = fc.oneof(
+      fuzzInputs(upstream(`${STATION}/hostname.sample`), ['.', '-', '..', 'a'.repeat(64), '_', 'wifibox']),
+      named.map(([pre, labels, eol]) => [...pre, labels.join('.')].join(eol)),
+    );
     fuzzParser(inputs, 3000, {
-      name: 'parseHostname', file: F, parse: (text) => parseHostname(text, F), problems: (r) => r.problems,
+      name: 'parseHostname',
+      file: F,
+      parse: (text) => parseHostname(text, F),
+      problems: (r) => r.problems,
       sound(r) {
         if (r.hostname !== null) expect(isHostname(r.hostname) && r.hostname.length <= 64 && !hasError(r.problems)).toBe(true);
         else expect(r.problems.length).toBeGreaterThan(0);
@@ -235,23 +330,36 @@ describe('iptables', () => {
   const table = fc.record({
     name: fc.constantFrom('filter', 'nat', 'mangle', 'raw', 'security'),
     chains: fc.array(fc.tuple(chain, fc.constantFrom('ACCEPT', 'DROP', '-'), fc.boolean()), { maxLength: 4 }),
-    rules: fc.array(fc.tuple(fc.boolean(), fc.constantFrom('-A', '--append', '-I', '-D', '-N', '-X', '-F', '-Z', '-P'), chain, fc.constantFrom('', ' -o wlan0 -j MASQUERADE', ' -j ACCEPT')), { maxLength: 4 }),
+    rules: fc.array(
+      fc.tuple(
+        fc.boolean(),
+        fc.constantFrom('-A', '--append', '-I', '-D', '-N', '-X', '-F', '-Z', '-P'),
+        chain,
+        fc.constantFrom('', ' -o wlan0 -j MASQUERADE', ' -j ACCEPT'),
+      ),
+      { maxLength: 4 },
+    ),
   });
-  const restoreFile = fc.tuple(fc.array(table, { maxLength: 3 }), layout.eol).map(([tables, eol]) =>
-    tables
-      .flatMap((t) => [
-        `*${t.name}`,
-        ...t.chains.map(([c, policy, counters]) => `:${c} ${policy}${counters ? ' [0:0]' : ''}`),
-        ...t.rules.map(([counters, cmd, c, rest]) => `${counters ? '[12:345] ' : ''}${cmd} ${c}${rest}`),
-        'COMMIT',
-      ])
-      .join(eol),
-  );
+  const restoreFile = fc
+    .tuple(fc.array(table, { maxLength: 3 }), layout.eol)
+    .map(([tables, eol]) =>
+      tables
+        .flatMap((t) => [
+          `*${t.name}`,
+          ...t.chains.map(([c, policy, counters]) => `:${c} ${policy}${counters ? ' [0:0]' : ''}`),
+          ...t.rules.map(([counters, cmd, c, rest]) => `${counters ? '[12:345] ' : ''}${cmd} ${c}${rest}`),
+          'COMMIT',
+        ])
+        .join(eol),
+    );
 
   it('mutated samples, arbitrary text: never throws, problems at real lines; generated files: no problem', () => {
     const hazards = ['*filter', '*nat', '*bogus', 'COMMIT', ':INPUT ACCEPT [0:0]', '-A', '--flush', '[0:0]', '[x]'];
     fuzzParser(fuzzInputs(upstream(`${STATION}/iptables.sample`, `${AP6}/ip6tables.sample`), hazards), 3000, {
-      name: 'checkIptablesRestore', file: F, parse: (text) => checkIptablesRestore(text, F), problems: (r) => r,
+      name: 'checkIptablesRestore',
+      file: F,
+      parse: (text) => checkIptablesRestore(text, F),
+      problems: (r) => r,
     });
     check(restoreFile, 1000, (text) => {
       expect(timed('checkIptablesRestore', () => checkIptablesRestore(text, F))).toEqual([]);

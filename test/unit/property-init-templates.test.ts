@@ -5,7 +5,15 @@
 // comes from the template.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseRadvdTemplate, parseUdhcpdTemplate, renderRadvd, renderUdhcpd, type RadvdTemplate, type UdhcpdTemplate, type UdhcpdValues } from '../../agents/init/config';
+import {
+  parseRadvdTemplate,
+  parseUdhcpdTemplate,
+  renderRadvd,
+  renderUdhcpd,
+  type RadvdTemplate,
+  type UdhcpdTemplate,
+  type UdhcpdValues,
+} from '../../agents/init/config';
 import { check, fuzzInputs, fuzzParser, hasError, isAddress4, isAddress6, isHostname, timed, upstream, type Problem } from '../helpers/fuzz';
 
 const F = '/media/etc/t.conf';
@@ -22,16 +30,48 @@ const hostile = fc.oneof(
   fc.ipV4(),
   fc.ipV6(),
   fc.domain(),
-  fc.constantFrom('8.8.8.8\nopt router 6.6.6.6', 'lan\ninterface wlan0', 'fd00::1 }; interface x {', 'a #b', '%%DNS%%', '', ' ', '1.2.3.4 ', '01.2.3.4', 'fe80::1%eth0', 'x_y.lan', '-a.lan', 'a..b', 'fd00::1;'),
+  fc.constantFrom(
+    '8.8.8.8\nopt router 6.6.6.6',
+    'lan\ninterface wlan0',
+    'fd00::1 }; interface x {',
+    'a #b',
+    '%%DNS%%',
+    '',
+    ' ',
+    '1.2.3.4 ',
+    '01.2.3.4',
+    'fe80::1%eth0',
+    'x_y.lan',
+    '-a.lan',
+    'a..b',
+    'fd00::1;',
+  ),
   fc.string({ unit: 'binary', maxLength: 30 }),
 );
-const values: fc.Arbitrary<UdhcpdValues> = fc.record({ dns: fc.array(hostile, { maxLength: 4 }), domain: fc.option(hostile), search: fc.array(hostile, { maxLength: 3 }) });
-const sound = (v: UdhcpdValues): UdhcpdValues => ({ dns: v.dns.filter(isAddress4), domain: v.domain !== null && isHostname(v.domain) ? v.domain : null, search: v.search.filter(isHostname) });
+const values: fc.Arbitrary<UdhcpdValues> = fc.record({
+  dns: fc.array(hostile, { maxLength: 4 }),
+  domain: fc.option(hostile),
+  search: fc.array(hostile, { maxLength: 3 }),
+});
+const sound = (v: UdhcpdValues): UdhcpdValues => ({
+  dns: v.dns.filter(isAddress4),
+  domain: v.domain !== null && isHostname(v.domain) ? v.domain : null,
+  search: v.search.filter(isHostname),
+});
 
 /** A template parser's fuzz: a template exactly when there is no error, and `sound` holds of every template. */
-function fuzzTemplate<T>(name: string, samples: string[], hazards: string[], parse: (text: string, file: string) => { template: T | null; problems: Problem[] }, sound: (t: T) => void): void {
+function fuzzTemplate<T>(
+  name: string,
+  samples: string[],
+  hazards: string[],
+  parse: (text: string, file: string) => { template: T | null; problems: Problem[] },
+  sound: (t: T) => void,
+): void {
   fuzzParser(fuzzInputs(samples, hazards), 3000, {
-    name, file: F, parse: (text) => parse(text, F), problems: (r) => r.problems,
+    name,
+    file: F,
+    parse: (text) => parse(text, F),
+    problems: (r) => r.problems,
     sound(r) {
       expect(r.template === null).toBe(hasError(r.problems));
       if (r.template !== null) sound(r.template);
@@ -78,7 +118,9 @@ const udhcpdFile = fc
   .chain((g) => {
     const o = (name: string, ...args: string[]): string => [g.opt, name, ...args].join(g.sep);
     const lines = [
-      `start${g.sep}${g.range[0]}`, `END${g.sep}${g.range[1]}`, `interface${g.sep}${g.iface}${g.trailing}`,
+      `start${g.sep}${g.range[0]}`,
+      `END${g.sep}${g.range[1]}`,
+      `interface${g.sep}${g.iface}${g.trailing}`,
       ...Object.entries(g.single).flatMap(([k, v]) => (v === null ? [] : [`${k}${g.sep}${v}`])),
       ...(g.lease === null ? [] : [o('lease', g.lease)]),
       ...(g.dns === null || (!g.dns[0] && g.dns[1].length === 0) ? [] : [o('dns', ...(g.dns[0] ? ['%%DNS%%'] : []), ...g.dns[1]) + g.trailing]),
@@ -121,9 +163,13 @@ function expectFromTemplate(out: string, t: UdhcpdTemplate, v: UdhcpdValues, ove
   for (const line of rest.slice(0, -1)) {
     const note = /^# wifibox-init: '(.*)' left out: no value known yet$/s.exec(line);
     const w = words(note === null ? line : (note[1] as string));
-    const key = (w[0] ?? '').toLowerCase() === 'lease_file' ? 'lease_file' : (w[1] ?? '').toLowerCase() === 'lease' && /^opt(ion)?$/i.test(w[0] ?? '') ? 'lease' : null;
+    const key =
+      (w[0] ?? '').toLowerCase() === 'lease_file' ? 'lease_file' : (w[1] ?? '').toLowerCase() === 'lease' && /^opt(ion)?$/i.test(w[0] ?? '') ? 'lease' : null;
     const overridden = key !== null && over.has(key) && w[w.length - 1] === over.get(key);
-    const ok = tpl.some((tw) => filledFrom(w, tw, isPlaceholder, allowed) || (overridden && filledFrom(w.slice(0, -1), tw.slice(0, w.length - 1), () => false, allowed))) ||
+    const ok =
+      tpl.some(
+        (tw) => filledFrom(w, tw, isPlaceholder, allowed) || (overridden && filledFrom(w.slice(0, -1), tw.slice(0, w.length - 1), () => false, allowed)),
+      ) ||
       (overridden && w.length === (key === 'lease' ? 3 : 2));
     if (!ok) expect.fail(`line ${JSON.stringify(line)} is not from the template ${JSON.stringify(t.text)}`);
   }
@@ -131,13 +177,32 @@ function expectFromTemplate(out: string, t: UdhcpdTemplate, v: UdhcpdValues, ove
 
 describe('udhcpd.conf', () => {
   const samples = upstream(`${STATION}/udhcpd.conf.sample`, `${AP}/udhcpd.conf.sample`);
-  const hazards = ['%%DNS%%', '%%DOMAIN%%', '%%SEARCH%%', '%%X%%', '%%', '%%%DNS%%', 'opt', 'option', 'lease', 'dns', 'start', 'end', 'interface', '4294967296', '10.0.0.300'];
+  const hazards = [
+    '%%DNS%%',
+    '%%DOMAIN%%',
+    '%%SEARCH%%',
+    '%%X%%',
+    '%%',
+    '%%%DNS%%',
+    'opt',
+    'option',
+    'lease',
+    'dns',
+    'start',
+    'end',
+    'interface',
+    '4294967296',
+    '10.0.0.300',
+  ];
 
   it('mutated samples and arbitrary text: never throws, problems at real lines, a sound template exactly when there is no error', () => {
     fuzzTemplate('parseUdhcpdTemplate', samples, hazards, parseUdhcpdTemplate, (t) => {
       expect(/^[A-Za-z0-9_.@+-]{1,15}$/.test(t.interface) && isAddress4(t.start) && isAddress4(t.end) && t.fixedDns.every(isAddress4)).toBe(true);
       // What udhcpd gets is as sound as the template, with or without values.
-      for (const v of [{ dns: [], domain: null, search: [] }, { dns: ['10.9.9.9'], domain: 'lan', search: ['a.lan'] }]) {
+      for (const v of [
+        { dns: [], domain: null, search: [] },
+        { dns: ['10.9.9.9'], domain: 'lan', search: ['a.lan'] },
+      ]) {
         const out = timed('renderUdhcpd', () => renderUdhcpd(t, v, { leaseSeconds: 60 }));
         expect(out).not.toContain('%%');
         expect(hasError(parseUdhcpdTemplate(out, 'r').problems)).toBe(false);
@@ -155,7 +220,10 @@ describe('udhcpd.conf', () => {
   });
 
   it('hostile values: only sound addresses and names get in, and every line comes from the template', () => {
-    const overrides = fc.record({ leaseSeconds: fc.nat({ max: 2 ** 32 - 1 }), leaseFile: fc.stringMatching(/^\/[A-Za-z0-9_./-]{1,20}$/) }, { requiredKeys: [] });
+    const overrides = fc.record(
+      { leaseSeconds: fc.nat({ max: 2 ** 32 - 1 }), leaseFile: fc.stringMatching(/^\/[A-Za-z0-9_./-]{1,20}$/) },
+      { requiredKeys: [] },
+    );
     check(fc.tuple(udhcpdFile, values, overrides), 2000, ([{ text }, v, o]) => {
       const t = parseUdhcpdTemplate(text, F).template as UdhcpdTemplate;
       const out = timed('renderUdhcpd', () => renderUdhcpd(t, v, o));
@@ -171,7 +239,11 @@ describe('udhcpd.conf', () => {
 const rdnss = fc.record({ dns: fc.boolean(), fixed: fc.array(fc.ipV6(), { maxLength: 2 }), options: fc.boolean() }).filter((r) => r.dns || r.fixed.length > 0);
 const radvdFile = fc
   .tuple(
-    fc.uniqueArray(fc.record({ name: ifaceName, prefix: fc.option(fc.ipV6()), rdnss: fc.array(rdnss, { maxLength: 2 }) }), { minLength: 1, maxLength: 3, selector: (i) => i.name }),
+    fc.uniqueArray(fc.record({ name: ifaceName, prefix: fc.option(fc.ipV6()), rdnss: fc.array(rdnss, { maxLength: 2 }) }), {
+      minLength: 1,
+      maxLength: 3,
+      selector: (i) => i.name,
+    }),
     fc.constantFrom(' ', '\n', '\n\t'),
     fc.constantFrom(';', ' ;'),
     fc.boolean(),
@@ -184,13 +256,17 @@ const radvdFile = fc
         // A comment runs to the end of its line: only where a line ends after it.
         const body = [`AdvSendAdvert on${semi}`, ...(comments && gap !== ' ' ? ['# RDNSS %%X%% in a comment'] : [])];
         if (i.prefix !== null) body.push(block(`prefix ${i.prefix}/64`, [`AdvOnLink on${semi}`]));
-        for (const r of i.rdnss) body.push(block(['RDNSS', ...(r.dns ? ['%%DNS%%'] : []), ...r.fixed].join(' '), r.options ? [`AdvRDNSSLifetime 30${semi}`] : []));
+        for (const r of i.rdnss)
+          body.push(block(['RDNSS', ...(r.dns ? ['%%DNS%%'] : []), ...r.fixed].join(' '), r.options ? [`AdvRDNSSLifetime 30${semi}`] : []));
         return block(`interface ${i.name}`, body);
       })
       .join('\n')
       .replace(/\n/g, nl);
     const withDns = ifaces.flatMap((i) => i.rdnss).filter((r) => r.dns);
-    return { text: `${text}${nl}`, expected: { interfaces: ifaces.map((i) => i.name), hasDnsPlaceholder: withDns.length > 0, fixedDns: withDns.flatMap((r) => r.fixed) } };
+    return {
+      text: `${text}${nl}`,
+      expected: { interfaces: ifaces.map((i) => i.name), hasDnsPlaceholder: withDns.length > 0, fixedDns: withDns.flatMap((r) => r.fixed) },
+    };
   });
 
 /** radvd's words and punctuation, comments left out. */

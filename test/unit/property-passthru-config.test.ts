@@ -12,7 +12,37 @@ import { check, expectProblemsOnRealLines, fuzzInputs, fuzzParser, hasError, isA
 import { FIXTURES } from '../helpers/paths';
 
 const F = '/media/etc/uds_passthru.conf';
-const HAZARDS = ['"', "'", '${', '${_sockdir}', '$_perms', '${x', '$(', ')', '`', '\\', '\\\n', '$1', '$@', ',', '=', 'path=', 'port=', 'port=0', 'port=65536', ':', 'sockets=', 'network=', ';', '|', '&', '<', '> x', 'export ', '/'.repeat(120)];
+const HAZARDS = [
+  '"',
+  "'",
+  '${',
+  '${_sockdir}',
+  '$_perms',
+  '${x',
+  '$(',
+  ')',
+  '`',
+  '\\',
+  '\\\n',
+  '$1',
+  '$@',
+  ',',
+  '=',
+  'path=',
+  'port=',
+  'port=0',
+  'port=65536',
+  ':',
+  'sockets=',
+  'network=',
+  ';',
+  '|',
+  '&',
+  '<',
+  '> x',
+  'export ',
+  '/'.repeat(120),
+];
 const SAMPLES = [
   ...upstream('wpa_supplicant/appliance/uds_passthru.conf.sample', 'hostapd/appliance/uds_passthru.conf.sample'),
   // The older samples, with ", " between the fields.
@@ -24,14 +54,30 @@ function expectServable(c: PassthruConfig, text: string): void {
   const lineCount = text.split('\n').length;
   const ports = new Set<number>();
   for (const s of c.sockets) {
-    const ok = s.path.startsWith('/') && Buffer.byteLength(s.path) <= MAX_SOCKET_PATH && Number.isInteger(s.port) && s.port >= 1 && s.port <= 65535 &&
-      !ports.has(s.port) && Number.isInteger(s.line) && s.line >= 1 && s.line <= lineCount;
+    const ok =
+      s.path.startsWith('/') &&
+      Buffer.byteLength(s.path) <= MAX_SOCKET_PATH &&
+      Number.isInteger(s.port) &&
+      s.port >= 1 &&
+      s.port <= 65535 &&
+      !ports.has(s.port) &&
+      Number.isInteger(s.line) &&
+      s.line >= 1 &&
+      s.line <= lineCount;
     if (!ok) expect.fail(`unservable socket ${JSON.stringify(s)} from ${JSON.stringify(text)}`);
     ports.add(s.port);
   }
   const n = c.network;
-  if (n !== null && !(isAddress4(n.address) && isAddress4(n.mask) && n.prefixLength >= 0 && n.prefixLength <= 32 &&
-      n.mask === [24, 16, 8, 0].map((s) => (Number((0xffffffffn << BigInt(32 - n.prefixLength)) & 0xffffffffn) >>> s) & 255).join('.'))) {
+  if (
+    n !== null &&
+    !(
+      isAddress4(n.address) &&
+      isAddress4(n.mask) &&
+      n.prefixLength >= 0 &&
+      n.prefixLength <= 32 &&
+      n.mask === [24, 16, 8, 0].map((s) => (Number((0xffffffffn << BigInt(32 - n.prefixLength)) & 0xffffffffn) >>> s) & 255).join('.')
+    )
+  ) {
     expect.fail(`bad network ${JSON.stringify(n)} from ${JSON.stringify(text)}`);
   }
 }
@@ -58,13 +104,21 @@ describe('shell assignments', () => {
       return { assignments, problems };
     };
     fuzzParser(fuzzInputs(SAMPLES, HAZARDS), 3000, {
-      name: 'AssignmentReader', file: F, parse: readAll, problems: (r) => r.problems,
+      name: 'AssignmentReader',
+      file: F,
+      parse: readAll,
+      problems: (r) => r.problems,
       sound(r, text) {
         const lineCount = text.split('\n').length;
         for (const a of r.assignments) {
           const v = a.value;
-          const ok = /^[A-Za-z_][A-Za-z0-9_]*$/.test(a.name) && a.line >= 1 && a.line <= lineCount && v.lines.length === v.text.length &&
-            v.bad.length === v.text.length && v.lines.every((l) => l >= 1 && l <= lineCount);
+          const ok =
+            /^[A-Za-z_][A-Za-z0-9_]*$/.test(a.name) &&
+            a.line >= 1 &&
+            a.line <= lineCount &&
+            v.lines.length === v.text.length &&
+            v.bad.length === v.text.length &&
+            v.lines.every((l) => l >= 1 && l <= lineCount);
           if (!ok) expect.fail(`bad assignment ${JSON.stringify(a)} from ${JSON.stringify(text)}`);
         }
       },
@@ -92,7 +146,11 @@ const path = fc.stringMatching(/^(\/[A-Za-z0-9_.@+-]{1,20}){1,5}$/).filter((p) =
 const socketsFile = fc
   .record({
     network: fc.option(fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 32 }))),
-    sockets: fc.uniqueArray(fc.tuple(path, fc.integer({ min: 1, max: 65535 }), fc.boolean(), fc.constantFrom(',', ', ')), { minLength: 1, maxLength: 4, selector: (s) => s[1] }),
+    sockets: fc.uniqueArray(fc.tuple(path, fc.integer({ min: 1, max: 65535 }), fc.boolean(), fc.constantFrom(',', ', ')), {
+      minLength: 1,
+      maxLength: 4,
+      selector: (s) => s[1],
+    }),
     sockdir: fc.option(path),
     style: fc.constantFrom<Style>('single', 'double'),
     comments: fc.boolean(),
@@ -128,7 +186,11 @@ const socketsFile = fc
 describe('uds_passthru.conf', () => {
   it('mutated samples and arbitrary text: never throws, problems at real lines, every socket servable', () => {
     fuzzParser(fuzzInputs(SAMPLES, HAZARDS), 4000, {
-      name: 'parsePassthruConfig', file: F, parse: (text) => parsePassthruConfig(text, F), problems: (c) => c.problems, sound: expectServable,
+      name: 'parsePassthruConfig',
+      file: F,
+      parse: (text) => parsePassthruConfig(text, F),
+      problems: (c) => c.problems,
+      sound: expectServable,
     });
   });
 

@@ -11,29 +11,92 @@ import { applyHookReport, emptyLeaseState, renderResolvConf, type LeaseState } f
 import { check, COMMON_HAZARDS, isAddress4, isAddress6, isHostname, timed } from '../helpers/fuzz';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const REASONS = ['BOUND', 'RENEW', 'REBIND', 'REBOOT', 'INFORM', 'STATIC', 'EXPIRE', 'NAK', 'RELEASE', 'STOP', 'NOCARRIER', 'BOUND6', 'RENEW6', 'INFORM6', 'ROUTERADVERT', 'PREINIT', 'CARRIER', 'bound', ''];
-const VARIABLES = ['interface', 'new_ip_address', 'new_subnet_cidr', 'new_routers', 'new_dhcp_server_identifier', 'new_dhcp_lease_time', 'new_domain_name_servers', 'new_domain_name', 'new_domain_search', 'new_dhcp6_name_servers', 'nd1_rdnss1_servers', 'nd2_rdnss1_servers', 'nd1_rdnss10_servers'];
+const REASONS = [
+  'BOUND',
+  'RENEW',
+  'REBIND',
+  'REBOOT',
+  'INFORM',
+  'STATIC',
+  'EXPIRE',
+  'NAK',
+  'RELEASE',
+  'STOP',
+  'NOCARRIER',
+  'BOUND6',
+  'RENEW6',
+  'INFORM6',
+  'ROUTERADVERT',
+  'PREINIT',
+  'CARRIER',
+  'bound',
+  '',
+];
+const VARIABLES = [
+  'interface',
+  'new_ip_address',
+  'new_subnet_cidr',
+  'new_routers',
+  'new_dhcp_server_identifier',
+  'new_dhcp_lease_time',
+  'new_domain_name_servers',
+  'new_domain_name',
+  'new_domain_search',
+  'new_dhcp6_name_servers',
+  'nd1_rdnss1_servers',
+  'nd2_rdnss1_servers',
+  'nd1_rdnss10_servers',
+];
 
 /** What a DHCP server, or whoever is on the wireless network, may get dhcpcd to pass on. */
 const value = fc.oneof(
-  fc.ipV4(), fc.ipV6(), fc.domain(), fc.nat({ max: 2 ** 33 }).map(String),
+  fc.ipV4(),
+  fc.ipV6(),
+  fc.domain(),
+  fc.nat({ max: 2 ** 33 }).map(String),
   fc.array(fc.oneof(fc.ipV4(), fc.ipV6(), fc.domain()), { maxLength: 3 }).map((a) => a.join(' ')),
-  fc.constantFrom('10.0.0.1\nnameserver 6.6.6.6', 'lan\nsearch evil', '33', '-1', '1e3', '0x10', 'NaN', 'Infinity', '8.8.8.8 01.1.1.1', 'a_b.lan', 'fe80::1%wlan0', 'wlan0', '../../x', 'eth0 wlan0'),
+  fc.constantFrom(
+    '10.0.0.1\nnameserver 6.6.6.6',
+    'lan\nsearch evil',
+    '33',
+    '-1',
+    '1e3',
+    '0x10',
+    'NaN',
+    'Infinity',
+    '8.8.8.8 01.1.1.1',
+    'a_b.lan',
+    'fe80::1%wlan0',
+    'wlan0',
+    '../../x',
+    'eth0 wlan0',
+  ),
   fc.string({ unit: 'binary', maxLength: 40 }).map((s) => s.replace(/\0/g, '')),
   fc.constantFrom(...COMMON_HAZARDS.filter((h) => !h.includes('\0'))),
 );
-const env = fc.tuple(fc.constantFrom(...REASONS), fc.dictionary(fc.oneof(fc.constantFrom(...VARIABLES), fc.stringMatching(NAME)), value, { maxKeys: 10 })).map(([reason, vars]) => ({ ...vars, reason }));
-const report = (e: Record<string, string>): string => Object.entries(e).map(([k, v]) => `${k}=${v}\0`).join('');
+const env = fc
+  .tuple(fc.constantFrom(...REASONS), fc.dictionary(fc.oneof(fc.constantFrom(...VARIABLES), fc.stringMatching(NAME)), value, { maxKeys: 10 }))
+  .map(([reason, vars]) => ({ ...vars, reason }));
+const report = (e: Record<string, string>): string =>
+  Object.entries(e)
+    .map(([k, v]) => `${k}=${v}\0`)
+    .join('');
 
 /** Only well-formed values in the state: the rest of wifibox-init, diag and the files written from it trust it. */
 function expectWellFormed(s: LeaseState): void {
   const d = s.dns;
   const l = s.lease;
   const ok =
-    d.dns.every(isAddress4) && d.dns6.every(isAddress6) && (d.domain === null || isHostname(d.domain)) && d.search.every(isHostname) &&
+    d.dns.every(isAddress4) &&
+    d.dns6.every(isAddress6) &&
+    (d.domain === null || isHostname(d.domain)) &&
+    d.search.every(isHostname) &&
     (l === null ||
-      (/^([A-Za-z0-9_.@+-]{1,15})?$/.test(l.iface) && (l.address === null || isAddress4(l.address)) && (l.router === null || isAddress4(l.router)) &&
-        (l.server === null || isAddress4(l.server)) && (l.prefixLength === null || (Number.isInteger(l.prefixLength) && l.prefixLength >= 0 && l.prefixLength <= 32)) &&
+      (/^([A-Za-z0-9_.@+-]{1,15})?$/.test(l.iface) &&
+        (l.address === null || isAddress4(l.address)) &&
+        (l.router === null || isAddress4(l.router)) &&
+        (l.server === null || isAddress4(l.server)) &&
+        (l.prefixLength === null || (Number.isInteger(l.prefixLength) && l.prefixLength >= 0 && l.prefixLength <= 32)) &&
         (l.leaseSeconds === null || (Number.isInteger(l.leaseSeconds) && l.leaseSeconds > 0 && l.leaseSeconds < 2 ** 32))));
   if (!ok) expect.fail(`state with a value nobody checked: ${JSON.stringify(s)}`);
 }
@@ -43,7 +106,9 @@ describe("the dhcpcd hook's report", () => {
     const texts = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 200 }),
       env.map(report),
-      fc.tuple(env.map(report), fc.nat(), fc.constantFrom('\0', '=', '\0\0', '=\0', ' ', '__proto__=x\0', 'constructor=x\0')).map(([r, at, w]) => r.slice(0, at % (r.length + 1)) + w + r.slice(at % (r.length + 1))),
+      fc
+        .tuple(env.map(report), fc.nat(), fc.constantFrom('\0', '=', '\0\0', '=\0', ' ', '__proto__=x\0', 'constructor=x\0'))
+        .map(([r, at, w]) => r.slice(0, at % (r.length + 1)) + w + r.slice(at % (r.length + 1))),
     );
     check(texts, 3000, (text) => {
       const r = timed('parseHookReport', () => parseHookReport(text));
@@ -55,10 +120,20 @@ describe("the dhcpcd hook's report", () => {
   });
 
   it('generated reports read back exactly (the later of two same names wins)', () => {
-    check(fc.array(fc.tuple(fc.oneof(fc.constantFrom('reason', ...VARIABLES), fc.stringMatching(NAME)).filter((n) => n !== '__proto__'), value), { maxLength: 12 }), 3000, (pairs) => {
-      const all = [['reason', 'BOUND'] as [string, string], ...pairs];
-      expect(parseHookReport(all.map(([k, v]) => `${k}=${v}\0`).join(''))).toEqual(Object.fromEntries(all));
-    });
+    check(
+      fc.array(
+        fc.tuple(
+          fc.oneof(fc.constantFrom('reason', ...VARIABLES), fc.stringMatching(NAME)).filter((n) => n !== '__proto__'),
+          value,
+        ),
+        { maxLength: 12 },
+      ),
+      3000,
+      (pairs) => {
+        const all = [['reason', 'BOUND'] as [string, string], ...pairs];
+        expect(parseHookReport(all.map(([k, v]) => `${k}=${v}\0`).join(''))).toEqual(Object.fromEntries(all));
+      },
+    );
   });
 
   it('hostile reports in any order: only well-formed addresses and names reach the state and resolv.conf', () => {
@@ -86,7 +161,17 @@ describe("the dhcpcd hook's report", () => {
 
 const label = fc.uint8Array({ minLength: 1, maxLength: 63 }).map((b) => Buffer.from(b));
 const question = fc
-  .tuple(fc.array(fc.oneof(label, fc.stringMatching(/^[A-Za-z0-9-]{1,20}$/).map((s) => Buffer.from(s))), { maxLength: 8 }), fc.nat({ max: 65535 }), fc.nat({ max: 65535 }))
+  .tuple(
+    fc.array(
+      fc.oneof(
+        label,
+        fc.stringMatching(/^[A-Za-z0-9-]{1,20}$/).map((s) => Buffer.from(s)),
+      ),
+      { maxLength: 8 },
+    ),
+    fc.nat({ max: 65535 }),
+    fc.nat({ max: 65535 }),
+  )
   .map(([labels, type, klass]) => {
     const tail = Buffer.alloc(4);
     tail.writeUInt16BE(type, 0);
@@ -104,24 +189,37 @@ const query = fc.tuple(fc.nat({ max: 65535 }), fc.nat({ max: 0x07ff }), question
   const opt = edns ? Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]) : Buffer.alloc(0);
   return { id, flags, q, msg: Buffer.concat([header, q.bytes, opt]) };
 });
-const damaged = fc.tuple(query, fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat({ max: 600 })).map(([{ msg }, flips, cut]) => {
-  const out = Buffer.from(msg);
-  for (const [at, byte] of flips) out[at % out.length] = byte;
-  return out.subarray(0, cut);
-});
+const damaged = fc
+  .tuple(query, fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat({ max: 600 }))
+  .map(([{ msg }, flips, cut]) => {
+    const out = Buffer.from(msg);
+    for (const [at, byte] of flips) out[at % out.length] = byte;
+    return out.subarray(0, cut);
+  });
 
 describe('DNS messages', () => {
   /** RFC 1035's SERVFAIL for `q`: its ID, question, opcode and RD; QR and RA set; no records. */
   const expectServfail = (sf: Buffer, q: NonNullable<ReturnType<typeof parseQuery>>): void => {
     expect(sf.length).toBe(HEADER_BYTES + q.question.length);
-    expect([sf.readUInt16BE(0), sf.readUInt16BE(2), sf.readUInt16BE(4), sf.readUInt16BE(6), sf.readUInt16BE(8), sf.readUInt16BE(10)]).toEqual([q.id, 0x8000 | (q.flags & 0x0100) | 0x0080 | 2, 1, 0, 0, 0]);
+    expect([sf.readUInt16BE(0), sf.readUInt16BE(2), sf.readUInt16BE(4), sf.readUInt16BE(6), sf.readUInt16BE(8), sf.readUInt16BE(10)]).toEqual([
+      q.id,
+      0x8000 | (q.flags & 0x0100) | 0x0080 | 2,
+      1,
+      0,
+      0,
+      0,
+    ]);
     expect(questionOf(sf)?.equals(q.question)).toBe(true);
     expect(answers(sf, q.id, q.question)).toBe(true);
     expect(parseQuery(sf)).toBeNull();
   };
 
   it('any bytes: never throws; every query that parses gets a well-formed SERVFAIL', () => {
-    const bytes = fc.oneof(fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b)), damaged, query.map((q) => q.msg));
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b)),
+      damaged,
+      query.map((q) => q.msg),
+    );
     let parsed = 0;
     check(fc.tuple(bytes, fc.nat({ max: 65535 })), 5000, ([msg, id]) => {
       const q = timed('parseQuery', () => parseQuery(msg));
@@ -139,7 +237,13 @@ describe('DNS messages', () => {
   it('generated queries parse as written, and an answer is recognised whatever the case of its name', () => {
     check(fc.tuple(query, fc.uint8Array({ minLength: 255, maxLength: 255 })), 3000, ([{ id, flags, q, msg }, caseBits]) => {
       const got = parseQuery(msg);
-      expect(got).toEqual({ id, flags, question: q.bytes, name: q.labels.length ? q.labels.map((l) => l.toString('latin1').toLowerCase()).join('.') : '.', type: q.type });
+      expect(got).toEqual({
+        id,
+        flags,
+        question: q.bytes,
+        name: q.labels.length ? q.labels.map((l) => l.toString('latin1').toLowerCase()).join('.') : '.',
+        type: q.type,
+      });
       // 0x20 randomisation: an upstream may echo the name in another ASCII case.
       const echoed = Buffer.from(servfail(got!));
       for (let i = HEADER_BYTES; i < echoed.length - 4; i++) {

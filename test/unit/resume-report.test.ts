@@ -3,12 +3,31 @@ import { describe, expect, it } from 'vitest';
 import { renderResumeSection, summarize, type ResumeResults, type ResumeRun } from '../../bench/resume-report';
 
 const run = (over: Partial<ResumeRun>): ResumeRun => ({
-  sequence: 'ours', network: 'known', index: 0, hostTrafficMs: 500, hostNamesMs: 520, wpaCliMs: 200, wlanLeaseMs: 450,
-  addressBefore: '10.0.0.2', addressAfter: '10.0.0.2', addressKept: true, longestGapMs: 40, naks: 0, hostEvents: [], services: { 'wifibox-init': 300 }, notes: [], ...over,
+  sequence: 'ours',
+  network: 'known',
+  index: 0,
+  hostTrafficMs: 500,
+  hostNamesMs: 520,
+  wpaCliMs: 200,
+  wlanLeaseMs: 450,
+  addressBefore: '10.0.0.2',
+  addressAfter: '10.0.0.2',
+  addressKept: true,
+  longestGapMs: 40,
+  naks: 0,
+  hostEvents: [],
+  services: { 'wifibox-init': 300 },
+  notes: [],
+  ...over,
 });
 
 const results = (all: ResumeRun[]): ResumeResults => ({
-  command: 'npm run bench -- resume', runs: 3, windowMs: 14_000, hostConf: '', all, durationSec: 1,
+  command: 'npm run bench -- resume',
+  runs: 3,
+  windowMs: 14_000,
+  hostConf: '',
+  all,
+  durationSec: 1,
   machine: { date: '2026-12-03', nproc: 2, cpu: 'test', kernel: 'test', node: 'v20', git: 'abc' } as ResumeResults['machine'],
 });
 
@@ -40,9 +59,9 @@ describe('the resume bench summary', () => {
     expect(text.startsWith('<!-- resume-bench:start -->')).toBe(true);
   });
 
-  it('a run with a line in the host\'s dhclient.conf goes to a section of its own that names the line', () => {
+  it("a run with a line in the host's dhclient.conf goes to a section of its own that names the line", () => {
     const text = renderResumeSection({ ...results([run({})]), hostConf: 'reboot 0;\n' });
-    expect(text.startsWith('<!-- resume-host-conf-bench:start -->\n## A resume with `reboot 0;` in the host\'s dhclient.conf')).toBe(true);
+    expect(text.startsWith("<!-- resume-host-conf-bench:start -->\n## A resume with `reboot 0;` in the host's dhclient.conf")).toBe(true);
     expect(text.endsWith('<!-- resume-host-conf-bench:end -->')).toBe(true);
   });
 });

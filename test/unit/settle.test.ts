@@ -74,7 +74,10 @@ describe('settleAfterBursts', () => {
     const gaveBack: number[] = [];
     const s = settleAfterBursts(heap, (b) => gaveBack.push(b));
     heap.gc();
-    heap.collections = [{ used: 3 * MB, held: 9 * MB }, { used: 3 * MB, held: 3.25 * MB }];
+    heap.collections = [
+      { used: 3 * MB, held: 9 * MB },
+      { used: 3 * MB, held: 3.25 * MB },
+    ];
     heap.fire();
     expect(heap.collected).toBe(2);
     expect(gaveBack).toEqual([6.75 * MB]);
@@ -123,12 +126,17 @@ describe('realSettleSystem', () => {
       await new Promise((r) => setTimeout(r, 50));
       expect(heard).toBe(0);
       // Allocation: V8 collects its young generation by itself.
-      await waitFor('a collection of V8\'s own', () => {
-        let junk: unknown[] = [];
-        for (let i = 0; i < 200_000; i++) junk.push({ i });
-        junk = [];
-        return heard > 0 || null;
-      }, 10_000, 10);
+      await waitFor(
+        "a collection of V8's own",
+        () => {
+          let junk: unknown[] = [];
+          for (let i = 0; i < 200_000; i++) junk.push({ i });
+          junk = [];
+          return heard > 0 || null;
+        },
+        10_000,
+        10,
+      );
     } finally {
       off();
     }

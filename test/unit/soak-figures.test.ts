@@ -29,7 +29,7 @@ function soak(memory: (t: number) => AgentSample | null, daemons: (t: number) =>
   };
 }
 
-describe('the soak\'s figures', () => {
+describe("the soak's figures", () => {
   it('defaults: a 10-minute soak warms up 2 minutes and compares minutes; a 60-second one 12 s windows with 6 samples each', () => {
     expect(soakOptions(600_000)).toMatchObject({ warmupMs: 120_000, windowMs: 60_000, sampleEveryMs: 5000, faultEveryMs: 60_000 });
     const short = soakOptions(60_000);
@@ -59,7 +59,10 @@ describe('the soak\'s figures', () => {
   });
 
   it('restarts: the distinct PIDs each daemon had in the samples, less one', () => {
-    const r = soak(() => agent(1), (t) => ({ udhcpd: t < 50_000 ? 100 : 200, dhcpcd: 300 + Math.floor(t / 40_000) }));
+    const r = soak(
+      () => agent(1),
+      (t) => ({ udhcpd: t < 50_000 ? 100 : 200, dhcpcd: 300 + Math.floor(t / 40_000) }),
+    );
     expect(restarts(r)).toEqual({ udhcpd: 1, dhcpcd: 2 });
   });
 
@@ -92,8 +95,8 @@ const TRACED_LOG = [
   '[12841:0x9dddf40]  1172835 ms: Scavenge 6.9 (7.4) -> 6.0 (7.4) MB, 0.52 / 0.00 ms  (average mu = 0.994, current mu = 0.994) allocation failure; ',
 ].join('\n');
 
-describe('--trace-gc lines in an agent\'s log', () => {
-  it('counts scavenges and mark-compacts with the heap after the first and the last, among the agent\'s own log lines', () => {
+describe("--trace-gc lines in an agent's log", () => {
+  it("counts scavenges and mark-compacts with the heap after the first and the last, among the agent's own log lines", () => {
     expect(summarizeGcTrace(TRACED_LOG)).toEqual({
       markCompacts: { count: 2, firstAfterMB: 4.5, lastAfterMB: 6 },
       scavenges: { count: 3, firstAfterMB: 4.5, lastAfterMB: 6 },

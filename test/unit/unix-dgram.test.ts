@@ -73,9 +73,7 @@ describe('unix datagram sockets', () => {
     try {
       vi.resetModules();
       const fresh = await import('../../agents/common/unix-dgram.js');
-      expect(() => fresh.openDatagramSocket(() => {})).toThrow(
-        `wifibox_dgram.node not found (tried ${missing}); run \`npm run build\``,
-      );
+      expect(() => fresh.openDatagramSocket(() => {})).toThrow(`wifibox_dgram.node not found (tried ${missing}); run \`npm run build\``);
     } finally {
       if (saved === undefined) delete process.env.WIFIBOX_DGRAM_ADDON;
       else process.env.WIFIBOX_DGRAM_ADDON = saved;
@@ -179,7 +177,10 @@ describe('unix datagram sockets', () => {
 
   it('a poll error is not ignored: onError hears it, and the socket is closed (no silent, dead socket)', () => {
     const errors: NodeJS.ErrnoException[] = [];
-    const s = openDatagramSocket(() => undefined, (err) => errors.push(err));
+    const s = openDatagramSocket(
+      () => undefined,
+      (err) => errors.push(err),
+    );
     opened.push(s);
     const at = path.join(dir, 'poll.sock');
     s.bind(at);
@@ -189,7 +190,10 @@ describe('unix datagram sockets', () => {
     expect(s.closed).toBe(true);
     expect(errorOf(() => s.send(Buffer.from('x'), at)).code).toBe('EBADF');
     // An unbound socket has no poll to fail: nothing happens.
-    const unbound = openDatagramSocket(() => undefined, (err) => errors.push(err));
+    const unbound = openDatagramSocket(
+      () => undefined,
+      (err) => errors.push(err),
+    );
     opened.push(unbound);
     injectPollError(unbound, 5);
     expect(errors).toHaveLength(1);

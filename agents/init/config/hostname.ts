@@ -14,7 +14,8 @@ export function hostnameFault(name: string): string | null {
     if (label.length > 63) return `has a label of ${label.length} characters; expected at most 63 per label`;
     const other = /[^A-Za-z0-9-]/u.exec(label);
     if (other !== null) return `has '${shorten(other[0])}' in '${shorten(label)}'; expected only letters, digits, '-' and '.'`;
-    if (label.startsWith('-') || label.endsWith('-')) return `has a label that starts or ends with '-' ('${shorten(label)}'); expected a letter or digit at both ends of each label`;
+    if (label.startsWith('-') || label.endsWith('-'))
+      return `has a label that starts or ends with '-' ('${shorten(label)}'); expected a letter or digit at both ends of each label`;
   }
   return null;
 }

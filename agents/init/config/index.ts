@@ -88,13 +88,21 @@ export function loadGuestConfig(files: GuestConfigFiles, place: Partial<GuestCon
   const hostname = parse('hostname', parseHostname)?.hostname ?? null;
   const parsedInterfaces = parse('interfaces.conf', parseInterfaces);
   if (parsedInterfaces === null) {
-    problems.push({ file: path('interfaces.conf'), line: 0, severity: 'error', message: 'file not found; expected the interfaces.conf of the appliance folder (eth0 and wlan0 cannot be configured without it)' });
+    problems.push({
+      file: path('interfaces.conf'),
+      line: 0,
+      severity: 'error',
+      message: 'file not found; expected the interfaces.conf of the appliance folder (eth0 and wlan0 cannot be configured without it)',
+    });
   }
   const interfaces = parsedInterfaces?.interfaces ?? [];
   const interfacesOk = parsedInterfaces !== null && !parsedInterfaces.problems.some((p) => p.severity === 'error');
 
   // Byte order, as sysctl sorts: the same on every machine whatever the locale.
-  const dropIns = files.list(path('sysctl.d')).filter((n) => n.endsWith('.conf')).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const dropIns = files
+    .list(path('sysctl.d'))
+    .filter((n) => n.endsWith('.conf'))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const sysctl = [...dropIns.map((n) => posix.join('sysctl.d', n)), 'sysctl.conf'].flatMap((name) => parse(name, parseSysctl)?.entries ?? []);
 
   const restore = (name: string): RestoreFile | null => {
@@ -106,7 +114,8 @@ export function loadGuestConfig(files: GuestConfigFiles, place: Partial<GuestCon
   const udhcpd = parse('udhcpd.conf', parseUdhcpdTemplate)?.template ?? null;
   const dhcpcdConf = files.read(path('dhcpcd.conf')) === null ? null : path('dhcpcd.conf');
   const radvd = parse('radvd.conf', parseRadvdTemplate)?.template ?? null;
-  const settings = (parse(AGENTS_CONF, (text, file) => readAgentsConf(text, file, 'init', INIT_SETTINGS)) ?? readAgentsConf(null, '', 'init', INIT_SETTINGS)).settings;
+  const settings = (parse(AGENTS_CONF, (text, file) => readAgentsConf(text, file, 'init', INIT_SETTINGS)) ?? readAgentsConf(null, '', 'init', INIT_SETTINGS))
+    .settings;
 
   const wireless = interfaces.find((i) => i.name === wlan);
   const flavor = wireless?.inet?.method === 'static' ? 'access-point' : 'station';
@@ -114,10 +123,20 @@ export function loadGuestConfig(files: GuestConfigFiles, place: Partial<GuestCon
   if (interfacesOk) {
     const at = path('interfaces.conf');
     if ((wireless?.inet ?? null) === null) {
-      problems.push({ file: at, line: wireless?.line ?? 1, severity: 'error', message: `no iface ${wlan} inet stanza; expected iface ${wlan} dhcp (station) or iface ${wlan} inet static (access point)` });
+      problems.push({
+        file: at,
+        line: wireless?.line ?? 1,
+        severity: 'error',
+        message: `no iface ${wlan} inet stanza; expected iface ${wlan} dhcp (station) or iface ${wlan} inet static (access point)`,
+      });
     }
     if ((interfaces.find((i) => i.name === lan)?.inet ?? null) === null) {
-      problems.push({ file: at, line: 1, severity: 'error', message: `no iface ${lan} inet stanza; expected iface ${lan} inet static with the address the host reaches the guest at` });
+      problems.push({
+        file: at,
+        line: 1,
+        severity: 'error',
+        message: `no iface ${lan} inet stanza; expected iface ${lan} inet static with the address the host reaches the guest at`,
+      });
     }
     if (udhcpd !== null) problems.push(...checkUdhcpdAgainst(udhcpd, interfaces, lan, wlan));
   }
@@ -130,14 +149,29 @@ function checkUdhcpdAgainst(t: UdhcpdTemplate, interfaces: IfaceConfig[], lan: s
   const inet = interfaces.find((i) => i.name === t.interface)?.inet;
   if (inet?.method !== 'static') {
     const found = inet === undefined || inet === null ? 'has no inet stanza' : 'gets its address by DHCP';
-    return [{ file: t.file, line: t.lines.interface, severity: 'error', message: `udhcpd serves ${t.interface}, which ${found} in interfaces.conf; expected an interface with inet static (${lan} for the station flavor, ${wlan} for the access point)` }];
+    return [
+      {
+        file: t.file,
+        line: t.lines.interface,
+        severity: 'error',
+        message: `udhcpd serves ${t.interface}, which ${found} in interfaces.conf; expected an interface with inet static (${lan} for the station flavor, ${wlan} for the access point)`,
+      },
+    ];
   }
   const out: ConfigProblem[] = [];
   const own = parseIPv4(inet.address) as number;
-  for (const [key, ip, line] of [['start', t.start, t.lines.start], ['end', t.end, t.lines.end]] as const) {
+  for (const [key, ip, line] of [
+    ['start', t.start, t.lines.start],
+    ['end', t.end, t.lines.end],
+  ] as const) {
     const n = parseIPv4(ip);
     if (n !== null && !sameNetwork4(n, own, inet.prefixLength)) {
-      out.push({ file: t.file, line: line ?? t.lines.interface, severity: 'warning', message: `${key} ${ip} is outside ${t.interface}'s network ${inet.address}/${inet.prefixLength}; expected a range inside it, or clients get addresses they cannot use` });
+      out.push({
+        file: t.file,
+        line: line ?? t.lines.interface,
+        severity: 'warning',
+        message: `${key} ${ip} is outside ${t.interface}'s network ${inet.address}/${inet.prefixLength}; expected a range inside it, or clients get addresses they cannot use`,
+      });
     }
   }
   return out;

@@ -5,9 +5,7 @@ import { collector, shorten, type ConfigProblem, type Report } from '../../commo
 import { isInterfaceName, isLinkLocal6, parseIPv6, parsePrefix, sameNetwork6 } from './address';
 import { splitLines, words } from './lines';
 
-export type Inet4 =
-  | { method: 'static'; address: string; prefixLength: number; gateway: string | null; line: number }
-  | { method: 'dhcp'; line: number };
+export type Inet4 = { method: 'static'; address: string; prefixLength: number; gateway: string | null; line: number } | { method: 'dhcp'; line: number };
 
 export interface Inet6 {
   method: 'static';
@@ -77,7 +75,11 @@ export function parseInterfaces(text: string, file: string): { interfaces: Iface
       if (current === 'skip') continue;
       const seen = familyLines.get(`${current.name} ${current.family}`);
       if (seen !== undefined) {
-        report(lineNo, 'error', `iface ${current.name} ${current.family} is already defined on line ${seen}; expected one ${current.family} stanza per interface (this one is ignored)`);
+        report(
+          lineNo,
+          'error',
+          `iface ${current.name} ${current.family} is already defined on line ${seen}; expected one ${current.family} stanza per interface (this one is ignored)`,
+        );
         current = 'skip';
         continue;
       }
@@ -177,7 +179,11 @@ function applyStanza(s: Stanza, byName: Map<string, IfaceConfig>, report: Report
   if ([...s.addresses, ...s.netmasks, ...s.gateways].some((o) => o.bad)) return;
   if (s.method !== 'static') {
     for (const o of [...s.addresses, ...s.netmasks, ...s.gateways]) {
-      report(o.line, 'warning', `'${shorten(o.value)}' is ignored with method ${s.method}; expected address, netmask and gateway only under ${s.family} static`);
+      report(
+        o.line,
+        'warning',
+        `'${shorten(o.value)}' is ignored with method ${s.method}; expected address, netmask and gateway only under ${s.family} static`,
+      );
     }
     if (s.method === 'dhcp') iface.inet = { method: 'dhcp', line: s.line };
     return;
@@ -224,13 +230,21 @@ function resolvePrefix(s: Stanza, address: Option, fromAddress: string | null, f
       return null;
     }
     if (prefix !== null && m !== prefix) {
-      report(netmask.line, 'error', `netmask '${netmask.value}' (/${m}) contradicts the prefix /${prefix} given with the address on line ${address.line}; expected them to agree, or only one of them`);
+      report(
+        netmask.line,
+        'error',
+        `netmask '${netmask.value}' (/${m}) contradicts the prefix /${prefix} given with the address on line ${address.line}; expected them to agree, or only one of them`,
+      );
       return null;
     }
     prefix = m;
   }
   if (prefix === null) {
-    report(address.line, 'error', `address '${shorten(address.value)}' has no prefix and there is no netmask; expected address/prefix (e.g. ${s.family === 'inet' ? '10.0.0.1/24' : 'fd00::1/64'}) or a netmask line`);
+    report(
+      address.line,
+      'error',
+      `address '${shorten(address.value)}' has no prefix and there is no netmask; expected address/prefix (e.g. ${s.family === 'inet' ? '10.0.0.1/24' : 'fd00::1/64'}) or a netmask line`,
+    );
   }
   return prefix;
 }

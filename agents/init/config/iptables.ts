@@ -7,7 +7,26 @@ import { splitLines } from './lines';
 const TABLES = new Set(['filter', 'nat', 'mangle', 'raw', 'security']);
 const EXPECTED = 'expected *TABLE, :CHAIN POLICY [0:0], -A CHAIN …, COMMIT or a # comment';
 const COUNTERS = /^\[[0-9]+:[0-9]+\]$/;
-const COMMANDS = new Set(['-A', '--append', '-I', '--insert', '-D', '--delete', '-R', '--replace', '-N', '--new-chain', '-X', '--delete-chain', '-F', '--flush', '-Z', '--zero', '-P', '--policy']);
+const COMMANDS = new Set([
+  '-A',
+  '--append',
+  '-I',
+  '--insert',
+  '-D',
+  '--delete',
+  '-R',
+  '--replace',
+  '-N',
+  '--new-chain',
+  '-X',
+  '--delete-chain',
+  '-F',
+  '--flush',
+  '-Z',
+  '--zero',
+  '-P',
+  '--policy',
+]);
 
 export function checkIptablesRestore(text: string, file: string): ConfigProblem[] {
   const { problems, report } = collector(file);
@@ -22,7 +41,11 @@ export function checkIptablesRestore(text: string, file: string): ConfigProblem[
 
     if (first.startsWith('*')) {
       if (open !== null) {
-        report(open.line, 'error', `table *${shorten(open.name)} is not closed by COMMIT before *${shorten(first.slice(1))} on line ${line}; expected COMMIT at the end of each table`);
+        report(
+          open.line,
+          'error',
+          `table *${shorten(open.name)} is not closed by COMMIT before *${shorten(first.slice(1))} on line ${line}; expected COMMIT at the end of each table`,
+        );
       }
       const name = first.slice(1);
       if (w.length !== 1 || !TABLES.has(name)) {
@@ -43,13 +66,25 @@ export function checkIptablesRestore(text: string, file: string): ConfigProblem[
       const chainIndex = COUNTERS.test(first) ? 2 : 1;
       if (cmd === undefined || !COMMANDS.has(cmd)) {
         report(line, 'error', `found '${shorten(l)}'; ${EXPECTED}`);
-      } else if (w[chainIndex] === undefined && cmd !== '-F' && cmd !== '--flush' && cmd !== '-Z' && cmd !== '--zero' && cmd !== '-X' && cmd !== '--delete-chain') {
+      } else if (
+        w[chainIndex] === undefined &&
+        cmd !== '-F' &&
+        cmd !== '--flush' &&
+        cmd !== '-Z' &&
+        cmd !== '--zero' &&
+        cmd !== '-X' &&
+        cmd !== '--delete-chain'
+      ) {
         report(line, 'error', `${cmd} has no chain; expected ${cmd} CHAIN …`);
       }
     }
   }
   if (open !== null) {
-    report(open.line, 'error', `table *${shorten(open.name)} is not closed by COMMIT; expected COMMIT at the end of each table (iptables-restore would apply nothing)`);
+    report(
+      open.line,
+      'error',
+      `table *${shorten(open.name)} is not closed by COMMIT; expected COMMIT at the end of each table (iptables-restore would apply nothing)`,
+    );
   }
   problems.sort((a, b) => a.line - b.line);
   return problems;

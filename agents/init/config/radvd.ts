@@ -79,7 +79,8 @@ function parseStatements(tokens: Token[], report: Report): Statement[] {
     for (;;) {
       const t = tokens[i];
       if (t === undefined) {
-        if (opener !== null && !stopped) report(opener.line, 'error', `'{' opened on this line is never closed; expected a matching '};' before the end of the file`);
+        if (opener !== null && !stopped)
+          report(opener.line, 'error', `'{' opened on this line is never closed; expected a matching '};' before the end of the file`);
         return { out, closed: false };
       }
       if (t.kind === '}') {
@@ -163,7 +164,11 @@ function scan(text: string, report: Report): { rdnss: Statement[]; interfaces: s
     const [kw, name, ...rest] = s.words;
     const at = (kw as Token).line;
     if (kw?.text !== 'interface' || s.block === null || name === undefined || rest.length > 0) {
-      report(at, 'error', `found '${shorten(s.words.map((w) => w.text).join(' '))}${s.block === null ? ';' : ' { … }'}' at the top level; expected interface NAME { … };`);
+      report(
+        at,
+        'error',
+        `found '${shorten(s.words.map((w) => w.text).join(' '))}${s.block === null ? ';' : ' { … }'}' at the top level; expected interface NAME { … };`,
+      );
       continue;
     }
     if (!isInterfaceName(name.text)) {
@@ -191,7 +196,12 @@ export function parseRadvdTemplate(text: string, file: string): { template: Radv
   }
   problems.sort((a, b) => a.line - b.line);
   if (problems.some((p) => p.severity === 'error')) return { template: null, problems };
-  const fixedDns = rdnss.flatMap((s) => s.words.slice(1).map((w) => w.text).filter((a) => a !== DNS && isIPv6(a)));
+  const fixedDns = rdnss.flatMap((s) =>
+    s.words
+      .slice(1)
+      .map((w) => w.text)
+      .filter((a) => a !== DNS && isIPv6(a)),
+  );
   return { template: { file, text, interfaces, hasDnsPlaceholder: rdnss.length > 0, fixedDns }, problems };
 }
 
@@ -212,7 +222,11 @@ export function renderRadvd(t: RadvdTemplate, dns6: string[]): string {
     const addresses = s.words.slice(1).flatMap((w) => (w.text === DNS ? servers.split(' ').filter((a) => a !== '') : [w.text]));
     if (addresses.length > 0) {
       const last = s.words[s.words.length - 1] as Token;
-      const filled = text.slice(s.start, last.end).split(DNS).join(servers).replace(/([ \t])[ \t]+/g, '$1');
+      const filled = text
+        .slice(s.start, last.end)
+        .split(DNS)
+        .join(servers)
+        .replace(/([ \t])[ \t]+/g, '$1');
       text = text.slice(0, s.start) + filled + text.slice(last.end);
       continue;
     }
@@ -223,9 +237,7 @@ export function renderRadvd(t: RadvdTemplate, dns6: string[]): string {
     const indent = text.slice(lineStart, s.start);
     const ownLines = /^[ \t]*$/.test(indent) && /^[ \t]*\r?\n?$/.test(text.slice(s.end, lineEnd));
     const note = '# RDNSS left out: no IPv6 DNS server known yet';
-    text = ownLines
-      ? `${text.slice(0, lineStart)}${indent}${note}\n${text.slice(lineEnd)}`
-      : `${text.slice(0, s.start)}${text.slice(s.end)}`;
+    text = ownLines ? `${text.slice(0, lineStart)}${indent}${note}\n${text.slice(lineEnd)}` : `${text.slice(0, s.start)}${text.slice(s.end)}`;
   }
   return text;
 }

@@ -36,7 +36,11 @@ export function parseSysctl(text: string, file: string): { entries: SysctlEntry[
 
     const key = normaliseKey(keyText);
     if (key === null) {
-      report(line, 'error', `key '${shorten(keyText)}' is invalid; expected names of letters, digits, _ - @ + : separated by '.' or '/', like net.ipv4.ip_forward`);
+      report(
+        line,
+        'error',
+        `key '${shorten(keyText)}' is invalid; expected names of letters, digits, _ - @ + : separated by '.' or '/', like net.ipv4.ip_forward`,
+      );
       continue;
     }
     if (value === '') {
@@ -45,7 +49,11 @@ export function parseSysctl(text: string, file: string): { entries: SysctlEntry[
     }
     if (value.includes('#')) {
       // procps only knows whole-line comments: the kernel would get the text after '#' too.
-      report(line, 'warning', `value '${shorten(value)}' of ${key} contains '#', which is written as part of the value; expected comments on a line of their own`);
+      report(
+        line,
+        'warning',
+        `value '${shorten(value)}' of ${key} contains '#', which is written as part of the value; expected comments on a line of their own`,
+      );
     }
     entries.push({ key, value, file, line, ignoreErrors });
   }

@@ -112,13 +112,20 @@ export function parseUdhcpdTemplate(text: string, file: string): { template: Udh
   }
   const start = seen.get('start');
   const end = seen.get('end');
-  for (const [key, at, def] of [['start', start, DEFAULT_START], ['end', end, DEFAULT_END]] as const) {
+  for (const [key, at, def] of [
+    ['start', start, DEFAULT_START],
+    ['end', end, DEFAULT_END],
+  ] as const) {
     if (at === undefined) report(1, 'warning', `no ${key} line; expected ${key} ADDRESS (udhcpd would use ${def})`);
   }
   const startIp = parseIPv4(start?.value ?? DEFAULT_START);
   const endIp = parseIPv4(end?.value ?? DEFAULT_END);
   if (startIp !== null && endIp !== null && startIp > endIp) {
-    report(end?.line ?? start?.line ?? 1, 'error', `range ${start?.value ?? DEFAULT_START} - ${end?.value ?? DEFAULT_END} is empty; expected start at or below end`);
+    report(
+      end?.line ?? start?.line ?? 1,
+      'error',
+      `range ${start?.value ?? DEFAULT_START} - ${end?.value ?? DEFAULT_END} is empty; expected start at or below end`,
+    );
   }
 
   problems.sort((a, b) => a.line - b.line);
@@ -135,14 +142,18 @@ export function parseUdhcpdTemplate(text: string, file: string): { template: Udh
       leaseSeconds: lease === undefined ? null : Number(lease.value),
       leaseFile: seen.get('lease_file')?.value ?? null,
       placeholders,
-      fixedDns: splitLines(text).map(splitLine).flatMap((l) => {
-        const w = l.words.map((x) => x.text.toLowerCase());
-        return (w[0] === 'opt' || w[0] === 'option') && w[1] === 'dns' ? w.slice(2).filter((a) => parseIPv4(a) !== null) : [];
-      }),
-      staticLeases: splitLines(text).map(splitLine).flatMap((l) => {
-        const [key, mac, ip] = l.words.map((x) => x.text);
-        return key?.toLowerCase() === 'static_lease' && mac && ip ? [{ mac: mac.toLowerCase(), ip }] : [];
-      }),
+      fixedDns: splitLines(text)
+        .map(splitLine)
+        .flatMap((l) => {
+          const w = l.words.map((x) => x.text.toLowerCase());
+          return (w[0] === 'opt' || w[0] === 'option') && w[1] === 'dns' ? w.slice(2).filter((a) => parseIPv4(a) !== null) : [];
+        }),
+      staticLeases: splitLines(text)
+        .map(splitLine)
+        .flatMap((l) => {
+          const [key, mac, ip] = l.words.map((x) => x.text);
+          return key?.toLowerCase() === 'static_lease' && mac && ip ? [{ mac: mac.toLowerCase(), ip }] : [];
+        }),
     },
     problems,
   };
@@ -167,7 +178,11 @@ function readKeyword(l: UdhcpdLine, line: number, seen: Map<string, { value: str
     return;
   }
   if (!KEYWORDS.has(key)) {
-    report(line, 'warning', `unknown keyword '${shorten(words[0] as string)}' (udhcpd ignores it); expected start, end, interface, opt, lease_file, max_leases or another udhcpd keyword`);
+    report(
+      line,
+      'warning',
+      `unknown keyword '${shorten(words[0] as string)}' (udhcpd ignores it); expected start, end, interface, opt, lease_file, max_leases or another udhcpd keyword`,
+    );
     return;
   }
   if (values.length === 0) {

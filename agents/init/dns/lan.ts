@@ -31,7 +31,7 @@ export function canonicalAddress(a: string): string | null {
   const g = parseIPv6(a);
   if (g === null) return null;
   let best = { at: -1, len: 1 };
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     let j = i;
     while (j < 8 && g[j] === 0) j++;
     if (j - i > best.len) best = { at: i, len: j - i };

@@ -6,8 +6,15 @@ const LATENCIES_KEPT = 256;
 
 export class RelayStats {
   readonly counters: RelayCounters = {
-    queries: 0, tcpQueries: 0, answered: 0, truncated: 0, servfail: 0,
-    droppedMalformed: 0, droppedOversized: 0, droppedOverload: 0, droppedOutsidePeer: 0,
+    queries: 0,
+    tcpQueries: 0,
+    answered: 0,
+    truncated: 0,
+    servfail: 0,
+    droppedMalformed: 0,
+    droppedOversized: 0,
+    droppedOverload: 0,
+    droppedOutsidePeer: 0,
   };
   private readonly upstream = new Map<string, UpstreamStats>();
   private readonly latencies: number[] = [];

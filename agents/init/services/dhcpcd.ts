@@ -30,8 +30,17 @@ export class DhcpcdService extends SupervisedDaemon {
     // dhcpcd.conf still applies; these are added to it.
     const fast = [...(s.arp_probe ? [] : ['--noarp']), ...(s.start_delay ? [] : ['--nodelay']), ...(s.rapid_commit ? ['--option', 'rapid_commit'] : [])];
     // -e: the hook learns where to report from its environment, whatever --run-dir says.
-    return [o.tools.dhcpcd, '-B', ...fast, '-c', o.hookPath, '-e', `WIFIBOX_HOOK_SOCKET=${o.hookSocket}`,
-      ...(this.ctx.cfg.dhcpcdConf ? ['-f', this.ctx.cfg.dhcpcdConf] : []), this.iface];
+    return [
+      o.tools.dhcpcd,
+      '-B',
+      ...fast,
+      '-c',
+      o.hookPath,
+      '-e',
+      `WIFIBOX_HOOK_SOCKET=${o.hookSocket}`,
+      ...(this.ctx.cfg.dhcpcdConf ? ['-f', this.ctx.cfg.dhcpcdConf] : []),
+      this.iface,
+    ];
   }
 
   private get gone(): string {

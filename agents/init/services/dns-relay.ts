@@ -21,7 +21,18 @@ export class DnsRelayService implements GuestService {
 
   constructor(private readonly ctx: ServiceContext) {
     const s = ctx.cfg.settings;
-    this.relay = new DnsRelay(ctx.sys.relayNet, { port: DNS_PORT, upstreamPort: DNS_PORT, timeoutMs: s.relay_timeout * 1000, maxInFlight: s.relay_max_queries, cache: { names: s.cache, bytes: CACHE_MAX_BYTES } }, ctx.log, () => ctx.sys.now());
+    this.relay = new DnsRelay(
+      ctx.sys.relayNet,
+      {
+        port: DNS_PORT,
+        upstreamPort: DNS_PORT,
+        timeoutMs: s.relay_timeout * 1000,
+        maxInFlight: s.relay_max_queries,
+        cache: { names: s.cache, bytes: CACHE_MAX_BYTES },
+      },
+      ctx.log,
+      () => ctx.sys.now(),
+    );
   }
 
   async start(): Promise<void> {

@@ -60,7 +60,12 @@ export function leasesToRecord(seen: readonly HostLease[], t: UdhcpdTemplate, in
  * counted from `now` (a file written in udhcpd's future or over 12 hours ago it reads as none,
  * and so does this), and the new leases with `seconds` each.
  */
-export function withLeases(file: { writtenAt: number | null; records: readonly LeaseRecord[] }, add: readonly HostLease[], now: number, seconds: number): LeaseRecord[] {
+export function withLeases(
+  file: { writtenAt: number | null; records: readonly LeaseRecord[] },
+  add: readonly HostLease[],
+  now: number,
+  seconds: number,
+): LeaseRecord[] {
   const passed = file.writtenAt === null ? 0 : now - file.writtenAt;
   // udhcpd itself would not read a file written in its future or over 12 hours ago.
   const stale = passed < 0 || passed > 12 * 3600;

@@ -113,7 +113,7 @@ export class UdhcpdService extends SupervisedDaemon {
       this.ctx.sys.writeAtomic(file, writeLeaseFile(now, withLeases(before, add, now, seconds)));
       this.ctx.log.info({ hosts: add, leaseFile: file }, 'udhcpd keeps the address each host already uses (its lease written back)');
     };
-    this.restart(write).catch((err: unknown) => this.ctx.log.error({ err }, 'udhcpd: could not write the host\'s lease'));
+    this.restart(write).catch((err: unknown) => this.ctx.log.error({ err }, "udhcpd: could not write the host's lease"));
   }
 
   /** Restarts udhcpd after any restart under way; `whileStopped` runs between its stop and its start. */
@@ -133,12 +133,12 @@ export class UdhcpdService extends SupervisedDaemon {
     const d = c.after.dns;
     if (this.ctx.relayOn) {
       this.restartSettled();
-      this.ctx.log.info({ domain: d.domain, search: d.search }, 'udhcpd will hand out the wireless network\'s domain');
+      this.ctx.log.info({ domain: d.domain, search: d.search }, "udhcpd will hand out the wireless network's domain");
       return;
     }
     // SIGTERM makes busybox udhcpd write its lease file first: hosts keep their addresses.
     await this.restart();
-    this.ctx.log.info({ dns: d.dns, domain: d.domain }, 'udhcpd now hands out the wireless network\'s DNS');
+    this.ctx.log.info({ dns: d.dns, domain: d.domain }, "udhcpd now hands out the wireless network's DNS");
   }
 
   /**
