@@ -141,66 +141,90 @@ export function parseAddress(word: string): Result {
   const type = rawType.toUpperCase();
   const spec = TYPES[type];
   if (!spec) return { error: `${unsupportedType(type || word)}; expected ${SUPPORTED_FORMS}` };
+  const options = readOptions(word, type, spec, optionTexts);
+  if (typeof options === 'string') return { error: options };
+  const flags = readFlags(options);
+  if (typeof flags === 'string') return { error: flags };
+  const split: AddressWord = { type, spec, head, params, options, flag: (name: string) => flags.get(name) ?? false };
+  return spec.role === 'listen' ? listenAddress(split) : targetAddress(split);
+}
 
+/** One address word, split: its type, parameters and options. */
+interface AddressWord {
+  type: string;
+  spec: TypeSpec;
+  head: string;
+  params: string[];
+  options: Map<string, string | null>;
+  flag(name: string): boolean;
+}
+
+/** The options after the commas, by their full name; a string says what is wrong. */
+function readOptions(word: string, type: string, spec: TypeSpec, optionTexts: string[]): Map<string, string | null> | string {
   const options = new Map<string, string | null>();
   for (const o of optionTexts) {
     const eq = o.indexOf('=');
     const rawName = (eq < 0 ? o : o.slice(0, eq)).toLowerCase();
     const name = ALIASES[rawName] ?? rawName;
-    if (name === '') return { error: `empty option in '${shorten(word)}'; expected OPTION or OPTION=VALUE between commas` };
-    if (!spec.options.includes(name)) {
-      return { error: `option '${shorten(rawName)}' is not supported on ${type}; expected one of ${spec.options.join(', ')}` };
-    }
-    if (options.has(name)) return { error: `option '${name}' is given twice on ${type}; expected it once` };
+    if (name === '') return `empty option in '${shorten(word)}'; expected OPTION or OPTION=VALUE between commas`;
+    if (!spec.options.includes(name)) return `option '${shorten(rawName)}' is not supported on ${type}; expected one of ${spec.options.join(', ')}`;
+    if (options.has(name)) return `option '${name}' is given twice on ${type}; expected it once`;
     options.set(name, eq < 0 ? null : o.slice(eq + 1));
   }
+  return options;
+}
+
+/** The boolean options, on or off; a string says which other option lacks its value, or which flag is neither. */
+function readFlags(options: Map<string, string | null>): Map<string, boolean> | string {
   const flags = new Map<string, boolean>();
   for (const [name, value] of options) {
     if (!FLAGS.has(name)) {
-      if (value === null || value === '') return { error: `option '${name}' needs a value; expected ${name}=VALUE` };
+      if (value === null || value === '') return `option '${name}' needs a value; expected ${name}=VALUE`;
       continue;
     }
     // socat's boolean options also take =1 and =0.
     if (value !== null && value !== '0' && value !== '1')
-      return { error: `option '${name}=${shorten(value)}' is not on or off; expected ${name}, ${name}=1 or ${name}=0` };
+      return `option '${name}=${shorten(value)}' is not on or off; expected ${name}, ${name}=1 or ${name}=0`;
     flags.set(name, value !== '0');
   }
-  const flag = (name: string) => flags.get(name) ?? false;
+  return flags;
+}
 
-  if (spec.role === 'listen') {
-    if (params.length !== 1) return { error: `${type} takes one parameter, found '${shorten(head)}'; expected ${type}:PORT` };
-    const port = parsePort(params[0] as string);
-    if (port === null) return { error: `port '${shorten(params[0] as string)}' of ${type} is not a number from 1 to 65535; expected ${type}:PORT` };
-    const bind = options.get('bind');
-    if (bind !== undefined && bind !== null && parseIPv4(bind) === null) {
-      return { error: `bind=${shorten(bind)} on ${type} is not an IPv4 address; expected bind=ADDRESS (the port is ${type}'s own)` };
-    }
-    const rangeText = options.get('range');
-    const range = rangeText === undefined || rangeText === null ? null : parseRange(rangeText);
-    if (rangeText && !range)
-      return { error: `range=${shorten(rangeText)} is not an IPv4 range; expected range=ADDRESS/BITS or range=ADDRESS:MASK, e.g. 192.168.0.0/24` };
-    const backlog = counted(options.get('backlog'), 'backlog', 65535);
-    const maxChildren = counted(options.get('max-children'), 'max-children', 4096);
-    if (typeof backlog === 'string') return { error: backlog };
-    if (typeof maxChildren === 'string') return { error: maxChildren };
-    return {
-      ok: {
-        role: 'listen',
-        kind: spec.kind as ListenKind,
-        protocol: spec.protocol,
-        port,
-        address: bind ?? '0.0.0.0',
-        range,
-        fork: flag('fork'),
-        reuseAddr: flag('reuseaddr'),
-        broadcast: flag('broadcast'),
-        keepAlive: flag('keepalive'),
-        backlog,
-        maxChildren,
-      },
-    };
+function listenAddress({ type, spec, head, params, options, flag }: AddressWord): Result {
+  if (params.length !== 1) return { error: `${type} takes one parameter, found '${shorten(head)}'; expected ${type}:PORT` };
+  const port = parsePort(params[0] as string);
+  if (port === null) return { error: `port '${shorten(params[0] as string)}' of ${type} is not a number from 1 to 65535; expected ${type}:PORT` };
+  const bind = options.get('bind');
+  if (bind !== undefined && bind !== null && parseIPv4(bind) === null) {
+    return { error: `bind=${shorten(bind)} on ${type} is not an IPv4 address; expected bind=ADDRESS (the port is ${type}'s own)` };
   }
+  const rangeText = options.get('range');
+  const range = rangeText === undefined || rangeText === null ? null : parseRange(rangeText);
+  if (rangeText && !range)
+    return { error: `range=${shorten(rangeText)} is not an IPv4 range; expected range=ADDRESS/BITS or range=ADDRESS:MASK, e.g. 192.168.0.0/24` };
+  const backlog = counted(options.get('backlog'), 'backlog', 65535);
+  const maxChildren = counted(options.get('max-children'), 'max-children', 4096);
+  if (typeof backlog === 'string') return { error: backlog };
+  if (typeof maxChildren === 'string') return { error: maxChildren };
+  return {
+    ok: {
+      role: 'listen',
+      kind: spec.kind as ListenKind,
+      protocol: spec.protocol,
+      port,
+      address: bind ?? '0.0.0.0',
+      range,
+      fork: flag('fork'),
+      reuseAddr: flag('reuseaddr'),
+      broadcast: flag('broadcast'),
+      keepAlive: flag('keepalive'),
+      backlog,
+      maxChildren,
+    },
+  };
+}
 
+function targetAddress({ type, spec, head, params, options, flag }: AddressWord): Result {
   if (params.length !== 2) return { error: `${type} takes two parameters, found '${shorten(head)}'; expected ${type}:HOST:PORT` };
   const [host, portText] = params as [string, string];
   if (parseIPv4(host) === null)
@@ -209,17 +233,8 @@ export function parseAddress(word: string): Result {
     };
   const port = parsePort(portText);
   if (port === null) return { error: `port '${shorten(portText)}' of ${type} is not a number from 1 to 65535; expected ${type}:HOST:PORT` };
-  let bindAddress: string | null = null;
-  let bindPort: number | null = null;
-  const bind = options.get('bind');
-  if (bind) {
-    const [a = '', p, ...more] = bind.split(':');
-    bindPort = p === undefined ? null : parsePort(p);
-    if (parseIPv4(a) === null || more.length || (p !== undefined && bindPort === null)) {
-      return { error: `bind=${shorten(bind)} on ${type} is not an IPv4 source; expected bind=ADDRESS or bind=ADDRESS:PORT` };
-    }
-    bindAddress = a;
-  }
+  const source = bindSource(type, options.get('bind'));
+  if (typeof source === 'string') return { error: source };
   const timeout = options.get('connect-timeout');
   const seconds = timeout === undefined || timeout === null ? null : parseSeconds(timeout);
   if (timeout && seconds === null) return { error: `connect-timeout=${shorten(timeout)} is not a time; expected a number of seconds from 0.001 to 3600` };
@@ -229,13 +244,23 @@ export function parseAddress(word: string): Result {
       protocol: spec.protocol,
       host,
       port,
-      bindAddress,
-      bindPort,
+      ...source,
       broadcast: flag('broadcast'),
       keepAlive: flag('keepalive'),
       connectTimeoutMs: seconds === null ? null : seconds * 1000,
     },
   };
+}
+
+/** A target's bind=ADDRESS[:PORT], its source; a string says what is wrong. */
+function bindSource(type: string, bind: string | null | undefined): { bindAddress: string | null; bindPort: number | null } | string {
+  if (!bind) return { bindAddress: null, bindPort: null };
+  const [a = '', p, ...more] = bind.split(':');
+  const bindPort = p === undefined ? null : parsePort(p);
+  if (parseIPv4(a) === null || more.length || (p !== undefined && bindPort === null)) {
+    return `bind=${shorten(bind)} on ${type} is not an IPv4 source; expected bind=ADDRESS or bind=ADDRESS:PORT`;
+  }
+  return { bindAddress: a, bindPort };
 }
 
 /** A whole number option (backlog, max-children), null when absent; a string says what is wrong. */
