@@ -44,11 +44,30 @@ export function isForwardingKey(key: string): 4 | 6 | null {
   return null;
 }
 
-export function makePlan(cfg: GuestConfig, opts: PlanOptions): Plan {
-  const steps: Step[] = [];
-  const add = (id: string, after: string[], what: string, action: Action) => steps.push({ id, after, what, action });
-  const ifaceStep = (name: string) => `iface:${name}`;
+/** The plan's steps as they are added; a later step finds the earlier ones it waits for. */
+class Steps {
+  readonly list: Step[] = [];
+  add(id: string, after: string[], what: string, action: Action): void {
+    this.list.push({ id, after, what, action });
+  }
+  has(id: string): boolean {
+    return this.list.some((s) => s.id === id);
+  }
+}
 
+const ifaceStep = (name: string) => `iface:${name}`;
+
+export function makePlan(cfg: GuestConfig, opts: PlanOptions): Plan {
+  const steps = new Steps();
+  kernelSteps(cfg, steps);
+  interfaceSteps(cfg, opts, steps);
+  serviceSteps(cfg, opts, steps);
+  return { flavor: cfg.flavor, lan: opts.lanInterface, wlan: opts.wirelessInterface, steps: steps.list };
+}
+
+/** The hostname, sysctl values, firewall rules, and forwarding once the rules are in. */
+function kernelSteps(cfg: GuestConfig, steps: Steps): void {
+  const add = steps.add.bind(steps);
   if (cfg.hostname) add('hostname', [], `set the hostname to ${cfg.hostname}`, { kind: 'hostname', name: cfg.hostname });
 
   const plain = cfg.sysctl.filter((e) => isForwardingKey(e.key) === null);
@@ -67,7 +86,7 @@ export function makePlan(cfg: GuestConfig, opts: PlanOptions): Plan {
 
   for (const family of [4, 6] as const) {
     const fw = family === 4 ? 'firewall' : 'firewall6';
-    const after = steps.some((s) => s.id === fw) ? [fw] : [];
+    const after = steps.has(fw) ? [fw] : [];
     const entries = cfg.sysctl.filter((e) => isForwardingKey(e.key) === family);
     // The old iptables/ip6tables services (IPFORWARD="yes" in their conf.d) switched forwarding
     // on once the rules were loaded; the IPv6 overlay relies on it, its sysctl files do not set it.
@@ -82,7 +101,11 @@ export function makePlan(cfg: GuestConfig, opts: PlanOptions): Plan {
       entries,
     });
   }
+}
 
+/** lo, then every interface in interfaces.conf. */
+function interfaceSteps(cfg: GuestConfig, opts: PlanOptions, steps: Steps): void {
+  const add = steps.add.bind(steps);
   add('link:lo', [], 'bring lo up', { kind: 'link-up', iface: 'lo' });
 
   // Every interface in interfaces.conf: the LAN side at once, the wireless side once its device exists.
@@ -101,8 +124,12 @@ export function makePlan(cfg: GuestConfig, opts: PlanOptions): Plan {
       .join(', ');
     add(ifaceStep(iface.name), after, `configure ${iface.name}${how ? ` (${how})` : ''}`, { kind: 'iface', iface });
   }
+}
 
-  const known = (name: string) => steps.some((s) => s.id === ifaceStep(name));
+/** The daemons, each after the interface it serves. */
+function serviceSteps(cfg: GuestConfig, opts: PlanOptions, steps: Steps): void {
+  const add = steps.add.bind(steps);
+  const known = (name: string) => steps.has(ifaceStep(name));
   if (cfg.udhcpd?.interface) {
     const i = cfg.udhcpd.interface;
     add('udhcpd', known(i) ? [ifaceStep(i)] : [], `serve DHCP on ${i} (udhcpd)`, { kind: 'service', service: 'udhcpd', iface: i });
@@ -127,7 +154,6 @@ export function makePlan(cfg: GuestConfig, opts: PlanOptions): Plan {
       iface: cfg.radvd.interfaces[0] ?? '',
     });
   }
-  return { flavor: cfg.flavor, lan: opts.lanInterface, wlan: opts.wirelessInterface, steps };
 }
 
 /** The plan as a person reads it: one line per step, with what it waits for. */
