@@ -88,45 +88,14 @@ export function parseUdhcpdTemplate(text: string, file: string): { template: Udh
     const l = splitLine(lines[i] as string);
     if (l.words.length === 0) continue;
 
-    let placeholderOk = true;
-    for (const m of l.content.matchAll(PLACEHOLDER)) {
-      const name = KNOWN_PLACEHOLDERS.find((p) => p === m[1]);
-      if (name === undefined) {
-        report(lineNo, 'error', `unknown placeholder '${shorten(m[0])}'; expected %%DNS%%, %%DOMAIN%% or %%SEARCH%%`);
-        placeholderOk = false;
-      } else if (!placeholders.includes(name)) {
-        placeholders.push(name);
-      }
-    }
-    if (l.content.replace(PLACEHOLDER, '').includes('%%')) {
-      report(lineNo, 'error', `found an unpaired '%%' in '${shorten(l.content.trim())}'; expected placeholders written %%DNS%%, %%DOMAIN%% or %%SEARCH%%`);
-      placeholderOk = false;
-    }
-    if (!placeholderOk) continue;
-    readKeyword(l, lineNo, seen, report);
+    if (readPlaceholders(l, lineNo, placeholders, report)) readKeyword(l, lineNo, seen, report);
   }
 
   const iface = seen.get('interface');
   if (iface === undefined) {
     report(1, 'error', 'no interface line; expected interface NAME (eth0 for the station flavor, wlan0 for the access point)');
   }
-  const start = seen.get('start');
-  const end = seen.get('end');
-  for (const [key, at, def] of [
-    ['start', start, DEFAULT_START],
-    ['end', end, DEFAULT_END],
-  ] as const) {
-    if (at === undefined) report(1, 'warning', `no ${key} line; expected ${key} ADDRESS (udhcpd would use ${def})`);
-  }
-  const startIp = parseIPv4(start?.value ?? DEFAULT_START);
-  const endIp = parseIPv4(end?.value ?? DEFAULT_END);
-  if (startIp !== null && endIp !== null && startIp > endIp) {
-    report(
-      end?.line ?? start?.line ?? 1,
-      'error',
-      `range ${start?.value ?? DEFAULT_START} - ${end?.value ?? DEFAULT_END} is empty; expected start at or below end`,
-    );
-  }
+  const { start, end } = checkRange(seen, report);
 
   problems.sort((a, b) => a.line - b.line);
   if (iface === undefined || problems.some((p) => p.severity === 'error')) return { template: null, problems };
@@ -157,6 +126,48 @@ export function parseUdhcpdTemplate(text: string, file: string): { template: Udh
     },
     problems,
   };
+}
+
+/** Records the line's placeholders; false (and reported) when one is unknown or a '%%' is unpaired. */
+function readPlaceholders(l: UdhcpdLine, line: number, placeholders: UdhcpdPlaceholder[], report: Report): boolean {
+  let ok = true;
+  for (const m of l.content.matchAll(PLACEHOLDER)) {
+    const name = KNOWN_PLACEHOLDERS.find((p) => p === m[1]);
+    if (name === undefined) {
+      report(line, 'error', `unknown placeholder '${shorten(m[0])}'; expected %%DNS%%, %%DOMAIN%% or %%SEARCH%%`);
+      ok = false;
+    } else if (!placeholders.includes(name)) {
+      placeholders.push(name);
+    }
+  }
+  if (l.content.replace(PLACEHOLDER, '').includes('%%')) {
+    report(line, 'error', `found an unpaired '%%' in '${shorten(l.content.trim())}'; expected placeholders written %%DNS%%, %%DOMAIN%% or %%SEARCH%%`);
+    ok = false;
+  }
+  return ok;
+}
+
+/** The start and end lines: each missing one is a warning (udhcpd's default applies), an empty range an error. */
+function checkRange(seen: Map<string, { value: string; line: number }>, report: Report) {
+  const start = seen.get('start');
+  const end = seen.get('end');
+  for (const [key, at, def] of [
+    ['start', start, DEFAULT_START],
+    ['end', end, DEFAULT_END],
+  ] as const) {
+    if (at === undefined) report(1, 'warning', `no ${key} line; expected ${key} ADDRESS (udhcpd would use ${def})`);
+  }
+  const startIp = parseIPv4(start?.value ?? DEFAULT_START);
+  const endIp = parseIPv4(end?.value ?? DEFAULT_END);
+  if (startIp !== null && endIp !== null && startIp > endIp) {
+    report(
+      end?.line ?? start?.line ?? 1,
+      'error',
+      `range ${start?.value ?? DEFAULT_START} - ${end?.value ?? DEFAULT_END} is empty; expected start at or below end`,
+    );
+  }
+
+  return { start, end };
 }
 
 /** Checks one non-comment line; records single-valued settings in `seen` under their keyword ('opt lease' for the lease). */
