@@ -3,7 +3,7 @@
 // of that type) for its SOA's negative TTL, capped; both bounded in names and bytes, the least
 // recently used going first. Nothing is timed: an answer that ran out goes when it is next asked
 // for or pushed out. Emptied when the wireless network changes (see services/dns-relay.ts).
-import { HEADER_BYTES, questionOf } from './message';
+import { FLAG, HEADER_BYTES, questionOf, RCODE } from './message';
 
 export interface CacheLimits {
   /** Names (questions) kept at most; 0: no cache. */
@@ -25,15 +25,8 @@ export const MAX_NEGATIVE_TTL_SECONDS = 300;
 /** An answer larger than this is not kept. */
 const MAX_ENTRY_BYTES = 4096;
 
-const QR = 0x8000;
-const OPCODE_MASK = 0x7800;
-const TC = 0x0200;
-const CD = 0x0010;
-const RCODE_MASK = 0x000f;
-const NOERROR = 0;
-const NXDOMAIN = 3;
-const TYPE_SOA = 6;
-const TYPE_OPT = 41;
+/** The record types the cache looks at (RFC 1035 §3.2.2, RFC 6891 §6.1.1). */
+const RR_TYPE = { SOA: 6, OPT: 41 } as const;
 /** A DNS client without EDNS takes UDP answers up to this size (RFC 1035 §4.2.1). */
 export const PLAIN_UDP_BYTES = 512;
 
@@ -95,8 +88,8 @@ export function cacheSeconds(answer: Buffer): number {
 function keepable(answer: Buffer): boolean {
   if (answer.length < HEADER_BYTES || answer.length > MAX_ENTRY_BYTES) return false;
   const flags = answer.readUInt16BE(2);
-  const rcode = flags & RCODE_MASK;
-  return (flags & QR) !== 0 && (flags & OPCODE_MASK) === 0 && (flags & TC) === 0 && (rcode === NOERROR || rcode === NXDOMAIN);
+  const rcode = flags & FLAG.RCODE;
+  return (flags & FLAG.QR) !== 0 && (flags & FLAG.OPCODE) === 0 && (flags & FLAG.TC) === 0 && (rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN);
 }
 
 /** cacheSeconds for an answer already found keepable and walked (null: not keepable, or not well formed). */
@@ -106,11 +99,11 @@ function keepSeconds(answer: Buffer, records: Record[] | null): number {
   let answered = false;
   let soa: Record | null = null;
   for (const r of records) {
-    if (r.type !== TYPE_OPT) ttl = Math.min(ttl, r.ttl);
+    if (r.type !== RR_TYPE.OPT) ttl = Math.min(ttl, r.ttl);
     if (r.section === 'answer') answered = true;
-    if (r.section === 'authority' && r.type === TYPE_SOA) soa ??= r;
+    if (r.section === 'authority' && r.type === RR_TYPE.SOA) soa ??= r;
   }
-  if ((answer.readUInt16BE(2) & RCODE_MASK) === NOERROR && answered) return Math.min(MAX_TTL_SECONDS, ttl);
+  if ((answer.readUInt16BE(2) & FLAG.RCODE) === RCODE.NOERROR && answered) return Math.min(MAX_TTL_SECONDS, ttl);
   // The SOA's minimum is its rdata's last four bytes (after two names and four numbers).
   if (!soa || soa.rdataLength < 22) return 0;
   const minimum = answer.readUInt32BE(soa.rdataAt + soa.rdataLength - 4);
@@ -139,14 +132,14 @@ export function queryShape(query: Buffer, question?: Buffer): QueryShape | null 
   // Most queries carry no other record: no OPT to look for.
   const records = query.readUInt16BE(10) === 0 ? [] : recordsOf(query);
   if (records === null) return null;
-  const opt = records.find((r) => r.type === TYPE_OPT && r.section === 'additional');
+  const opt = records.find((r) => r.type === RR_TYPE.OPT && r.section === 'additional');
   // An OPT record's class is the UDP size its sender takes; its TTL's bit 15 is DO.
   const edns = opt ? query.readUInt16BE(opt.ttlAt - 2) : null;
   const dnssecOk = opt ? (opt.ttl & 0x8000) !== 0 : false;
   // One flat string (not a concatenation, which V8 keeps as a pair): a byte of flags, then the
   // question with its ASCII letters in lower case.
   const key = Buffer.allocUnsafe(1 + q.length);
-  key[0] = 0x40 | (opt ? 1 : 0) | (dnssecOk ? 2 : 0) | (query.readUInt16BE(2) & CD ? 4 : 0);
+  key[0] = 0x40 | (opt ? 1 : 0) | (dnssecOk ? 2 : 0) | (query.readUInt16BE(2) & FLAG.CD ? 4 : 0);
   for (let i = 0; i < q.length; i++) {
     const c = q[i]!;
     key[i + 1] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
@@ -170,7 +163,7 @@ const MAX_TTLS = 255;
 /** The entry for a keepable answer; null when it has more TTLs than an entry holds. */
 function entryOf(answer: Buffer, question: Buffer, records: Record[], seconds: number, storedAt: number): string | null {
   const tailAt = HEADER_BYTES + question.length;
-  const ttls = records.filter((r) => r.type !== TYPE_OPT).map((r) => r.ttlAt - tailAt);
+  const ttls = records.filter((r) => r.type !== RR_TYPE.OPT).map((r) => r.ttlAt - tailAt);
   if (ttls.length > MAX_TTLS) return null;
   const head = OFFSETS_AT + 2 * ttls.length;
   const out = Buffer.allocUnsafe(head + HEADER_BYTES - ID_BYTES + answer.length - tailAt);

@@ -16,12 +16,9 @@ export interface DnsQuery {
   type: number;
 }
 
-const QR = 0x8000;
-const OPCODE_MASK = 0x7800;
-const RD = 0x0100;
-const RA = 0x0080;
-const TC = 0x0200;
-const RCODE_SERVFAIL = 2;
+/** The header's flag bits and fields (RFC 1035 §4.1.1; CD: RFC 4035 §3.2.2). */
+export const FLAG = { QR: 0x8000, OPCODE: 0x7800, TC: 0x0200, RD: 0x0100, RA: 0x0080, CD: 0x0010, RCODE: 0x000f } as const;
+export const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3 } as const;
 
 /** The end of a name starting at `at` (uncompressed, as a question is written), or -1. */
 function nameEnd(msg: Buffer, at: number): number {
@@ -55,7 +52,7 @@ export function parseQuery(msg: Buffer): DnsQuery | null {
   const question = questionOf(msg);
   if (question === null) return null;
   const flags = msg.readUInt16BE(2);
-  if (flags & QR || (flags & OPCODE_MASK) !== 0) return null;
+  if (flags & FLAG.QR || (flags & FLAG.OPCODE) !== 0) return null;
   // A query carries no answers or authority records (an EDNS OPT record is additional: allowed).
   if (msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return null;
   const end = HEADER_BYTES + question.length - 4;
@@ -87,12 +84,12 @@ function sameQuestion(a: Buffer, b: Buffer): boolean {
 
 /** Whether `answer` is an answer (QR set) to our `id` about `question`. */
 export function answers(answer: Buffer, id: number, question: Buffer): boolean {
-  if (answer.length < HEADER_BYTES || answer.readUInt16BE(0) !== id || !(answer.readUInt16BE(2) & QR)) return false;
+  if (answer.length < HEADER_BYTES || answer.readUInt16BE(0) !== id || !(answer.readUInt16BE(2) & FLAG.QR)) return false;
   const q = questionOf(answer);
   return q !== null && sameQuestion(q, question);
 }
 
-export const isTruncated = (answer: Buffer): boolean => answer.length >= HEADER_BYTES && (answer.readUInt16BE(2) & TC) !== 0;
+export const isTruncated = (answer: Buffer): boolean => answer.length >= HEADER_BYTES && (answer.readUInt16BE(2) & FLAG.TC) !== 0;
 
 /** A copy with another ID. */
 export function withId(msg: Buffer, id: number): Buffer {
@@ -105,7 +102,7 @@ export function withId(msg: Buffer, id: number): Buffer {
 export function servfail(q: DnsQuery): Buffer {
   const out = Buffer.alloc(HEADER_BYTES + q.question.length);
   out.writeUInt16BE(q.id, 0);
-  out.writeUInt16BE(QR | (q.flags & (OPCODE_MASK | RD)) | RA | RCODE_SERVFAIL, 2);
+  out.writeUInt16BE(FLAG.QR | (q.flags & (FLAG.OPCODE | FLAG.RD)) | FLAG.RA | RCODE.SERVFAIL, 2);
   out.writeUInt16BE(1, 4);
   q.question.copy(out, HEADER_BYTES);
   return out;
