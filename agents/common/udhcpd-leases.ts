@@ -3,9 +3,7 @@
 // a 6-byte MAC, a 20-byte NUL-padded hostname and 2 bytes of padding; numbers in network order.
 // udhcpd reads it only when it starts, and takes no file written more than 12 hours ago or later
 // than its own clock.
-const HEADER_BYTES = 8;
-const RECORD_BYTES = 36;
-const HOSTNAME_BYTES = 20;
+const LAYOUT = { headerBytes: 8, recordBytes: 36, hostnameBytes: 20 } as const;
 
 export interface LeaseRecord {
   ip: string;
@@ -24,13 +22,13 @@ interface LeaseFile {
 
 /** The file's records; a free slot (address 0.0.0.0) is skipped, a cut-off last record ignored. */
 export function readLeaseFile(buf: Buffer): LeaseFile {
-  if (buf.length < HEADER_BYTES) return { writtenAt: null, records: [] };
+  if (buf.length < LAYOUT.headerBytes) return { writtenAt: null, records: [] };
   const writtenAt = Number(buf.readBigInt64BE(0));
   const records: LeaseRecord[] = [];
-  for (let o = HEADER_BYTES; o + RECORD_BYTES <= buf.length; o += RECORD_BYTES) {
+  for (let o = LAYOUT.headerBytes; o + LAYOUT.recordBytes <= buf.length; o += LAYOUT.recordBytes) {
     const ip = [...buf.subarray(o + 4, o + 8)].join('.');
     if (ip === '0.0.0.0') continue;
-    const raw = buf.subarray(o + 14, o + 14 + HOSTNAME_BYTES);
+    const raw = buf.subarray(o + 14, o + 14 + LAYOUT.hostnameBytes);
     const end = raw.indexOf(0);
     records.push({
       secondsLeft: buf.readUInt32BE(o),
@@ -44,15 +42,15 @@ export function readLeaseFile(buf: Buffer): LeaseFile {
 
 /** The file udhcpd would write at `writtenAt` (seconds since 1970) with these leases. */
 export function writeLeaseFile(writtenAt: number, records: readonly LeaseRecord[]): Buffer {
-  const buf = Buffer.alloc(HEADER_BYTES + RECORD_BYTES * records.length);
+  const buf = Buffer.alloc(LAYOUT.headerBytes + LAYOUT.recordBytes * records.length);
   buf.writeBigInt64BE(BigInt(writtenAt), 0);
   records.forEach((r, i) => {
-    const o = HEADER_BYTES + RECORD_BYTES * i;
+    const o = LAYOUT.headerBytes + LAYOUT.recordBytes * i;
     buf.writeUInt32BE(Math.max(0, Math.min(0xffffffff, Math.floor(r.secondsLeft))), o);
     r.ip.split('.').forEach((n, k) => buf.writeUInt8(Number(n), o + 4 + k));
     r.mac.split(':').forEach((h, k) => buf.writeUInt8(Number.parseInt(h, 16), o + 8 + k));
     // One byte stays NUL: udhcpd's hostname is always NUL-terminated.
-    Buffer.from(r.hostname, 'latin1').copy(buf, o + 14, 0, HOSTNAME_BYTES - 1);
+    Buffer.from(r.hostname, 'latin1').copy(buf, o + 14, 0, LAYOUT.hostnameBytes - 1);
   });
   return buf;
 }

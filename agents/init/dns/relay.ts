@@ -25,17 +25,19 @@ interface RelaySettings {
   cache: CacheLimits;
 }
 
-/** A query is a few hundred bytes; even with EDNS options, more than this is not one. */
-const MAX_QUERY_BYTES = 4096;
-const MAX_TCP_CLIENTS = 64;
-const TCP_IDLE_MS = 10_000;
-/**
- * Pipelined TCP queries (RFC 7766) are taken this many at a time per connection, and none while
- * that many bytes of answers wait for the host to read them; the connection is not read meanwhile.
- * Whatever a host sends without reading, the relay holds a bounded amount of it.
- */
-const MAX_TCP_PIPELINE = 16;
-const MAX_TCP_UNREAD = 64 * 1024;
+/** The relay's own bounds: whatever a host sends, it holds no more than these. */
+const BOUNDS = {
+  /** A query is a few hundred bytes; even with EDNS options, more than this is not one. */
+  queryBytes: 4096,
+  tcpClients: 64,
+  tcpIdleMs: 10_000,
+  /**
+   * Pipelined TCP queries (RFC 7766) are taken this many at a time per connection, and none while
+   * tcpUnread bytes of answers wait for the host to read them; the connection is not read meanwhile.
+   */
+  tcpPipeline: 16,
+  tcpUnread: 64 * 1024,
+} as const;
 
 export class DnsRelay {
   readonly stats = new RelayStats();
@@ -125,7 +127,7 @@ export class DnsRelay {
       c.droppedOutsidePeer++;
       return null;
     }
-    if (msg.length > MAX_QUERY_BYTES) {
+    if (msg.length > BOUNDS.queryBytes) {
       c.droppedOversized++;
       return null;
     }
@@ -159,8 +161,8 @@ export class DnsRelay {
 
   private onTcp(s: Socket): void {
     const peer = s.remoteAddress ?? '';
-    if (!this.fromLan(peer) || this.tcpClients >= MAX_TCP_CLIENTS) {
-      if (this.tcpClients >= MAX_TCP_CLIENTS) this.stats.counters.droppedOverload++;
+    if (!this.fromLan(peer) || this.tcpClients >= BOUNDS.tcpClients) {
+      if (this.tcpClients >= BOUNDS.tcpClients) this.stats.counters.droppedOverload++;
       else this.stats.counters.droppedOutsidePeer++;
       s.destroy();
       return;
@@ -168,13 +170,13 @@ export class DnsRelay {
     this.tcpClients++;
     s.on('close', () => this.tcpClients--);
     s.on('error', () => undefined);
-    s.setTimeout(TCP_IDLE_MS, () => s.destroy());
+    s.setTimeout(BOUNDS.tcpIdleMs, () => s.destroy());
     let buf = Buffer.alloc(0);
     let pipelined = 0;
     const take = (): void => {
-      while (buf.length >= 2 && pipelined < MAX_TCP_PIPELINE && s.writableLength < MAX_TCP_UNREAD && !s.destroyed) {
+      while (buf.length >= 2 && pipelined < BOUNDS.tcpPipeline && s.writableLength < BOUNDS.tcpUnread && !s.destroyed) {
         const len = buf.readUInt16BE(0);
-        if (len > MAX_QUERY_BYTES) {
+        if (len > BOUNDS.queryBytes) {
           this.stats.counters.droppedOversized++;
           s.destroy();
           return;
@@ -194,7 +196,7 @@ export class DnsRelay {
         });
       }
       // More than a query's worth not taken yet: read no further until it is.
-      if (buf.length > 2 + MAX_QUERY_BYTES) s.pause();
+      if (buf.length > 2 + BOUNDS.queryBytes) s.pause();
       else s.resume();
     };
     s.on('data', (d: Buffer) => {
