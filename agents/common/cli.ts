@@ -1,6 +1,7 @@
 // Command-line plumbing shared by every agent: options in, usage errors out, --help/--version.
 import { parseArgs } from 'node:util';
 import { GUEST_PATHS } from './paths';
+import { realSettleSystem, settleAfterBursts } from './settle';
 
 // Stamped by the bundler (bundle/build.mjs) from package.json and git; "dev" when run from source.
 declare const WIFIBOX_VERSION: string | undefined;
@@ -118,6 +119,26 @@ export function stopOnSignals(
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/**
+ * A resident agent's process: its heap pages given back after each burst of work (settle.ts), and
+ * SIGTERM and SIGINT stop the settling, then run `stop`, as stopOnSignals does.
+ */
+export function residentUntilSignal(
+  log: Parameters<typeof stopOnSignals>[0] & { debug(o: object, m: string): void },
+  stop: () => Promise<void>,
+  opts: StopOptions,
+): void {
+  const settler = settleAfterBursts(realSettleSystem, (bytes) => log.debug({ bytes }, 'quiet after a burst: heap pages given back'));
+  stopOnSignals(
+    log,
+    () => {
+      settler.stop();
+      return stop();
+    },
+    opts,
+  );
 }
 
 /**

@@ -1,7 +1,6 @@
 // wifibox-forward: the entry point only wires options, logging, signals and the agent.
-import { optionsOrExit, stopOnSignals, VERSION } from '../common/cli';
+import { optionsOrExit, residentUntilSignal, VERSION } from '../common/cli';
 import { createLogger } from '../common/log';
-import { realSettleSystem, settleAfterBursts } from '../common/settle';
 import { ForwardAgent } from './agent';
 import { dryRun } from './dry-run';
 import { COMMAND, readOptions } from './options';
@@ -22,15 +21,7 @@ function main(argv: string[]): void {
   }
   const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
   const agent = new ForwardAgent(parsed.agent, realSystem, log);
-  const settler = settleAfterBursts(realSettleSystem, (bytes) => log.debug({ bytes }, 'quiet after a burst: heap pages given back'));
-  stopOnSignals(
-    log,
-    () => {
-      settler.stop();
-      return agent.stop();
-    },
-    { failCode: 0, deadlineMs: 900 },
-  );
+  residentUntilSignal(log, () => agent.stop(), { failCode: 0, deadlineMs: 900 });
   process.on('SIGHUP', () => {
     log.info({ config: parsed.agent.config }, 'reloading configuration');
     agent.reload();

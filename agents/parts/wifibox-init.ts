@@ -6,8 +6,7 @@
 // runs apart and without root. A fault in the passthrough's code is contained (switch.ts): the
 // network part, its daemons and the DNS relay go on.
 import { join } from 'node:path';
-import { stopOnSignals } from '../common/cli';
-import { realSettleSystem, settleAfterBursts } from '../common/settle';
+import { residentUntilSignal } from '../common/cli';
 import { startPassthru } from '../passthru/part';
 import { startInit } from '../init/part';
 import { PartSwitch } from './switch';
@@ -19,12 +18,10 @@ const PARTS_DIR = 'parts';
 async function main(argv: string[]): Promise<void> {
   const init = startInit(argv);
   if (!init) return;
-  const settler = settleAfterBursts(realSettleSystem, (bytes) => init.log.debug({ bytes }, 'quiet after a burst: heap pages given back'));
   const passthru = new PartSwitch('passthru', join(init.opts.runDir, PARTS_DIR), startPassthru, realSwitchSystem, init.log);
-  stopOnSignals(
+  residentUntilSignal(
     init.log,
     async () => {
-      settler.stop();
       await passthru.stop();
       await init.down();
     },

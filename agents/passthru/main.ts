@@ -1,8 +1,7 @@
 // wifibox-passthru: the entry point only wires options, logging, signals and the agent. The same
 // passthrough runs inside wifibox-init as one of its parts (part.ts); this command runs it alone.
-import { optionsOrExit, stopOnSignals, VERSION } from '../common/cli';
+import { optionsOrExit, residentUntilSignal, VERSION } from '../common/cli';
 import { createLogger } from '../common/log';
-import { realSettleSystem, settleAfterBursts } from '../common/settle';
 import { PassthruAgent } from './agent';
 import { dryRun } from './dry-run';
 import { COMMAND, readOptions } from './options';
@@ -25,15 +24,7 @@ function main(argv: string[]): void {
   const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
   const agent = new PassthruAgent(opts, realSystem, log);
   // The 1 s promise to OpenRC holds even if something hangs: a hard exit after 900 ms.
-  const settler = settleAfterBursts(realSettleSystem, (bytes) => log.debug({ bytes }, 'quiet after a burst: heap pages given back'));
-  stopOnSignals(
-    log,
-    () => {
-      settler.stop();
-      return agent.stop();
-    },
-    { failCode: 0, deadlineMs: 900 },
-  );
+  residentUntilSignal(log, () => agent.stop(), { failCode: 0, deadlineMs: 900 });
   process.on('SIGHUP', () => agent.reload());
   try {
     agent.start();
