@@ -48,3 +48,12 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o64
     /* best effort */
   }
 }
+
+/** Removes a file (a socket, a leftover); one already gone is no error, any other failure is. */
+export function removeIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}

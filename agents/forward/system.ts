@@ -1,9 +1,10 @@
 // Every side effect of wifibox-forward, behind one interface tests can replace: the config file,
 // the UDP and TCP sockets of each line, the status endpoint, and time.
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { removeIfThere } from '../common/files';
 import { makePrivateDir, serveStatus } from '../common/runtime';
 import { after } from '../common/timer';
 import { ROUTE_GROUPS, watchRoute, type RouteWatch } from '../common/unix-dgram';
@@ -194,13 +195,7 @@ export const realSystem: ForwardSystem = {
     }),
   statusServer: serveStatus,
   readText: (path) => readFileSync(path, 'utf8'),
-  removeFile(path) {
-    try {
-      unlinkSync(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  },
+  removeFile: removeIfThere,
   lookupUser(name) {
     try {
       return findAccount(readFileSync('/etc/passwd', 'utf8'), name);

@@ -1,8 +1,9 @@
 // Every side effect the passthru agent has, in one place tests can replace.
-import { existsSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { removeIfThere } from '../common/files';
 import { makePrivateDir, serveStatus } from '../common/runtime';
 import { after } from '../common/timer';
 import { openDatagramSocket, ROUTE_GROUPS, watchRoute, type DatagramSocket } from '../common/unix-dgram';
@@ -146,13 +147,7 @@ export const realSystem: PassthruSystem = {
       return [];
     }
   },
-  removeFile(path) {
-    try {
-      unlinkSync(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  },
+  removeFile: removeIfThere,
   removeDir(path) {
     try {
       rmdirSync(path);
