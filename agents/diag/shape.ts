@@ -98,10 +98,15 @@ const PROBLEM_IDS = Object.keys({
   'no-default-route': 1,
 } satisfies Record<R.ProblemId, 1>);
 
+/** A source that may not answer: whether it did, and why not. */
+const answered = { reachable: boolean, error: nullable(string) };
+
+/** A port or line that listens for peers. */
+const listener = { listening: boolean, listenError: nullable(string), active: count, peers: array(string) };
+
 const agentFields = {
   endpoint: string,
-  reachable: boolean,
-  error: nullable(string),
+  ...answered,
   version: nullable(string),
   pid: nullable(count),
   uptimeSec: nullable(number),
@@ -265,39 +270,31 @@ const report = object<R.DiagReport>({
     rules: array(object<R.NatRule>({ chain: string, rule: string, target: nullable(string), packets: count, bytes: count })),
   }),
   passthrough: object<R.PassthroughInfo>({
-    reachable: boolean,
-    error: nullable(string),
+    ...answered,
     ports: array(
       object<R.PassthruPortInfo>({
         port: count,
+        ...listener,
         path: string,
         address: string,
-        listening: boolean,
-        listenError: nullable(string),
         daemon: string,
-        active: count,
         monitors: count,
-        peers: array(string),
         counters: record(count),
       }),
     ),
   }),
   forward: object<R.ForwardSectionInfo>({
-    reachable: boolean,
-    error: nullable(string),
+    ...answered,
     lines: array(
       object<R.ForwardLineInfo>({
         line: count,
+        ...listener,
         text: string,
         kind: string,
         listen: string,
         target: string,
         fork: boolean,
         range: nullable(string),
-        listening: boolean,
-        listenError: nullable(string),
-        active: count,
-        peers: array(string),
         counters: record(count),
       }),
     ),
