@@ -19,6 +19,7 @@
 // (glibc or musl) without C++ wrappers.
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,17 @@ static const napi_type_tag SOCKET_TAG = {0x7769666962786467ULL,
   do {                                                                    \
     if ((call) != napi_ok) return NULL;                                   \
   } while (0)
+
+/* The call's first `want` arguments into argv; false, with a TypeError thrown, when it has fewer. */
+static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if (argc < want) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", usage);
+    return false;
+  }
+  return true;
+}
 
 static napi_value make_string(napi_env env, const char *s) {
   napi_value v = NULL;
@@ -422,26 +434,30 @@ static napi_value js_watch_route(napi_env env, napi_callback_info info) {
   return self;
 }
 
+/*
+ * The socket address of a path argument, for `syscall` on socket `s`: its length, with the path
+ * in *path for the caller to free; 0 (an error thrown, nothing to free) when the path is not one
+ * or the socket is closed.
+ */
+static socklen_t path_address(napi_env env, dgram_socket *s, napi_value arg, const char *syscall, struct sockaddr_un *addr, char **path) {
+  if ((*path = get_path(env, arg, syscall)) == NULL) return 0;
+  if (s->fd < 0) {
+    throw_errno(env, EBADF, syscall, *path);
+    free(*path);
+    return 0;
+  }
+  return fill_addr(addr, *path);
+}
+
 static napi_value js_bind(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
   dgram_socket *s;
   struct sockaddr_un addr;
   socklen_t addrlen;
   char *path;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "bind(handle, path)");
-    return NULL;
-  }
+  if (!get_args(env, info, 2, argv, "bind(handle, path)")) return NULL;
   if ((s = get_socket(env, argv[0])) == NULL) return NULL;
-  if ((path = get_path(env, argv[1], "bind")) == NULL) return NULL;
-  if (s->fd < 0) {
-    throw_errno(env, EBADF, "bind", path);
-    free(path);
-    return NULL;
-  }
-  addrlen = fill_addr(&addr, path);
+  if ((addrlen = path_address(env, s, argv[1], "bind", &addr, &path)) == 0) return NULL;
   if (bind(s->fd, (struct sockaddr *)&addr, addrlen) != 0) {
     throw_errno(env, errno, "bind", path);
     free(path);
@@ -453,7 +469,6 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
   dgram_socket *s;
   bool is_buffer = false;
@@ -463,24 +478,14 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   socklen_t addrlen;
   char *path;
   ssize_t sent;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "send(handle, buf, dest)");
-    return NULL;
-  }
+  if (!get_args(env, info, 3, argv, "send(handle, buf, dest)")) return NULL;
   if ((s = get_socket(env, argv[0])) == NULL) return NULL;
   if (napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
       napi_get_buffer_info(env, argv[1], &data, &length) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "message must be a Buffer");
     return NULL;
   }
-  if ((path = get_path(env, argv[2], "sendto")) == NULL) return NULL;
-  if (s->fd < 0) {
-    throw_errno(env, EBADF, "sendto", path);
-    free(path);
-    return NULL;
-  }
-  addrlen = fill_addr(&addr, path);
+  if ((addrlen = path_address(env, s, argv[2], "sendto", &addr, &path)) == 0) return NULL;
   do {
     sent = sendto(s->fd, data, length, 0, (struct sockaddr *)&addr, addrlen);
   } while (sent < 0 && errno == EINTR);
@@ -505,14 +510,9 @@ static napi_value js_inject_poll_error(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
   dgram_socket *s;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "close(handle)");
-    return NULL;
-  }
+  if (!get_args(env, info, 1, argv, "close(handle)")) return NULL;
   if ((s = get_socket(env, argv[0])) == NULL) return NULL;
   socket_close(s);
   return NULL;
