@@ -18,7 +18,7 @@ import { ControlLoad } from '../lab/load';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { daemonStatus, forwardStatus, initStatus, passthruStatus } from '../lab/status';
 import { GUEST_MARKS, renderGuestSection, type GuestLayoutFigures, type GuestResults } from './guest-report';
-import { benchLog, inLab, onInterrupt, privateDist } from './harness';
+import { benchLog, GUEST_BUNDLES, inLab, onInterrupt, privateDist } from './harness';
 import { machineFacts } from './machine';
 import { publishSection } from './sections';
 
@@ -209,14 +209,7 @@ const readText = async (path: string): Promise<string> => (existsSync(path) ? re
 
 export async function runGuestBench(argv: string[], command = 'npm run bench -- guest'): Promise<void> {
   const t0 = Date.now();
-  const dist = privateDist('guest', [
-    'wifibox-init.js',
-    'wifibox-passthru.js',
-    'wifibox-forward.js',
-    'wifibox-diag.js',
-    'wifibox-dhcpcd-hook',
-    'wifibox_dgram.node',
-  ]);
+  const dist = privateDist('guest', GUEST_BUNDLES);
   let current: Lab | null = null;
   const interrupt = onInterrupt(log, () => void current?.down());
   await inLab({ lab: () => current, cleanup: async () => dist.remove(), interrupt }, async () => {

@@ -11,6 +11,16 @@ export function benchLog(name: string): Log {
   return (msg) => process.stderr.write(`${name}: [${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
 }
 
+/** Every bundle of dist/ the whole guest runs: the agents, dhcpcd's hook and the addon. */
+export const GUEST_BUNDLES: readonly string[] = [
+  'wifibox-init.js',
+  'wifibox-passthru.js',
+  'wifibox-forward.js',
+  'wifibox-diag.js',
+  'wifibox-dhcpcd-hook',
+  'wifibox_dgram.node',
+];
+
 /**
  * A private copy of `files` of dist/, and with `withBench` of the bench's own bundle (its client
  * and launcher modes run it): `npm run build` (anyone's `npm test`) rewrites dist/ in place

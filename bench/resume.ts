@@ -20,7 +20,7 @@ import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { initStatus } from '../lab/status';
 import { WIRELESS_NAME } from '../lab/wireless';
 import { numberOption, wholeFrom } from './args';
-import { benchLog, inLab, onInterrupt, privateDist } from './harness';
+import { benchLog, GUEST_BUNDLES, inLab, onInterrupt, privateDist } from './harness';
 import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
 import {
   hostEvents,
@@ -270,14 +270,7 @@ export async function runResumeBench(argv: string[], command = 'npm run bench --
   // address before it starts over), measured in a section of its own.
   const hostReboot = numberOption(argv, '--host-reboot', null, wholeFrom(0), 'seconds (a whole number)').value;
   const hostConf = hostReboot === null ? '' : `reboot ${hostReboot};\n`;
-  const dist = privateDist('resume', [
-    'wifibox-init.js',
-    'wifibox-passthru.js',
-    'wifibox-forward.js',
-    'wifibox-diag.js',
-    'wifibox-dhcpcd-hook',
-    'wifibox_dgram.node',
-  ]);
+  const dist = privateDist('resume', GUEST_BUNDLES);
   const tmp = mkdtempSync(join(tmpdir(), 'wbx-resume-'));
   let current: Lab | null = null;
   const interrupt = onInterrupt(log, () => void current?.down());
