@@ -5,7 +5,7 @@ import { MANUAL, type Kind, type RssSample, type Sample } from './diag-runs';
 import { mark, mbOrDash, wallMs } from './format';
 import { TIME } from './jobs';
 import { machineLine, type MachineFacts } from './machine';
-import type { SectionMarks } from './sections';
+import { sectionText, type SectionMarks } from './sections';
 import { median, percentile } from './stats';
 
 export const DIAG_MARKS: SectionMarks = { start: '<!-- diag-bench:start -->', end: '<!-- diag-bench:end -->' };
@@ -149,30 +149,23 @@ function seenDuring(r: DiagResults): string[] {
 export function renderDiagSection(r: DiagResults): string {
   const m = r.machine;
   const health = [...new Set(diagSamples(r).map((s) => s.health))].join(', ');
-  const lines = [
-    DIAG_MARKS.start,
-    '## wifibox-diag on a healthy lab guest, against the same information by hand',
-    '',
-    `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s${r.quick ? ` (quick: ${r.runs} runs each)` : ''}.`,
-    machineLine(m, [m.busybox, m.iproute, m.iptables, m.wpaCli], m.diag),
-    '',
-    'The guest is set up as `test/lab/diag.test.ts` sets it up (station flavor, guest unconfigured): the wireless',
-    `network (udhcpd handing wlan0 its address with DNS ${WIRELESS_DNS}, a web server), \`wifibox-init --lease-write 1\`,`,
-    "the host's DHCP client, wpa_supplicant (wired driver), `wifibox-passthru`; then the bench waits until init reports",
-    'the wireless lease and its DNS, fetches a page through the NAT from the host, sends `wpa_cli ping` through the',
-    "host's socat and the passthrough, and runs `wifibox-diag --json` (not counted) until it exits 0. Every",
-    'program is then started by a launcher inside the guest (no nsenter in any figure), one at a time, in this',
-    `order, ${r.runs} times: text, --json, by hand, bare node, then the reverse. Every run of wifibox-diag here said \`${health}\`.`,
-    '',
-    ...timesTable(r),
-    '',
-    ...leftAndSpent(r),
-    '',
-    '### How each figure is measured',
-    '',
-    ...howMeasured(r),
-    ...seenDuring(r),
-    DIAG_MARKS.end,
-  ];
-  return lines.join('\n');
+  return sectionText(DIAG_MARKS, 'wifibox-diag on a healthy lab guest, against the same information by hand', [
+    [
+      `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s${r.quick ? ` (quick: ${r.runs} runs each)` : ''}.`,
+      machineLine(m, [m.busybox, m.iproute, m.iptables, m.wpaCli], m.diag),
+    ],
+    [
+      'The guest is set up as `test/lab/diag.test.ts` sets it up (station flavor, guest unconfigured): the wireless',
+      `network (udhcpd handing wlan0 its address with DNS ${WIRELESS_DNS}, a web server), \`wifibox-init --lease-write 1\`,`,
+      "the host's DHCP client, wpa_supplicant (wired driver), `wifibox-passthru`; then the bench waits until init reports",
+      'the wireless lease and its DNS, fetches a page through the NAT from the host, sends `wpa_cli ping` through the',
+      "host's socat and the passthrough, and runs `wifibox-diag --json` (not counted) until it exits 0. Every",
+      'program is then started by a launcher inside the guest (no nsenter in any figure), one at a time, in this',
+      `order, ${r.runs} times: text, --json, by hand, bare node, then the reverse. Every run of wifibox-diag here said \`${health}\`.`,
+    ],
+    timesTable(r),
+    leftAndSpent(r),
+    ['### How each figure is measured'],
+    [...howMeasured(r), ...seenDuring(r)],
+  ]);
 }

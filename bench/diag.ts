@@ -11,10 +11,10 @@ import { startHealthyGuest, writeDiagStandIns } from '../lab/diag-guest';
 import { Lab } from '../lab/lab';
 import { DIAG_MARKS, renderDiagSection, type DiagMachine, type DiagResults } from './diag-report';
 import { rssRuns, timedRuns, warmUp } from './diag-runs';
-import { benchLog, inLab, onInterrupt, privateDist } from './harness';
+import { benchLog, inOwnLab, privateDist } from './harness';
 import { TIME } from './jobs';
 import { agentVersion, machineFacts, programVersion } from './machine';
-import { startLauncher, useBenchScript, type LauncherClient } from './procs';
+import { startLauncher, useBenchScript } from './procs';
 import { publishSection } from './sections';
 
 const log = benchLog('bench diag');
@@ -55,24 +55,17 @@ export async function runDiagBench(argv: string[], command?: string): Promise<vo
   if (!existsSync(TIME)) throw new Error(`${TIME} is missing (Debian package time): the peak RSS needs it`);
   const dist = privateDist('diag', ['wifibox-diag.js', 'wifibox-init.js', 'wifibox-dhcpcd-hook', 'wifibox-passthru.js', 'wifibox_dgram.node'], true);
   const privateDir = dist.dir;
-  let lab: Lab | null = null;
-  let launcher: LauncherClient | null = null;
-  const cleanup = async () => {
-    launcher?.close();
-    await lab?.down();
-    dist.remove();
-  };
-  const interrupt = onInterrupt(log, () => void cleanup().finally(() => process.exit(130)));
-  const stop = () => interrupt.interrupted;
-  await inLab({ lab: () => lab, cleanup, interrupt }, async () => {
+  await inOwnLab(log, dist, async (held, interrupt) => {
+    const stop = () => interrupt.interrupted;
     const info = machine(privateDir);
     log('bringing the lab up');
-    lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, distDir: privateDir });
+    const lab = (held.lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, distDir: privateDir }));
     writeDiagStandIns(lab);
     await startHealthyGuest(lab);
     log(`lab ${lab.tag}: healthy guest up after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     useBenchScript(join(privateDir, 'bench.js'));
-    launcher = await startLauncher(lab);
+    const launcher = await startLauncher(lab);
+    held.stops.push(() => launcher.close());
     await warmUp(launcher, privateDir);
     const samples = await timedRuns(lab, launcher, privateDir, o.runs, stop);
     log(`${o.runs} timed runs each done after ${((Date.now() - t0) / 1000).toFixed(1)} s; peak RSS runs`);

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_BUDGET } from '../lab/budget';
+import { dnsmasqArgv } from '../lab/dnsmasq';
 import { Lab } from '../lab/lab';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { initStatus } from '../lab/status';
@@ -118,22 +119,10 @@ export async function runDnsCacheBench(argv: string[], command = 'npm run bench 
       const on = await phase(lab, far, host.events, SIZES.names);
 
       await lab.guest(['ip', 'addr', 'replace', `${GUEST_DNSMASQ}/24`, 'dev', 'eth0']);
-      lab.startInGuest('guest-dnsmasq', [
-        'dnsmasq',
-        '--keep-in-foreground',
-        '--conf-file=/dev/null',
-        '--no-resolv',
-        '--no-hosts',
-        '--bind-interfaces',
-        `--listen-address=${GUEST_DNSMASQ}`,
-        '--port=53',
-        '--user=nobody',
-        '--group=nogroup',
-        `--pid-file=/run/bench-dnsmasq.pid`,
-        '--log-facility=-',
-        `--server=${FAR_DNS}`,
-        '--cache-size=10000',
-      ]);
+      lab.startInGuest(
+        'guest-dnsmasq',
+        dnsmasqArgv(`--listen-address=${GUEST_DNSMASQ}`, '/run/bench-dnsmasq.pid', [`--server=${FAR_DNS}`, '--cache-size=10000']),
+      );
       await waitFor(
         'dnsmasq in the guest',
         async () => (await lab!.guest(['ss', '-Hlun', `src ${GUEST_DNSMASQ}:53`])).stdout.includes(':53') || null,

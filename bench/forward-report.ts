@@ -3,7 +3,7 @@ import type { BurstResult, ConnectResult, FloodResult, PeersResult, Tally } from
 import { mark, mb, ratio, sig3 } from './format';
 import { machineLine, type MachineFacts } from './machine';
 import type { Memory } from './memory';
-import type { SectionMarks } from './sections';
+import { sectionText, type SectionMarks } from './sections';
 import { median, percentile } from './stats';
 
 export const FORWARD_MARKS: SectionMarks = { start: '<!-- forward-bench:start -->', end: '<!-- forward-bench:end -->' };
@@ -250,46 +250,34 @@ export function renderForwardSection(r: ForwardResults): string {
   const m = r.machine;
   const ours = figures(r.rounds, 'ours', r.sizes.uploadBytes);
   const socat = figures(r.rounds, 'socat', r.sizes.uploadBytes);
-  const lines = [
-    FORWARD_MARKS.start,
-    '## wifibox-forward against socat, with the same forwarding.conf lines',
-    '',
-    `Command: \`${r.command}\`${r.quick ? ' (quick: short runs, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
-    machineLine(m, [m.socat], `agent ${m.agent}`),
-    '',
-    'Both run in the same lab guest at the same time: ours (`wifibox-forward --loglevel warn`, with the',
-    "package's `--max-semi-space-size=1`) serving the three lines below in one process, and socat as the old",
-    '`forwarding` service ran it, one `socat <line>` per line, with the same lines on other ports:',
-    '',
-    ...r.lines.ours.map((x) => `    ${x}`),
-    '',
-    `Clients run in the wireless network's namespace (to wlan0, ${'192.168.77.2'}), the targets in the host's`,
-    `(10.0.0.2). ${m.pinned ? 'Both relays are pinned to CPU 1, as the guest has one vCPU, and the clients and targets to CPU 0.' : 'One CPU: nothing is pinned.'}`,
-    `Each of ${r.sizes.rounds} round(s) measures ours then socat (socat first in even rounds); the summary takes the medians.`,
-    '',
-    '| target | measured (ours vs socat) | met |',
-    '|---|---|---|',
-    ...summaryRows(r, ours, socat),
-    '',
-    '### Per round',
-    '',
-    '| round | | UDP datagrams/s | carried | round trips/s (32 peers) | timeouts | TCP MB/s, each upload | connect median, ms | connect p99, ms | connect errors |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...roundRows(r),
-    '',
-    roundsText(r, ours, socat),
-    '',
-    '### Memory (/proc/PID/smaps_rollup, summed over the processes; MB = 10⁶ bytes)',
-    '',
-    ...memoryText(r),
-    '',
-    ...memoryRows(r),
-    ...evenAt(r),
-    '',
-    '### How each figure is measured',
-    '',
-    ...howMeasured(r),
-    FORWARD_MARKS.end,
-  ];
-  return lines.join('\n');
+  return sectionText(FORWARD_MARKS, 'wifibox-forward against socat, with the same forwarding.conf lines', [
+    [
+      `Command: \`${r.command}\`${r.quick ? ' (quick: short runs, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
+      machineLine(m, [m.socat], `agent ${m.agent}`),
+    ],
+    [
+      'Both run in the same lab guest at the same time: ours (`wifibox-forward --loglevel warn`, with the',
+      "package's `--max-semi-space-size=1`) serving the three lines below in one process, and socat as the old",
+      '`forwarding` service ran it, one `socat <line>` per line, with the same lines on other ports:',
+    ],
+    r.lines.ours.map((x) => `    ${x}`),
+    [
+      `Clients run in the wireless network's namespace (to wlan0, ${'192.168.77.2'}), the targets in the host's`,
+      `(10.0.0.2). ${m.pinned ? 'Both relays are pinned to CPU 1, as the guest has one vCPU, and the clients and targets to CPU 0.' : 'One CPU: nothing is pinned.'}`,
+      `Each of ${r.sizes.rounds} round(s) measures ours then socat (socat first in even rounds); the summary takes the medians.`,
+    ],
+    ['| target | measured (ours vs socat) | met |', '|---|---|---|', ...summaryRows(r, ours, socat)],
+    ['### Per round'],
+    [
+      '| round | | UDP datagrams/s | carried | round trips/s (32 peers) | timeouts | TCP MB/s, each upload | connect median, ms | connect p99, ms | connect errors |',
+      '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...roundRows(r),
+    ],
+    [roundsText(r, ours, socat)],
+    ['### Memory (/proc/PID/smaps_rollup, summed over the processes; MB = 10⁶ bytes)'],
+    memoryText(r),
+    [...memoryRows(r), ...evenAt(r)],
+    ['### How each figure is measured'],
+    howMeasured(r),
+  ]);
 }

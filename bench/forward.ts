@@ -9,7 +9,7 @@ import { Lab } from '../lab/lab';
 import { sleep } from '../lab/proc';
 import { FORWARD_MARKS, renderForwardSection, type ForwardResults } from './forward-report';
 import { burst, ForwardLab, FULL, MANY, memoryOfBoth, memoryWithMany, memoryWithPeers, QUICK, setupOf, startRelays, timedRounds, warmUp } from './forward-runs';
-import { benchLog, inLab, onInterrupt, privateDist } from './harness';
+import { benchLog, inOwnLab, privateDist } from './harness';
 import { agentVersion, machineFacts, programVersion } from './machine';
 import { publishSection } from './sections';
 
@@ -23,18 +23,11 @@ export async function runForwardBench(argv: string[], command?: string): Promise
   const pinned = availableParallelism() >= 2;
   const relayCpu = pinned ? ['taskset', '-c', '1'] : [];
   const dist = privateDist('forward', ['wifibox-forward.js'], true);
-  let lab: Lab | null = null;
-  let f: ForwardLab | null = null;
-  const cleanup = async () => {
-    f?.kill();
-    await lab?.down();
-    dist.remove();
-  };
-  const interrupt = onInterrupt(log, () => void cleanup().finally(() => process.exit(130)));
-  await inLab({ lab: () => lab, cleanup, interrupt }, async () => {
+  await inOwnLab(log, dist, async (held, interrupt) => {
     log('bringing the lab up');
-    lab = await Lab.up({ flavor: 'wpa_supplicant', distDir: dist.dir });
-    f = new ForwardLab(lab, join(dist.dir, 'bench.js'), pinned ? '0' : null);
+    const lab = (held.lab = await Lab.up({ flavor: 'wpa_supplicant', distDir: dist.dir }));
+    const f = new ForwardLab(lab, join(dist.dir, 'bench.js'), pinned ? '0' : null);
+    held.stops.push(() => f.kill());
     await f.startServices();
     const relays = await startRelays(f, dist.dir, relayCpu);
     await sleep(1000);

@@ -18,17 +18,20 @@ import { ControlLoad } from '../lab/load';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { daemonStatus, forwardStatus, initStatus, passthruStatus } from '../lab/status';
 import { GUEST_MARKS, renderGuestSection, type GuestLayoutFigures, type GuestResults } from './guest-report';
-import { benchLog, inLab, onInterrupt, privateDist } from './harness';
+import { benchLog, GUEST_BUNDLES, inLab, onInterrupt, privateDist } from './harness';
 import { machineFacts } from './machine';
 import { publishSection } from './sections';
 
 const log = benchLog('bench guest');
-const REST_MS = 60_000;
-/** After the load, this long before its memory is read: its connections closed, each runtime settled (agents/common/settle.ts). */
-const SETTLE_AFTER_LOAD_MS = 15_000;
-const CLIENTS = 64;
-const REQUESTS = 100;
-const PEERS = 32;
+/** How long the bench watches and how much load it puts on: its section states each. */
+const SIZES = {
+  restMs: 60_000,
+  /** After the load, this long before its memory is read: its connections closed, each runtime settled (agents/common/settle.ts). */
+  settleAfterLoadMs: 15_000,
+  clients: 64,
+  requests: 100,
+  peers: 32,
+};
 const TCP_PORT = 8080;
 /** A router's lease (an hour): a renewal is not what the guest at rest is measured on. */
 const WIRELESS_LEASE_S = 3600;
@@ -47,7 +50,7 @@ function forwardingConf(hostIp: string): string {
   ].join('\n');
 }
 
-/** From the wireless network: PEERS UDP peers, one datagram each, and PEERS TCP connections held until killed. */
+/** From the wireless network: SIZES.peers UDP peers, one datagram each, and as many TCP connections held until killed. */
 const WIRELESS_PEERS = `
 const dgram = require('node:dgram'), net = require('node:net');
 const [guest, udpPort, tcpPort, n] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4])];
@@ -70,101 +73,130 @@ const HOST_SERVICE = `require('node:net').createServer(() => {}).listen(${TCP_PO
 /** A bare node serving TCP and UDP: what one runtime costs before a line of ours. */
 const BARE_NODE = `require('node:net').createServer().listen(0); require('node:dgram').createSocket('udp4').bind(0);`;
 
+/** The guest's processes a layout starts, and the host's bridge to the passthrough. */
+interface StartedGuest {
+  init: LabProcess;
+  wpa: LabProcess;
+  /** Three runtimes only: the passthrough as its own process. */
+  passthru: LabProcess | null;
+  forward: LabProcess;
+  bridge: string;
+}
+
+/**
+ * The guest as the image runs it in `layout`, with the host's lease and its service, until
+ * forwarding's lines listen and wlan0 has its lease.
+ */
+async function startGuest(lab: Lab, layout: Layout): Promise<StartedGuest> {
+  await lab.startWirelessNetwork(undefined, undefined, WIRELESS_LEASE_S);
+  const init = lab.startInit(['--loglevel', 'warn']);
+  const wpa = await lab.startWirelessDaemon();
+  let passthru: LabProcess | null = null;
+  if (layout === 'two runtimes') await lab.startPassthruPart(['--loglevel', 'warn']);
+  else passthru = await lab.startPassthru(['--loglevel', 'warn']);
+  const dhcp = lab.startDhcpClient('host', 'wifibox0');
+  const hostIp = await waitFor("the host's lease", async () => /"event":"bound".*?"ip":"([\d.]+)"/.exec(await readText(dhcp.events))?.[1], 30_000, 100);
+  const service = lab.startInHost('host-service', [process.execPath, '-e', HOST_SERVICE]);
+  await waitFor("the host's service", () => service.output().includes('ready'), 10_000, 50);
+  writeFileSync(join(lab.dir, 'appliance', 'forwarding.conf'), forwardingConf(hostIp));
+  const forward = lab.startForward(['--loglevel', 'warn']);
+  await waitFor(
+    "forwarding's lines",
+    async () => (await forwardStatus(lab, 2000).catch(() => null))?.lines.every((l: { listening: boolean }) => l.listening),
+    15_000,
+    100,
+  );
+  const bridge = await lab.startHostBridge(1200, 'wlan0', 3600);
+  await waitFor('the wireless lease', async () => (await initStatus(lab, 2000)).lease?.address, 30_000, 100);
+  return { init, wpa, passthru, forward, bridge: bridge.path };
+}
+
+/** The watches must come back: the wireless daemon restarted once, wlan0 gone and back once. */
+async function restartAndReplug(lab: Lab, layout: Layout, wpa: LabProcess): Promise<void> {
+  const pid = wpa.pid;
+  await lab.stop(wpa);
+  rmSync(lab.guestPath(`${lab.controlDir}/wlan0`), { force: true });
+  const restarted = await lab.startWirelessDaemon();
+  log(`${layout}: wpa_supplicant restarted (pid ${pid} → ${restarted.pid})`);
+  await lab.unplugWlan();
+  await waitFor('dhcpcd to wait for wlan0', async () => (await daemonStatus(lab, 'dhcpcd')).state === 'waiting', 10_000, 20);
+  await lab.plugWlan();
+  await waitFor(
+    'the wireless lease again',
+    async () => {
+      const st = await initStatus(lab, 2000);
+      return st.lease?.address && st.daemons.find((d: { name: string }) => d.name === 'dhcpcd')?.state === 'running';
+    },
+    30_000,
+    100,
+  );
+  await waitFor('the passthrough serving the new daemon', async () => (await lab.hostCli(['ping'], { timeoutMs: 5000 })).stdout.trim() === 'PONG', 20_000, 200);
+}
+
+/** A minute left alone, then each agent's wake-ups and memory over a minute at rest, beside a bare node's. */
+async function costsAtRest(lab: Lab, agents: Record<string, number>): Promise<Pick<GuestLayoutFigures, 'atRest' | 'bareNode'>> {
+  const bare = lab.startInGuest('bare-node', [process.execPath, '-e', BARE_NODE]);
+  await sleep(60_000);
+  const rest = await costAtRest({ ...agents, 'bare node': bare.pid }, SIZES.restMs);
+  await lab.stop(bare);
+  return { bareNode: rest.find((c) => c.name === 'bare node')!, atRest: rest.filter((c) => c.name !== 'bare node') };
+}
+
+/** The load through the passthrough and wifibox-forward; the agents' memory at its end and once they settled after it. */
+async function underLoad(lab: Lab, bridge: string, agents: Record<string, number>): Promise<Pick<GuestLayoutFigures, 'atLoadEnd' | 'afterLoad' | 'load'>> {
+  const control = new ControlLoad(lab, bridge, SIZES.clients);
+  control.start();
+  const peers = lab.startInAir('wireless-peers', [process.execPath, '-e', WIRELESS_PEERS, lab.addr.guestWlan0, '11224', String(TCP_PORT), String(SIZES.peers)]);
+  await waitFor(
+    'the wireless peers',
+    () => {
+      if (peers.output().includes('error')) throw new Error(`the wireless peers: ${peers.output()}`);
+      return peers.output().includes('ready');
+    },
+    30_000,
+    50,
+  );
+  await waitFor(`${SIZES.clients} × ${SIZES.requests} requests`, () => control.ok >= SIZES.clients * SIZES.requests, 120_000, 100);
+  const counts = await control.stop();
+  const lines = (await forwardStatus(lab)).lines as Array<{ active: number }>;
+  const reading = () => Object.entries(agents).map(([name, p]) => ({ name, pid: p, privateKb: privateKb(p), wakeups: 0 }));
+  const atLoadEnd = reading();
+  await lab.stop(peers);
+  // The guest after the load: its clients gone, and each runtime quiet long enough to settle
+  // (it collects and gives pages back some seconds after the last allocation).
+  await sleep(SIZES.settleAfterLoadMs);
+  const afterLoad = reading();
+  const passthruAnswered = (await passthruStatus(lab)).ports[0]?.counters?.replies ?? null;
+  return {
+    atLoadEnd,
+    afterLoad,
+    load: { ok: counts.ok, wrong: counts.wrong, forwardActive: lines.reduce((n, l) => n + l.active, 0), passthruReplies: passthruAnswered },
+  };
+}
+
 async function guestCost(layout: Layout, distDir: string, onLab: (l: Lab | null) => void): Promise<GuestLayoutFigures> {
   const lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget: GUEST_BUDGET, distDir });
   onLab(lab);
   try {
-    await lab.startWirelessNetwork(undefined, undefined, WIRELESS_LEASE_S);
-    const init = lab.startInit(['--loglevel', 'warn']);
-    let wpa = await lab.startWirelessDaemon();
-    let passthru: LabProcess | null = null;
-    if (layout === 'two runtimes') await lab.startPassthruPart(['--loglevel', 'warn']);
-    else passthru = await lab.startPassthru(['--loglevel', 'warn']);
-    const dhcp = lab.startDhcpClient('host', 'wifibox0');
-    const hostIp = await waitFor("the host's lease", async () => /"event":"bound".*?"ip":"([\d.]+)"/.exec(await readText(dhcp.events))?.[1], 30_000, 100);
-    const service = lab.startInHost('host-service', [process.execPath, '-e', HOST_SERVICE]);
-    await waitFor("the host's service", () => service.output().includes('ready'), 10_000, 50);
-    writeFileSync(join(lab.dir, 'appliance', 'forwarding.conf'), forwardingConf(hostIp));
-    const forward = lab.startForward(['--loglevel', 'warn']);
-    await waitFor(
-      "forwarding's lines",
-      async () => (await forwardStatus(lab, 2000).catch(() => null))?.lines.every((l: { listening: boolean }) => l.listening),
-      15_000,
-      100,
-    );
-    const bridge = await lab.startHostBridge(1200, 'wlan0', 3600);
-    await waitFor('the wireless lease', async () => (await initStatus(lab, 2000)).lease?.address, 30_000, 100);
-
-    // The watches must come back: the wireless daemon restarted once, wlan0 gone and back once.
-    const pid = wpa.pid;
-    await lab.stop(wpa);
-    rmSync(lab.guestPath(`${lab.controlDir}/wlan0`), { force: true });
-    wpa = await lab.startWirelessDaemon();
-    log(`${layout}: wpa_supplicant restarted (pid ${pid} → ${wpa.pid})`);
-    await lab.unplugWlan();
-    await waitFor('dhcpcd to wait for wlan0', async () => (await daemonStatus(lab, 'dhcpcd')).state === 'waiting', 10_000, 20);
-    await lab.plugWlan();
-    await waitFor(
-      'the wireless lease again',
-      async () => {
-        const st = await initStatus(lab, 2000);
-        return st.lease?.address && st.daemons.find((d: { name: string }) => d.name === 'dhcpcd')?.state === 'running';
-      },
-      30_000,
-      100,
-    );
-    await waitFor(
-      'the passthrough serving the new daemon',
-      async () => (await lab.hostCli(['ping'], { timeoutMs: 5000 })).stdout.trim() === 'PONG',
-      20_000,
-      200,
-    );
+    const guest = await startGuest(lab, layout);
+    await restartAndReplug(lab, layout, guest.wpa);
     log(`${layout}: wlan0 gone and back; a minute left alone, then a minute at rest`);
-
-    const bare = lab.startInGuest('bare-node', [process.execPath, '-e', BARE_NODE]);
-    await sleep(60_000);
     const agents: Record<string, number> = {
-      'wifibox-init': init.pid,
-      ...(passthru ? { 'wifibox-passthru': passthru.pid } : {}),
-      'wifibox-forward': forward.pid,
+      'wifibox-init': guest.init.pid,
+      ...(guest.passthru ? { 'wifibox-passthru': guest.passthru.pid } : {}),
+      'wifibox-forward': guest.forward.pid,
     };
-    const rest = await costAtRest({ ...agents, 'bare node': bare.pid }, REST_MS);
-    const bareNode = rest.find((c) => c.name === 'bare node')!;
-    const atRest = rest.filter((c) => c.name !== 'bare node');
-    await lab.stop(bare);
-
+    const rest = await costsAtRest(lab, agents);
     log(`${layout}: the load`);
-    const control = new ControlLoad(lab, bridge.path, CLIENTS);
-    control.start();
-    const peers = lab.startInAir('wireless-peers', [process.execPath, '-e', WIRELESS_PEERS, lab.addr.guestWlan0, '11224', String(TCP_PORT), String(PEERS)]);
-    await waitFor(
-      'the wireless peers',
-      () => {
-        if (peers.output().includes('error')) throw new Error(`the wireless peers: ${peers.output()}`);
-        return peers.output().includes('ready');
-      },
-      30_000,
-      50,
-    );
-    await waitFor(`${CLIENTS} × ${REQUESTS} requests`, () => control.ok >= CLIENTS * REQUESTS, 120_000, 100);
-    const counts = await control.stop();
-    const lines = (await forwardStatus(lab)).lines as Array<{ active: number }>;
-    const reading = () => Object.entries(agents).map(([name, p]) => ({ name, pid: p, privateKb: privateKb(p), wakeups: 0 }));
-    const atLoadEnd = reading();
-    await lab.stop(peers);
-    // The guest after the load: its clients gone, and each runtime quiet long enough to settle
-    // (it collects and gives pages back some seconds after the last allocation).
-    await sleep(SETTLE_AFTER_LOAD_MS);
-    const afterLoad = reading();
-    const passthruAnswered = (await passthruStatus(lab)).ports[0]?.counters?.replies ?? null;
+    const load = await underLoad(lab, guest.bridge, agents);
     return {
       layout,
       runtimes: Object.keys(agents).length,
-      atRest,
-      atLoadEnd,
-      afterLoad,
-      bareNode,
-      load: { ok: counts.ok, wrong: counts.wrong, forwardActive: lines.reduce((n, l) => n + l.active, 0), passthruReplies: passthruAnswered },
+      atRest: rest.atRest,
+      atLoadEnd: load.atLoadEnd,
+      afterLoad: load.afterLoad,
+      bareNode: rest.bareNode,
+      load: load.load,
       budget: lab.budgetUse(),
     };
   } finally {
@@ -177,14 +209,7 @@ const readText = async (path: string): Promise<string> => (existsSync(path) ? re
 
 export async function runGuestBench(argv: string[], command = 'npm run bench -- guest'): Promise<void> {
   const t0 = Date.now();
-  const dist = privateDist('guest', [
-    'wifibox-init.js',
-    'wifibox-passthru.js',
-    'wifibox-forward.js',
-    'wifibox-diag.js',
-    'wifibox-dhcpcd-hook',
-    'wifibox_dgram.node',
-  ]);
+  const dist = privateDist('guest', GUEST_BUNDLES);
   let current: Lab | null = null;
   const interrupt = onInterrupt(log, () => void current?.down());
   await inLab({ lab: () => current, cleanup: async () => dist.remove(), interrupt }, async () => {
@@ -198,11 +223,7 @@ export async function runGuestBench(argv: string[], command = 'npm run bench -- 
       command,
       machine: machineFacts(),
       budget: GUEST_BUDGET,
-      restMs: REST_MS,
-      settleAfterLoadMs: SETTLE_AFTER_LOAD_MS,
-      clients: CLIENTS,
-      requests: REQUESTS,
-      peers: PEERS,
+      ...SIZES,
       layouts,
       durationSec: (Date.now() - t0) / 1000,
     };

@@ -11,6 +11,16 @@ export function benchLog(name: string): Log {
   return (msg) => process.stderr.write(`${name}: [${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
 }
 
+/** Every bundle of dist/ the whole guest runs: the agents, dhcpcd's hook and the addon. */
+export const GUEST_BUNDLES: readonly string[] = [
+  'wifibox-init.js',
+  'wifibox-passthru.js',
+  'wifibox-forward.js',
+  'wifibox-diag.js',
+  'wifibox-dhcpcd-hook',
+  'wifibox_dgram.node',
+];
+
 /**
  * A private copy of `files` of dist/, and with `withBench` of the bench's own bundle (its client
  * and launcher modes run it): `npm run build` (anyone's `npm test`) rewrites dist/ in place
@@ -26,8 +36,14 @@ export function privateDist(name: string, files: readonly string[], withBench = 
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Whether SIGINT or SIGTERM came; off() takes the handler away. */
+export interface Interrupt {
+  readonly interrupted: boolean;
+  off(): void;
+}
+
 /** SIGINT or SIGTERM, the first time: logged, then `stop()`; `interrupted` says whether one came. */
-export function onInterrupt(log: Log, stop: () => void): { readonly interrupted: boolean; off(): void } {
+export function onInterrupt(log: Log, stop: () => void): Interrupt {
   let interrupted = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (interrupted) return;
@@ -56,7 +72,7 @@ export async function inLab(
   o: {
     lab: () => Lab | null;
     cleanup: () => Promise<void>;
-    interrupt: { readonly interrupted: boolean; off(): void };
+    interrupt: Interrupt;
   },
   body: () => Promise<void>,
 ): Promise<void> {
@@ -70,4 +86,27 @@ export async function inLab(
     if (!o.interrupt.interrupted) await o.cleanup();
     o.interrupt.off();
   }
+}
+
+/** What a bench holds in a lab of its own: the lab once it is up, and how to stop what it started beside it. */
+export interface HeldLab {
+  lab: Lab | null;
+  /** Each run before the lab comes down (a launcher's connection, a load's processes). */
+  stops: (() => void)[];
+}
+
+/**
+ * A bench's body in a lab of its own (inLab), which it puts in `held` as it brings it up. At the
+ * end, or at once on SIGINT or SIGTERM (then exit 130): what it started beside the lab stopped,
+ * the lab down, the private `dist` removed.
+ */
+export async function inOwnLab(log: Log, dist: { remove(): void }, body: (held: HeldLab, interrupt: Interrupt) => Promise<void>): Promise<void> {
+  const held: HeldLab = { lab: null, stops: [] };
+  const cleanup = async () => {
+    for (const stop of held.stops) stop();
+    await held.lab?.down();
+    dist.remove();
+  };
+  const interrupt = onInterrupt(log, () => void cleanup().finally(() => process.exit(130)));
+  await inLab({ lab: () => held.lab, cleanup, interrupt }, () => body(held, interrupt));
 }

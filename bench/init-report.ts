@@ -7,7 +7,7 @@ import { BOUND_S, howMeasured, reading, setup } from './init-report-text';
 import { REST_MS } from './init-runs';
 import { machineLine, type MachineFacts } from './machine';
 import type { Memory } from './memory';
-import type { SectionMarks } from './sections';
+import { sectionText, type SectionMarks } from './sections';
 import { median as medianOf, percentile } from './stats';
 
 export const INIT_MARKS: SectionMarks = { start: '<!-- init-bench:start -->', end: '<!-- init-bench:end -->' };
@@ -234,48 +234,32 @@ export function renderInitSection(r: InitResults): string {
   const notes = r.runs.flatMap((x) => x.notes.map((t) => `${x.sequence} #${x.index + 1}: ${t}`));
   const command = (runs: RunFigures[]) => runs.find((x) => x.udhcpdCommand)?.udhcpdCommand ?? null;
   const medians = { ours: mediansOf(ours), old: mediansOf(old) };
-  const lines = [
-    INIT_MARKS.start,
-    '## wifibox-init against the old OpenRC sequence (station flavor)',
-    '',
-    `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s${r.quick ? ' (quick: one run each)' : ''}.`,
-    machineLine(m, [m.dhcpcd, m.busybox, m.dnsmasq, m.ifupdownNg, m.iptables, m.procps], `orchestrator ${m.agent}`),
-    '',
-    ...setup(n, { ours: command(ours), old: command(old) }),
-    '',
-    `### From the start, median of ${n} runs each`,
-    '',
-    ...startTable(ours, old),
-    '',
-    ...reading.start(medians.ours, medians.old, { ours: command(ours), old: command(old) }),
-    '',
-    `### After the start, in the same labs, median of ${n} runs each`,
-    '',
-    ...afterTable(ours, old),
-    '',
-    ...reading.after(medians.ours, medians.old, r.runs),
-    '',
-    "**(g) The DNS relay's added latency** (ours only: the old sequence has no relay; the guest asks the wireless DNS server itself, and the host asks it through the NAT):",
-    '',
-    ...latencyTable(ours),
-    '',
-    'Every run:',
-    '',
-    ...perRunTables(r.runs),
-    '',
-    `Inside ours (medians, s from t0; each step's end and each daemon's latest start, from its status): ${insideList(ours) || '—'}.`,
-    '',
-    `Inside old (medians, s from t0; marks of the boot script and of the hook, by dhcpcd's reason): ${insideList(old) || '—'}.`,
-    '',
-    '### Memory (/proc/PID/smaps_rollup; MB = 10⁶ bytes; medians)',
-    '',
-    ...memoryTable(ours, old),
-    '',
-    '### How each number is measured',
-    '',
-    ...howMeasured(r.runs.filter((x) => x.unNatAnswers > 0).map((x) => `${x.sequence} #${x.index + 1}: ${x.unNatAnswers}`)),
-    ...(notes.length ? ['', `Seen during the runs: ${notes.join('; ')}.`] : []),
-    INIT_MARKS.end,
-  ];
-  return lines.join('\n');
+  return sectionText(INIT_MARKS, 'wifibox-init against the old OpenRC sequence (station flavor)', [
+    [
+      `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s${r.quick ? ' (quick: one run each)' : ''}.`,
+      machineLine(m, [m.dhcpcd, m.busybox, m.dnsmasq, m.ifupdownNg, m.iptables, m.procps], `orchestrator ${m.agent}`),
+    ],
+    setup(n, { ours: command(ours), old: command(old) }),
+    [`### From the start, median of ${n} runs each`],
+    startTable(ours, old),
+    reading.start(medians.ours, medians.old, { ours: command(ours), old: command(old) }),
+    [`### After the start, in the same labs, median of ${n} runs each`],
+    afterTable(ours, old),
+    reading.after(medians.ours, medians.old, r.runs),
+    [
+      "**(g) The DNS relay's added latency** (ours only: the old sequence has no relay; the guest asks the wireless DNS server itself, and the host asks it through the NAT):",
+    ],
+    latencyTable(ours),
+    ['Every run:'],
+    perRunTables(r.runs),
+    [`Inside ours (medians, s from t0; each step's end and each daemon's latest start, from its status): ${insideList(ours) || '—'}.`],
+    [`Inside old (medians, s from t0; marks of the boot script and of the hook, by dhcpcd's reason): ${insideList(old) || '—'}.`],
+    ['### Memory (/proc/PID/smaps_rollup; MB = 10⁶ bytes; medians)'],
+    memoryTable(ours, old),
+    ['### How each number is measured'],
+    [
+      ...howMeasured(r.runs.filter((x) => x.unNatAnswers > 0).map((x) => `${x.sequence} #${x.index + 1}: ${x.unNatAnswers}`)),
+      ...(notes.length ? ['', `Seen during the runs: ${notes.join('; ')}.`] : []),
+    ],
+  ]);
 }

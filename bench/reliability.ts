@@ -12,7 +12,7 @@ import { Lab } from '../lab/lab';
 import { repoRoot } from '../lab/paths';
 import { numberOption } from './args';
 import { FAULTS_MARKS, renderFaultsSection } from './faults-report';
-import { benchLog, inLab, onInterrupt, privateDist } from './harness';
+import { benchLog, inOwnLab, privateDist } from './harness';
 import { agentVersion, machineFacts, programVersion, type MachineFacts } from './machine';
 import { publishSection, type Doc } from './sections';
 import { runSoak, soakOptions } from './soak';
@@ -98,16 +98,16 @@ export async function runSoakBench(argv: string[]): Promise<void> {
   const cpusAt = argv.indexOf('--cpus');
   const budget = cpusAt >= 0 ? { ...GUEST_BUDGET, cpus: argv[cpusAt + 1] ?? GUEST_BUDGET.cpus } : GUEST_BUDGET;
   const dist = privateDist('soak', ['wifibox-init.js', 'wifibox-passthru.js', 'wifibox-diag.js', 'wifibox-dhcpcd-hook', 'wifibox_dgram.node']);
-  let lab: Lab | null = null;
-  const cleanup = async () => {
-    await lab?.down();
-    dist.remove();
-  };
-  const interrupt = onInterrupt(log, () => void cleanup().finally(() => process.exit(130)));
   let failures: string[] = [];
-  await inLab({ lab: () => lab, cleanup, interrupt }, async () => {
+  await inOwnLab(log, dist, async (held) => {
     log('bringing the lab up and booting the guest');
-    lab = await Lab.up({ flavor: 'wpa_supplicant', configureGuest: false, budget, distDir: dist.dir, agentNodeFlags: ['--trace-gc', ...extraFlags] });
+    const lab = (held.lab = await Lab.up({
+      flavor: 'wpa_supplicant',
+      configureGuest: false,
+      budget,
+      distDir: dist.dir,
+      agentNodeFlags: ['--trace-gc', ...extraFlags],
+    }));
     const { ctx, baseline } = await bootGuest(lab);
     log(`soaking for ${minutes} min${extraFlags.length ? ` with ${extraFlags.join(' ')}` : ''}`);
     const result = await runSoak(ctx, baseline, soakOptions(minutes * 60_000), log);

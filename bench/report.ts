@@ -3,7 +3,7 @@ import { kbToMB, latencyMs, mark, mb, ratio } from './format';
 import { machineLine, type MachineFacts } from './machine';
 import type { Memory } from './memory';
 import type { ConcurrentResult, TargetLatency } from './protocol';
-import type { SectionMarks } from './sections';
+import { sectionText, type SectionMarks } from './sections';
 import { summarize, type Summary } from './stats';
 
 export const PASSTHRU_MARKS: SectionMarks = { start: '<!-- passthru-bench:start -->', end: '<!-- passthru-bench:end -->' };
@@ -282,31 +282,24 @@ function startupSection(r: Results): string[] {
 
 export function renderSection(r: Results): string {
   const m = r.machine;
-  const lines = [
-    PASSTHRU_MARKS.start,
-    '## Passthru agent against the old socat glue',
-    '',
-    `Command: \`${r.command}\`${r.quick ? ' (quick: small N, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
-    machineLine(m, [m.socat, m.wpaSupplicant], `agent ${m.agent}`),
-    '',
-    'Both bridges run in the same lab at the same time, in the guest namespace, in front of one real',
-    'wpa_supplicant (wired driver): ours (`wifibox-passthru --loglevel warn`, port 1200) and the old glue',
-    'exactly as the old script starts it (`socat TCP4-LISTEN:1300,reuseaddr,bind=10.0.0.1,range=…,fork',
-    'UNIX-SENDTO:/var/run/wpa_supplicant/wlan0,bind=/run/old-socat-client,unlink-early`). Clients run in',
-    'the host namespace. Latencies are measured in alternating blocks (ours, socat, floor, then floor,',
-    'socat, ours, …) so all see the same noise. p99 is nearest-rank. Each test waits until the previous',
-    "one's connections and forked children are gone.",
-    '',
-    ...summaryTable(r),
-    '',
-    ...latencySections(r),
-    '',
-    ...concurrentSection(r),
-    '',
-    ...memorySection(r),
-    '',
-    ...startupSection(r),
-    PASSTHRU_MARKS.end,
-  ];
-  return lines.join('\n');
+  return sectionText(PASSTHRU_MARKS, 'Passthru agent against the old socat glue', [
+    [
+      `Command: \`${r.command}\`${r.quick ? ' (quick: small N, figures are rough)' : ''} — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
+      machineLine(m, [m.socat, m.wpaSupplicant], `agent ${m.agent}`),
+    ],
+    [
+      'Both bridges run in the same lab at the same time, in the guest namespace, in front of one real',
+      'wpa_supplicant (wired driver): ours (`wifibox-passthru --loglevel warn`, port 1200) and the old glue',
+      'exactly as the old script starts it (`socat TCP4-LISTEN:1300,reuseaddr,bind=10.0.0.1,range=…,fork',
+      'UNIX-SENDTO:/var/run/wpa_supplicant/wlan0,bind=/run/old-socat-client,unlink-early`). Clients run in',
+      'the host namespace. Latencies are measured in alternating blocks (ours, socat, floor, then floor,',
+      'socat, ours, …) so all see the same noise. p99 is nearest-rank. Each test waits until the previous',
+      "one's connections and forked children are gone.",
+    ],
+    summaryTable(r),
+    latencySections(r),
+    concurrentSection(r),
+    memorySection(r),
+    startupSection(r),
+  ]);
 }

@@ -2,7 +2,7 @@
 // the medians `--json` prints.
 import { emojiMark, msAsSeconds } from './format';
 import { machineLine, type MachineFacts } from './machine';
-import type { SectionMarks } from './sections';
+import { sectionText, type SectionMarks } from './sections';
 import { median, medianOfAll } from './stats';
 
 export const RESUME_MARKS: SectionMarks = { start: '<!-- resume-bench:start -->', end: '<!-- resume-bench:end -->' };
@@ -132,49 +132,43 @@ export function renderResumeSection(r: ResumeResults): string {
   const m = r.machine;
   const notes = r.all.flatMap((x) => x.notes.map((n) => `- ${x.sequence}, ${x.network} network #${x.index + 1}: ${n}`));
   const marks = r.hostConf ? RESUME_HOST_CONF_MARKS : RESUME_MARKS;
-  return [
-    marks.start,
+  return sectionText(
+    marks,
     r.hostConf
-      ? `## A resume with \`${r.hostConf.trim()}\` in the host's dhclient.conf`
-      : "## A resume as users live it: the host's dhclient, OpenRC's order, a router's dnsmasq",
-    '',
-    `Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`,
-    machineLine(m, []),
-    '',
-    "Each run is a fresh lab, all guest processes on one CPU (the guest's vCPU) in a 48 MB budget. The host's",
-    'wifibox0 has a fixed MAC (a bridge keeps its own) and the address and default route of the lease it got from',
-    'the guest at a first boot before the runs, as the host keeps them while the guest is away; its resolv.conf',
-    "is that lease's. The wireless network is a router's dnsmasq (DHCP and DNS, the only one that knows",
-    '`portal.wireless.lab`): "known" has the card in its lease file (it answers at once), "new" does not (it',
-    'checks the address by ping first). t0 is the exec of the first service; then, one after the other as',
-    'OpenRC starts them, wpa_supplicant and, for ours, `/etc/init.d/wifibox-init start`, `uds_passthru start`',
-    "and `forwarding start` (the package's service files, installed in the guest, run by Debian's openrc-run);",
-    "for the old glue, its boot sequence (sysctl, ifupdown-ng's networking with dhcpcd, iptables, udhcpd) and",
-    "its socat passthrough once the default runlevel comes. OpenRC's dependency tree is worked out before t0, as",
-    'a booting guest does before its boot runlevel. At t0 the host starts ISC dhclient on wifibox0 with',
-    "its lease file (devd's `dhclient wifibox0` when the guest's tap comes up; FreeBSD's dhclient shares its",
-    "INIT-REBOOT, its intervals and its reboot timeout), with a script of the lab's that does to the address",
-    "what Debian's does (an EXPIRE, as after a NAK, removes it). The host's probes: an HTTP GET of the",
-    'wireless web server by address every 20 ms (each answer through the NAT counts), a lookup of the name',
-    'through the DNS servers of its current lease every 20 ms, and a `wpa_cli -p <host socket dir> status`',
-    "every 50 ms from t0; the first two run from before t0 (a laptop's programs go on sending; the host knows no",
-    "MAC for the guest's address yet, as each lab gives eth0 a new one, and its ARP goes unanswered meanwhile).",
-    `Each run is watched for ${r.windowMs / 1000} s from t0: dhclient asks again about 3 s after its start and gives`,
-    'INIT-REBOOT up after 10 s. Figures are medians of the runs.',
-    ...(r.hostConf ? ['', `Here the host's dhclient.conf also says \`${r.hostConf.trim()}\`; everything else is as in the section above.`] : []),
-    '',
-    '### A network the card knows',
-    '',
-    ...summaryRows(r, 'known'),
-    '',
-    '### A new network',
-    '',
-    ...summaryRows(r, 'new'),
-    '',
-    '### Every run (seconds from t0)',
-    '',
-    ...runRows(r),
-    ...(notes.length ? ['', ...notes] : []),
-    marks.end,
-  ].join('\n');
+      ? `A resume with \`${r.hostConf.trim()}\` in the host's dhclient.conf`
+      : "A resume as users live it: the host's dhclient, OpenRC's order, a router's dnsmasq",
+    [
+      [`Command: \`${r.command}\` — run ${m.date}, took ${r.durationSec.toFixed(0)} s.`, machineLine(m, [])],
+      [
+        "Each run is a fresh lab, all guest processes on one CPU (the guest's vCPU) in a 48 MB budget. The host's",
+        'wifibox0 has a fixed MAC (a bridge keeps its own) and the address and default route of the lease it got from',
+        'the guest at a first boot before the runs, as the host keeps them while the guest is away; its resolv.conf',
+        "is that lease's. The wireless network is a router's dnsmasq (DHCP and DNS, the only one that knows",
+        '`portal.wireless.lab`): "known" has the card in its lease file (it answers at once), "new" does not (it',
+        'checks the address by ping first). t0 is the exec of the first service; then, one after the other as',
+        'OpenRC starts them, wpa_supplicant and, for ours, `/etc/init.d/wifibox-init start`, `uds_passthru start`',
+        "and `forwarding start` (the package's service files, installed in the guest, run by Debian's openrc-run);",
+        "for the old glue, its boot sequence (sysctl, ifupdown-ng's networking with dhcpcd, iptables, udhcpd) and",
+        "its socat passthrough once the default runlevel comes. OpenRC's dependency tree is worked out before t0, as",
+        'a booting guest does before its boot runlevel. At t0 the host starts ISC dhclient on wifibox0 with',
+        "its lease file (devd's `dhclient wifibox0` when the guest's tap comes up; FreeBSD's dhclient shares its",
+        "INIT-REBOOT, its intervals and its reboot timeout), with a script of the lab's that does to the address",
+        "what Debian's does (an EXPIRE, as after a NAK, removes it). The host's probes: an HTTP GET of the",
+        'wireless web server by address every 20 ms (each answer through the NAT counts), a lookup of the name',
+        'through the DNS servers of its current lease every 20 ms, and a `wpa_cli -p <host socket dir> status`',
+        "every 50 ms from t0; the first two run from before t0 (a laptop's programs go on sending; the host knows no",
+        "MAC for the guest's address yet, as each lab gives eth0 a new one, and its ARP goes unanswered meanwhile).",
+        `Each run is watched for ${r.windowMs / 1000} s from t0: dhclient asks again about 3 s after its start and gives`,
+        'INIT-REBOOT up after 10 s. Figures are medians of the runs.',
+      ],
+      ...(r.hostConf ? [[`Here the host's dhclient.conf also says \`${r.hostConf.trim()}\`; everything else is as in the section above.`]] : []),
+      ['### A network the card knows'],
+      summaryRows(r, 'known'),
+      ['### A new network'],
+      summaryRows(r, 'new'),
+      ['### Every run (seconds from t0)'],
+      runRows(r),
+      ...(notes.length ? [notes] : []),
+    ],
+  );
 }

@@ -20,7 +20,7 @@ import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { initStatus } from '../lab/status';
 import { WIRELESS_NAME } from '../lab/wireless';
 import { numberOption, wholeFrom } from './args';
-import { benchLog, inLab, onInterrupt, privateDist } from './harness';
+import { benchLog, GUEST_BUNDLES, inLab, onInterrupt, privateDist } from './harness';
 import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
 import {
   hostEvents,
@@ -159,6 +159,27 @@ const okTimes = (p: LabProcess): number[] =>
     .filter((l) => l.event === 'ok')
     .map((l) => l.at);
 
+/**
+ * The host as the guest left it: wifibox0's address and default route of the lease `bound`, and
+ * a lease events file with that lease (the host's probes ask the DNS servers of the latest); returns that file.
+ */
+async function hostAsLeft(lab: Lab, bound: HostLease): Promise<string> {
+  await lab.host(['ip', '-4', 'addr', 'replace', `${bound.ip!}/24`, 'dev', 'wifibox0']);
+  if (bound.router) await lab.host(['ip', '-4', 'route', 'replace', 'default', 'via', bound.router.split(' ')[0]!, 'dev', 'wifibox0']);
+  const events = join(lab.dir, 'host-dhcp-events.jsonl');
+  writeFileSync(events, `${JSON.stringify({ ...bound, at: Date.now() })}\n`);
+  return events;
+}
+
+/** One line a run: its figures and its notes. */
+function logRun(run: ResumeRun): void {
+  log(
+    `${run.sequence}, ${run.network} network #${run.index + 1}: traffic ${run.hostTrafficMs} ms, names ${run.hostNamesMs} ms, wpa_cli ${run.wpaCliMs} ms, ` +
+      `wlan0 lease ${run.wlanLeaseMs} ms, address ${run.addressKept ? 'kept' : `${run.addressBefore} → ${run.addressAfter}`}, longest gap ${run.longestGapMs} ms, NAKs ${run.naks}` +
+      `${run.notes.length ? `; ${run.notes.join('; ')}` : ''}`,
+  );
+}
+
 async function resumeOnce(
   sequence: Sequence,
   network: Network,
@@ -174,12 +195,8 @@ async function resumeOnce(
   const notes: string[] = [];
   let watch: GuestWatch<'wlan'> | null = null;
   try {
-    // The host as the guest left it: its address and route, and the resolv.conf of its lease.
     const address = first.bound.ip!;
-    await lab.host(['ip', '-4', 'addr', 'replace', `${address}/24`, 'dev', 'wifibox0']);
-    if (first.bound.router) await lab.host(['ip', '-4', 'route', 'replace', 'default', 'via', first.bound.router.split(' ')[0]!, 'dev', 'wifibox0']);
-    const events = join(lab.dir, 'host-dhcp-events.jsonl');
-    writeFileSync(events, `${JSON.stringify({ ...first.bound, at: Date.now() })}\n`);
+    const events = await hostAsLeft(lab, first.bound);
     const http = startHttpWatch(lab, 'http-watch', WINDOW_MS);
     const names = startLookupProbe(lab, 'lookup-probe', events, WIRELESS_NAME, {});
     watch = watchGuest(lab, { wlan: WLAN0_ROUTE });
@@ -227,11 +244,7 @@ async function resumeOnce(
     };
     if (run.hostTrafficMs === null) notes.push(`the host's traffic did not reach the wireless network within ${WINDOW_MS / 1000} s`);
     if (run.hostNamesMs === null) notes.push(`the host did not resolve ${WIRELESS_NAME} within ${WINDOW_MS / 1000} s`);
-    log(
-      `${sequence}, ${network} network #${index + 1}: traffic ${run.hostTrafficMs} ms, names ${run.hostNamesMs} ms, wpa_cli ${run.wpaCliMs} ms, ` +
-        `wlan0 lease ${run.wlanLeaseMs} ms, address ${run.addressKept ? 'kept' : `${address} → ${run.addressAfter}`}, longest gap ${run.longestGapMs} ms, NAKs ${naks}` +
-        `${notes.length ? `; ${notes.join('; ')}` : ''}`,
-    );
+    logRun(run);
     if (notes.length || process.env.WIFIBOX_BENCH_DEBUG) log(lab.logTails(20));
     return run;
   } finally {
@@ -270,14 +283,7 @@ export async function runResumeBench(argv: string[], command = 'npm run bench --
   // address before it starts over), measured in a section of its own.
   const hostReboot = numberOption(argv, '--host-reboot', null, wholeFrom(0), 'seconds (a whole number)').value;
   const hostConf = hostReboot === null ? '' : `reboot ${hostReboot};\n`;
-  const dist = privateDist('resume', [
-    'wifibox-init.js',
-    'wifibox-passthru.js',
-    'wifibox-forward.js',
-    'wifibox-diag.js',
-    'wifibox-dhcpcd-hook',
-    'wifibox_dgram.node',
-  ]);
+  const dist = privateDist('resume', GUEST_BUNDLES);
   const tmp = mkdtempSync(join(tmpdir(), 'wbx-resume-'));
   let current: Lab | null = null;
   const interrupt = onInterrupt(log, () => void current?.down());

@@ -258,9 +258,7 @@ async function startBridges(lab: Lab): Promise<Bridges> {
 }
 
 /** 5a and 5b: both idle before any traffic, then with HOLD idle connections each. */
-async function memoryBeforeLoad(
-  b: Bridges,
-): Promise<{
+async function memoryBeforeLoad(b: Bridges): Promise<{
   oursIdle: Memory;
   socatIdle: Memory;
   heldOurs: { memory: Memory; holding: number };

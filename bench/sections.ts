@@ -10,6 +10,14 @@ export interface SectionMarks {
   end: string;
 }
 
+/**
+ * A section's text: its `## title` and its blocks of lines between its marks, a blank line
+ * before each block.
+ */
+export function sectionText(marks: SectionMarks, title: string, blocks: readonly (readonly string[])[]): string {
+  return [marks.start, `## ${title}`, ...blocks.flatMap((b) => ['', ...b]), marks.end].join('\n');
+}
+
 /** A document of docs/: its file name, and what it starts with when a run creates it. */
 export interface Doc {
   name: string;

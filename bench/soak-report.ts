@@ -4,7 +4,7 @@ import { GUEST_BUDGET, LOAD_CLIENTS } from '../lab/faults';
 import { mark, mb, mbOfBytes, signedPercent, wholeSeconds } from './format';
 import type { GcRun } from './gc-trace';
 import { machineLine, type MachineFacts } from './machine';
-import type { SectionMarks } from './sections';
+import { sectionText, type SectionMarks } from './sections';
 import { SOAK_ROTATION, type SoakResult, type SoakSample } from './soak';
 import { median } from './stats';
 
@@ -98,23 +98,11 @@ interface SoakReportContext {
   programs: string[];
 }
 
-export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
+/** What runs during the soak, and how long. */
+function soakSetup(r: SoakResult): string[] {
   const o = r.options;
   const minutes = o.durationMs / 60_000;
-  const figures = agentFigures(r);
-  const full = o.durationMs >= 600_000;
-  const seconds = (r.load.ok + r.load.wrong) / (r.tookMs / 1000);
-  const worst = r.faults.filter((f) => f.recoveryMs !== null).sort((a, b) => b.recoveryMs! - a.recoveryMs!)[0];
-  const again = restarts(r);
-  const rssMax = Math.max(...r.samples.map((s) => s.rssBytes));
-  const failures = soakFailures(r);
-  const lines = [
-    SOAK_MARKS.start,
-    `## Soak: ${minutes} minute${minutes === 1 ? '' : 's'} under steady load and periodic faults`,
-    '',
-    `Command: \`${x.command}\` — run ${r.startedAt}, took ${wholeSeconds(r.tookMs)} s.`,
-    machineLine(x.machine, x.programs),
-    '',
+  return [
     `The guest as the fault suite boots it (below), inside its budget (${GUEST_BUDGET.memoryMB} MB for all its processes, CPU ${GUEST_BUDGET.cpus}),`,
     `for ${minutes} minute${minutes === 1 ? '' : 's'}: ${LOAD_CLIENTS} host clients each ask wpa_supplicant for their own network's ssid through the host's`,
     `socat (\`-t 3600\`) and the passthrough (a part of wifibox-init's runtime), and pause ${o.paceMs} ms after each reply (steady load, not a flood); the reach`,
@@ -124,14 +112,28 @@ export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
     "wifibox-init's runtime (the network and the passthrough) is never restarted, so it is one process from start to",
     'end and its growth means something (an agent started again begins from nothing); what they must',
     'survive without gathering anything is their daemons, sockets and children coming and going.',
-    '',
+  ];
+}
+
+/** What is read, and how the growth is taken from it. */
+function soakReadings(r: SoakResult): string[] {
+  const o = r.options;
+  return [
     `Every ${o.sampleEveryMs / 1000} s each agent's PSS and private dirty (\`/proc/PID/smaps_rollup\`) and open descriptors`,
     `(\`/proc/PID/fd\`) are read. The first ${wholeSeconds(o.warmupMs)} s are warm-up (V8's heaps and code caches fill); the growth compares`,
     `the median of the first ${wholeSeconds(o.windowMs)} s after warm-up with the median of the last ${wholeSeconds(o.windowMs)} s. A median, not one sample:`,
     'the heap is a saw-tooth between collections, and a single reading lands anywhere on it. PSS also',
     "carries a share of the node binary's pages, which moves with how many node processes on this",
     "machine map it; private dirty is the agent's own. MB = 10⁶ bytes.",
-    '',
+  ];
+}
+
+/** Each agent's growth after warm-up against the target (a shorter soak says it is one). */
+function growthTable(r: SoakResult, figures: Record<string, AgentFigures>): string[] {
+  const o = r.options;
+  const minutes = o.durationMs / 60_000;
+  const full = o.durationMs >= 600_000;
+  return [
     `| agent | figure | first ${wholeSeconds(o.windowMs)} s after warm-up, MB | last ${wholeSeconds(o.windowMs)} s, MB | growth | highest after warm-up, MB | target: growth ≤ ${GROWTH_TARGET * 100}% over 10 minutes |`,
     '|---|---|---:|---:|---:|---:|---|',
     ...Object.entries(figures).flatMap(([name, f]) => {
@@ -144,19 +146,34 @@ export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
         row('private dirty', f.privateDirty, target(f.privateDirty)),
       ];
     }),
-    '',
-    ...gcTable(r),
+  ];
+}
+
+/** Each agent's descriptors at rest, before and after, and under load. */
+function descriptorTable(r: SoakResult, figures: Record<string, AgentFigures>): string[] {
+  return [
     '| agent | descriptors at rest, before → after | under load after warm-up, min–max | under load, first → last window (medians) |',
     '|---|---|---|---|',
     ...Object.entries(figures).map(
       ([name, f]) =>
         `| ${name} | ${r.fdsAtRest.before[name]} → ${r.fdsAtRest.after[name]} ${mark(r.fdsAtRest.before[name] === r.fdsAtRest.after[name])} | ${f.fds.min}–${f.fds.max} | ${f.fds.first} → ${f.fds.last} |`,
     ),
-    '',
-    '"At rest" is with the load stopped and no connection open at the passthrough (before: after the',
-    "boot's warm-up load; after: once the soak's load stopped). Under load the count moves with the",
-    'connections in flight: each holds a TCP socket and a datagram socket in the passthrough.',
-    '',
+  ];
+}
+
+const DESCRIPTORS_AT_REST = [
+  '"At rest" is with the load stopped and no connection open at the passthrough (before: after the',
+  "boot's warm-up load; after: once the soak's load stopped). Under load the count moves with the",
+  'connections in flight: each holds a TCP socket and a datagram socket in the passthrough.',
+];
+
+/** What must hold of the soak as a whole (replies, lookups, the budget, faults, restarts, leftovers), measured. */
+function outcomeTable(r: SoakResult): string[] {
+  const seconds = (r.load.ok + r.load.wrong) / (r.tookMs / 1000);
+  const worst = r.faults.filter((f) => f.recoveryMs !== null).sort((a, b) => b.recoveryMs! - a.recoveryMs!)[0];
+  const again = restarts(r);
+  const rssMax = Math.max(...r.samples.map((s) => s.rssBytes));
+  return [
     '| what | measured | must be |',
     '|---|---|---|',
     `| wrong replies (a client given another's) | ${r.load.wrong} of ${r.load.ok + r.load.wrong} replies (${seconds.toFixed(0)}/s) | 0 ${mark(r.load.wrong === 0)} |`,
@@ -170,34 +187,58 @@ export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
       .map(([n, k]) => `${n} ${k}`)
       .join(', ')}; wifibox-init 0 | agents never ${mark(Object.values(r.alive).every(Boolean))} |`,
     `| left over once at rest (processes, run files, descriptors, rules, addresses) | ${r.leaks.length ? r.leaks.join('; ') : 'nothing'} | nothing ${mark(r.leaks.length === 0)} |`,
-    '',
-    ...(failures.length ? [`**Failed:** ${failures.join('; ')}.`, ''] : []),
+  ];
+}
+
+/** Each fault: when, and how soon service was back against its stated time. */
+function faultTable(r: SoakResult): string[] {
+  return [
     '| # | at, s | fault | service back, ms | stated, ms |',
     '|---:|---:|---|---:|---:|',
     ...r.faults.map(
       (f, i) => `| ${i + 1} | ${wholeSeconds(f.at)} | \`${f.id}\`: ${f.fault} | ${f.recoveryMs ?? f.error ?? '—'} | ${f.withinMs} after ${f.after} |`,
     ),
-    '',
-    ...sampleTable(r),
-    SOAK_MARKS.end,
   ];
-  return lines.join('\n');
 }
 
-/** What each agent's collections after warm-up left: live heap (mark-compacts) against all of it. */
-function gcTable(r: SoakResult): string[] {
+export function renderSoakSection(r: SoakResult, x: SoakReportContext): string {
+  const minutes = r.options.durationMs / 60_000;
+  const figures = agentFigures(r);
+  const failures = soakFailures(r);
+  return sectionText(SOAK_MARKS, `Soak: ${minutes} minute${minutes === 1 ? '' : 's'} under steady load and periodic faults`, [
+    [`Command: \`${x.command}\` — run ${r.startedAt}, took ${wholeSeconds(r.tookMs)} s.`, machineLine(x.machine, x.programs)],
+    soakSetup(r),
+    soakReadings(r),
+    growthTable(r, figures),
+    ...gcBlocks(r),
+    descriptorTable(r, figures),
+    DESCRIPTORS_AT_REST,
+    outcomeTable(r),
+    ...(failures.length ? [[`**Failed:** ${failures.join('; ')}.`]] : []),
+    faultTable(r),
+    sampleTable(r),
+  ]);
+}
+
+/**
+ * What each agent's collections after warm-up left, live heap (mark-compacts) against all of it:
+ * a paragraph and a table, when the agents ran with --trace-gc; nothing otherwise.
+ */
+function gcBlocks(r: SoakResult): string[][] {
   if (!r.gc) return [];
   const run = (g: GcRun | null) => (g ? `${g.count} | ${g.firstAfterMB} → ${g.lastAfterMB}` : '0 | —');
   return [
-    "The agents ran with `--trace-gc` (the one flag the soak adds to the package's own): what a",
-    "mark-compact leaves is the live heap; what a scavenge leaves also holds the old generation's",
-    'garbage, which only a mark-compact frees. An agent that allocates little can go a whole soak',
-    'without one, and its private dirty then grows by garbage, not by what it keeps.',
-    '',
-    '| agent | mark-compacts after warm-up | heap after them, first → last, MB (2²⁰ bytes) | scavenges | heap after them, first → last, MB |',
-    '|---|---:|---|---:|---|',
-    ...Object.entries(r.gc).map(([name, g]) => `| ${name} | ${run(g.markCompacts)} | ${run(g.scavenges)} |`),
-    '',
+    [
+      "The agents ran with `--trace-gc` (the one flag the soak adds to the package's own): what a",
+      "mark-compact leaves is the live heap; what a scavenge leaves also holds the old generation's",
+      'garbage, which only a mark-compact frees. An agent that allocates little can go a whole soak',
+      'without one, and its private dirty then grows by garbage, not by what it keeps.',
+    ],
+    [
+      '| agent | mark-compacts after warm-up | heap after them, first → last, MB (2²⁰ bytes) | scavenges | heap after them, first → last, MB |',
+      '|---|---:|---|---:|---|',
+      ...Object.entries(r.gc).map(([name, g]) => `| ${name} | ${run(g.markCompacts)} | ${run(g.scavenges)} |`),
+    ],
   ];
 }
 

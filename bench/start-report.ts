@@ -1,7 +1,7 @@
 // The start bench's section of docs/BENCHMARKS.md: a resume on one CPU, the network first.
 import { emojiMark, fixed3 } from './format';
 import { commandAndMachine, type MachineFacts } from './machine';
-import type { SectionMarks } from './sections';
+import { sectionText, type SectionMarks } from './sections';
 import { medianOfPresent } from './stats';
 
 export const START_MARKS: SectionMarks = { start: '<!-- start-bench:start -->', end: '<!-- start-bench:end -->' };
@@ -48,35 +48,27 @@ export function renderStartSection(r: StartResults): string {
     (x) =>
       `| ${x.index + 1} | ${x.layout} | ${fixed3(x.reached)} | ${fixed3(x.ready)} | ${fixed3(x.servicesStarted)} | ${x.cpuSeconds.toFixed(2)} | ${x.notes.join('; ')} |`,
   );
-  return [
-    START_MARKS.start,
-    '## A resume on one CPU: the network first',
-    '',
-    commandAndMachine(r.command, r.machine, r.durationSec),
-    '',
-    "Each run a fresh lab whose guest processes all share CPU 0 (its budget's cpuset: the guest's one vCPU). As in the",
-    'init bench, the wireless network and an associated wpa_supplicant are there before t0 (its service comes before',
-    "`net`), and the host's DHCP client (busybox udhcpc, asking once a second) and an HTTP probe from the host are",
-    "running; t0 is the spawn of wifibox-init. Then the other services start as OpenRC's runlevel starts them, each",
-    "once the one before has returned: `uds_passthru` (now: switches the passthrough on in wifibox-init's runtime and",
-    'waits for its state; before: wifibox-passthru as its own process), then `forwarding` (wifibox-forward on the',
-    'sample\'s two lines). "Traffic" is the host\'s first page through the NAT; "ready" is every part ready (the',
-    'network\'s steps and its wireless lease, port 1200 listening, every forwarding line listening); "CPU" is the',
-    'user + system time the runtimes used from their exec until then (/proc/PID/stat). Medians; the layouts rotate',
-    'from one run to the next.',
-    '',
-    '| layout | Node runtimes | runs | traffic, s | every part ready, s | CPU until ready, s |',
-    '|---|---|---|---|---|---|',
-    ...rows,
-    '',
-    '| target | measured | |',
-    '|---|---|---|',
-    `| the host's traffic with every part starting ≤ ${START_TARGET_RATIO}× wifibox-init alone | ${fixed3(two)} s vs ${fixed3(alone)} s (${ratio === null ? '—' : `${ratio.toFixed(2)}×`}) | ${emojiMark(ratio !== null && ratio <= START_TARGET_RATIO)} |`,
-    `| CPU until every part is ready: two runtimes against three | ${fixed3(med('two runtimes', (x) => x.cpuSeconds))} s vs ${fixed3(med('three runtimes', (x) => x.cpuSeconds))} s | for information |`,
-    '',
-    '| run | layout | traffic, s | ready, s | services started, s | CPU, s | notes |',
-    '|---:|---|---:|---:|---:|---:|---|',
-    ...runRows,
-    START_MARKS.end,
-  ].join('\n');
+  return sectionText(START_MARKS, 'A resume on one CPU: the network first', [
+    [commandAndMachine(r.command, r.machine, r.durationSec)],
+    [
+      "Each run a fresh lab whose guest processes all share CPU 0 (its budget's cpuset: the guest's one vCPU). As in the",
+      'init bench, the wireless network and an associated wpa_supplicant are there before t0 (its service comes before',
+      "`net`), and the host's DHCP client (busybox udhcpc, asking once a second) and an HTTP probe from the host are",
+      "running; t0 is the spawn of wifibox-init. Then the other services start as OpenRC's runlevel starts them, each",
+      "once the one before has returned: `uds_passthru` (now: switches the passthrough on in wifibox-init's runtime and",
+      'waits for its state; before: wifibox-passthru as its own process), then `forwarding` (wifibox-forward on the',
+      'sample\'s two lines). "Traffic" is the host\'s first page through the NAT; "ready" is every part ready (the',
+      'network\'s steps and its wireless lease, port 1200 listening, every forwarding line listening); "CPU" is the',
+      'user + system time the runtimes used from their exec until then (/proc/PID/stat). Medians; the layouts rotate',
+      'from one run to the next.',
+    ],
+    ['| layout | Node runtimes | runs | traffic, s | every part ready, s | CPU until ready, s |', '|---|---|---|---|---|---|', ...rows],
+    [
+      '| target | measured | |',
+      '|---|---|---|',
+      `| the host's traffic with every part starting ≤ ${START_TARGET_RATIO}× wifibox-init alone | ${fixed3(two)} s vs ${fixed3(alone)} s (${ratio === null ? '—' : `${ratio.toFixed(2)}×`}) | ${emojiMark(ratio !== null && ratio <= START_TARGET_RATIO)} |`,
+      `| CPU until every part is ready: two runtimes against three | ${fixed3(med('two runtimes', (x) => x.cpuSeconds))} s vs ${fixed3(med('three runtimes', (x) => x.cpuSeconds))} s | for information |`,
+    ],
+    ['| run | layout | traffic, s | ready, s | services started, s | CPU, s | notes |', '|---:|---|---:|---:|---:|---:|---|', ...runRows],
+  ]);
 }

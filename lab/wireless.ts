@@ -3,6 +3,7 @@
 // address it sees, and for IPv6 a radvd that advertises a prefix and a DNS server.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { dnsmasqArgv } from './dnsmasq';
 import { BUSYBOX } from './guest';
 import { WLAN0_MAC, type Addresses, type Namespaces } from './namespaces';
 import { labScript } from './paths';
@@ -52,23 +53,14 @@ export class WirelessNetwork {
   async startDns(address: string, records: Record<string, string>, extra: readonly string[] = []): Promise<LabProcess> {
     await must(['ip', '-n', this.lab.ns.air, 'addr', 'replace', `${address}/24`, 'dev', 'ap0']);
     const name = `air-dns-${address}`;
-    const p = this.lab.startInAir(name, [
-      'dnsmasq',
-      '--keep-in-foreground',
-      '--conf-file=/dev/null',
-      '--no-resolv',
-      '--no-hosts',
-      '--bind-interfaces',
-      `--listen-address=${address}`,
-      '--port=53',
-      '--user=nobody',
-      '--group=nogroup',
-      `--pid-file=${join(this.lab.dir, `${name}.pid`)}`,
-      '--log-facility=-',
-      '--log-queries',
-      ...Object.entries(records).map(([n, ip]) => `--host-record=${n},${ip}`),
-      ...extra,
-    ]);
+    const p = this.lab.startInAir(
+      name,
+      dnsmasqArgv(`--listen-address=${address}`, join(this.lab.dir, `${name}.pid`), [
+        '--log-queries',
+        ...Object.entries(records).map(([n, ip]) => `--host-record=${n},${ip}`),
+        ...extra,
+      ]),
+    );
     await waitFor(`the wireless DNS server at ${address}`, async () => (await this.lab.air(['ss', '-Hlun', `src ${address}:53`])).stdout.includes(':53'), 5000);
     return p;
   }
@@ -128,27 +120,18 @@ export class WirelessNetwork {
     const leases = join(dir, 'air-dnsmasq.leases');
     const expires = Math.floor(Date.now() / 1000) + leaseSeconds;
     writeFileSync(leases, knowsCard ? `${expires} ${WLAN0_MAC} ${addr.guestWlan0} * *\n` : '');
-    const router = this.lab.startInAir('air-router', [
-      'dnsmasq',
-      '--keep-in-foreground',
-      '--conf-file=/dev/null',
-      '--no-resolv',
-      '--no-hosts',
-      '--bind-interfaces',
-      '--interface=ap0',
-      '--port=53',
-      '--user=nobody',
-      '--group=nogroup',
-      `--pid-file=${join(dir, 'air-router.pid')}`,
-      '--log-facility=-',
-      '--log-dhcp',
-      `--dhcp-range=${addr.guestWlan0},${addr.guestWlan0},255.255.255.0,${leaseSeconds}s`,
-      `--dhcp-leasefile=${leases}`,
-      `--dhcp-option=option:router,${addr.air}`,
-      `--dhcp-option=option:dns-server,${WIRELESS_DNS}`,
-      `--dhcp-option=option:domain-name,${WIRELESS_DOMAIN}`,
-      `--host-record=${WIRELESS_NAME},${addr.air}`,
-    ]);
+    const router = this.lab.startInAir(
+      'air-router',
+      dnsmasqArgv('--interface=ap0', join(dir, 'air-router.pid'), [
+        '--log-dhcp',
+        `--dhcp-range=${addr.guestWlan0},${addr.guestWlan0},255.255.255.0,${leaseSeconds}s`,
+        `--dhcp-leasefile=${leases}`,
+        `--dhcp-option=option:router,${addr.air}`,
+        `--dhcp-option=option:dns-server,${WIRELESS_DNS}`,
+        `--dhcp-option=option:domain-name,${WIRELESS_DOMAIN}`,
+        `--host-record=${WIRELESS_NAME},${addr.air}`,
+      ]),
+    );
     await waitFor('the wireless router (dnsmasq)', async () => (await this.lab.air(['ss', '-Hlun', 'sport = :67'])).stdout.includes(':67'), 5000);
     const web = await this.startWeb();
     return { router, web };
