@@ -272,15 +272,7 @@ const report = object<R.DiagReport>({
   passthrough: object<R.PassthroughInfo>({
     ...answered,
     ports: array(
-      object<R.PassthruPortInfo>({
-        port: count,
-        ...listener,
-        path: string,
-        address: string,
-        daemon: string,
-        monitors: count,
-        counters: record(count),
-      }),
+      object<R.PassthruPortInfo>({ port: count, ...listener, path: string, address: string, daemon: string, monitors: count, counters: record(count) }),
     ),
   }),
   forward: object<R.ForwardSectionInfo>({
