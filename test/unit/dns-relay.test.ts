@@ -9,6 +9,7 @@ import { realRelayNet, type RelayNet } from '../../agents/init/dns/net';
 import { canonicalAddress } from '../../agents/init/dns/lan';
 import { parseQuery, servfail } from '../../agents/init/dns/message';
 import { addressIn, answer, askTcp, askUdp, FakeDnsServer, framed, freePort, query, readQuestion } from '../helpers/fake-dns';
+import { malformedPacket, type MalformedKind } from '../helpers/malformed-dns.cjs';
 import { rng } from '../helpers/rng';
 import { sleep, waitFor } from '../../lab/proc';
 
@@ -206,17 +207,9 @@ describe('DNS relay', () => {
     const sock = createSocket('udp4');
     await new Promise<void>((res) => sock.bind(0, '127.0.0.1', res));
     const good = query('portal.wireless.lab', 42);
+    const kinds: MalformedKind[] = ['random', 'cut', 'oversized', 'pointer'];
     for (let i = 0; i < 1000; i++) {
-      const kind = i % 4;
-      const pkt =
-        kind === 0
-          ? Buffer.from(Array.from({ length: Math.floor(r() * 60) }, () => Math.floor(r() * 256)))
-          : kind === 1
-            ? good.subarray(0, Math.floor(r() * (good.length - 1)))
-            : kind === 2
-              ? Buffer.alloc(5000, 1)
-              : Buffer.from(good).fill(0xc0, 12, 13); // a compression pointer where the name starts
-      sock.send(pkt, relayPort, RELAY);
+      sock.send(malformedPacket(kinds[i % kinds.length]!, good, r), relayPort, RELAY);
       // A good question after every ten: its answer means the ten before it were read (one queue,
       // in order), and the socket's buffer never overflows.
       if (i % 10 === 9) expect(addressIn((await askUdp(at(), good))!)).toBe('192.168.77.1');
