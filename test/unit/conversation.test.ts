@@ -173,14 +173,19 @@ async function lingerOut(h: Harness): Promise<void> {
   h.sys.advance(h.limits.lingerMs);
 }
 
-/** ATTACH, half-close, "OK\n": an attached monitor. */
-async function attach(h: Harness): Promise<void> {
-  h.host.request('ATTACH');
-  await waitFor('ATTACH at the daemon', () => h.dgram.sent.length === 1);
-  expect(sentText(h)).toEqual([{ msg: 'ATTACH', dest: DAEMON }]);
+/** The host's request, alone at the daemon, then its half-close; after both, the daemon's `reply`. */
+async function exchange(h: Harness, request: string, reply: string): Promise<void> {
+  h.host.request(request);
+  await waitFor(`${request} at the daemon`, () => h.dgram.sent.length === 1);
+  expect(sentText(h)).toEqual([{ msg: request, dest: DAEMON }]);
   // The reply comes after the host's half-close, as a real host child's does.
   await waitFor("the host's half-close at the guest", () => h.hostEnded);
-  h.dgram.deliver('OK\n');
+  h.dgram.deliver(reply);
+}
+
+/** ATTACH, half-close, "OK\n": an attached monitor. */
+async function attach(h: Harness): Promise<void> {
+  await exchange(h, 'ATTACH', 'OK\n');
   expect(h.conv.attached).toBe(true);
 }
 
@@ -306,10 +311,7 @@ describe('Conversation: one request, one reply', () => {
 
   it('relays a datagram that straggles in during the linger, as a read of its own', async () => {
     const h = await open();
-    h.host.request('PING');
-    await waitFor('PING at the daemon', () => h.dgram.sent.length === 1);
-    await waitFor("the host's half-close at the guest", () => h.hostEnded);
-    h.dgram.deliver('PONG\n');
+    await exchange(h, 'PING', 'PONG\n');
     await waitFor('the reply', () => h.host.chunks.length === 1);
     h.sys.advance(LIMITS.lingerMs - 1);
     expect(h.conv.lingering).toBe(true);
@@ -533,10 +535,7 @@ describe('Conversation: monitors', () => {
 
   it('closes after the linger, without DETACH, when ATTACH is refused', async () => {
     const h = await open();
-    h.host.request('ATTACH');
-    await waitFor('ATTACH at the daemon', () => h.dgram.sent.length === 1);
-    await waitFor("the host's half-close at the guest", () => h.hostEnded);
-    h.dgram.deliver('FAIL\n');
+    await exchange(h, 'ATTACH', 'FAIL\n');
     expect(h.conv.attached).toBe(false);
     h.sys.advance(LIMITS.lingerMs - 1);
     expect(h.closedCalls).toEqual([]);
