@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { inRange, parseRange } from '../../agents/forward/address';
 import { parseForwardConfig, type ForwardLine } from '../../agents/forward/config';
 import { expectProblem, lines, type BadInput } from '../helpers/config-problems';
-import { fuzzInputs, fuzzParser } from '../helpers/fuzz';
+import { fileParser, fuzzInputs, fuzzParser } from '../helpers/fuzz';
 import { UPSTREAM } from '../helpers/paths';
 
 const SAMPLE = readFileSync(join(UPSTREAM, 'optional', 'forwarding', 'appliance', 'forwarding.conf.sample'), 'utf8');
@@ -209,12 +209,11 @@ describe('property: never throws, problems on real lines, every line served is w
       ENABLED,
       lines('-T 5 TCP4-LISTEN:8080,bind=192.168.77.2,range=192.168.77.0/24,fork TCP4:10.0.0.2:80', '-u UDP-LISTEN:53,fork UDP4:10.0.0.2:53', GOOD),
     ];
-    fuzzParser(fuzzInputs(seeds, ['fork', ',range=', 'EXEC:', '-T', 'UDP4-RECV:', ',bind=', '#', ':', ',']), 3000, {
-      name: 'parseForwardConfig',
-      file: FILE,
-      parse,
-      problems: (c) => c.problems,
-      sound(c) {
+    const hazards = ['fork', ',range=', 'EXEC:', '-T', 'UDP4-RECV:', ',bind=', '#', ':', ','];
+    fuzzParser(
+      fuzzInputs(seeds, hazards),
+      3000,
+      fileParser('parseForwardConfig', FILE, parseForwardConfig, (c) => {
         for (const l of c.lines) {
           const ok =
             l.listen.port >= 1 &&
@@ -225,7 +224,7 @@ describe('property: never throws, problems on real lines, every line served is w
             !l.text.includes('#');
           if (!ok) expect.fail(`bad line ${JSON.stringify(l)}`);
         }
-      },
-    });
+      }),
+    );
   });
 });
