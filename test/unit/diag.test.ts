@@ -16,6 +16,7 @@ import type { RunResult } from '../../agents/common/run';
 import type { ControlChannel, DiagSystem } from '../../agents/diag/system';
 import { renderText } from '../../agents/diag/text';
 import { parseAccessPoint, parseStation } from '../../agents/diag/wireless';
+import { RelayStats } from '../../agents/init/dns/stats';
 import { labWirelessLease } from '../helpers/wireless-lease';
 
 // ---- output captured in the lab (wpa_supplicant flavor, wifibox-init + passthru running) ----
@@ -106,17 +107,8 @@ const RELAY_STATUS = {
   servers: ['192.168.77.53'],
   source: 'wireless',
   inFlight: 0,
-  counters: {
-    queries: 12,
-    tcpQueries: 0,
-    answered: 12,
-    truncated: 0,
-    servfail: 0,
-    droppedMalformed: 0,
-    droppedOversized: 0,
-    droppedOverload: 0,
-    droppedOutsidePeer: 0,
-  },
+  // A fresh relay's counters, after twelve questions answered.
+  counters: { ...new RelayStats().counters, queries: 12, answered: 12 },
   upstream: [{ server: '192.168.77.53', sent: 12, answered: 12, timeouts: 0, lastAnswerAt: '2026-11-26T15:06:09.100Z', lastTimeoutAt: null }],
   medianUpstreamMs: 0.4,
   cache: { capacity: 1000, names: 7, bytes: 812, hits: 5, misses: 7, flushes: 1 },
