@@ -16,14 +16,8 @@ import { FakeSystem, type FakeDatagram } from '../helpers/fake-system';
 
 const DAEMON = '/run/wpa_supplicant/wlan0';
 const CLIENT = '/run/wifibox-passthru/9877-1';
-const LIMITS: ConversationLimits = {
-  maxRequest: 8192,
-  lingerMs: 10,
-  idleMs: 500,
-  maxBuffered: 64 * 1024,
-  detachWaitMs: 50,
-  messageGapMs: 5,
-};
+/** Limits small enough for the tests to reach each of them (the agent's own are in agents/passthru/agent.ts). */
+const LIMITS: ConversationLimits = { maxRequest: 8192, lingerMs: 10, idleMs: 500, maxBuffered: 64 * 1024, detachWaitMs: 50, messageGapMs: 5 };
 const log = pino({ level: 'silent' });
 
 /** Loopback I/O takes well under a millisecond: looked at every millisecond. */
