@@ -7,6 +7,7 @@
 // carried another question than the one asked.
 'use strict';
 const dgram = require('node:dgram');
+const { malformedPacket } = require('./malformed-dns.cjs');
 
 const [server, name, malformedText, concurrentText] = process.argv.slice(2);
 const malformed = Number(malformedText);
@@ -34,6 +35,9 @@ function ask(msg, timeoutMs = 5000) {
   });
 }
 
+/** @type {import('./malformed-dns.cjs').MalformedKind[]} */
+const KINDS = ['random', 'cut', 'oversized'];
+
 let seed = 4242;
 const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 
@@ -42,13 +46,7 @@ async function main() {
   const sock = dgram.createSocket('udp4');
   const good = query(name, 7);
   for (let i = 0; i < malformed; i++) {
-    const kind = i % 3;
-    const pkt =
-      kind === 0
-        ? Buffer.from(Array.from({ length: Math.floor(rand() * 60) }, () => Math.floor(rand() * 256)))
-        : kind === 1
-          ? good.subarray(0, Math.floor(rand() * (good.length - 1)))
-          : Buffer.alloc(5000, 0x41);
+    const pkt = malformedPacket(KINDS[i % KINDS.length], good, rand);
     await new Promise((r) => sock.send(pkt, 53, server, r));
     out.malformedSent++;
     if (i % 10 === 9 && (await ask(good))) out.goodAnswered++;

@@ -213,6 +213,16 @@ export interface Fuzzed<R> {
   sound?(result: R, text: string): void;
 }
 
+/** The Fuzzed of a parser called as parse(text, file) whose result carries its problems. */
+export function fileParser<R extends { problems: readonly Problem[] }>(
+  name: string,
+  file: string,
+  parse: (text: string, file: string) => R,
+  sound?: (result: R, text: string) => void,
+): Fuzzed<R> {
+  return { name, file, parse: (text) => parse(text, file), problems: (r) => r.problems, ...(sound && { sound }) };
+}
+
 /**
  * The fuzz every parser gets: `runs` inputs, each call timed and its problems and result checked.
  * At least one in twenty inputs must end with an error and one in twenty without: generators that

@@ -6,30 +6,19 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DiagReport } from '../../agents/diag/report';
-import { dhcpEvents, type Lab } from '../../lab/lab';
-import { waitFor, type LabProcess } from '../../lab/proc';
+import type { Lab } from '../../lab/lab';
+import { waitFor } from '../../lab/proc';
 import { initStatus } from '../../lab/status';
-import { labForFile } from '../helpers/lab-file';
+import { stationLabForFile } from '../helpers/station-lab';
 
 let lab: Lab;
-let air: { dhcp: LabProcess };
-let hostDhcp: { proc: LabProcess; events: string };
+const station = stationLabForFile((l) => {
+  lab = l;
+  writeFileSync(join(lab.dir, 'appliance', 'wifibox-agents.conf'), '[init]\nrelay = no\narp_probe = yes\nstart_delay = yes\nrelay_timeout = soon\n');
+});
 
 const status = () => initStatus(lab);
-const events = () => dhcpEvents(hostDhcp.events);
-const lastLease = () => [...events()].reverse().find((e) => e.event === 'bound' || e.event === 'renew');
-
-labForFile(
-  { flavor: 'wpa_supplicant', configureGuest: false },
-  async (l) => {
-    lab = l;
-    writeFileSync(join(lab.dir, 'appliance', 'wifibox-agents.conf'), '[init]\nrelay = no\narp_probe = yes\nstart_delay = yes\nrelay_timeout = soon\n');
-    air = await lab.startWirelessNetwork('192.168.77.53', 'wireless.lab');
-    lab.startInit();
-    hostDhcp = lab.startDhcpClient('host', 'wifibox0');
-  },
-  60,
-);
+const lastLease = () => station.lastHostLease();
 
 describe('wifibox-agents.conf: the old behaviour, and a bad line', () => {
   it('relay = no: short leases first, then the host gets the wireless DNS itself at its renewal', async () => {
@@ -52,12 +41,12 @@ describe('wifibox-agents.conf: the old behaviour, and a bad line', () => {
   }, 90_000);
 
   it('relay = no: a new wireless DNS is rendered into udhcpd.conf, and a host renewal gets it', async () => {
-    await lab.stop(air.dhcp);
-    air.dhcp = lab.startWirelessDhcp('192.168.77.54', 'wireless.lab', 120);
+    await lab.stop(station.air.dhcp);
+    station.air.dhcp = lab.startWirelessDhcp('192.168.77.54', 'wireless.lab', 120);
     const r = await lab.guest(['dhcpcd', '-n', 'wlan0']);
     expect(r.code, r.stderr).toBe(0);
     await waitFor('the new DNS in udhcpd.conf', () => readFileSync(lab.guestPath('/tmp/udhcpd.conf'), 'utf8').includes('192.168.77.54'), 20_000, 100);
-    process.kill(hostDhcp.proc.pid, 'SIGUSR1'); // the host renews
+    process.kill(station.hostDhcp.proc.pid, 'SIGUSR1'); // the host renews
     await waitFor('the host to get the new DNS', () => (lastLease()?.dns ?? '').split(' ').includes('192.168.77.54'), 10_000);
     expect((await status()).dns.dns).toEqual(['192.168.77.54']);
   }, 60_000);

@@ -5,24 +5,18 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GUEST_PATHS } from '../../agents/common/paths';
-import { dhcpEvents, type Lab } from '../../lab/lab';
+import type { Lab } from '../../lab/lab';
 import { LAB_PCI_DEVICE } from '../../lab/guest';
 import { pidsIn } from '../../lab/namespaces';
-import { isSameProcess, waitFor, type LabProcess } from '../../lab/proc';
+import { isSameProcess, waitFor } from '../../lab/proc';
 import { WIRELESS_NAME } from '../../lab/wireless';
 import { daemonOf, initStatus, pidOf, relayOf } from '../../lab/status';
-import { labForFile } from '../helpers/lab-file';
+import { stationLabForFile } from '../helpers/station-lab';
 import { machineSnapshot } from '../helpers/machine';
 
 let lab: Lab;
-export let init: LabProcess;
-export let air: { dhcp: LabProcess; web: LabProcess; dns: LabProcess };
-let hostDhcp: { proc: LabProcess; events: string };
-export let machineBefore: Record<string, string>;
+let machineBefore: Record<string, string>;
 
-const status = () => initStatus(lab);
-const events = () => dhcpEvents(hostDhcp.events);
-const lastLease = () => [...events()].reverse().find((e) => e.event === 'bound' || e.event === 'renew');
 const fetchFromHost = (url: string) => lab.httpGet('host', url);
 /** test/helpers/dns-load.cjs: bad packets (each third oversized, each tenth followed by a good query), then questions at once. */
 const MALFORMED = 1000;
@@ -32,16 +26,10 @@ beforeAll(async () => {
   machineBefore = await machineSnapshot();
 });
 
-labForFile(
-  { flavor: 'wpa_supplicant', configureGuest: false },
-  async (l) => {
-    lab = l;
-    air = await lab.startWirelessNetwork('192.168.77.53', 'wireless.lab');
-    init = lab.startInit();
-    hostDhcp = lab.startDhcpClient('host', 'wifibox0');
-  },
-  60,
-);
+const station = stationLabForFile((l) => (lab = l));
+const status = () => initStatus(lab);
+const events = () => station.hostEvents();
+const lastLease = () => station.lastHostLease();
 
 describe('wifibox-init, station flavor', () => {
   it("1. the host's first lease is final (the guest as its DNS); it resolves a name only the wireless DNS knows, and reaches the wireless network through NAT", async () => {
@@ -68,8 +56,8 @@ describe('wifibox-init, station flavor', () => {
   it("2. the wireless network hands out another DNS server: after dhcpcd renews, the host's next lookup (same lease) is answered by it", async () => {
     const leasesBefore = events().length;
     await lab.startWirelessDns('192.168.77.54', { [WIRELESS_NAME]: '192.168.77.154' });
-    await lab.stop(air.dhcp);
-    air.dhcp = lab.startWirelessDhcp('192.168.77.54', 'wireless.lab', 120);
+    await lab.stop(station.air.dhcp);
+    station.air.dhcp = lab.startWirelessDhcp('192.168.77.54', 'wireless.lab', 120);
     const r = await lab.guest(['dhcpcd', '-n', 'wlan0']);
     expect(r.code, r.stderr).toBe(0);
     await waitFor('the new wireless DNS at the relay', async () => relayOf(await status()).servers.join(' ') === '192.168.77.54', 20_000, 50);
@@ -102,7 +90,7 @@ describe('wifibox-init, station flavor', () => {
     const c = relayOf(await status()).counters;
     expect(c.droppedMalformed - after.droppedMalformed + (c.droppedOversized - after.droppedOversized)).toBe(MALFORMED);
     expect(c.droppedOversized - after.droppedOversized).toBe(Math.floor(MALFORMED / 3));
-    expect(isSameProcess(init)).toBe(true);
+    expect(isSameProcess(station.init)).toBe(true);
   }, 180_000);
 
   it("4. wlan0 vanishes: dhcpcd waits, and says so; wlan0 back: dhcpcd at once, and the host's traffic flows again", async () => {
@@ -150,7 +138,7 @@ describe('wifibox-init, station flavor', () => {
       if (comm === 'dhcpcd') expect(pgid).toBe(dhcpcd);
     }
     const n = events().length;
-    process.kill(hostDhcp.proc.pid, 'SIGUSR1');
+    process.kill(station.hostDhcp.proc.pid, 'SIGUSR1');
     const renewed = await waitFor(
       "the host's renewal",
       () =>
@@ -171,8 +159,8 @@ describe('wifibox-init, station flavor', () => {
     expect(daemonPids.length).toBe(2);
     // As OpenRC's stop at shutdown does (RC_GOINGDOWN): only then is the wireless card released.
     writeFileSync(lab.guestPath('/run/wifibox-init/release-wireless'), '');
-    process.kill(init.pid, 'SIGTERM');
-    expect(await init.exited).toBe(0);
+    process.kill(station.init.pid, 'SIGTERM');
+    expect(await station.init.exited).toBe(0);
     for (const pid of daemonPids) expect(existsSync(`/proc/${pid}`)).toBe(false);
     const addrs = (await lab.guest(['ip', '-4', '-o', 'addr', 'show'])).stdout;
     expect(addrs).not.toContain('10.0.0.1/');

@@ -3,8 +3,9 @@
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../agents/common/files';
+import { tempDirEach } from '../helpers/temp-dir';
 import { parseIPv4, prefixOfDottedMask, prefixOfMask, sameNetwork4 } from '../../agents/common/ipv4';
 import { processStartTime } from '../../agents/common/process';
 
@@ -44,42 +45,38 @@ describe('IPv4 (common/ipv4.ts)', () => {
 });
 
 describe('atomic writes (common/files.ts)', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'common-files-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDirEach('common-files-');
 
   it('replaces a file whole, with the mode asked for, and leaves only that file', () => {
-    const file = join(dir, 'udhcpd.conf');
+    const file = join(dir(), 'udhcpd.conf');
     writeFileSync(file, 'old and much longer than the new text\n');
     writeFileAtomic(file, 'new\n', 0o600);
     expect(readFileSync(file, 'utf8')).toBe('new\n');
     expect(statSync(file).mode & 0o777).toBe(0o600 & ~process.umask());
     writeFileAtomic(file, Buffer.from([0, 1, 2]));
     expect([...readFileSync(file)]).toEqual([0, 1, 2]);
-    expect(readdirSync(dir)).toEqual(['udhcpd.conf']);
+    expect(readdirSync(dir())).toEqual(['udhcpd.conf']);
   });
 
   it('a rename that fails removes the temp file and leaves the target as it was', () => {
-    const target = join(dir, 'daemons.json');
+    const target = join(dir(), 'daemons.json');
     mkdirSync(join(target, 'in-the-way'), { recursive: true }); // a folder cannot be replaced by a file
     expect(() => writeFileAtomic(target, '{}')).toThrow();
-    expect(readdirSync(dir)).toEqual(['daemons.json']);
+    expect(readdirSync(dir())).toEqual(['daemons.json']);
     expect(readdirSync(target)).toEqual(['in-the-way']);
   });
 
   it('a symlink planted at the temp name or at the file is never written through: its target stays as it was', () => {
-    const victim = join(dir, 'victim');
+    const victim = join(dir(), 'victim');
     writeFileSync(victim, 'precious\n');
-    const file = join(dir, 'udhcpd.conf');
+    const file = join(dir(), 'udhcpd.conf');
     symlinkSync(victim, `${file}.tmp-${process.pid}`);
     writeFileAtomic(file, 'rendered\n');
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
     expect(lstatSync(file).isFile()).toBe(true);
     expect(readFileSync(file, 'utf8')).toBe('rendered\n');
     // A dangling link would make a new file wherever it points; and a link at the file itself.
-    const elsewhere = join(dir, 'elsewhere');
+    const elsewhere = join(dir(), 'elsewhere');
     symlinkSync(elsewhere, `${file}.tmp-${process.pid}`);
     rmSync(file);
     symlinkSync(victim, file);
@@ -88,7 +85,7 @@ describe('atomic writes (common/files.ts)', () => {
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
     expect(lstatSync(file).isFile()).toBe(true);
     expect(readFileSync(file, 'utf8')).toBe('again\n');
-    expect(readdirSync(dir).sort()).toEqual(['udhcpd.conf', 'victim']);
+    expect(readdirSync(dir()).sort()).toEqual(['udhcpd.conf', 'victim']);
   });
 });
 

@@ -16,14 +16,8 @@ import { FakeSystem, type FakeDatagram } from '../helpers/fake-system';
 
 const DAEMON = '/run/wpa_supplicant/wlan0';
 const CLIENT = '/run/wifibox-passthru/9877-1';
-const LIMITS: ConversationLimits = {
-  maxRequest: 8192,
-  lingerMs: 10,
-  idleMs: 500,
-  maxBuffered: 64 * 1024,
-  detachWaitMs: 50,
-  messageGapMs: 5,
-};
+/** Limits small enough for the tests to reach each of them (the agent's own are in agents/passthru/agent.ts). */
+const LIMITS: ConversationLimits = { maxRequest: 8192, lingerMs: 10, idleMs: 500, maxBuffered: 64 * 1024, detachWaitMs: 50, messageGapMs: 5 };
 const log = pino({ level: 'silent' });
 
 /** Loopback I/O takes well under a millisecond: looked at every millisecond. */
@@ -173,14 +167,19 @@ async function lingerOut(h: Harness): Promise<void> {
   h.sys.advance(h.limits.lingerMs);
 }
 
-/** ATTACH, half-close, "OK\n": an attached monitor. */
-async function attach(h: Harness): Promise<void> {
-  h.host.request('ATTACH');
-  await waitFor('ATTACH at the daemon', () => h.dgram.sent.length === 1);
-  expect(sentText(h)).toEqual([{ msg: 'ATTACH', dest: DAEMON }]);
+/** The host's request, alone at the daemon, then its half-close; after both, the daemon's `reply`. */
+async function exchange(h: Harness, request: string, reply: string): Promise<void> {
+  h.host.request(request);
+  await waitFor(`${request} at the daemon`, () => h.dgram.sent.length === 1);
+  expect(sentText(h)).toEqual([{ msg: request, dest: DAEMON }]);
   // The reply comes after the host's half-close, as a real host child's does.
   await waitFor("the host's half-close at the guest", () => h.hostEnded);
-  h.dgram.deliver('OK\n');
+  h.dgram.deliver(reply);
+}
+
+/** ATTACH, half-close, "OK\n": an attached monitor. */
+async function attach(h: Harness): Promise<void> {
+  await exchange(h, 'ATTACH', 'OK\n');
   expect(h.conv.attached).toBe(true);
 }
 
@@ -306,10 +305,7 @@ describe('Conversation: one request, one reply', () => {
 
   it('relays a datagram that straggles in during the linger, as a read of its own', async () => {
     const h = await open();
-    h.host.request('PING');
-    await waitFor('PING at the daemon', () => h.dgram.sent.length === 1);
-    await waitFor("the host's half-close at the guest", () => h.hostEnded);
-    h.dgram.deliver('PONG\n');
+    await exchange(h, 'PING', 'PONG\n');
     await waitFor('the reply', () => h.host.chunks.length === 1);
     h.sys.advance(LIMITS.lingerMs - 1);
     expect(h.conv.lingering).toBe(true);
@@ -533,10 +529,7 @@ describe('Conversation: monitors', () => {
 
   it('closes after the linger, without DETACH, when ATTACH is refused', async () => {
     const h = await open();
-    h.host.request('ATTACH');
-    await waitFor('ATTACH at the daemon', () => h.dgram.sent.length === 1);
-    await waitFor("the host's half-close at the guest", () => h.hostEnded);
-    h.dgram.deliver('FAIL\n');
+    await exchange(h, 'ATTACH', 'FAIL\n');
     expect(h.conv.attached).toBe(false);
     h.sys.advance(LIMITS.lingerMs - 1);
     expect(h.closedCalls).toEqual([]);

@@ -1,13 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FIXTURES, UPSTREAM } from '../helpers/paths';
 import { buildBundle, BundleWriteError, defaultBundleName, fsBundleSystem, writeBundle, type BundleInput, type BundleSystem } from '../../agents/diag/bundle';
 import { REDACTED, redactSecrets } from '../../agents/diag/redact';
 
 import { expectTarExtractsBundle } from '../helpers/tar-extract';
+import { tempDirEach } from '../helpers/temp-dir';
 import {
   NOW,
   TOP,
@@ -274,17 +274,13 @@ describe('redactSecrets: the rules', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('writeBundle: atomic', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'diag-bundle-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDirEach('diag-bundle-');
 
   it('writes the whole archive and leaves no temp file', () => {
-    const file = join(dir, defaultBundleName(NOW));
+    const file = join(dir(), defaultBundleName(NOW));
     const result = writeBundle(file, plantedInput(), realWithFakeReads());
     expect(result.file).toBe(file);
-    expect(readdirSync(dir)).toEqual(['wifibox-diag-20261126-150102.tar.gz']);
+    expect(readdirSync(dir())).toEqual(['wifibox-diag-20261126-150102.tar.gz']);
     const data = readFileSync(file);
     expect(data.length).toBe(result.bytes);
     expect(readTar(gunzipSync(data)).map((m) => m.name)).toHaveLength(2 + Object.keys(FILES).length);
@@ -312,18 +308,18 @@ describe('writeBundle: atomic', () => {
   });
 
   it('the real rename failing removes the temp file and leaves the target as it was', () => {
-    const target = join(dir, 'bundle.tar.gz');
+    const target = join(dir(), 'bundle.tar.gz');
     mkdirSync(join(target, 'in-the-way'), { recursive: true }); // a folder cannot be replaced by a file
     expect(() => writeBundle(target, plantedInput(), realWithFakeReads())).toThrow(BundleWriteError);
-    expect(readdirSync(dir)).toEqual(['bundle.tar.gz']);
+    expect(readdirSync(dir())).toEqual(['bundle.tar.gz']);
     expect(readdirSync(target)).toEqual(['in-the-way']);
   });
 
   it('an unwritable place creates nothing', () => {
-    const target = join(dir, 'no-such-folder', 'bundle.tar.gz');
+    const target = join(dir(), 'no-such-folder', 'bundle.tar.gz');
     expect(() => writeBundle(target, plantedInput(), realWithFakeReads())).toThrow(/cannot write .*no-such-folder/);
-    expect(existsSync(join(dir, 'no-such-folder'))).toBe(false);
-    expect(readdirSync(dir)).toEqual([]);
+    expect(existsSync(join(dir(), 'no-such-folder'))).toBe(false);
+    expect(readdirSync(dir())).toEqual([]);
   });
 });
 

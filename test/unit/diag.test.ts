@@ -16,6 +16,8 @@ import type { RunResult } from '../../agents/common/run';
 import type { ControlChannel, DiagSystem } from '../../agents/diag/system';
 import { renderText } from '../../agents/diag/text';
 import { parseAccessPoint, parseStation } from '../../agents/diag/wireless';
+import { RelayStats } from '../../agents/init/dns/stats';
+import { labWirelessLease } from '../helpers/wireless-lease';
 
 // ---- output captured in the lab (wpa_supplicant flavor, wifibox-init + passthru running) ----
 
@@ -94,15 +96,7 @@ const INIT_STATUS = {
     { name: 'dhcpcd', state: 'running', pid: 101, restarts: 0, lastExit: null, since: '2026-11-26T15:05:58.787Z' },
     { name: 'udhcpd', state: 'running', pid: 102, restarts: 0, lastExit: 'exited with 0', since: '2026-11-26T15:06:06.957Z' },
   ],
-  lease: {
-    iface: 'wlan0',
-    address: '192.168.77.2',
-    prefixLength: 24,
-    router: '192.168.77.1',
-    server: '192.168.77.1',
-    leaseSeconds: 120,
-    obtainedAt: '2026-11-26T15:06:06.950Z',
-  },
+  lease: labWirelessLease(120, '2026-11-26T15:06:06.950Z'),
   dns: { dns: ['192.168.77.53'], dns6: [], domain: 'wireless.lab', search: [] },
   udhcpd: { config: '/tmp/udhcpd.conf', leaseSeconds: 864000, dnsKnown: true, renderedAt: '2026-11-26T15:06:06.952Z' },
   forwarding: { v4: true, v6: null },
@@ -113,17 +107,8 @@ const RELAY_STATUS = {
   servers: ['192.168.77.53'],
   source: 'wireless',
   inFlight: 0,
-  counters: {
-    queries: 12,
-    tcpQueries: 0,
-    answered: 12,
-    truncated: 0,
-    servfail: 0,
-    droppedMalformed: 0,
-    droppedOversized: 0,
-    droppedOverload: 0,
-    droppedOutsidePeer: 0,
-  },
+  // A fresh relay's counters, after twelve questions answered.
+  counters: { ...new RelayStats().counters, queries: 12, answered: 12 },
   upstream: [{ server: '192.168.77.53', sent: 12, answered: 12, timeouts: 0, lastAnswerAt: '2026-11-26T15:06:09.100Z', lastTimeoutAt: null }],
   medianUpstreamMs: 0.4,
   cache: { capacity: 1000, names: 7, bytes: 812, hits: 5, misses: 7, flushes: 1 },

@@ -9,11 +9,13 @@ import { realRelayNet, type RelayNet } from '../../agents/init/dns/net';
 import { canonicalAddress } from '../../agents/init/dns/lan';
 import { parseQuery, servfail } from '../../agents/init/dns/message';
 import { addressIn, answer, askTcp, askUdp, FakeDnsServer, framed, freePort, query, readQuestion } from '../helpers/fake-dns';
+import { malformedPacket, type MalformedKind } from '../helpers/malformed-dns.cjs';
 import { rng } from '../helpers/rng';
 import { sleep, waitFor } from '../../lab/proc';
 
 const RELAY = '127.0.0.1';
 const LAN = { address: RELAY, prefixLength: 24 };
+type RelaySettings = ConstructorParameters<typeof DnsRelay>[1];
 let relay: DnsRelay;
 let up1: FakeDnsServer;
 let up2: FakeDnsServer;
@@ -27,15 +29,20 @@ beforeEach(async () => {
   up2 = new FakeDnsServer('127.0.0.3', { 'portal.wireless.lab': '192.168.77.2', 'only.second.lab': '10.9.9.9' });
   await up1.start(port);
   await up2.start(port);
-  relay = new DnsRelay(
-    realRelayNet,
-    { port: relayPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256, cache: { names: 0, bytes: 0 } },
-    pino({ level: 'silent' }),
-    () => new Date(),
-  );
-  await relay.listen([LAN]);
+  relay = await startRelay(relayPort);
   relay.setServers(['127.0.0.2', '127.0.0.3'], 'wireless');
 });
+
+/**
+ * A relay on the LAN at `listenPort` that asks the fake servers: 300 ms for each server, 256
+ * queries in flight, no cache; `over` changes any of these.
+ */
+async function startRelay(listenPort: number, over: Partial<RelaySettings> = {}, net: RelayNet = realRelayNet): Promise<DnsRelay> {
+  const settings = { port: listenPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256, cache: { names: 0, bytes: 0 }, ...over };
+  const r = new DnsRelay(net, settings, pino({ level: 'silent' }), () => new Date());
+  await r.listen([LAN]);
+  return r;
+}
 
 afterEach(() => {
   relay.close();
@@ -168,13 +175,7 @@ describe('DNS relay', () => {
       const sockets: Socket[] = [];
       relay.close();
       const net: RelayNet = { ...realRelayNet, tcpServer: (a, p, on) => realRelayNet.tcpServer(a, p, (s) => on(sockets[sockets.push(s) - 1]!)) };
-      relay = new DnsRelay(
-        net,
-        { port: relayPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256, cache: { names: 0, bytes: 0 } },
-        pino({ level: 'silent' }),
-        () => new Date(),
-      );
-      await relay.listen([LAN]);
+      relay = await startRelay(relayPort, {}, net);
       relay.setServers([], 'none'); // every answer a SERVFAIL at once
       // 40,000 SERVFAILs of 261 bytes: 10 MB, more than the kernel's buffers take between the two.
       const s = pipeline(40_000, true);
@@ -206,17 +207,9 @@ describe('DNS relay', () => {
     const sock = createSocket('udp4');
     await new Promise<void>((res) => sock.bind(0, '127.0.0.1', res));
     const good = query('portal.wireless.lab', 42);
+    const kinds: MalformedKind[] = ['random', 'cut', 'oversized', 'pointer'];
     for (let i = 0; i < 1000; i++) {
-      const kind = i % 4;
-      const pkt =
-        kind === 0
-          ? Buffer.from(Array.from({ length: Math.floor(r() * 60) }, () => Math.floor(r() * 256)))
-          : kind === 1
-            ? good.subarray(0, Math.floor(r() * (good.length - 1)))
-            : kind === 2
-              ? Buffer.alloc(5000, 1)
-              : Buffer.from(good).fill(0xc0, 12, 13); // a compression pointer where the name starts
-      sock.send(pkt, relayPort, RELAY);
+      sock.send(malformedPacket(kinds[i % kinds.length]!, good, r), relayPort, RELAY);
       // A good question after every ten: its answer means the ten before it were read (one queue,
       // in order), and the socket's buffer never overflows.
       if (i % 10 === 9) expect(addressIn((await askUdp(at(), good))!)).toBe('192.168.77.1');
@@ -240,13 +233,7 @@ describe('DNS relay', () => {
 
   it('past the in-flight limit, queries are dropped and counted', async () => {
     relay.close();
-    relay = new DnsRelay(
-      realRelayNet,
-      { port: relayPort, upstreamPort: port, timeoutMs: 500, maxInFlight: 2, cache: { names: 0, bytes: 0 } },
-      pino({ level: 'silent' }),
-      () => new Date(),
-    );
-    await relay.listen([LAN]);
+    relay = await startRelay(relayPort, { timeoutMs: 500, maxInFlight: 2 });
     relay.setServers(['127.0.0.2'], 'wireless');
     up1.mode = 'silent';
     const pending = [1, 2].map((i) => askUdp(at(), query('portal.wireless.lab', i), 2000));
@@ -290,13 +277,7 @@ describe('DNS relay with its cache', () => {
 
   beforeEach(async () => {
     cachedPort = await freePort();
-    cached = new DnsRelay(
-      realRelayNet,
-      { port: cachedPort, upstreamPort: port, timeoutMs: 300, maxInFlight: 256, cache: { names: 100, bytes: 1 << 20 } },
-      pino({ level: 'silent' }),
-      () => new Date(),
-    );
-    await cached.listen([LAN]);
+    cached = await startRelay(cachedPort, { cache: { names: 100, bytes: 1 << 20 } });
     cached.setServers(['127.0.0.2', '127.0.0.3'], 'wireless');
   });
 

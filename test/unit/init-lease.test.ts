@@ -2,6 +2,7 @@
 // values come from the wireless network's DHCP server: only well-formed ones get through.
 import { describe, expect, it } from 'vitest';
 import { applyHookReport, emptyLeaseState, renderResolvConf } from '../../agents/init/lease';
+import { labWirelessLease } from '../helpers/wireless-lease';
 
 const NOW = new Date(Date.UTC(2026, 10, 30, 12, 0, 0));
 const BOUND = {
@@ -20,15 +21,7 @@ const BOUND = {
 describe("the wireless lease from dhcpcd's reports", () => {
   it('a lease: its address, prefix, router, server, time and DNS', () => {
     expect(applyHookReport(emptyLeaseState(), BOUND, NOW)).toEqual({
-      lease: {
-        iface: 'wlan0',
-        address: '192.168.77.2',
-        prefixLength: 24,
-        router: '192.168.77.1',
-        server: '192.168.77.1',
-        leaseSeconds: 120,
-        obtainedAt: NOW.toISOString(),
-      },
+      lease: labWirelessLease(120, NOW.toISOString()),
       dns: { dns: ['192.168.77.53', '8.8.8.8'], dns6: [], domain: 'wireless.lab', search: ['wireless.lab', 'lab'] },
     });
   });

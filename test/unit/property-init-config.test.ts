@@ -7,6 +7,7 @@ import { checkIptablesRestore, parseHostname, parseInterfaces, parseSysctl, sysc
 import {
   check,
   expectProblemsOnRealLines,
+  fileParser,
   fuzzInputs,
   fuzzParser,
   hasError,
@@ -29,8 +30,8 @@ const layout = { indent: fc.constantFrom('', ' ', '  ', '\t'), eol: fc.constantF
 // ---------------------------------------------------------------------------
 // interfaces.conf
 
-/** Every interface returned can be configured as it is. */
-function expectUsable(interfaces: IfaceConfig[], text: string): void {
+/** Every interface in the result can be configured as it is. */
+function expectUsable({ interfaces }: { interfaces: IfaceConfig[] }, text: string): void {
   for (const i of interfaces) {
     const v4 = i.inet?.method === 'static' ? i.inet : null;
     const ok =
@@ -192,13 +193,7 @@ describe('interfaces.conf', () => {
   ];
 
   it('mutated samples and arbitrary text: never throws, problems at real lines, every interface usable', () => {
-    fuzzParser(fuzzInputs(samples, hazards), 4000, {
-      name: 'parseInterfaces',
-      file: F,
-      parse: (text) => parseInterfaces(text, F),
-      problems: (r) => r.problems,
-      sound: (r, text) => expectUsable(r.interfaces, text),
-    });
+    fuzzParser(fuzzInputs(samples, hazards), 4000, fileParser('parseInterfaces', F, parseInterfaces, expectUsable));
   });
 
   it('generated files: read exactly as written; with wild values, an error or every stanza usable', () => {
@@ -206,7 +201,7 @@ describe('interfaces.conf', () => {
     check(interfacesFile, runs, ({ text, stanzas, tame }) => {
       const r = timed('parseInterfaces', () => parseInterfaces(text, F));
       expectProblemsOnRealLines(r.problems, text, F);
-      expectUsable(r.interfaces, text);
+      expectUsable(r, text);
       if (tame) expect(r.problems).toEqual([]);
       if (hasError(r.problems)) return;
       // Without an error every stanza is there: as written, or (a wild value that happens to be sound) at least configured.
@@ -243,8 +238,8 @@ describe('sysctl', () => {
   const samples = upstream(`${STATION}/sysctl.conf.sample`, `${AP6}/sysctl.d/ipv6.conf.sample`);
   const hazards = ['=', '-', '/', '.', '..', '/..', ';', 'net.ipv4.ip_forward', '../../etc', '*'];
 
-  /** Every entry is a key that stays inside /proc/sys and a value the kernel can be given. */
-  const expectEntries = (entries: ReturnType<typeof parseSysctl>['entries'], text: string): void => {
+  /** Every entry in the result is a key that stays inside /proc/sys and a value the kernel can be given. */
+  const expectEntries = ({ entries }: ReturnType<typeof parseSysctl>, text: string): void => {
     for (const e of entries) {
       const path = sysctlPath(e.key);
       const ok =
@@ -260,13 +255,7 @@ describe('sysctl', () => {
   };
 
   it('mutated samples and arbitrary text: never throws, problems at real lines, keys stay in /proc/sys', () => {
-    fuzzParser(fuzzInputs(samples, hazards), 3000, {
-      name: 'parseSysctl',
-      file: F,
-      parse: (text) => parseSysctl(text, F),
-      problems: (r) => r.problems,
-      sound: (r, text) => expectEntries(r.entries, text),
-    });
+    fuzzParser(fuzzInputs(samples, hazards), 3000, fileParser('parseSysctl', F, parseSysctl, expectEntries));
   });
 
   it('generated files: every key = value read as written, in both key forms', () => {
@@ -284,7 +273,7 @@ describe('sysctl', () => {
       const r = timed('parseSysctl', () => parseSysctl(text, F));
       expect(r.problems).toEqual([]);
       expect(r.entries).toEqual(want.map((w) => ({ ...w, file: F })));
-      expectEntries(r.entries, text);
+      expectEntries(r, text);
     });
   });
 });
@@ -301,16 +290,14 @@ describe('hostname', () => {
       fuzzInputs(upstream(`${STATION}/hostname.sample`), ['.', '-', '..', 'a'.repeat(64), '_', 'wifibox']),
       named.map(([pre, labels, eol]) => [...pre, labels.join('.')].join(eol)),
     );
-    fuzzParser(inputs, 3000, {
-      name: 'parseHostname',
-      file: F,
-      parse: (text) => parseHostname(text, F),
-      problems: (r) => r.problems,
-      sound(r) {
+    fuzzParser(
+      inputs,
+      3000,
+      fileParser('parseHostname', F, parseHostname, (r) => {
         if (r.hostname !== null) expect(isHostname(r.hostname) && r.hostname.length <= 64 && !hasError(r.problems)).toBe(true);
         else expect(r.problems.length).toBeGreaterThan(0);
-      },
-    });
+      }),
+    );
   });
 
   it('a generated name is taken exactly when it is a valid host name of at most 64 characters', () => {

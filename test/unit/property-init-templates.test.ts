@@ -14,7 +14,7 @@ import {
   type UdhcpdTemplate,
   type UdhcpdValues,
 } from '../../agents/init/config';
-import { check, fuzzInputs, fuzzParser, hasError, isAddress4, isAddress6, isHostname, timed, upstream, type Problem } from '../helpers/fuzz';
+import { check, fileParser, fuzzInputs, fuzzParser, hasError, isAddress4, isAddress6, isHostname, timed, upstream, type Problem } from '../helpers/fuzz';
 
 const F = '/media/etc/t.conf';
 const STATION = 'wpa_supplicant/appliance';
@@ -67,16 +67,14 @@ function fuzzTemplate<T>(
   parse: (text: string, file: string) => { template: T | null; problems: Problem[] },
   sound: (t: T) => void,
 ): void {
-  fuzzParser(fuzzInputs(samples, hazards), 3000, {
-    name,
-    file: F,
-    parse: (text) => parse(text, F),
-    problems: (r) => r.problems,
-    sound(r) {
+  fuzzParser(
+    fuzzInputs(samples, hazards),
+    3000,
+    fileParser(name, F, parse, (r) => {
       expect(r.template === null).toBe(hasError(r.problems));
       if (r.template !== null) sound(r.template);
-    },
-  });
+    }),
+  );
 }
 
 /** `out` is `tpl` with each placeholder word replaced by zero or more of the `allowed` words. */

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_SOCKET_PATH, parsePassthruConfig, type PassthruConfig } from '../../agents/passthru/config';
 import { AssignmentReader, type Assignment } from '../../agents/passthru/shell-assignments';
 import { collector } from '../../agents/common/problems';
-import { check, expectProblemsOnRealLines, fuzzInputs, fuzzParser, hasError, isAddress4, timed, upstream, type Problem } from '../helpers/fuzz';
+import { check, expectProblemsOnRealLines, fileParser, fuzzInputs, fuzzParser, hasError, isAddress4, timed, upstream, type Problem } from '../helpers/fuzz';
 import { FIXTURES } from '../helpers/paths';
 
 const F = '/media/etc/uds_passthru.conf';
@@ -185,13 +185,7 @@ const socketsFile = fc
 
 describe('uds_passthru.conf', () => {
   it('mutated samples and arbitrary text: never throws, problems at real lines, every socket servable', () => {
-    fuzzParser(fuzzInputs(SAMPLES, HAZARDS), 4000, {
-      name: 'parsePassthruConfig',
-      file: F,
-      parse: (text) => parsePassthruConfig(text, F),
-      problems: (c) => c.problems,
-      sound: expectServable,
-    });
+    fuzzParser(fuzzInputs(SAMPLES, HAZARDS), 4000, fileParser('parsePassthruConfig', F, parsePassthruConfig, expectServable));
   });
 
   it('generated files: every socket read as written; a path too long for a socket address is an error', () => {
