@@ -1,4 +1,4 @@
-// npm run bench [-- --quick [--write]]: our passthru agent against the old socat glue, in the lab,
+// npm run bench [-- --quick [--write]] (--help: the usage): our passthru agent against the old socat glue, in the lab,
 // then wifibox-init against the old OpenRC sequence, then wifibox-diag against the same information
 // by hand, then wifibox-forward against socat, then the whole guest at rest (wake-ups, memory) in
 // both runtime layouts, then a resume on one CPU in both; `npm run bench -- init [...]`,
@@ -20,6 +20,13 @@ import { runLauncher } from './launcher';
 import { runReliability, runSoakBench } from './reliability';
 import { runResumeBench } from './resume';
 import { runBench } from './run';
+
+const USAGE = `npm run bench [-- --quick [--write]]          every bench of docs/BENCHMARKS.md in turn
+npm run bench -- NAME [options]                    one bench: init, diag, forward, guest, start, dns-cache, resume
+npm run bench -- resume [--runs N] [--json]        the resume, with the host's dhclient and OpenRC's order
+npm run soak [-- --minutes N], npm run reliability  docs/RELIABILITY.md
+--quick: smaller sizes where a bench has them; docs/ left as it is unless --write.
+`;
 
 /** `npm run bench -- <name> [...]`: that bench alone, with the rest of the command line. */
 const BENCHES = new Map<string, (argv: string[]) => Promise<void>>([
@@ -56,6 +63,14 @@ function main(argv: string[]): void {
   const [first = '', ...rest] = argv;
   const mode = MODES.get(first);
   const bench = BENCHES.get(first);
+  if (first === '--help' || first === '-h') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (first !== '' && !first.startsWith('-') && !bench) {
+    process.stderr.write(`bench: no bench '${first}'; expected one of ${[...BENCHES.keys()].join(', ')}, or none for all of them\n`);
+    process.exit(64);
+  }
   if (first === '--launcher') runLauncher(argv[1] ?? '/run/bench-launcher.sock');
   else (mode ? mode(argv[1]) : bench ? bench(rest) : runAll(argv)).then(() => process.exit(0), fail);
 }

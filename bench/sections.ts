@@ -43,13 +43,23 @@ function replaceSection(file: string, section: string, marks: SectionMarks, head
 }
 
 /**
+ * Why a run leaves its document as it is (`partial`'s reason, or a quick run: `--quick` counts
+ * also for a bench without smaller sizes of its own), or null to write it; --write writes anyway.
+ */
+export function leftAlone(partial: string | null, argv: readonly string[]): string | null {
+  if (argv.includes('--write')) return null;
+  return partial ?? (argv.includes('--quick') ? 'quick run' : null);
+}
+
+/**
  * Prints a section and writes it into its document (docs/BENCHMARKS.md unless `doc` says
  * otherwise), unless the run is not a full one (`partial` says why) and --write was not given.
  */
 export function publishSection(section: string, marks: SectionMarks, partial: string | null, argv: readonly string[], log: Log, doc = BENCHMARKS_DOC): void {
   process.stdout.write(`${section}\n`);
-  if (partial && !argv.includes('--write')) {
-    log(`${partial}: docs/${doc.name} left as it is (add --write to replace its section anyway)`);
+  const why = leftAlone(partial, argv);
+  if (why) {
+    log(`${why}: docs/${doc.name} left as it is (add --write to replace its section anyway)`);
   } else {
     const file = join(repoRoot(), 'docs', doc.name);
     replaceSection(file, section, marks, doc.header);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentCost } from '../../lab/cost';
 import { renderGuestSection, type GuestLayoutFigures, type GuestResults } from '../../bench/guest-report';
-import { sectionText } from '../../bench/sections';
+import { leftAlone, sectionText } from '../../bench/sections';
 import { renderStartSection, type StartLayout, type StartRun } from '../../bench/start-report';
 
 const machine = { date: '2026-07-01T10:11:12.000Z', nproc: 2, cpu: 'test', kernel: 'test', node: 'v20', git: 'abc' };
@@ -86,5 +86,16 @@ describe('the guest bench section', () => {
     expect(text).toContain("| at most 20 MB private + page tables at rest (three runtimes in this run: 22.5 MB) | 15.4 MB (0.68× three runtimes') | ✅ |");
     expect(text).toContain('| at most 24 MB after the whole-guest load (three runtimes: 17.4 MB) | 17.4 MB 15 s after it (at its end: 20.5 MB) | ✅ |');
     expect(text.split('\n').slice(0, 3)).toEqual(['<!-- guest-bench:start -->', '## The guest at rest: wake-ups and memory', '']);
+  });
+});
+
+describe('whether a run writes its section', () => {
+  it('a full run writes; a partial or quick run leaves the document unless --write', () => {
+    expect(leftAlone(null, [])).toBeNull();
+    expect(leftAlone(null, ['--runs', '5'])).toBeNull();
+    expect(leftAlone('not a full run', ['--runs', '2'])).toBe('not a full run');
+    expect(leftAlone(null, ['--quick'])).toBe('quick run');
+    expect(leftAlone('not a full run', ['--quick', '--write'])).toBeNull();
+    expect(leftAlone(null, ['--quick', '--write'])).toBeNull();
   });
 });
