@@ -5,6 +5,7 @@ import type { Lab } from '../lab/lab';
 import { pidsIn } from '../lab/namespaces';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { daemonStatus, initStatus } from '../lab/status';
+import type { DaemonStatus } from '../agents/common/status';
 import { WIRELESS_DNS, WIRELESS_DOMAIN, WIRELESS_NAME } from '../lab/wireless';
 import { fixed3 } from './format';
 import type { After, Latency, Renewal, Replug, Sequence } from './init-figures';
@@ -46,7 +47,7 @@ interface AfterContext {
 }
 
 const secsBetween = (from: number | null, to: number | null): number | null => (from === null || to === null ? null : (to - from) / 1000);
-const dhcpcdStatus = (lab: Lab): Promise<any> => daemonStatus(lab, 'dhcpcd', 2000);
+const dhcpcdStatus = (lab: Lab): Promise<DaemonStatus> => daemonStatus(lab, 'dhcpcd', 2000);
 
 /** Polls `check` every POLL_MS until it says done or `deadline` passes (or the run is aborted). */
 async function pollUntil(c: AfterContext, deadline: number, check: () => Promise<boolean> | boolean): Promise<void> {

@@ -82,8 +82,8 @@ async function insideOf(lab: Lab, sequence: Sequence, t0: number, notes: string[
   for (const s of st?.steps ?? []) if (s.at) inside[s.id] = (Date.parse(s.at) - t0) / 1000;
   for (const d of st?.daemons ?? []) if (d.since) inside[`${d.name} last started`] = (Date.parse(d.since) - t0) / 1000;
   if (st?.lease?.obtainedAt) leaseReported = (Date.parse(st.lease.obtainedAt) - t0) / 1000;
-  const failed = (st?.steps ?? []).filter((s: any) => s.state !== 'ok');
-  if (failed.length) notes.push(`steps not ok: ${failed.map((s: any) => `${s.id} ${s.state}${s.why ? ` (${s.why})` : ''}`).join('; ')}`);
+  const failed = (st?.steps ?? []).filter((s) => s.state !== 'ok');
+  if (failed.length) notes.push(`steps not ok: ${failed.map((s) => `${s.id} ${s.state}${s.why ? ` (${s.why})` : ''}`).join('; ')}`);
   for (const d of st?.daemons ?? []) if (d.restarts) notes.push(`${d.name} restarted ${d.restarts} time(s): ${d.lastExit}`);
   return { inside, leaseReported };
 }
