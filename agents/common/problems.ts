@@ -26,6 +26,17 @@ export function formatProblem(p: ConfigProblem): string {
   return `${p.file}:${p.line}: ${p.severity}: ${p.message}`;
 }
 
+/**
+ * What every agent's --dry-run prints: each problem on `err` (a string is a problem already
+ * said, such as an unreadable file, and counts as an error), then the plan on `out`. The exit
+ * status: 1 when any problem is an error, else 0.
+ */
+export function printDryRun(problems: readonly (ConfigProblem | string)[], plan: string, out: (s: string) => void, err: (s: string) => void): number {
+  for (const p of problems) err(`${typeof p === 'string' ? p : formatProblem(p)}\n`);
+  out(plan);
+  return problems.some((p) => typeof p === 'string' || p.severity === 'error') ? 1 : 0;
+}
+
 /** How a parser tells of a problem; the file is the collector's. */
 export type Report = (line: number, severity: ConfigProblem['severity'], message: string) => void;
 

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { LOG_OPTIONS, numberOption, optionsOrExit, parseOptions, VERSION, type OptionSpec } from '../common/cli';
 import { createLogger, parseLogLevel } from '../common/log';
 import { GUEST_INTERFACES, GUEST_PATHS } from '../common/paths';
-import { formatProblem } from '../common/problems';
+import { formatProblem, printDryRun } from '../common/problems';
 import { loadGuestConfig } from './config';
 import type { InitOptions } from './options';
 import { Orchestrator } from './orchestrator';
@@ -112,9 +112,14 @@ export function startInit(argv: string[]): InitPart | null {
   );
   const plan = makePlan(cfg, { lanInterface: init.lanInterface, wirelessInterface: init.wirelessInterface });
   if (parsed.dryRun) {
-    for (const p of cfg.problems) process.stderr.write(formatProblem(p) + '\n');
-    process.stdout.write(formatPlan(plan));
-    process.exit(cfg.problems.some((p) => p.severity === 'error') ? 1 : 0);
+    process.exit(
+      printDryRun(
+        cfg.problems,
+        formatPlan(plan),
+        (s) => process.stdout.write(s),
+        (s) => process.stderr.write(s),
+      ),
+    );
   }
   const log = createLogger({ name: COMMAND, level: parsed.level, syslogPath: parsed.syslog });
   for (const p of cfg.problems) (p.severity === 'error' ? log.error.bind(log) : log.warn.bind(log))(formatProblem(p));

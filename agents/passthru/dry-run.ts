@@ -1,7 +1,7 @@
 // --dry-run: the config read and checked, and the plan printed, as wifibox-init's --dry-run does;
 // nothing listens and no file is made. Where network= is empty, the plan uses eth0's address as
 // the interfaces have it now.
-import { formatProblem } from '../common/problems';
+import { printDryRun } from '../common/problems';
 import { readPassthruConfig, type PassthruOptions } from './agent';
 import { formatPassthruPlan, planPassthru } from './plan';
 import type { PassthruSystem } from './system';
@@ -14,8 +14,6 @@ export function dryRun(
   err: (s: string) => void,
 ): number {
   const read = readPassthruConfig(sys, opts.config);
-  const problems = read.config ? read.config.problems.map(formatProblem) : [read.unreadable];
-  for (const p of problems) err(`${p}\n`);
-  out(formatPassthruPlan(planPassthru(read.config, sys.ipv4Addresses(), opts.lanInterface)));
-  return read.unreadable !== null || read.config.problems.some((p) => p.severity === 'error') ? 1 : 0;
+  const plan = formatPassthruPlan(planPassthru(read.config, sys.ipv4Addresses(), opts.lanInterface));
+  return printDryRun(read.config ? read.config.problems : [read.unreadable], plan, out, err);
 }
