@@ -1,9 +1,9 @@
 // The init benchmark's observers: the probes of bench/init-probe.cjs started in the lab's host or
 // guest namespace and their JSON lines read back, and watches of the guest's /proc/<anchor>/net
 // files (a file read every 5 ms, no process).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Lab } from '../lab/lab';
+import { dhcpEvents, type DhcpEvent, type Lab } from '../lab/lab';
 import { repoRoot } from '../lab/paths';
 import { waitFor, type LabProcess } from '../lab/proc';
 
@@ -89,25 +89,9 @@ export async function guestLatency(lab: Lab, name: string, rounds: number, serve
   return line;
 }
 
-/** One event of the host's DHCP client, as the lab's udhcpc script writes it. */
-export interface HostLease {
-  event: string;
-  at: number;
-  ip?: string;
-  dns?: string;
-  lease?: string;
-  /** The lab's dhclient script: the lease's routers. */
-  router?: string;
-}
-
-/** Every event of the host's DHCP client so far (bound, renew, deconfig, ...); a line being written is skipped. */
-export function hostEvents(file: string): HostLease[] {
-  return existsSync(file) ? jsonLines<HostLease>(readFileSync(file, 'utf8')) : [];
-}
-
 /** The host's lease events (bound, renew) so far. */
-export function hostLeases(file: string): HostLease[] {
-  return hostEvents(file).filter((e) => e.event === 'bound' || e.event === 'renew');
+export function hostLeases(file: string): DhcpEvent[] {
+  return dhcpEvents(file).filter((e) => e.event === 'bound' || e.event === 'renew');
 }
 
 /** A watch of the guest's network namespace: when each of `patterns` first matches its /proc/<anchor>/net file. */

@@ -2,7 +2,7 @@
 // associated, the host's DHCP client and the probes, then either wifibox-init or the old OpenRC
 // sequence started at t0, and the moments the host gets there; then what follows (init-after.ts).
 import { readFileSync } from 'node:fs';
-import { Lab } from '../lab/lab';
+import { Lab, type DhcpEvent } from '../lab/lab';
 import { pidsIn } from '../lab/namespaces';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
 import { initStatus } from '../lab/status';
@@ -21,7 +21,6 @@ import {
   watchGuest,
   WLAN0_ROUTE,
   type GuestWatch,
-  type HostLease,
   type ProbeLine,
 } from './init-probe';
 import { comm, NO_MEMORY, addMemory, smapsRollup, type Memory } from './memory';
@@ -112,7 +111,7 @@ async function untilBothPages(proc: LabProcess, http: LabProcess, journey: LabPr
 
 /** (a)–(d) as the host saw them: its first lease, and its probes' first page and answer (undefined: not seen). */
 interface HostMoments {
-  first: HostLease | undefined;
+  first: DhcpEvent | undefined;
   reached: ProbeLine | undefined;
   answer: ProbeLine | undefined;
   page: ProbeLine | undefined;

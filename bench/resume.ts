@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GUEST_BUDGET } from '../lab/budget';
-import { Lab } from '../lab/lab';
+import { dhcpEvents, Lab, type DhcpEvent } from '../lab/lab';
 import { packageRoot, type PackageRoot } from '../lab/package-root';
 import { labScript } from '../lab/paths';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
@@ -22,18 +22,7 @@ import { WIRELESS_NAME } from '../lab/wireless';
 import { numberOption, wholeFrom } from './args';
 import { benchLog, GUEST_BUNDLES, inLab, onInterrupt, privateDist } from './harness';
 import { OLD_BOOT_ARGV, oldMarks, prepareOldSequence } from './init-old';
-import {
-  hostEvents,
-  probeLine,
-  probeLines,
-  probeStarted,
-  startHttpWatch,
-  startLookupProbe,
-  watchGuest,
-  WLAN0_ROUTE,
-  type GuestWatch,
-  type HostLease,
-} from './init-probe';
+import { probeLine, probeLines, probeStarted, startHttpWatch, startLookupProbe, watchGuest, WLAN0_ROUTE, type GuestWatch } from './init-probe';
 import { machineFacts } from './machine';
 import {
   renderResumeSection,
@@ -60,7 +49,7 @@ interface HostLeaseFile {
   /** dhclient's lease file, as it wrote it. */
   leases: string;
   /** The lease as the host's resolv.conf and wifibox0 have it. */
-  bound: HostLease;
+  bound: DhcpEvent;
 }
 
 /** ISC dhclient in the host namespace on wifibox0, with the lab's script and its files in the lab's folder. */
@@ -139,7 +128,7 @@ async function firstBoot(sequence: Sequence, pkg: PackageRoot, distDir: string, 
     const notes: string[] = [];
     const dhclient = startDhclient(lab, null, hostConf);
     await startGuest(lab, sequence, notes);
-    const bound = await waitFor("the host's first lease", () => hostEvents(dhclient.events).find((e) => e.event === 'bound'), 60_000, 50).catch(
+    const bound = await waitFor("the host's first lease", () => dhcpEvents(dhclient.events).find((e) => e.event === 'bound'), 60_000, 50).catch(
       (err: Error) => {
         throw new Error(`${sequence} first boot: ${err.message}${notes.length ? `; ${notes.join('; ')}` : ''}\n${lab.logTails(25)}`);
       },
@@ -163,7 +152,7 @@ const okTimes = (p: LabProcess): number[] =>
  * The host as the guest left it: wifibox0's address and default route of the lease `bound`, and
  * a lease events file with that lease (the host's probes ask the DNS servers of the latest); returns that file.
  */
-async function hostAsLeft(lab: Lab, bound: HostLease): Promise<string> {
+async function hostAsLeft(lab: Lab, bound: DhcpEvent): Promise<string> {
   await lab.host(['ip', '-4', 'addr', 'replace', `${bound.ip!}/24`, 'dev', 'wifibox0']);
   if (bound.router) await lab.host(['ip', '-4', 'route', 'replace', 'default', 'via', bound.router.split(' ')[0]!, 'dev', 'wifibox0']);
   const events = join(lab.dir, 'host-dhcp-events.jsonl');
@@ -233,10 +222,10 @@ async function resumeOnce(
       wlanLeaseMs: ms(wlan),
       addressBefore: address,
       addressAfter: /inet ([\d.]+)\//.exec(after)?.[1] ?? null,
-      addressKept: after.includes(`inet ${address}/`) && !hostEvents(events).some((e) => e.event === 'deconfig'),
+      addressKept: after.includes(`inet ${address}/`) && !dhcpEvents(events).some((e) => e.event === 'deconfig'),
       longestGapMs: gaps.length ? Math.max(...gaps) : null,
       naks,
-      hostEvents: hostEvents(events)
+      hostEvents: dhcpEvents(events)
         .slice(1)
         .map((e) => `${e.event} ${e.ip ?? ''} at ${((e.at - t0) / 1000).toFixed(2)} s`),
       services: Object.fromEntries(Object.entries(returned).map(([k, at]) => [k, at - t0])),

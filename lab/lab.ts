@@ -45,7 +45,7 @@ export function missingTools(tools: readonly string[] = REQUIRED_TOOLS): string[
  * One line of a DHCP client's events file (startDhcpClient): the event udhcpc ran its script for
  * (bound, renew, deconfig, leasefail, nak), when, and udhcpc's variables for it, those it set.
  */
-interface DhcpEvent {
+export interface DhcpEvent {
   event: string;
   at: number;
   interface?: string;
@@ -61,17 +61,22 @@ interface DhcpEvent {
   serverid?: string;
 }
 
-/** The events in a DHCP client's file, oldest first; none while there is no file (or no whole line) yet. */
+/** The events in a DHCP client's file, oldest first; none while there is no file yet, and a line being written is skipped. */
 export function dhcpEvents(file: string): DhcpEvent[] {
+  let text: string;
   try {
-    return readFileSync(file, 'utf8')
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as DhcpEvent);
+    text = readFileSync(file, 'utf8');
   } catch {
     return [];
   }
+  return text.split('\n').flatMap((l) => {
+    if (!l.trim()) return [];
+    try {
+      return [JSON.parse(l) as DhcpEvent];
+    } catch {
+      return []; // the script is still writing it
+    }
+  });
 }
 
 export class Lab {
