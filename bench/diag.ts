@@ -81,6 +81,6 @@ export async function runDiagBench(argv: string[], command?: string): Promise<vo
       rss,
       durationSec: (Date.now() - t0) / 1000,
     };
-    publishSection(renderDiagSection(results), DIAG_MARKS, o.quick ? 'quick run' : null, argv, log);
+    publishSection(renderDiagSection(results), DIAG_MARKS, null, argv, log);
   });
 }

@@ -3,18 +3,18 @@
 // dnsmasq). The host asks: a repeated name's latency (both, interleaved), queries/s of a repeated
 // name (both, in turns), and wifibox-init's memory once 10,000 names are kept, against the same
 // 10,000 questions with the cache off (and the repeated name's latency then: today's relay).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_BUDGET } from '../lab/budget';
 import { dnsmasqArgv } from '../lab/dnsmasq';
-import { Lab } from '../lab/lab';
+import { dhcpEvents, Lab } from '../lab/lab';
 import { sleep, waitFor, type LabProcess } from '../lab/proc';
-import { initStatus } from '../lab/status';
+import { initStatus, relayOf } from '../lab/status';
 import { DNS_CACHE_MARKS, renderDnsCacheSection, type DnsCacheResults, type DnsCacheSizes, type Phase } from './dns-cache-report';
 import { benchLog, inLab, onInterrupt, privateDist } from './harness';
 import { PROBE } from './init-probe';
 import { machineFacts } from './machine';
-import { smapsRollup } from './memory';
+import { privateKb } from '../lab/cost';
 import { publishSection } from './sections';
 import { median } from './stats';
 
@@ -78,15 +78,15 @@ async function phase(lab: Lab, far: LabProcess, hostEvents: string, cache: numbe
   writeFileSync(join(lab.dir, 'appliance', 'wifibox-agents.conf'), `[init]\ncache = ${cache}\n`);
   const init = lab.startInit(['--loglevel', 'warn'], `init-cache-${cache}`);
   await waitFor('the far DNS at the relay', async () => (await initStatus(lab).catch(() => null))?.dnsRelay?.servers.join(' ') === FAR_DNS || null, 30_000, 50);
-  await waitFor("the host's lease", () => (existsSync(hostEvents) && readFileSync(hostEvents, 'utf8').includes('"bound"')) || null, 30_000, 50);
+  await waitFor("the host's lease", () => dhcpEvents(hostEvents).some((e) => e.event === 'bound') || null, 30_000, 50);
   const askedBefore = farAsked(far);
   await fill(lab);
   const [repeatedMs] = await latency(lab, [lab.addr.guestEth0]);
   await sleep(SIZES.settleMs);
-  const m = smapsRollup(init.pid);
+  const memoryKiB = privateKb(init.pid);
   const st = await initStatus(lab);
-  log(`cache = ${cache}: ${st.dnsRelay!.cache.names} names kept, memory ${(m.privateClean + m.privateDirty + m.pageTables) / 1024} MB`);
-  return { phase: { cache, memoryKiB: m.privateClean + m.privateDirty + m.pageTables, repeatedMs: repeatedMs!, farAsked: farAsked(far) - askedBefore }, init };
+  log(`cache = ${cache}: ${relayOf(st).cache.names} names kept, memory ${memoryKiB / 1024} MB`);
+  return { phase: { cache, memoryKiB, repeatedMs: repeatedMs!, farAsked: farAsked(far) - askedBefore }, init };
 }
 
 export async function runDnsCacheBench(argv: string[], command = 'npm run bench -- dns-cache'): Promise<void> {

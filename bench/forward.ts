@@ -49,6 +49,6 @@ export async function runForwardBench(argv: string[], command?: string): Promise
       memory: { idle, warm, udpPeers, tcpConnections, many, manyPeers: MANY },
       durationSec: (Date.now() - t0) / 1000,
     };
-    publishSection(renderForwardSection(results), FORWARD_MARKS, quick ? 'quick run' : null, argv, log);
+    publishSection(renderForwardSection(results), FORWARD_MARKS, null, argv, log);
   });
 }

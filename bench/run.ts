@@ -468,7 +468,7 @@ export async function runBench(argv: string[]): Promise<void> {
     if (m.oursHeldCount < HOLD || m.oursHeldAfterCount < HOLD || heldOld.failed) {
       log(`warning: could not open every held connection (ours ${m.oursHeldCount} and ${m.oursHeldAfterCount}, socat ${heldOld.holding} of ${HOLD})`);
     }
-    publishSection(renderSection(results), PASSTHRU_MARKS, quick ? 'quick run' : null, argv, log);
+    publishSection(renderSection(results), PASSTHRU_MARKS, null, argv, log);
   } catch (err) {
     process.stderr.write(`${lab.logTails()}\n${await diagnose(lab)}\n`);
     throw err;
