@@ -68,6 +68,8 @@ interface Figures {
   mbPerSec: number;
   /** The relay's CPU seconds per GB uploaded, over all uploads. */
   cpuPerGb: number;
+  /** The median upload's share of a CPU the relay used (its CPU time over the upload's time). */
+  busyShare: number;
   connect: number[];
   connectErrors: number;
 }
@@ -83,6 +85,7 @@ function figures(rounds: Round[], b: Bridge, uploadBytes: number): Figures {
     peerTimeouts: mine.reduce((n, r) => n + r.peers.timeouts, 0),
     mbPerSec: median(mine.flatMap((r) => r.tcp.map((t) => perSecond(t) / 1e6))),
     cpuPerGb: mine.reduce((n, r) => n + r.tcpCpu.reduce((a, b) => a + b, 0), 0) / ((mine.reduce((n, r) => n + r.tcp.length, 0) * uploadBytes) / 1e9),
+    busyShare: median(mine.flatMap((r) => r.tcp.map((t, i) => (r.tcpCpu[i] ?? NaN) / (uploadBytes / perSecond(t))))),
     connect: mine.flatMap((r) => r.connect.times),
     connectErrors: mine.reduce((n, r) => n + r.connect.errors, 0),
   };
@@ -178,6 +181,9 @@ function summaryRows(r: ForwardResults, ours: Figures, socat: Figures): string[]
   }
   summary.push(
     `| the relay's CPU per GB uploaded through the TCP line (lower is better; the guest's one vCPU pays it) | ${sig3(ours.cpuPerGb)} s vs ${sig3(socat.cpuPerGb)} s (${ratio(ours.cpuPerGb, socat.cpuPerGb)}) | for information |`,
+  );
+  summary.push(
+    `| the relay's busy share of its CPU during an upload, median (at 100% the relay is what limits the throughput; below it, the client and the sink on the other CPU are) | ours ${(ours.busyShare * 100).toFixed(0)}%, socat ${(socat.busyShare * 100).toFixed(0)}% | for information |`,
   );
   summary.push(
     `| ${r.sizes.peers} peers sending their first datagram at the same moment: answered within 1 s | ours ${r.burst.ours.answered} of ${r.burst.ours.peers}, socat ${r.burst.socat.answered} of ${r.burst.socat.peers} | for information |`,

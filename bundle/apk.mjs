@@ -80,16 +80,18 @@ function nodeInclude() {
 }
 
 /**
- * A file of dist/musl/, built with musl-gcc from a source under native/ only when that is newer.
- * @param {string} name @param {string} sourceName @param {(p: { source: string, out: string }) => string[]} command
+ * A file of dist/musl/, built with musl-gcc from files under native/ only when one of them is newer.
+ * @param {string} name @param {string[]} sourceNames the C files, then the headers they include
+ * @param {(p: { sources: string[], out: string }) => string[]} command
  */
-function muslBuild(name, sourceName, command) {
+function muslBuild(name, sourceNames, command) {
   const out = join(root, 'dist', 'musl', name);
-  const source = join(root, 'native', sourceName);
-  if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) return out;
+  const files = sourceNames.map((f) => join(root, 'native', f));
+  if (existsSync(out) && files.every((f) => statSync(out).mtimeMs >= statSync(f).mtimeMs)) return out;
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}`;
-  const argv = command({ source: relative(root, source), out: relative(root, tmp) });
+  const sources = files.filter((f) => f.endsWith('.c')).map((f) => relative(root, f));
+  const argv = command({ sources, out: relative(root, tmp) });
   const t = Date.now();
   try {
     execFileSync(argv[0] ?? 'musl-gcc', argv.slice(1), { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -103,8 +105,11 @@ function muslBuild(name, sourceName, command) {
   return out;
 }
 
-const muslAddon = () => muslBuild('wifibox_dgram.node', 'unix_dgram.c', (p) => muslAddonCommand({ compiler: 'musl-gcc', nodeInclude: nodeInclude(), ...p }));
-const muslHook = () => muslBuild('wifibox-dhcpcd-hook', 'dhcpcd_hook.c', (p) => muslHookCommand({ compiler: 'musl-gcc', ...p }));
+const muslAddon = () =>
+  muslBuild('wifibox_dgram.node', ['unix_dgram.c', 'tcp_join.c', 'addon.h'], (p) =>
+    muslAddonCommand({ compiler: 'musl-gcc', nodeInclude: nodeInclude(), ...p }),
+  );
+const muslHook = () => muslBuild('wifibox-dhcpcd-hook', ['dhcpcd_hook.c'], (p) => muslHookCommand({ compiler: 'musl-gcc', ...p }));
 
 /** @param {number} n */
 const bytes = (n) => n.toLocaleString('en-US');

@@ -37,7 +37,7 @@ if (!quick && !nativeOnly) step('type-check', () => execFileSync(bin('tsc'), ['-
 
 // The addon is rebuilt only when its sources are newer than the last build.
 const addon = join(root, 'native', 'build', 'Release', 'wifibox_dgram.node');
-const sources = ['unix_dgram.c', 'binding.gyp'].map((f) => join(root, 'native', f));
+const sources = ['unix_dgram.c', 'tcp_join.c', 'addon.h', 'binding.gyp'].map((f) => join(root, 'native', f));
 const stale = !existsSync(addon) || sources.some((s) => statSync(s).mtimeMs > statSync(addon).mtimeMs);
 // Against the running node's own headers when it has them (Debian's nodejs does): node-gyp would
 // otherwise download them, and these machines reach no server but the npm registry.

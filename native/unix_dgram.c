@@ -15,6 +15,8 @@
 //                            Closed with close(handle). Lets an agent sleep until a link or an
 //                            address changes instead of looking at /sys again and again.
 //
+// The module's init also adds tcp_join.c's functions (addon.h).
+//
 // Only node-api and libuv are used so the addon builds against any Node
 // (glibc or musl) without C++ wrappers.
 
@@ -31,6 +33,8 @@
 
 #include <node_api.h>
 #include <uv.h>
+
+#include "addon.h"
 
 // Cap per wakeup so a flooding peer cannot starve the rest of the loop; the
 // poll is level-triggered, so whatever is left is read on the next turn.
@@ -64,8 +68,7 @@ static const napi_type_tag SOCKET_TAG = {0x7769666962786467ULL,
     if ((call) != napi_ok) return NULL;                                   \
   } while (0)
 
-/* The call's first `want` arguments into argv; false, with a TypeError thrown, when it has fewer. */
-static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage) {
+bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage) {
   size_t argc = want;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
   if (argc < want) {
@@ -75,7 +78,7 @@ static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_va
   return true;
 }
 
-static napi_value make_string(napi_env env, const char *s) {
+napi_value make_string(napi_env env, const char *s) {
   napi_value v = NULL;
   napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
   return v;
@@ -83,7 +86,7 @@ static napi_value make_string(napi_env env, const char *s) {
 
 // An Error shaped like Node's own system errors: message "sendto ENOENT /path", .code, .errno
 // (negative, libuv style), .syscall and, when there is one, .address. NULL if it cannot be made.
-static napi_value make_uv_error(napi_env env, int uverr, const char *syscall,
+napi_value make_uv_error(napi_env env, int uverr, const char *syscall,
                                 const char *address) {
   const char *code = uv_err_name(uverr);
   size_t len = strlen(syscall) + strlen(code) + (address ? strlen(address) : 0) + 3;
@@ -108,7 +111,7 @@ static napi_value make_uv_error(napi_env env, int uverr, const char *syscall,
   return error;
 }
 
-static void throw_errno(napi_env env, int err, const char *syscall,
+void throw_errno(napi_env env, int err, const char *syscall,
                         const char *address) {
   napi_value error = make_uv_error(env, uv_translate_sys_error(err), syscall, address);
   if (error != NULL)
@@ -208,8 +211,7 @@ static socklen_t fill_addr(struct sockaddr_un *addr, const char *path) {
   return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
 }
 
-// No JS frame is below a libuv callback to rethrow a pending exception.
-static void rethrow_pending(napi_env env) {
+void rethrow_pending(napi_env env) {
   bool pending = false;
   napi_is_exception_pending(env, &pending);
   if (pending) {
@@ -529,5 +531,6 @@ NAPI_MODULE_INIT() {
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]),
                                props));
+  CHECK(tcp_join_define(env, exports));
   return exports;
 }

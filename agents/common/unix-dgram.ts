@@ -63,6 +63,14 @@ function load(): { binding: DgramBinding; file: string } {
   return loaded;
 }
 
+/**
+ * The addon's exports, for the other surface it carries (native/tcp_join.c, wrapped by
+ * agents/forward/kernel-join.ts); throws as openDatagramSocket does when it cannot be loaded.
+ */
+export function loadAddon(): unknown {
+  return load().binding;
+}
+
 /** Where the addon was loaded from (loading it if needed). */
 export function addonPath(): string {
   return load().file;

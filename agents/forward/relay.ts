@@ -63,6 +63,11 @@ export abstract class LineRelay {
   protected abstract active(): { count: number; peers: Iterable<string> };
   protected abstract defaultIdleMs(): number;
 
+  /** The counters as they stand (a TCP line adds what its kernel joins have carried so far). */
+  protected countersNow(): ForwardCounters {
+    return { ...this.counters };
+  }
+
   protected get idleMs(): number {
     return this.line.idleTimeoutMs ?? this.defaultIdleMs();
   }
@@ -182,7 +187,7 @@ export abstract class LineRelay {
       active: count,
       peers: [...new Set(peers)].slice(0, MAX_PEERS_SHOWN),
       lastRefused: this.lastRefused,
-      counters: { ...this.counters },
+      counters: this.countersNow(),
     };
   }
 }

@@ -8,6 +8,7 @@ import { removeIfThere } from '../common/files';
 import { makePrivateDir, serveStatus } from '../common/runtime';
 import { after } from '../common/timer';
 import { ROUTE_GROUPS, watchRoute, type RouteWatch } from '../common/unix-dgram';
+import { joinInKernel, type JoinEvents, type KernelJoin } from './kernel-join';
 
 export interface Peer {
   address: string;
@@ -68,6 +69,12 @@ export interface ForwardSystem {
   /** A TCP server whose connections stay half-open, so each side's end is passed on alone. */
   tcpServer(address: string, port: number, backlog: number, onConnection: (s: Socket) => void): Promise<Closable>;
   tcpConnect(to: Peer, localAddress: string | null, localPort: number | null): Socket;
+  /**
+   * Hands a connected pair to the kernel (kernel-join.ts): from then on the join carries both
+   * directions, and both sockets are given up (their listeners removed, destroyed). Throws, both
+   * sockets left as they were, when it cannot (no descriptor, EMFILE).
+   */
+  join(client: Socket, target: Socket, events: JoinEvents): KernelJoin;
   /** The status endpoint: a UNIX stream socket (mode 0600) that answers each connection with answer(). */
   statusServer(path: string, answer: () => string, onError: (err: Error) => void): Server;
   readText(path: string): string;
@@ -193,6 +200,16 @@ export const realSystem: ForwardSystem = {
       ...(localAddress ? { localAddress } : {}),
       ...(localPort ? { localPort } : {}),
     }),
+  join(client, target, events) {
+    const fd = (s: Socket) => (s as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+    const joined = joinInKernel(fd(client), fd(target), events);
+    for (const s of [client, target]) {
+      s.removeAllListeners();
+      s.on('error', () => undefined);
+      s.destroy();
+    }
+    return joined;
+  },
   statusServer: serveStatus,
   readText: (path) => readFileSync(path, 'utf8'),
   removeFile: removeIfThere,

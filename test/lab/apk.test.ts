@@ -431,6 +431,34 @@ describe('npm run apk: the native addon inside, built for musl', () => {
     expect(out.trim()).toBe('got PING');
   });
 
+  it('joins two TCP connections in the kernel (splice): an echo comes back through it, its bytes counted', () => {
+    const script = `
+      const net = require('node:net');
+      const m = { exports: {} };
+      process.dlopen(m, process.argv[1]);
+      const b = m.exports, seen = [];
+      const tell = (line) => { seen.push(line); if (seen.length === 2) { console.log(seen.sort().join('\\n')); process.exit(0); } };
+      const echo = net.createServer({ allowHalfOpen: true }, (s) => s.pipe(s)).listen(0, '127.0.0.1', () => {
+        const front = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (c) => {
+          const t = net.connect({ port: echo.address().port, host: '127.0.0.1', allowHalfOpen: true }, () => {
+            const h = b.join(c._handle.fd, t._handle.fd);
+            c.destroy(); t.destroy();
+            h.ondone = () => { tell('carried ' + b.joinInfo(h).slice(0, 2).join(' ')); b.joinClose(h, false); };
+          });
+        }).listen(0, '127.0.0.1', () => {
+          const k = net.connect({ port: front.address().port, host: '127.0.0.1', allowHalfOpen: true });
+          let got = '';
+          k.on('data', (d) => (got += d));
+          k.on('end', () => tell('echoed ' + got));
+          k.end('PING');
+        });
+      });
+      setTimeout(() => { console.log(seen.join('\\n') || 'nothing'); process.exit(1); }, 5000);
+    `;
+    const out = execFileSync(process.execPath, ['-e', script, addon], { timeout: 10_000 }).toString();
+    expect(out.trim()).toBe('carried 4 4\nechoed PING');
+  });
+
   it("loads under musl's dynamic linker, every libc symbol found in musl", () => {
     // A musl program that stands in for node: it exports a stub for each node-api/libuv symbol the
     // addon imports, and dlopens the addon with every symbol bound at once.

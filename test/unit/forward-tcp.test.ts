@@ -1,10 +1,13 @@
 // wifibox-forward's TCP lines on loopback: half-close, backpressure, the connection limit, idle
-// cleanup, a refusing target, range= and a line without fork.
+// cleanup, a refusing target, a reset, range= and a line without fork. Each twice: with the pair
+// joined in the kernel (splice, as the agent runs) and carried by Node's streams (what a pair the
+// kernel join cannot take, or a -u line, gets).
 import { createHash } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { realSystem, type ForwardSystem } from '../../agents/forward/system';
 import { sleep, waitFor } from '../../lab/proc';
-import { freePorts, startAgent, type RunningAgent } from '../helpers/forward';
+import { freePorts, startAgent as startAgentOn, type RunningAgent } from '../helpers/forward';
 
 let running: RunningAgent | null = null;
 const servers: Server[] = [];
@@ -69,7 +72,33 @@ const ended = (s: Socket) =>
     for (const e of ['end', 'close', 'error']) s.once(e, () => res());
   });
 
-describe('TCP-LISTEN,fork → TCP4', () => {
+let joins = 0;
+beforeEach(() => {
+  joins = 0;
+});
+
+/** The real system, its kernel join counted, or refused as when the kernel join cannot take a pair. */
+function systemFor(kernel: boolean): ForwardSystem {
+  const noJoin = () => {
+    throw Object.assign(new Error('no kernel join in this test'), { code: 'ENOSYS' });
+  };
+  return {
+    ...realSystem,
+    join: kernel
+      ? (client, target, events) => {
+          joins++;
+          return realSystem.join(client, target, events);
+        }
+      : noJoin,
+  };
+}
+
+describe.each([
+  ['the kernel (splice)', true],
+  ["Node's streams", false],
+] as const)('TCP-LISTEN,fork → TCP4, carried by %s', (_by, kernel) => {
+  const startAgent = (text: string) => startAgentOn(text, {}, systemFor(kernel));
+
   it('passes a half-close on and keeps the other direction open for a late reply', async () => {
     const [listen, to] = (await freePorts(2)) as [number, number];
     await target(to, (s) => {
@@ -85,6 +114,20 @@ describe('TCP-LISTEN,fork → TCP4', () => {
     expect((await reply)?.toString()).toBe('got hello');
     await waitFor('the pair to be gone', () => a.line(1).active === 0, 3000, 5);
     expect(a.line(1).counters).toMatchObject({ connections: 1, bytesIn: 5, bytesOut: 9, errors: 0 });
+    expect(joins).toBe(kernel ? 1 : 0);
+  });
+
+  it("a client's reset mid-transfer closes the target's side and is counted as an error", async () => {
+    const [listen, to] = (await freePorts(2)) as [number, number];
+    const seen = await target(to, (s) => s.on('data', (d) => s.write(d)));
+    const a = (running = await startAgent(`TCP-LISTEN:${listen},bind=127.0.0.1,fork TCP:127.0.0.1:${to}\n`));
+    const c = await client(listen);
+    c.write('ping');
+    expect((await new Promise<Buffer>((res) => c.once('data', res))).toString()).toBe('ping');
+    c.resetAndDestroy();
+    await waitFor("the target's side to be closed", () => seen[0]?.destroyed === true || seen[0]?.readableEnded === true, 3000, 5);
+    await waitFor('the pair to be gone', () => a.line(1).active === 0, 3000, 5);
+    expect(a.line(1).counters).toMatchObject({ connections: 1, bytesIn: 4, bytesOut: 4, errors: 1 });
   });
 
   it('backpressure: a target that does not read holds the client back, then everything arrives intact', async () => {
@@ -175,5 +218,28 @@ describe('TCP-LISTEN,fork → TCP4', () => {
     const next = await client(listen, '127.0.0.2');
     next.write('pong');
     expect((await new Promise<Buffer>((res) => next.once('data', res))).toString()).toBe('pong');
+  });
+});
+
+describe('TCP-LISTEN → TCP4 with -u (one way)', () => {
+  it("carries the client's bytes to the target and nothing back; the target's end closes the connection", async () => {
+    const [listen, to] = (await freePorts(2)) as [number, number];
+    let got = '';
+    await target(to, (s) => {
+      s.on('data', (d) => {
+        got += d;
+        s.end('not for the client');
+      });
+    });
+    const a = (running = await startAgentOn(`-u TCP-LISTEN:${listen},bind=127.0.0.1,fork TCP:127.0.0.1:${to}\n`, {}, systemFor(true)));
+    const c = await client(listen);
+    const reply = readAll(c);
+    c.write('one way');
+    expect((await reply)?.length ?? 0).toBe(0);
+    expect(got).toBe('one way');
+    c.end();
+    await waitFor('the pair to be gone', () => a.line(1).active === 0, 3000, 5);
+    expect(a.line(1).counters).toMatchObject({ connections: 1, bytesIn: 7, bytesOut: 0 });
+    expect(joins).toBe(0); // a one-way line is carried by Node's streams: the kernel join carries both ways
   });
 });
