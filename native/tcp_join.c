@@ -24,6 +24,8 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,12 +124,37 @@ static void on_finalize(napi_env env, void *data, void *hint) {
 }
 
 /*
+ * A read that found nothing, or the end: unless the source stands at an urgent (MSG_OOB) mark,
+ * which splice never passes (it finds nothing for ever, the socket readable all along, or 0 as at
+ * the end once the peer's FIN has come too). There a plain
+ * recv() takes what comes before the next mark, skipping the urgent byte as a stream read does,
+ * into the (empty) pipe. *put: the bytes put there, 0 for nothing, -1 at the source's end.
+ * Returns 0 or an errno.
+ */
+static int past_urgent_mark(tcp_join *j, flow *f, ssize_t *put) {
+  int at_mark = 0;
+  char buf[4096];
+  *put = 0;
+  if (ioctl(j->fd[f->from], SIOCATMARK, &at_mark) != 0 || !at_mark) return 0;
+  ssize_t got = recv(j->fd[f->from], buf, sizeof(buf), MSG_DONTWAIT);
+  if (got < 0) return errno == EAGAIN || errno == EINTR ? 0 : errno;
+  if (got == 0) {
+    *put = -1;
+    return 0;
+  }
+  // The pipe is empty (pump reads only then), so a page's worth fits at once.
+  if (write(f->pipe[1], buf, (size_t)got) != got) return EIO;
+  *put = got;
+  return 0;
+}
+
+/*
  * Moves what it can of one direction. Returns 0, or the errno of a failed splice. Afterwards the
  * pipe is empty unless `to` is full (blocked): so a read that finds nothing means the source has
  * nothing, never that the pipe is full, and a readable source is never polled in vain.
  */
 static int pump(tcp_join *j, flow *f) {
-  for (int round = 0; round < MAX_ROUNDS; round++) {
+  for (int round = 0;; round++) {
     while (f->queued > 0) {
       ssize_t m = splice(f->pipe[0], NULL, j->fd[f->to], NULL, f->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (m > 0) {
@@ -142,17 +169,22 @@ static int pump(tcp_join *j, flow *f) {
       }
     }
     f->blocked = false;
-    if (f->eof) break;
+    // Drained first, then the cap: what a round read is always written before the wake-up ends.
+    if (f->eof || round == MAX_ROUNDS) break;
     ssize_t n = splice(j->fd[f->from], NULL, f->pipe[1], NULL, f->cap, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (n > 0) {
-      f->queued = (size_t)n;
-    } else if (n == 0) {
-      f->eof = true;
-    } else if (errno == EAGAIN) {
-      return 0;
-    } else if (errno != EINTR) {
-      return errno;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) return errno;
+    if (n <= 0) {
+      // Nothing (EAGAIN), or 0: the end, or an urgent mark with the peer's end behind it.
+      bool nothing = n < 0;
+      int err = past_urgent_mark(j, f, &n);
+      if (err != 0) return err;
+      if (n == 0 && nothing) return 0;  // nothing to read now
     }
+    if (n > 0)
+      f->queued = (size_t)n;
+    else
+      f->eof = true;  // 0 from splice, -1 from the recv past a mark
   }
   if (f->eof && f->queued == 0 && !f->shut) {
     f->shut = true;
@@ -271,6 +303,10 @@ static int open_join(napi_env env, tcp_join *j, const int32_t fds[2]) {
     f->from = k;
     f->to = 1 - k;
     if ((j->fd[k] = fcntl(fds[k], F_DUPFD_CLOEXEC, 3)) < 0) return errno;
+    // Node's handle may leave the original in epoll (libuv drops a watch lazily, and through
+    // io_uring only after the close): that stale entry, on the description our copy keeps open,
+    // would go on reporting. Nothing of Node's watches it again: the caller destroys it next.
+    epoll_ctl(uv_backend_fd(loop), EPOLL_CTL_DEL, fds[k], NULL);
     if (pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) != 0) return errno;
     int size = fcntl(f->pipe[1], F_GETPIPE_SZ);
     f->cap = size > 0 ? (size_t)size : DEFAULT_PIPE_SIZE;

@@ -2,8 +2,10 @@
 // cleanup, a refusing target, a reset, range= and a line without fork. Each twice: with the pair
 // joined in the kernel (splice, as the agent runs) and carried by Node's streams (what a pair the
 // kernel join cannot take, or a -u line, gets).
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { realSystem, type ForwardSystem } from '../../agents/forward/system';
 import { sleep, waitFor } from '../../lab/proc';
@@ -72,6 +74,18 @@ const ended = (s: Socket) =>
     for (const e of ['end', 'close', 'error']) s.once(e, () => res());
   });
 
+const run = promisify(execFile);
+
+/** A client that sends "a", then "b" as urgent data, then "cdef", ends, and prints what comes back. */
+const URGENT_CLIENT = `
+use Socket; use IO::Socket::INET;
+my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $ARGV[0], Proto => "tcp") or die "connect: $!";
+send($s, "a", 0); select(undef, undef, undef, 0.05);
+send($s, "b", MSG_OOB); select(undef, undef, undef, 0.05);
+send($s, "cdef", 0); shutdown($s, 1);
+my $got = ""; while (sysread($s, my $buf, 4096)) { $got .= $buf } print $got;
+`;
+
 let joins = 0;
 beforeEach(() => {
   joins = 0;
@@ -128,6 +142,44 @@ describe.each([
     await waitFor("the target's side to be closed", () => seen[0]?.destroyed === true || seen[0]?.readableEnded === true, 3000, 5);
     await waitFor('the pair to be gone', () => a.line(1).active === 0, 3000, 5);
     expect(a.line(1).counters).toMatchObject({ connections: 1, bytesIn: 4, bytesOut: 4, errors: 1 });
+  });
+
+  it('requests of a MiB or more, each waiting for its answer: their last bytes are carried without an end to push them', async () => {
+    const [listen, to] = (await freePorts(2)) as [number, number];
+    // Sizes around the 16 pipes' worth (1 MiB) the kernel join carries per wake-up, so some request's
+    // last bytes come in a wake-up's last round.
+    const sizes = Array.from({ length: 60 }, (_, i) => (1 << 20) + (i - 30) * 4096);
+    await target(to, (s) => {
+      let got = 0;
+      let i = 0;
+      s.on('data', (d) => {
+        got += d.length;
+        if (got === sizes[i]) {
+          s.write(`got ${got};`);
+          got = 0;
+          i++;
+        }
+      });
+    });
+    running = await startAgent(`TCP-LISTEN:${listen},bind=127.0.0.1,fork TCP:127.0.0.1:${to}\n`);
+    const c = await client(listen);
+    for (const size of sizes) {
+      const answer = new Promise<string>((res) => c.once('data', (d) => res(d.toString())));
+      c.write(Buffer.alloc(size, 1));
+      expect(await answer).toBe(`got ${size};`);
+    }
+  });
+
+  it('urgent (MSG_OOB) data is skipped as a stream read skips it, and what follows it still arrives', async () => {
+    const [listen, to] = (await freePorts(2)) as [number, number];
+    await target(to, (s) => {
+      s.on('data', (d) => s.write(d));
+      s.on('end', () => s.end());
+    });
+    running = await startAgent(`TCP-LISTEN:${listen},bind=127.0.0.1,fork TCP:127.0.0.1:${to}\n`);
+    // Node cannot send urgent data; perl (Debian's perl-base, always there) can.
+    const { stdout } = await run('perl', ['-e', URGENT_CLIENT, String(listen)], { timeout: 10_000 });
+    expect(stdout).toBe('acdef');
   });
 
   it('backpressure: a target that does not read holds the client back, then everything arrives intact', async () => {
