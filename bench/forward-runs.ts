@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { Lab } from '../lab/lab';
-import { packageNodeFlags } from '../lab/paths';
+import { packageArgv } from '../lab/paths';
 import { childrenOf, sleep, waitFor, type LabProcess } from '../lab/proc';
 import { readStatus } from '../lab/status';
 import type { BurstResult, ConnectResult, FloodResult, LoadOp, PeersResult, Tally } from './forward-load';
@@ -185,8 +185,7 @@ export async function startRelays(f: ForwardLab, distDir: string, relayCpu: stri
   const relays: Relays = {
     ours: l.startInGuest('forward', [
       ...relayCpu,
-      process.execPath,
-      ...packageNodeFlags('wifibox-forward'),
+      ...packageArgv('wifibox-forward', process.execPath),
       join(distDir, 'wifibox-forward.js'),
       // As the image runs it: root dropped to the package's user once its lines are bound.
       '--config',

@@ -13,7 +13,7 @@ import { budgetDirs, GuestBudget, type BudgetUse } from './budget';
 import { writeGuestFiles } from './guest-files';
 import { ADDRESSES, buildNetwork, namespacesOf, pidsIn, plugWlan, unplugWlan, type Addresses, type Flavor, type Namespaces } from './namespaces';
 import { withDefaults, type LabOptions, type ResolvedLabOptions } from './options';
-import { labScript, packageNodeFlags } from './paths';
+import { labScript, packageArgv } from './paths';
 import {
   isSameProcess,
   logTails,
@@ -216,7 +216,7 @@ export class Lab {
 
   /** node running a resident agent's bundle from dist/, with the package's flags and the lab's own. */
   private agentArgv(bundle: string): string[] {
-    return [process.execPath, ...packageNodeFlags(bundle.replace(/\.js$/, '')), ...this.opts.agentNodeFlags, join(this.opts.distDir, bundle)];
+    return [...packageArgv(bundle.replace(/\.js$/, ''), process.execPath), ...this.opts.agentNodeFlags, join(this.opts.distDir, bundle)];
   }
 
   /** The init orchestrator from dist/, in the guest, on /media/etc, with the lab's fake PCI tree. */

@@ -117,12 +117,15 @@ export class ForwardAgent {
     if (!account) {
       this.apply(lines ?? []);
       await tried();
+      this.normalPriority();
       return;
     }
     // Only a port below 1024 needs root: those lines are bound first, the rest after the drop, so
     // their sockets are the user's own too.
     this.apply((lines ?? []).filter((l) => l.listen.port < 1024));
     await tried();
+    // Root may still lower its niceness: the boot at the lowest priority is over.
+    this.normalPriority();
     this.sys.dropTo(account);
     this.runningAs = account.name;
     this.log.info({ user: account.name, uid: account.uid }, 'serving without root');
@@ -131,6 +134,12 @@ export class ForwardAgent {
   }
 
   private runningAs: string | null = null;
+
+  /** Its wrapper starts it at niceness 19 so that it boots in the idle moments of a resume; from here on it relays at the normal priority. */
+  private normalPriority(): void {
+    const stuck = this.sys.normalPriority();
+    if (stuck !== null) this.log.warn({ nice: stuck }, 'cannot take the normal CPU priority back (only root may): serving at the niceness it was started with');
+  }
 
   /** Whom to drop to: null when not root or told to stay. */
   private account(): Account | null {

@@ -3,7 +3,7 @@
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { getPriority, networkInterfaces, setPriority } from 'node:os';
 import { removeIfThere } from '../common/files';
 import { makePrivateDir, serveStatus } from '../common/runtime';
 import { after } from '../common/timer';
@@ -87,6 +87,11 @@ export interface ForwardSystem {
   makeRunDir(path: string, owner: Account | null): string | null;
   /** Drops root for good: supplementary groups, then the group, then the user. */
   dropTo(account: Account): void;
+  /**
+   * Takes the normal CPU priority (niceness 0) when started below it, as the wrapper starts it; its
+   * niceness when that is not allowed (only root may lower it), else null.
+   */
+  normalPriority(): number | null;
   now(): number;
   /** Runs fn once at the next change of an IPv4 address (rtnetlink; cancel() before: never). */
   onAddressChange(fn: () => void): { cancel(): void };
@@ -226,6 +231,16 @@ export const realSystem: ForwardSystem = {
     process.setgroups!([a.gid]);
     process.setgid!(a.gid);
     process.setuid!(a.uid);
+  },
+  normalPriority() {
+    const nice = getPriority();
+    if (nice <= 0) return null;
+    try {
+      setPriority(0);
+      return null;
+    } catch {
+      return nice;
+    }
   },
   onAddressChange,
   hasAddress: (address) => Object.values(networkInterfaces()).some((l) => l?.some((a) => a.family === 'IPv4' && a.address === address)),

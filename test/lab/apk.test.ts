@@ -356,7 +356,9 @@ describe('npm run apk: the APK v2 package', () => {
       // burst (--expose-gc); wifibox-init without optimized code.
       const settles = command === 'wifibox-diag' ? '' : '--expose-gc ';
       const flags = `--max-semi-space-size=1 --max-old-space-size=16 ${settles}${command === 'wifibox-init' ? '--no-opt --lite-mode ' : ''}`;
-      expect(e.content.toString()).toMatch(new RegExp(`^#!/bin/sh\n(#[^\n]*\n)*exec node ${flags}/${LIB}/${command}\\.js "\\$@"\n$`));
+      // wifibox-forward boots at the lowest priority, so that a resume's network comes first.
+      const nice = command === 'wifibox-forward' ? 'nice -n 19 ' : '';
+      expect(e.content.toString()).toMatch(new RegExp(`^#!/bin/sh\n(#[^\n]*\n)*exec ${nice}node ${flags}/${LIB}/${command}\\.js "\\$@"\n$`));
       entry(`${LIB}/${command}.js`);
     }
     const man = entry('usr/share/man/man8/wifibox-agents.8').content.toString();

@@ -11,6 +11,7 @@ import { DIAG_LAB_ARGS, writeDiagStandIns } from '../../lab/diag-guest';
 import type { Lab } from '../../lab/lab';
 import { pidsIn } from '../../lab/namespaces';
 import { waitFor, type LabProcess } from '../../lab/proc';
+import { packageCommand } from '../../lab/paths';
 import { forwardStatus, lineOf } from '../../lab/status';
 import { labForFile } from '../helpers/lab-file';
 
@@ -118,6 +119,13 @@ describe('wifibox-forward in the lab guest', () => {
     const st = await forwardStatus(lab);
     expect(st.user).toBe('wifibox');
     expect(st.problems).toEqual([expect.stringMatching(/forwarding\.conf:5: .*EXEC/)]);
+  });
+
+  it('boots at the lowest CPU priority, as its wrapper starts it, and serves at the normal one', () => {
+    expect(packageCommand('wifibox-forward').nice).toBe(19);
+    // /proc/PID/stat: after the command's closing parenthesis, the 17th field is the niceness.
+    const stat = readFileSync(`/proc/${forward.pid}/stat`, 'utf8');
+    expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])).toBe(0);
   });
 
   it('a broadcast sent on the wireless network reaches the host through UDP4-RECV,broadcast', async () => {

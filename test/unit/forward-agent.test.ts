@@ -147,6 +147,7 @@ describe('root dropped once the lines are bound', () => {
         return null;
       },
       dropTo: (a) => void events.push(`drop to ${a.uid}:${a.gid}`),
+      normalPriority: () => (events.push('normal priority'), null),
       statusServer: () => ({ close: () => undefined }) as never,
       async udp(o) {
         events.push(`bind udp ${o.port}`);
@@ -167,14 +168,14 @@ describe('root dropped once the lines are bound', () => {
       pino({ level: 'silent' }),
     );
 
-  it('a port below 1024 is bound as root, then root is dropped, then the other lines are bound by the user', async () => {
+  it('a port below 1024 is bound as root, then the normal priority taken back and root dropped, then the other lines are bound by the user', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wbx-fwd-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'forwarding.conf'), conf);
     const { sys, events } = asRoot({ name: 'wifibox', uid: 1234, gid: 1235 });
     const agent = agentOn(sys, dir);
     await agent.start();
-    expect(events).toEqual([`run dir ${join(dir, 'run')} for 1234`, 'bind tcp 80', 'drop to 1234:1235', 'bind udp 11223', 'bind udp 11224']);
+    expect(events).toEqual([`run dir ${join(dir, 'run')} for 1234`, 'bind tcp 80', 'normal priority', 'drop to 1234:1235', 'bind udp 11223', 'bind udp 11224']);
     expect(agent.status()).toMatchObject({ user: 'wifibox', state: 'serving' });
     expect(agent.status().lines.map((l) => [l.line, l.listening])).toEqual([
       [1, true],
