@@ -45,7 +45,14 @@ describe('the start bench section', () => {
     expect(text).toContain('| three runtimes | 3 | 3 | 1.400 | 1.500 | 0.800 |');
     expect(text).toContain("| the host's traffic with every part starting ≤ 1.1× wifibox-init alone | 1.200 s vs 1.100 s (1.09×) | ✅ |");
     expect(text).toContain('| 2 | three runtimes | — | 1.500 | 2.000 | 0.80 |  |');
+    // A run without the host's traffic counts as late; 0.4 s later (1.5 against 1.1) does not.
+    expect(text).toContain("(its DHCP client's next second): two runtimes, three runtimes | 0 of 3, 1 of 3 | for information |");
     expect(text.endsWith('\n<!-- start-bench:end -->')).toBe(true);
+    // Run 3 of two runtimes a whole second after init alone's run 3.
+    runs[5] = startRun('two runtimes', 2, 2.1, 0.6);
+    expect(renderStartSection({ command: 'npm run bench -- start', machine, runs, durationSec: 60 })).toContain(
+      'two runtimes, three runtimes | 1 of 3, 1 of 3 |',
+    );
   });
 });
 
