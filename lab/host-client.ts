@@ -7,6 +7,12 @@ import { openDatagramSocket, type DatagramSocket } from '../agents/common/unix-d
 
 let seq = 0;
 const SEND_WAIT_LIMIT_MS = 60_000;
+/**
+ * How long wpa_cli waits for a reply: wpa_ctrl_request (hostap's src/common/wpa_ctrl.c) selects
+ * for 10 s after its send. A reply within that is one the host's tools take; a later one is lost
+ * for them too. A shorter wait here failed replies a loaded machine gave in 3-5 s.
+ */
+export const WPA_CTRL_REPLY_MS = 10_000;
 
 export class HostClient {
   readonly events: string[] = [];
@@ -35,10 +41,11 @@ export class HostClient {
 
   /**
    * Sends one request and resolves with its reply, or null when none came within timeoutMs of
-   * the send. The send itself waits for room in the host socat's short queue (max_dgram_qlen,
-   * 10) as the blocking send of wpa_ctrl does, however slowly socat forks on this machine.
+   * the send (by default as long as wpa_cli waits). The send itself waits for room in the host
+   * socat's short queue (max_dgram_qlen, 10) as the blocking send of wpa_ctrl does, however slowly
+   * socat forks on this machine.
    */
-  async request(msg: string, timeoutMs = 3000): Promise<string | null> {
+  async request(msg: string, timeoutMs = WPA_CTRL_REPLY_MS): Promise<string | null> {
     let answer: (m: string | null) => void = () => undefined;
     const reply = new Promise<string | null>((resolve) => (answer = resolve));
     // Listening before the send: a fast reply must not find nobody waiting.

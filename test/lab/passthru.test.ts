@@ -104,7 +104,7 @@ describe('passthru through the host socat half', () => {
 
   const CLIENTS = 64;
   const REQUESTS = 100;
-  it(`4. ${CLIENTS} concurrent clients x ${REQUESTS} requests, each reply identifies its client: 0 wrong, 0 lost`, async () => {
+  it(`4. ${CLIENTS} concurrent clients x ${REQUESTS} requests, each reply identifies its client: 0 wrong, 0 lost (no reply within wpa_cli's 10 s)`, async () => {
     let wrong = 0;
     let lost = 0;
     const before = (await port1200()).counters;
@@ -112,7 +112,7 @@ describe('passthru through the host socat half', () => {
       Array.from({ length: CLIENTS }, async (_, i) => {
         const c = client(plain.path);
         for (let r = 0; r < REQUESTS; r++) {
-          const reply = await c.request(`GET_NETWORK ${i + 1} ssid`, 5000);
+          const reply = await c.request(`GET_NETWORK ${i + 1} ssid`);
           if (reply === null) lost++;
           else if (reply !== `"${clientSsid(i)}"`) wrong++;
         }
